@@ -1,0 +1,65 @@
+# fingerd: make builds ./fingerd; make check runs every test, also under
+# AddressSanitizer and UBSan; make help lists the rest.
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+PKG_CONFIG ?= pkg-config
+
+WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wpointer-arith -Wcast-qual -Wformat=2
+CFLAGS += -std=c17 -D_GNU_SOURCE $(WARNINGS)
+URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing libcap 2>/dev/null)
+URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -luring -lcap)
+CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+
+# Pure code (no io_uring): shared by the daemon and the unit tests.
+PURE = errors.c query.c plan.c members.c addresses.c
+DAEMON = fingerd.c client.c privileges.c $(PURE)
+UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
+	tests/test_addresses.c
+SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
+
+# B is the build directory; check-asan builds a second tree in build-asan.
+B ?= build
+BIN ?= ./fingerd
+
+all: $(BIN)
+
+$(BIN): $(DAEMON:%.c=$(B)/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
+
+$(B)/%.o: %.c fingerd.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
+
+$(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
+
+$(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+$(B)/system: $(SYSTEM_TESTS:%.c=$(B)/%.o) $(B)/errors.o
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+# The unit tests of members.c read a user database through nss_wrapper.
+NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so))
+TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
+
+check-normal: $(BIN) $(B)/unit $(B)/system
+	$(TEST_ENV) $(B)/unit
+	$(TEST_ENV) FINGERD=$(BIN) $(B)/system
+
+check-asan:
+	$(MAKE) B=build-asan BIN=build-asan/fingerd \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+	    check-normal
+
+check: check-normal check-asan
+
+clean:
+	rm -rf build build-asan fingerd
+
+.PHONY: all check check-normal check-asan clean

@@ -1,0 +1,129 @@
+/*
+ * Connections at once per client address, for -a.  An open-addressing
+ * table with linear probing and backward-shift deletion, sized at start
+ * for the most clients served at once, so it never grows and never fills.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "fingerd.h"
+
+struct address_count {
+	struct in6_addr	 address;
+	unsigned	 count;		/* 0: the slot is free */
+};
+
+struct address_counts {
+	struct address_count	*v;
+	size_t			 mask;
+};
+
+struct address_counts *
+address_counts_new(size_t clients)
+{
+	struct address_counts *t;
+	size_t size = 16;
+
+	while (size < 2 * clients)
+		size *= 2;
+	if ((t = malloc(sizeof(*t))) == NULL)
+		return NULL;
+	if ((t->v = calloc(size, sizeof(*t->v))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->mask = size - 1;
+	return t;
+}
+
+void
+address_counts_free(struct address_counts *t)
+{
+	if (t == NULL)
+		return;
+	free(t->v);
+	free(t);
+}
+
+static size_t
+address_hash(const struct in6_addr *a)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(a->s6_addr); i++)
+		h = (h ^ a->s6_addr[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 29));
+}
+
+static size_t
+address_slot(const struct address_counts *t, const struct in6_addr *a)
+{
+	size_t i = address_hash(a) & t->mask;
+
+	while (t->v[i].count > 0 &&
+	    memcmp(&t->v[i].address, a, sizeof(*a)) != 0)
+		i = (i + 1) & t->mask;
+	return i;
+}
+
+/* Counts one more connection from a; returns how many there are now. */
+unsigned
+address_counts_add(struct address_counts *t, const struct in6_addr *a)
+{
+	struct address_count *e = &t->v[address_slot(t, a)];
+
+	e->address = *a;
+	return ++e->count;
+}
+
+void
+address_counts_remove(struct address_counts *t, const struct in6_addr *a)
+{
+	size_t hole = address_slot(t, a), i, home;
+
+	if (t->v[hole].count == 0 || --t->v[hole].count > 0)
+		return;
+	/* Move back every entry that probed past the new hole. */
+	for (i = (hole + 1) & t->mask; t->v[i].count > 0;
+	    i = (i + 1) & t->mask) {
+		home = address_hash(&t->v[i].address) & t->mask;
+		if (((i - home) & t->mask) >= ((i - hole) & t->mask)) {
+			t->v[hole] = t->v[i];
+			t->v[i].count = 0;
+			hole = i;
+		}
+	}
+}
+
+/* The client's address as IPv6, IPv4 as v4-mapped, so both count alike. */
+void
+address_normalize(const struct sockaddr_storage *ss, struct in6_addr *a)
+{
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+
+	if (ss->ss_family == AF_INET6) {
+		*a = ((const struct sockaddr_in6 *)ss)->sin6_addr;
+		return;
+	}
+	memset(a, 0, sizeof(*a));
+	a->s6_addr[10] = 0xff;
+	a->s6_addr[11] = 0xff;
+	if (ss->ss_family == AF_INET)
+		memcpy(&a->s6_addr[12], &sin->sin_addr, 4);
+}
+
+/* Writes a as text, a v4-mapped address in dotted IPv4 form. */
+void
+address_format(const struct in6_addr *a, char *buf, size_t size)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+}

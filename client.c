@@ -1,0 +1,558 @@
+/*
+ * One client: a state machine driven by completions.
+ *
+ *	RECV_QUERY -> (parse) -> OPEN_PLAN -> READ_PLAN <-> SEND_PLAN
+ *	                 |            |            |
+ *	                 +------------+------------+--> SEND_LAST -> [DRAIN] -> DONE
+ *
+ * Every request on the socket or the plan goes out linked to a
+ * LINK_TIMEOUT at the client's absolute deadline, so each one completes by
+ * then at the latest.  Both completions of a pair arrive, in either order;
+ * `inflight` counts them, and a client leaves its slot (its socket closed,
+ * its buffers reused) only in DONE with nothing in flight: the kernel never
+ * writes into memory that has been given to someone else, and the close
+ * sends a FIN at once because no request holds the socket.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <linux/openat2.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "fingerd.h"
+
+/* Bytes of a plan read at once. */
+#define PLAN_CHUNK	16384
+
+static const char plan_header[] = "Plan:\r\n";
+static const char no_plan[] = "No Plan.\r\n";
+
+/*
+ * Buffers for a plan transfer, taken from a free list when a member's plan
+ * is opened and given back when the client leaves its slot: at most one
+ * per client, never freed before exit.  out holds the Login line, the Plan
+ * line and a whole filtered chunk, so the filter never reallocates.
+ */
+struct plan_buffer {
+	struct plan_buffer	*next;
+	uint8_t			 in[PLAN_CHUNK];
+	uint8_t			 out[sizeof("Login: \tName: \r\n") +
+				    2 * FIELD_MAX + sizeof(plan_header) +
+				    PLAN_FILTER_BOUND(PLAN_CHUNK) +
+				    PLAN_FINISH_BOUND];
+};
+
+enum client_state {
+	CLIENT_FREE,
+	CLIENT_RECV_QUERY,
+	CLIENT_OPEN_PLAN,
+	CLIENT_READ_PLAN,
+	CLIENT_SEND_PLAN,	/* then read more of the plan */
+	CLIENT_SEND_LAST,	/* then close */
+	CLIENT_DRAIN,		/* replied; reading to EOF before the close */
+	CLIENT_DONE
+};
+
+/*
+ * A client slot.  It owns fd and plan_fd (closed in client_leave), holds
+ * a reference on members and, while a plan is sent, a plan_buffer.
+ */
+struct client {
+	struct client		*next_free;
+	enum client_state	 state;
+	unsigned		 inflight;	/* SQEs whose CQE is due */
+	int			 fd;
+	int			 plan_fd;	/* -1 when closed */
+	bool			 linger;	/* input may be left unread */
+	bool			 cut;		/* the plan was cut at -m */
+	enum fingerd_error	 end;		/* why it ended early */
+	const char		*reply;		/* what was sent, for the log */
+	struct __kernel_timespec deadline;	/* CLOCK_MONOTONIC */
+	struct timespec		 started;
+	struct in6_addr		 address;
+	struct members		*members;
+	const struct member	*member;
+	struct plan_buffer	*buffer;
+	struct plan_filter	 filter;
+	struct open_how		 how;
+	const uint8_t		*send_next;
+	size_t			 send_left;
+	uint64_t		 sent;
+	uint64_t		 plan_offset;
+	uint64_t		 plan_size;
+	size_t			 query_len;
+	size_t			 line_len;
+	char			 query[QUERY_MAX];
+};
+
+static size_t
+client_index(const struct context *ctx, const struct client *c)
+{
+	return (size_t)(c - ctx->clients);
+}
+
+bool
+clients_init(struct context *ctx)
+{
+	unsigned i, n = ctx->options->clients;
+
+	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL)
+		return false;
+	for (i = n; i-- > 0;) {
+		ctx->clients[i].next_free = ctx->free_clients;
+		ctx->free_clients = &ctx->clients[i];
+	}
+	return true;
+}
+
+void
+clients_free(struct context *ctx)
+{
+	struct plan_buffer *b;
+
+	while ((b = ctx->free_buffers) != NULL) {
+		ctx->free_buffers = b->next;
+		free(b);
+	}
+	free(ctx->clients);
+	ctx->clients = NULL;
+}
+
+bool
+client_slot_free(const struct context *ctx)
+{
+	return ctx->free_clients != NULL;
+}
+
+/* Takes the first SQE of a linked pair; client_submit() adds the second. */
+static struct io_uring_sqe *
+client_sqe(struct context *ctx)
+{
+	return ring_sqe(ctx, 2);
+}
+
+static void
+client_submit(struct context *ctx, struct client *c, struct io_uring_sqe *sqe,
+    enum op op)
+{
+	struct io_uring_sqe *timeout;
+	size_t index = client_index(ctx, c);
+
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_sqe_set_data64(sqe, USER_DATA(index, op));
+	timeout = io_uring_get_sqe(ctx->ring);	/* reserved by client_sqe */
+	io_uring_prep_link_timeout(timeout, &c->deadline, IORING_TIMEOUT_ABS);
+	io_uring_sqe_set_data64(timeout, USER_DATA(index, OP_TIMEOUT));
+	c->inflight += 2;
+}
+
+static void
+client_recv(struct context *ctx, struct client *c, enum op op)
+{
+	/* What a client sends after its query is read here and dropped. */
+	static char discard[4096];
+	struct io_uring_sqe *sqe = client_sqe(ctx);
+
+	if (op == OP_DRAIN)
+		io_uring_prep_recv(sqe, c->fd, discard, sizeof(discard), 0);
+	else
+		io_uring_prep_recv(sqe, c->fd, c->query + c->query_len,
+		    sizeof(c->query) - c->query_len, 0);
+	client_submit(ctx, c, sqe, op);
+}
+
+static void
+client_send(struct context *ctx, struct client *c)
+{
+	struct io_uring_sqe *sqe = client_sqe(ctx);
+
+	io_uring_prep_send(sqe, c->fd, c->send_next, c->send_left,
+	    MSG_NOSIGNAL);
+	client_submit(ctx, c, sqe, OP_SEND);
+}
+
+/* Sends len bytes at data, which outlive the client, and then closes. */
+static void
+client_reply(struct context *ctx, struct client *c, const char *reply,
+    const void *data, size_t len)
+{
+	c->reply = reply;
+	c->send_next = data;
+	c->send_left = len;
+	c->state = CLIENT_SEND_LAST;
+	client_send(ctx, c);
+}
+
+static void
+client_error(struct context *ctx, struct client *c, enum fingerd_error e)
+{
+	const char *line = error_reply(e);
+
+	client_reply(ctx, c, error_name(e), line, strlen(line));
+}
+
+/* Ends the exchange; the slot is left once nothing is in flight. */
+static void
+client_end(struct client *c, enum fingerd_error e)
+{
+	if (c->end == E_NONE)
+		c->end = e;
+	c->state = CLIENT_DONE;
+}
+
+static void
+close_plan(struct client *c)
+{
+	if (c->plan_fd >= 0)
+		close(c->plan_fd);
+	c->plan_fd = -1;
+}
+
+static size_t
+out_start(struct client *c, const char *line2, size_t len2)
+{
+	uint8_t *out = c->buffer->out;
+
+	memcpy(out, c->member->login_line, c->member->login_line_len);
+	memcpy(out + c->member->login_line_len, line2, len2);
+	return c->member->login_line_len + len2;
+}
+
+static void
+client_no_plan(struct context *ctx, struct client *c)
+{
+	size_t len = out_start(c, no_plan, sizeof(no_plan) - 1);
+
+	close_plan(c);
+	client_reply(ctx, c, "no-plan", c->buffer->out, len);
+}
+
+static void
+client_read_plan(struct context *ctx, struct client *c)
+{
+	struct io_uring_sqe *sqe = client_sqe(ctx);
+	uint64_t left = ctx->options->plan_max - c->plan_offset;
+	unsigned len = left < PLAN_CHUNK ? (unsigned)left : PLAN_CHUNK;
+
+	c->state = CLIENT_READ_PLAN;
+	io_uring_prep_read(sqe, c->plan_fd, c->buffer->in, len, c->plan_offset);
+	client_submit(ctx, c, sqe, OP_READ_PLAN);
+}
+
+static bool
+buffer_take(struct context *ctx, struct client *c)
+{
+	struct plan_buffer *b = ctx->free_buffers;
+
+	if (b != NULL)
+		ctx->free_buffers = b->next;
+	else if ((b = malloc(sizeof(*b))) == NULL)
+		return false;
+	c->buffer = b;
+	return true;
+}
+
+/*
+ * Opens ~/.plan without following a symbolic link at it and without
+ * blocking on a FIFO or a device; client_opened() checks what it is.
+ */
+static void
+client_open_plan(struct context *ctx, struct client *c)
+{
+	struct io_uring_sqe *sqe;
+	char *path;
+
+	if (!buffer_take(ctx, c)) {
+		log_warnx("out of memory for a plan buffer");
+		client_end(c, E_SERVER);
+		return;
+	}
+	path = (char *)c->buffer->in;
+	if ((size_t)snprintf(path, sizeof(c->buffer->in), "%s/.plan",
+	    c->member->home) >= sizeof(c->buffer->in)) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	c->how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+	    O_CLOEXEC;
+	c->how.resolve = RESOLVE_NO_MAGICLINKS;
+	c->state = CLIENT_OPEN_PLAN;
+	sqe = client_sqe(ctx);
+	io_uring_prep_openat2(sqe, AT_FDCWD, path, &c->how);
+	client_submit(ctx, c, sqe, OP_OPEN_PLAN);
+}
+
+static void
+client_answer(struct context *ctx, struct client *c)
+{
+	struct members *t = ctx->members;
+	enum fingerd_error e;
+	struct query q;
+
+	c->members = members_hold(t);
+	if ((e = query_parse(c->query, c->line_len, &q)) != E_NONE) {
+		client_error(ctx, c, e);
+	} else if (q.kind == QUERY_LIST) {
+		if (ctx->options->refuse_list)
+			client_error(ctx, c, E_LIST_DENIED);
+		else
+			client_reply(ctx, c, "list", t->list, t->list_len);
+	} else if ((c->member = members_find(t, q.user, q.user_len)) == NULL) {
+		client_error(ctx, c, E_NO_SUCH_USER);
+	} else {
+		client_open_plan(ctx, c);
+	}
+}
+
+static enum fingerd_error
+request_failed(int res)
+{
+	return res == -ECANCELED ? E_TIMEOUT : E_CLIENT_GONE;
+}
+
+static void
+query_received(struct context *ctx, struct client *c, int res)
+{
+	size_t end;
+
+	if (res < 0) {
+		client_end(c, request_failed(res));
+		return;
+	}
+	if (res == 0 && c->query_len == 0) {
+		client_end(c, E_NO_QUERY);
+		return;
+	}
+	c->query_len += (size_t)res;
+	if (query_line_end(c->query, c->query_len, &c->line_len)) {
+		end = (size_t)((char *)memchr(c->query, '\n', c->query_len) -
+		    c->query);
+		c->linger = end + 1 < c->query_len;
+		client_answer(ctx, c);
+	} else if (res == 0) {
+		c->line_len = c->query_len;	/* ended by EOF, no newline */
+		client_answer(ctx, c);
+	} else if (c->query_len == sizeof(c->query)) {
+		c->linger = true;
+		c->line_len = c->query_len;
+		client_error(ctx, c, E_QUERY_TOO_LONG);
+	} else {
+		client_recv(ctx, c, OP_RECV_QUERY);
+	}
+}
+
+static void
+plan_opened(struct context *ctx, struct client *c, int res)
+{
+	struct stat st;
+	size_t len;
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	if (res < 0) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	c->plan_fd = res;
+	if (fstat(c->plan_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	c->plan_size = (uint64_t)st.st_size;
+	plan_filter_init(&c->filter, false);
+	len = out_start(c, plan_header, sizeof(plan_header) - 1);
+	c->send_next = c->buffer->out;
+	c->send_left = len;
+	c->reply = "plan";
+	client_read_plan(ctx, c);
+}
+
+/*
+ * A chunk of the plan is in; it joins whatever out already holds (the
+ * Login and Plan lines, before the first chunk).  At the end of the file,
+ * or at -m, the filter closes the last line.
+ */
+static void
+plan_read(struct context *ctx, struct client *c, int res)
+{
+	uint8_t *out = c->buffer->out + c->send_left;
+	bool last;
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	if (res < 0) {
+		errno = -res;
+		log_warn("reading %s/.plan", c->member->home);
+		res = 0;
+	}
+	c->plan_offset += (uint64_t)res;
+	out += plan_filter_chunk(&c->filter, c->buffer->in, (size_t)res, out);
+	last = res == 0 || c->plan_offset >= ctx->options->plan_max;
+	if (last) {
+		out += plan_filter_finish(&c->filter, out);
+		c->cut = c->plan_offset >= ctx->options->plan_max &&
+		    c->plan_size > c->plan_offset;
+		close_plan(c);
+	}
+	c->send_next = c->buffer->out;
+	c->send_left = (size_t)(out - c->buffer->out);
+	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
+	if (c->send_left > 0)
+		client_send(ctx, c);
+	else if (!last)
+		client_read_plan(ctx, c);
+	else
+		client_end(c, E_NONE);
+}
+
+/* Replied: wait for the client's EOF if it may have left input unread. */
+static void
+client_replied(struct context *ctx, struct client *c)
+{
+	if (!c->linger) {
+		client_end(c, E_NONE);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->state = CLIENT_DRAIN;
+	client_recv(ctx, c, OP_DRAIN);
+}
+
+static void
+data_sent(struct context *ctx, struct client *c, int res)
+{
+	if (res < 0) {
+		client_end(c, request_failed(res));
+		return;
+	}
+	c->sent += (uint64_t)res;
+	c->send_next += res;
+	c->send_left -= (size_t)res;
+	if (c->send_left > 0)
+		client_send(ctx, c);
+	else if (c->state == CLIENT_SEND_PLAN)
+		client_read_plan(ctx, c);
+	else
+		client_replied(ctx, c);
+}
+
+static void
+drained(struct context *ctx, struct client *c, int res)
+{
+	if (res > 0)
+		client_recv(ctx, c, OP_DRAIN);
+	else
+		client_end(c, res == -ECANCELED ? E_TIMEOUT : E_NONE);
+}
+
+static double
+elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) * 1e3 +
+	    (double)(now.tv_nsec - since->tv_nsec) / 1e6;
+}
+
+static void
+client_log(const struct client *c)
+{
+	char address[INET6_ADDRSTRLEN], query[4 * QUERY_MAX + 1];
+	char line[sizeof(query) + 256];
+
+	address_format(&c->address, address, sizeof(address));
+	log_escape(query, sizeof(query), c->query, c->line_len);
+	snprintf(line, sizeof(line),
+	    "client=%s query=\"%s\" reply=%s%s end=%s sent=%" PRIu64
+	    " ms=%.3f", address, query, c->reply ? c->reply : "none",
+	    c->cut ? "-cut" : "", error_name(c->end), c->sent,
+	    elapsed_ms(&c->started));
+	log_line(line);
+}
+
+static void
+client_leave(struct context *ctx, struct client *c)
+{
+	client_log(c);
+	close_plan(c);
+	close(c->fd);
+	address_counts_remove(ctx->addresses, &c->address);
+	members_release(c->members);
+	if (c->buffer != NULL) {
+		c->buffer->next = ctx->free_buffers;
+		ctx->free_buffers = c->buffer;
+	}
+	c->state = CLIENT_FREE;
+	c->next_free = ctx->free_clients;
+	ctx->free_clients = c;
+	ctx->active--;
+}
+
+/* A new connection; the loop has checked that a slot is free. */
+void
+client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
+{
+	struct client *c = ctx->free_clients;
+	struct client *next = c->next_free;
+
+	memset(c, 0, offsetof(struct client, query));
+	ctx->free_clients = next;
+	ctx->active++;
+	c->fd = fd;
+	c->plan_fd = -1;
+	c->state = CLIENT_RECV_QUERY;
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->deadline.tv_sec = c->started.tv_sec + ctx->options->timeout;
+	c->deadline.tv_nsec = c->started.tv_nsec;
+	address_normalize(ss, &c->address);
+	if (address_counts_add(ctx->addresses, &c->address) >
+	    ctx->options->per_address)
+		client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
+	else
+		client_recv(ctx, c, OP_RECV_QUERY);
+}
+
+void
+client_complete(struct context *ctx, uint64_t user_data, int res)
+{
+	struct client *c = &ctx->clients[USER_DATA_INDEX(user_data)];
+
+	c->inflight--;
+	switch (USER_DATA_OP(user_data)) {
+	case OP_RECV_QUERY:
+		query_received(ctx, c, res);
+		break;
+	case OP_OPEN_PLAN:
+		plan_opened(ctx, c, res);
+		break;
+	case OP_READ_PLAN:
+		plan_read(ctx, c, res);
+		break;
+	case OP_SEND:
+		data_sent(ctx, c, res);
+		break;
+	case OP_DRAIN:
+		drained(ctx, c, res);
+		break;
+	default:	/* OP_TIMEOUT: -ETIME, or -ECANCELED as it was not needed */
+		break;
+	}
+	if (c->state == CLIENT_DONE && c->inflight == 0)
+		client_leave(ctx, c);
+}

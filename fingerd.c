@@ -1,0 +1,628 @@
+/*
+ * fingerd: a finger daemon (RFC 1288) for the members of one Unix group,
+ * on one single-threaded io_uring event loop.  Needs Linux 6.1 or later
+ * (IORING_SETUP_DEFER_TASKRUN; older kernels fall back to plainer rings)
+ * and liburing 2.3.
+ *
+ * main() parses the options, binds, drops privileges, then creates the
+ * ring; loop() submits, waits and hands each completion to its owner:
+ * the listener and the signals here, the clients in client.c.
+ */
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <liburing.h>
+
+#include "fingerd.h"
+
+#define USAGE \
+	"usage: fingerd [-hVin] [-B addr] [-P port] [-g group] [-u user] " \
+	"[-t seconds]\n" \
+	"               [-c clients] [-a per-address] [-m bytes] " \
+	"[-w workers]\n"
+
+#define HELP \
+	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
+	"dual-stack)\n" \
+	"  -P port        TCP port (default 79; 0 picks a free one)\n" \
+	"  -g group       group whose members may be fingered " \
+	"(default finger)\n" \
+	"  -u user        account to run as when started as root " \
+	"(default nobody)\n" \
+	"  -t seconds     deadline of a whole exchange (default 10)\n" \
+	"  -c clients     most connections served at once (default 1024)\n" \
+	"  -a per-address most connections at once from one address " \
+	"(default 16)\n" \
+	"  -m bytes       most bytes of a .plan sent (default 1048576)\n" \
+	"  -n             refuse the empty query (no member list)\n" \
+	"  -w workers     worker processes (default 1)\n" \
+	"  -i             inetd mode: serve the connection on stdin, " \
+	"then exit\n" \
+	"  -V             print the version and exit\n" \
+	"  -h             print this help and exit\n"
+
+/* A pause before accepting again when out of descriptors or memory. */
+#define ACCEPT_PAUSE_NS	100000000
+
+static struct sockaddr_storage accept_address;
+static socklen_t accept_address_len;
+static struct signalfd_siginfo signal_info;
+static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
+
+static void __attribute__((format(printf, 1, 2), noreturn))
+usage_error(const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	fatalx(EX_USAGE, "%s; see fingerd -h", message);
+}
+
+static unsigned long long
+number(int flag, const char *text, unsigned long long min,
+    unsigned long long max)
+{
+	unsigned long long n;
+	char *end;
+
+	errno = 0;
+	n = strtoull(text, &end, 10);
+	if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 ||
+	    n < min || n > max)
+		usage_error("-%c: '%s' is not a number from %llu to %llu",
+		    flag, text, min, max);
+	return n;
+}
+
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	int ch;
+
+	opterr = 0;
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:")) != -1) {
+		switch (ch) {
+		case 'h':
+			fputs(USAGE HELP, stdout);
+			exit(EX_OK);
+		case 'V':
+			puts("fingerd " FINGERD_VERSION);
+			exit(EX_OK);
+		case 'i':
+			o->inetd = true;
+			break;
+		case 'n':
+			o->refuse_list = true;
+			break;
+		case 'B':
+			o->bind_address = optarg;
+			break;
+		case 'P':
+			o->port = (unsigned)number(ch, optarg, 0, 65535);
+			break;
+		case 'g':
+			o->group = optarg;
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 't':
+			o->timeout = (unsigned)number(ch, optarg, 1, 86400);
+			break;
+		case 'c':
+			o->clients = (unsigned)number(ch, optarg, 1, 30000);
+			break;
+		case 'a':
+			o->per_address = (unsigned)number(ch, optarg, 1, 30000);
+			break;
+		case 'm':
+			o->plan_max = number(ch, optarg, 0, 1ULL << 40);
+			break;
+		case 'w':
+			o->workers = (unsigned)number(ch, optarg, 1, 1);
+			break;
+		case ':':
+			usage_error("-%c needs a value", optopt);
+		default:
+			usage_error("unknown option -%c", optopt);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument '%s'", argv[optind]);
+}
+
+/* Enough descriptors for every client's socket and plan. */
+static void
+raise_file_limit(unsigned clients)
+{
+	rlim_t need = 2 * (rlim_t)clients + 32;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
+		return;
+	if (rl.rlim_max < need)
+		fatalx(EX_CONFIG, "-c %u needs %llu file descriptors and the "
+		    "hard limit is %llu: lower -c or raise the limit "
+		    "(ulimit -Hn, LimitNOFILE=)", clients,
+		    (unsigned long long)need,
+		    (unsigned long long)rl.rlim_max);
+	rl.rlim_cur = need;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		fatal(EX_OSERR, "setrlimit(RLIMIT_NOFILE)");
+}
+
+static void
+format_socket_address(const struct sockaddr_storage *ss, char *buf,
+    size_t size)
+{
+	struct in6_addr a;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	address_normalize(ss, &a);
+	if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &a, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+		snprintf(buf, size, "[%s]:%u", host, port);
+	} else {
+		address_format(&a, host, sizeof(host));
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+		snprintf(buf, size, "%s:%u", host, port);
+	}
+}
+
+static void
+bind_failed(const struct sockaddr_storage *ss)
+{
+	char where[INET6_ADDRSTRLEN + 16];
+
+	format_socket_address(ss, where, sizeof(where));
+	if (errno == EADDRINUSE)
+		fatal(EX_UNAVAILABLE, "cannot bind %s: stop the server that "
+		    "holds it or choose another port with -P", where);
+	if (errno == EACCES)
+		fatal(EX_NOPERM, "cannot bind %s: start as root, give the "
+		    "binary CAP_NET_BIND_SERVICE (setcap "
+		    "cap_net_bind_service=ep), or use -P above 1023", where);
+	if (errno == EADDRNOTAVAIL)
+		fatal(EX_UNAVAILABLE, "cannot bind %s: not an address of this "
+		    "machine (-B)", where);
+	fatal(EX_OSERR, "cannot bind %s", where);
+}
+
+/* The address to bind: -B, or :: (dual-stack) falling back to 0.0.0.0. */
+static void
+bind_address(const struct options *o, struct sockaddr_storage *ss, bool v4)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (o->bind_address == NULL && !v4) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_any;
+	} else if (o->bind_address == NULL) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	} else if (inet_pton(AF_INET6, o->bind_address, &sin6->sin6_addr)) {
+		sin6->sin6_family = AF_INET6;
+	} else if (inet_pton(AF_INET, o->bind_address, &sin->sin_addr)) {
+		sin->sin_family = AF_INET;
+	} else {
+		usage_error("-B: '%s' is not an IPv4 or IPv6 address",
+		    o->bind_address);
+	}
+	if (ss->ss_family == AF_INET6)
+		sin6->sin6_port = htons((uint16_t)o->port);
+	else
+		sin->sin_port = htons((uint16_t)o->port);
+}
+
+static int
+listen_socket(const struct options *o)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char where[INET6_ADDRSTRLEN + 16];
+	int fd, on = 1, off = 0;
+
+	bind_address(o, &ss, false);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT && o->bind_address == NULL) {
+		bind_address(o, &ss, true);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		fatal(EX_OSERR, "socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &off, sizeof(off)) != 0))
+		fatal(EX_OSERR, "setsockopt");
+	if (bind(fd, (struct sockaddr *)&ss,
+	    ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in)) != 0)
+		bind_failed(&ss);
+	if (listen(fd, SOMAXCONN) != 0)
+		fatal(EX_OSERR, "listen");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		format_socket_address(&ss, where, sizeof(where));
+		log_info("listening on %s", where);
+	}
+	return fd;
+}
+
+/*
+ * Systemd socket activation, without libsystemd: the listening socket is
+ * fd 3 when LISTEN_PID is this process and LISTEN_FDS is 1.  Returns -1
+ * when fingerd was not started that way.
+ */
+static int
+activated_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != getpid())
+		return -1;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	if (strcmp(fds, "1") != 0)
+		fatalx(EX_USAGE, "LISTEN_FDS is %s: give fingerd exactly one "
+		    "socket", fds);
+	if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+	    !listening)
+		fatalx(EX_USAGE, "fd 3 is not a listening socket: check the "
+		    "socket unit (ListenStream=, Accept=no)");
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
+		fatal(EX_OSERR, "fcntl");
+	log_info("listening on the socket systemd passed");
+	return 3;
+}
+
+/* inetd hands over the connection as stdin, stdout and often stderr. */
+static void
+inetd_logging(void)
+{
+	struct stat st;
+	int fd;
+
+	if (fstat(STDERR_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode))
+		return;
+	if ((fd = open("/dev/null", O_WRONLY)) < 0)
+		fatal(EX_OSERR, "/dev/null");
+	dup2(fd, STDERR_FILENO);
+	if (fd != STDERR_FILENO)
+		close(fd);
+}
+
+static int
+signals_open(void)
+{
+	sigset_t set;
+	int fd;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal(EX_OSERR, "sigprocmask");
+	if ((fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		fatal(EX_OSERR, "signalfd");
+	return fd;
+}
+
+static void
+ring_refused(int error)
+{
+	errno = error;
+	if (error == EPERM)
+		fatal(EX_UNAVAILABLE, "io_uring refused: allow it with "
+		    "'sysctl kernel.io_uring_disabled=0', and outside a "
+		    "seccomp profile that blocks it (such as Docker's default)");
+	if (error == ENOSYS)
+		fatal(EX_UNAVAILABLE, "io_uring missing: fingerd needs "
+		    "Linux 6.1 or later built with CONFIG_IO_URING");
+	fatal(EX_OSERR, "io_uring_queue_init");
+}
+
+/*
+ * Sized from -c: a client has at most two requests in flight (one and
+ * its timeout), so the completion ring holds them all.
+ */
+static void
+ring_open(struct io_uring *ring, unsigned clients)
+{
+	static const unsigned flags[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0
+	};
+	struct io_uring_params p;
+	unsigned entries = 32, i;
+	int ret = -EINVAL;
+
+	while (entries < clients && entries < 4096)
+		entries *= 2;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = flags[i] | IORING_SETUP_CQSIZE |
+		    IORING_SETUP_SUBMIT_ALL;
+		p.cq_entries = 2 * clients + 16;
+		ret = io_uring_queue_init_params(entries, ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret < 0)
+		ring_refused(-ret);
+}
+
+/*
+ * An SQE, with room for need - 1 more after it: when the submission
+ * queue is full, what is queued is submitted first.
+ */
+struct io_uring_sqe *
+ring_sqe(struct context *ctx, unsigned need)
+{
+	int ret;
+
+	while (io_uring_sq_space_left(ctx->ring) < need) {
+		ret = io_uring_submit(ctx->ring);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY) {
+			errno = -ret;
+			fatal(EX_OSERR, "io_uring_submit");
+		}
+	}
+	return io_uring_get_sqe(ctx->ring);
+}
+
+static void
+accept_arm(struct context *ctx)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+
+	accept_address_len = sizeof(accept_address);
+	io_uring_prep_accept(sqe, ctx->listen_fd,
+	    (struct sockaddr *)&accept_address, &accept_address_len,
+	    SOCK_CLOEXEC);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT));
+	ctx->accepting = true;
+}
+
+static void
+accept_pause_arm(struct context *ctx)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+
+	io_uring_prep_timeout(sqe, &accept_pause, 0, 0);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE));
+}
+
+static void
+listener_close(struct context *ctx)
+{
+	ctx->accepting = false;
+	if (ctx->listen_fd >= 0)
+		close(ctx->listen_fd);
+	ctx->listen_fd = -1;
+}
+
+static void
+accepted(struct context *ctx, int res)
+{
+	if (res >= 0 || ctx->draining) {
+		ctx->accepting = false;
+		if (res >= 0)	/* accepted before the stop: served */
+			client_start(ctx, res, &accept_address);
+		if (ctx->draining)
+			listener_close(ctx);
+		return;
+	}
+	errno = -res;
+	if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
+	    res == -ENOMEM) {
+		log_warn("accept");
+		accept_pause_arm(ctx);	/* still accepting, after a pause */
+	} else {
+		ctx->accepting = false;
+	}
+}
+
+static void
+signal_arm(struct context *ctx, int fd)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+
+	io_uring_prep_read(sqe, fd, &signal_info, sizeof(signal_info),
+	    (uint64_t)-1);
+	io_uring_sqe_set_data64(sqe, USER_DATA(fd, OP_SIGNAL));
+}
+
+static void
+reload(struct context *ctx)
+{
+	const char *group = ctx->options->group, *why;
+	struct members *t;
+
+	if ((t = members_load(group, &why)) == NULL) {
+		log_warnx("SIGHUP: group %s: %s; keeping the %zu members "
+		    "loaded before", group, why, ctx->members->count);
+		return;
+	}
+	members_release(ctx->members);
+	ctx->members = t;
+	log_info("SIGHUP: group %s has %zu members", group, t->count);
+}
+
+static void
+drain(struct context *ctx, unsigned signo)
+{
+	struct io_uring_sqe *sqe;
+
+	if (ctx->draining)
+		return;
+	ctx->draining = true;
+	log_info("%s: stopping after %u exchanges in flight",
+	    strsignal((int)signo), ctx->active);
+	if (!ctx->accepting) {
+		listener_close(ctx);
+		return;
+	}
+	sqe = ring_sqe(ctx, 2);
+	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT), 0);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
+	sqe = ring_sqe(ctx, 1);
+	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE), 0);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
+}
+
+static void
+signalled(struct context *ctx, int fd, int res)
+{
+	if (res != (int)sizeof(signal_info)) {
+		errno = res < 0 ? -res : EIO;
+		fatal(EX_OSERR, "reading the signalfd");
+	}
+	if (signal_info.ssi_signo == SIGHUP)
+		reload(ctx);
+	else
+		drain(ctx, signal_info.ssi_signo);
+	signal_arm(ctx, fd);
+}
+
+static void
+dispatch(struct context *ctx, uint64_t user_data, int res)
+{
+	switch (USER_DATA_OP(user_data)) {
+	case OP_ACCEPT:
+		accepted(ctx, res);
+		break;
+	case OP_ACCEPT_PAUSE:
+		if (ctx->draining)
+			listener_close(ctx);
+		else
+			accept_arm(ctx);
+		break;
+	case OP_SIGNAL:
+		signalled(ctx, (int)USER_DATA_INDEX(user_data), res);
+		break;
+	case OP_CANCEL:
+		break;
+	default:
+		client_complete(ctx, user_data, res);
+		break;
+	}
+}
+
+static void
+loop(struct context *ctx)
+{
+	struct io_uring_cqe *cqe;
+	int ret;
+
+	while (!ctx->draining || ctx->accepting || ctx->active > 0) {
+		if (!ctx->accepting && !ctx->draining && ctx->listen_fd >= 0 &&
+		    client_slot_free(ctx))
+			accept_arm(ctx);
+		ret = io_uring_submit_and_wait(ctx->ring, 1);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY && ret != -ETIME) {
+			errno = -ret;
+			fatal(EX_OSERR, "io_uring_submit_and_wait");
+		}
+		while (io_uring_peek_cqe(ctx->ring, &cqe) == 0) {
+			uint64_t user_data = cqe->user_data;
+			int res = cqe->res;
+
+			io_uring_cqe_seen(ctx->ring, cqe);
+			dispatch(ctx, user_data, res);
+		}
+	}
+}
+
+static void
+serve_inetd(struct context *ctx)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+
+	memset(&peer, 0, sizeof(peer));
+	if (getpeername(STDIN_FILENO, (struct sockaddr *)&peer, &len) != 0)
+		fatal(EX_USAGE, "-i: standard input is not a connected socket");
+	ctx->draining = true;
+	client_start(ctx, STDIN_FILENO, &peer);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o = {
+		.port = 79, .group = "finger", .user = "nobody",
+		.timeout = 10, .clients = 1024, .per_address = 16,
+		.plan_max = 1048576, .workers = 1,
+	};
+	struct context ctx = { .options = &o, .listen_fd = -1 };
+	struct privileges privileges;
+	struct io_uring ring;
+	const char *why;
+	int signal_fd;
+
+	log_init("fingerd");
+	parse_options(argc, argv, &o);
+	if (o.inetd) {
+		inetd_logging();
+		o.clients = 1;
+	}
+	privileges_plan(o.user, &privileges);
+	if ((ctx.members = members_load(o.group, &why)) == NULL)
+		fatalx(EX_NOUSER, "group %s: %s: create it (groupadd %s) and "
+		    "add users (gpasswd -a alice %s), or name another with -g",
+		    o.group, why, o.group, o.group);
+	raise_file_limit(o.clients);
+	if (!o.inetd && (ctx.listen_fd = activated_socket()) < 0)
+		ctx.listen_fd = listen_socket(&o);
+	privileges_drop(&privileges);
+	signal_fd = signals_open();
+	ring_open(&ring, o.clients);
+	ctx.ring = &ring;
+	if (!clients_init(&ctx) ||
+	    (ctx.addresses = address_counts_new(o.clients)) == NULL)
+		fatalx(EX_OSERR, "out of memory for %u clients", o.clients);
+	if (!o.inetd)
+		log_info("serving group %s (%zu members)", o.group,
+		    ctx.members->count);
+	signal_arm(&ctx, signal_fd);
+	if (o.inetd)
+		serve_inetd(&ctx);
+	loop(&ctx);
+	io_uring_queue_exit(&ring);
+	clients_free(&ctx);
+	address_counts_free(ctx.addresses);
+	members_release(ctx.members);
+	close(signal_fd);
+	return EX_OK;
+}

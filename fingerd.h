@@ -1,0 +1,229 @@
+/*
+ * fingerd: the one private header.  A section per file; the pure files
+ * (query.c, plan.c, members.c's table) never see io_uring.
+ */
+#ifndef FINGERD_H
+#define FINGERD_H
+
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define FINGERD_VERSION		"0.1.0"
+
+/* The longest query line, its LF (and CR) included (SPEC.md). */
+#define QUERY_MAX		1024
+
+/* A field of the Login line (login, full name) is cut to this many bytes. */
+#define FIELD_MAX		256
+
+/*
+ * errors.c: the error set.  Each value has a word for the log; the first
+ * ones also have the one line sent to the client before the close.
+ */
+enum fingerd_error {
+	E_NONE = 0,
+	/* sent to the client */
+	E_QUERY_TOO_LONG,
+	E_QUERY_INVALID,
+	E_FORWARDING_DENIED,
+	E_LIST_DENIED,
+	E_NO_SUCH_USER,
+	E_TOO_MANY_FROM_ADDRESS,
+	/* only logged */
+	E_TIMEOUT,
+	E_CLIENT_GONE,
+	E_NO_QUERY,
+	E_SERVER
+};
+
+const char	*error_reply(enum fingerd_error);
+const char	*error_name(enum fingerd_error);
+void		 log_init(const char *);
+void		 log_line(const char *);
+void		 log_info(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warn(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 log_warnx(const char *, ...)
+		    __attribute__((format(printf, 1, 2)));
+void		 fatal(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3), noreturn));
+void		 fatalx(int, const char *, ...)
+		    __attribute__((format(printf, 2, 3), noreturn));
+size_t		 log_escape(char *, size_t, const char *, size_t);
+
+/* query.c: the RFC 1288 query grammar. */
+enum query_kind {
+	QUERY_LIST,		/* empty query or /W alone: list the members */
+	QUERY_USER		/* one user name */
+};
+
+struct query {
+	enum query_kind	 kind;
+	bool		 verbose;	/* /W was given */
+	const char	*user;		/* into the parsed line, not terminated */
+	size_t		 user_len;
+};
+
+enum fingerd_error	 query_parse(const char *, size_t, struct query *);
+bool			 query_line_end(const char *, size_t, size_t *);
+
+/*
+ * plan.c: LF to CRLF and the terminal-safety filter, one chunk at a time.
+ * The state carries what a chunk boundary may split: a CR waiting for its
+ * LF and up to three bytes of a UTF-8 sequence.
+ */
+struct plan_filter {
+	uint8_t		 pending[4];	/* an unfinished UTF-8 sequence */
+	uint8_t		 pending_len;
+	uint8_t		 need;		/* continuation bytes still to come */
+	uint8_t		 next_min;	/* range of the next byte */
+	uint8_t		 next_max;
+	uint8_t		 last;		/* last byte written, 0 if none */
+	bool		 fields_only;	/* also drop TAB, CR, LF */
+};
+
+/* Most bytes plan_filter_chunk() writes for n bytes of input. */
+#define PLAN_FILTER_BOUND(n)	(2 * (size_t)(n) + 4)
+/* Most bytes plan_filter_finish() writes. */
+#define PLAN_FINISH_BOUND	2
+
+void	 plan_filter_init(struct plan_filter *, bool);
+size_t	 plan_filter_chunk(struct plan_filter *, const uint8_t *, size_t,
+	    uint8_t *);
+size_t	 plan_filter_finish(struct plan_filter *, uint8_t *);
+size_t	 plan_filter_field(const char *, uint8_t *, size_t);
+
+/*
+ * members.c: the group's members, loaded at start and on SIGHUP.  A table
+ * is shared by reference: a client keeps the one it started with until it
+ * closes, so a reload never pulls a name or a path from under a transfer.
+ */
+struct member {
+	char		*login;
+	char		*home;
+	char		*login_line;	/* "Login: x\tName: y\r\n" */
+	size_t		 login_line_len;
+};
+
+struct members {
+	unsigned	 refs;
+	size_t		 count;
+	struct member	*v;		/* sorted by login */
+	char		*list;		/* the reply to the empty query */
+	size_t		 list_len;
+};
+
+/* One account as the user database gives it, for members_build(). */
+struct account {
+	char		*login;
+	char		*gecos;
+	char		*home;
+	gid_t		 gid;
+};
+
+struct members	*members_build(gid_t, char *const *, const struct account *,
+		    size_t);
+struct members	*members_load(const char *, const char **);
+const struct member *members_find(const struct members *, const char *,
+		    size_t);
+struct members	*members_hold(struct members *);
+void		 members_release(struct members *);
+
+/*
+ * addresses.c: connections at once per client address (-a).  IPv4 and
+ * v4-mapped IPv6 count as the same address.
+ */
+struct address_counts;
+
+struct address_counts *address_counts_new(size_t);
+void		 address_counts_free(struct address_counts *);
+unsigned	 address_counts_add(struct address_counts *,
+		    const struct in6_addr *);
+void		 address_counts_remove(struct address_counts *,
+		    const struct in6_addr *);
+void		 address_normalize(const struct sockaddr_storage *,
+		    struct in6_addr *);
+void		 address_format(const struct in6_addr *, char *, size_t);
+
+/* privileges.c */
+struct privileges {
+	bool	 as_root;
+	uid_t	 uid;
+	gid_t	 gid;
+};
+
+void	 privileges_plan(const char *, struct privileges *);
+void	 privileges_drop(const struct privileges *);
+
+/* client.c and fingerd.c share the loop's context. */
+struct options {
+	const char	*bind_address;	/* NULL: every address */
+	unsigned	 port;
+	const char	*group;
+	const char	*user;
+	unsigned	 timeout;	/* seconds */
+	unsigned	 clients;
+	unsigned	 per_address;
+	uint64_t	 plan_max;
+	unsigned	 workers;
+	bool		 refuse_list;
+	bool		 inetd;
+};
+
+/*
+ * client.c and fingerd.c: the loop's context.  user_data of every SQE is
+ * (client index << 8 | op); the loop's own requests use no client.
+ */
+enum op {
+	OP_ACCEPT = 1,
+	OP_ACCEPT_PAUSE,	/* a timeout: accept again after EMFILE & co */
+	OP_SIGNAL,
+	OP_CANCEL,
+	OP_TIMEOUT,		/* the LINK_TIMEOUT after a client's request */
+	OP_RECV_QUERY,
+	OP_OPEN_PLAN,
+	OP_READ_PLAN,
+	OP_SEND,
+	OP_DRAIN
+};
+
+#define USER_DATA(index, op)	((uint64_t)(index) << 8 | (op))
+#define USER_DATA_OP(u)		((enum op)((u) & 0xff))
+#define USER_DATA_INDEX(u)	((size_t)((u) >> 8))
+
+struct io_uring;
+struct io_uring_sqe;
+struct client;
+struct plan_buffer;
+
+struct context {
+	struct io_uring		*ring;
+	const struct options	*options;
+	struct members		*members;	/* the newest table */
+	struct address_counts	*addresses;
+	struct client		*clients;	/* options->clients slots */
+	struct client		*free_clients;
+	struct plan_buffer	*free_buffers;
+	unsigned		 active;	/* clients in a slot */
+	int			 listen_fd;	/* -1 when not listening */
+	bool			 accepting;	/* an accept is in flight */
+	bool			 draining;	/* SIGTERM: no new clients */
+};
+
+/* fingerd.c */
+struct io_uring_sqe	*ring_sqe(struct context *, unsigned);
+
+/* client.c */
+bool	 clients_init(struct context *);
+void	 clients_free(struct context *);
+bool	 client_slot_free(const struct context *);
+void	 client_start(struct context *, int, const struct sockaddr_storage *);
+void	 client_complete(struct context *, uint64_t, int);
+
+#endif /* FINGERD_H */

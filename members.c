@@ -1,0 +1,296 @@
+/*
+ * The group's members: who may be fingered, and the lines that name them.
+ *
+ * An account is a member when the group lists it or when the group is its
+ * primary group.  The table is built once (at start, on SIGHUP) with the
+ * Login lines and the member list already rendered, so a query costs a
+ * binary search and no call into the user database, which may block.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fingerd.h"
+
+static int
+member_compare(const void *a, const void *b)
+{
+	return strcmp(((const struct member *)a)->login,
+	    ((const struct member *)b)->login);
+}
+
+static bool
+listed(char *const *names, const char *login)
+{
+	for (; names != NULL && *names != NULL; names++)
+		if (strcmp(*names, login) == 0)
+			return true;
+	return false;
+}
+
+static void
+member_free(struct member *m)
+{
+	free(m->login);
+	free(m->home);
+	free(m->login_line);
+}
+
+/* The Login line, from fields users may have written: filtered. */
+static char *
+login_line(const struct account *a, size_t *len)
+{
+	uint8_t login[FIELD_MAX + 1], name[FIELD_MAX + 1];
+	char gecos_name[FIELD_MAX + 1];
+	char *line;
+	int n;
+
+	snprintf(gecos_name, sizeof(gecos_name), "%.*s",
+	    (int)strcspn(a->gecos, ","), a->gecos);
+	plan_filter_field(a->login, login, sizeof(login));
+	plan_filter_field(gecos_name, name, sizeof(name));
+	n = asprintf(&line, "Login: %s\tName: %s\r\n", login, name);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return line;
+}
+
+static bool
+member_init(struct member *m, const struct account *a)
+{
+	m->login = strdup(a->login);
+	m->home = strdup(a->home);
+	m->login_line = login_line(a, &m->login_line_len);
+	return m->login != NULL && m->home != NULL && m->login_line != NULL;
+}
+
+static bool
+render_list(struct members *t)
+{
+	size_t i, len = 0;
+
+	for (i = 0; i < t->count; i++)
+		len += t->v[i].login_line_len;
+	if ((t->list = malloc(len + 1)) == NULL)
+		return false;
+	for (i = 0; i < t->count; i++) {
+		memcpy(t->list + t->list_len, t->v[i].login_line,
+		    t->v[i].login_line_len);
+		t->list_len += t->v[i].login_line_len;
+	}
+	return true;
+}
+
+/* Drops the second and later of accounts with the same login. */
+static void
+remove_duplicates(struct members *t)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < t->count; i++) {
+		if (kept > 0 && strcmp(t->v[kept - 1].login, t->v[i].login) == 0)
+			member_free(&t->v[i]);
+		else
+			t->v[kept++] = t->v[i];
+	}
+	t->count = kept;
+}
+
+/*
+ * Builds the table of the group gid, whose member list is names (NULL
+ * terminated), from n accounts.  Returns NULL when out of memory.
+ */
+struct members *
+members_build(gid_t gid, char *const *names, const struct account *accounts,
+    size_t n)
+{
+	struct members *t;
+	size_t i;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	t->refs = 1;
+	if ((t->v = calloc(n + 1, sizeof(*t->v))) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (accounts[i].gid != gid && !listed(names, accounts[i].login))
+			continue;
+		if (!member_init(&t->v[t->count++], &accounts[i]))
+			goto fail;
+	}
+	qsort(t->v, t->count, sizeof(*t->v), member_compare);
+	remove_duplicates(t);
+	if (!render_list(t))
+		goto fail;
+	return t;
+fail:
+	members_release(t);
+	return NULL;
+}
+
+struct accounts {
+	struct account	*v;
+	size_t		 count, size;
+};
+
+static bool
+accounts_add(struct accounts *a, const struct passwd *pw)
+{
+	struct account *v;
+
+	if (a->count == a->size) {
+		a->size = a->size ? 2 * a->size : 64;
+		if ((v = reallocarray(a->v, a->size, sizeof(*v))) == NULL)
+			return false;
+		a->v = v;
+	}
+	v = &a->v[a->count];
+	v->login = strdup(pw->pw_name);
+	v->gecos = strdup(pw->pw_gecos ? pw->pw_gecos : "");
+	v->home = strdup(pw->pw_dir ? pw->pw_dir : "");
+	v->gid = pw->pw_gid;
+	a->count++;
+	return v->login != NULL && v->gecos != NULL && v->home != NULL;
+}
+
+static void
+accounts_free(struct accounts *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->count; i++) {
+		free(a->v[i].login);
+		free(a->v[i].gecos);
+		free(a->v[i].home);
+	}
+	free(a->v);
+}
+
+/*
+ * The listed members by name (a database that cannot enumerate still
+ * finds them), then every account for those whose primary group it is.
+ */
+static bool
+accounts_collect(struct accounts *a, gid_t gid, char *const *names)
+{
+	struct passwd *pw;
+	bool ok = true;
+
+	for (; *names != NULL && ok; names++)
+		if ((pw = getpwnam(*names)) != NULL)
+			ok = accounts_add(a, pw);
+	setpwent();
+	while (ok && (pw = getpwent()) != NULL)
+		if (pw->pw_gid == gid)
+			ok = accounts_add(a, pw);
+	endpwent();
+	return ok;
+}
+
+static void
+names_free(char **names)
+{
+	size_t i;
+
+	for (i = 0; names != NULL && names[i] != NULL; i++)
+		free(names[i]);
+	free(names);
+}
+
+static char **
+names_copy(char *const *names)
+{
+	size_t i, n = 0;
+	char **copy;
+
+	while (names[n] != NULL)
+		n++;
+	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((copy[i] = strdup(names[i])) == NULL) {
+			names_free(copy);
+			return NULL;
+		}
+	return copy;
+}
+
+/*
+ * Loads the members of group from the user database.  On failure returns
+ * NULL and points *why at the reason.
+ */
+struct members *
+members_load(const char *group, const char **why)
+{
+	struct accounts accounts = { 0 };
+	struct members *t = NULL;
+	struct group *gr;
+	char **names;
+	gid_t gid;
+
+	errno = 0;
+	if ((gr = getgrnam(group)) == NULL) {
+		*why = errno ? strerror(errno) : "no such group";
+		return NULL;
+	}
+	gid = gr->gr_gid;
+	*why = "out of memory";
+	if ((names = names_copy(gr->gr_mem)) == NULL)
+		return NULL;
+	if (accounts_collect(&accounts, gid, names))
+		t = members_build(gid, names, accounts.v, accounts.count);
+	accounts_free(&accounts);
+	names_free(names);
+	return t;
+}
+
+static int
+member_key_compare(const void *key, const void *elem)
+{
+	const struct query *q = key;
+	const char *login = ((const struct member *)elem)->login;
+	int c = strncmp(q->user, login, q->user_len);
+
+	if (c != 0)
+		return c;
+	return login[q->user_len] == '\0' ? 0 : -1;
+}
+
+/* The member whose login is the len bytes at name, or NULL. */
+const struct member *
+members_find(const struct members *t, const char *name, size_t len)
+{
+	struct query key = { .user = name, .user_len = len };
+
+	if (memchr(name, '\0', len) != NULL)
+		return NULL;
+	return bsearch(&key, t->v, t->count, sizeof(*t->v),
+	    member_key_compare);
+}
+
+struct members *
+members_hold(struct members *t)
+{
+	t->refs++;
+	return t;
+}
+
+void
+members_release(struct members *t)
+{
+	size_t i;
+
+	if (t == NULL || --t->refs > 0)
+		return;
+	for (i = 0; i < t->count; i++)
+		member_free(&t->v[i]);
+	free(t->v);
+	free(t->list);
+	free(t);
+}
