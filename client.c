@@ -139,7 +139,7 @@ client_slot_free(const struct context *ctx)
 static struct io_uring_sqe *
 client_sqe(struct context *ctx)
 {
-	return ring_sqe(ctx, 2);
+	return ring_sqe(ctx->ring, 2);
 }
 
 static void

@@ -336,74 +336,9 @@ signals_open(void)
 }
 
 static void
-ring_refused(int error)
-{
-	errno = error;
-	if (error == EPERM)
-		fatal(EX_UNAVAILABLE, "io_uring refused: allow it with "
-		    "'sysctl kernel.io_uring_disabled=0', and outside a "
-		    "seccomp profile that blocks it (such as Docker's default)");
-	if (error == ENOSYS)
-		fatal(EX_UNAVAILABLE, "io_uring missing: fingerd needs "
-		    "Linux 6.1 or later built with CONFIG_IO_URING");
-	fatal(EX_OSERR, "io_uring_queue_init");
-}
-
-/*
- * Sized from -c: a client has at most two requests in flight (one and
- * its timeout), so the completion ring holds them all.
- */
-static void
-ring_open(struct io_uring *ring, unsigned clients)
-{
-	static const unsigned flags[] = {
-		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-		IORING_SETUP_COOP_TASKRUN,
-		0
-	};
-	struct io_uring_params p;
-	unsigned entries = 32, i;
-	int ret = -EINVAL;
-
-	while (entries < clients && entries < 4096)
-		entries *= 2;
-	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-		memset(&p, 0, sizeof(p));
-		p.flags = flags[i] | IORING_SETUP_CQSIZE |
-		    IORING_SETUP_SUBMIT_ALL;
-		p.cq_entries = 2 * clients + 16;
-		ret = io_uring_queue_init_params(entries, ring, &p);
-		if (ret != -EINVAL)
-			break;
-	}
-	if (ret < 0)
-		ring_refused(-ret);
-}
-
-/*
- * An SQE, with room for need - 1 more after it: when the submission
- * queue is full, what is queued is submitted first.
- */
-struct io_uring_sqe *
-ring_sqe(struct context *ctx, unsigned need)
-{
-	int ret;
-
-	while (io_uring_sq_space_left(ctx->ring) < need) {
-		ret = io_uring_submit(ctx->ring);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-		    ret != -EBUSY) {
-			errno = -ret;
-			fatal(EX_OSERR, "io_uring_submit");
-		}
-	}
-	return io_uring_get_sqe(ctx->ring);
-}
-
-static void
 accept_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
 
 	accept_address_len = sizeof(accept_address);
 	io_uring_prep_accept(sqe, ctx->listen_fd,
@@ -416,7 +351,7 @@ accept_arm(struct context *ctx)
 static void
 accept_pause_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
 
 	io_uring_prep_timeout(sqe, &accept_pause, 0, 0);
 	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE));
@@ -455,7 +390,7 @@ accepted(struct context *ctx, int res)
 static void
 signal_arm(struct context *ctx, int fd)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx, 1);
+	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
 
 	io_uring_prep_read(sqe, fd, &signal_info, sizeof(signal_info),
 	    (uint64_t)-1);
@@ -492,10 +427,10 @@ drain(struct context *ctx, unsigned signo)
 		listener_close(ctx);
 		return;
 	}
-	sqe = ring_sqe(ctx, 2);
+	sqe = ring_sqe(ctx->ring, 2);
 	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT), 0);
 	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
-	sqe = ring_sqe(ctx, 1);
+	sqe = ring_sqe(ctx->ring, 1);
 	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE), 0);
 	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
 }

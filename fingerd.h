@@ -216,8 +216,9 @@ struct context {
 	bool			 draining;	/* SIGTERM: no new clients */
 };
 
-/* fingerd.c */
-struct io_uring_sqe	*ring_sqe(struct context *, unsigned);
+/* ring.c */
+void			 ring_open(struct io_uring *, unsigned);
+struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);
 
 /* client.c */
 bool	 clients_init(struct context *);
