@@ -90,7 +90,7 @@ struct client {
 	size_t			 send_left;
 	uint64_t		 sent;
 	uint64_t		 plan_offset;
-	uint64_t		 plan_size;
+	uint64_t		 plan_end;	/* its size at open, or -m */
 	size_t			 query_len;
 	size_t			 line_len;
 	char			 query[QUERY_MAX];
@@ -238,11 +238,15 @@ client_no_plan(struct context *ctx, struct client *c)
 	client_reply(ctx, c, "no-plan", c->buffer->out, len);
 }
 
+/*
+ * Reads the next chunk, up to the size the plan had when it was opened
+ * (the reply is that snapshot) and at most -m bytes in all.
+ */
 static void
 client_read_plan(struct context *ctx, struct client *c)
 {
 	struct io_uring_sqe *sqe = client_sqe(ctx);
-	uint64_t left = ctx->options->plan_max - c->plan_offset;
+	uint64_t left = c->plan_end - c->plan_offset;
 	unsigned len = left < PLAN_CHUNK ? (unsigned)left : PLAN_CHUNK;
 
 	c->state = CLIENT_READ_PLAN;
@@ -352,34 +356,6 @@ query_received(struct context *ctx, struct client *c, int res)
 	}
 }
 
-static void
-plan_opened(struct context *ctx, struct client *c, int res)
-{
-	struct stat st;
-	size_t len;
-
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
-		return;
-	}
-	if (res < 0) {
-		client_no_plan(ctx, c);
-		return;
-	}
-	c->plan_fd = res;
-	if (fstat(c->plan_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		client_no_plan(ctx, c);
-		return;
-	}
-	c->plan_size = (uint64_t)st.st_size;
-	plan_filter_init(&c->filter, false);
-	len = out_start(c, plan_header, sizeof(plan_header) - 1);
-	c->send_next = c->buffer->out;
-	c->send_left = len;
-	c->reply = "plan";
-	client_read_plan(ctx, c);
-}
-
 /*
  * A chunk of the plan is in; it joins whatever out already holds (the
  * Login and Plan lines, before the first chunk).  At the end of the file,
@@ -402,11 +378,9 @@ plan_read(struct context *ctx, struct client *c, int res)
 	}
 	c->plan_offset += (uint64_t)res;
 	out += plan_filter_chunk(&c->filter, c->buffer->in, (size_t)res, out);
-	last = res == 0 || c->plan_offset >= ctx->options->plan_max;
+	last = res == 0 || c->plan_offset >= c->plan_end;
 	if (last) {
 		out += plan_filter_finish(&c->filter, out);
-		c->cut = c->plan_offset >= ctx->options->plan_max &&
-		    c->plan_size > c->plan_offset;
 		close_plan(c);
 	}
 	c->send_next = c->buffer->out;
@@ -418,6 +392,41 @@ plan_read(struct context *ctx, struct client *c, int res)
 		client_read_plan(ctx, c);
 	else
 		client_end(c, E_NONE);
+}
+
+static void
+plan_opened(struct context *ctx, struct client *c, int res)
+{
+	struct stat st;
+	size_t len;
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	if (res < 0) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	c->plan_fd = res;
+	if (fstat(c->plan_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	c->plan_end = (uint64_t)st.st_size;
+	if (c->plan_end > ctx->options->plan_max) {
+		c->plan_end = ctx->options->plan_max;
+		c->cut = true;
+	}
+	plan_filter_init(&c->filter, false);
+	len = out_start(c, plan_header, sizeof(plan_header) - 1);
+	c->send_next = c->buffer->out;
+	c->send_left = len;
+	c->reply = "plan";
+	if (c->plan_end > 0)
+		client_read_plan(ctx, c);
+	else
+		plan_read(ctx, c, 0);
 }
 
 /* Replied: wait for the client's EOF if it may have left input unread. */
