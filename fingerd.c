@@ -52,7 +52,7 @@
 	"(default 16)\n" \
 	"  -m bytes       most bytes of a .plan sent (default 1048576)\n" \
 	"  -n             refuse the empty query (no member list)\n" \
-	"  -w workers     worker processes (default 1)\n" \
+	"  -w workers     worker processes, each its own loop (default 1)\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
@@ -139,7 +139,8 @@ parse_options(int argc, char *argv[], struct options *o)
 			o->plan_max = number(ch, optarg, 0, 1ULL << 40);
 			break;
 		case 'w':
-			o->workers = (unsigned)number(ch, optarg, 1, 1);
+			o->workers = (unsigned)number(ch, optarg, 1,
+			    WORKERS_MAX);
 			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);
@@ -149,6 +150,9 @@ parse_options(int argc, char *argv[], struct options *o)
 	}
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
+	if (o->inetd && o->workers > 1)
+		usage_error("-i serves one connection: it takes no -w %u",
+		    o->workers);
 }
 
 /* Enough descriptors for every client's socket and plan. */
@@ -238,39 +242,6 @@ bind_address(const struct options *o, struct sockaddr_storage *ss, bool v4)
 		sin->sin_port = htons((uint16_t)o->port);
 }
 
-static int
-listen_socket(const struct options *o)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	char where[INET6_ADDRSTRLEN + 16];
-	int fd, on = 1, off = 0;
-
-	bind_address(o, &ss, false);
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 && errno == EAFNOSUPPORT && o->bind_address == NULL) {
-		bind_address(o, &ss, true);
-		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	}
-	if (fd < 0)
-		fatal(EX_OSERR, "socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
-	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
-	    IPV6_V6ONLY, &off, sizeof(off)) != 0))
-		fatal(EX_OSERR, "setsockopt");
-	if (bind(fd, (struct sockaddr *)&ss,
-	    ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
-	    sizeof(struct sockaddr_in)) != 0)
-		bind_failed(&ss);
-	if (listen(fd, SOMAXCONN) != 0)
-		fatal(EX_OSERR, "listen");
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		format_socket_address(&ss, where, sizeof(where));
-		log_info("listening on %s", where);
-	}
-	return fd;
-}
-
 /*
  * Systemd socket activation, without libsystemd: the listening socket is
  * fd 3 when LISTEN_PID is this process and LISTEN_FDS is 1.  Returns -1
@@ -299,6 +270,59 @@ activated_socket(void)
 		fatal(EX_OSERR, "fcntl");
 	log_info("listening on the socket systemd passed");
 	return 3;
+}
+
+/*
+ * A listening socket.  With workers each has its own (SO_REUSEPORT
+ * spreads the connections), on the port the first one got.
+ */
+static int
+listen_socket(struct options *o, bool first)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char where[INET6_ADDRSTRLEN + 16];
+	int fd, on = 1, off = 0;
+
+	bind_address(o, &ss, false);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && errno == EAFNOSUPPORT && o->bind_address == NULL) {
+		bind_address(o, &ss, true);
+		fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0)
+		fatal(EX_OSERR, "socket");
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0 ||
+	    (o->workers > 1 && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) != 0) ||
+	    (ss.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6,
+	    IPV6_V6ONLY, &off, sizeof(off)) != 0))
+		fatal(EX_OSERR, "setsockopt");
+	if (bind(fd, (struct sockaddr *)&ss,
+	    ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+	    sizeof(struct sockaddr_in)) != 0)
+		bind_failed(&ss);
+	if (listen(fd, SOMAXCONN) != 0)
+		fatal(EX_OSERR, "listen");
+	if (first && getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
+		format_socket_address(&ss, where, sizeof(where));
+		log_info("listening on %s", where);
+		o->port = ntohs(ss.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&ss)->sin6_port :
+		    ((struct sockaddr_in *)&ss)->sin_port);
+	}
+	return fd;
+}
+
+/* One listening socket a worker: systemd's, shared, or our own each. */
+static void
+listen_sockets(struct options *o, int *fds)
+{
+	int activated = activated_socket();
+	unsigned i;
+
+	for (i = 0; i < o->workers; i++)
+		fds[i] = activated >= 0 ? activated : listen_socket(o, i == 0);
 }
 
 /* inetd hands over the connection as stdin, stdout and often stderr. */
@@ -512,46 +536,30 @@ serve_inetd(struct context *ctx)
 	client_start(ctx, STDIN_FILENO, &peer);
 }
 
+/*
+ * One event loop: its ring, its clients, until SIGTERM or SIGINT and the
+ * last exchange; with -i, the one on stdin.  Takes members over.
+ */
 int
-main(int argc, char *argv[])
+serve(const struct options *o, struct members *members, int listen_fd)
 {
-	struct options o = {
-		.port = 79, .group = "finger", .user = "nobody",
-		.timeout = 10, .clients = 1024, .per_address = 16,
-		.plan_max = 1048576, .workers = 1,
+	struct context ctx = {
+		.options = o, .members = members, .listen_fd = listen_fd,
 	};
-	struct context ctx = { .options = &o, .listen_fd = -1 };
-	struct privileges privileges;
 	struct io_uring ring;
-	const char *why;
 	int signal_fd;
 
-	log_init("fingerd");
-	parse_options(argc, argv, &o);
-	if (o.inetd) {
-		inetd_logging();
-		o.clients = 1;
-	}
-	privileges_plan(o.user, &privileges);
-	if ((ctx.members = members_load(o.group, &why)) == NULL)
-		fatalx(EX_NOUSER, "group %s: %s: create it (groupadd %s) and "
-		    "add users (gpasswd -a alice %s), or name another with -g",
-		    o.group, why, o.group, o.group);
-	raise_file_limit(o.clients);
-	if (!o.inetd && (ctx.listen_fd = activated_socket()) < 0)
-		ctx.listen_fd = listen_socket(&o);
-	privileges_drop(&privileges);
 	signal_fd = signals_open();
-	ring_open(&ring, o.clients);
+	ring_open(&ring, o->clients);
 	ctx.ring = &ring;
 	if (!clients_init(&ctx) ||
-	    (ctx.addresses = address_counts_new(o.clients)) == NULL)
-		fatalx(EX_OSERR, "out of memory for %u clients", o.clients);
-	if (!o.inetd)
-		log_info("serving group %s (%zu members)", o.group,
-		    ctx.members->count);
+	    (ctx.addresses = address_counts_new(o->clients)) == NULL)
+		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
+	if (!o->inetd)
+		log_info("serving group %s (%zu members)", o->group,
+		    members->count);
 	signal_arm(&ctx, signal_fd);
-	if (o.inetd)
+	if (o->inetd)
 		serve_inetd(&ctx);
 	loop(&ctx);
 	io_uring_queue_exit(&ring);
@@ -560,4 +568,39 @@ main(int argc, char *argv[])
 	members_release(ctx.members);
 	close(signal_fd);
 	return EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o = {
+		.port = 79, .group = "finger", .user = "nobody",
+		.timeout = 10, .clients = 1024, .per_address = 16,
+		.plan_max = 1048576, .workers = 1,
+	};
+	struct privileges privileges;
+	struct members *members;
+	int fds[WORKERS_MAX];
+	const char *why;
+
+	log_init("fingerd");
+	parse_options(argc, argv, &o);
+	if (o.inetd) {
+		inetd_logging();
+		o.clients = 1;
+	}
+	privileges_plan(o.user, &privileges);
+	if ((members = members_load(o.group, &why)) == NULL)
+		fatalx(EX_NOUSER, "group %s: %s: create it (groupadd %s) and "
+		    "add users (gpasswd -a alice %s), or name another with -g",
+		    o.group, why, o.group, o.group);
+	raise_file_limit(o.clients);
+	if (!o.inetd)
+		listen_sockets(&o, fds);
+	privileges_drop(&privileges);
+	if (o.inetd)
+		return serve(&o, members, -1);
+	if (o.workers == 1)
+		return serve(&o, members, fds[0]);
+	return workers_run(&o, members, fds);
 }

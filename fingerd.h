@@ -216,8 +216,17 @@ struct context {
 	bool			 draining;	/* SIGTERM: no new clients */
 };
 
+/* fingerd.c */
+int	 serve(const struct options *, struct members *, int);
+
+/* workers.c */
+#define WORKERS_MAX	64
+
+int	 workers_run(const struct options *, struct members *, const int *);
+
 /* ring.c */
 void			 ring_open(struct io_uring *, unsigned);
+void			 ring_check(void);
 struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);
 
 /* client.c */

@@ -95,6 +95,19 @@ ring_open(struct io_uring *ring, unsigned clients)
 }
 
 /*
+ * Fails at start, with the line ring_open() gives, where the kernel
+ * refuses io_uring: for a parent whose workers would only die of it.
+ */
+void
+ring_check(void)
+{
+	struct io_uring ring;
+
+	ring_open(&ring, 1);
+	io_uring_queue_exit(&ring);
+}
+
+/*
  * An SQE, with room for need - 1 more after it: when the submission
  * queue is full, what is queued is submitted first.
  */
