@@ -14,7 +14,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 
 # Pure code (no io_uring): shared by the daemon and the unit tests.
 PURE = errors.c query.c plan.c members.c addresses.c
-DAEMON = fingerd.c client.c privileges.c $(PURE)
+DAEMON = fingerd.c client.c ring.c workers.c privileges.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
@@ -49,7 +49,9 @@ TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
 check-normal: $(BIN) $(B)/unit $(B)/system
-	$(TEST_ENV) $(B)/unit
+	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
+	    NSS_WRAPPER_PASSWD=tests/data/passwd \
+	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/system
 
 check-asan:
