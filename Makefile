@@ -14,7 +14,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 
 # Pure code (no io_uring): shared by the daemon and the unit tests.
 PURE = errors.c query.c plan.c members.c addresses.c
-DAEMON = fingerd.c client.c ring.c workers.c privileges.c $(PURE)
+DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c

@@ -570,6 +570,16 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	return EX_OK;
 }
 
+static void __attribute__((noreturn))
+group_failed(const char *group, const char *why)
+{
+	if (strcmp(why, MEMBERS_NO_GROUP) != 0)
+		fatalx(EX_OSERR, "group %s: %s", group, why);
+	fatalx(EX_NOUSER, "group %s: no such group: create it (groupadd %s) "
+	    "and add users (gpasswd -a alice %s), or name another with -g",
+	    group, group, group);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -591,13 +601,12 @@ main(int argc, char *argv[])
 	}
 	privileges_plan(o.user, &privileges);
 	if ((members = members_load(o.group, &why)) == NULL)
-		fatalx(EX_NOUSER, "group %s: %s: create it (groupadd %s) and "
-		    "add users (gpasswd -a alice %s), or name another with -g",
-		    o.group, why, o.group, o.group);
+		group_failed(o.group, why);
 	raise_file_limit(o.clients);
 	if (!o.inetd)
 		listen_sockets(&o, fds);
 	privileges_drop(&privileges);
+	landlock_restrict(members);
 	if (o.inetd)
 		return serve(&o, members, -1);
 	if (o.workers == 1)

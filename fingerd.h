@@ -127,6 +127,8 @@ struct account {
 	gid_t		 gid;
 };
 
+#define MEMBERS_NO_GROUP	"no such group"
+
 struct members	*members_build(gid_t, char *const *, const struct account *,
 		    size_t);
 struct members	*members_load(const char *, const char **);
@@ -160,6 +162,9 @@ struct privileges {
 
 void	 privileges_plan(const char *, struct privileges *);
 void	 privileges_drop(const struct privileges *);
+
+/* landlock.c */
+void	 landlock_restrict(const struct members *);
 
 /* client.c and fingerd.c share the loop's context. */
 struct options {

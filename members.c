@@ -236,7 +236,7 @@ members_load(const char *group, const char **why)
 
 	errno = 0;
 	if ((gr = getgrnam(group)) == NULL) {
-		*why = errno ? strerror(errno) : "no such group";
+		*why = errno ? strerror(errno) : MEMBERS_NO_GROUP;
 		return NULL;
 	}
 	gid = gr->gr_gid;

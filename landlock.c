@@ -1,0 +1,138 @@
+/*
+ * Landlock (Linux 5.13+): once the socket is bound, fingerd can only read,
+ * and only what it serves or needs to read the group again: the
+ * directories that hold the members' homes (their parents, so that a
+ * member added by SIGHUP is found), the user database and the libraries
+ * NSS may load.  It can write, create or execute nothing, and where the
+ * kernel has Landlock ABI 4, neither bind nor connect a TCP socket.  On a
+ * kernel without Landlock it says so once and goes on.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/landlock.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "fingerd.h"
+
+/* Newer than Debian 12's headers. */
+#define ACCESS_FS_TRUNCATE	(1ULL << 14)
+#define ACCESS_FS_IOCTL_DEV	(1ULL << 15)
+#define ACCESS_NET_BIND_TCP	(1ULL << 0)
+#define ACCESS_NET_CONNECT_TCP	(1ULL << 1)
+
+#define ACCESS_FS_READ	(LANDLOCK_ACCESS_FS_READ_FILE | \
+			 LANDLOCK_ACCESS_FS_READ_DIR)
+
+/* struct landlock_ruleset_attr as of ABI 4; older kernels take a prefix. */
+struct ruleset_attr {
+	uint64_t	 handled_access_fs;
+	uint64_t	 handled_access_net;
+};
+
+/* Where the user database and NSS's modules live. */
+static const char *const system_paths[] = {
+	"/etc", "/usr", "/lib", "/lib64", "/lib32", "/var/lib/extrausers",
+	"/var/lib/sss", NULL
+};
+
+static int
+landlock_abi(void)
+{
+	return (int)syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+}
+
+static uint64_t
+handled_fs(int abi)
+{
+	uint64_t fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;	/* ABI 1 */
+
+	if (abi >= 2)
+		fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		fs |= ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		fs |= ACCESS_FS_IOCTL_DEV;
+	return fs;
+}
+
+/* Allows reading beneath path; a path that does not exist is skipped. */
+static void
+allow_read(int ruleset, const char *path)
+{
+	struct landlock_path_beneath_attr rule = { 0 };
+	struct stat st;
+
+	if (path == NULL || path[0] != '/')
+		return;
+	if ((rule.parent_fd = open(path, O_PATH | O_CLOEXEC)) < 0)
+		return;
+	/* A file takes only the rights that apply to files. */
+	rule.allowed_access = fstat(rule.parent_fd, &st) == 0 &&
+	    S_ISDIR(st.st_mode) ? ACCESS_FS_READ : LANDLOCK_ACCESS_FS_READ_FILE;
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
+	    &rule, 0) != 0)
+		fatal(EX_OSERR, "landlock_add_rule %s", path);
+	close(rule.parent_fd);
+}
+
+static void
+allow_home_parent(int ruleset, const char *home)
+{
+	char copy[PATH_MAX];
+
+	if (strlen(home) >= sizeof(copy))
+		return;
+	strcpy(copy, home);
+	allow_read(ruleset, dirname(copy));
+}
+
+static void
+allow_paths(int ruleset, const struct members *members)
+{
+	size_t i;
+
+	for (i = 0; system_paths[i] != NULL; i++)
+		allow_read(ruleset, system_paths[i]);
+	/* The test suite's user database, through nss_wrapper. */
+	allow_read(ruleset, getenv("NSS_WRAPPER_PASSWD"));
+	allow_read(ruleset, getenv("NSS_WRAPPER_GROUP"));
+	for (i = 0; i < members->count; i++)
+		allow_home_parent(ruleset, members->v[i].home);
+}
+
+/* Needs no_new_privs, which privileges_drop() has set. */
+void
+landlock_restrict(const struct members *members)
+{
+	struct ruleset_attr attr = { 0 };
+	int abi, ruleset;
+
+	if ((abi = landlock_abi()) < 1) {
+		log_warnx("Landlock is not available (%s): the file system "
+		    "is not restricted", strerror(errno));
+		return;
+	}
+	attr.handled_access_fs = handled_fs(abi);
+	if (abi >= 4)
+		attr.handled_access_net = ACCESS_NET_BIND_TCP |
+		    ACCESS_NET_CONNECT_TCP;
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr,
+	    abi >= 4 ? sizeof(attr) : sizeof(attr.handled_access_fs), 0);
+	if (ruleset < 0)
+		fatal(EX_OSERR, "landlock_create_ruleset");
+	allow_paths(ruleset, members);
+	if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
+		fatal(EX_OSERR, "landlock_restrict_self");
+	close(ruleset);
+}
