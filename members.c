@@ -221,6 +221,14 @@ names_copy(char *const *names)
 	return copy;
 }
 
+/* getgrnam(3): these errno values, left by some NSS modules, mean none. */
+static bool
+not_found(int error)
+{
+	return error == 0 || error == ENOENT || error == ESRCH ||
+	    error == EBADF || error == EPERM;
+}
+
 /*
  * Loads the members of group from the user database.  On failure returns
  * NULL and points *why at the reason.
@@ -236,7 +244,7 @@ members_load(const char *group, const char **why)
 
 	errno = 0;
 	if ((gr = getgrnam(group)) == NULL) {
-		*why = errno ? strerror(errno) : MEMBERS_NO_GROUP;
+		*why = not_found(errno) ? MEMBERS_NO_GROUP : strerror(errno);
 		return NULL;
 	}
 	gid = gr->gr_gid;

@@ -1,0 +1,435 @@
+/*
+ * Unit tests of addresses.c: connections at once per client address.  The
+ * table is checked against a plain array model over fixed-seed random
+ * operations, with addresses chosen to collide in a small table.
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fingerd.h"
+
+/* A small table: 16 slots for 8 clients. */
+#define CLIENTS		8
+#define SLOTS		16
+
+static struct in6_addr
+ipv6(const char *text)
+{
+	struct in6_addr a;
+
+	cr_assert_eq(inet_pton(AF_INET6, text, &a), 1, "%s", text);
+	return a;
+}
+
+/* 2001:db8::n, with n in the last four bytes. */
+static struct in6_addr
+numbered(uint32_t n)
+{
+	struct in6_addr a = ipv6("2001:db8::");
+
+	a.s6_addr[12] = (uint8_t)(n >> 24);
+	a.s6_addr[13] = (uint8_t)(n >> 16);
+	a.s6_addr[14] = (uint8_t)(n >> 8);
+	a.s6_addr[15] = (uint8_t)n;
+	return a;
+}
+
+/*
+ * The home slot the table gives a, if its hash is still this one; only
+ * used to pick addresses that collide.  Were the hash to change, the tests
+ * would still be right, only less demanding.
+ */
+static size_t
+home_slot(const struct in6_addr *a, size_t slots)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(a->s6_addr); i++)
+		h = (h ^ a->s6_addr[i]) * 0x100000001b3ULL;
+	return (size_t)(h ^ (h >> 29)) & (slots - 1);
+}
+
+/* Fills v with n addresses whose home slot is slot; returns the next n. */
+static uint32_t
+colliding(struct in6_addr *v, size_t n, size_t slot, uint32_t from)
+{
+	size_t found = 0;
+
+	while (found < n) {
+		v[found] = numbered(from++);
+		if (home_slot(&v[found], SLOTS) == slot)
+			found++;
+	}
+	return from;
+}
+
+/*
+ * How many connections the table counts for a, found without changing
+ * it for good: one more, then one less.
+ */
+static unsigned
+count_of(struct address_counts *t, const struct in6_addr *a)
+{
+	unsigned n = address_counts_add(t, a);
+
+	cr_assert_geq(n, 1);
+	address_counts_remove(t, a);
+	return n - 1;
+}
+
+Test(addresses, count_per_address)
+{
+	struct address_counts *t = address_counts_new(CLIENTS);
+	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8::2");
+
+	cr_assert_not_null(t);
+	cr_assert_eq(address_counts_add(t, &a), 1);
+	cr_assert_eq(address_counts_add(t, &a), 2);
+	cr_assert_eq(address_counts_add(t, &b), 1);
+	cr_assert_eq(address_counts_add(t, &a), 3);
+	address_counts_remove(t, &a);
+	cr_assert_eq(count_of(t, &a), 2);
+	cr_assert_eq(count_of(t, &b), 1);
+	address_counts_remove(t, &b);
+	cr_assert_eq(count_of(t, &b), 0);
+	cr_assert_eq(address_counts_add(t, &b), 1);
+	address_counts_free(t);
+}
+
+/* Removing what is not counted changes nothing. */
+Test(addresses, remove_absent)
+{
+	struct address_counts *t = address_counts_new(CLIENTS);
+	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8::2");
+
+	cr_assert_not_null(t);
+	address_counts_remove(t, &a);
+	cr_assert_eq(address_counts_add(t, &b), 1);
+	address_counts_remove(t, &a);
+	cr_assert_eq(count_of(t, &b), 1);
+	cr_assert_eq(count_of(t, &a), 0);
+	address_counts_free(t);
+	address_counts_free(NULL);
+}
+
+/*
+ * Were a slot not freed at zero, the table (it never grows) would fill
+ * after SLOTS addresses and the next lookup would never end.
+ */
+Test(addresses, removal_to_zero_frees_the_slot, .timeout = 20)
+{
+	struct address_counts *t = address_counts_new(1);
+	struct in6_addr a;
+	uint32_t i;
+
+	cr_assert_not_null(t);
+	for (i = 0; i < 100 * SLOTS; i++) {
+		a = numbered(i);
+		cr_assert_eq(address_counts_add(t, &a), 1, "address %u", i);
+		cr_assert_eq(address_counts_add(t, &a), 2, "address %u", i);
+		address_counts_remove(t, &a);
+		address_counts_remove(t, &a);
+	}
+	for (i = 0; i < 100 * SLOTS; i++) {
+		a = numbered(i);
+		cr_assert_eq(count_of(t, &a), 0, "address %u", i);
+	}
+	address_counts_free(t);
+}
+
+static void
+swap(size_t *a, size_t *b)
+{
+	size_t tmp = *a;
+
+	*a = *b;
+	*b = tmp;
+}
+
+/* The next permutation of p[0..n) in lexical order; false after the last. */
+static bool
+next_permutation(size_t *p, size_t n)
+{
+	size_t i = n - 1, j = n - 1;
+
+	while (i > 0 && p[i - 1] >= p[i])
+		i--;
+	if (i == 0)
+		return false;
+	while (p[j] <= p[i - 1])
+		j--;
+	swap(&p[i - 1], &p[j]);
+	for (j = n - 1; i < j; i++, j--)
+		swap(&p[i], &p[j]);
+	return true;
+}
+
+/*
+ * Six addresses with one home slot, at the end of the table so that their
+ * run wraps around, and one whose home slot is inside that run: removed
+ * in every order, the others must still be found with their counts.
+ */
+Test(addresses, colliding_removed_in_every_order)
+{
+	enum { N = 7 };
+	struct in6_addr v[N];
+	size_t order[N], i, j, k, permutations = 0;
+	struct address_counts *t;
+
+	colliding(v, N - 1, SLOTS - 2, colliding(v + N - 1, 1, 1, 0));
+	for (i = 0; i < N; i++)
+		order[i] = i;
+	do {
+		t = address_counts_new(CLIENTS);
+		cr_assert_not_null(t);
+		for (i = 0; i < N; i++)
+			for (k = 0; k <= i % 2; k++)
+				address_counts_add(t, &v[i]);
+		for (j = 0; j < N; j++) {
+			for (k = 0; k <= order[j] % 2; k++)
+				address_counts_remove(t, &v[order[j]]);
+			for (i = j + 1; i < N; i++)
+				cr_assert_eq(count_of(t, &v[order[i]]),
+				    1 + order[i] % 2, "permutation %zu, after "
+				    "%zu removals", permutations, j + 1);
+			cr_assert_eq(count_of(t, &v[order[j]]), 0);
+		}
+		address_counts_free(t);
+		permutations++;
+	} while (next_permutation(order, N));
+	cr_assert_eq(permutations, 5040);
+}
+
+/* A pool of addresses for the random test, most of them colliding. */
+#define POOL	24
+
+static void
+make_pool(struct in6_addr *pool)
+{
+	uint32_t next = 0;
+	size_t i;
+
+	next = colliding(pool, 6, SLOTS - 1, next);	/* runs wrap around */
+	next = colliding(pool + 6, 4, 0, next);
+	next = colliding(pool + 10, 3, 1, next);
+	next = colliding(pool + 13, 3, 3, next);
+	next = colliding(pool + 16, 2, 7, next);
+	for (i = 18; i < POOL; i++)
+		pool[i] = numbered(1000000 + (uint32_t)i);
+}
+
+static uint64_t rng_state = 0x853c49e6748fea9bULL;
+
+static uint32_t
+rng(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (uint32_t)(rng_state >> 16);
+}
+
+/* The table must agree with the model on every address of the pool. */
+static void
+assert_agrees(struct address_counts *t, const struct in6_addr *pool,
+    const unsigned *model, size_t step)
+{
+	size_t i;
+	unsigned n;
+
+	for (i = 0; i < POOL; i++) {
+		n = count_of(t, &pool[i]);
+		cr_assert_eq(n, model[i], "step %zu: address %zu counted %u, "
+		    "model %u", step, i, n, model[i]);
+	}
+}
+
+/*
+ * Random adds and removes, never more than CLIENTS - 1 connections at
+ * once (count_of() adds one more for a moment).
+ */
+Test(addresses, random_against_model)
+{
+	struct in6_addr pool[POOL];
+	unsigned model[POOL] = { 0 }, total = 0;
+	struct address_counts *t = address_counts_new(CLIENTS);
+	size_t step, i;
+
+	cr_assert_not_null(t);
+	make_pool(pool);
+	for (step = 0; step < 20000; step++) {
+		i = rng() % POOL;
+		if (rng() % 2 == 0 && total < CLIENTS - 1) {
+			cr_assert_eq(address_counts_add(t, &pool[i]),
+			    model[i] + 1, "step %zu: add of %zu", step, i);
+			model[i]++;
+			total++;
+		} else {
+			address_counts_remove(t, &pool[i]);
+			if (model[i] > 0) {
+				model[i]--;
+				total--;
+			}
+		}
+		assert_agrees(t, pool, model, step);
+	}
+	address_counts_free(t);
+}
+
+/* A larger table nearly full of distinct addresses, drained at random. */
+Test(addresses, random_large_table)
+{
+	enum { N = 200 };
+	static struct in6_addr v[N];
+	static unsigned model[N];
+	struct address_counts *t = address_counts_new(N);
+	size_t step, i, j;
+
+	cr_assert_not_null(t);
+	for (i = 0; i < N; i++)
+		v[i] = numbered((uint32_t)(i * 2654435761u));
+	for (step = 0; step < 50000; step++) {
+		i = rng() % N;
+		if (rng() % 3 != 0) {
+			cr_assert_eq(address_counts_add(t, &v[i]), model[i] + 1);
+			model[i]++;
+		} else {
+			address_counts_remove(t, &v[i]);
+			if (model[i] > 0)
+				model[i]--;
+		}
+		if (step % 1000 == 0)
+			for (j = 0; j < N; j++)
+				cr_assert_eq(count_of(t, &v[j]), model[j]);
+	}
+	address_counts_free(t);
+}
+
+static struct sockaddr_storage
+sockaddr_v4(const char *text)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(54321);
+	cr_assert_eq(inet_pton(AF_INET, text, &sin->sin_addr), 1);
+	return ss;
+}
+
+static struct sockaddr_storage
+sockaddr_v6(const char *text)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(12345);
+	sin6->sin6_addr = ipv6(text);
+	return ss;
+}
+
+Test(address_normalize, ipv4_is_v4_mapped)
+{
+	static const uint8_t want[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 192, 0, 2, 7
+	};
+	struct sockaddr_storage ss = sockaddr_v4("192.0.2.7");
+	struct in6_addr a;
+
+	memset(&a, 0x55, sizeof(a));
+	address_normalize(&ss, &a);
+	cr_assert_arr_eq(a.s6_addr, want, 16);
+}
+
+Test(address_normalize, ipv4_and_mapped_same_key)
+{
+	struct sockaddr_storage v4 = sockaddr_v4("192.0.2.7");
+	struct sockaddr_storage mapped = sockaddr_v6("::ffff:192.0.2.7");
+	struct in6_addr a, b;
+	struct address_counts *t = address_counts_new(CLIENTS);
+
+	address_normalize(&v4, &a);
+	address_normalize(&mapped, &b);
+	cr_assert_arr_eq(a.s6_addr, b.s6_addr, 16);
+	cr_assert_not_null(t);
+	cr_assert_eq(address_counts_add(t, &a), 1);
+	cr_assert_eq(address_counts_add(t, &b), 2);
+	address_counts_free(t);
+}
+
+Test(address_normalize, ipv6_kept)
+{
+	struct sockaddr_storage ss = sockaddr_v6("2001:db8::c000:207");
+	struct in6_addr a, v4key, want = ipv6("2001:db8::c000:207");
+	struct sockaddr_storage v4 = sockaddr_v4("192.0.2.7");
+
+	address_normalize(&ss, &a);
+	cr_assert_arr_eq(a.s6_addr, want.s6_addr, 16);
+	address_normalize(&v4, &v4key);
+	cr_assert_arr_neq(a.s6_addr, v4key.s6_addr, 16);
+}
+
+Test(address_normalize, loopbacks_differ)
+{
+	struct sockaddr_storage v4 = sockaddr_v4("127.0.0.1");
+	struct sockaddr_storage v6 = sockaddr_v6("::1");
+	struct in6_addr a, b;
+
+	address_normalize(&v4, &a);
+	address_normalize(&v6, &b);
+	cr_assert_arr_neq(a.s6_addr, b.s6_addr, 16);
+	cr_assert(IN6_IS_ADDR_LOOPBACK(&b));
+	cr_assert(IN6_IS_ADDR_V4MAPPED(&a));
+}
+
+static void
+expect_format(const char *v6text, const char *want)
+{
+	struct in6_addr a = ipv6(v6text);
+	char buf[INET6_ADDRSTRLEN];
+
+	memset(buf, 'z', sizeof(buf));
+	address_format(&a, buf, sizeof(buf));
+	cr_assert_str_eq(buf, want, "%s", v6text);
+}
+
+Test(address_format, v4_mapped_as_dotted)
+{
+	expect_format("::ffff:192.0.2.7", "192.0.2.7");
+	expect_format("::ffff:0.0.0.0", "0.0.0.0");
+	expect_format("::ffff:255.255.255.255", "255.255.255.255");
+}
+
+Test(address_format, ipv6)
+{
+	expect_format("::1", "::1");
+	expect_format("::", "::");
+	expect_format("2001:db8::1", "2001:db8::1");
+	expect_format("fe80::1:2:3:4", "fe80::1:2:3:4");
+	expect_format("2001:db8:85a3:8d3:1319:8a2e:370:7348",
+	    "2001:db8:85a3:8d3:1319:8a2e:370:7348");
+}
+
+/* What the log gets from a client address, from accept to text. */
+Test(address_format, normalized_v4)
+{
+	struct sockaddr_storage ss = sockaddr_v4("198.51.100.23");
+	char buf[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	address_normalize(&ss, &a);
+	address_format(&a, buf, sizeof(buf));
+	cr_assert_str_eq(buf, "198.51.100.23");
+}

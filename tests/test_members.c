@@ -1,0 +1,487 @@
+/*
+ * Unit tests of members.c.  members_build() is pure and gets its accounts
+ * from the tests; members_load() reads tests/data/passwd and
+ * tests/data/group through nss_wrapper, which the Makefile preloads:
+ *
+ *	finger (79): lists carol, alice, ghost (no account), erin;
+ *	             bob and erin have it as primary group; dave is in neither
+ *	staff (80):  lists dave; frank has it as primary group
+ *	empty (81):  no member at all
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fingerd.h"
+
+#define FINGER_GID	79
+
+/* A group whose member list is empty. */
+static char *const no_one[] = { NULL };
+
+#define assert_str_bytes(got, got_len, lit) do {			\
+	cr_assert_eq((got_len), sizeof(lit) - 1,			\
+	    "length %zu, want %zu: \"%.*s\"", (size_t)(got_len),	\
+	    sizeof(lit) - 1, (int)(got_len), (got));			\
+	cr_assert_eq(memcmp((got), (lit), sizeof(lit) - 1), 0,	\
+	    "got \"%.*s\"", (int)(got_len), (got));			\
+} while (0)
+
+/* The table's logins must be exactly want, in this order. */
+static void
+assert_logins(const struct members *t, const char *const *want, size_t n)
+{
+	size_t i;
+
+	cr_assert_eq(t->count, n, "%zu members, want %zu", t->count, n);
+	for (i = 0; i < n; i++)
+		cr_assert_str_eq(t->v[i].login, want[i], "member %zu", i);
+}
+
+/*
+ * alice and carol are listed, bob has the group as primary group, erin
+ * both; dave is in neither and ghost, listed, has no account.  Given out
+ * of order.
+ */
+static char *const finger_names[] = { "carol", "alice", "ghost", "erin",
+	NULL };
+static const struct account finger_accounts[] = {
+	{ "dave", "Dave Nonmember,,,", "/home/dave", 100 },
+	{ "erin", "Erin", "/home/erin", FINGER_GID },
+	{ "carol", "Carol", "/home/carol", 100 },
+	{ "bob", "Bob Builder", "/home/bob", FINGER_GID },
+	{ "alice", "Alice Liddell,Room 1,555,", "/home/alice", 100 },
+};
+static const char *const finger_logins[] = { "alice", "bob", "carol",
+	"erin" };
+
+static struct members *
+build_finger(void)
+{
+	struct members *t = members_build(FINGER_GID, finger_names,
+	    finger_accounts, 5);
+
+	cr_assert_not_null(t);
+	return t;
+}
+
+Test(members_build, list_and_primary_group_both_count)
+{
+	struct members *t = build_finger();
+
+	assert_logins(t, finger_logins, 4);
+	cr_assert_eq(t->refs, 1);
+	members_release(t);
+}
+
+Test(members_build, fields_copied)
+{
+	struct members *t = build_finger();
+
+	cr_assert_str_eq(t->v[0].home, "/home/alice");
+	cr_assert_str_eq(t->v[1].home, "/home/bob");
+	cr_assert_str_eq(t->v[2].home, "/home/carol");
+	cr_assert_str_eq(t->v[3].home, "/home/erin");
+	/* copies, not the caller's strings */
+	cr_assert_neq(t->v[0].login, finger_accounts[4].login);
+	cr_assert_neq(t->v[0].home, finger_accounts[4].home);
+	members_release(t);
+}
+
+Test(members_build, login_line)
+{
+	struct members *t = build_finger();
+
+	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
+	    "Login: alice\tName: Alice Liddell\r\n");
+	assert_str_bytes(t->v[1].login_line, t->v[1].login_line_len,
+	    "Login: bob\tName: Bob Builder\r\n");
+	members_release(t);
+}
+
+Test(members_build, list_is_login_lines_in_order)
+{
+	struct members *t = build_finger();
+
+	assert_str_bytes(t->list, t->list_len,
+	    "Login: alice\tName: Alice Liddell\r\n"
+	    "Login: bob\tName: Bob Builder\r\n"
+	    "Login: carol\tName: Carol\r\n"
+	    "Login: erin\tName: Erin\r\n");
+	members_release(t);
+}
+
+/* As members_load() gives it: listed and primary, so collected twice. */
+Test(members_build, account_listed_and_primary_once)
+{
+	char *const names[] = { "erin", "alice", NULL };
+	const struct account accounts[] = {
+		{ "erin", "Erin", "/home/erin", FINGER_GID },
+		{ "alice", "Alice", "/home/alice", 100 },
+		{ "erin", "Erin", "/home/erin", FINGER_GID },
+		{ "alice", "Alice", "/home/alice", 100 },
+		{ "erin", "Erin", "/home/erin", FINGER_GID },
+	};
+	const char *const want[] = { "alice", "erin" };
+	struct members *t = members_build(FINGER_GID, names, accounts, 5);
+
+	cr_assert_not_null(t);
+	assert_logins(t, want, 2);
+	assert_str_bytes(t->list, t->list_len,
+	    "Login: alice\tName: Alice\r\n"
+	    "Login: erin\tName: Erin\r\n");
+	members_release(t);
+}
+
+Test(members_build, listed_name_without_account_ignored)
+{
+	char *const names[] = { "ghost", "zed", NULL };
+	const struct account accounts[] = {
+		{ "zed", "Zed", "/home/zed", 100 },
+	};
+	const char *const want[] = { "zed" };
+	struct members *t = members_build(FINGER_GID, names, accounts, 1);
+
+	cr_assert_not_null(t);
+	assert_logins(t, want, 1);
+	cr_assert_null(members_find(t, "ghost", 5));
+	members_release(t);
+}
+
+Test(members_build, empty_gecos)
+{
+	const struct account accounts[] = {
+		{ "bob", "", "/home/bob", FINGER_GID },
+		{ "carl", ",Room 2,,", "/home/carl", FINGER_GID },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 2);
+
+	cr_assert_not_null(t);
+	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
+	    "Login: bob\tName: \r\n");
+	assert_str_bytes(t->v[1].login_line, t->v[1].login_line_len,
+	    "Login: carl\tName: \r\n");
+	members_release(t);
+}
+
+/* chfn lets a user write the GECOS: nothing in it may reach a terminal. */
+Test(members_build, gecos_filtered)
+{
+	const struct account accounts[] = {
+		{ "mallory", "Mal\x1b[2J\rlo\nry\tX\x7f\xc2\x9b" "1;\xff" "Y",
+		    "/home/mallory", FINGER_GID },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+
+	cr_assert_not_null(t);
+	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
+	    "Login: mallory\tName: Mal[2JloryX1;Y\r\n");
+	assert_str_bytes(t->list, t->list_len,
+	    "Login: mallory\tName: Mal[2JloryX1;Y\r\n");
+	members_release(t);
+}
+
+Test(members_build, gecos_utf8_kept)
+{
+	const struct account accounts[] = {
+		{ "jose", "Jos\xc3\xa9 Mu\xc3\xb1oz \xf0\x9f\x98\x80,,",
+		    "/home/jose", FINGER_GID },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+
+	cr_assert_not_null(t);
+	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
+	    "Login: jose\tName: Jos\xc3\xa9 Mu\xc3\xb1oz \xf0\x9f\x98\x80\r\n");
+	members_release(t);
+}
+
+/* A full name is cut at FIELD_MAX bytes. */
+Test(members_build, long_gecos_cut)
+{
+	char gecos[FIELD_MAX + 100], want[FIELD_MAX + 64];
+	struct account accounts[] = {
+		{ "long", gecos, "/home/long", FINGER_GID },
+	};
+	struct members *t;
+	int n;
+
+	memset(gecos, 'x', sizeof(gecos) - 1);
+	gecos[sizeof(gecos) - 1] = '\0';
+	n = snprintf(want, sizeof(want), "Login: long\tName: %.*s\r\n",
+	    FIELD_MAX, gecos);
+	t = members_build(FINGER_GID, no_one, accounts, 1);
+	cr_assert_not_null(t);
+	cr_assert_eq(t->v[0].login_line_len, (size_t)n);
+	cr_assert_eq(memcmp(t->v[0].login_line, want, (size_t)n), 0);
+	members_release(t);
+}
+
+Test(members_build, empty_group)
+{
+	const struct account accounts[] = {
+		{ "dave", "Dave", "/home/dave", 100 },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+
+	cr_assert_not_null(t);
+	cr_assert_eq(t->count, 0);
+	cr_assert_eq(t->list_len, 0);
+	cr_assert_null(members_find(t, "dave", 4));
+	members_release(t);
+
+	t = members_build(FINGER_GID, no_one, NULL, 0);
+	cr_assert_not_null(t);
+	cr_assert_eq(t->count, 0);
+	cr_assert_eq(t->list_len, 0);
+	members_release(t);
+}
+
+/* A NULL member list (a group entry without one) lists no one. */
+Test(members_build, null_names)
+{
+	const struct account accounts[] = {
+		{ "bob", "Bob", "/home/bob", FINGER_GID },
+		{ "dave", "Dave", "/home/dave", 100 },
+	};
+	const char *const want[] = { "bob" };
+	struct members *t = members_build(FINGER_GID, NULL, accounts, 2);
+
+	cr_assert_not_null(t);
+	assert_logins(t, want, 1);
+	members_release(t);
+}
+
+/* Sorted by bytes, as strcmp orders them. */
+Test(members_build, sorted_by_login)
+{
+	const struct account accounts[] = {
+		{ "zoe", "", "/", FINGER_GID },
+		{ "Zed", "", "/", FINGER_GID },
+		{ "al", "", "/", FINGER_GID },
+		{ "alice", "", "/", FINGER_GID },
+		{ "a", "", "/", FINGER_GID },
+		{ "b1", "", "/", FINGER_GID },
+		{ "_svc", "", "/", FINGER_GID },
+	};
+	const char *const want[] = { "Zed", "_svc", "a", "al", "alice", "b1",
+		"zoe" };
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 7);
+
+	cr_assert_not_null(t);
+	assert_logins(t, want, 7);
+	members_release(t);
+}
+
+#define FIND(t, lit)	members_find((t), (lit), sizeof(lit) - 1)
+
+Test(members_find, exact_match)
+{
+	struct members *t = build_finger();
+	const struct member *m;
+
+	m = FIND(t, "alice");
+	cr_assert_not_null(m);
+	cr_assert_eq(m, &t->v[0]);
+	cr_assert_str_eq(m->login, "alice");
+	cr_assert_eq(FIND(t, "bob"), &t->v[1]);
+	cr_assert_eq(FIND(t, "carol"), &t->v[2]);
+	cr_assert_eq(FIND(t, "erin"), &t->v[3]);
+	members_release(t);
+}
+
+Test(members_find, not_members)
+{
+	struct members *t = build_finger();
+
+	cr_assert_null(FIND(t, "dave"));
+	cr_assert_null(FIND(t, "ghost"));
+	cr_assert_null(FIND(t, "root"));
+	cr_assert_null(FIND(t, "Alice"));
+	cr_assert_null(FIND(t, ""));
+	cr_assert_null(FIND(t, "zzzz"));
+	cr_assert_null(FIND(t, "0"));
+	members_release(t);
+}
+
+Test(members_find, prefix_and_longer_not_found)
+{
+	struct members *t = build_finger();
+
+	cr_assert_null(FIND(t, "ali"));
+	cr_assert_null(FIND(t, "a"));
+	cr_assert_null(FIND(t, "alicex"));
+	cr_assert_null(FIND(t, "alice "));
+	cr_assert_null(FIND(t, "bo"));
+	cr_assert_null(FIND(t, "bobby"));
+	cr_assert_null(FIND(t, "erin2"));
+	members_release(t);
+}
+
+/* The len bytes are the name: not a C string. */
+Test(members_find, embedded_nul_not_found)
+{
+	struct members *t = build_finger();
+
+	cr_assert_null(FIND(t, "alice\0"));
+	cr_assert_null(FIND(t, "alice\0x"));
+	cr_assert_null(FIND(t, "ali\0ce"));
+	cr_assert_null(FIND(t, "\0alice"));
+	cr_assert_null(FIND(t, "bob\0\0\0\0\0\0\0\0\0\0\0\0\0"));
+	members_release(t);
+}
+
+Test(members_find, name_not_terminated)
+{
+	struct members *t = build_finger();
+	const char buf[] = "bobcat";
+
+	cr_assert_eq(members_find(t, buf, 3), &t->v[1]);
+	cr_assert_null(members_find(t, buf, 4));
+	cr_assert_null(members_find(t, buf, 2));
+	members_release(t);
+}
+
+/* Every one of many members is found; the names between them are not. */
+Test(members_find, many_members)
+{
+	enum { N = 300 };
+	static char logins[N][16];
+	static struct account accounts[N];
+	struct members *t;
+	char probe[16];
+	size_t i;
+
+	for (i = 0; i < N; i++) {
+		snprintf(logins[i], sizeof(logins[i]), "u%03zu", (i * 7) % N);
+		accounts[i] = (struct account){ logins[i], "", "/", FINGER_GID };
+	}
+	t = members_build(FINGER_GID, no_one, accounts, N);
+	cr_assert_not_null(t);
+	cr_assert_eq(t->count, N);
+	for (i = 0; i < N; i++) {
+		snprintf(probe, sizeof(probe), "u%03zu", i);
+		cr_assert_eq(members_find(t, probe, 4), &t->v[i], "%s", probe);
+		snprintf(probe, sizeof(probe), "u%03zua", i);
+		cr_assert_null(members_find(t, probe, 5), "%s", probe);
+		cr_assert_null(members_find(t, probe, 3), "%.3s", probe);
+	}
+	members_release(t);
+}
+
+/* A client holds the table it started with across a reload. */
+Test(members_refs, hold_and_release)
+{
+	struct members *t = build_finger();
+	struct members *held = members_hold(t);
+
+	cr_assert_eq(held, t);
+	cr_assert_eq(t->refs, 2);
+	members_release(t);
+	cr_assert_eq(held->refs, 1);
+	cr_assert_eq(FIND(held, "alice"), &held->v[0]);
+	assert_str_bytes(held->v[0].login_line, held->v[0].login_line_len,
+	    "Login: alice\tName: Alice Liddell\r\n");
+	members_release(held);	/* freed: ASan tells of a leak or reuse */
+}
+
+Test(members_refs, many_holders)
+{
+	struct members *t = build_finger();
+	unsigned i;
+
+	for (i = 0; i < 100; i++)
+		cr_assert_eq(members_hold(t), t);
+	cr_assert_eq(t->refs, 101);
+	for (i = 0; i < 100; i++)
+		members_release(t);
+	cr_assert_eq(t->refs, 1);
+	cr_assert_str_eq(t->v[3].login, "erin");
+	members_release(t);
+	members_release(NULL);
+}
+
+static struct members *
+load(const char *group)
+{
+	const char *why = NULL;
+	struct members *t = members_load(group, &why);
+
+	cr_assert_not_null(t, "members_load(\"%s\"): %s", group,
+	    why ? why : "(no reason)");
+	return t;
+}
+
+Test(members_load, finger_group)
+{
+	struct members *t = load("finger");
+
+	assert_logins(t, finger_logins, 4);
+	cr_assert_str_eq(t->v[0].home, "/home/alice");
+	cr_assert_str_eq(t->v[1].home, "/home/bob");
+	assert_str_bytes(t->list, t->list_len,
+	    "Login: alice\tName: Alice Liddell\r\n"
+	    "Login: bob\tName: Bob Builder\r\n"
+	    "Login: carol\tName: Carol\r\n"
+	    "Login: erin\tName: Erin\r\n");
+	cr_assert_null(FIND(t, "dave"));
+	cr_assert_null(FIND(t, "ghost"));
+	members_release(t);
+}
+
+Test(members_load, other_group)
+{
+	static const char *const want[] = { "dave", "frank" };
+	struct members *t = load("staff");
+
+	assert_logins(t, want, 2);
+	assert_str_bytes(t->list, t->list_len,
+	    "Login: dave\tName: Dave Nonmember\r\n"
+	    "Login: frank\tName: \r\n");
+	members_release(t);
+}
+
+Test(members_load, primary_group_only)
+{
+	static const char *const want[] = { "alice", "carol", "dave" };
+	struct members *t = load("users");
+
+	assert_logins(t, want, 3);
+	members_release(t);
+}
+
+Test(members_load, group_without_members)
+{
+	struct members *t = load("empty");
+
+	cr_assert_eq(t->count, 0);
+	cr_assert_eq(t->list_len, 0);
+	members_release(t);
+}
+
+/* A reload gives a new table; the held one is unchanged. */
+Test(members_load, reload)
+{
+	struct members *old = load("finger");
+	struct members *held = members_hold(old);
+	struct members *fresh = load("finger");
+
+	cr_assert_neq(fresh, old);
+	members_release(old);
+	assert_logins(held, finger_logins, 4);
+	assert_logins(fresh, finger_logins, 4);
+	cr_assert_eq(held->list_len, fresh->list_len);
+	cr_assert_eq(memcmp(held->list, fresh->list, held->list_len), 0);
+	members_release(held);
+	members_release(fresh);
+}
+
+Test(members_load, no_such_group)
+{
+	const char *why = NULL;
+
+	cr_assert_null(members_load("nosuchgroup", &why));
+	cr_assert_not_null(why);
+	cr_assert_str_eq(why, "no such group");
+}

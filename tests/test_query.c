@@ -1,0 +1,365 @@
+/*
+ * Unit tests of query.c: the RFC 1288 (section 2.3) query grammar and the
+ * search for the end of the query line.  Pure code, no I/O.
+ */
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "fingerd.h"
+
+/* Parses a string literal that may hold NUL bytes, its size known. */
+#define PARSE(lit, q)	query_parse((lit), sizeof(lit) - 1, (q))
+
+/*
+ * The parse must succeed with this kind and verbose flag, and the user
+ * must be exactly want (a literal), pointing into the line.
+ */
+#define assert_query(line, len, q, want_kind, want_verbose, want) do {	\
+	cr_assert_eq(query_parse((line), (len), &(q)), E_NONE);		\
+	cr_assert_eq((q).kind, (want_kind));				\
+	cr_assert_eq((q).verbose, (want_verbose));			\
+	cr_assert_eq((q).user_len, sizeof(want) - 1,			\
+	    "user_len %zu, want %zu", (q).user_len, sizeof(want) - 1);	\
+	cr_assert_eq(memcmp((q).user, (want), sizeof(want) - 1), 0);	\
+	cr_assert((q).user >= (line) && (q).user <= (line) + (len),	\
+	    "user does not point into the line");			\
+} while (0)
+
+static void
+expect_error(const char *line, size_t len, enum fingerd_error want)
+{
+	struct query q;
+	enum fingerd_error e = query_parse(line, len, &q);
+
+	cr_assert_eq(e, want, "query of %zu bytes: error %d (%s), want %d (%s)",
+	    len, e, error_name(e), want, error_name(want));
+}
+
+#define EXPECT_ERROR(lit, want)	expect_error((lit), sizeof(lit) - 1, (want))
+
+Test(query, empty_lists_members)
+{
+	struct query q;
+	const char line[] = "";
+
+	assert_query(line, 0, q, QUERY_LIST, false, "");
+}
+
+Test(query, blanks_only_lists_members)
+{
+	struct query q;
+	const char line[] = " \t  ";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_LIST, false, "");
+}
+
+Test(query, slash_w_alone_lists_verbose)
+{
+	struct query q;
+	const char upper[] = "/W", lower[] = "/w", padded[] = " /W \t";
+
+	assert_query(upper, sizeof(upper) - 1, q, QUERY_LIST, true, "");
+	assert_query(lower, sizeof(lower) - 1, q, QUERY_LIST, true, "");
+	assert_query(padded, sizeof(padded) - 1, q, QUERY_LIST, true, "");
+}
+
+Test(query, user)
+{
+	struct query q;
+	const char line[] = "alice";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, false, "alice");
+	cr_assert_eq(q.user, line);
+}
+
+Test(query, user_with_blanks_around)
+{
+	struct query q;
+	const char line[] = " \t alice\t  ";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, false, "alice");
+	cr_assert_eq(q.user, line + 3);
+}
+
+Test(query, slash_w_space_user)
+{
+	struct query q;
+	const char line[] = "/W alice";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+	cr_assert_eq(q.user, line + 3);
+}
+
+Test(query, slash_lower_w_user)
+{
+	struct query q;
+	const char line[] = "/w alice";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+}
+
+Test(query, slash_w_glued_to_user)
+{
+	struct query q;
+	const char line[] = "/Walice";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+	cr_assert_eq(q.user, line + 2);
+}
+
+Test(query, slash_w_tabs_and_spaces_user)
+{
+	struct query q;
+	const char line[] = "/W\t \talice";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+	cr_assert_eq(q.user, line + 5);
+}
+
+Test(query, slash_w_user_blanks_around)
+{
+	struct query q;
+	const char line[] = "  /W  alice \t";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+}
+
+/* The grammar has /W only before the name: a second one is a name. */
+Test(query, slash_w_twice_is_a_name)
+{
+	struct query q;
+	const char line[] = "/W /W";
+
+	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "/W");
+}
+
+/* Only the len bytes given count: a user ends at len, not at a NUL. */
+Test(query, user_ends_at_len)
+{
+	struct query q;
+	const char line[] = "alicebob";
+
+	assert_query(line, 5, q, QUERY_USER, false, "alice");
+}
+
+Test(query, inner_blank_is_invalid)
+{
+	EXPECT_ERROR("alice bob", E_QUERY_INVALID);
+	EXPECT_ERROR("alice\tbob", E_QUERY_INVALID);
+	EXPECT_ERROR("/W alice bob", E_QUERY_INVALID);
+	EXPECT_ERROR(" alice  bob ", E_QUERY_INVALID);
+}
+
+Test(query, at_sign_is_forwarding)
+{
+	EXPECT_ERROR("@host", E_FORWARDING_DENIED);
+	EXPECT_ERROR("alice@host", E_FORWARDING_DENIED);
+	EXPECT_ERROR("/W alice@host", E_FORWARDING_DENIED);
+	EXPECT_ERROR("/W @host", E_FORWARDING_DENIED);
+	EXPECT_ERROR("alice@", E_FORWARDING_DENIED);
+	EXPECT_ERROR("@", E_FORWARDING_DENIED);
+	EXPECT_ERROR("alice@host1@host2", E_FORWARDING_DENIED);
+	EXPECT_ERROR("  @host  ", E_FORWARDING_DENIED);
+}
+
+Test(query, nul_byte_is_invalid)
+{
+	EXPECT_ERROR("ali\0ce", E_QUERY_INVALID);
+	EXPECT_ERROR("\0", E_QUERY_INVALID);
+	EXPECT_ERROR("alice\0", E_QUERY_INVALID);
+}
+
+Test(query, control_bytes_are_invalid)
+{
+	EXPECT_ERROR("ali\x1b[2Jce", E_QUERY_INVALID);
+	EXPECT_ERROR("alice\x7f", E_QUERY_INVALID);
+	EXPECT_ERROR("ali\rce", E_QUERY_INVALID);
+	EXPECT_ERROR("alice\r", E_QUERY_INVALID);
+	EXPECT_ERROR("ali\nce", E_QUERY_INVALID);
+	EXPECT_ERROR("\x1b", E_QUERY_INVALID);
+}
+
+/* Every C0 control but TAB, in the middle of a name. */
+Test(query, every_c0_control_is_invalid)
+{
+	char line[] = "ab?cd";
+	unsigned ch;
+
+	for (ch = 0; ch < 0x20; ch++) {
+		if (ch == '\t')
+			continue;
+		line[2] = (char)ch;
+		expect_error(line, 5, E_QUERY_INVALID);
+	}
+}
+
+Test(query, invalid_utf8_is_invalid)
+{
+	EXPECT_ERROR("ali\x80" "ce", E_QUERY_INVALID);	/* stray continuation */
+	EXPECT_ERROR("\xbf", E_QUERY_INVALID);
+	EXPECT_ERROR("\xc0\x80", E_QUERY_INVALID);	/* overlong NUL */
+	EXPECT_ERROR("\xc1\xbf", E_QUERY_INVALID);	/* overlong */
+	EXPECT_ERROR("\xe0\x80\x80", E_QUERY_INVALID);	/* overlong */
+	EXPECT_ERROR("\xe0\x9f\xbf", E_QUERY_INVALID);	/* overlong */
+	EXPECT_ERROR("\xf0\x8f\xbf\xbf", E_QUERY_INVALID); /* overlong */
+	EXPECT_ERROR("\xed\xa0\x80", E_QUERY_INVALID);	/* surrogate */
+	EXPECT_ERROR("\xed\xbf\xbf", E_QUERY_INVALID);	/* surrogate */
+	EXPECT_ERROR("\xf4\x90\x80\x80", E_QUERY_INVALID); /* > U+10FFFF */
+	EXPECT_ERROR("\xf5\x80\x80\x80", E_QUERY_INVALID);
+	EXPECT_ERROR("\xff", E_QUERY_INVALID);
+	EXPECT_ERROR("\xfe", E_QUERY_INVALID);
+	EXPECT_ERROR("jos\xc3", E_QUERY_INVALID);	/* truncated at end */
+	EXPECT_ERROR("jos\xc3x", E_QUERY_INVALID);	/* cut by ASCII */
+	EXPECT_ERROR("\xe2\x82", E_QUERY_INVALID);
+	EXPECT_ERROR("\xf0\x9f\x98", E_QUERY_INVALID);
+	EXPECT_ERROR("\xe2\x82 x", E_QUERY_INVALID);
+}
+
+/* A truncated sequence at the end of len, even if more bytes follow it. */
+Test(query, sequence_cut_by_len_is_invalid)
+{
+	expect_error("jos\xc3\xa9", 4, E_QUERY_INVALID);
+}
+
+Test(query, encoded_c1_is_invalid)
+{
+	EXPECT_ERROR("ali\xc2\x85" "ce", E_QUERY_INVALID);
+	EXPECT_ERROR("\xc2\x80", E_QUERY_INVALID);
+	EXPECT_ERROR("\xc2\x9b", E_QUERY_INVALID);
+	EXPECT_ERROR("\xc2\x9f", E_QUERY_INVALID);
+}
+
+/* Invalid bytes are refused before the @ is seen. */
+Test(query, invalid_before_forwarding)
+{
+	EXPECT_ERROR("alice@host\x1b", E_QUERY_INVALID);
+	EXPECT_ERROR("alice@\xff", E_QUERY_INVALID);
+}
+
+Test(query, valid_utf8_user)
+{
+	struct query q;
+	const char e_acute[] = "jos\xc3\xa9";
+	const char nbsp[] = "\xc2\xa0" "x";		/* U+00A0 is not C1 */
+	const char euro[] = "/W \xe2\x82\xac";		/* U+20AC */
+	const char emoji[] = "\xf0\x9f\x98\x80z";	/* U+1F600 */
+	const char top[] = "\xf4\x8f\xbf\xbf";		/* U+10FFFF */
+
+	assert_query(e_acute, sizeof(e_acute) - 1, q, QUERY_USER, false,
+	    "jos\xc3\xa9");
+	assert_query(nbsp, sizeof(nbsp) - 1, q, QUERY_USER, false,
+	    "\xc2\xa0" "x");
+	assert_query(euro, sizeof(euro) - 1, q, QUERY_USER, true,
+	    "\xe2\x82\xac");
+	assert_query(emoji, sizeof(emoji) - 1, q, QUERY_USER, false,
+	    "\xf0\x9f\x98\x80z");
+	assert_query(top, sizeof(top) - 1, q, QUERY_USER, false,
+	    "\xf4\x8f\xbf\xbf");
+}
+
+Test(query, longest_line_accepted)
+{
+	static char line[QUERY_MAX + 1];
+	struct query q;
+
+	memset(line, 'a', sizeof(line));
+	cr_assert_eq(query_parse(line, QUERY_MAX - 1, &q), E_NONE);
+	cr_assert_eq(q.kind, QUERY_USER);
+	cr_assert_eq(q.verbose, false);
+	cr_assert_eq(q.user, line);
+	cr_assert_eq(q.user_len, QUERY_MAX - 1);
+}
+
+Test(query, too_long_line)
+{
+	static char line[2 * QUERY_MAX];
+
+	memset(line, 'a', sizeof(line));
+	expect_error(line, QUERY_MAX, E_QUERY_TOO_LONG);
+	expect_error(line, QUERY_MAX + 1, E_QUERY_TOO_LONG);
+	expect_error(line, sizeof(line), E_QUERY_TOO_LONG);
+}
+
+/* Length is checked first: a long line of anything is too long. */
+Test(query, too_long_before_other_errors)
+{
+	static char line[QUERY_MAX];
+
+	memset(line, '@', sizeof(line));
+	expect_error(line, sizeof(line), E_QUERY_TOO_LONG);
+	memset(line, 0x1b, sizeof(line));
+	expect_error(line, sizeof(line), E_QUERY_TOO_LONG);
+}
+
+static void
+expect_line(const char *buf, size_t len, size_t want)
+{
+	size_t got = (size_t)-1;
+
+	cr_assert(query_line_end(buf, len, &got), "no line end found");
+	cr_assert_eq(got, want, "line length %zu, want %zu", got, want);
+}
+
+#define EXPECT_LINE(lit, want)	expect_line((lit), sizeof(lit) - 1, (want))
+
+Test(query_line_end, lf)
+{
+	EXPECT_LINE("alice\n", 5);
+	EXPECT_LINE("\n", 0);
+	EXPECT_LINE("/W alice\n", 8);
+}
+
+Test(query_line_end, crlf)
+{
+	EXPECT_LINE("alice\r\n", 5);
+	EXPECT_LINE("\r\n", 0);
+}
+
+/* A CR is part of the terminator only right before the LF. */
+Test(query_line_end, lone_cr_stays)
+{
+	EXPECT_LINE("ali\rce\n", 6);
+	EXPECT_LINE("\ralice\n", 6);
+	EXPECT_LINE("alice\r\r\n", 6);
+}
+
+Test(query_line_end, first_lf_ends)
+{
+	EXPECT_LINE("alice\nbob\n", 5);
+	EXPECT_LINE("alice\r\nbob\r\n", 5);
+}
+
+Test(query_line_end, no_lf_yet)
+{
+	size_t got = 12345;
+
+	cr_assert_not(query_line_end("alice", 5, &got));
+	cr_assert_not(query_line_end("alice\r", 6, &got));
+	cr_assert_not(query_line_end("", 0, &got));
+	/* The LF past len is not seen. */
+	cr_assert_not(query_line_end("alice\n", 5, &got));
+	cr_assert_eq(got, 12345, "line_len written without a line");
+}
+
+Test(query_line_end, nul_before_lf)
+{
+	EXPECT_LINE("ali\0ce\r\n", 6);
+}
+
+/* What a client sends, from the bytes to the parsed query. */
+Test(query_line_end, then_parse)
+{
+	const char buf[] = "/W alice\r\n";
+	struct query q;
+	size_t len;
+
+	cr_assert(query_line_end(buf, sizeof(buf) - 1, &len));
+	assert_query(buf, len, q, QUERY_USER, true, "alice");
+
+	cr_assert(query_line_end("ali\rce\n", 7, &len));
+	expect_error("ali\rce\n", len, E_QUERY_INVALID);
+
+	cr_assert(query_line_end("\r\n", 2, &len));
+	assert_query("\r\n", len, q, QUERY_LIST, false, "");
+}
