@@ -75,7 +75,7 @@ log_line(const char *line)
 	errno = saved;
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 log_vformat(const char *reason, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
