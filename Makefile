@@ -7,7 +7,9 @@ PKG_CONFIG ?= pkg-config
 
 WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 	-Wpointer-arith -Wcast-qual -Wformat=2
-CFLAGS += -std=c17 -D_GNU_SOURCE $(WARNINGS)
+# Kept apart from CFLAGS, which a packager or check-asan may replace.
+PROJECT_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARNINGS)
+ALL_CFLAGS = $(PROJECT_CFLAGS) $(CFLAGS)
 URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing libcap 2>/dev/null)
 URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -luring -lcap)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
@@ -16,7 +18,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 PURE = errors.c query.c plan.c members.c addresses.c
 DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
-	tests/test_addresses.c
+	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
@@ -26,42 +28,58 @@ BIN ?= ./fingerd
 all: $(BIN)
 
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
 $(B)/%.o: %.c fingerd.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 
-$(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+$(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) $(B)/ring.o \
+	    $(B)/landlock.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 
-$(B)/system: $(SYSTEM_TESTS:%.c=$(B)/%.o) $(B)/errors.o
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+# The system tests run the real daemon: the black-box conformance suite
+# (also against another server: FINGERD_HOST, FINGERD_PORT) and the
+# lifecycle and hostile cases.
+$(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/harness.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The unit tests of members.c read a user database through nss_wrapper.
 NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so))
+# Most system tests wait on the network, not the CPU: more jobs than CPUs.
+SYSTEM_FLAGS = --jobs=8
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
-check-normal: $(BIN) $(B)/unit $(B)/system
+check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests
 	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
 	    NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
-	$(TEST_ENV) FINGERD=$(BIN) $(B)/system
+	$(TEST_ENV) FINGERD=$(BIN) $(B)/exchange $(SYSTEM_FLAGS)
+	$(TEST_ENV) FINGERD=$(BIN) $(B)/daemon-tests $(SYSTEM_FLAGS)
 
 check-asan:
 	$(MAKE) B=build-asan BIN=build-asan/fingerd \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    check-normal
 
-check: check-normal check-asan
+# libFuzzer (clang) on the query parser and the plan filter, each for
+# FUZZ_SECONDS (60 by default).
+fuzz:
+	$(MAKE) -C tests/fuzz run
+
+check: check-normal check-asan fuzz
 
 clean:
 	rm -rf build build-asan fingerd
+	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all check check-normal check-asan clean
+.PHONY: all check check-normal check-asan fuzz clean

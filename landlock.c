@@ -86,14 +86,15 @@ allow_read(int ruleset, const char *path)
 	close(rule.parent_fd);
 }
 
+/* Allows reading beneath the directory that holds path. */
 static void
-allow_home_parent(int ruleset, const char *home)
+allow_parent(int ruleset, const char *path)
 {
 	char copy[PATH_MAX];
 
-	if (strlen(home) >= sizeof(copy))
+	if (path == NULL || strlen(path) >= sizeof(copy))
 		return;
-	strcpy(copy, home);
+	strcpy(copy, path);
 	allow_read(ruleset, dirname(copy));
 }
 
@@ -104,11 +105,18 @@ allow_paths(int ruleset, const struct members *members)
 
 	for (i = 0; system_paths[i] != NULL; i++)
 		allow_read(ruleset, system_paths[i]);
-	/* The test suite's user database, through nss_wrapper. */
-	allow_read(ruleset, getenv("NSS_WRAPPER_PASSWD"));
-	allow_read(ruleset, getenv("NSS_WRAPPER_GROUP"));
+	/*
+	 * The test suite's user database, through nss_wrapper: its
+	 * directories, as a file replaced by rename is a new inode.
+	 */
+	allow_parent(ruleset, getenv("NSS_WRAPPER_PASSWD"));
+	allow_parent(ruleset, getenv("NSS_WRAPPER_GROUP"));
 	for (i = 0; i < members->count; i++)
-		allow_home_parent(ruleset, members->v[i].home);
+		allow_parent(ruleset, members->v[i].home);
+#if defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer reads /proc/self/task and maps at exit. */
+	allow_read(ruleset, "/proc");
+#endif
 }
 
 /* Needs no_new_privs, which privileges_drop() has set. */

@@ -1,0 +1,1019 @@
+/*
+ * The system tests' harness (see harness.h).  Failures in the fixture or
+ * the client are reported with Criterion's assertions, which end the test
+ * at once; the daemon's own behaviour is left to the tests to judge.
+ */
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define MAX_FLAGS	32
+
+extern char **environ;
+
+static const char *const fixture_plans[][2] = {
+	{ "alice", PLAN_ALICE },
+	{ "bob", PLAN_BOB },
+	{ "dan", PLAN_DAN },
+	{ "mallory", PLAN_MALLORY },
+};
+
+double
+now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Milliseconds left before deadline (from now_seconds), at least 0. */
+static int
+ms_left(double deadline)
+{
+	double left = deadline - now_seconds();
+
+	return left > 0 ? (int)(left * 1000) + 1 : 0;
+}
+
+static void
+buffer_append(struct buffer *b, const void *data, size_t len)
+{
+	if (b->len + len + 1 > b->size) {
+		b->size = 2 * (b->len + len + 1);
+		b->data = realloc(b->data, b->size);
+		cr_assert_not_null(b->data, "out of memory");
+	}
+	memcpy(b->data + b->len, data, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+}
+
+void
+buffer_free(struct buffer *b)
+{
+	free(b->data);
+	memset(b, 0, sizeof(*b));
+}
+
+static void
+write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
+	const char *p = data;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	cr_assert(fd >= 0, "fixture: open %s: %s", path, strerror(errno));
+	while (len > 0) {
+		n = write(fd, p, len);
+		cr_assert(n > 0, "fixture: write %s: %s", path,
+		    strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+	cr_assert(fchmod(fd, mode) == 0 && close(fd) == 0,
+	    "fixture: %s: %s", path, strerror(errno));
+}
+
+static void
+read_file(const char *path, struct buffer *b)
+{
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	memset(b, 0, sizeof(*b));
+	buffer_append(b, "", 0);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buffer_append(b, chunk, (size_t)n);
+	close(fd);
+}
+
+static void
+fixture_file(const struct fixture *f, const char *name, char *path,
+    size_t size)
+{
+	int n = snprintf(path, size, "%s/%s", f->dir, name);
+
+	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
+}
+
+static void
+home_path(const struct fixture *f, const char *login, char *path, size_t size)
+{
+	int n = snprintf(path, size, "%s/home/%s", f->dir, login);
+
+	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
+}
+
+void
+plan_path(const struct fixture *f, const char *login, char *path,
+    size_t size)
+{
+	int n = snprintf(path, size, "%s/home/%s/.plan", f->dir, login);
+
+	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
+}
+
+/* The accounts, unsorted; a home is under the fixture when named. */
+static void
+fixture_passwd(struct fixture *f)
+{
+	static const char *const accounts[][2] = {
+		{ "root:x:0:0:root:/root", NULL },
+		{ "nobody:x:65534:65534:nobody:/nonexistent", NULL },
+		{ "erin:x:1005:1005:Erin Unsafe,,,:", "erin" },
+		{ "bob:x:1002:79:Bob Builder:", "bob" },
+		{ "mallory:x:1006:100:Mallory Outsider:", "mallory" },
+		{ "alice:x:1001:1001:Alice Liddell,Room 1,555-0101,:", "alice" },
+		{ "dan:x:1004:1004:Dan Noeol:", "dan" },
+		{ "carol:x:1003:1003:Carol Noplan:", "carol" },
+	};
+	char text[4096], home[256];
+	size_t i, n = 0;
+
+	for (i = 0; i < sizeof(accounts) / sizeof(accounts[0]); i++) {
+		home[0] = '\0';
+		if (accounts[i][1] != NULL)
+			home_path(f, accounts[i][1], home, sizeof(home));
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+		    "%s%s:/bin/sh\n", accounts[i][0], home);
+		cr_assert(n < sizeof(text), "fixture: passwd too long");
+	}
+	write_file(f->passwd, text, n, 0644);
+}
+
+/*
+ * Rewritten in place, as the daemon may be allowed (Landlock) to read
+ * that file and not a new one renamed over it.  nss_wrapper reloads only
+ * when the mtime, in seconds, has changed: it is moved a second on.
+ */
+void
+fixture_group_rewrite(struct fixture *f, const char *members)
+{
+	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+	struct stat st;
+	bool existed = stat(f->group, &st) == 0;
+	char text[512];
+
+	snprintf(text, sizeof(text), "root:x:0:\nusers:x:100:\n"
+	    "finger:x:%d:%s\nnogroup:x:65534:\n", FIXTURE_GID, members);
+	write_file(f->group, text, strlen(text), 0644);
+	if (!existed)
+		return;
+	times[1].tv_sec = st.st_mtim.tv_sec + 1;
+	cr_assert(utimensat(AT_FDCWD, f->group, times, 0) == 0,
+	    "fixture: utimensat: %s", strerror(errno));
+}
+
+static void
+fixture_homes(struct fixture *f)
+{
+	static const char *const logins[] = {
+		"alice", "bob", "carol", "dan", "erin", "mallory"
+	};
+	char path[256];
+	size_t i;
+
+	fixture_file(f, "home", path, sizeof(path));
+	cr_assert(mkdir(path, 0755) == 0, "fixture: mkdir: %s",
+	    strerror(errno));
+	for (i = 0; i < sizeof(logins) / sizeof(logins[0]); i++) {
+		home_path(f, logins[i], path, sizeof(path));
+		cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
+		    "fixture: mkdir %s: %s", path, strerror(errno));
+	}
+	for (i = 0; i < sizeof(fixture_plans) / sizeof(fixture_plans[0]); i++)
+		plan_write(f, fixture_plans[i][0], fixture_plans[i][1],
+		    strlen(fixture_plans[i][1]));
+	plan_write(f, "erin", PLAN_ERIN, sizeof(PLAN_ERIN) - 1);
+}
+
+/*
+ * A world-readable directory: started as root, the daemon reads the
+ * homes and the user database as nobody.
+ */
+void
+fixture_create(struct fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->pidfd = -1;
+	strcpy(f->dir, "/tmp/fingerd-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(f->dir), "fixture: mkdtemp: %s",
+	    strerror(errno));
+	cr_assert(chmod(f->dir, 0755) == 0);
+	fixture_file(f, "passwd", f->passwd, sizeof(f->passwd));
+	fixture_file(f, "group", f->group, sizeof(f->group));
+	fixture_file(f, "fingerd.log", f->log, sizeof(f->log));
+	fixture_file(f, "fingerd.out", f->out, sizeof(f->out));
+	fixture_passwd(f);
+	fixture_group_rewrite(f, FIXTURE_MEMBERS);
+	fixture_homes(f);
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	if (flag == FTW_DP)
+		rmdir(path);
+	else
+		unlink(path);
+	return 0;
+}
+
+/* Ends the daemon if it still runs and removes the directory. */
+void
+fixture_destroy(struct fixture *f)
+{
+	if (f->pid > 0 && daemon_stop(f, SIGTERM) == -1)
+		cr_log_error("fixture: the daemon did not stop on SIGTERM");
+	if (f->pidfd >= 0)
+		close(f->pidfd);
+	f->pidfd = -1;
+	if (f->dir[0] != '\0')
+		nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	f->dir[0] = '\0';
+}
+
+/* Whatever is at ~/.plan goes: a file, a link, a FIFO, a directory. */
+static void
+plan_clear(struct fixture *f, const char *login)
+{
+	struct stat st;
+	char path[256];
+	int ret;
+
+	plan_path(f, login, path, sizeof(path));
+	if (lstat(path, &st) != 0)
+		return;
+	ret = S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path);
+	cr_assert(ret == 0, "fixture: remove %s: %s", path, strerror(errno));
+}
+
+/* Writes through a new file, so a FIFO or a link in the way goes. */
+void
+plan_write(struct fixture *f, const char *login, const void *data,
+    size_t len)
+{
+	char path[256];
+
+	plan_clear(f, login);
+	plan_path(f, login, path, sizeof(path));
+	write_file(path, data, len, 0644);
+}
+
+void
+plan_remove(struct fixture *f, const char *login)
+{
+	plan_clear(f, login);
+}
+
+void
+plan_symlink(struct fixture *f, const char *login, const char *target)
+{
+	char path[256];
+
+	plan_clear(f, login);
+	plan_path(f, login, path, sizeof(path));
+	cr_assert(symlink(target, path) == 0, "fixture: symlink: %s",
+	    strerror(errno));
+}
+
+void
+plan_fifo(struct fixture *f, const char *login)
+{
+	char path[256];
+
+	plan_clear(f, login);
+	plan_path(f, login, path, sizeof(path));
+	cr_assert(mkfifo(path, 0644) == 0 && chmod(path, 0644) == 0,
+	    "fixture: mkfifo: %s", strerror(errno));
+}
+
+void
+plan_directory(struct fixture *f, const char *login)
+{
+	char path[256];
+
+	plan_clear(f, login);
+	plan_path(f, login, path, sizeof(path));
+	cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
+	    "fixture: mkdir: %s", strerror(errno));
+}
+
+/*
+ * size bytes of printable ASCII in 64-byte lines ending in a bare LF,
+ * each numbered, so a misplaced byte shows where it came from.
+ */
+char *
+huge_text(size_t size)
+{
+	static const char letters[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	char *text = malloc(size + 1), line[65];
+	size_t i, n;
+
+	cr_assert_not_null(text, "out of memory");
+	for (i = 0; i < size; i += n) {
+		snprintf(line, sizeof(line), "%010u %s\n",
+		    (unsigned)(i / 64 % 1000000000), letters);
+		n = size - i < 64 ? size - i : 64;
+		memcpy(text + i, line, n);
+	}
+	text[size] = '\0';
+	return text;
+}
+
+/*
+ * The reference conversion for text without unsafe bytes: every bare LF
+ * as CRLF, and a CRLF at the end when the text does not end with LF.
+ */
+char *
+crlf_convert(const char *text, size_t len, size_t *out_len)
+{
+	char *out = malloc(2 * len + 3);
+	size_t i, n = 0;
+
+	cr_assert_not_null(out, "out of memory");
+	for (i = 0; i < len; i++) {
+		if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+			out[n++] = '\r';
+		out[n++] = text[i];
+	}
+	if (len > 0 && text[len - 1] != '\n') {
+		if (text[len - 1] != '\r')
+			out[n++] = '\r';
+		out[n++] = '\n';
+	}
+	out[n] = '\0';
+	*out_len = n;
+	return out;
+}
+
+/*
+ * The daemon's environment: ours (ASAN_OPTIONS, UBSAN_OPTIONS and the
+ * rest), with nss_wrapper pointed at the fixture and no socket passed.
+ */
+static char **
+daemon_environment(const struct fixture *f)
+{
+	const char *lib = getenv("NSS_WRAPPER_LIB");
+	size_t n = 0, i, kept = 0;
+	char **env;
+
+	cr_assert(lib != NULL && lib[0] != '\0',
+	    "NSS_WRAPPER_LIB is not set: run the tests through make");
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 5, sizeof(*env));
+	cr_assert_not_null(env, "out of memory");
+	for (i = 0; i < n; i++)
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) != 0 &&
+		    strncmp(environ[i], "NSS_WRAPPER_", 12) != 0 &&
+		    strncmp(environ[i], "LISTEN_", 7) != 0 &&
+		    (f->asan_options == NULL ||
+		    strncmp(environ[i], "ASAN_OPTIONS=", 13) != 0))
+			env[kept++] = environ[i];
+	if (f->asan_options != NULL)
+		env[kept++] = f->asan_options;
+	cr_assert(asprintf(&env[kept++], "LD_PRELOAD=%s", lib) > 0);
+	cr_assert(asprintf(&env[kept++], "NSS_WRAPPER_PASSWD=%s",
+	    f->passwd) > 0);
+	cr_assert(asprintf(&env[kept++], "NSS_WRAPPER_GROUP=%s",
+	    f->group) > 0);
+	return env;
+}
+
+/* Frees what daemon_environment() made: the array and its last three. */
+static void
+environment_free(char **env)
+{
+	size_t n = 0;
+
+	while (env[n] != NULL)
+		n++;
+	free(env[n - 1]);
+	free(env[n - 2]);
+	free(env[n - 3]);
+	free(env);
+}
+
+/* In the child: stdin from /dev/null, stdout and stderr to files. */
+static void __attribute__((noreturn))
+child_exec(const struct fixture *f, char *const argv[], char *const env[])
+{
+	int in, out, err;
+
+	in = open("/dev/null", O_RDONLY);
+	out = open(f->out, O_WRONLY | O_APPEND);
+	err = open(f->log, O_WRONLY | O_APPEND);
+	if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
+	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
+		_exit(126);
+	/* Criterion's pipes and our sockets stay out of the daemon. */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
+	/*
+	 * Should Criterion kill this test at its timeout, the daemon goes
+	 * too; a daemon that changes its uid loses this, as it should.
+	 */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (f->child_setup != NULL)
+		f->child_setup();
+	execve(argv[0], argv, env);
+	_exit(127);
+}
+
+/*
+ * Should the test die first (Criterion kills it at its timeout, and a
+ * daemon that changed its uid has lost its PDEATHSIG), a watchdog kills
+ * the daemon and removes the fixture.  It waits on a pipe: the harness
+ * writes a byte once it has reaped the daemon; EOF alone means the test
+ * is gone.  The pidfd it inherits names the daemon even after a reap.
+ */
+static void
+watchdog_start(struct fixture *f)
+{
+	int fds[2];
+	char byte;
+
+	cr_assert(pipe2(fds, O_CLOEXEC) == 0, "pipe: %s", strerror(errno));
+	f->watchdog = fork();
+	cr_assert(f->watchdog >= 0, "fork: %s", strerror(errno));
+	if (f->watchdog == 0) {
+		close(fds[1]);
+		if (read(fds[0], &byte, 1) != 1) {
+			syscall(SYS_pidfd_send_signal, f->pidfd, SIGKILL,
+			    NULL, 0);
+			nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		}
+		_exit(0);
+	}
+	close(fds[0]);
+	f->watchdog_fd = fds[1];
+}
+
+static void
+watchdog_stop(struct fixture *f)
+{
+	if (f->watchdog <= 0)
+		return;
+	if (write(f->watchdog_fd, "", 1) != 1)
+		cr_log_error("watchdog: write: %s", strerror(errno));
+	close(f->watchdog_fd);
+	waitpid(f->watchdog, NULL, 0);
+	f->watchdog = 0;
+}
+
+static void
+daemon_spawn(struct fixture *f, bool listen_anywhere, va_list ap)
+{
+	const char *flag, *path = getenv("FINGERD");
+	char *argv[MAX_FLAGS + 4], **env;
+	size_t n = 0, i;
+
+	cr_assert(f->pid == 0, "harness: a daemon already runs");
+	if (f->pidfd >= 0)
+		close(f->pidfd);
+	f->pidfd = -1;
+	argv[n++] = strdup(path != NULL && path[0] != '\0' ? path :
+	    "./fingerd");
+	if (listen_anywhere) {
+		argv[n++] = strdup("-P");
+		argv[n++] = strdup("0");
+	}
+	while ((flag = va_arg(ap, const char *)) != NULL) {
+		cr_assert(n < MAX_FLAGS, "harness: too many flags");
+		argv[n++] = strdup(flag);
+	}
+	argv[n] = NULL;
+	/* There before the child runs, for log_wait()'s inotify watch. */
+	write_file(f->log, "", 0, 0644);
+	write_file(f->out, "", 0, 0644);
+	env = daemon_environment(f);
+	f->pid = fork();
+	cr_assert(f->pid >= 0, "fork: %s", strerror(errno));
+	if (f->pid == 0)
+		child_exec(f, argv, env);
+	environment_free(env);
+	for (i = 0; i < n; i++)
+		free(argv[i]);
+	f->pidfd = (int)syscall(SYS_pidfd_open, f->pid, 0);
+	cr_assert(f->pidfd >= 0, "pidfd_open: %s", strerror(errno));
+	watchdog_start(f);
+}
+
+/* Waits, at most timeout_ms, for the daemon to exit; its status or -1. */
+int
+daemon_wait(struct fixture *f, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = f->pidfd, .events = POLLIN };
+	int status;
+
+	if (f->pid == 0)
+		return f->status;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	cr_assert(waitpid(f->pid, &status, 0) == f->pid, "waitpid: %s",
+	    strerror(errno));
+	f->pid = 0;
+	watchdog_stop(f);
+	f->status = status;
+	return status;
+}
+
+bool
+daemon_alive(struct fixture *f)
+{
+	return f->pid > 0 && daemon_wait(f, 0) == -1;
+}
+
+void
+daemon_signal(struct fixture *f, int sig)
+{
+	cr_assert(f->pid > 0, "harness: no daemon to signal");
+	cr_assert(kill(f->pid, sig) == 0, "kill: %s", strerror(errno));
+}
+
+/*
+ * Sends sig and waits for the exit.  Returns the exit status, 128 + the
+ * signal that killed it, or -1 when it had to be killed after
+ * WAIT_EXIT_MS.
+ */
+int
+daemon_stop(struct fixture *f, int sig)
+{
+	int status;
+
+	if (f->pid > 0)
+		kill(f->pid, sig);
+	if ((status = daemon_wait(f, WAIT_EXIT_MS)) == -1) {
+		kill(f->pid, SIGKILL);
+		daemon_wait(f, WAIT_EXIT_MS);
+		return -1;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+static int
+port_from_log(const struct fixture *f)
+{
+	struct buffer b;
+	char *line, *colon;
+	int port = -1;
+
+	log_read(f, &b);
+	if ((line = strstr(b.data, "fingerd: listening on ")) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((colon = strrchr(line, ':')) != NULL)
+			port = atoi(colon + 1);
+	}
+	buffer_free(&b);
+	return port;
+}
+
+/*
+ * Starts the daemon on a free port ("-P 0" comes before the flags) and
+ * waits until it serves.
+ */
+void
+daemon_start(struct fixture *f, ...)
+{
+	struct buffer b;
+	va_list ap;
+
+	va_start(ap, f);
+	daemon_spawn(f, true, ap);
+	va_end(ap);
+	if (!log_wait(f, "^fingerd: serving group ", 1, WAIT_START_MS)) {
+		log_read(f, &b);
+		cr_assert_fail("the daemon did not start; its log:\n%s",
+		    b.data);
+	}
+	f->port = port_from_log(f);
+	cr_assert(f->port > 0 && f->port < 65536,
+	    "no port in the \"listening on\" line");
+}
+
+/*
+ * Runs the daemon with exactly these flags until it exits (bounded);
+ * returns what daemon_stop() returns.
+ */
+int
+daemon_run(struct fixture *f, ...)
+{
+	va_list ap;
+	int status;
+
+	va_start(ap, f);
+	daemon_spawn(f, false, ap);
+	va_end(ap);
+	if ((status = daemon_wait(f, WAIT_EXIT_MS)) == -1) {
+		daemon_stop(f, SIGKILL);
+		return -1;
+	}
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+/*
+ * For the child: a seccomp filter that fails io_uring_setup with EPERM,
+ * as a container runtime's profile does.  No architecture check: it only
+ * has to stop the native call of the daemon the tests built.
+ */
+void
+child_block_io_uring(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = {
+		.len = sizeof(code) / sizeof(code[0]), .filter = code
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+		_exit(125);
+}
+
+/*
+ * For the child, started as root: supplementary groups and an inheritable
+ * and ambient capability, so that the daemon has something to drop.
+ */
+void
+child_add_privileges(void)
+{
+	struct __user_cap_header_struct header = {
+		.version = _LINUX_CAPABILITY_VERSION_3
+	};
+	struct __user_cap_data_struct data[2];
+	gid_t groups[] = { 0, FIXTURE_GID, 100 };
+
+	if (setgroups(3, groups) != 0 ||
+	    syscall(SYS_capget, &header, data) != 0)
+		_exit(124);
+	data[0].inheritable |= 1U << CAP_NET_BIND_SERVICE;
+	if (syscall(SYS_capset, &header, data) != 0 ||
+	    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_BIND_SERVICE,
+	    0, 0) != 0)
+		_exit(124);
+}
+
+void
+log_read(const struct fixture *f, struct buffer *b)
+{
+	read_file(f->log, b);
+}
+
+void
+out_read(const struct fixture *f, struct buffer *b)
+{
+	read_file(f->out, b);
+}
+
+size_t
+log_lines(const struct fixture *f)
+{
+	struct buffer b;
+	size_t i, n = 0;
+
+	log_read(f, &b);
+	for (i = 0; i < b.len; i++)
+		n += b.data[i] == '\n';
+	buffer_free(&b);
+	return n;
+}
+
+/*
+ * Counts the whole lines of the log that match the extended regular
+ * expression; match(line, arg), when given, sees the first of them.
+ */
+static size_t
+log_scan(const struct fixture *f, const char *pattern,
+    void (*match)(const char *, void *), void *arg)
+{
+	struct buffer b;
+	regex_t re;
+	char *line, *next;
+	size_t n = 0;
+
+	cr_assert(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0,
+	    "bad pattern %s", pattern);
+	log_read(f, &b);
+	for (line = b.data; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next != '\n')
+			break;		/* a line still being written */
+		*next++ = '\0';
+		if (regexec(&re, line, 0, NULL, 0) != 0)
+			continue;
+		if (n++ == 0 && match != NULL)
+			match(line, arg);
+	}
+	regfree(&re);
+	buffer_free(&b);
+	return n;
+}
+
+size_t
+log_count(const struct fixture *f, const char *pattern)
+{
+	return log_scan(f, pattern, NULL, NULL);
+}
+
+static void
+line_copy(const char *line, void *arg)
+{
+	buffer_append(arg, line, strlen(line));
+}
+
+/* The first line that matches, in line; false when there is none. */
+bool
+log_find(const struct fixture *f, const char *pattern, struct buffer *line)
+{
+	memset(line, 0, sizeof(*line));
+	buffer_append(line, "", 0);
+	return log_scan(f, pattern, line_copy, line) > 0;
+}
+
+/*
+ * Waits until at least count lines match, at most timeout_ms, woken by
+ * inotify when the log grows; gives up early if the daemon exits.
+ */
+bool
+log_wait(struct fixture *f, const char *pattern, size_t count,
+    int timeout_ms)
+{
+	double deadline = now_seconds() + timeout_ms / 1000.0;
+	struct pollfd pfd[2];
+	char events[4096];
+	bool found;
+	int fd;
+
+	fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	cr_assert(fd >= 0, "inotify: %s", strerror(errno));
+	cr_assert(inotify_add_watch(fd, f->log, IN_MODIFY) >= 0,
+	    "inotify %s: %s", f->log, strerror(errno));
+	pfd[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	pfd[1] = (struct pollfd){ .fd = f->pidfd, .events = POLLIN };
+	while (!(found = log_count(f, pattern) >= count)) {
+		if (ms_left(deadline) == 0 || !daemon_alive(f))
+			break;
+		poll(pfd, f->pid > 0 ? 2 : 1, ms_left(deadline));
+		while (read(fd, events, sizeof(events)) > 0)
+			;
+	}
+	close(fd);
+	return found || log_count(f, pattern) >= count;
+}
+
+static bool
+wait_for(int fd, short events, double deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int n;
+
+	do {
+		n = poll(&pfd, 1, ms_left(deadline));
+	} while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+static int
+connect_to(const char *host, int port, int rcvbuf)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV }, *ai;
+	double deadline = now_seconds() + WAIT_CONNECT_MS / 1000.0;
+	char service[16];
+	socklen_t len = sizeof(int);
+	int fd, error = 0;
+
+	snprintf(service, sizeof(service), "%d", port);
+	cr_assert(getaddrinfo(host, service, &hints, &ai) == 0,
+	    "cannot resolve %s", host);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	cr_assert(fd >= 0, "socket: %s", strerror(errno));
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		error = errno;
+		if (error == EINPROGRESS) {
+			error = ETIMEDOUT;
+			if (wait_for(fd, POLLOUT, deadline))
+				getsockopt(fd, SOL_SOCKET, SO_ERROR, &error,
+				    &len);
+		}
+	}
+	freeaddrinfo(ai);
+	if (error != 0) {
+		close(fd);
+		errno = error;
+		return -1;
+	}
+	return fd;
+}
+
+/* A connected socket, or -1 with errno (ECONNREFUSED, ETIMEDOUT). */
+int
+client_connect(const char *host, int port)
+{
+	return connect_to(host, port, 0);
+}
+
+/* The same with a small receive buffer, for a reply that must stall. */
+int
+client_connect_small(const char *host, int port, int rcvbuf)
+{
+	return connect_to(host, port, rcvbuf);
+}
+
+void
+client_send(int fd, const void *data, size_t len)
+{
+	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			cr_assert(wait_for(fd, POLLOUT, deadline),
+			    "client: send timed out");
+			continue;
+		}
+		cr_assert(n > 0, "client: send: %s", strerror(errno));
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+/*
+ * Reads until b holds at least want bytes or the peer closes, at most
+ * timeout_ms.  Returns 0 at EOF, 1 with want bytes and the connection
+ * open, -1 with errno: ETIMEDOUT, ECONNRESET...
+ */
+int
+client_read(int fd, struct buffer *b, size_t want, int timeout_ms)
+{
+	double deadline = now_seconds() + timeout_ms / 1000.0;
+	char chunk[65536];
+	ssize_t n;
+
+	buffer_append(b, "", 0);
+	while (b->len < want) {
+		n = recv(fd, chunk, sizeof(chunk), 0);
+		if (n > 0) {
+			buffer_append(b, chunk, (size_t)n);
+		} else if (n == 0) {
+			return 0;
+		} else if (errno == EAGAIN || errno == EINTR) {
+			if (!wait_for(fd, POLLIN, deadline)) {
+				errno = ETIMEDOUT;
+				return -1;
+			}
+		} else {
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/* Everything until the peer closes; 0, or -1 with errno. */
+int
+client_read_all(int fd, struct buffer *b, int timeout_ms)
+{
+	return client_read(fd, b, (size_t)-1, timeout_ms);
+}
+
+void
+client_half_close(int fd)
+{
+	cr_assert(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
+	    strerror(errno));
+}
+
+/* Closes with a RST instead of a FIN. */
+void
+client_reset(int fd)
+{
+	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+	cr_assert(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0);
+	close(fd);
+}
+
+/* True when nothing came and the server has not closed. */
+bool
+client_quiet(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 0;
+}
+
+/*
+ * One exchange: sends the query as given (its line end included) and
+ * reads the reply until the server closes.  Returns what client_read_all
+ * returns.
+ */
+int
+finger(const char *host, int port, const void *query, size_t len,
+    struct buffer *reply)
+{
+	int fd, ret, saved;
+
+	memset(reply, 0, sizeof(*reply));
+	fd = client_connect(host, port);
+	cr_assert(fd >= 0, "connect to %s port %d: %s", host, port,
+	    strerror(errno));
+	client_send(fd, query, len);
+	ret = client_read_all(fd, reply, WAIT_REPLY_MS);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+/* At most 400 bytes around offset, escaped, for a failure message. */
+static char *
+escape(const char *data, size_t len, size_t offset)
+{
+	size_t start = offset > 200 ? offset - 200 : 0, i, n = 0;
+	char *out = malloc(4 * 400 + 16);
+
+	cr_assert_not_null(out, "out of memory");
+	if (start > 0)
+		n += (size_t)sprintf(out, "...");
+	for (i = start; i < len && i < start + 400; i++) {
+		unsigned char ch = (unsigned char)data[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '\\')
+			out[n++] = (char)ch;
+		else
+			n += (size_t)sprintf(out + n, "\\x%02x", ch);
+	}
+	if (i < len)
+		n += (size_t)sprintf(out + n, "...");
+	out[n] = '\0';
+	return out;
+}
+
+void
+assert_bytes(const struct buffer *b, const void *want, size_t len,
+    const char *what)
+{
+	size_t i = 0;
+	char *got_text, *want_text;
+
+	while (i < b->len && i < len && b->data[i] == ((const char *)want)[i])
+		i++;
+	if (i == len && b->len == len)
+		return;
+	got_text = escape(b->data, b->len, i);
+	want_text = escape(want, len, i);
+	cr_assert_fail("%s: %zu bytes received, %zu expected, first "
+	    "difference at byte %zu\n  received: \"%s\"\n  expected: \"%s\"",
+	    what, b->len, len, i, got_text, want_text);
+}

@@ -1,0 +1,163 @@
+/*
+ * The system tests' harness: a fixture directory holding a user database
+ * for nss_wrapper and the accounts' homes, the real daemon started on it,
+ * and a finger client.  Every wait is bounded, so that a daemon that
+ * misbehaves fails a test instead of hanging the suite.
+ *
+ * The fixture's accounts (the exchange suite documents them for servers
+ * it did not start):
+ *
+ *	alice	listed in finger	plan with bare LFs
+ *	bob	primary group finger	plan with CRLFs
+ *	carol	listed in finger	no .plan
+ *	dan	listed in finger	plan without a final newline
+ *	erin	listed in finger	plan with terminal-unsafe bytes
+ *	mallory	not a member		a plan nobody may see
+ *	root, nobody (65534)		system accounts, not members
+ */
+#ifndef HARNESS_H
+#define HARNESS_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Bounds of the waits, in milliseconds. */
+#define WAIT_START_MS	10000	/* the daemon's "serving group" line */
+#define WAIT_EXIT_MS	10000	/* its exit after a signal */
+#define WAIT_REPLY_MS	10000	/* a whole reply */
+#define WAIT_CONNECT_MS	3000
+#define WAIT_LOG_MS	5000	/* a log line after the exchange closed */
+
+/* The fixture's group: named in its list, and bob by his primary gid. */
+#define FIXTURE_GID	79
+#define FIXTURE_MEMBERS	"erin,carol,alice,dan"
+
+/* The fixture's plans, as files and as the daemon must send them. */
+#define PLAN_ALICE	"Down the rabbit hole.\nCuriouser and curiouser!\n"
+#define REPLY_ALICE	"Login: alice\tName: Alice Liddell\r\nPlan:\r\n" \
+			"Down the rabbit hole.\r\nCuriouser and curiouser!\r\n"
+#define PLAN_BOB	"Can we fix it?\r\nYes we can!\r\n"
+#define REPLY_BOB	"Login: bob\tName: Bob Builder\r\nPlan:\r\n" \
+			"Can we fix it?\r\nYes we can!\r\n"
+#define REPLY_CAROL	"Login: carol\tName: Carol Noplan\r\nNo Plan.\r\n"
+#define PLAN_DAN	"Ends with LF\nmixed\r\nno newline at the end"
+#define REPLY_DAN	"Login: dan\tName: Dan Noeol\r\nPlan:\r\n" \
+			"Ends with LF\r\nmixed\r\nno newline at the end\r\n"
+#define PLAN_ERIN	"ESC:\x1b[31mred\x1b[0m|\n" \
+			"DEL:\x7f|\n" \
+			"C1 raw:\x9b|\x85|\n" \
+			"C1 UTF-8:\xc2\x9b|\xc2\x85|\n" \
+			"C0:\x07\x08\x0c\x00|\n" \
+			"bad UTF-8:\xff\xc3(\xed\xa0\x80|\n" \
+			"TAB:\t|\n" \
+			"kept: caf\xc3\xa9 \xc2\xa0 \xe2\x9c\x93 \xf0\x9f\x98\x80\n"
+#define REPLY_ERIN	"Login: erin\tName: Erin Unsafe\r\nPlan:\r\n" \
+			"ESC:[31mred[0m|\r\n" \
+			"DEL:|\r\n" \
+			"C1 raw:||\r\n" \
+			"C1 UTF-8:||\r\n" \
+			"C0:|\r\n" \
+			"bad UTF-8:(|\r\n" \
+			"TAB:\t|\r\n" \
+			"kept: caf\xc3\xa9 \xc2\xa0 \xe2\x9c\x93 \xf0\x9f\x98\x80\r\n"
+#define PLAN_MALLORY	"I am not a member.\n"
+#define REPLY_MALLORY	"Login: mallory\tName: Mallory Outsider\r\nPlan:\r\n" \
+			"I am not a member.\r\n"
+#define REPLY_LIST	"Login: alice\tName: Alice Liddell\r\n" \
+			"Login: bob\tName: Bob Builder\r\n" \
+			"Login: carol\tName: Carol Noplan\r\n" \
+			"Login: dan\tName: Dan Noeol\r\n" \
+			"Login: erin\tName: Erin Unsafe\r\n"
+
+#define LOGIN_ALICE	"Login: alice\tName: Alice Liddell\r\n"
+#define NO_PLAN		"No Plan.\r\n"
+
+/* The error lines. */
+#define REPLY_TOO_LONG		"Query too long\r\n"
+#define REPLY_INVALID		"Invalid query\r\n"
+#define REPLY_FORWARDING	"Finger forwarding service denied\r\n"
+#define REPLY_LIST_DENIED	"Finger online user list denied\r\n"
+#define REPLY_NO_SUCH_USER	"No such user\r\n"
+#define REPLY_TOO_MANY		"Too many connections from your address\r\n"
+
+/* Bytes received, or a file read; always NUL terminated past len. */
+struct buffer {
+	char	*data;
+	size_t	 len;
+	size_t	 size;
+};
+
+/*
+ * One fixture and at most one daemon on it.  child_setup, when set, runs
+ * in the daemon's process just before the exec; asan_options, when set,
+ * is the daemon's ASAN_OPTIONS=... instead of ours.
+ */
+struct fixture {
+	char	 dir[64];
+	char	 passwd[128];
+	char	 group[128];
+	char	 log[128];		/* the daemon's stderr */
+	char	 out[128];		/* the daemon's stdout */
+	pid_t	 pid;			/* 0: no daemon */
+	int	 pidfd;
+	int	 port;			/* from the "listening on" line */
+	int	 status;		/* wait status, once it exited */
+	void	(*child_setup)(void);
+	char	*asan_options;
+	pid_t	 watchdog;		/* see watchdog_start() */
+	int	 watchdog_fd;
+};
+
+/* The fixture directory. */
+void	 fixture_create(struct fixture *);
+void	 fixture_destroy(struct fixture *);
+void	 fixture_group_rewrite(struct fixture *, const char *);
+void	 plan_write(struct fixture *, const char *, const void *, size_t);
+void	 plan_remove(struct fixture *, const char *);
+void	 plan_symlink(struct fixture *, const char *, const char *);
+void	 plan_fifo(struct fixture *, const char *);
+void	 plan_directory(struct fixture *, const char *);
+void	 plan_path(const struct fixture *, const char *, char *, size_t);
+char	*huge_text(size_t);
+char	*crlf_convert(const char *, size_t, size_t *);
+
+/* The daemon.  The flags are a NULL-terminated list. */
+void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
+int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
+int	 daemon_stop(struct fixture *, int);
+int	 daemon_wait(struct fixture *, int);
+bool	 daemon_alive(struct fixture *);
+void	 daemon_signal(struct fixture *, int);
+void	 child_block_io_uring(void);
+void	 child_add_privileges(void);
+
+/* Its log; the patterns are POSIX extended regular expressions. */
+void	 log_read(const struct fixture *, struct buffer *);
+void	 out_read(const struct fixture *, struct buffer *);
+size_t	 log_lines(const struct fixture *);
+size_t	 log_count(const struct fixture *, const char *);
+bool	 log_find(const struct fixture *, const char *, struct buffer *);
+bool	 log_wait(struct fixture *, const char *, size_t, int);
+
+/* The client.  Sockets are non-blocking; every call is bounded. */
+int	 client_connect(const char *, int);
+int	 client_connect_small(const char *, int, int);
+void	 client_send(int, const void *, size_t);
+int	 client_read(int, struct buffer *, size_t, int);
+int	 client_read_all(int, struct buffer *, int);
+void	 client_half_close(int);
+void	 client_reset(int);
+bool	 client_quiet(int);
+int	 finger(const char *, int, const void *, size_t, struct buffer *);
+void	 buffer_free(struct buffer *);
+
+/* Assertions that show the bytes when they differ. */
+void	 assert_bytes(const struct buffer *, const void *, size_t,
+	    const char *);
+#define assert_reply(b, s, what)	assert_bytes(b, s, sizeof(s) - 1, what)
+
+double	 now_seconds(void);
+
+#endif /* HARNESS_H */

@@ -1,0 +1,901 @@
+/*
+ * The daemon's lifecycle and the hostile cases, against the real binary:
+ * each test has its own fixture (see harness.h) and its own daemon on a
+ * free port.  Plans that are links, FIFOs or huge; clients that never
+ * send, never read, reset or half-close; binding, signals, limits, the
+ * log, the exit statuses and the privileges it keeps.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define LOCAL		"127.0.0.1"
+#define LOCAL6		"::1"
+
+/* A plan larger than the daemon's socket buffer can hold (4 MiB). */
+#define HUGE_PLAN	(8 * 1024 * 1024)
+#define HUGE_MAX	"16777216"
+
+static struct fixture fx;
+
+static void
+setup(void)
+{
+	fixture_create(&fx);
+}
+
+static void
+teardown(void)
+{
+	fixture_destroy(&fx);
+}
+
+TestSuite(daemon, .init = setup, .fini = teardown, .timeout = 30);
+
+static void
+expect_at(const char *host, const char *query, const void *want,
+    size_t len)
+{
+	struct buffer b;
+
+	cr_assert_eq(finger(host, fx.port, query, strlen(query), &b), 0,
+	    "query %s to %s: no close from the server: %s", query, host,
+	    strerror(errno));
+	assert_bytes(&b, want, len, query);
+	buffer_free(&b);
+}
+
+#define EXPECT(query, want)	expect_at(LOCAL, query, want, sizeof(want) - 1)
+
+/* The log must have such a line, at most WAIT_LOG_MS after the close. */
+#define EXPECT_LOG(pattern) \
+	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
+	    "no log line matches %s", pattern)
+
+/* SIGTERM: exit 0, which a sanitizer changes when it finds an error. */
+static void
+stopped_cleanly(void)
+{
+	struct buffer b;
+	int status = daemon_stop(&fx, SIGTERM);
+
+	log_read(&fx, &b);
+	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
+	    status, b.data);
+	buffer_free(&b);
+}
+
+/* The reply to alice whose plan is text: Login, Plan and text in CRLF. */
+static char *
+plan_reply(const char *text, size_t len, size_t *reply_len)
+{
+	static const char head[] = LOGIN_ALICE "Plan:\r\n";
+	size_t n;
+	char *body = crlf_convert(text, len, &n), *reply;
+
+	reply = malloc(sizeof(head) + n);
+	cr_assert_not_null(reply);
+	memcpy(reply, head, sizeof(head) - 1);
+	memcpy(reply + sizeof(head) - 1, body, n + 1);
+	free(body);
+	*reply_len = sizeof(head) - 1 + n;
+	return reply;
+}
+
+/* The number after sent= in the first log line that matches. */
+static unsigned long long
+log_sent(const char *pattern)
+{
+	struct buffer line;
+	unsigned long long sent;
+	char *p;
+
+	cr_assert(log_find(&fx, pattern, &line), "no log line matches %s",
+	    pattern);
+	p = strstr(line.data, " sent=");
+	cr_assert_not_null(p, "no sent= in %s", line.data);
+	sent = strtoull(p + 6, NULL, 10);
+	buffer_free(&line);
+	return sent;
+}
+
+/* Gives alice a HUGE_PLAN plan; the whole reply to her is *reply. */
+static void
+huge_reply(char **reply, size_t *len)
+{
+	char *text = huge_text(HUGE_PLAN);
+
+	plan_write(&fx, "alice", text, HUGE_PLAN);
+	*reply = plan_reply(text, HUGE_PLAN, len);
+	free(text);
+}
+
+Test(daemon, plan_symlink_not_followed)
+{
+	char target[256], path[256];
+
+	snprintf(target, sizeof(target), "%s/home/alice/real-plan", fx.dir);
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert(rename(path, target) == 0);
+	plan_symlink(&fx, "alice", target);
+	plan_symlink(&fx, "dan", "../alice/real-plan");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT("dan\r\n", "Login: dan\tName: Dan Noeol\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan end=ok ");
+	stopped_cleanly();
+}
+
+/* A FIFO with no writer: answered at once, and nobody waits for it. */
+Test(daemon, plan_fifo_not_blocking)
+{
+	struct buffer b = { 0 };
+	double start;
+	int fd;
+
+	plan_fifo(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, "-t", "8", NULL);
+	start = now_seconds();
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alice\r\n", 7);
+	EXPECT("bob\r\n", REPLY_BOB);
+	cr_assert_eq(client_read_all(fd, &b, 3000), 0,
+	    "the FIFO plan was not answered within 3 s: %s", strerror(errno));
+	assert_reply(&b, LOGIN_ALICE NO_PLAN, "alice with a FIFO plan");
+	cr_assert(now_seconds() - start < 3.0);
+	close(fd);
+	buffer_free(&b);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+Test(daemon, plan_directory)
+{
+	plan_directory(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+Test(daemon, plan_missing)
+{
+	plan_remove(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	EXPECT_LOG("query=\"carol\" reply=no-plan end=ok sent=43 ");
+	stopped_cleanly();
+}
+
+Test(daemon, plan_unreadable)
+{
+	char path[256];
+
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert(chmod(path, 0) == 0);
+	/* Root reads anything: the daemon must run as nobody for this. */
+	if (geteuid() != 0 && access(path, R_OK) == 0)
+		cr_skip_test("this user can read a file of mode 0000");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/* A 5 MiB plan and -m 100000: the first 100000 bytes, then a CRLF. */
+Test(daemon, plan_cut_at_max)
+{
+	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
+	want = plan_reply(text, 100000, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, cut at 100000 bytes");
+	snprintf(pattern, sizeof(pattern), "^fingerd: client=127\\.0\\.0\\.1 "
+	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/* The default -m is 1048576. */
+Test(daemon, plan_cut_at_default_max)
+{
+	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
+	want = plan_reply(text, 1048576, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, cut at 1048576 bytes");
+	snprintf(pattern, sizeof(pattern),
+	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/* A plan of exactly -m bytes is whole: not cut, nothing added. */
+Test(daemon, plan_of_exactly_max_not_cut)
+{
+	char *text = huge_text(100000), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 100000);
+	want = plan_reply(text, 100000, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, 100000 bytes");
+	snprintf(pattern, sizeof(pattern),
+	    "query=\"alice\" reply=plan end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/*
+ * The daemon reads 16 KiB at a time: a CRLF whose CR ends a chunk must
+ * not become CR CR LF.
+ */
+Test(daemon, plan_crlf_across_read_chunks)
+{
+	char *text = huge_text(40000), *want;
+	struct buffer b;
+	size_t len;
+
+	text[16383] = '\r';
+	text[16384] = '\n';
+	text[32767] = '\r';
+	text[32768] = '\n';
+	plan_write(&fx, "alice", text, 40000);
+	want = plan_reply(text, 40000, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "CRLF at 16383 and 32767");
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/*
+ * UTF-8 sequences cut by the 16 KiB chunks come out whole, and an
+ * encoded C1 control cut in two is still removed.
+ */
+Test(daemon, plan_utf8_across_read_chunks)
+{
+	char *text = huge_text(60000), *want;
+	struct buffer b;
+	size_t len;
+
+	memcpy(text + 16382, "\xf0\x9f\x98\x80", 4);	/* 2 + 2 */
+	memcpy(text + 32767, "\xe2\x82\xac", 3);	/* 1 + 2 */
+	memcpy(text + 49151, "\xc2\x85", 2);		/* 1 + 1 */
+	plan_write(&fx, "alice", text, 60000);
+	memmove(text + 49151, text + 49153, 60000 - 49153);
+	want = plan_reply(text, 60000 - 2, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "UTF-8 across 16384, 32768, 49152");
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/* A client that never sends: closed at the deadline, others served. */
+Test(daemon, silent_client_timed_out)
+{
+	struct buffer b = { 0 };
+	double start = now_seconds(), took;
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, "-t", "1", NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert(now_seconds() - start < 0.8,
+	    "another client waited %.2f s", now_seconds() - start);
+	cr_assert(client_quiet(fd), "closed before the deadline");
+	cr_assert_eq(client_read_all(fd, &b, 4000), 0,
+	    "not closed within 4 s: %s", strerror(errno));
+	took = now_seconds() - start;
+	assert_reply(&b, "", "to the silent client");
+	cr_assert(took >= 0.9 && took <= 2.5, "closed after %.2f s", took);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"\" reply=none "
+	    "end=timeout sent=0 ms=[0-9]+\\.[0-9]{3}$");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/*
+ * A client that never reads a reply bigger than the socket buffers:
+ * closed at the deadline; what the daemon had sent still arrives.
+ */
+Test(daemon, non_reading_client_timed_out)
+{
+	struct buffer b = { 0 };
+	double start, took;
+	unsigned long long sent;
+	char *want;
+	size_t len;
+	int fd;
+
+	huge_reply(&want, &len);
+	daemon_start(&fx, "-B", LOCAL, "-t", "1", "-m", HUGE_MAX, NULL);
+	start = now_seconds();
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alice\r\n", 7);
+	EXPECT("bob\r\n", REPLY_BOB);
+	cr_assert(now_seconds() - start < 0.8,
+	    "another client waited %.2f s", now_seconds() - start);
+	EXPECT_LOG("query=\"alice\" reply=plan end=timeout ");
+	took = now_seconds() - start;
+	cr_assert(took >= 0.9 && took <= 2.5, "closed after %.2f s", took);
+	sent = log_sent("query=\"alice\" reply=plan end=timeout ");
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
+	    "no close after the deadline: %s", strerror(errno));
+	cr_assert(b.len < len, "the whole reply came (%zu bytes)", b.len);
+	cr_assert_eq(b.len, sent, "%zu bytes received, the log says %llu",
+	    b.len, sent);
+	cr_assert(memcmp(b.data, want, b.len) == 0,
+	    "the bytes received are not the start of the reply");
+	close(fd);
+	buffer_free(&b);
+	free(want);
+	stopped_cleanly();
+}
+
+Test(daemon, half_close_after_query)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	client_half_close(fd);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "alice, then EOF");
+	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/* A query ended by EOF instead of a newline is answered. */
+Test(daemon, half_close_without_newline)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice", 5);
+	client_half_close(fd);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "alice without LF, then EOF");
+	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/* EOF before any byte: nothing is sent, the log says no-query. */
+Test(daemon, half_close_without_query)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0);
+	client_half_close(fd);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, "", "to an empty half-closed connection");
+	EXPECT_LOG("query=\"\" reply=none end=no-query sent=0 ");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/* A client that resets in the middle of a reply: the daemon goes on. */
+Test(daemon, client_reset_mid_reply)
+{
+	struct buffer b = { 0 };
+	char *want;
+	size_t len;
+	int fd;
+
+	huge_reply(&want, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	cr_assert(memcmp(b.data, want, b.len) == 0);
+	client_reset(fd);
+	EXPECT_LOG("query=\"alice\" reply=plan end=client-gone ");
+	cr_assert(daemon_alive(&fx), "the daemon died");
+	EXPECT("bob\r\n", REPLY_BOB);
+	buffer_free(&b);
+	free(want);
+	stopped_cleanly();
+}
+
+/* Without -B: one dual-stack socket, for IPv4 and IPv6 clients. */
+Test(daemon, dual_stack_by_default)
+{
+	char pattern[64];
+
+	daemon_start(&fx, NULL);
+	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	    "\\[::\\]:%d$", fx.port);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
+	expect_at(LOCAL, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
+	expect_at(LOCAL6, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	EXPECT_LOG("^fingerd: client=::1 query=\"alice\" ");
+	stopped_cleanly();
+}
+
+Test(daemon, bind_ipv4_refuses_ipv6)
+{
+	char pattern[64];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	    "127\\.0\\.0\\.1:%d$", fx.port);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
+	cr_assert_eq(client_connect(LOCAL6, fx.port), -1,
+	    "::1 accepted with -B 127.0.0.1");
+	cr_assert_eq(errno, ECONNREFUSED, "::1: %s", strerror(errno));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+Test(daemon, bind_ipv6_refuses_ipv4)
+{
+	char pattern[64];
+
+	daemon_start(&fx, "-B", LOCAL6, NULL);
+	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	    "\\[::1\\]:%d$", fx.port);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
+	cr_assert_eq(client_connect(LOCAL, fx.port), -1,
+	    "127.0.0.1 accepted with -B ::1");
+	cr_assert_eq(errno, ECONNREFUSED, "127.0.0.1: %s", strerror(errno));
+	expect_at(LOCAL6, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
+	stopped_cleanly();
+}
+
+/* SIGHUP reads the group again: a member comes, another goes. */
+Test(daemon, sighup_reloads_group)
+{
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
+	    "\\(5 members\\)$"), 1);
+	EXPECT("mallory\r\n", REPLY_NO_SUCH_USER);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",mallory");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 6 members$");
+	EXPECT("mallory\r\n", REPLY_MALLORY);
+	EXPECT("\r\n", REPLY_LIST "Login: mallory\tName: Mallory Outsider\r\n");
+	fixture_group_rewrite(&fx, "erin,carol,dan,mallory");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
+	EXPECT("mallory\r\n", REPLY_MALLORY);
+	stopped_cleanly();
+}
+
+/*
+ * A new connection until one is refused, at most 3 s: the listener
+ * closes as the stop's cancellation completes, just after its log line.
+ */
+static bool
+refused_soon(const char *host, int port)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	double deadline = now_seconds() + 3;
+	int fd;
+
+	while (now_seconds() < deadline) {
+		if ((fd = client_connect(host, port)) < 0)
+			return errno == ECONNREFUSED;
+		close(fd);
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
+/*
+ * SIGTERM while a reply bigger than the socket buffers is in flight: no
+ * new connection, but that reply goes out whole, then exit 0.
+ */
+Test(daemon, sigterm_finishes_transfer_in_flight)
+{
+	struct buffer b = { 0 };
+	char *want;
+	size_t len;
+	int fd, status, big = 1 << 20;
+
+	huge_reply(&want, &len);
+	daemon_start(&fx, "-B", LOCAL, "-t", "25", "-m", HUGE_MAX, NULL);
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	daemon_signal(&fx, SIGTERM);
+	EXPECT_LOG("^fingerd: .*stopping after 1 ");
+	cr_assert(refused_soon(LOCAL, fx.port),
+	    "connections still accepted after SIGTERM");
+	cr_assert(daemon_alive(&fx), "exited with the reply in flight");
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	cr_assert_eq(client_read_all(fd, &b, 20000), 0,
+	    "the reply did not end: %s", strerror(errno));
+	assert_bytes(&b, want, len, "the reply in flight at SIGTERM");
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(status != -1, "no exit after the last reply");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x", status);
+	close(fd);
+	buffer_free(&b);
+	free(want);
+}
+
+Test(daemon, refuse_list)
+{
+	daemon_start(&fx, "-B", LOCAL, "-n", NULL);
+	EXPECT("\r\n", REPLY_LIST_DENIED);
+	EXPECT("/W\r\n", REPLY_LIST_DENIED);
+	EXPECT("/w \t\n", REPLY_LIST_DENIED);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT_LOG("query=\"\" reply=list-denied end=ok sent=32 ");
+	stopped_cleanly();
+}
+
+/* -c 1: a second client waits in the backlog, then is served. */
+Test(daemon, clients_limit_queues)
+{
+	struct buffer b = { 0 };
+	int fd1, fd2;
+
+	daemon_start(&fx, "-B", LOCAL, "-c", "1", NULL);
+	fd1 = client_connect(LOCAL, fx.port);
+	fd2 = client_connect(LOCAL, fx.port);
+	cr_assert(fd1 >= 0 && fd2 >= 0);
+	client_send(fd2, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd2, &b, 1, 300), -1,
+	    "served past -c 1: %s", b.data);
+	cr_assert_eq(errno, ETIMEDOUT, "the second client: %s",
+	    strerror(errno));
+	client_send(fd1, "bob\r\n", 5);
+	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_BOB, "the first client");
+	buffer_free(&b);
+	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "the client that waited");
+	close(fd1);
+	close(fd2);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/* -a 2: the third connection at once from 127.0.0.1 gets one line. */
+Test(daemon, per_address_limit)
+{
+	struct buffer b = { 0 };
+	int fd1, fd2, fd3;
+
+	daemon_start(&fx, "-B", LOCAL, "-a", "2", NULL);
+	fd1 = client_connect(LOCAL, fx.port);
+	fd2 = client_connect(LOCAL, fx.port);
+	fd3 = client_connect(LOCAL, fx.port);
+	cr_assert(fd1 >= 0 && fd2 >= 0 && fd3 >= 0);
+	cr_assert_eq(client_read_all(fd3, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_TOO_MANY, "the third connection");
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"\" "
+	    "reply=too-many-from-address end=ok sent=40 ms=");
+	buffer_free(&b);
+	client_send(fd1, "alice\r\n", 7);
+	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "the first connection");
+	buffer_free(&b);
+	client_send(fd2, "bob\r\n", 5);
+	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_BOB, "the second connection");
+	buffer_free(&b);
+	close(fd1);
+	close(fd2);
+	close(fd3);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/* The exact log line of an exchange. */
+Test(daemon, log_line_format)
+{
+	char pattern[200];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	snprintf(pattern, sizeof(pattern), "^fingerd: client=127\\.0\\.0\\.1 "
+	    "query=\"alice\" reply=plan end=ok sent=%zu ms=[0-9]+\\.[0-9]{3}$",
+	    sizeof(REPLY_ALICE) - 1);
+	EXPECT_LOG(pattern);
+	EXPECT("\r\n", REPLY_LIST);
+	EXPECT_LOG("query=\"\" reply=list end=ok ");
+	EXPECT("nosuchuser\n", REPLY_NO_SUCH_USER);
+	EXPECT_LOG("query=\"nosuchuser\" reply=no-such-user end=ok sent=14 ");
+	EXPECT("a@b\n", REPLY_FORWARDING);
+	EXPECT_LOG("query=\"a@b\" reply=forwarding-denied end=ok sent=34 ");
+	EXPECT("carol\n", REPLY_CAROL);
+	EXPECT_LOG("query=\"carol\" reply=no-plan end=ok ");
+	cr_assert_eq(log_count(&fx, "^fingerd: client="), 5,
+	    "not one log line per exchange");
+	stopped_cleanly();
+}
+
+/* Control bytes, quotes and backslashes in a query are logged as \xHH. */
+Test(daemon, log_escapes_query)
+{
+	struct buffer b;
+	size_t i;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("al\x1bice\r\n", REPLY_INVALID);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"al\\\\x1bice\" "
+	    "reply=invalid end=ok sent=15 ms=[0-9]+\\.[0-9]{3}$");
+	EXPECT("x\ry\n", REPLY_INVALID);
+	EXPECT_LOG("query=\"x\\\\x0dy\" reply=invalid ");
+	EXPECT("fake\r\nfingerd: forged\n", REPLY_NO_SUCH_USER);
+	EXPECT_LOG("query=\"fake\" reply=no-such-user ");
+	EXPECT("a\"b\\c\r\n", REPLY_NO_SUCH_USER);
+	EXPECT_LOG("query=\"a\\\\x22b\\\\x5cc\" reply=no-such-user ");
+	EXPECT("caf\xc3\xa9\r\n", REPLY_NO_SUCH_USER);
+	EXPECT_LOG("query=\"caf\\\\xc3\\\\xa9\" reply=no-such-user ");
+	EXPECT("\x7f\x9b\n", REPLY_INVALID);
+	EXPECT_LOG("query=\"\\\\x7f\\\\x9b\" reply=invalid ");
+	cr_assert_eq(log_count(&fx, "forged"), 0, "a query forged a line");
+	log_read(&fx, &b);
+	for (i = 0; i < b.len; i++)
+		cr_assert(b.data[i] == '\n' ||
+		    (b.data[i] >= 0x20 && b.data[i] < 0x7f),
+		    "byte %#x at %zu in the log", (unsigned char)b.data[i], i);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/* A bad command line: status 64 and one line on stderr, nothing more. */
+static void
+usage_error_checked(int status, const char *what)
+{
+	struct buffer log, out;
+
+	log_read(&fx, &log);
+	out_read(&fx, &out);
+	cr_assert_eq(status, 64, "%s: status %d; stderr:\n%s", what, status,
+	    log.data);
+	cr_assert_eq(log_lines(&fx), 1, "%s: stderr:\n%s", what, log.data);
+	cr_assert_eq(log_count(&fx, "^fingerd: .*; see fingerd -h$"), 1,
+	    "%s: stderr:\n%s", what, log.data);
+	assert_reply(&out, "", "stdout");
+	buffer_free(&log);
+	buffer_free(&out);
+}
+
+#define USAGE_ERROR(name, ...) \
+	Test(daemon, usage_error_##name) \
+	{ \
+		usage_error_checked(daemon_run(&fx, __VA_ARGS__, NULL), \
+		    #__VA_ARGS__); \
+	}
+
+USAGE_ERROR(t_zero, "-P", "0", "-t", "0")
+USAGE_ERROR(t_not_a_number, "-P", "0", "-t", "abc")
+USAGE_ERROR(t_negative, "-P", "0", "-t", "-1")
+USAGE_ERROR(t_without_value, "-P", "0", "-t")
+USAGE_ERROR(port_too_big, "-P", "70000")
+USAGE_ERROR(port_empty, "-P", "")
+USAGE_ERROR(unknown_flag, "-P", "0", "-x")
+USAGE_ERROR(extra_argument, "-P", "0", "extra")
+USAGE_ERROR(bind_garbage, "-P", "0", "-B", "garbage")
+USAGE_ERROR(clients_zero, "-P", "0", "-c", "0")
+USAGE_ERROR(per_address_zero, "-P", "0", "-a", "0")
+USAGE_ERROR(max_trailing_garbage, "-P", "0", "-m", "100k")
+
+/* Exactly one line on stderr, matching pattern; nothing on stdout. */
+static void
+one_line_checked(const char *pattern)
+{
+	struct buffer log, out;
+
+	log_read(&fx, &log);
+	out_read(&fx, &out);
+	cr_assert_eq(log_lines(&fx), 1, "stderr:\n%s", log.data);
+	cr_assert_eq(log_count(&fx, pattern), 1, "stderr:\n%s", log.data);
+	assert_reply(&out, "", "stdout");
+	buffer_free(&log);
+	buffer_free(&out);
+}
+
+Test(daemon, unknown_group)
+{
+	int status = daemon_run(&fx, "-P", "0", "-g", "nosuchgroup", NULL);
+
+	cr_assert_eq(status, 67, "status %d", status);
+	one_line_checked("^fingerd: .*nosuchgroup");
+}
+
+Test(daemon, unknown_user)
+{
+	int status;
+
+	if (geteuid() != 0)
+		cr_skip_test("-u is used only when started as root; not root");
+	status = daemon_run(&fx, "-P", "0", "-u", "nosuchuser", NULL);
+	cr_assert_eq(status, 67, "status %d", status);
+	one_line_checked("^fingerd: .*nosuchuser");
+}
+
+Test(daemon, port_in_use)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	char port[16];
+	int fd, status;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert(fd >= 0 && bind(fd, (struct sockaddr *)&sin, len) == 0 &&
+	    listen(fd, 1) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	snprintf(port, sizeof(port), "%d", ntohs(sin.sin_port));
+	status = daemon_run(&fx, "-B", LOCAL, "-P", port, NULL);
+	close(fd);
+	cr_assert_eq(status, 69, "status %d", status);
+	one_line_checked("^fingerd: cannot bind 127\\.0\\.0\\.1:[0-9]+: ");
+}
+
+Test(daemon, help_and_version)
+{
+	struct buffer out;
+	int status;
+
+	status = daemon_run(&fx, "-h", NULL);
+	cr_assert_eq(status, 0, "-h: status %d", status);
+	cr_assert_eq(log_lines(&fx), 0, "-h wrote on stderr");
+	out_read(&fx, &out);
+	cr_assert(strncmp(out.data, "usage: fingerd ", 15) == 0,
+	    "-h: %s", out.data);
+	buffer_free(&out);
+	status = daemon_run(&fx, "-V", NULL);
+	cr_assert_eq(status, 0, "-V: status %d", status);
+	cr_assert_eq(log_lines(&fx), 0, "-V wrote on stderr");
+	out_read(&fx, &out);
+	cr_assert(strncmp(out.data, "fingerd ", 8) == 0 &&
+	    strchr(out.data, '\n') == out.data + out.len - 1,
+	    "-V: %s", out.data);
+	buffer_free(&out);
+}
+
+/* io_uring refused (seccomp, as Docker's profile does): 69 and a hint. */
+Test(daemon, io_uring_refused)
+{
+	struct buffer log;
+	int status;
+
+	fx.child_setup = child_block_io_uring;
+	status = daemon_run(&fx, "-P", "0", "-B", LOCAL, NULL);
+	log_read(&fx, &log);
+	cr_assert_eq(status, 69, "status %d; stderr:\n%s", status, log.data);
+	cr_assert_eq(log_count(&fx, "kernel\\.io_uring_disabled"), 1,
+	    "stderr:\n%s", log.data);
+	cr_assert_eq(log_count(&fx, "^fingerd: listening on "), 1,
+	    "stderr:\n%s", log.data);
+	cr_assert_eq(log_lines(&fx), 2 +
+	    log_count(&fx, "Landlock is not available"),
+	    "more than one error line:\n%s", log.data);
+	buffer_free(&log);
+}
+
+/* The line of /proc/<pid>/status that starts with name, trailing blanks cut. */
+static void
+status_field(pid_t pid, const char *name, char *value, size_t size)
+{
+	char path[64], line[256];
+	size_t n = strlen(name);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	cr_assert_not_null(fp = fopen(path, "r"));
+	value[0] = '\0';
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, name, n) != 0 || line[n] != ':')
+			continue;
+		n = strlen(line);
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		snprintf(value, size, "%s", line);
+		break;
+	}
+	fclose(fp);
+}
+
+#define EXPECT_STATUS(name, want) do { \
+	char value_[256]; \
+	status_field(fx.pid, name, value_, sizeof(value_)); \
+	cr_assert_str_eq(value_, name ":\t" want, "/proc/%d/status", \
+	    (int)fx.pid); \
+} while (0)
+
+/* Started as root with groups and capabilities: all gone once it serves. */
+Test(daemon, privileges_dropped)
+{
+	if (geteuid() != 0)
+		cr_skip_test("started as root only; these tests are not root");
+	fx.child_setup = child_add_privileges;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT_STATUS("Uid", "65534\t65534\t65534\t65534");
+	EXPECT_STATUS("Gid", "65534\t65534\t65534\t65534");
+	EXPECT_STATUS("Groups", "");
+	EXPECT_STATUS("CapInh", "0000000000000000");
+	EXPECT_STATUS("CapPrm", "0000000000000000");
+	EXPECT_STATUS("CapEff", "0000000000000000");
+	EXPECT_STATUS("CapBnd", "0000000000000000");
+	EXPECT_STATUS("CapAmb", "0000000000000000");
+	EXPECT_STATUS("NoNewPrivs", "1");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * The ASan build's leak check at exit must be able to run (the Makefile
+ * turns it off for the other tests).  A build without ASan ignores it.
+ */
+Test(daemon, leak_check_at_exit)
+{
+	static char options[] =
+	    "ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1";
+
+	fx.asan_options = options;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("\r\n", REPLY_LIST);
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT("carol\r\n", REPLY_CAROL);
+	stopped_cleanly();
+	cr_assert_eq(log_count(&fx, "Sanitizer"), 0, "a sanitizer spoke");
+}
