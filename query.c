@@ -4,9 +4,9 @@
  *	{Q1} ::= [{W}|{W}{S}{U}|{U}]{C}
  *	{Q2} ::= [{W}{S}][{U}]{H}{C}
  *
- * Q2, forwarding, is always refused.  The line must be UTF-8 text without
- * control characters (TAB excepted, as white space); a user name is one
- * word.  /W may be followed directly by the name, as many clients send it.
+ * Q2, forwarding, is always refused.  The line must be text as the plan
+ * filter defines it (TAB counts as white space); a user name is one word.
+ * /W may be followed directly by the name, as many clients send it.
  */
 #include <string.h>
 
@@ -19,61 +19,21 @@ is_blank(char ch)
 }
 
 /*
- * Returns the length of the valid UTF-8 sequence at s (at most len bytes),
- * or 0 when it is invalid: overlong, a surrogate, past U+10FFFF, cut short.
+ * Text is what the terminal-safety filter leaves as it is: UTF-8 without
+ * control characters (TAB excepted), DEL or C1 controls; and no CR,
+ * which the filter keeps but a query line cannot hold.
  */
-static size_t
-utf8_sequence(const unsigned char *s, size_t len)
-{
-	unsigned char min = 0x80, max = 0xbf;
-	size_t need, i;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		need = 1;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		need = 2;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		need = 3;
-	else
-		return 0;
-	if (s[0] == 0xe0)
-		min = 0xa0;
-	else if (s[0] == 0xed)
-		max = 0x9f;
-	else if (s[0] == 0xf0)
-		min = 0x90;
-	else if (s[0] == 0xf4)
-		max = 0x8f;
-	if (len < need + 1)
-		return 0;
-	for (i = 1; i <= need; i++) {
-		if (s[i] < min || s[i] > max)
-			return 0;
-		min = 0x80;
-		max = 0xbf;
-	}
-	return need + 1;
-}
-
-/* Control characters (TAB excepted), DEL, C1 controls and bad UTF-8. */
 static bool
 is_text(const char *line, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)line;
-	size_t i = 0, n;
+	uint8_t out[PLAN_FILTER_BOUND(QUERY_MAX)];
+	struct plan_filter f;
 
-	while (i < len) {
-		if ((s[i] < 0x20 && s[i] != '\t') || s[i] == 0x7f)
-			return false;
-		if ((n = utf8_sequence(s + i, len - i)) == 0)
-			return false;
-		if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
-			return false;
-		i += n;
-	}
-	return true;
+	if (len >= QUERY_MAX || memchr(line, '\r', len) != NULL)
+		return false;
+	plan_filter_init(&f, false);
+	return plan_filter_chunk(&f, (const uint8_t *)line, len, out) == len &&
+	    memcmp(out, line, len) == 0;
 }
 
 /*
