@@ -65,9 +65,15 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/exchange $(SYSTEM_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/daemon-tests $(SYSTEM_FLAGS)
+	$(TEST_ENV) FINGERD=$(BIN) FINGERD_OPS_DEB=$(OPS_DEB) tests/test_ops.sh
+
+# tests/test_ops.sh: the real finger client, systemd-socket-activate,
+# inetd mode, -w, make install and the Debian package (built once, in
+# the normal run).
+OPS_DEB ?= build
 
 check-asan:
-	$(MAKE) B=build-asan BIN=build-asan/fingerd \
+	$(MAKE) B=build-asan BIN=build-asan/fingerd OPS_DEB=skip \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    check-normal
 
@@ -83,3 +89,5 @@ clean:
 	$(MAKE) -C tests/fuzz clean
 
 .PHONY: all check check-normal check-asan fuzz clean
+
+include install.mk

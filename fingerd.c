@@ -325,14 +325,19 @@ listen_sockets(struct options *o, int *fds)
 		fds[i] = activated >= 0 ? activated : listen_socket(o, i == 0);
 }
 
-/* inetd hands over the connection as stdin, stdout and often stderr. */
+/*
+ * inetd may hand over the connection as stderr too: then the log goes to
+ * /dev/null, never to the client.  Any other stderr (a file, the journal's
+ * socket) keeps it.
+ */
 static void
 inetd_logging(void)
 {
-	struct stat st;
+	struct stat in, err;
 	int fd;
 
-	if (fstat(STDERR_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode))
+	if (fstat(STDIN_FILENO, &in) != 0 || fstat(STDERR_FILENO, &err) != 0 ||
+	    in.st_dev != err.st_dev || in.st_ino != err.st_ino)
 		return;
 	if ((fd = open("/dev/null", O_WRONLY)) < 0)
 		fatal(EX_OSERR, "/dev/null");

@@ -432,15 +432,18 @@ environment_free(char **env)
 	free(env);
 }
 
-/* In the child: stdin from /dev/null, stdout and stderr to files. */
+/*
+ * In the child: stdin from /dev/null, stdout and stderr to files, or the
+ * descriptors the test gave.
+ */
 static void __attribute__((noreturn))
 child_exec(const struct fixture *f, char *const argv[], char *const env[])
 {
 	int in, out, err;
 
-	in = open("/dev/null", O_RDONLY);
-	out = open(f->out, O_WRONLY | O_APPEND);
-	err = open(f->log, O_WRONLY | O_APPEND);
+	in = f->stdio ? f->stdio[0] : open("/dev/null", O_RDONLY);
+	out = f->stdio ? f->stdio[1] : open(f->out, O_WRONLY | O_APPEND);
+	err = f->stdio ? f->stdio[2] : open(f->log, O_WRONLY | O_APPEND);
 	if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
 	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
 		_exit(126);

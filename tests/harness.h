@@ -92,7 +92,8 @@ struct buffer {
 /*
  * One fixture and at most one daemon on it.  child_setup, when set, runs
  * in the daemon's process just before the exec; asan_options, when set,
- * is the daemon's ASAN_OPTIONS=... instead of ours.
+ * is the daemon's ASAN_OPTIONS=... instead of ours; stdio, when set,
+ * gives its standard descriptors instead of /dev/null, out and log.
  */
 struct fixture {
 	char	 dir[64];
@@ -105,6 +106,7 @@ struct fixture {
 	int	 port;			/* from the "listening on" line */
 	int	 status;		/* wait status, once it exited */
 	void	(*child_setup)(void);
+	const int *stdio;		/* when set: the daemon's fds 0, 1, 2 */
 	char	*asan_options;
 	pid_t	 watchdog;		/* see watchdog_start() */
 	int	 watchdog_fd;

@@ -899,3 +899,63 @@ Test(daemon, leak_check_at_exit)
 	stopped_cleanly();
 	cr_assert_eq(log_count(&fx, "Sanitizer"), 0, "a sanitizer spoke");
 }
+
+/*
+ * -i, as inetd runs it: a connected socket is stdin and stdout.  Runs
+ * fingerd -i on one for "alice", stderr being that socket too or another
+ * one; returns what the client and what stderr received.
+ */
+static void
+inetd_exchange(bool stderr_is_connection, struct buffer *reply,
+    struct buffer *log)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int listener, client, served, errs[2], stdio[3];
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(listener, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(listener, 1), 0);
+	cr_assert_eq(getsockname(listener, (struct sockaddr *)&sin, &len), 0);
+	cr_assert((client = client_connect(LOCAL, ntohs(sin.sin_port))) >= 0);
+	cr_assert((served = accept(listener, NULL, NULL)) >= 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, errs), 0);
+	stdio[0] = stdio[1] = served;
+	stdio[2] = stderr_is_connection ? served : errs[1];
+	fx.stdio = stdio;
+	client_send(client, "alice\r\n", 7);
+	cr_assert_eq(daemon_run(&fx, "-i", NULL), 0, "fingerd -i failed");
+	close(served);
+	close(errs[1]);
+	close(listener);
+	cr_assert_eq(client_read_all(client, reply, WAIT_REPLY_MS), 0);
+	cr_assert_eq(client_read_all(errs[0], log, WAIT_REPLY_MS), 0);
+	close(client);
+	close(errs[0]);
+}
+
+Test(daemon, inetd_log_never_reaches_the_client)
+{
+	struct buffer reply = { 0 }, log = { 0 };
+
+	inetd_exchange(true, &reply, &log);
+	assert_reply(&reply, REPLY_ALICE, "-i, stderr the connection");
+	cr_assert_eq(log.len, 0);
+	buffer_free(&reply);
+	buffer_free(&log);
+}
+
+/* Under systemd (Accept=yes), stderr is the journal's socket: kept. */
+Test(daemon, inetd_logs_to_another_socket)
+{
+	struct buffer reply = { 0 }, log = { 0 };
+
+	inetd_exchange(false, &reply, &log);
+	assert_reply(&reply, REPLY_ALICE, "-i, stderr another socket");
+	cr_assert(log.data != NULL && strstr(log.data,
+	    "fingerd: client=127.0.0.1 query=\"alice\" "
+	    "reply=plan end=ok sent=") != NULL, "log: %s", log.data);
+	buffer_free(&reply);
+	buffer_free(&log);
+}
