@@ -48,7 +48,8 @@ $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) $(B)/ring.o \
 $(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/harness.o
+$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_abuse.o \
+	    $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The unit tests of members.c read a user database through nss_wrapper.
@@ -56,6 +57,7 @@ NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libns
 # Most system tests wait on the network, not the CPU: more jobs than CPUs.
 SYSTEM_FLAGS = --jobs=8
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
