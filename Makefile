@@ -84,12 +84,21 @@ check-asan:
 fuzz:
 	$(MAKE) -C tests/fuzz run
 
-check: check-normal check-asan fuzz
+# The system tests with the daemon under valgrind's memcheck: any error
+# or definite leak fails the test that ran it (tests/valgrind-fingerd).
+check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests
+	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
+	$(TEST_ENV) FINGERD=tests/valgrind-fingerd FINGERD_VALGRIND=1 \
+	    VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind $(B)/exchange --jobs=2
+	$(TEST_ENV) FINGERD=tests/valgrind-fingerd FINGERD_VALGRIND=1 \
+	    VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind $(B)/daemon-tests --jobs=2
+
+check: check-normal check-asan check-valgrind fuzz
 
 clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all check check-normal check-asan fuzz clean
+.PHONY: all check check-normal check-asan check-valgrind fuzz clean
 
 include install.mk

@@ -338,6 +338,7 @@ query_received(struct context *ctx, struct client *c, int res)
 		client_end(c, E_NO_QUERY);
 		return;
 	}
+	KERNEL_WROTE(c->query + c->query_len, (size_t)res);
 	c->query_len += (size_t)res;
 	if (query_line_end(c->query, c->query_len, &c->line_len)) {
 		end = (size_t)((char *)memchr(c->query, '\n', c->query_len) -
@@ -376,6 +377,7 @@ plan_read(struct context *ctx, struct client *c, int res)
 		log_warn("reading %s/.plan", c->member->home);
 		res = 0;
 	}
+	KERNEL_WROTE(c->buffer->in, (size_t)res);
 	c->plan_offset += (uint64_t)res;
 	out += plan_filter_chunk(&c->filter, c->buffer->in, (size_t)res, out);
 	last = res == 0 || c->plan_offset >= c->plan_end;

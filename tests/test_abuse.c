@@ -162,7 +162,9 @@ Test(abuse, thousand_held_connections)
 	    daemon_fds(), base + HELD);
 	took = served_from_other();
 	cr_assert(took < 0.5, "served in %.3f s with %d held", took, HELD);
-	cr_assert(daemon_rss() < 32 * 1024, "RSS %lu KiB with %d held",
+	/* Under valgrind, the RSS is mostly valgrind's own. */
+	cr_assert(getenv("FINGERD_VALGRIND") != NULL ||
+	    daemon_rss() < 32 * 1024, "RSS %lu KiB with %d held",
 	    daemon_rss(), HELD);
 	for (i = 0; i < HELD; i++)
 		cr_assert(client_quiet(held[i]), "held connection %zu closed",

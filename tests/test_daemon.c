@@ -313,10 +313,11 @@ Test(daemon, plan_utf8_across_read_chunks)
 Test(daemon, silent_client_timed_out)
 {
 	struct buffer b = { 0 };
-	double start = now_seconds(), took;
+	double start, took;
 	int fd;
 
 	daemon_start(&fx, "-B", LOCAL, "-t", "1", NULL);
+	start = now_seconds();	/* the deadline runs from the accept */
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0, "connect: %s", strerror(errno));
 	EXPECT("alice\r\n", REPLY_ALICE);
