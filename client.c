@@ -357,6 +357,18 @@ query_received(struct context *ctx, struct client *c, int res)
 	}
 }
 
+/* The home comes from the user database: escaped, like all logged text. */
+static void
+plan_read_failed(const struct client *c, int error)
+{
+	char home[1024];
+
+	log_escape(home, sizeof(home), c->member->home,
+	    strlen(c->member->home));
+	errno = error;
+	log_warn("reading %s/.plan", home);
+}
+
 /*
  * A chunk of the plan is in; it joins whatever out already holds (the
  * Login and Plan lines, before the first chunk).  At the end of the file,
@@ -373,8 +385,7 @@ plan_read(struct context *ctx, struct client *c, int res)
 		return;
 	}
 	if (res < 0) {
-		errno = -res;
-		log_warn("reading %s/.plan", c->member->home);
+		plan_read_failed(c, -res);
 		res = 0;
 	}
 	KERNEL_WROTE(c->buffer->in, (size_t)res);

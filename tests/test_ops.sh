@@ -900,8 +900,61 @@ test_manual() {
 	    diff "$T/help.synopsis" "$T/page.synopsis" | sed 's/^/       /'
 }
 
-for t in test_finger_client test_socket_activation test_inetd test_workers \
-    test_syscall_filter test_install test_manual test_deb; do
+# Started as nobody with only a file capability to bind port 79: after
+# binding it keeps nothing.  A binary with file capabilities runs in
+# secure mode, where the loader ignores LD_PRELOAD (nss_wrapper), so it
+# serves the system's own group nogroup.
+caps_zero() {
+	local f
+	for f in CapInh CapPrm CapEff CapAmb; do
+		grep -qE "^$f:\s+0{16}$" "/proc/$1/status" || return 1
+	done
+}
+
+test_file_capability() {
+	local bin="$T/fingerd-cap" pid
+	echo "# started as nobody with CAP_NET_BIND_SERVICE as a file capability"
+	if ! command -v setcap >/dev/null || ! command -v setpriv >/dev/null; then
+		not_ok "setcap or setpriv missing: apt-get install libcap2-bin util-linux"
+		return
+	fi
+	cp "$FINGERD" "$bin" && chmod 755 "$bin" && chmod 755 "$T"
+	start nocap setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$bin" -g nogroup
+	wait_exit "$PID" 10
+	check "without the capability, port 79 is refused: status 77 (got $STATUS)" \
+	    [ "$STATUS" = 77 ]
+	check "  with one line that says what to do" \
+	    log_has "$T/nocap.log" '^fingerd: cannot bind \[::\]:79: start as root, give the binary CAP_NET_BIND_SERVICE'
+	if ! setcap cap_net_bind_service=ep "$bin" 2>"$T/setcap.err"; then
+		not_ok "setcap on $bin: $(cat "$T/setcap.err")"
+		return
+	fi
+	start filecap setpriv --reuid=65534 --regid=65534 --clear-groups \
+	    "$bin" -g nogroup
+	pid=$PID
+	if ! wait_until 10 log_has "$T/filecap.log" '^fingerd: serving group nogroup'; then
+		not_ok "with the file capability, fingerd starts on port 79"
+		ascii_log filecap
+		return
+	fi
+	ok "with the file capability, fingerd starts on port 79"
+	check "  and keeps no capability in any set" caps_zero "$pid"
+	check "  with no_new_privs" \
+	    grep -qE '^NoNewPrivs:\s+1$' "/proc/$pid/status"
+	check "  still as nobody" \
+	    grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534$' "/proc/$pid/status"
+	query 79 '' >"$T/r.filecap"
+	check "  and serves: the member list starts with a Login line" \
+	    grep -q '^Login: ' "$T/r.filecap"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	check "  SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
+}
+
+for t in test_finger_client test_file_capability test_socket_activation \
+    test_inetd test_workers test_syscall_filter test_install test_manual \
+    test_deb; do
 	began=$SECONDS
 	$t
 	echo "# ($((SECONDS - began)) s)"
