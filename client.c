@@ -182,7 +182,7 @@ client_send(struct context *ctx, struct client *c)
 	client_submit(ctx, c, sqe, OP_SEND);
 }
 
-/* Sends len bytes at data, which outlive the client, and then closes. */
+/* Sends len bytes at data, valid until the client leaves, then closes. */
 static void
 client_reply(struct context *ctx, struct client *c, const char *reply,
     const void *data, size_t len)
