@@ -15,10 +15,11 @@ URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 # Pure code (no io_uring): shared by the daemon and the unit tests.
-PURE = errors.c query.c plan.c members.c addresses.c
+PURE = errors.c query.c plan.c members.c addresses.c cache.c
 DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
-	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c
+	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
+	tests/test_cache.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
@@ -95,10 +96,16 @@ check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests
 
 check: check-normal check-asan check-valgrind fuzz
 
+# The benchmark: fingerd against the epoll and io_uring ceilings (and
+# netkit's in.fingerd when installed); see bench/README.
+bench: all
+	$(MAKE) -C bench
+	bench/run
+
 clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all check check-normal check-asan check-valgrind fuzz clean
+.PHONY: all bench check check-normal check-asan check-valgrind fuzz clean
 
 include install.mk

@@ -84,6 +84,9 @@ struct client {
 	struct members		*members;
 	const struct member	*member;
 	struct plan_buffer	*buffer;
+	struct cached_plan	*entry;		/* sent from, or being built */
+	size_t			 entry_len;	/* bytes built so far */
+	bool			 keep;		/* build for the cache, not self */
 	struct plan_filter	 filter;
 	struct open_how		 how;
 	const uint8_t		*send_next;
@@ -219,11 +222,11 @@ close_plan(struct client *c)
 	c->plan_fd = -1;
 }
 
+/* Writes the Login line and line2 at out; returns their length. */
 static size_t
-out_start(struct client *c, const char *line2, size_t len2)
+out_start(const struct client *c, uint8_t *out, const char *line2,
+    size_t len2)
 {
-	uint8_t *out = c->buffer->out;
-
 	memcpy(out, c->member->login_line, c->member->login_line_len);
 	memcpy(out + c->member->login_line_len, line2, len2);
 	return c->member->login_line_len + len2;
@@ -232,7 +235,8 @@ out_start(struct client *c, const char *line2, size_t len2)
 static void
 client_no_plan(struct context *ctx, struct client *c)
 {
-	size_t len = out_start(c, no_plan, sizeof(no_plan) - 1);
+	size_t len = out_start(c, c->buffer->out, no_plan,
+	    sizeof(no_plan) - 1);
 
 	close_plan(c);
 	client_reply(ctx, c, "no-plan", c->buffer->out, len);
@@ -370,28 +374,15 @@ plan_read_failed(const struct client *c, int error)
 }
 
 /*
- * A chunk of the plan is in; it joins whatever out already holds (the
- * Login and Plan lines, before the first chunk).  At the end of the file,
- * or at -m, the filter closes the last line.
+ * Streaming: a chunk joins whatever out already holds (the Login and
+ * Plan lines, before the first chunk) and is sent before the next read.
  */
 static void
-plan_read(struct context *ctx, struct client *c, int res)
+plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
 {
 	uint8_t *out = c->buffer->out + c->send_left;
-	bool last;
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
-		return;
-	}
-	if (res < 0) {
-		plan_read_failed(c, -res);
-		res = 0;
-	}
-	KERNEL_WROTE(c->buffer->in, (size_t)res);
-	c->plan_offset += (uint64_t)res;
-	out += plan_filter_chunk(&c->filter, c->buffer->in, (size_t)res, out);
-	last = res == 0 || c->plan_offset >= c->plan_end;
+	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
 	if (last) {
 		out += plan_filter_finish(&c->filter, out);
 		close_plan(c);
@@ -407,11 +398,117 @@ plan_read(struct context *ctx, struct client *c, int res)
 		client_end(c, E_NONE);
 }
 
+/* Converting: the whole plan goes into its entry, then is sent. */
+static void
+plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
+{
+	uint8_t *data = plan_cache_data(c->entry);
+
+	c->entry_len += plan_filter_chunk(&c->filter, c->buffer->in, n,
+	    data + c->entry_len);
+	if (!last) {
+		client_read_plan(ctx, c);
+		return;
+	}
+	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
+	close_plan(c);
+	if (c->keep)
+		plan_cache_insert(ctx->cache, c->entry,
+		    c->member->login_line_len, c->entry_len);
+	client_reply(ctx, c, "plan", data, c->entry_len);
+}
+
+/* A chunk of the plan is in.  At the end of the file, or at -m, it ends. */
+static void
+plan_read(struct context *ctx, struct client *c, int res)
+{
+	bool last;
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	if (res < 0) {
+		plan_read_failed(c, -res);
+		res = 0;
+	}
+	KERNEL_WROTE(c->buffer->in, (size_t)res);
+	c->plan_offset += (uint64_t)res;
+	last = res == 0 || c->plan_offset >= c->plan_end;
+	if (c->entry != NULL)
+		plan_converted(ctx, c, (size_t)res, last);
+	else
+		plan_streamed(ctx, c, (size_t)res, last);
+}
+
+/* A plan changed less than a second ago may change again unseen. */
+static bool
+settled(const struct stat *st)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return st->st_mtim.tv_sec < now.tv_sec - 1 &&
+	    st->st_ctim.tv_sec < now.tv_sec - 1;
+}
+
+static void
+plan_key(const struct stat *st, struct plan_key *key)
+{
+	key->dev = st->st_dev;
+	key->ino = st->st_ino;
+	key->size = (uint64_t)st->st_size;
+	key->mtime_sec = st->st_mtim.tv_sec;
+	key->mtime_nsec = st->st_mtim.tv_nsec;
+	key->ctime_sec = st->st_ctim.tv_sec;
+	key->ctime_nsec = st->st_ctim.tv_nsec;
+}
+
+/*
+ * A cached reply for this very file is sent as it is.  Otherwise the
+ * plan is converted into a new entry when the cache has room for it, or
+ * streamed through the client's buffer when it has not.
+ */
+static void
+plan_start(struct context *ctx, struct client *c, const struct stat *st)
+{
+	const struct member *m = c->member;
+	struct plan_key key;
+	size_t len;
+
+	plan_key(st, &key);
+	c->entry = plan_cache_find(ctx->cache, &key, m->login_line,
+	    m->login_line_len);
+	if (c->entry != NULL) {
+		close_plan(c);
+		client_reply(ctx, c, "plan", plan_cache_data(c->entry),
+		    plan_cache_len(c->entry));
+		return;
+	}
+	plan_filter_init(&c->filter, false);
+	c->reply = "plan";
+	len = m->login_line_len + sizeof(plan_header) - 1;
+	c->entry = plan_cache_reserve(ctx->cache, &key, len +
+	    PLAN_FILTER_BOUND(c->plan_end) + PLAN_FINISH_BOUND);
+	if (c->entry != NULL) {
+		c->entry_len = out_start(c, plan_cache_data(c->entry),
+		    plan_header, sizeof(plan_header) - 1);
+		c->keep = settled(st);
+	} else {
+		c->send_next = c->buffer->out;
+		c->send_left = out_start(c, c->buffer->out, plan_header,
+		    sizeof(plan_header) - 1);
+	}
+	if (c->plan_end > 0)
+		client_read_plan(ctx, c);
+	else
+		plan_read(ctx, c, 0);
+}
+
 static void
 plan_opened(struct context *ctx, struct client *c, int res)
 {
 	struct stat st;
-	size_t len;
 
 	if (res == -ECANCELED) {
 		client_end(c, E_TIMEOUT);
@@ -431,15 +528,7 @@ plan_opened(struct context *ctx, struct client *c, int res)
 		c->plan_end = ctx->options->plan_max;
 		c->cut = true;
 	}
-	plan_filter_init(&c->filter, false);
-	len = out_start(c, plan_header, sizeof(plan_header) - 1);
-	c->send_next = c->buffer->out;
-	c->send_left = len;
-	c->reply = "plan";
-	if (c->plan_end > 0)
-		client_read_plan(ctx, c);
-	else
-		plan_read(ctx, c, 0);
+	plan_start(ctx, c, &st);
 }
 
 /* Replied: wait for the client's EOF if it may have left input unread. */
@@ -516,6 +605,8 @@ client_leave(struct context *ctx, struct client *c)
 	close(c->fd);
 	address_counts_remove(ctx->addresses, &c->address);
 	members_release(c->members);
+	if (c->entry != NULL)
+		plan_cache_release(ctx->cache, c->entry);
 	if (c->buffer != NULL) {
 		c->buffer->next = ctx->free_buffers;
 		ctx->free_buffers = c->buffer;

@@ -558,7 +558,8 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	ring_open(&ring, o->clients);
 	ctx.ring = &ring;
 	if (!clients_init(&ctx) ||
-	    (ctx.addresses = address_counts_new(o->clients)) == NULL)
+	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
+	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
 	if (!o->inetd)
 		log_info("serving group %s (%zu members)", o->group,
@@ -570,6 +571,7 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	io_uring_queue_exit(&ring);
 	clients_free(&ctx);
 	address_counts_free(ctx.addresses);
+	plan_cache_free(ctx.cache);
 	members_release(ctx.members);
 	close(signal_fd);
 	return EX_OK;

@@ -174,6 +174,30 @@ struct privileges {
 void	 privileges_plan(const char *, struct privileges *);
 void	 privileges_drop(const struct privileges *);
 
+/* cache.c: converted plans, keyed by the file's identity and Login line. */
+#define PLAN_CACHE_BYTES	(32 * 1024 * 1024)
+
+struct plan_key {
+	uint64_t	 dev, ino, size;
+	int64_t		 mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
+};
+
+struct plan_cache;
+struct cached_plan;
+
+struct plan_cache *plan_cache_new(size_t);
+void		 plan_cache_free(struct plan_cache *);
+struct cached_plan *plan_cache_find(struct plan_cache *,
+		    const struct plan_key *, const char *, size_t);
+struct cached_plan *plan_cache_reserve(struct plan_cache *,
+		    const struct plan_key *, size_t);
+void		 plan_cache_insert(struct plan_cache *, struct cached_plan *,
+		    size_t, size_t);
+void		 plan_cache_release(struct plan_cache *, struct cached_plan *);
+uint8_t		*plan_cache_data(struct cached_plan *);
+size_t		 plan_cache_len(const struct cached_plan *);
+size_t		 plan_cache_bytes(const struct plan_cache *);
+
 /* landlock.c */
 void	 landlock_restrict(const struct members *);
 
@@ -223,6 +247,7 @@ struct context {
 	const struct options	*options;
 	struct members		*members;	/* the newest table */
 	struct address_counts	*addresses;
+	struct plan_cache	*cache;
 	struct client		*clients;	/* options->clients slots */
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;

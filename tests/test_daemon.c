@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -959,4 +960,87 @@ Test(daemon, inetd_logs_to_another_socket)
 	    "reply=plan end=ok sent=") != NULL, "log: %s", log.data);
 	buffer_free(&reply);
 	buffer_free(&log);
+}
+
+static int
+fd_write_all(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	return close(fd);
+}
+
+/*
+ * The reply cache (cache.c) keeps only plans that have not changed for a
+ * second; waits until alice's has, then has her reply built and cached,
+ * and checks the cached reply is the same as the first.
+ */
+static void
+alice_cached(void)
+{
+	usleep(2100 * 1000);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("alice\r\n", REPLY_ALICE);
+}
+
+/* The hardest change for a cache: same inode, same size, new bytes. */
+Test(daemon, cache_sees_a_change_in_place)
+{
+	char path[256];
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);	/* "Down" -> "Town" */
+	close(fd);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
+	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+	stopped_cleanly();
+}
+
+Test(daemon, cache_sees_a_replaced_plan)
+{
+	char path[256], fresh[300];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	snprintf(fresh, sizeof(fresh), "%s.new", path);
+	cr_assert((fd_write_all(fresh, "Replaced.\n")) == 0);
+	cr_assert_eq(rename(fresh, path), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\nReplaced.\r\n");
+	stopped_cleanly();
+}
+
+Test(daemon, cache_sees_a_plan_become_a_link)
+{
+	char path[256], target[300];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	snprintf(target, sizeof(target), "%s.real", path);
+	cr_assert_eq(rename(path, target), 0);
+	cr_assert_eq(symlink(target, path), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/* Made private: the daemon, now nobody, may not read it, cached or not. */
+Test(daemon, cache_sees_a_plan_made_private)
+{
+	char path[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert_eq(chmod(path, 0600), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
 }
