@@ -1044,3 +1044,18 @@ Test(daemon, cache_sees_a_plan_made_private)
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	stopped_cleanly();
 }
+
+/* Its home closed to others: statx, as open, can no longer reach it. */
+Test(daemon, cache_sees_a_home_closed)
+{
+	char home[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
