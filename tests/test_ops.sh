@@ -507,8 +507,10 @@ test_workers() {
 	# nss_wrapper keeps the group file open, its offset shared by every
 	# process forked after the first lookup, so the parent's and the
 	# workers' reloads at one moment can read it short (glibc's files
-	# module opens it for each lookup).  So each worker reads it again,
-	# alone, before what they serve is checked.
+	# module opens it for each lookup), and nss_wrapper takes the new
+	# mtime as read even then.  So the file gets a newer mtime and each
+	# worker reads it again, alone, before what they serve is checked.
+	write_group alice,mallory 3
 	for w in $workers; do
 		n=$(grep -cE "^fingerd\[$w\]: SIGHUP: group finger has 3 " \
 		    "$T/workers.log")
