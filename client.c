@@ -5,6 +5,11 @@
  *	                 |            |            |
  *	                 +------------+------------+--> SEND_LAST -> [DRAIN] -> DONE
  *
+ * An error line, the member list, "No Plan." and a cached reply go
+ * straight to SEND_LAST.  A plan the cache has room for is read whole into
+ * a new entry (READ_PLAN alone), then sent; one it has no room for is
+ * streamed, READ_PLAN and SEND_PLAN taking turns.
+ *
  * Every request on the socket or the plan goes out linked to a
  * LINK_TIMEOUT at the client's absolute deadline, so each one completes by
  * then at the latest.  Both completions of a pair arrive, in either order;
@@ -311,7 +316,7 @@ plan_cached(struct context *ctx, struct client *c, const char *path)
 
 /*
  * Opens ~/.plan without following a symbolic link at it and without
- * blocking on a FIFO or a device; client_opened() checks what it is.
+ * blocking on a FIFO or a device; plan_opened() checks what it is.
  */
 static void
 client_open_plan(struct context *ctx, struct client *c)
