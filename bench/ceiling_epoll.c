@@ -32,6 +32,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define USAGE		"usage: ceiling_epoll -P port -r reply-file [-B addr]\n"
 #define EVENTS_MAX	256
 #define LINE_MAX_BYTES	1024
@@ -54,48 +56,6 @@ on_signal(int signo)
 {
 	(void)signo;
 	stop = 1;
-}
-
-static void
-read_reply(const char *path)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0)
-		err(EX_NOINPUT, "%s", path);
-	reply_len = (size_t)st.st_size;
-	if ((reply = malloc(reply_len + 1)) == NULL)
-		err(EX_OSERR, NULL);
-	while (got < reply_len &&
-	    (n = read(fd, reply + got, reply_len - got)) > 0)
-		got += (size_t)n;
-	if (got != reply_len)
-		err(EX_IOERR, "%s", path);
-	close(fd);
-}
-
-static int
-listen_on(const char *address, const char *port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd, on = 1;
-
-	if (inet_pton(AF_INET, address, &sin.sin_addr) != 1)
-		errx(EX_USAGE, "-B: '%s' is not an IPv4 address", address);
-	sin.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) < 0)
-		err(EX_OSERR, "socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
-		err(EX_OSERR, "setsockopt");
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
-		err(EX_UNAVAILABLE, "bind %s:%s", address, port);
-	if (listen(fd, SOMAXCONN) != 0)
-		err(EX_OSERR, "listen");
-	return fd;
 }
 
 /* Every descriptor the process may have gets a slot. */
@@ -232,12 +192,12 @@ main(int argc, char *argv[])
 		fputs(USAGE, stderr);
 		return EX_USAGE;
 	}
-	read_reply(path);
+	reply = read_whole(path, &reply_len);
 	conns_init();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	listen_fd = listen_on(address, port);
+	listen_fd = listen_on(address, port, SOCK_NONBLOCK);
 	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		err(EX_OSERR, "epoll_create1");
 	ev.data.fd = listen_fd;

@@ -35,6 +35,8 @@
 
 #include <liburing.h>
 
+#include "common.h"
+
 #define USAGE		"usage: ceiling_uring -P port -r reply-file [-B addr]\n"
 #define SQ_ENTRIES	4096
 #define CQ_ENTRIES	65536
@@ -70,47 +72,6 @@ on_signal(int signo)
 {
 	(void)signo;
 	stop = 1;
-}
-
-static void
-read_reply(const char *path)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0)
-		err(EX_NOINPUT, "%s", path);
-	reply_len = (size_t)st.st_size;
-	if ((reply = malloc(reply_len + 1)) == NULL)
-		err(EX_OSERR, NULL);
-	while (got < reply_len &&
-	    (n = read(fd, reply + got, reply_len - got)) > 0)
-		got += (size_t)n;
-	if (got != reply_len)
-		err(EX_IOERR, "%s", path);
-	close(fd);
-}
-
-static int
-listen_on(const char *address, const char *port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	int fd, on = 1;
-
-	if (inet_pton(AF_INET, address, &sin.sin_addr) != 1)
-		errx(EX_USAGE, "-B: '%s' is not an IPv4 address", address);
-	sin.sin_port = htons((uint16_t)strtoul(port, NULL, 10));
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		err(EX_OSERR, "socket");
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) != 0)
-		err(EX_OSERR, "setsockopt");
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
-		err(EX_UNAVAILABLE, "bind %s:%s", address, port);
-	if (listen(fd, SOMAXCONN) != 0)
-		err(EX_OSERR, "listen");
-	return fd;
 }
 
 static void
@@ -308,12 +269,12 @@ main(int argc, char *argv[])
 		fputs(USAGE, stderr);
 		return EX_USAGE;
 	}
-	read_reply(path);
+	reply = read_whole(path, &reply_len);
 	conns_init();
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	listen_fd = listen_on(address, port);
+	listen_fd = listen_on(address, port, 0);
 	ring_init();
 	accept_arm();
 	loop();

@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
+
 #define USAGE \
 	"usage: load -p port -e expected [-a addr] [-c connections] " \
 	"[-d seconds]\n" \
@@ -173,27 +175,6 @@ set_query(struct load *l, const char *text)
 }
 
 static void
-read_expected(struct load *l, const char *path)
-{
-	struct stat st;
-	size_t got = 0;
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) != 0)
-		err(EX_NOINPUT, "%s", path);
-	l->expected_len = (size_t)st.st_size;
-	if ((l->expected = malloc(l->expected_len + 1)) == NULL)
-		err(EX_OSERR, NULL);
-	while (got < l->expected_len &&
-	    (n = read(fd, l->expected + got, l->expected_len - got)) > 0)
-		got += (size_t)n;
-	if (got != l->expected_len)
-		err(EX_IOERR, "%s", path);
-	close(fd);
-}
-
-static void
 parse_options(int argc, char *argv[], struct load *l)
 {
 	const char *expected = NULL;
@@ -245,7 +226,7 @@ parse_options(int argc, char *argv[], struct load *l)
 		fputs(USAGE, stderr);
 		exit(EX_USAGE);
 	}
-	read_expected(l, expected);
+	l->expected = read_whole(expected, &l->expected_len);
 }
 
 /* One descriptor a connection, and a few for the rest. */
