@@ -376,7 +376,13 @@ Test(daemon, non_reading_client_timed_out)
 	stopped_cleanly();
 }
 
-Test(daemon, half_close_after_query)
+/*
+ * Sends query (len bytes, maybe none), half-closes, and checks the
+ * whole reply and the log line of the exchange.
+ */
+static void
+half_closed_exchange(const char *query, size_t len, const char *want,
+    size_t want_len, const char *log_pattern)
 {
 	struct buffer b = { 0 };
 	int fd;
@@ -384,51 +390,35 @@ Test(daemon, half_close_after_query)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
+	client_send(fd, query, len);
 	client_half_close(fd);
 	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_ALICE, "alice, then EOF");
-	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
+	assert_bytes(&b, want, want_len, query);
+	EXPECT_LOG(log_pattern);
 	close(fd);
 	buffer_free(&b);
+}
+
+Test(daemon, half_close_after_query)
+{
+	half_closed_exchange("alice\r\n", 7, REPLY_ALICE,
+	    sizeof(REPLY_ALICE) - 1, "query=\"alice\" reply=plan end=ok ");
 	stopped_cleanly();
 }
 
 /* A query ended by EOF instead of a newline is answered. */
 Test(daemon, half_close_without_newline)
 {
-	struct buffer b = { 0 };
-	int fd;
-
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	fd = client_connect(LOCAL, fx.port);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice", 5);
-	client_half_close(fd);
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_ALICE, "alice without LF, then EOF");
-	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
-	close(fd);
-	buffer_free(&b);
+	half_closed_exchange("alice", 5, REPLY_ALICE, sizeof(REPLY_ALICE) - 1,
+	    "query=\"alice\" reply=plan end=ok ");
 	stopped_cleanly();
 }
 
 /* EOF before any byte: nothing is sent, the log says no-query. */
 Test(daemon, half_close_without_query)
 {
-	struct buffer b = { 0 };
-	int fd;
-
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	fd = client_connect(LOCAL, fx.port);
-	cr_assert(fd >= 0);
-	client_half_close(fd);
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, "", "to an empty half-closed connection");
-	EXPECT_LOG("query=\"\" reply=none end=no-query sent=0 ");
-	close(fd);
-	buffer_free(&b);
-	stopped_cleanly();
+	half_closed_exchange("", 0, "", 0,
+	    "query=\"\" reply=none end=no-query sent=0 ");
 }
 
 /* A client that resets in the middle of a reply: the daemon goes on. */
