@@ -1,18 +1,27 @@
 /*
- * The error set and logging.  Every line goes to stderr in one write(2),
- * so that lines from several workers never interleave.  The log functions
- * keep errno intact.
+ * The error set and logging.  Lines go to stderr whole, in writes of at
+ * most PIPE_BUF bytes, so that lines from several workers never interleave.
+ * While an event loop runs they queue here and the loop writes them through
+ * its ring (log_next, log_wrote), a PIPE_BUF at a time or LOG_DELAY_NS
+ * after the first: one write for many exchanges, and a log reader that
+ * stalls never stalls an exchange.  Otherwise each line is one write(2).
+ * The log functions keep errno intact.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fingerd.h"
 
 #define LOG_LINE_MAX	8192
+#define LOG_QUEUE_BYTES	(1024 * 1024)
+#define LOG_WRITE_MAX	PIPE_BUF
+#define LOG_DELAY_NS	10000000	/* the longest a line waits */
 
 static const struct {
 	const char	*name;
@@ -35,6 +44,26 @@ static const struct {
 };
 
 static const char *progname = "fingerd";
+static size_t progname_len = sizeof("fingerd") - 1;
+
+/* Lines not yet written; the kernel reads [start, start + writing). */
+static struct {
+	char		*buf;
+	size_t		 start;
+	size_t		 end;
+	size_t		 writing;
+	int64_t		 since;		/* when start was queued */
+	unsigned long	 dropped;	/* lines that found it full */
+} queue;
+
+static int64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 /* The line sent to the client for this error, or NULL: only logged. */
 const char *
@@ -53,6 +82,42 @@ void
 log_init(const char *name)
 {
 	progname = name;
+	progname_len = strlen(name);
+}
+
+static void
+write_all(const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(STDERR_FILENO, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+enqueue(const char *line, size_t n)
+{
+	if (queue.end + n > LOG_QUEUE_BYTES && queue.writing == 0) {
+		memmove(queue.buf, queue.buf + queue.start,
+		    queue.end - queue.start);
+		queue.end -= queue.start;
+		queue.start = 0;
+	}
+	if (queue.end + n > LOG_QUEUE_BYTES) {
+		queue.dropped++;
+		return;
+	}
+	if (queue.end == queue.start)
+		queue.since = now_ns();
+	memcpy(queue.buf + queue.end, line, n);
+	queue.end += n;
 }
 
 /* Writes one whole line; a line that does not fit is cut, never split. */
@@ -61,18 +126,110 @@ log_line(const char *line)
 {
 	int saved = errno;
 	char buf[LOG_LINE_MAX];
-	int n;
+	size_t len = strlen(line), n = progname_len;
 
-	n = snprintf(buf, sizeof(buf), "%s: %s\n", progname, line);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(buf)) {
-		n = sizeof(buf) - 1;
-		buf[n - 1] = '\n';
-	}
-	while (write(STDERR_FILENO, buf, (size_t)n) < 0 && errno == EINTR)
-		;
+	if (n + 2 + len + 1 > sizeof(buf))
+		len = sizeof(buf) - n - 3;
+	memcpy(buf, progname, n);
+	memcpy(buf + n, ": ", 2);
+	memcpy(buf + n + 2, line, len);
+	n += 2 + len;
+	buf[n++] = '\n';
+	if (queue.buf != NULL)
+		enqueue(buf, n);
+	else
+		write_all(buf, n);
 	errno = saved;
+}
+
+/* From now on lines queue for log_next(); false when out of memory. */
+bool
+log_queue_start(void)
+{
+	return (queue.buf = malloc(LOG_QUEUE_BYTES)) != NULL;
+}
+
+/* Writes what is queued and not in flight with write(2); no more queuing. */
+void
+log_queue_stop(void)
+{
+	char *buf = queue.buf;
+
+	if (buf == NULL)
+		return;
+	queue.buf = NULL;
+	write_all(buf + queue.start + queue.writing,
+	    queue.end - queue.start - queue.writing);
+	free(buf);
+	memset(&queue, 0, sizeof(queue));
+}
+
+/* Too much queued: the loop takes no new client until it is written. */
+bool
+log_backed_up(void)
+{
+	return queue.end - queue.start > LOG_QUEUE_BYTES / 2;
+}
+
+/*
+ * Nanoseconds until the lines queued are due to be written (0: now), or -1
+ * when there are none or a write is in flight.
+ */
+int64_t
+log_due(void)
+{
+	int64_t left;
+
+	if (queue.buf == NULL || queue.writing > 0 || queue.end == queue.start)
+		return -1;
+	if (queue.end - queue.start >= LOG_WRITE_MAX)
+		return 0;
+	left = queue.since + LOG_DELAY_NS - now_ns();
+	return left > 0 ? left : 0;
+}
+
+/*
+ * The next write to make when it is due: whole lines, at most PIPE_BUF
+ * bytes unless one line is longer.
+ */
+bool
+log_next(const void **data, size_t *len)
+{
+	const char *p = queue.buf + queue.start, *nl;
+	size_t n = queue.end - queue.start;
+
+	if (log_due() != 0)
+		return false;
+	if (n > LOG_WRITE_MAX) {
+		if ((nl = memrchr(p, '\n', LOG_WRITE_MAX)) == NULL)
+			nl = memchr(p, '\n', n);	/* ends every line */
+		n = (size_t)(nl - p) + 1;
+	}
+	queue.writing = n;
+	*data = p;
+	*len = n;
+	return true;
+}
+
+/* The write from log_next() wrote res bytes; an error loses its lines. */
+void
+log_wrote(int res)
+{
+	char note[64];
+
+	queue.start += res > 0 ? (size_t)res : queue.writing;
+	queue.writing = 0;
+	if (queue.start < queue.end) {
+		queue.since = now_ns();
+		return;
+	}
+	queue.start = queue.end = 0;
+	if (queue.dropped > 0) {
+		snprintf(note, sizeof(note), "%lu log lines lost: stderr "
+		    "was not keeping up", queue.dropped);
+		queue.dropped = 0;
+		log_line(note);
+	}
 }
 
 static void __attribute__((format(printf, 2, 0)))
@@ -128,6 +285,7 @@ fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(strerror(saved), fmt, ap);
 	va_end(ap);
+	log_queue_stop();
 	exit(status);
 }
 
@@ -139,6 +297,7 @@ fatalx(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(NULL, fmt, ap);
 	va_end(ap);
+	log_queue_stop();
 	exit(status);
 }
 

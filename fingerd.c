@@ -426,6 +426,23 @@ signal_arm(struct context *ctx, int fd)
 	io_uring_sqe_set_data64(sqe, USER_DATA(fd, OP_SIGNAL));
 }
 
+/* The log lines queued, when due, written with one request at a time. */
+static void
+log_arm(struct context *ctx)
+{
+	struct io_uring_sqe *sqe;
+	const void *data;
+	size_t len;
+
+	if (!log_next(&data, &len))
+		return;
+	sqe = ring_sqe(ctx->ring, 1);
+	io_uring_prep_write(sqe, STDERR_FILENO, data, (unsigned)len,
+	    (uint64_t)-1);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_LOG));
+	ctx->logging = true;
+}
+
 static void
 reload(struct context *ctx)
 {
@@ -494,6 +511,10 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 	case OP_SIGNAL:
 		signalled(ctx, (int)USER_DATA_INDEX(user_data), res);
 		break;
+	case OP_LOG:
+		ctx->logging = false;
+		log_wrote(res);
+		break;
 	case OP_CANCEL:
 		break;
 	default:
@@ -505,14 +526,26 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 static void
 loop(struct context *ctx)
 {
+	struct __kernel_timespec timeout;
 	struct io_uring_cqe *cqe;
+	int64_t due;
 	int ret;
 
-	while (!ctx->draining || ctx->accepting || ctx->active > 0) {
+	while (!ctx->draining || ctx->accepting || ctx->active > 0 ||
+	    ctx->logging) {
+		/* A log backed up takes no new client until it is written. */
 		if (!ctx->accepting && !ctx->draining && ctx->listen_fd >= 0 &&
-		    client_slot_free(ctx))
+		    client_slot_free(ctx) && !log_backed_up())
 			accept_arm(ctx);
-		ret = io_uring_submit_and_wait(ctx->ring, 1);
+		log_arm(ctx);
+		if ((due = log_due()) < 0) {
+			ret = io_uring_submit_and_wait(ctx->ring, 1);
+		} else {	/* woken to write the lines when they are due */
+			timeout.tv_sec = due / 1000000000;
+			timeout.tv_nsec = due % 1000000000;
+			ret = io_uring_submit_and_wait_timeout(ctx->ring, &cqe,
+			    1, &timeout, NULL);
+		}
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY && ret != -ETIME) {
 			errno = -ret;
@@ -561,6 +594,8 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
 	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
+	if (!log_queue_start())
+		fatalx(EX_OSERR, "out of memory for the log");
 	if (!o->inetd)
 		log_info("serving group %s (%zu members)", o->group,
 		    members->count);
@@ -568,6 +603,7 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	if (o->inetd)
 		serve_inetd(&ctx);
 	loop(&ctx);
+	log_queue_stop();
 	io_uring_queue_exit(&ring);
 	clients_free(&ctx);
 	address_counts_free(ctx.addresses);

@@ -56,6 +56,12 @@ const char	*error_reply(enum fingerd_error);
 const char	*error_name(enum fingerd_error);
 void		 log_init(const char *);
 void		 log_line(const char *);
+bool		 log_queue_start(void);
+void		 log_queue_stop(void);
+bool		 log_backed_up(void);
+int64_t		 log_due(void);
+bool		 log_next(const void **, size_t *);
+void		 log_wrote(int);
 void		 log_info(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 void		 log_warn(const char *, ...)
@@ -225,6 +231,7 @@ enum op {
 	OP_ACCEPT_PAUSE,	/* a timeout: accept again after EMFILE & co */
 	OP_SIGNAL,
 	OP_CANCEL,
+	OP_LOG,			/* a write of queued log lines */
 	OP_TIMEOUT,		/* the LINK_TIMEOUT after a client's request */
 	OP_RECV_QUERY,
 	OP_OPEN_PLAN,
@@ -254,6 +261,7 @@ struct context {
 	unsigned		 active;	/* clients in a slot */
 	int			 listen_fd;	/* -1 when not listening */
 	bool			 accepting;	/* an accept is in flight */
+	bool			 logging;	/* a write of log lines in flight */
 	bool			 draining;	/* SIGTERM: no new clients */
 };
 

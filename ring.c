@@ -21,6 +21,7 @@ static const uint8_t allowed_ops[] = {
 	IORING_OP_READ,
 	IORING_OP_RECV,
 	IORING_OP_SEND,
+	IORING_OP_WRITE,
 };
 
 static void

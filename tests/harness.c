@@ -64,7 +64,7 @@ ms_left(double deadline)
 	return left > 0 ? (int)(left * 1000) + 1 : 0;
 }
 
-static void
+void
 buffer_append(struct buffer *b, const void *data, size_t len)
 {
 	if (b->len + len + 1 > b->size) {
@@ -631,6 +631,17 @@ daemon_start(struct fixture *f, ...)
 	f->port = port_from_log(f);
 	cr_assert(f->port > 0 && f->port < 65536,
 	    "no port in the \"listening on\" line");
+}
+
+/* Starts the daemon on a free port ("-P 0" first) and does not wait. */
+void
+daemon_launch(struct fixture *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	daemon_spawn(f, true, ap);
+	va_end(ap);
 }
 
 /*

@@ -127,6 +127,7 @@ char	*crlf_convert(const char *, size_t, size_t *);
 
 /* The daemon.  The flags are a NULL-terminated list. */
 void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
+void	 daemon_launch(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
@@ -153,6 +154,7 @@ void	 client_half_close(int);
 void	 client_reset(int);
 bool	 client_quiet(int);
 int	 finger(const char *, int, const void *, size_t, struct buffer *);
+void	 buffer_append(struct buffer *, const void *, size_t);
 void	 buffer_free(struct buffer *);
 
 /* Assertions that show the bytes when they differ. */

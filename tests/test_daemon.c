@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 
@@ -78,6 +79,17 @@ stopped_cleanly(void)
 	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
 	    status, b.data);
 	buffer_free(&b);
+}
+
+/* Appends what the non-blocking pipe holds now. */
+static void
+log_pipe_read(int fd, struct buffer *log)
+{
+	char chunk[65536];
+	ssize_t n;
+
+	while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+		buffer_append(log, chunk, (size_t)n);
 }
 
 /* The reply to alice whose plan is text: Login, Plan and text in CRLF. */
@@ -687,6 +699,157 @@ Test(daemon, log_escapes_query)
 		    "byte %#x at %zu in the log", (unsigned char)b.data[i], i);
 	buffer_free(&b);
 	stopped_cleanly();
+}
+
+/*
+ * The daemon with stderr a pipe that the test reads only when it chooses,
+ * as a journal that stalls: fills *log_fd (non-blocking) and fx.port.
+ */
+static void
+launch_with_log_pipe(int *log_fd, struct buffer *log)
+{
+	int fds[2], stdio[3];
+	const char *line;
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[0];
+	stdio[2] = fds[1];
+	fx.stdio = stdio;
+	daemon_launch(&fx, "-B", LOCAL, NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(fds[1]);
+	*log_fd = fds[0];
+	cr_assert_eq(fcntl(*log_fd, F_SETFL, O_NONBLOCK), 0);
+	memset(log, 0, sizeof(*log));
+	buffer_append(log, "", 0);
+	while (strstr(log->data, "fingerd: serving group ") == NULL) {
+		cr_assert(now_seconds() < deadline, "the daemon did not start; "
+		    "its log:\n%s", log->data);
+		log_pipe_read(*log_fd, log);
+		usleep(1000);
+	}
+	line = strstr(log->data, "fingerd: listening on 127.0.0.1:");
+	cr_assert_not_null(line, "no listening line in:\n%s", log->data);
+	fx.port = atoi(line + strlen("fingerd: listening on 127.0.0.1:"));
+}
+
+/* SIGTERM, reading the log meanwhile: the daemon writes it before exit. */
+static void
+stop_reading_log_pipe(int log_fd, struct buffer *log)
+{
+	double deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	int status;
+
+	daemon_signal(&fx, SIGTERM);
+	while ((status = daemon_wait(&fx, 10)) == -1) {
+		cr_assert(now_seconds() < deadline, "no exit after SIGTERM");
+		log_pipe_read(log_fd, log);
+	}
+	log_pipe_read(log_fd, log);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x after SIGTERM", status);
+	close(log_fd);
+}
+
+/* How many lines of the log are exchange lines; asserts each is whole. */
+static size_t
+exchange_lines(const struct buffer *log, const char *pattern)
+{
+	size_t n = 0;
+	char *copy = strdup(log->data), *line, *next;
+
+	cr_assert_not_null(copy);
+	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
+	    "the log ends in the middle of a line");
+	for (line = copy; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if (strncmp(line, "fingerd: client=", 16) != 0)
+			continue;
+		cr_assert(strstr(line, pattern) == line + 16 &&
+		    strstr(line, " ms=") != NULL, "not a whole line: %.200s",
+		    line);
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+/*
+ * A log reader that stalls stalls no exchange: with nobody reading stderr
+ * the exchanges go on (their lines would fill the pipe twice over), and
+ * once it is read every line is there, whole and once.
+ */
+Test(daemon, log_reader_stalled)
+{
+	enum { EXCHANGES = 1500 };
+	struct buffer log;
+	double deadline;
+	int log_fd, i;
+
+	launch_with_log_pipe(&log_fd, &log);
+	cr_assert_gt(EXCHANGES * 90, fcntl(log_fd, F_GETPIPE_SZ) * 2);
+	for (i = 0; i < EXCHANGES; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	while (exchange_lines(&log, "127.0.0.1 query=\"alice\" reply=plan "
+	    "end=ok sent=") < EXCHANGES && now_seconds() < deadline) {
+		log_pipe_read(log_fd, &log);
+		usleep(1000);
+	}
+	cr_assert_eq(exchange_lines(&log, "127.0.0.1 query=\"alice\" "
+	    "reply=plan end=ok sent="), EXCHANGES);
+	stop_reading_log_pipe(log_fd, &log);
+	cr_assert_eq(exchange_lines(&log, "127.0.0.1 "), EXCHANGES);
+	buffer_free(&log);
+}
+
+/*
+ * Past half of its 1 MiB log queue the daemon takes no new client: the
+ * log is never dropped and never blocks the loop.  Queries of 1021
+ * control bytes make lines of 4 KiB; about 128 of them fill half the
+ * queue, with some more in the pipe.  Once the log is read, the client
+ * that waited is served.
+ */
+Test(daemon, log_backed_up_pauses_accepting)
+{
+	char query[1023];
+	struct buffer log, reply = { 0 };
+	double deadline;
+	int log_fd, fd = -1, i, pipe_lines;
+
+	memset(query, 0x01, sizeof(query) - 2);
+	memcpy(query + sizeof(query) - 2, "\r\n", 2);
+	launch_with_log_pipe(&log_fd, &log);
+	pipe_lines = fcntl(log_fd, F_GETPIPE_SZ) / 4096;
+	for (i = 0; i < 400; i++) {
+		cr_assert((fd = client_connect(LOCAL, fx.port)) >= 0);
+		client_send(fd, query, sizeof(query));
+		if (client_read_all(fd, &reply, 1000) != 0)
+			break;		/* not served: waits in the backlog */
+		assert_reply(&reply, REPLY_INVALID, "a query of control bytes");
+		buffer_free(&reply);
+		close(fd);
+		fd = -1;
+	}
+	cr_assert(i >= 512 * 1024 / 4200 && i <= 512 * 1024 / 4096 +
+	    pipe_lines + 4, "%d clients served before the pause", i);
+	deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
+	while (client_read(fd, &reply, (size_t)-1, 10) != 0) {
+		cr_assert(now_seconds() < deadline, "not served after the "
+		    "log was read");
+		log_pipe_read(log_fd, &log);
+	}
+	assert_reply(&reply, REPLY_INVALID, "the client that waited");
+	close(fd);
+	stop_reading_log_pipe(log_fd, &log);
+	cr_assert_eq(exchange_lines(&log, "127.0.0.1 query=\"\\x01\\x01"),
+	    (size_t)i + 1);
+	buffer_free(&reply);
+	buffer_free(&log);
 }
 
 /* A bad command line: status 64 and one line on stderr, nothing more. */

@@ -3,7 +3,10 @@
  * other opcode, any SQE flag but IOSQE_IO_LINK, and every register
  * operation are refused.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,12 +64,28 @@ Test(ring, allows_a_read)
 Test(ring, refuses_an_opcode_outside_the_set)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&ring, 1);
+	struct statx stx;
 
 	io_uring_prep_nop(sqe);
 	cr_assert_eq(complete(sqe), -EACCES);
 	sqe = ring_sqe(&ring, 1);
-	io_uring_prep_write(sqe, pipe_fds[1], "x", 1, 0);
+	io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
 	cr_assert_eq(complete(sqe), -EACCES);
+	sqe = ring_sqe(&ring, 1);
+	io_uring_prep_statx(sqe, AT_FDCWD, "/etc/passwd", 0, STATX_SIZE,
+	    &stx);
+	cr_assert_eq(complete(sqe), -EACCES);
+}
+
+Test(ring, allows_a_write)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&ring, 1);
+	char buf[16];
+
+	io_uring_prep_write(sqe, pipe_fds[1], "x", 1, (uint64_t)-1);
+	cr_assert_eq(complete(sqe), 1);
+	cr_assert_eq(read(pipe_fds[0], buf, sizeof(buf)), 7);
+	cr_assert_eq(memcmp(buf, "fingerx", 7), 0);
 }
 
 Test(ring, refuses_a_flag_outside_the_set)
