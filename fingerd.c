@@ -8,6 +8,7 @@
  * ring; loop() submits, waits and hands each completion to its owner:
  * the listener and the signals here, the clients in client.c.
  */
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -64,6 +65,8 @@
 static struct sockaddr_storage accept_address;
 static socklen_t accept_address_len;
 static struct signalfd_siginfo signal_info;
+static char watch_events[4096]
+    __attribute__((aligned(__alignof__(struct inotify_event))));
 static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
 
 static void __attribute__((format(printf, 1, 2), noreturn))
@@ -426,6 +429,41 @@ signal_arm(struct context *ctx, int fd)
 	io_uring_sqe_set_data64(sqe, USER_DATA(fd, OP_SIGNAL));
 }
 
+/* Reads the next inotify events (watches.c) from the watches' descriptor. */
+static void
+watch_arm(struct context *ctx)
+{
+	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
+
+	io_uring_prep_read(sqe, watches_fd(ctx->watches), watch_events,
+	    sizeof(watch_events), (uint64_t)-1);
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_WATCH));
+}
+
+static void
+watch_read(struct context *ctx, int res)
+{
+	if (res == -ECANCELED)
+		return;
+	if (res <= 0) {
+		errno = res < 0 ? -res : EIO;
+		log_warn("reading inotify events; plans are looked at on "
+		    "every query from now on");
+		watches_disable(ctx->watches);
+		return;
+	}
+	/*
+	 * Events queued since this read are read now, before the batch's
+	 * other completions: a query among them may have come after them.
+	 */
+	do {
+		watches_events(ctx->watches, watch_events, (size_t)res);
+		res = (int)read(watches_fd(ctx->watches), watch_events,
+		    sizeof(watch_events));
+	} while (res > 0);
+	watch_arm(ctx);
+}
+
 /* The log lines queued, when due, written with one request at a time. */
 static void
 log_arm(struct context *ctx)
@@ -456,6 +494,8 @@ reload(struct context *ctx)
 	}
 	members_release(ctx->members);
 	ctx->members = t;
+	if (ctx->watches != NULL)	/* homes may have changed too */
+		watches_drop_all(ctx->watches);
 	log_info("SIGHUP: group %s has %zu members", group, t->count);
 }
 
@@ -511,6 +551,9 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 	case OP_SIGNAL:
 		signalled(ctx, (int)USER_DATA_INDEX(user_data), res);
 		break;
+	case OP_WATCH:
+		watch_read(ctx, res);
+		break;
 	case OP_LOG:
 		ctx->logging = false;
 		log_wrote(res);
@@ -520,6 +563,37 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 	default:
 		client_complete(ctx, user_data, res);
 		break;
+	}
+}
+
+/*
+ * Handles the completions there are.  Inotify events first: a query in
+ * the same batch may have arrived after them, and must not be answered
+ * from a watch they drop.
+ */
+static void
+reap(struct context *ctx)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, watch_head = 0;
+	bool watched = false;
+
+	io_uring_for_each_cqe(ctx->ring, head, cqe) {
+		if (USER_DATA_OP(cqe->user_data) == OP_WATCH) {
+			watch_read(ctx, cqe->res);
+			watch_head = head;
+			watched = true;
+			break;
+		}
+	}
+	while (io_uring_peek_cqe(ctx->ring, &cqe) == 0) {
+		uint64_t user_data = cqe->user_data;
+		int res = cqe->res;
+		bool done = watched && *ctx->ring->cq.khead == watch_head;
+
+		io_uring_cqe_seen(ctx->ring, cqe);
+		if (!done)
+			dispatch(ctx, user_data, res);
 	}
 }
 
@@ -551,13 +625,7 @@ loop(struct context *ctx)
 			errno = -ret;
 			fatal(EX_OSERR, "io_uring_submit_and_wait");
 		}
-		while (io_uring_peek_cqe(ctx->ring, &cqe) == 0) {
-			uint64_t user_data = cqe->user_data;
-			int res = cqe->res;
-
-			io_uring_cqe_seen(ctx->ring, cqe);
-			dispatch(ctx, user_data, res);
-		}
+		reap(ctx);
 	}
 }
 
@@ -596,10 +664,14 @@ serve(const struct options *o, struct members *members, int listen_fd)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
 	if (!log_queue_start())
 		fatalx(EX_OSERR, "out of memory for the log");
+	if (!o->inetd && (ctx.watches = watches_new()) == NULL)
+		fatalx(EX_OSERR, "out of memory for the plan watches");
 	if (!o->inetd)
 		log_info("serving group %s (%zu members)", o->group,
 		    members->count);
 	signal_arm(&ctx, signal_fd);
+	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
+		watch_arm(&ctx);
 	if (o->inetd)
 		serve_inetd(&ctx);
 	loop(&ctx);
@@ -608,6 +680,7 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	clients_free(&ctx);
 	address_counts_free(ctx.addresses);
 	plan_cache_free(ctx.cache);
+	watches_free(ctx.watches);
 	members_release(ctx.members);
 	close(signal_fd);
 	return EX_OK;

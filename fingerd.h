@@ -204,6 +204,21 @@ uint8_t		*plan_cache_data(struct cached_plan *);
 size_t		 plan_cache_len(const struct cached_plan *);
 size_t		 plan_cache_bytes(const struct plan_cache *);
 
+/* watches.c: plans known unchanged through inotify, so not looked at. */
+struct plan_watches;
+
+struct plan_watches *watches_new(void);
+void		 watches_free(struct plan_watches *);
+int		 watches_fd(const struct plan_watches *);
+bool		 watches_stat(const char *, struct plan_key *);
+bool		 watches_key(const struct plan_watches *, const char *,
+		    struct plan_key *);
+void		 watches_add(struct plan_watches *, const char *, const char *,
+		    const struct plan_key *);
+void		 watches_events(struct plan_watches *, const void *, size_t);
+void		 watches_drop_all(struct plan_watches *);
+void		 watches_disable(struct plan_watches *);
+
 /* landlock.c */
 void	 landlock_restrict(const struct members *);
 
@@ -232,6 +247,7 @@ enum op {
 	OP_SIGNAL,
 	OP_CANCEL,
 	OP_LOG,			/* a write of queued log lines */
+	OP_WATCH,		/* a read of inotify events */
 	OP_TIMEOUT,		/* the LINK_TIMEOUT after a client's request */
 	OP_RECV_QUERY,
 	OP_OPEN_PLAN,
@@ -255,6 +271,7 @@ struct context {
 	struct members		*members;	/* the newest table */
 	struct address_counts	*addresses;
 	struct plan_cache	*cache;
+	struct plan_watches	*watches;	/* NULL with -i */
 	struct client		*clients;	/* options->clients slots */
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;
