@@ -3,6 +3,7 @@
  * table with linear probing and backward-shift deletion, sized at start
  * for the most clients served at once, so it never grows and never fills.
  */
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include <arpa/inet.h>
@@ -21,6 +22,7 @@ struct address_count {
 struct address_counts {
 	struct address_count	*v;
 	size_t			 mask;
+	uint64_t		 key[2];	/* random: no chosen collisions */
 };
 
 struct address_counts *
@@ -38,6 +40,10 @@ address_counts_new(size_t clients)
 		return NULL;
 	}
 	t->mask = size - 1;
+	if (getrandom(t->key, sizeof(t->key), 0) != sizeof(t->key)) {
+		address_counts_free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -50,21 +56,24 @@ address_counts_free(struct address_counts *t)
 	free(t);
 }
 
+/* Both halves of the address, keyed, mixed (splitmix64's finalizer). */
 static size_t
-address_hash(const struct in6_addr *a)
+address_hash(const struct address_counts *t, const struct in6_addr *a)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t hi, lo, h;
 
-	for (i = 0; i < sizeof(a->s6_addr); i++)
-		h = (h ^ a->s6_addr[i]) * 0x100000001b3ULL;
-	return (size_t)(h ^ (h >> 29));
+	memcpy(&hi, a->s6_addr, sizeof(hi));
+	memcpy(&lo, a->s6_addr + sizeof(hi), sizeof(lo));
+	h = (hi ^ t->key[0]) * 0x9e3779b97f4a7c15ULL ^ (lo ^ t->key[1]);
+	h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
+	return (size_t)(h ^ (h >> 31));
 }
 
 static size_t
 address_slot(const struct address_counts *t, const struct in6_addr *a)
 {
-	size_t i = address_hash(a) & t->mask;
+	size_t i = address_hash(t, a) & t->mask;
 
 	while (t->v[i].count > 0 &&
 	    memcmp(&t->v[i].address, a, sizeof(*a)) != 0)
@@ -92,7 +101,7 @@ address_counts_remove(struct address_counts *t, const struct in6_addr *a)
 	/* Move back every entry that probed past the new hole. */
 	for (i = (hole + 1) & t->mask; t->v[i].count > 0;
 	    i = (i + 1) & t->mask) {
-		home = address_hash(&t->v[i].address) & t->mask;
+		home = address_hash(t, &t->v[i].address) & t->mask;
 		if (((i - home) & t->mask) >= ((i - hole) & t->mask)) {
 			t->v[hole] = t->v[i];
 			t->v[i].count = 0;

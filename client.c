@@ -318,22 +318,16 @@ plan_cached(struct context *ctx, struct client *c, const char *path)
 static void
 client_open_plan(struct context *ctx, struct client *c)
 {
+	const char *path = c->member->plan;
 	struct io_uring_sqe *sqe;
-	char *path;
 
+	if (plan_cached(ctx, c, path))
+		return;
 	if (!buffer_take(ctx, c)) {
 		log_warnx("out of memory for a plan buffer");
 		client_end(c, E_SERVER);
 		return;
 	}
-	path = (char *)c->buffer->in;
-	if ((size_t)snprintf(path, sizeof(c->buffer->in), "%s/.plan",
-	    c->member->home) >= sizeof(c->buffer->in)) {
-		client_no_plan(ctx, c);
-		return;
-	}
-	if (plan_cached(ctx, c, path))
-		return;
 	c->how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;

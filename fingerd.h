@@ -124,6 +124,7 @@ size_t	 plan_filter_field(const char *, uint8_t *, size_t);
 struct member {
 	char		*login;
 	char		*home;
+	char		*plan;		/* home/.plan */
 	char		*login_line;	/* "Login: x\tName: y\r\n" */
 	size_t		 login_line_len;
 };

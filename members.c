@@ -38,6 +38,7 @@ member_free(struct member *m)
 {
 	free(m->login);
 	free(m->home);
+	free(m->plan);
 	free(m->login_line);
 }
 
@@ -66,8 +67,11 @@ member_init(struct member *m, const struct account *a)
 {
 	m->login = strdup(a->login);
 	m->home = strdup(a->home);
+	if (asprintf(&m->plan, "%s/.plan", a->home) < 0)
+		m->plan = NULL;
 	m->login_line = login_line(a, &m->login_line_len);
-	return m->login != NULL && m->home != NULL && m->login_line != NULL;
+	return m->login != NULL && m->home != NULL && m->plan != NULL &&
+	    m->login_line != NULL;
 }
 
 static bool
