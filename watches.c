@@ -30,12 +30,14 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fingerd.h"
 
 #define BUCKETS		256	/* a power of two */
 #define WATCHES_MAX	4096
+#define RETRY_SECONDS	10	/* before trying a plan that failed again */
 
 #define PLAN_EVENTS	(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | \
 			 IN_DELETE_SELF | IN_DONT_FOLLOW)
@@ -46,10 +48,17 @@
 #define HOME_SELF	(IN_ATTRIB | IN_MOVE_SELF | IN_DELETE_SELF | \
 			 IN_IGNORED | IN_UNMOUNT)
 
+/*
+ * A watched plan, or one that could not be watched (no inotify watches,
+ * wd -1): then not tried again before retry, so such a plan costs its
+ * queries a lookup here and their statx, no more.
+ */
 struct watch {
 	struct watch	*next;		/* in its bucket */
 	int		 wd_plan;
 	int		 wd_home;
+	bool		 watching;	/* key is the plan's, as it is now */
+	time_t		 retry;		/* CLOCK_MONOTONIC, when not */
 	struct plan_key	 key;
 	char		 path[];	/* the home, then "/.plan" */
 };
@@ -181,7 +190,8 @@ watches_key(const struct plan_watches *w, const char *path,
 {
 	const struct watch *e;
 
-	if (w == NULL || w->fd < 0 || (e = find(w, path)) == NULL)
+	if (w == NULL || w->fd < 0 || (e = find(w, path)) == NULL ||
+	    !e->watching)
 		return false;
 	*key = e->key;
 	return true;
@@ -212,11 +222,33 @@ key_equal(const struct plan_key *a, const struct plan_key *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
+static time_t
+monotonic_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Removes the inotify watches of a watch that failed to be set up. */
+static void
+unwatch(struct plan_watches *w, struct watch *e)
+{
+	if (e->wd_plan >= 0 && !wd_shared(w, e, e->wd_plan))
+		inotify_rm_watch(w->fd, e->wd_plan);
+	if (e->wd_home >= 0 && !wd_shared(w, e, e->wd_home))
+		inotify_rm_watch(w->fd, e->wd_home);
+	e->wd_plan = e->wd_home = -1;
+}
+
 /*
  * Watches the plan at path, in the directory home, which had key when it
  * was just looked at.  Both inotify watches go in first, then the plan is
  * looked at once more: a change before that is seen there, any after it
- * makes an event.  Does nothing where a watch would miss changes.
+ * makes an event.  Where a watch would miss changes, or cannot be had
+ * (a home the account cannot read, the watch limit), remembers not to
+ * try again for RETRY_SECONDS.
  */
 void
 watches_add(struct plan_watches *w, const char *home, const char *path,
@@ -227,22 +259,38 @@ watches_add(struct plan_watches *w, const char *home, const char *path,
 	struct watch *e;
 	size_t len = strlen(path);
 
-	if (w == NULL || w->fd < 0 || w->count >= WATCHES_MAX ||
-	    find(w, path) != NULL || !local_file_system(path) ||
-	    realpath(home, real) == NULL || strcmp(real, home) != 0)
+	if (w == NULL || w->fd < 0)
 		return;
-	if ((e = malloc(sizeof(*e) + len + 1)) == NULL)
+	if ((e = find(w, path)) != NULL) {
+		if (e->watching || monotonic_seconds() < e->retry)
+			return;
+	} else {
+		if (w->count >= WATCHES_MAX ||
+		    (e = malloc(sizeof(*e) + len + 1)) == NULL)
+			return;
+		memcpy(e->path, path, len + 1);
+		e->wd_plan = e->wd_home = -1;
+		e->next = w->buckets[bucket(path, len)];
+		w->buckets[bucket(path, len)] = e;
+		w->count++;
+	}
+	e->watching = false;
+	e->retry = monotonic_seconds() + RETRY_SECONDS;
+	if (!local_file_system(path) || realpath(home, real) == NULL ||
+	    strcmp(real, home) != 0)
 		return;
-	memcpy(e->path, path, len + 1);
+	if ((e->wd_plan = inotify_add_watch(w->fd, path, PLAN_EVENTS)) < 0 ||
+	    (e->wd_home = inotify_add_watch(w->fd, home, HOME_EVENTS)) < 0) {
+		unwatch(w, e);
+		return;
+	}
+	if (!watches_stat(path, &now) || !key_equal(&now, key)) {
+		unwatch(w, e);
+		e->retry = 0;	/* it changed: the next query tries again */
+		return;
+	}
 	e->key = *key;
-	e->wd_plan = inotify_add_watch(w->fd, path, PLAN_EVENTS);
-	e->wd_home = inotify_add_watch(w->fd, home, HOME_EVENTS);
-	e->next = w->buckets[bucket(path, len)];
-	w->buckets[bucket(path, len)] = e;
-	w->count++;
-	if (e->wd_plan < 0 || e->wd_home < 0 || !watches_stat(path, &now) ||
-	    !key_equal(&now, key))
-		drop(w, e, true);
+	e->watching = true;
 }
 
 /* Drops the watches an event touches. */

@@ -619,6 +619,28 @@ test_syscall_filter() {
 	fi
 	query 7982 '' >/dev/null
 	query 7982 mallory >/dev/null
+	# Cached once settled, then found in the cache: the plan gets its
+	# inotify watches, and from then on a query for it makes no statx and
+	# no open (watches.c).
+	local i traced
+	for i in $(seq 20); do
+		query 7982 alice >/dev/null
+		log_has "$T/strace1" 'inotify_add_watch\(.*home/alice/\.plan"' &&
+		    break
+		sleep 0.25
+	done
+	if log_has "$T/strace1" 'inotify_add_watch\(.*home/alice/\.plan"'; then
+		ok "a plan found in the cache is watched through inotify"
+		traced=$(wc -l <"$T/strace1")
+		query 7982 alice >"$T/q.alice"
+		expect_bytes "then a query for it gets its reply" "$T/q.alice" \
+		    "$REPLY_ALICE"
+		check "and makes no statx and no open (strace)" eval \
+		    "! tail -n +$((traced + 1)) '$T/strace1' |
+		    grep -E 'statx|open' | grep -q 'alice/\.plan'"
+	else
+		not_ok "a plan found in the cache is watched through inotify"
+	fi
 	pid=$(descendants "$PID" | tail -1)
 	kill -HUP "$pid"
 	wait_until 5 log_has "$T/strace1.log" '^fingerd: SIGHUP'

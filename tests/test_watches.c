@@ -170,7 +170,10 @@ Test(watches, dropped_when_the_home_is_moved)
 	cr_assert_not(watched());
 }
 
-/* A change between the caller's statx and the watch is not missed. */
+/*
+ * A change between the caller's statx and the watch is not missed, and
+ * the next query may watch the plan as it is then.
+ */
 Test(watches, not_watched_when_changed_before)
 {
 	struct plan_key key;
@@ -179,6 +182,8 @@ Test(watches, not_watched_when_changed_before)
 	write_plan(plan, "Changed in between.\n");
 	watches_add(w, home, plan, &key);
 	cr_assert_not(watched());
+	watch();	/* the next query watches it: no wait to retry */
+	cr_assert(watched());
 }
 
 /* Through a symbolic link the path could change with no event. */
@@ -232,4 +237,28 @@ Test(watches, not_a_regular_file)
 	cr_assert_not(watches_stat(plan, &key));
 	cr_assert_eq(mkfifo(plan, 0644), 0);
 	cr_assert_not(watches_stat(plan, &key));
+}
+
+/* A plan that could not be watched is not tried on every query. */
+Test(watches, not_retried_at_once)
+{
+	char bob[PATH_MAX + 16], bob_plan[PATH_MAX + 32];
+	struct plan_key key;
+
+	snprintf(bob, sizeof(bob), "%s/bob", dir);
+	snprintf(bob_plan, sizeof(bob_plan), "%s/.plan", bob);
+	cr_assert_eq(symlink(home, bob), 0);
+	cr_assert(watches_stat(bob_plan, &key));
+	watches_add(w, bob, bob_plan, &key);
+	cr_assert_not(watches_key(w, bob_plan, &key));
+	/* Now a plain directory: watchable, but not for ten seconds. */
+	cr_assert_eq(unlink(bob), 0);
+	cr_assert_eq(mkdir(bob, 0755), 0);
+	write_plan(bob_plan, "Can we fix it?\n");
+	cr_assert(watches_stat(bob_plan, &key));
+	watches_add(w, bob, bob_plan, &key);
+	cr_assert_not(watches_key(w, bob_plan, &key), "tried again at once");
+	watches_drop_all(w);	/* SIGHUP forgets the failure */
+	watches_add(w, bob, bob_plan, &key);
+	cr_assert(watches_key(w, bob_plan, &key));
 }
