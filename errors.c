@@ -7,7 +7,10 @@
  * stalls never stalls an exchange.  Otherwise each line is one write(2).
  * The log functions keep errno intact.
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -140,6 +143,24 @@ log_line(const char *line)
 	else
 		write_all(buf, n);
 	errno = saved;
+}
+
+/*
+ * A log file is written at its end by every writer.  The ring writes at
+ * the file position without the lock write(2) takes on it, so workers
+ * sharing one open file (a shell's 2>file) would write over each other's
+ * lines; O_APPEND makes the kernel take the end for each write.
+ */
+void
+log_file_append(void)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (flags = fcntl(STDERR_FILENO, F_GETFL)) >= 0 &&
+	    !(flags & O_APPEND))
+		(void)fcntl(STDERR_FILENO, F_SETFL, flags | O_APPEND);
 }
 
 /* From now on lines queue for log_next(); false when out of memory. */

@@ -56,6 +56,7 @@ const char	*error_reply(enum fingerd_error);
 const char	*error_name(enum fingerd_error);
 void		 log_init(const char *);
 void		 log_line(const char *);
+void		 log_file_append(void);
 bool		 log_queue_start(void);
 void		 log_queue_stop(void);
 bool		 log_backed_up(void);
@@ -248,6 +249,7 @@ enum op {
 	OP_SIGNAL,
 	OP_CANCEL,
 	OP_LOG,			/* a write of queued log lines */
+	OP_LOG_TIMER,		/* a timeout: queued log lines are due */
 	OP_WATCH,		/* a read of inotify events */
 	OP_TIMEOUT,		/* the LINK_TIMEOUT after a client's request */
 	OP_RECV_QUERY,
@@ -280,6 +282,7 @@ struct context {
 	int			 listen_fd;	/* -1 when not listening */
 	bool			 accepting;	/* an accept is in flight */
 	bool			 logging;	/* a write of log lines in flight */
+	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
 	bool			 draining;	/* SIGTERM: no new clients */
 };
 

@@ -852,6 +852,51 @@ Test(daemon, log_backed_up_pauses_accepting)
 	buffer_free(&log);
 }
 
+/*
+ * Two workers sharing stderr, a file a shell opened without O_APPEND
+ * (2>file): fingerd makes it O_APPEND, or the ring's writes, made at the
+ * file position without write(2)'s lock on it, would overwrite lines of
+ * the other worker.  Every exchange's line is there, whole.
+ */
+Test(daemon, log_file_shared_by_workers)
+{
+	enum { EXCHANGES = 400 };
+	char path[64], fdinfo[256];
+	struct buffer line;
+	int stdio[3], i;
+	unsigned flags = 0;
+	FILE *f;
+
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	cr_assert((stdio[2] = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0644)) >= 0);
+	stdio[1] = stdio[0];
+	fx.stdio = stdio;
+	daemon_launch(&fx, "-B", LOCAL, "-w", "2", NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(stdio[2]);
+	cr_assert(log_wait(&fx, "^fingerd\\[[0-9]+\\]: serving group ", 2,
+	    WAIT_START_MS), "two workers did not start");
+	cr_assert(log_find(&fx, "^fingerd: listening on ", &line));
+	fx.port = atoi(strrchr(line.data, ':') + 1);
+	buffer_free(&line);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/2", (int)fx.pid);
+	cr_assert_not_null(f = fopen(path, "r"));
+	while (fgets(fdinfo, sizeof(fdinfo), f) != NULL)
+		sscanf(fdinfo, "flags: %o", &flags);
+	fclose(f);
+	cr_assert(flags & O_APPEND, "stderr not made O_APPEND: %o", flags);
+	for (i = 0; i < EXCHANGES; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert(log_wait(&fx, "^fingerd\\[[0-9]+\\]: client=127\\.0\\.0\\.1 "
+	    "query=\"alice\" reply=plan end=ok sent=[0-9]+ ms=[0-9.]+$",
+	    EXCHANGES, WAIT_LOG_MS), "%zu of %d exchange lines whole",
+	    log_count(&fx, "client="), EXCHANGES);
+	cr_assert_eq(log_count(&fx, "client="), EXCHANGES);
+	stopped_cleanly();
+}
+
 /* A bad command line: status 64 and one line on stderr, nothing more. */
 static void
 usage_error_checked(int status, const char *what)
