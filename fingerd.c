@@ -672,6 +672,8 @@ serve(const struct options *o, struct members *members, int listen_fd)
 		fatalx(EX_OSERR, "out of memory for the log");
 	if (!o->inetd && (ctx.watches = watches_new()) == NULL)
 		fatalx(EX_OSERR, "out of memory for the plan watches");
+	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
+		log_warn("inotify_init1: plans are looked at on every query");
 	if (!o->inetd)
 		log_info("serving group %s (%zu members)", o->group,
 		    members->count);

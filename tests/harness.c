@@ -666,18 +666,14 @@ daemon_run(struct fixture *f, ...)
 	return WEXITSTATUS(status);
 }
 
-/*
- * For the child: a seccomp filter that fails io_uring_setup with EPERM,
- * as a container runtime's profile does.  No architecture check: it only
- * has to stop the native call of the daemon the tests built.
- */
-void
-child_block_io_uring(void)
+/* For the child: a seccomp filter that fails one system call with EPERM. */
+static void
+child_block(int nr)
 {
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)nr, 0, 1),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -688,6 +684,24 @@ child_block_io_uring(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
 		_exit(125);
+}
+
+/*
+ * io_uring_setup refused, as a container runtime's profile does.  No
+ * architecture check: it only has to stop the native call of the daemon
+ * the tests built.
+ */
+void
+child_block_io_uring(void)
+{
+	child_block(__NR_io_uring_setup);
+}
+
+/* inotify_init1 refused, as when the account has used up its instances. */
+void
+child_block_inotify(void)
+{
+	child_block(__NR_inotify_init1);
 }
 
 /*

@@ -134,6 +134,7 @@ int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
+void	 child_block_inotify(void);
 void	 child_add_privileges(void);
 
 /* Its log; the patterns are POSIX extended regular expressions. */

@@ -1214,6 +1214,29 @@ Test(daemon, cache_sees_a_replaced_plan)
 	stopped_cleanly();
 }
 
+/*
+ * Without inotify (the account's instances used up), a warning, and every
+ * query looks the plan up with statx: a change is seen all the same.
+ */
+Test(daemon, cache_without_inotify)
+{
+	char path[256];
+	int fd;
+
+	fx.child_setup = child_block_inotify;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT_LOG("^fingerd: inotify_init1: plans are looked at on every "
+	    "query: Operation not permitted$");
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);
+	close(fd);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
+	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+	stopped_cleanly();
+}
+
 Test(daemon, cache_sees_a_plan_become_a_link)
 {
 	char path[256], target[300];
