@@ -8,6 +8,13 @@
 # systemdsystemunitdir), whatever PREFIX is; their ExecStart= names the
 # installed binary.
 
+# Used alone (make -f install.mk), it installs the binary there is: none
+# of make's built-in rules may try to build it from fingerd.c alone (a
+# fingerd.c newer than the binary would have it compiled without the
+# rest, fail, and the linker remove the binary).
+.SUFFIXES:
+%: %.c
+
 PREFIX ?= /usr/local
 DESTDIR ?=
 PKG_CONFIG ?= pkg-config

@@ -729,6 +729,21 @@ test_install() {
 	check "  ExecStart= follows sbindir" grep -qx \
 	    'ExecStart=/usr/libexec/x/fingerd' "$root/etc/units/fingerd.service"
 
+	# Alone, with a fingerd.c newer than the binary: installs the binary
+	# as it is, never compiles fingerd.c by itself (which would fail and
+	# have the linker remove the binary).
+	mkdir -p "$T/alone"
+	cp "$TOP/install.mk" "$TOP/fingerd.8" "$TOP/fingerd.socket" \
+	    "$TOP/fingerd.service" "$T/alone/"
+	printf '#!/bin/sh\necho built\n' >"$T/alone/fingerd"
+	chmod 755 "$T/alone/fingerd"
+	touch -d '-1 hour' "$T/alone/fingerd"
+	echo 'int main(void) { return broken; }' >"$T/alone/fingerd.c"
+	timeout 60 make -s -C "$T/alone" -f install.mk install \
+	    DESTDIR="$T/alone-root" >"$T/alone.log" 2>&1
+	check "make -f install.mk installs the binary there is, even older than fingerd.c" \
+	    cmp -s "$T/alone/fingerd" "$T/alone-root/usr/local/sbin/fingerd"
+
 	if grep -q '^include install.mk' "$TOP/Makefile"; then
 		check "the Makefile includes install.mk: make install works" eval \
 		    "make -s -n -C '$TOP' install DESTDIR=/nonexistent |
