@@ -609,7 +609,8 @@ drained(struct context *ctx, struct client *c, int res)
 
 /*
  * The exchange's log line, built by hand: it is made once a request, and
- * snprintf took a tenth of the CPU fingerd itself spends on one.
+ * snprintf with its floating-point milliseconds stood out in a profile
+ * (with the log written through the ring: 0.97x the CPU per request).
  */
 struct line {
 	char	*p;

@@ -170,7 +170,11 @@ log_queue_start(void)
 	return (queue.buf = malloc(LOG_QUEUE_BYTES)) != NULL;
 }
 
-/* Writes what is queued and not in flight with write(2); no more queuing. */
+/*
+ * Writes what is queued and not in flight with write(2); no more queuing.
+ * A queue the kernel may still read from (fatal() in the middle of a
+ * write) is left to the exit.
+ */
 void
 log_queue_stop(void)
 {
@@ -181,7 +185,8 @@ log_queue_stop(void)
 	queue.buf = NULL;
 	write_all(buf + queue.start + queue.writing,
 	    queue.end - queue.start - queue.writing);
-	free(buf);
+	if (queue.writing == 0)
+		free(buf);
 	memset(&queue, 0, sizeof(queue));
 }
 
