@@ -9,9 +9,11 @@
  * the home directory about .plan or about the directory itself, drops the
  * watch; the next query goes the long way (statx) and may watch again.
  *
- * The loop reads the inotify descriptor through its ring, and completions
- * come in order, so an event queued before a query arrived is handled
- * before that query is.  Only where inotify sees every change: on local
+ * The loop reads the inotify descriptor through its ring, handles the
+ * events of a batch of completions before the rest of it and reads what
+ * queued meanwhile (fingerd.c, reap), so an event queued before a query
+ * arrived is handled before that query is.  Only where inotify sees every
+ * change: on local
  * file systems (not NFS, CIFS or FUSE, where another machine may write),
  * on homes whose path has no symbolic link and that the account may read
  * (a 0711 home is still served, with a statx each time).  Not seen: a
