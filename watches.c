@@ -13,12 +13,11 @@
  * events of a batch of completions before the rest of it and reads what
  * queued meanwhile (fingerd.c, reap), so an event queued before a query
  * arrived is handled before that query is.  Only where inotify sees every
- * change: on local
- * file systems (not NFS, CIFS or FUSE, where another machine may write),
- * on homes whose path has no symbolic link and that the account may read
- * (a 0711 home is still served, with a statx each time).  Not seen: a
- * change of mode on a directory above the home, or a mount over it;
- * SIGHUP drops every watch.
+ * change: on local file systems (not NFS, CIFS or FUSE, where another
+ * machine may write), on homes whose path has no symbolic link and that
+ * the account may read (a 0711 home is still served, with a statx each
+ * time).  Not seen: a change of mode on a directory above the home, or a
+ * mount over it; SIGHUP drops every watch.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
