@@ -55,8 +55,9 @@ bucket(const struct plan_key *k)
 	return (size_t)(h >> 32) & (BUCKETS - 1);
 }
 
-static bool
-key_equal(const struct plan_key *a, const struct plan_key *b)
+/* Whether two keys name the same file in the same state. */
+bool
+plan_key_equal(const struct plan_key *a, const struct plan_key *b)
 {
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
@@ -128,7 +129,7 @@ plan_cache_find(struct plan_cache *cache, const struct plan_key *key,
 	struct cached_plan *e = cache->buckets[bucket(key)];
 
 	for (; e != NULL; e = e->next)
-		if (key_equal(&e->key, key) && e->login_len == login_len &&
+		if (plan_key_equal(&e->key, key) && e->login_len == login_len &&
 		    memcmp(e->data, login_line, login_len) == 0)
 			break;
 	if (e == NULL)

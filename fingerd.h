@@ -193,6 +193,8 @@ struct plan_key {
 struct plan_cache;
 struct cached_plan;
 
+bool		 plan_key_equal(const struct plan_key *,
+		    const struct plan_key *);
 struct plan_cache *plan_cache_new(size_t);
 void		 plan_cache_free(struct plan_cache *);
 struct cached_plan *plan_cache_find(struct plan_cache *,

@@ -217,12 +217,6 @@ watches_stat(const char *path, struct plan_key *key)
 	return true;
 }
 
-static bool
-key_equal(const struct plan_key *a, const struct plan_key *b)
-{
-	return memcmp(a, b, sizeof(*a)) == 0;
-}
-
 static time_t
 monotonic_seconds(void)
 {
@@ -285,7 +279,7 @@ watches_add(struct plan_watches *w, const char *home, const char *path,
 		unwatch(w, e);
 		return;
 	}
-	if (!watches_stat(path, &now) || !key_equal(&now, key)) {
+	if (!watches_stat(path, &now) || !plan_key_equal(&now, key)) {
 		unwatch(w, e);
 		e->retry = 0;	/* it changed: the next query tries again */
 		return;
