@@ -593,8 +593,9 @@ daemon_stop(struct fixture *f, int sig)
 	return WEXITSTATUS(status);
 }
 
-static int
-port_from_log(const struct fixture *f)
+/* The port of the "listening on" line, or -1. */
+int
+log_port(const struct fixture *f)
 {
 	struct buffer b;
 	char *line, *colon;
@@ -628,7 +629,7 @@ daemon_start(struct fixture *f, ...)
 		cr_assert_fail("the daemon did not start; its log:\n%s",
 		    b.data);
 	}
-	f->port = port_from_log(f);
+	f->port = log_port(f);
 	cr_assert(f->port > 0 && f->port < 65536,
 	    "no port in the \"listening on\" line");
 }

@@ -144,6 +144,7 @@ size_t	 log_lines(const struct fixture *);
 size_t	 log_count(const struct fixture *, const char *);
 bool	 log_find(const struct fixture *, const char *, struct buffer *);
 bool	 log_wait(struct fixture *, const char *, size_t, int);
+int	 log_port(const struct fixture *);
 
 /* The client.  Sockets are non-blocking; every call is bounded. */
 int	 client_connect(const char *, int);

@@ -862,7 +862,6 @@ Test(daemon, log_file_shared_by_workers)
 {
 	enum { EXCHANGES = 400 };
 	char path[64], fdinfo[256];
-	struct buffer line;
 	int stdio[3], i;
 	unsigned flags = 0;
 	FILE *f;
@@ -878,9 +877,7 @@ Test(daemon, log_file_shared_by_workers)
 	close(stdio[2]);
 	cr_assert(log_wait(&fx, "^fingerd\\[[0-9]+\\]: serving group ", 2,
 	    WAIT_START_MS), "two workers did not start");
-	cr_assert(log_find(&fx, "^fingerd: listening on ", &line));
-	fx.port = atoi(strrchr(line.data, ':') + 1);
-	buffer_free(&line);
+	cr_assert((fx.port = log_port(&fx)) > 0, "no listening line");
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/2", (int)fx.pid);
 	cr_assert_not_null(f = fopen(path, "r"));
 	while (fgets(fdinfo, sizeof(fdinfo), f) != NULL)
