@@ -583,33 +583,37 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 }
 
 /*
- * Handles the completions there are.  Inotify events first: a query in
- * the same batch may have arrived after them, and must not be answered
- * from a watch they drop.
+ * Handles the completions there are.  Each batch is copied out of the
+ * completion queue first, then inotify events are handled before the
+ * rest: a query completed in the same batch may have arrived after the
+ * plan changed, and must not be answered from a watch those events drop
+ * (watch_read() also reads the events queued since, which covers the
+ * completions that come in while a batch is handled).
  */
 static void
 reap(struct context *ctx)
 {
+	struct completion *batch = ctx->completions;
 	struct io_uring_cqe *cqe;
-	unsigned head, watch_head = 0;
-	bool watched = false;
+	unsigned head, i, n;
 
-	io_uring_for_each_cqe(ctx->ring, head, cqe) {
-		if (USER_DATA_OP(cqe->user_data) == OP_WATCH) {
-			watch_read(ctx, cqe->res);
-			watch_head = head;
-			watched = true;
-			break;
+	for (;;) {
+		n = 0;
+		io_uring_for_each_cqe(ctx->ring, head, cqe) {
+			batch[n].user_data = cqe->user_data;
+			batch[n].res = cqe->res;
+			if (++n == ctx->completions_size)
+				break;
 		}
-	}
-	while (io_uring_peek_cqe(ctx->ring, &cqe) == 0) {
-		uint64_t user_data = cqe->user_data;
-		int res = cqe->res;
-		bool done = watched && *ctx->ring->cq.khead == watch_head;
-
-		io_uring_cqe_seen(ctx->ring, cqe);
-		if (!done)
-			dispatch(ctx, user_data, res);
+		if (n == 0)
+			return;
+		io_uring_cq_advance(ctx->ring, n);
+		for (i = 0; i < n; i++)
+			if (USER_DATA_OP(batch[i].user_data) == OP_WATCH)
+				watch_read(ctx, batch[i].res);
+		for (i = 0; i < n; i++)
+			if (USER_DATA_OP(batch[i].user_data) != OP_WATCH)
+				dispatch(ctx, batch[i].user_data, batch[i].res);
 	}
 }
 
@@ -664,7 +668,10 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	signal_fd = signals_open();
 	ring_open(&ring, o->clients);
 	ctx.ring = &ring;
-	if (!clients_init(&ctx) ||
+	ctx.completions_size = RING_CQ_ENTRIES(o->clients);
+	ctx.completions = calloc(ctx.completions_size,
+	    sizeof(*ctx.completions));
+	if (ctx.completions == NULL || !clients_init(&ctx) ||
 	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
 	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
@@ -686,6 +693,7 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	log_queue_stop();
 	io_uring_queue_exit(&ring);
 	clients_free(&ctx);
+	free(ctx.completions);
 	address_counts_free(ctx.addresses);
 	plan_cache_free(ctx.cache);
 	watches_free(ctx.watches);

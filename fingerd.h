@@ -270,8 +270,16 @@ struct io_uring_sqe;
 struct client;
 struct plan_buffer;
 
+/* A completion copied out of the queue. */
+struct completion {
+	uint64_t	 user_data;
+	int		 res;
+};
+
 struct context {
 	struct io_uring		*ring;
+	struct completion	*completions;	/* one batch */
+	unsigned		 completions_size;
 	const struct options	*options;
 	struct members		*members;	/* the newest table */
 	struct address_counts	*addresses;
@@ -296,7 +304,9 @@ int	 serve(const struct options *, struct members *, int);
 
 int	 workers_run(const struct options *, struct members *, const int *);
 
-/* ring.c */
+/* ring.c: a client has at most two requests in flight. */
+#define RING_CQ_ENTRIES(clients)	(2 * (clients) + 16)
+
 void			 ring_open(struct io_uring *, unsigned);
 void			 ring_check(void);
 struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);

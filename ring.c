@@ -85,7 +85,7 @@ ring_open(struct io_uring *ring, unsigned clients)
 		memset(&p, 0, sizeof(p));
 		p.flags = flags[i] | IORING_SETUP_CQSIZE |
 		    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED;
-		p.cq_entries = 2 * clients + 16;
+		p.cq_entries = RING_CQ_ENTRIES(clients);
 		ret = io_uring_queue_init_params(entries, ring, &p);
 		if (ret != -EINVAL)
 			break;
