@@ -12,6 +12,9 @@
  * room even after evicting the least recently used entries nobody is
  * sending, a plan is streamed as if there were no cache.  No I/O here.
  */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +65,30 @@ plan_key_equal(const struct plan_key *a, const struct plan_key *b)
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
 	    a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+}
+
+/* The key of a file as statx(2) gives it (STATX_BASIC_STATS). */
+void
+plan_key_from_statx(struct plan_key *key, const struct statx *stx)
+{
+	key->dev = makedev(stx->stx_dev_major, stx->stx_dev_minor);
+	key->ino = stx->stx_ino;
+	key->size = stx->stx_size;
+	key->mtime_sec = stx->stx_mtime.tv_sec;
+	key->mtime_nsec = stx->stx_mtime.tv_nsec;
+	key->ctime_sec = stx->stx_ctime.tv_sec;
+	key->ctime_nsec = stx->stx_ctime.tv_nsec;
+}
+
+/*
+ * Whether a reply made from the file of this key may be kept, now being
+ * the time (CLOCK_REALTIME, seconds): a file changed less than a second
+ * ago may change again within the same timestamp tick, unseen.
+ */
+bool
+plan_key_settled(const struct plan_key *key, time_t now)
+{
+	return key->mtime_sec < now - 1 && key->ctime_sec < now - 1;
 }
 
 static void

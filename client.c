@@ -277,6 +277,22 @@ buffer_take(struct context *ctx, struct client *c)
 	return true;
 }
 
+/* Sends the cached reply to this member for the plan of this key, if any. */
+static bool
+reply_cached(struct context *ctx, struct client *c, const struct plan_key *key)
+{
+	const struct member *m = c->member;
+
+	c->entry = plan_cache_find(ctx->cache, key, m->login_line,
+	    m->login_line_len);
+	if (c->entry == NULL)
+		return false;
+	c->cut = key->size > ctx->options->plan_max;
+	client_reply(ctx, c, "plan", plan_cache_data(c->entry),
+	    plan_cache_len(c->entry));
+	return true;
+}
+
 /*
  * The short way to a cached reply.  A plan watched through inotify and
  * unchanged since (watches.c) needs no system call at all; otherwise one
@@ -293,21 +309,15 @@ buffer_take(struct context *ctx, struct client *c)
 static bool
 plan_cached(struct context *ctx, struct client *c, const char *path)
 {
-	const struct member *m = c->member;
 	struct plan_key key;
 	bool watched = watches_key(ctx->watches, path, &key);
 
-	if (!watched && !watches_stat(path, &key))
+	if (!watched && !plan_stat(AT_FDCWD, path, &key))
 		return false;
-	c->entry = plan_cache_find(ctx->cache, &key, m->login_line,
-	    m->login_line_len);
-	if (c->entry == NULL)
+	if (!reply_cached(ctx, c, &key))
 		return false;
 	if (!watched)
-		watches_add(ctx->watches, m->home, path, &key);
-	c->cut = key.size > ctx->options->plan_max;
-	client_reply(ctx, c, "plan", plan_cache_data(c->entry),
-	    plan_cache_len(c->entry));
+		watches_add(ctx->watches, c->member->home, path, &key);
 	return true;
 }
 
@@ -477,59 +487,30 @@ plan_read(struct context *ctx, struct client *c, int res)
 		plan_streamed(ctx, c, (size_t)res, last);
 }
 
-/* A plan changed less than a second ago may change again unseen. */
-static bool
-settled(const struct stat *st)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_REALTIME, &now);
-	return st->st_mtim.tv_sec < now.tv_sec - 1 &&
-	    st->st_ctim.tv_sec < now.tv_sec - 1;
-}
-
-static void
-plan_key(const struct stat *st, struct plan_key *key)
-{
-	key->dev = st->st_dev;
-	key->ino = st->st_ino;
-	key->size = (uint64_t)st->st_size;
-	key->mtime_sec = st->st_mtim.tv_sec;
-	key->mtime_nsec = st->st_mtim.tv_nsec;
-	key->ctime_sec = st->st_ctim.tv_sec;
-	key->ctime_nsec = st->st_ctim.tv_nsec;
-}
-
 /*
  * A cached reply for this very file is sent as it is.  Otherwise the
  * plan is converted into a new entry when the cache has room for it, or
  * streamed through the client's buffer when it has not.
  */
 static void
-plan_start(struct context *ctx, struct client *c, const struct stat *st)
+plan_start(struct context *ctx, struct client *c, const struct plan_key *key)
 {
 	const struct member *m = c->member;
-	struct plan_key key;
 	size_t len;
 
-	plan_key(st, &key);
-	c->entry = plan_cache_find(ctx->cache, &key, m->login_line,
-	    m->login_line_len);
-	if (c->entry != NULL) {
+	if (reply_cached(ctx, c, key)) {
 		close_plan(c);
-		client_reply(ctx, c, "plan", plan_cache_data(c->entry),
-		    plan_cache_len(c->entry));
 		return;
 	}
 	plan_filter_init(&c->filter, false);
 	c->reply = "plan";
 	len = m->login_line_len + sizeof(plan_header) - 1;
-	c->entry = plan_cache_reserve(ctx->cache, &key, len +
+	c->entry = plan_cache_reserve(ctx->cache, key, len +
 	    PLAN_FILTER_BOUND(c->plan_end) + PLAN_FINISH_BOUND);
 	if (c->entry != NULL) {
 		c->entry_len = out_start(c, plan_cache_data(c->entry),
 		    plan_header, sizeof(plan_header) - 1);
-		c->keep = settled(st);
+		c->keep = plan_key_settled(key, time(NULL));
 	} else {
 		c->send_next = c->buffer->out;
 		c->send_left = out_start(c, c->buffer->out, plan_header,
@@ -544,7 +525,7 @@ plan_start(struct context *ctx, struct client *c, const struct stat *st)
 static void
 plan_opened(struct context *ctx, struct client *c, int res)
 {
-	struct stat st;
+	struct plan_key key;
 
 	if (res == -ECANCELED) {
 		client_end(c, E_TIMEOUT);
@@ -555,16 +536,16 @@ plan_opened(struct context *ctx, struct client *c, int res)
 		return;
 	}
 	c->plan_fd = res;
-	if (fstat(c->plan_fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (!plan_stat(c->plan_fd, "", &key)) {
 		client_no_plan(ctx, c);
 		return;
 	}
-	c->plan_end = (uint64_t)st.st_size;
+	c->plan_end = key.size;
 	if (c->plan_end > ctx->options->plan_max) {
 		c->plan_end = ctx->options->plan_max;
 		c->cut = true;
 	}
-	plan_start(ctx, c, &st);
+	plan_start(ctx, c, &key);
 }
 
 /* Replied: wait for the client's EOF if it may have left input unread. */

@@ -192,7 +192,10 @@ struct plan_key {
 
 struct plan_cache;
 struct cached_plan;
+struct statx;
 
+void		 plan_key_from_statx(struct plan_key *, const struct statx *);
+bool		 plan_key_settled(const struct plan_key *, time_t);
 bool		 plan_key_equal(const struct plan_key *,
 		    const struct plan_key *);
 struct plan_cache *plan_cache_new(size_t);
@@ -214,7 +217,7 @@ struct plan_watches;
 struct plan_watches *watches_new(void);
 void		 watches_free(struct plan_watches *);
 int		 watches_fd(const struct plan_watches *);
-bool		 watches_stat(const char *, struct plan_key *);
+bool		 plan_stat(int, const char *, struct plan_key *);
 bool		 watches_key(const struct plan_watches *, const char *,
 		    struct plan_key *);
 void		 watches_add(struct plan_watches *, const char *, const char *,

@@ -22,7 +22,6 @@
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/sysmacros.h>
 
 #include <linux/magic.h>
 
@@ -198,22 +197,21 @@ watches_key(const struct plan_watches *w, const char *path,
 	return true;
 }
 
-/* The key of the plan at path as it is now; false: not a regular file. */
+/*
+ * The key of the plan at path (from the directory fd, or the file fd
+ * itself when path is "") as it is now, without following a symbolic
+ * link; false when it is not a regular file.
+ */
 bool
-watches_stat(const char *path, struct plan_key *key)
+plan_stat(int fd, const char *path, struct plan_key *key)
 {
 	struct statx stx;
+	int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
 
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
-	    &stx) != 0 || !S_ISREG(stx.stx_mode))
+	if (statx(fd, path, flags, STATX_BASIC_STATS, &stx) != 0 ||
+	    !S_ISREG(stx.stx_mode))
 		return false;
-	key->dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
-	key->ino = stx.stx_ino;
-	key->size = stx.stx_size;
-	key->mtime_sec = stx.stx_mtime.tv_sec;
-	key->mtime_nsec = stx.stx_mtime.tv_nsec;
-	key->ctime_sec = stx.stx_ctime.tv_sec;
-	key->ctime_nsec = stx.stx_ctime.tv_nsec;
+	plan_key_from_statx(key, &stx);
 	return true;
 }
 
@@ -279,7 +277,7 @@ watches_add(struct plan_watches *w, const char *home, const char *path,
 		unwatch(w, e);
 		return;
 	}
-	if (!watches_stat(path, &now) || !plan_key_equal(&now, key)) {
+	if (!plan_stat(AT_FDCWD, path, &now) || !plan_key_equal(&now, key)) {
 		unwatch(w, e);
 		e->retry = 0;	/* it changed: the next query tries again */
 		return;

@@ -3,6 +3,9 @@
  * Login line; the least recently used unused entries make room; entries
  * in use are never freed under their sender; the bound always holds.
  */
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -214,4 +217,33 @@ Test(cache, counts_every_byte_it_holds)
 	plan_cache_release(cache, building);	/* abandoned: not inserted */
 	cr_assert_eq(plan_cache_bytes(cache), one);
 	plan_cache_free(cache);
+}
+
+Test(cache, a_key_is_settled_when_both_times_are_over_a_second_old)
+{
+	struct plan_key k = key_of(1);	/* mtime and ctime 1000 */
+
+	cr_assert(plan_key_settled(&k, 1002));
+	cr_assert_not(plan_key_settled(&k, 1001));
+	cr_assert_not(plan_key_settled(&k, 1000));
+	k.ctime_sec = 1001;
+	cr_assert_not(plan_key_settled(&k, 1002));
+	cr_assert(plan_key_settled(&k, 1003));
+}
+
+Test(cache, a_key_from_statx_names_device_inode_size_and_times)
+{
+	struct statx stx = {
+		.stx_dev_major = 8, .stx_dev_minor = 3, .stx_ino = 42,
+		.stx_size = 77, .stx_mtime = { 1000, 5 },
+		.stx_ctime = { 1001, 6 },
+	};
+	struct plan_key k;
+
+	plan_key_from_statx(&k, &stx);
+	cr_assert_eq(k.dev, makedev(8, 3));
+	cr_assert_eq(k.ino, 42);
+	cr_assert_eq(k.size, 77);
+	cr_assert(k.mtime_sec == 1000 && k.mtime_nsec == 5);
+	cr_assert(k.ctime_sec == 1001 && k.ctime_nsec == 6);
 }

@@ -76,7 +76,7 @@ watch(void)
 {
 	struct plan_key key, known;
 
-	cr_assert(watches_stat(plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, plan, &key));
 	watches_add(w, home, plan, &key);
 	cr_assert(watches_key(w, plan, &known), "not watched");
 	cr_assert_eq(memcmp(&known, &key, sizeof(key)), 0);
@@ -178,7 +178,7 @@ Test(watches, not_watched_when_changed_before)
 {
 	struct plan_key key;
 
-	cr_assert(watches_stat(plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, plan, &key));
 	write_plan(plan, "Changed in between.\n");
 	watches_add(w, home, plan, &key);
 	cr_assert_not(watched());
@@ -195,7 +195,7 @@ Test(watches, not_watched_through_a_link)
 	snprintf(link_home, sizeof(link_home), "%s/alias", dir);
 	snprintf(link_plan, sizeof(link_plan), "%s/.plan", link_home);
 	cr_assert_eq(symlink(home, link_home), 0);
-	cr_assert(watches_stat(link_plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, link_plan, &key));
 	watches_add(w, link_home, link_plan, &key);
 	cr_assert_not(watches_key(w, link_plan, &key));
 }
@@ -205,7 +205,7 @@ Test(watches, not_watched_on_a_remote_like_file_system)
 {
 	struct plan_key key;
 
-	cr_assert(watches_stat("/sys/kernel/profiling", &key));
+	cr_assert(plan_stat(AT_FDCWD, "/sys/kernel/profiling", &key));
 	watches_add(w, "/sys/kernel", "/sys/kernel/profiling", &key);
 	cr_assert_not(watches_key(w, "/sys/kernel/profiling", &key));
 }
@@ -224,7 +224,7 @@ Test(watches, dropped_on_overflow_and_on_reload)
 	watch();
 	watches_disable(w);
 	cr_assert_not(watches_key(w, plan, &key));
-	cr_assert(watches_stat(plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, plan, &key));
 	watches_add(w, home, plan, &key);
 	cr_assert_not(watches_key(w, plan, &key), "watched once disabled");
 }
@@ -234,9 +234,9 @@ Test(watches, not_a_regular_file)
 	struct plan_key key;
 
 	cr_assert_eq(unlink(plan), 0);
-	cr_assert_not(watches_stat(plan, &key));
+	cr_assert_not(plan_stat(AT_FDCWD, plan, &key));
 	cr_assert_eq(mkfifo(plan, 0644), 0);
-	cr_assert_not(watches_stat(plan, &key));
+	cr_assert_not(plan_stat(AT_FDCWD, plan, &key));
 }
 
 /* A plan that could not be watched is not tried on every query. */
@@ -248,14 +248,14 @@ Test(watches, not_retried_at_once)
 	snprintf(bob, sizeof(bob), "%s/bob", dir);
 	snprintf(bob_plan, sizeof(bob_plan), "%s/.plan", bob);
 	cr_assert_eq(symlink(home, bob), 0);
-	cr_assert(watches_stat(bob_plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, bob_plan, &key));
 	watches_add(w, bob, bob_plan, &key);
 	cr_assert_not(watches_key(w, bob_plan, &key));
 	/* Now a plain directory: watchable, but not for ten seconds. */
 	cr_assert_eq(unlink(bob), 0);
 	cr_assert_eq(mkdir(bob, 0755), 0);
 	write_plan(bob_plan, "Can we fix it?\n");
-	cr_assert(watches_stat(bob_plan, &key));
+	cr_assert(plan_stat(AT_FDCWD, bob_plan, &key));
 	watches_add(w, bob, bob_plan, &key);
 	cr_assert_not(watches_key(w, bob_plan, &key), "tried again at once");
 	watches_drop_all(w);	/* SIGHUP forgets the failure */
