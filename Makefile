@@ -15,7 +15,7 @@ URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 # Pure code (no io_uring): shared by the daemon and the unit tests.
-PURE = errors.c query.c plan.c members.c addresses.c cache.c watches.c
+PURE = errors.c log.c query.c plan.c members.c addresses.c cache.c watches.c
 DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \

@@ -588,73 +588,20 @@ drained(struct context *ctx, struct client *c, int res)
 		client_end(c, res == -ECANCELED ? E_TIMEOUT : E_NONE);
 }
 
-/*
- * The exchange's log line, built by hand: it is made once a request, and
- * snprintf with its floating-point milliseconds stood out in a profile
- * (with the log written through the ring: 0.97x the CPU per request).
- */
-struct line {
-	char	*p;
-	char	*end;		/* room for the terminating NUL beyond */
-};
-
-static void
-put(struct line *l, const char *s, size_t n)
-{
-	if (n > (size_t)(l->end - l->p))
-		n = (size_t)(l->end - l->p);
-	memcpy(l->p, s, n);
-	l->p += n;
-}
-
-static void
-put_string(struct line *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
-
-/* v in decimal, with at least width digits. */
-static void
-put_number(struct line *l, uint64_t v, int width)
-{
-	char digits[20], *d = digits + sizeof(digits);
-
-	do {
-		*--d = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 || digits + sizeof(digits) - d < width);
-	put(l, d, (size_t)(digits + sizeof(digits) - d));
-}
-
 static void
 client_log(const struct client *c)
 {
-	char text[sizeof("client=") + INET6_ADDRSTRLEN + sizeof(" query=\"") +
-	    4 * QUERY_MAX + 256];
-	struct line l = { text, text + sizeof(text) - 1 };
 	struct timespec now;
-	uint64_t us;
+	struct exchange_record r = {
+		.address = &c->address, .query = c->query,
+		.query_len = c->line_len, .reply = c->reply, .cut = c->cut,
+		.end = c->end, .sent = c->sent,
+	};
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	us = (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000 +
+	r.us = (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000 +
 	    (now.tv_nsec - c->started.tv_nsec) / 1000);
-	put_string(&l, "client=");
-	address_format(&c->address, l.p, (size_t)(l.end - l.p));
-	l.p += strlen(l.p);
-	put_string(&l, " query=\"");
-	l.p += log_escape(l.p, (size_t)(l.end - l.p), c->query, c->line_len);
-	put_string(&l, "\" reply=");
-	put_string(&l, c->reply != NULL ? c->reply : "none");
-	put_string(&l, c->cut ? "-cut end=" : " end=");
-	put_string(&l, error_name(c->end));
-	put_string(&l, " sent=");
-	put_number(&l, c->sent, 1);
-	put_string(&l, " ms=");
-	put_number(&l, us / 1000, 1);
-	put_string(&l, ".");
-	put_number(&l, us % 1000, 3);
-	*l.p = '\0';
-	log_line(text);
+	log_exchange(&r);
 }
 
 static void

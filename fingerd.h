@@ -54,8 +54,21 @@ enum fingerd_error {
 
 const char	*error_reply(enum fingerd_error);
 const char	*error_name(enum fingerd_error);
+
+/* log.c: whole lines on stderr; see there for the queue. */
+struct exchange_record {
+	const struct in6_addr	*address;
+	const char		*query;		/* as received, not terminated */
+	size_t			 query_len;
+	const char		*reply;		/* what was sent, or NULL */
+	bool			 cut;		/* the plan was cut at -m */
+	enum fingerd_error	 end;
+	uint64_t		 sent;		/* bytes */
+	uint64_t		 us;		/* from accept to close */
+};
+
 void		 log_init(const char *);
-void		 log_line(const char *);
+void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);
 bool		 log_queue_start(void);
 void		 log_queue_stop(void);

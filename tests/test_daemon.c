@@ -702,6 +702,53 @@ Test(daemon, log_escapes_query)
 }
 
 /*
+ * Under systemd, JOURNAL_STREAM names stderr when it is the journal: each
+ * line then starts with its syslog level, which journald keeps as the
+ * entry's priority (info for the exchanges, warning when a reload fails).
+ * Naming another stream changes nothing.
+ */
+Test(daemon, log_levels_for_the_journal)
+{
+	struct timespec later[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+	char stream[64];
+	struct stat st;
+	FILE *group;
+
+	close(open(fx.log, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+	cr_assert(stat(fx.log, &st) == 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino + 1);
+	cr_assert(setenv("JOURNAL_STREAM", stream, 1) == 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	stopped_cleanly();
+
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	cr_assert(setenv("JOURNAL_STREAM", stream, 1) == 0);
+	daemon_launch(&fx, "-B", LOCAL, NULL);
+	unsetenv("JOURNAL_STREAM");
+	cr_assert(log_wait(&fx, "^<6>fingerd: serving group finger ", 1,
+	    WAIT_START_MS), "no serving line at level 6");
+	fx.port = log_port(&fx);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT_LOG("^<6>fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	/* A group file without the group: the reload fails, a warning. */
+	cr_assert(stat(fx.group, &st) == 0);
+	cr_assert_not_null(group = fopen(fx.group, "w"));
+	fputs("root:x:0:\n", group);
+	fclose(group);
+	later[1].tv_sec = st.st_mtim.tv_sec + 1;
+	cr_assert(utimensat(AT_FDCWD, fx.group, later, 0) == 0);
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^<4>fingerd: SIGHUP: group finger: ");
+	cr_assert_eq(log_count(&fx, "^fingerd"), 0,
+	    "a line without its level");
+	stopped_cleanly();
+}
+
+/*
  * The daemon with stderr a pipe that the test reads only when it chooses,
  * as a journal that stalls: fills *log_fd (non-blocking) and fx.port.
  */
