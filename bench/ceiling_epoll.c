@@ -12,7 +12,6 @@
  * until SIGTERM or SIGINT.
  */
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,7 +22,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,24 +47,12 @@ static struct conn *conns;
 static size_t nconns;
 static uint8_t *reply;
 static size_t reply_len;
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int signo)
-{
-	(void)signo;
-	stop = 1;
-}
 
 /* Every descriptor the process may have gets a slot. */
 static void
 conns_init(void)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		err(EX_OSERR, "getrlimit");
-	nconns = (size_t)rl.rlim_cur;
+	nconns = descriptor_slots();
 	if ((conns = calloc(nconns, sizeof(*conns))) == NULL)
 		err(EX_OSERR, NULL);
 }
@@ -149,7 +135,7 @@ loop(int epoll_fd, int listen_fd)
 	struct epoll_event events[EVENTS_MAX];
 	int i, n, fd;
 
-	while (!stop) {
+	while (!ceiling_stop) {
 		n = epoll_wait(epoll_fd, events, EVENTS_MAX, -1);
 		if (n < 0 && errno != EINTR)
 			err(EX_OSERR, "epoll_wait");
@@ -168,36 +154,12 @@ loop(int epoll_fd, int listen_fd)
 int
 main(int argc, char *argv[])
 {
-	const char *address = "127.0.0.1", *port = NULL, *path = NULL;
 	struct epoll_event ev = { .events = EPOLLIN };
-	int ch, epoll_fd, listen_fd;
+	int epoll_fd, listen_fd;
 
-	while ((ch = getopt(argc, argv, "B:P:r:")) != -1) {
-		switch (ch) {
-		case 'B':
-			address = optarg;
-			break;
-		case 'P':
-			port = optarg;
-			break;
-		case 'r':
-			path = optarg;
-			break;
-		default:
-			fputs(USAGE, stderr);
-			return EX_USAGE;
-		}
-	}
-	if (port == NULL || path == NULL || optind < argc) {
-		fputs(USAGE, stderr);
-		return EX_USAGE;
-	}
-	reply = read_whole(path, &reply_len);
+	listen_fd = ceiling_start(argc, argv, USAGE, SOCK_NONBLOCK, &reply,
+	    &reply_len);
 	conns_init();
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	listen_fd = listen_on(address, port, SOCK_NONBLOCK);
 	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0)
 		err(EX_OSERR, "epoll_create1");
 	ev.data.fd = listen_fd;

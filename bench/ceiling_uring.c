@@ -12,7 +12,6 @@
  * The reply's bytes are read from the file at start.  Runs until SIGTERM
  * or SIGINT.
  */
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -23,7 +22,6 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,23 +63,11 @@ static size_t nconns;
 static uint8_t *reply;
 static size_t reply_len;
 static int listen_fd;
-static volatile sig_atomic_t stop;
-
-static void
-on_signal(int signo)
-{
-	(void)signo;
-	stop = 1;
-}
 
 static void
 conns_init(void)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-		err(EX_OSERR, "getrlimit");
-	nconns = (size_t)rl.rlim_cur;
+	nconns = descriptor_slots();
 	if ((conns = calloc(nconns, sizeof(*conns))) == NULL)
 		err(EX_OSERR, NULL);
 }
@@ -228,7 +214,7 @@ loop(void)
 	unsigned head, seen;
 	int ret;
 
-	while (!stop) {
+	while (!ceiling_stop) {
 		ret = io_uring_submit_and_wait(&ring, 1);
 		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
 		    ret != -EBUSY)
@@ -246,35 +232,8 @@ loop(void)
 int
 main(int argc, char *argv[])
 {
-	const char *address = "127.0.0.1", *port = NULL, *path = NULL;
-	int ch;
-
-	while ((ch = getopt(argc, argv, "B:P:r:")) != -1) {
-		switch (ch) {
-		case 'B':
-			address = optarg;
-			break;
-		case 'P':
-			port = optarg;
-			break;
-		case 'r':
-			path = optarg;
-			break;
-		default:
-			fputs(USAGE, stderr);
-			return EX_USAGE;
-		}
-	}
-	if (port == NULL || path == NULL || optind < argc) {
-		fputs(USAGE, stderr);
-		return EX_USAGE;
-	}
-	reply = read_whole(path, &reply_len);
+	listen_fd = ceiling_start(argc, argv, USAGE, 0, &reply, &reply_len);
 	conns_init();
-	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
-	listen_fd = listen_on(address, port, 0);
 	ring_init();
 	accept_arm();
 	loop();

@@ -1,7 +1,9 @@
 /*
  * What the load generator and the two ceiling servers share: reading a
- * reply file whole, and a listening socket on an IPv4 address.
+ * reply file whole, and a listening socket on an IPv4 address; and what
+ * the two ceilings do at start.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -10,6 +12,8 @@
 
 #include <err.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -58,4 +62,64 @@ listen_on(const char *address, const char *port, int flags)
 	if (listen(fd, SOMAXCONN) != 0)
 		err(EX_OSERR, "listen");
 	return fd;
+}
+
+volatile sig_atomic_t ceiling_stop;
+
+static void
+on_signal(int signo)
+{
+	(void)signo;
+	ceiling_stop = 1;
+}
+
+/*
+ * A ceiling's start, from its command line (-P port -r reply-file
+ * [-B addr]): the reply read whole, SIGTERM and SIGINT setting
+ * ceiling_stop, SIGPIPE ignored; returns the listening socket, made with
+ * socket_flags.
+ */
+int
+ceiling_start(int argc, char *argv[], const char *usage, int socket_flags,
+    uint8_t **reply, size_t *reply_len)
+{
+	const char *address = "127.0.0.1", *port = NULL, *path = NULL;
+	int ch;
+
+	while ((ch = getopt(argc, argv, "B:P:r:")) != -1) {
+		switch (ch) {
+		case 'B':
+			address = optarg;
+			break;
+		case 'P':
+			port = optarg;
+			break;
+		case 'r':
+			path = optarg;
+			break;
+		default:
+			fputs(usage, stderr);
+			exit(EX_USAGE);
+		}
+	}
+	if (port == NULL || path == NULL || optind < argc) {
+		fputs(usage, stderr);
+		exit(EX_USAGE);
+	}
+	*reply = read_whole(path, reply_len);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	return listen_on(address, port, socket_flags);
+}
+
+/* A slot for every descriptor the process may have. */
+size_t
+descriptor_slots(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		err(EX_OSERR, "getrlimit");
+	return (size_t)rl.rlim_cur;
 }
