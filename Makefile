@@ -19,7 +19,7 @@ PURE = errors.c log.c query.c plan.c members.c addresses.c cache.c watches.c
 DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
-	tests/test_cache.c tests/test_watches.c
+	tests/test_cache.c tests/test_watches.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
@@ -35,7 +35,7 @@ $(B)/%.o: %.c fingerd.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h
+$(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h tests/rng.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 

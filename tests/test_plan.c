@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
+#include "rng.h"
 
 /* Renders bytes as C escapes for a failure message. */
 static const char *
@@ -41,30 +42,6 @@ escaped(const uint8_t *s, size_t len)
 /* Output against a literal expectation. */
 #define assert_output(got, got_len, lit)				\
 	assert_bytes((got), (got_len), (const uint8_t *)(lit), sizeof(lit) - 1)
-
-/* A fixed-seed generator, so that a failure can be replayed. */
-static uint64_t rng_state;
-
-static void
-rng_seed(uint64_t seed)
-{
-	rng_state = seed;
-}
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
-}
-
-static size_t
-rng_below(size_t n)
-{
-	return rng() % n;
-}
 
 /*
  * One call of plan_filter_chunk, or of plan_filter_finish when in is
