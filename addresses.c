@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,4 +136,24 @@ address_format(const struct in6_addr *a, char *buf, size_t size)
 		inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)size);
 	else
 		inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+}
+
+/* An address and port as text: 192.0.2.1:79, [2001:db8::1]:79. */
+void
+socket_address_format(const struct sockaddr_storage *ss, char *buf,
+    size_t size)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+	char host[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+
+	if (ss->ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+		return;
+	}
+	address_normalize(ss, &a);
+	address_format(&a, host, sizeof(host));
+	snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
 }

@@ -179,31 +179,11 @@ raise_file_limit(unsigned clients)
 }
 
 static void
-format_socket_address(const struct sockaddr_storage *ss, char *buf,
-    size_t size)
-{
-	struct in6_addr a;
-	char host[INET6_ADDRSTRLEN];
-	unsigned port;
-
-	address_normalize(ss, &a);
-	if (ss->ss_family == AF_INET6) {
-		inet_ntop(AF_INET6, &a, host, sizeof(host));
-		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-		snprintf(buf, size, "[%s]:%u", host, port);
-	} else {
-		address_format(&a, host, sizeof(host));
-		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-		snprintf(buf, size, "%s:%u", host, port);
-	}
-}
-
-static void
 bind_failed(const struct sockaddr_storage *ss)
 {
 	char where[INET6_ADDRSTRLEN + 16];
 
-	format_socket_address(ss, where, sizeof(where));
+	socket_address_format(ss, where, sizeof(where));
 	if (errno == EADDRINUSE)
 		fatal(EX_UNAVAILABLE, "cannot bind %s: stop the server that "
 		    "holds it or choose another port with -P", where);
@@ -308,7 +288,7 @@ listen_socket(struct options *o, bool first)
 	if (listen(fd, SOMAXCONN) != 0)
 		fatal(EX_OSERR, "listen");
 	if (first && getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		format_socket_address(&ss, where, sizeof(where));
+		socket_address_format(&ss, where, sizeof(where));
 		log_info("listening on %s", where);
 		o->port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
@@ -349,6 +329,24 @@ inetd_logging(void)
 		close(fd);
 }
 
+/*
+ * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD for
+ * the parent of workers) into set, blocked: they are read, from a
+ * signalfd or sigtimedwait, never caught.
+ */
+void
+signals_block(sigset_t *set, bool children)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+	if (children)
+		sigaddset(set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
+		fatal(EX_OSERR, "sigprocmask");
+}
+
 static int
 signals_open(void)
 {
@@ -356,12 +354,7 @@ signals_open(void)
 	int fd;
 
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		fatal(EX_OSERR, "sigprocmask");
+	signals_block(&set, false);
 	if ((fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "signalfd");
 	return fd;

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define FINGERD_VERSION		"0.1.0"
 
@@ -25,6 +26,18 @@
 #else
 #define KERNEL_WROTE(p, n)	((void)0)
 #endif
+
+/* CLOCK_MONOTONIC in nanoseconds: the clock of every delay and retry. */
+static inline int64_t
+monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+#define NS_PER_SECOND	1000000000
 
 /* The longest query line, its LF (and CR) included (SPEC.md). */
 #define QUERY_MAX		1024
@@ -184,6 +197,8 @@ void		 address_counts_remove(struct address_counts *,
 void		 address_normalize(const struct sockaddr_storage *,
 		    struct in6_addr *);
 void		 address_format(const struct in6_addr *, char *, size_t);
+void		 socket_address_format(const struct sockaddr_storage *, char *,
+		    size_t);
 
 /* privileges.c */
 struct privileges {
@@ -313,7 +328,10 @@ struct context {
 };
 
 /* fingerd.c */
+#include <signal.h>
+
 int	 serve(const struct options *, struct members *, int);
+void	 signals_block(sigset_t *, bool);
 
 /* workers.c */
 #define WORKERS_MAX	64

@@ -48,15 +48,6 @@ static struct {
 	unsigned long	 dropped;	/* lines that found it full */
 } queue;
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Whether stderr is the stream JOURNAL_STREAM ("device:inode") names. */
 static bool
 stderr_is_journal(void)
@@ -110,7 +101,7 @@ enqueue(const char *line, size_t n)
 		return;
 	}
 	if (queue.end == queue.start)
-		queue.since = now_ns();
+		queue.since = monotonic_ns();
 	memcpy(queue.buf + queue.end, line, n);
 	queue.end += n;
 }
@@ -211,7 +202,7 @@ log_due(void)
 		return -1;
 	if (queue.end - queue.start >= LOG_WRITE_MAX)
 		return 0;
-	left = queue.since + LOG_DELAY_NS - now_ns();
+	left = queue.since + LOG_DELAY_NS - monotonic_ns();
 	return left > 0 ? left : 0;
 }
 
@@ -247,7 +238,7 @@ log_wrote(int res)
 	queue.start += res > 0 ? (size_t)res : queue.writing;
 	queue.writing = 0;
 	if (queue.start < queue.end) {
-		queue.since = now_ns();
+		queue.since = monotonic_ns();
 		return;
 	}
 	queue.start = queue.end = 0;

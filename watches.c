@@ -58,7 +58,7 @@ struct watch {
 	int		 wd_plan;
 	int		 wd_home;
 	bool		 watching;	/* key is the plan's, as it is now */
-	time_t		 retry;		/* CLOCK_MONOTONIC, when not */
+	int64_t		 retry;		/* monotonic seconds, when not */
 	struct plan_key	 key;
 	char		 path[];	/* the home, then "/.plan" */
 };
@@ -215,15 +215,6 @@ plan_stat(int fd, const char *path, struct plan_key *key)
 	return true;
 }
 
-static time_t
-monotonic_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
-
 /* Removes the inotify watches of a watch that failed to be set up. */
 static void
 unwatch(struct plan_watches *w, struct watch *e)
@@ -255,7 +246,7 @@ watches_add(struct plan_watches *w, const char *home, const char *path,
 	if (w == NULL || w->fd < 0)
 		return;
 	if ((e = find(w, path)) != NULL) {
-		if (e->watching || monotonic_seconds() < e->retry)
+		if (e->watching || monotonic_ns() / NS_PER_SECOND < e->retry)
 			return;
 	} else {
 		if (w->count >= WATCHES_MAX ||
@@ -268,7 +259,7 @@ watches_add(struct plan_watches *w, const char *home, const char *path,
 		w->count++;
 	}
 	e->watching = false;
-	e->retry = monotonic_seconds() + RETRY_SECONDS;
+	e->retry = monotonic_ns() / NS_PER_SECOND + RETRY_SECONDS;
 	if (!local_file_system(path) || realpath(home, real) == NULL ||
 	    strcmp(real, home) != 0)
 		return;

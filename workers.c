@@ -26,17 +26,8 @@
 struct worker {
 	pid_t	 pid;		/* 0 while not running */
 	int	 listen_fd;
-	time_t	 started;	/* CLOCK_MONOTONIC seconds */
+	int64_t	 started;	/* monotonic seconds */
 };
-
-static time_t
-now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 static void
 worker_start(const struct options *o, struct members *members,
@@ -52,7 +43,7 @@ worker_start(const struct options *o, struct members *members,
 	}
 	if (pid > 0) {
 		w->pid = pid;
-		w->started = now();
+		w->started = monotonic_ns() / NS_PER_SECOND;
 		return;
 	}
 	for (i = 0; i < o->workers; i++)
@@ -128,7 +119,7 @@ restart(const struct options *o, struct members *members,
 
 	for (i = 0; i < o->workers; i++)
 		if (workers[i].pid == 0 &&
-		    now() - workers[i].started >= RESTART_DELAY)
+		    monotonic_ns() / NS_PER_SECOND - workers[i].started >= RESTART_DELAY)
 			worker_start(o, members, workers, &workers[i]);
 }
 
@@ -142,13 +133,7 @@ workers_run(const struct options *o, struct members *members, const int *fds)
 	unsigned i;
 	int signo;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
-		fatal(EX_OSERR, "sigprocmask");
+	signals_block(&set, true);
 	ring_check();
 	memset(workers, 0, sizeof(workers));
 	for (i = 0; i < o->workers; i++) {

@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
+#include "rng.h"
 
 /* A small table: 16 slots for 8 clients. */
 #define CLIENTS		8
@@ -227,17 +228,6 @@ make_pool(struct in6_addr *pool)
 		pool[i] = numbered(1000000 + (uint32_t)i);
 }
 
-static uint64_t rng_state = 0x853c49e6748fea9bULL;
-
-static uint32_t
-rng(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t)(rng_state >> 16);
-}
-
 /* The table must agree with the model on every address of the pool. */
 static void
 assert_agrees(struct address_counts *t, const struct in6_addr *pool,
@@ -432,4 +422,27 @@ Test(address_format, normalized_v4)
 	address_normalize(&ss, &a);
 	address_format(&a, buf, sizeof(buf));
 	cr_assert_str_eq(buf, "198.51.100.23");
+}
+
+Test(socket_address_format, ipv4_and_ipv6_with_their_port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	char text[INET6_ADDRSTRLEN + 16];
+
+	memset(&ss, 0, sizeof(ss));
+	sin->sin_family = AF_INET;
+	sin->sin_port = htons(79);
+	inet_pton(AF_INET, "192.0.2.1", &sin->sin_addr);
+	socket_address_format(&ss, text, sizeof(text));
+	cr_assert_str_eq(text, "192.0.2.1:79");
+	memset(&ss, 0, sizeof(ss));
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(7979);
+	socket_address_format(&ss, text, sizeof(text));
+	cr_assert_str_eq(text, "[::]:7979");
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6->sin6_addr);
+	socket_address_format(&ss, text, sizeof(text));
+	cr_assert_str_eq(text, "[::ffff:127.0.0.1]:7979");
 }
