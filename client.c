@@ -102,8 +102,12 @@ struct client {
 	uint64_t		 plan_end;	/* its size at open, or -m */
 	size_t			 query_len;
 	size_t			 line_len;
-	char			 query[QUERY_MAX];
+	char			 query[QUERY_MAX];	/* last: not cleared */
 };
+
+/* client_start() clears every field but query, which must stay last. */
+_Static_assert(offsetof(struct client, query) + QUERY_MAX ==
+    sizeof(struct client), "query is not the last field of struct client");
 
 static size_t
 client_index(const struct context *ctx, const struct client *c)
@@ -466,7 +470,7 @@ plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
 
 /* A chunk of the plan is in.  At the end of the file, or at -m, it ends. */
 static void
-plan_read(struct context *ctx, struct client *c, int res)
+plan_chunk_arrived(struct context *ctx, struct client *c, int res)
 {
 	bool last;
 
@@ -519,7 +523,7 @@ plan_start(struct context *ctx, struct client *c, const struct plan_key *key)
 	if (c->plan_end > 0)
 		client_read_plan(ctx, c);
 	else
-		plan_read(ctx, c, 0);
+		plan_chunk_arrived(ctx, c, 0);
 }
 
 static void
@@ -662,7 +666,7 @@ client_complete(struct context *ctx, uint64_t user_data, int res)
 		plan_opened(ctx, c, res);
 		break;
 	case OP_READ_PLAN:
-		plan_read(ctx, c, res);
+		plan_chunk_arrived(ctx, c, res);
 		break;
 	case OP_SEND:
 		data_sent(ctx, c, res);
