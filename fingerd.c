@@ -65,6 +65,7 @@
 static struct sockaddr_storage accept_address;
 static socklen_t accept_address_len;
 static struct signalfd_siginfo signal_info;
+static int signal_fd = -1;
 static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
 static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
@@ -413,13 +414,13 @@ accepted(struct context *ctx, int res)
 }
 
 static void
-signal_arm(struct context *ctx, int fd)
+signal_arm(struct context *ctx)
 {
 	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
 
-	io_uring_prep_read(sqe, fd, &signal_info, sizeof(signal_info),
+	io_uring_prep_read(sqe, signal_fd, &signal_info, sizeof(signal_info),
 	    (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, USER_DATA(fd, OP_SIGNAL));
+	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_SIGNAL));
 }
 
 /* Reads the next inotify events (watches.c) from the watches' descriptor. */
@@ -528,7 +529,7 @@ drain(struct context *ctx, unsigned signo)
 }
 
 static void
-signalled(struct context *ctx, int fd, int res)
+signalled(struct context *ctx, int res)
 {
 	if (res != (int)sizeof(signal_info)) {
 		errno = res < 0 ? -res : EIO;
@@ -538,7 +539,7 @@ signalled(struct context *ctx, int fd, int res)
 		reload(ctx);
 	else
 		drain(ctx, signal_info.ssi_signo);
-	signal_arm(ctx, fd);
+	signal_arm(ctx);
 }
 
 static void
@@ -555,7 +556,7 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 			accept_arm(ctx);
 		break;
 	case OP_SIGNAL:
-		signalled(ctx, (int)USER_DATA_INDEX(user_data), res);
+		signalled(ctx, res);
 		break;
 	case OP_WATCH:
 		watch_read(ctx, res);
@@ -656,7 +657,6 @@ serve(const struct options *o, struct members *members, int listen_fd)
 		.options = o, .members = members, .listen_fd = listen_fd,
 	};
 	struct io_uring ring;
-	int signal_fd;
 
 	signal_fd = signals_open();
 	ring_open(&ring, o->clients);
@@ -677,7 +677,7 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	if (!o->inetd)
 		log_info("serving group %s (%zu members)", o->group,
 		    members->count);
-	signal_arm(&ctx, signal_fd);
+	signal_arm(&ctx);
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);
 	if (o->inetd)
