@@ -14,9 +14,13 @@ URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing libcap 2>/dev/null)
 URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -luring -lcap)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-# Pure code (no io_uring): shared by the daemon and the unit tests.
-PURE = errors.c log.c query.c plan.c members.c addresses.c cache.c watches.c
-DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c $(PURE)
+# Pure logic, no system call: the daemon's, the unit tests' and the
+# fuzzers' (tests/fuzz).  Then the files that make system calls but know
+# nothing of io_uring, also unit-tested.
+PURE = errors.c query.c plan.c cache.c
+SUPPORT = log.c members.c addresses.c watches.c
+DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c \
+	$(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/rng.c
@@ -39,7 +43,8 @@ $(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h tests/rng.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 
-$(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) $(B)/ring.o \
+$(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
+	    $(SUPPORT:%.c=$(B)/%.o) $(B)/ring.o \
 	    $(B)/landlock.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 
