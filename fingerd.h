@@ -39,7 +39,14 @@ monotonic_ns(void)
 
 #define NS_PER_SECOND	1000000000
 
-/* The longest query line, its LF (and CR) included (SPEC.md). */
+/* The "s" of a count's plural in a log line. */
+static inline const char *
+plural(size_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/* The longest query line, its LF (and CR) included (fingerd.8). */
 #define QUERY_MAX		1024
 
 /* A field of the Login line (login, full name) is cut to this many bytes. */

@@ -1,6 +1,6 @@
 /*
  * The black-box conformance suite: one test per rule of "The exchange" in
- * SPEC.md, each asserting the exact bytes a client receives.
+ * fingerd.8, each asserting the exact bytes a client receives.
  *
  * With FINGERD_HOST and FINGERD_PORT set it tests that server (and
  * FINGERD_TIMEOUT, default 10, says its -t); without them it starts
