@@ -98,6 +98,15 @@ number(int flag, const char *text, unsigned long long min,
 	return n;
 }
 
+/* A group or account name: not empty. */
+static const char *
+name(int flag, const char *text)
+{
+	if (text[0] == '\0')
+		usage_error("-%c: the name is empty", flag);
+	return text;
+}
+
 static void
 parse_options(int argc, char *argv[], struct options *o)
 {
@@ -125,10 +134,10 @@ parse_options(int argc, char *argv[], struct options *o)
 			o->port = (unsigned)number(ch, optarg, 0, 65535);
 			break;
 		case 'g':
-			o->group = optarg;
+			o->group = name(ch, optarg);
 			break;
 		case 'u':
-			o->user = optarg;
+			o->user = name(ch, optarg);
 			break;
 		case 't':
 			o->timeout = (unsigned)number(ch, optarg, 1, 86400);
@@ -495,15 +504,17 @@ reload(struct context *ctx)
 	struct members *t;
 
 	if ((t = members_load(group, &why)) == NULL) {
-		log_warnx("SIGHUP: group %s: %s; keeping the %zu members "
-		    "loaded before", group, why, ctx->members->count);
+		log_warnx("SIGHUP: group %s: %s; keeping the %zu member%s "
+		    "loaded before", group, why, ctx->members->count,
+		    plural(ctx->members->count));
 		return;
 	}
 	members_release(ctx->members);
 	ctx->members = t;
 	if (ctx->watches != NULL)	/* homes may have changed too */
 		watches_drop_all(ctx->watches);
-	log_info("SIGHUP: group %s has %zu members", group, t->count);
+	log_info("SIGHUP: group %s has %zu member%s", group, t->count,
+	    plural(t->count));
 }
 
 static void
@@ -514,8 +525,8 @@ drain(struct context *ctx, unsigned signo)
 	if (ctx->draining)
 		return;
 	ctx->draining = true;
-	log_info("%s: stopping after %u exchanges in flight",
-	    strsignal((int)signo), ctx->active);
+	log_info("%s: stopping after %u exchange%s in flight",
+	    strsignal((int)signo), ctx->active, plural(ctx->active));
 	if (!ctx->accepting) {
 		listener_close(ctx);
 		return;
@@ -675,8 +686,8 @@ serve(const struct options *o, struct members *members, int listen_fd)
 	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
 		log_warn("inotify_init1: plans are looked at on every query");
 	if (!o->inetd)
-		log_info("serving group %s (%zu members)", o->group,
-		    members->count);
+		log_info("serving group %s (%zu member%s)", o->group,
+		    members->count, plural(members->count));
 	signal_arm(&ctx);
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);

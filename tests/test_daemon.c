@@ -1002,6 +1002,35 @@ Test(daemon, unknown_group)
 	one_line_checked("^fingerd: .*nosuchgroup");
 }
 
+/* An empty -g or -u names nothing: a usage error, not a missing group. */
+Test(daemon, empty_names_refused)
+{
+	int status = daemon_run(&fx, "-P", "0", "-g", "", NULL);
+
+	cr_assert_eq(status, 64, "status %d", status);
+	one_line_checked("^fingerd: -g: the name is empty; see fingerd -h$");
+	status = daemon_run(&fx, "-P", "0", "-u", "", NULL);
+	cr_assert_eq(status, 64, "status %d", status);
+	one_line_checked("^fingerd: -u: the name is empty; see fingerd -h$");
+}
+
+/* A count of one is singular in the log. */
+Test(daemon, one_member_is_singular)
+{
+	fixture_group_rewrite(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, "-g", "users", NULL);
+	cr_assert_eq(log_count(&fx, "^fingerd: serving group users "
+	    "\\(1 member\\)$"), 1, "mallory's primary group");
+	stopped_cleanly();
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
+	    "\\(2 members\\)$"), 1);
+	fixture_group_rewrite(&fx, "");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 1 member$");
+	stopped_cleanly();
+}
+
 Test(daemon, unknown_user)
 {
 	int status;
