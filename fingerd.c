@@ -69,6 +69,8 @@ static int signal_fd = -1;
 static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
 static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
+/* Where fingerd listens, logged once the group is known to exist. */
+static char listen_where[INET6_ADDRSTRLEN + 32];
 
 static void __attribute__((format(printf, 1, 2), noreturn))
 usage_error(const char *fmt, ...)
@@ -261,7 +263,8 @@ activated_socket(void)
 		    "socket unit (ListenStream=, Accept=no)");
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		fatal(EX_OSERR, "fcntl");
-	log_info("listening on the socket systemd passed");
+	snprintf(listen_where, sizeof(listen_where),
+	    "the socket systemd passed");
 	return 3;
 }
 
@@ -274,7 +277,6 @@ listen_socket(struct options *o, bool first)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	char where[INET6_ADDRSTRLEN + 16];
 	int fd, on = 1, off = 0;
 
 	bind_address(o, &ss, false);
@@ -298,8 +300,7 @@ listen_socket(struct options *o, bool first)
 	if (listen(fd, SOMAXCONN) != 0)
 		fatal(EX_OSERR, "listen");
 	if (first && getsockname(fd, (struct sockaddr *)&ss, &len) == 0) {
-		socket_address_format(&ss, where, sizeof(where));
-		log_info("listening on %s", where);
+		socket_address_format(&ss, listen_where, sizeof(listen_where));
 		o->port = ntohs(ss.ss_family == AF_INET6 ?
 		    ((struct sockaddr_in6 *)&ss)->sin6_port :
 		    ((struct sockaddr_in *)&ss)->sin_port);
@@ -737,11 +738,13 @@ main(int argc, char *argv[])
 		o.clients = 1;
 	}
 	privileges_plan(o.user, &privileges);
-	if ((members = members_load(o.group, &why)) == NULL)
-		group_failed(o.group, why);
 	raise_file_limit(o.clients);
 	if (!o.inetd)
 		listen_sockets(&o, fds);
+	if ((members = members_load(o.group, &why)) == NULL)
+		group_failed(o.group, why);
+	if (!o.inetd)
+		log_info("listening on %s", listen_where);
 	privileges_drop(&privileges);
 	landlock_restrict(members);
 	if (o.inetd)
