@@ -55,6 +55,15 @@ now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+int
+wait_scale(void)
+{
+	const char *scale = getenv("FINGERD_WAIT_SCALE");
+	int n = scale != NULL ? atoi(scale) : 1;
+
+	return n > 0 ? n : 1;
+}
+
 /* Milliseconds left before deadline (from now_seconds), at least 0. */
 static int
 ms_left(double deadline)

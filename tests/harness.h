@@ -23,12 +23,19 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Bounds of the waits, in milliseconds. */
-#define WAIT_START_MS	10000	/* the daemon's "serving group" line */
-#define WAIT_EXIT_MS	10000	/* its exit after a signal */
-#define WAIT_REPLY_MS	10000	/* a whole reply */
-#define WAIT_CONNECT_MS	3000
-#define WAIT_LOG_MS	5000	/* a log line after the exchange closed */
+/*
+ * Bounds of the waits, in milliseconds, and of the latencies the tests
+ * assert, in seconds: times FINGERD_WAIT_SCALE, which make check-valgrind
+ * sets, as memcheck runs the daemon tens of times slower.
+ */
+#define WAIT_START_MS	(10000 * wait_scale())	/* "serving group" */
+#define WAIT_EXIT_MS	(10000 * wait_scale())	/* exit after a signal */
+#define WAIT_REPLY_MS	(10000 * wait_scale())	/* a whole reply */
+#define WAIT_CONNECT_MS	(3000 * wait_scale())
+#define WAIT_LOG_MS	(5000 * wait_scale())	/* a line after a close */
+#define LATENCY(s)	((s) * wait_scale())
+
+int	 wait_scale(void);
 
 /* The fixture's group: named in its list, and bob by his primary gid. */
 #define FIXTURE_GID	79

@@ -46,7 +46,7 @@ teardown(void)
 	fixture_destroy(&fx);
 }
 
-TestSuite(daemon, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(daemon, .init = setup, .fini = teardown);
 
 static void
 expect_at(const char *host, const char *query, const void *want,
@@ -167,10 +167,10 @@ Test(daemon, plan_fifo_not_blocking)
 	cr_assert(fd >= 0, "connect: %s", strerror(errno));
 	client_send(fd, "alice\r\n", 7);
 	EXPECT("bob\r\n", REPLY_BOB);
-	cr_assert_eq(client_read_all(fd, &b, 3000), 0,
+	cr_assert_eq(client_read_all(fd, &b, 3000 * wait_scale()), 0,
 	    "the FIFO plan was not answered within 3 s: %s", strerror(errno));
 	assert_reply(&b, LOGIN_ALICE NO_PLAN, "alice with a FIFO plan");
-	cr_assert(now_seconds() - start < 3.0);
+	cr_assert(now_seconds() - start < LATENCY(3.0));
 	close(fd);
 	buffer_free(&b);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
@@ -334,14 +334,15 @@ Test(daemon, silent_client_timed_out)
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0, "connect: %s", strerror(errno));
 	EXPECT("alice\r\n", REPLY_ALICE);
-	cr_assert(now_seconds() - start < 0.8,
+	cr_assert(now_seconds() - start < LATENCY(0.8),
 	    "another client waited %.2f s", now_seconds() - start);
 	cr_assert(client_quiet(fd), "closed before the deadline");
-	cr_assert_eq(client_read_all(fd, &b, 4000), 0,
+	cr_assert_eq(client_read_all(fd, &b, 4000 * wait_scale()), 0,
 	    "not closed within 4 s: %s", strerror(errno));
 	took = now_seconds() - start;
 	assert_reply(&b, "", "to the silent client");
-	cr_assert(took >= 0.9 && took <= 2.5, "closed after %.2f s", took);
+	cr_assert(took >= 0.9 && took <= 1.0 + LATENCY(1.5),
+	    "closed after %.2f s", took);
 	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"\" reply=none "
 	    "end=timeout sent=0 ms=[0-9]+\\.[0-9]{3}$");
 	close(fd);
@@ -369,11 +370,12 @@ Test(daemon, non_reading_client_timed_out)
 	cr_assert(fd >= 0, "connect: %s", strerror(errno));
 	client_send(fd, "alice\r\n", 7);
 	EXPECT("bob\r\n", REPLY_BOB);
-	cr_assert(now_seconds() - start < 0.8,
+	cr_assert(now_seconds() - start < LATENCY(0.8),
 	    "another client waited %.2f s", now_seconds() - start);
 	EXPECT_LOG("query=\"alice\" reply=plan end=timeout ");
 	took = now_seconds() - start;
-	cr_assert(took >= 0.9 && took <= 2.5, "closed after %.2f s", took);
+	cr_assert(took >= 0.9 && took <= 1.0 + LATENCY(1.5),
+	    "closed after %.2f s", took);
 	sent = log_sent("query=\"alice\" reply=plan end=timeout ");
 	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
 	    "no close after the deadline: %s", strerror(errno));
@@ -566,7 +568,7 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	    "connections still accepted after SIGTERM");
 	cr_assert(daemon_alive(&fx), "exited with the reply in flight");
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	cr_assert_eq(client_read_all(fd, &b, 20000), 0,
+	cr_assert_eq(client_read_all(fd, &b, 20000 * wait_scale()), 0,
 	    "the reply did not end: %s", strerror(errno));
 	assert_bytes(&b, want, len, "the reply in flight at SIGTERM");
 	status = daemon_wait(&fx, WAIT_EXIT_MS);
@@ -875,7 +877,7 @@ Test(daemon, log_backed_up_pauses_accepting)
 	for (i = 0; i < 400; i++) {
 		cr_assert((fd = client_connect(LOCAL, fx.port)) >= 0);
 		client_send(fd, query, sizeof(query));
-		if (client_read_all(fd, &reply, 1000) != 0)
+		if (client_read_all(fd, &reply, 1000 * wait_scale()) != 0)
 			break;		/* not served: waits in the backlog */
 		assert_reply(&reply, REPLY_INVALID, "a query of control bytes");
 		buffer_free(&reply);

@@ -74,7 +74,7 @@ teardown(void)
 		fixture_destroy(&fx);
 }
 
-TestSuite(exchange, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(exchange, .init = setup, .fini = teardown);
 
 /* The query, escaped, for messages. */
 static const char *
