@@ -836,6 +836,10 @@ test_deb() {
 		    "^-rw-r--r-- root/root /(usr/)?lib/systemd/system/$f\$" \
 		    "$T/deb.list"
 	done
+	check "its copyright file says the ISC licence (DEP-5)" eval \
+	    "dpkg-deb --fsys-tarfile '$deb' |
+	    tar -xOf - ./usr/share/doc/fingerd-uring/copyright |
+	    grep -qx 'License: ISC'"
 	check "it depends on adduser (the postinst's addgroup)" eval \
 	    "dpkg-deb -f '$deb' Depends | grep -qw adduser"
 	rm -rf "$T/deb.ctl"
