@@ -23,7 +23,7 @@ DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c \
 	$(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
-	tests/test_cache.c tests/test_watches.c tests/rng.c
+	tests/test_cache.c tests/test_watches.c tests/test_log.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.

@@ -29,7 +29,7 @@
 
 #include "fingerd.h"
 
-#define LOG_LINE_MAX	8192
+#define LOG_LINE_MAX	PIPE_BUF	/* a whole line, its newline too */
 #define LOG_QUEUE_BYTES	(1024 * 1024)
 #define LOG_WRITE_MAX	PIPE_BUF
 #define LOG_DELAY_NS	10000000	/* the longest a line waits */
@@ -218,9 +218,8 @@ log_next(const void **data, size_t *len)
 
 	if (log_due() != 0)
 		return false;
-	if (n > LOG_WRITE_MAX) {
-		if ((nl = memrchr(p, '\n', LOG_WRITE_MAX)) == NULL)
-			nl = memchr(p, '\n', n);	/* ends every line */
+	if (n > LOG_WRITE_MAX) {	/* no line is longer */
+		nl = memrchr(p, '\n', LOG_WRITE_MAX);
 		n = (size_t)(nl - p) + 1;
 	}
 	queue.writing = n;
@@ -357,28 +356,65 @@ put_number(struct line *l, uint64_t v, int width)
 	put(l, d, (size_t)(digits + sizeof(digits) - d));
 }
 
+/* The bytes of a line's text that fit in LOG_LINE_MAX with the rest. */
+static size_t
+line_room(void)
+{
+	return LOG_LINE_MAX - (journal ? 3 : 0) - progname_len - 2 - 1;
+}
+
+/* How long log_escape() makes these bytes. */
+static size_t
+escaped_length(const char *src, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i++)
+		n += (unsigned char)src[i] >= 0x20 &&
+		    (unsigned char)src[i] < 0x7f && src[i] != '"' &&
+		    src[i] != '\\' ? 1 : 4;
+	return n;
+}
+
+/*
+ * The exchange's line.  It is one write of at most PIPE_BUF bytes, so
+ * the query is cut when its escaped text would not fit, and the cut is
+ * marked with "..." after the closing quote:
+ *
+ *	client=192.0.2.1 query="\x01\x01"... reply=invalid end=ok ...
+ */
 void
 log_exchange(const struct exchange_record *r)
 {
-	char text[sizeof("client=") + INET6_ADDRSTRLEN + sizeof(" query=\"") +
-	    4 * QUERY_MAX + 256];
+	char text[LOG_LINE_MAX], tail[128];
 	struct line l = { text, text + sizeof(text) - 1 };
+	struct line t = { tail, tail + sizeof(tail) - 1 };
+	size_t room;
 
+	put_string(&t, " reply=");
+	put_string(&t, r->reply != NULL ? r->reply : "none");
+	put_string(&t, r->cut ? "-cut end=" : " end=");
+	put_string(&t, error_name(r->end));
+	put_string(&t, " sent=");
+	put_number(&t, r->sent, 1);
+	put_string(&t, " ms=");
+	put_number(&t, r->us / 1000, 1);
+	put_string(&t, ".");
+	put_number(&t, r->us % 1000, 3);
 	put_string(&l, "client=");
 	address_format(r->address, l.p, (size_t)(l.end - l.p));
 	l.p += strlen(l.p);
 	put_string(&l, " query=\"");
-	l.p += log_escape(l.p, (size_t)(l.end - l.p), r->query, r->query_len);
-	put_string(&l, "\" reply=");
-	put_string(&l, r->reply != NULL ? r->reply : "none");
-	put_string(&l, r->cut ? "-cut end=" : " end=");
-	put_string(&l, error_name(r->end));
-	put_string(&l, " sent=");
-	put_number(&l, r->sent, 1);
-	put_string(&l, " ms=");
-	put_number(&l, r->us / 1000, 1);
-	put_string(&l, ".");
-	put_number(&l, r->us % 1000, 3);
+	room = line_room() - (size_t)(l.p - text) - (size_t)(t.p - tail) -
+	    sizeof("\"...") + 1;
+	if (escaped_length(r->query, r->query_len) <= room) {
+		l.p += log_escape(l.p, room + 1, r->query, r->query_len);
+		put_string(&l, "\"");
+	} else {
+		l.p += log_escape(l.p, room + 1, r->query, r->query_len);
+		put_string(&l, "\"...");
+	}
+	put(&l, tail, (size_t)(t.p - tail));
 	*l.p = '\0';
 	log_line(LOG_INFO, text);
 }
