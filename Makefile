@@ -10,8 +10,9 @@ WARNINGS = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
 # Kept apart from CFLAGS, which a packager or check-asan may replace.
 PROJECT_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARNINGS)
 ALL_CFLAGS = $(PROJECT_CFLAGS) $(CFLAGS)
-URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing libcap 2>/dev/null)
-URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap 2>/dev/null || echo -luring -lcap)
+URING_CFLAGS := $(shell $(PKG_CONFIG) --cflags liburing libcap libseccomp 2>/dev/null)
+URING_LIBS := $(shell $(PKG_CONFIG) --libs liburing libcap libseccomp 2>/dev/null || \
+	echo -luring -lcap -lseccomp)
 CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
 # Pure logic, no system call: the daemon's, the unit tests' and the
@@ -19,12 +20,13 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c
 SUPPORT = log.c members.c addresses.c watches.c
-DAEMON = fingerd.c client.c ring.c workers.c privileges.c landlock.c \
-	$(PURE) $(SUPPORT)
+DAEMON = fingerd.c supervisor.c worker.c client.c ring.c privileges.c \
+	landlock.c seccomp.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c tests/rng.c
-SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c tests/harness.c
+SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
+	tests/test_abuse.c tests/test_process.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build
@@ -45,7 +47,7 @@ $(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h tests/rng.h
 
 $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
 	    $(SUPPORT:%.c=$(B)/%.o) $(B)/ring.o \
-	    $(B)/landlock.o
+	    $(B)/landlock.o $(B)/seccomp.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 
 # The system tests run the real daemon: the black-box conformance suite
@@ -54,8 +56,13 @@ $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
 $(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_abuse.o \
+$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_process.o \
 	    $(B)/tests/harness.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+# The abuse tests load the machine: one at a time, after the others, so
+# that they skew no other test's timing.
+$(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The unit tests of members.c read a user database through nss_wrapper.
@@ -63,22 +70,27 @@ NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libns
 # Most system tests wait on the network, not the CPU: more jobs than CPUs.
 # Each test has a minute at most (check-valgrind gives more).
 SYSTEM_FLAGS = --jobs=8 --timeout=60
+ABUSE_FLAGS = --jobs=1 --timeout=90
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
-check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests
+check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
+	    $(B)/abuse-tests
 	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
 	    NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/exchange $(SYSTEM_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/daemon-tests $(SYSTEM_FLAGS)
+	$(TEST_ENV) FINGERD=$(BIN) $(B)/abuse-tests $(ABUSE_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) FINGERD_OPS_DEB=$(OPS_DEB) tests/test_ops.sh
+	$(TEST_ENV) FINGERD=$(BIN) tests/test_userdb.sh
 
 # tests/test_ops.sh: the real finger client, systemd-socket-activate,
 # inetd mode, -w, make install and the Debian package (built once, in
-# the normal run).
+# the normal run).  tests/test_userdb.sh: real user databases, LDAP
+# (slapd, nslcd) and libnss-extrausers, in namespaces of its own.
 OPS_DEB ?= build
 
 check-asan:
@@ -98,10 +110,11 @@ fuzz:
 VALGRIND_ENV = FINGERD=tests/valgrind-fingerd FINGERD_VALGRIND=1 \
 	FINGERD_WAIT_SCALE=5 VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind
 VALGRIND_FLAGS = --jobs=2 --timeout=300
-check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests
+check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
 	$(TEST_ENV) $(VALGRIND_ENV) $(B)/exchange $(VALGRIND_FLAGS)
 	$(TEST_ENV) $(VALGRIND_ENV) $(B)/daemon-tests $(VALGRIND_FLAGS)
+	$(TEST_ENV) $(VALGRIND_ENV) $(B)/abuse-tests --jobs=1 --timeout=300
 
 check: check-normal check-asan check-valgrind fuzz
 

@@ -1,12 +1,14 @@
 /*
  * fingerd: a finger daemon (RFC 1288) for the members of one Unix group,
- * on one single-threaded io_uring event loop.  Needs Linux 6.1 or later
- * (IORING_SETUP_DEFER_TASKRUN; older kernels fall back to plainer rings)
- * and liburing 2.3.
+ * each worker one single-threaded io_uring event loop.  Needs Linux 6.1
+ * or later (IORING_SETUP_DEFER_TASKRUN; older kernels fall back to
+ * plainer rings) and liburing 2.3.
  *
- * main() parses the options, binds, drops privileges, then creates the
- * ring; loop() submits, waits and hands each completion to its owner:
- * the listener and the signals here, the clients in client.c.
+ * main() is the program's setup: the options, the listening sockets (or
+ * systemd's), the switch to -u; then the supervisor (supervisor.c) reads
+ * the group and starts the workers (worker.c), or, with -i, this one
+ * process reads it and serves the connection on stdin.  A worker, an
+ * exec of this binary by the supervisor, goes straight to worker.c.
  */
 #include <sys/inotify.h>
 #include <sys/resource.h>
@@ -59,16 +61,6 @@
 	"  -V             print the version and exit\n" \
 	"  -h             print this help and exit\n"
 
-/* A pause before accepting again when out of descriptors or memory. */
-#define ACCEPT_PAUSE_NS	100000000
-
-static struct sockaddr_storage accept_address;
-static socklen_t accept_address_len;
-static struct signalfd_siginfo signal_info;
-static int signal_fd = -1;
-static char watch_events[4096]
-    __attribute__((aligned(__alignof__(struct inotify_event))));
-static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
 /* Where fingerd listens, logged once the group is known to exist. */
 static char listen_where[INET6_ADDRSTRLEN + 32];
 
@@ -106,6 +98,9 @@ name(int flag, const char *text)
 {
 	if (text[0] == '\0')
 		usage_error("-%c: the name is empty", flag);
+	if (strlen(text) >= NAME_MAX_LEN)
+		usage_error("-%c: the name is longer than %d bytes", flag,
+		    NAME_MAX_LEN - 1);
 	return text;
 }
 
@@ -170,19 +165,24 @@ parse_options(int argc, char *argv[], struct options *o)
 		    o->workers);
 }
 
-/* Enough descriptors for every client's socket and plan. */
+/*
+ * Enough descriptors for every client's socket and plan in a worker, and
+ * for every listening socket in the supervisor (a few more each).
+ */
 static void
-raise_file_limit(unsigned clients)
+raise_file_limit(unsigned clients, unsigned workers)
 {
 	rlim_t need = 2 * (rlim_t)clients + 32;
 	struct rlimit rl;
 
+	if (need < (rlim_t)workers + 16)
+		need = (rlim_t)workers + 16;
 	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need)
 		return;
 	if (rl.rlim_max < need)
-		fatalx(EX_CONFIG, "-c %u needs %llu file descriptors and the "
-		    "hard limit is %llu: lower -c or raise the limit "
-		    "(ulimit -Hn, LimitNOFILE=)", clients,
+		fatalx(EX_CONFIG, "-c %u and -w %u need %llu file descriptors "
+		    "and the hard limit is %llu: lower -c or -w, or raise the "
+		    "limit (ulimit -Hn, LimitNOFILE=)", clients, workers,
 		    (unsigned long long)need,
 		    (unsigned long long)rl.rlim_max);
 	rl.rlim_cur = need;
@@ -358,353 +358,21 @@ signals_block(sigset_t *set, bool children)
 		fatal(EX_OSERR, "sigprocmask");
 }
 
-static int
-signals_open(void)
+/*
+ * Descriptors 0, 1 and 2 open, on /dev/null where they were closed, so
+ * that no socket or file of fingerd's takes their number: a listening
+ * socket as fd 2 would get the log.
+ */
+static void
+descriptors_open(void)
 {
-	sigset_t set;
 	int fd;
 
-	signal(SIGPIPE, SIG_IGN);
-	signals_block(&set, false);
-	if ((fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
-		fatal(EX_OSERR, "signalfd");
-	return fd;
-}
-
-static void
-accept_arm(struct context *ctx)
-{
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	accept_address_len = sizeof(accept_address);
-	io_uring_prep_accept(sqe, ctx->listen_fd,
-	    (struct sockaddr *)&accept_address, &accept_address_len,
-	    SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT));
-	ctx->accepting = true;
-}
-
-static void
-accept_pause_arm(struct context *ctx)
-{
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_timeout(sqe, &accept_pause, 0, 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE));
-}
-
-static void
-listener_close(struct context *ctx)
-{
-	ctx->accepting = false;
-	if (ctx->listen_fd >= 0)
-		close(ctx->listen_fd);
-	ctx->listen_fd = -1;
-}
-
-static void
-accepted(struct context *ctx, int res)
-{
-	if (res >= 0 || ctx->draining) {
-		ctx->accepting = false;
-		if (res >= 0)	/* accepted before the stop: served */
-			client_start(ctx, res, &accept_address);
-		if (ctx->draining)
-			listener_close(ctx);
-		return;
-	}
-	errno = -res;
-	if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
-	    res == -ENOMEM) {
-		log_warn("accept");
-		accept_pause_arm(ctx);	/* still accepting, after a pause */
-	} else {
-		ctx->accepting = false;
-	}
-}
-
-static void
-signal_arm(struct context *ctx)
-{
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_read(sqe, signal_fd, &signal_info, sizeof(signal_info),
-	    (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_SIGNAL));
-}
-
-/* Reads the next inotify events (watches.c) from the watches' descriptor. */
-static void
-watch_arm(struct context *ctx)
-{
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_read(sqe, watches_fd(ctx->watches), watch_events,
-	    sizeof(watch_events), (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_WATCH));
-}
-
-static void
-watch_read(struct context *ctx, int res)
-{
-	if (res == -ECANCELED)
-		return;
-	if (res <= 0) {
-		errno = res < 0 ? -res : EIO;
-		log_warn("reading inotify events; plans are looked at on "
-		    "every query from now on");
-		watches_disable(ctx->watches);
-		return;
-	}
-	/*
-	 * Events queued since this read are read now, before the batch's
-	 * other completions: a query among them may have come after them.
-	 */
-	do {
-		watches_events(ctx->watches, watch_events, (size_t)res);
-		res = (int)read(watches_fd(ctx->watches), watch_events,
-		    sizeof(watch_events));
-	} while (res > 0);
-	watch_arm(ctx);
-}
-
-/*
- * The log lines queued, written with one request at a time when they are
- * due; until then a timeout, one at a time, wakes the loop when they will
- * be.  (A timeout on each wait instead cost 3.5% more CPU per request.)
- */
-static void
-log_arm(struct context *ctx)
-{
-	static struct __kernel_timespec wait;
-	struct io_uring_sqe *sqe;
-	const void *data;
-	size_t len;
-	int64_t due;
-
-	if (log_next(&data, &len)) {
-		sqe = ring_sqe(ctx->ring, 1);
-		io_uring_prep_write(sqe, STDERR_FILENO, data, (unsigned)len,
-		    (uint64_t)-1);
-		io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_LOG));
-		ctx->logging = true;
-	} else if (!ctx->log_timer && (due = log_due()) > 0) {
-		wait.tv_sec = due / 1000000000;
-		wait.tv_nsec = due % 1000000000;
-		sqe = ring_sqe(ctx->ring, 1);
-		io_uring_prep_timeout(sqe, &wait, 0, 0);
-		io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_LOG_TIMER));
-		ctx->log_timer = true;
-	}
-}
-
-static void
-reload(struct context *ctx)
-{
-	const char *group = ctx->options->group, *why;
-	struct members *t;
-
-	if ((t = members_load(group, &why)) == NULL) {
-		log_warnx("SIGHUP: group %s: %s; keeping the %zu member%s "
-		    "loaded before", group, why, ctx->members->count,
-		    plural(ctx->members->count));
-		return;
-	}
-	members_release(ctx->members);
-	ctx->members = t;
-	if (ctx->watches != NULL)	/* homes may have changed too */
-		watches_drop_all(ctx->watches);
-	log_info("SIGHUP: group %s has %zu member%s", group, t->count,
-	    plural(t->count));
-}
-
-static void
-drain(struct context *ctx, unsigned signo)
-{
-	struct io_uring_sqe *sqe;
-
-	if (ctx->draining)
-		return;
-	ctx->draining = true;
-	log_info("%s: stopping after %u exchange%s in flight",
-	    strsignal((int)signo), ctx->active, plural(ctx->active));
-	if (!ctx->accepting) {
-		listener_close(ctx);
-		return;
-	}
-	sqe = ring_sqe(ctx->ring, 2);
-	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT), 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
-	sqe = ring_sqe(ctx->ring, 1);
-	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE), 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
-}
-
-static void
-signalled(struct context *ctx, int res)
-{
-	if (res != (int)sizeof(signal_info)) {
-		errno = res < 0 ? -res : EIO;
-		fatal(EX_OSERR, "reading the signalfd");
-	}
-	if (signal_info.ssi_signo == SIGHUP)
-		reload(ctx);
-	else
-		drain(ctx, signal_info.ssi_signo);
-	signal_arm(ctx);
-}
-
-static void
-dispatch(struct context *ctx, uint64_t user_data, int res)
-{
-	switch (USER_DATA_OP(user_data)) {
-	case OP_ACCEPT:
-		accepted(ctx, res);
-		break;
-	case OP_ACCEPT_PAUSE:
-		if (ctx->draining)
-			listener_close(ctx);
-		else
-			accept_arm(ctx);
-		break;
-	case OP_SIGNAL:
-		signalled(ctx, res);
-		break;
-	case OP_WATCH:
-		watch_read(ctx, res);
-		break;
-	case OP_LOG:
-		ctx->logging = false;
-		log_wrote(res);
-		break;
-	case OP_LOG_TIMER:	/* the loop writes what is due */
-		ctx->log_timer = false;
-		break;
-	case OP_CANCEL:
-		break;
-	default:
-		client_complete(ctx, user_data, res);
-		break;
-	}
-}
-
-/*
- * Handles the completions there are.  Each batch is copied out of the
- * completion queue first, then inotify events are handled before the
- * rest: a query completed in the same batch may have arrived after the
- * plan changed, and must not be answered from a watch those events drop
- * (watch_read() also reads the events queued since, which covers the
- * completions that come in while a batch is handled).
- */
-static void
-reap(struct context *ctx)
-{
-	struct completion *batch = ctx->completions;
-	struct io_uring_cqe *cqe;
-	unsigned head, i, n;
-
-	for (;;) {
-		n = 0;
-		io_uring_for_each_cqe(ctx->ring, head, cqe) {
-			batch[n].user_data = cqe->user_data;
-			batch[n].res = cqe->res;
-			if (++n == ctx->completions_size)
-				break;
-		}
-		if (n == 0)
-			return;
-		io_uring_cq_advance(ctx->ring, n);
-		for (i = 0; i < n; i++)
-			if (USER_DATA_OP(batch[i].user_data) == OP_WATCH)
-				watch_read(ctx, batch[i].res);
-		for (i = 0; i < n; i++)
-			if (USER_DATA_OP(batch[i].user_data) != OP_WATCH)
-				dispatch(ctx, batch[i].user_data, batch[i].res);
-	}
-}
-
-static void
-loop(struct context *ctx)
-{
-	int ret;
-
-	while (!ctx->draining || ctx->accepting || ctx->active > 0 ||
-	    ctx->logging) {
-		/* A log backed up takes no new client until it is written. */
-		if (!ctx->accepting && !ctx->draining && ctx->listen_fd >= 0 &&
-		    client_slot_free(ctx) && !log_backed_up())
-			accept_arm(ctx);
-		log_arm(ctx);
-		ret = io_uring_submit_and_wait(ctx->ring, 1);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-		    ret != -EBUSY && ret != -ETIME) {
-			errno = -ret;
-			fatal(EX_OSERR, "io_uring_submit_and_wait");
-		}
-		reap(ctx);
-	}
-}
-
-static void
-serve_inetd(struct context *ctx)
-{
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
-
-	memset(&peer, 0, sizeof(peer));
-	if (getpeername(STDIN_FILENO, (struct sockaddr *)&peer, &len) != 0)
-		fatal(EX_USAGE, "-i: standard input is not a connected socket");
-	ctx->draining = true;
-	client_start(ctx, STDIN_FILENO, &peer);
-}
-
-/*
- * One event loop: its ring, its clients, until SIGTERM or SIGINT and the
- * last exchange; with -i, the one on stdin.  Takes members over.
- */
-int
-serve(const struct options *o, struct members *members, int listen_fd)
-{
-	struct context ctx = {
-		.options = o, .members = members, .listen_fd = listen_fd,
-	};
-	struct io_uring ring;
-
-	signal_fd = signals_open();
-	ring_open(&ring, o->clients);
-	ctx.ring = &ring;
-	ctx.completions_size = RING_CQ_ENTRIES(o->clients);
-	ctx.completions = calloc(ctx.completions_size,
-	    sizeof(*ctx.completions));
-	if (ctx.completions == NULL || !clients_init(&ctx) ||
-	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
-	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
-		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
-	if (!log_queue_start())
-		fatalx(EX_OSERR, "out of memory for the log");
-	if (!o->inetd && (ctx.watches = watches_new()) == NULL)
-		fatalx(EX_OSERR, "out of memory for the plan watches");
-	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
-		log_warn("inotify_init1: plans are looked at on every query");
-	if (!o->inetd)
-		log_info("serving group %s (%zu member%s)", o->group,
-		    members->count, plural(members->count));
-	signal_arm(&ctx);
-	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
-		watch_arm(&ctx);
-	if (o->inetd)
-		serve_inetd(&ctx);
-	loop(&ctx);
-	log_queue_stop();
-	io_uring_queue_exit(&ring);
-	clients_free(&ctx);
-	free(ctx.completions);
-	address_counts_free(ctx.addresses);
-	plan_cache_free(ctx.cache);
-	watches_free(ctx.watches);
-	members_release(ctx.members);
-	close(signal_fd);
-	return EX_OK;
+	while ((fd = open("/dev/null", O_RDWR)) >= 0 && fd <= STDERR_FILENO)
+		;
+	if (fd < 0)
+		exit(EX_OSFILE);	/* nowhere to say so */
+	close(fd);
 }
 
 static void __attribute__((noreturn))
@@ -715,6 +383,33 @@ group_failed(const char *group, const char *why)
 	fatalx(EX_NOUSER, "group %s: no such group: create it (groupadd %s) "
 	    "and add users (gpasswd -a alice %s), or name another with -g",
 	    group, group, group);
+}
+
+static struct members *
+group_load(const char *group)
+{
+	struct members *members;
+	const char *why;
+
+	if ((members = members_load(group, &why)) == NULL)
+		group_failed(group, why);
+	return members;
+}
+
+/*
+ * -i: one process, one connection.  It reads the group as the -u
+ * account, then serves the connection on stdin, confined as a worker.
+ */
+static int
+inetd(struct options *o)
+{
+	struct privileges privileges;
+
+	inetd_logging();
+	o->clients = 1;
+	privileges_plan(o->user, &privileges);
+	privileges_drop(&privileges);
+	return serve(o, group_load(o->group), -1, -1);
 }
 
 int
@@ -728,28 +423,22 @@ main(int argc, char *argv[])
 	struct privileges privileges;
 	struct members *members;
 	int fds[WORKERS_MAX];
-	const char *why;
 
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv(WORKER_ENVIRONMENT) != NULL)
+		return worker_main();
+	descriptors_open();
 	log_init("fingerd");
 	parse_options(argc, argv, &o);
 	log_file_append();
-	if (o.inetd) {
-		inetd_logging();
-		o.clients = 1;
-	}
-	privileges_plan(o.user, &privileges);
-	raise_file_limit(o.clients);
-	if (!o.inetd)
-		listen_sockets(&o, fds);
-	if ((members = members_load(o.group, &why)) == NULL)
-		group_failed(o.group, why);
-	if (!o.inetd)
-		log_info("listening on %s", listen_where);
-	privileges_drop(&privileges);
-	landlock_restrict(members);
 	if (o.inetd)
-		return serve(&o, members, -1);
-	if (o.workers == 1)
-		return serve(&o, members, fds[0]);
-	return workers_run(&o, members, fds);
+		return inetd(&o);
+	privileges_plan(o.user, &privileges);
+	raise_file_limit(o.clients, o.workers);
+	listen_sockets(&o, fds);
+	privileges_drop(&privileges);
+	ring_check();
+	members = group_load(o.group);
+	log_info("listening on %s", listen_where);
+	return supervise(&o, members, fds);
 }

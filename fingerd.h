@@ -169,6 +169,7 @@ struct members {
 	struct member	*v;		/* sorted by login */
 	char		*list;		/* the reply to the empty query */
 	size_t		 list_len;
+	const void	*block;		/* unpacked: the strings are there */
 };
 
 /* One account as the user database gives it, for members_build(). */
@@ -188,6 +189,8 @@ const struct member *members_find(const struct members *, const char *,
 		    size_t);
 struct members	*members_hold(struct members *);
 void		 members_release(struct members *);
+void		*members_pack(const struct members *, size_t *);
+struct members	*members_unpack(const void *, size_t);
 
 /*
  * addresses.c: connections at once per client address (-a).  IPv4 and
@@ -261,8 +264,10 @@ void		 watches_events(struct plan_watches *, const void *, size_t);
 void		 watches_drop_all(struct plan_watches *);
 void		 watches_disable(struct plan_watches *);
 
-/* landlock.c */
+/* landlock.c and seccomp.c: a worker's confinement. */
 void	 landlock_restrict(const struct members *);
+bool	 landlock_home_servable(const char *);
+void	 seccomp_restrict(void);
 
 /* client.c and fingerd.c share the loop's context. */
 struct options {
@@ -337,13 +342,39 @@ struct context {
 /* fingerd.c */
 #include <signal.h>
 
-int	 serve(const struct options *, struct members *, int);
+#define WORKERS_MAX	64
+#define NAME_MAX_LEN	256	/* -g, -u */
+
 void	 signals_block(sigset_t *, bool);
 
-/* workers.c */
-#define WORKERS_MAX	64
+/*
+ * supervisor.c and worker.c: how a worker starts.  The supervisor execs
+ * fingerd with WORKER_ENVIRONMENT set and these descriptors (0 and 1 are
+ * /dev/null, 2 the log): its listening socket, its setup (a sealed memfd:
+ * struct worker_setup, then members_pack()'s block) and a pipe on which
+ * it writes one byte once it serves.
+ */
+#define WORKER_ENVIRONMENT	"FINGERD_WORKER"
+#define WORKER_FD_LISTEN	3
+#define WORKER_FD_SETUP		4
+#define WORKER_FD_READY		5
+#define WORKER_SETUP_MAGIC	"fingerdW"
 
-int	 workers_run(const struct options *, struct members *, const int *);
+struct worker_setup {
+	char		 magic[8];
+	pid_t		 supervisor;
+	unsigned	 timeout;
+	unsigned	 clients;
+	unsigned	 per_address;
+	unsigned	 workers;
+	bool		 refuse_list;
+	uint64_t	 plan_max;
+	char		 group[NAME_MAX_LEN];
+};
+
+int	 supervise(const struct options *, struct members *, const int *);
+int	 worker_main(void);
+int	 serve(const struct options *, struct members *, int, int);
 
 /* ring.c: a client has at most two requests in flight. */
 #define RING_CQ_ENTRIES(clients)	(2 * (clients) + 16)

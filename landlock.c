@@ -1,10 +1,12 @@
 /*
- * Landlock (Linux 5.13+): once the socket is bound, fingerd can only read,
- * and only what it serves or needs to read the group again: the
- * directories that hold the members' homes (their parents, so that a
- * member added by SIGHUP is found), the user database and the libraries
- * NSS may load.  It can write, create or execute nothing, and where the
- * kernel has Landlock ABI 4, neither bind nor connect a TCP socket.  On a
+ * Landlock (Linux 5.13+): a worker (or fingerd -i) can read only what it
+ * serves, beneath each member's home directory: never a directory above
+ * one, which holds other people's files, and never /.  Nothing else, not
+ * even the user database, which only the supervisor reads.  It can write,
+ * create or execute nothing; where the kernel has Landlock ABI 4, it can
+ * neither bind nor connect a TCP socket, and with ABI 6 it can signal no
+ * process and reach no abstract socket outside itself.  A member added
+ * later is read by the next generation of workers, confined anew.  On a
  * kernel without Landlock it says so once and goes on.
  */
 #include <sys/prctl.h>
@@ -15,7 +17,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,20 +30,17 @@
 #define ACCESS_FS_IOCTL_DEV	(1ULL << 15)
 #define ACCESS_NET_BIND_TCP	(1ULL << 0)
 #define ACCESS_NET_CONNECT_TCP	(1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX	(1ULL << 0)
+#define SCOPE_SIGNAL		(1ULL << 1)
 
 #define ACCESS_FS_READ	(LANDLOCK_ACCESS_FS_READ_FILE | \
 			 LANDLOCK_ACCESS_FS_READ_DIR)
 
-/* struct landlock_ruleset_attr as of ABI 4; older kernels take a prefix. */
+/* struct landlock_ruleset_attr as of ABI 6; older kernels take a prefix. */
 struct ruleset_attr {
 	uint64_t	 handled_access_fs;
 	uint64_t	 handled_access_net;
-};
-
-/* Where the user database and NSS's modules live. */
-static const char *const system_paths[] = {
-	"/etc", "/usr", "/lib", "/lib64", "/lib32", "/var/lib/extrausers",
-	"/var/lib/sss", NULL
+	uint64_t	 scoped;
 };
 
 static int
@@ -86,16 +84,14 @@ allow_read(int ruleset, const char *path)
 	close(rule.parent_fd);
 }
 
-/* Allows reading beneath the directory that holds path. */
-static void
-allow_parent(int ruleset, const char *path)
+/*
+ * Whether a home may be allowed: an absolute path, not /.  fingerd.c
+ * warns of the others when it reads the group.
+ */
+bool
+landlock_home_servable(const char *home)
 {
-	char copy[PATH_MAX];
-
-	if (path == NULL || strlen(path) >= sizeof(copy))
-		return;
-	strcpy(copy, path);
-	allow_read(ruleset, dirname(copy));
+	return home[0] == '/' && home[strspn(home, "/")] != '\0';
 }
 
 static void
@@ -103,16 +99,9 @@ allow_paths(int ruleset, const struct members *members)
 {
 	size_t i;
 
-	for (i = 0; system_paths[i] != NULL; i++)
-		allow_read(ruleset, system_paths[i]);
-	/*
-	 * The test suite's user database, through nss_wrapper: its
-	 * directories, as a file replaced by rename is a new inode.
-	 */
-	allow_parent(ruleset, getenv("NSS_WRAPPER_PASSWD"));
-	allow_parent(ruleset, getenv("NSS_WRAPPER_GROUP"));
 	for (i = 0; i < members->count; i++)
-		allow_parent(ruleset, members->v[i].home);
+		if (landlock_home_servable(members->v[i].home))
+			allow_read(ruleset, members->v[i].home);
 #if defined(__SANITIZE_ADDRESS__)
 	/* LeakSanitizer reads /proc/self/task and maps at exit. */
 	allow_read(ruleset, "/proc");
@@ -135,8 +124,11 @@ landlock_restrict(const struct members *members)
 	if (abi >= 4)
 		attr.handled_access_net = ACCESS_NET_BIND_TCP |
 		    ACCESS_NET_CONNECT_TCP;
+	if (abi >= 6)
+		attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
 	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr,
-	    abi >= 4 ? sizeof(attr) : sizeof(attr.handled_access_fs), 0);
+	    abi >= 6 ? sizeof(attr) : abi >= 4 ? 2 * sizeof(uint64_t) :
+	    sizeof(uint64_t), 0);
 	if (ruleset < 0)
 		fatal(EX_OSERR, "landlock_create_ruleset");
 	allow_paths(ruleset, members);

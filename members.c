@@ -300,9 +300,135 @@ members_release(struct members *t)
 
 	if (t == NULL || --t->refs > 0)
 		return;
-	for (i = 0; i < t->count; i++)
+	for (i = 0; t->block == NULL && i < t->count; i++)
 		member_free(&t->v[i]);
 	free(t->v);
-	free(t->list);
+	if (t->block == NULL)
+		free(t->list);
 	free(t);
+}
+
+/*
+ * The table as one block of memory, for the workers (supervisor.c hands
+ * it over in a sealed memfd that each of them maps): a header, a record
+ * a member, then the strings, each NUL terminated; every reference is an
+ * offset from the start of the block.
+ */
+#define TABLE_MAGIC	"fingerd1"
+
+struct table_header {
+	char		 magic[8];
+	uint64_t	 size;
+	uint64_t	 count;
+	uint64_t	 list, list_len;
+};
+
+struct table_record {
+	uint64_t	 login, home, plan, login_line, login_line_len;
+};
+
+/* Appends len bytes and a NUL to the block; returns their offset. */
+static uint64_t
+pack_string(uint8_t *block, size_t *end, const char *s, size_t len)
+{
+	uint64_t at = *end;
+
+	memcpy(block + at, s, len);
+	block[at + len] = '\0';
+	*end += len + 1;
+	return at;
+}
+
+/* The table in one block of *len bytes (malloc'd), or NULL. */
+void *
+members_pack(const struct members *t, size_t *len)
+{
+	struct table_header h = { .count = t->count, .list_len = t->list_len };
+	struct table_record *r;
+	const struct member *m;
+	size_t i, size = sizeof(h) + t->count * sizeof(*r) + t->list_len + 1;
+	uint8_t *block;
+
+	for (i = 0; i < t->count; i++) {
+		m = &t->v[i];
+		size += strlen(m->login) + strlen(m->home) + strlen(m->plan) +
+		    m->login_line_len + 4;
+	}
+	if ((block = malloc(size)) == NULL)
+		return NULL;
+	r = (struct table_record *)(block + sizeof(h));
+	*len = sizeof(h) + t->count * sizeof(*r);
+	for (i = 0; i < t->count; i++) {
+		m = &t->v[i];
+		r[i].login = pack_string(block, len, m->login, strlen(m->login));
+		r[i].home = pack_string(block, len, m->home, strlen(m->home));
+		r[i].plan = pack_string(block, len, m->plan, strlen(m->plan));
+		r[i].login_line = pack_string(block, len, m->login_line,
+		    m->login_line_len);
+		r[i].login_line_len = m->login_line_len;
+	}
+	h.list = pack_string(block, len, t->list, t->list_len);
+	memcpy(h.magic, TABLE_MAGIC, sizeof(h.magic));
+	h.size = *len;
+	memcpy(block, &h, sizeof(h));
+	return block;
+}
+
+/* The NUL-terminated string at offset in the block, or NULL. */
+static char *
+unpack_string(const uint8_t *block, size_t len, uint64_t offset)
+{
+	if (offset >= len || memchr(block + offset, '\0', len - offset) == NULL)
+		return NULL;
+	return (char *)(uintptr_t)(block + offset);
+}
+
+static bool
+unpack_member(struct member *m, const uint8_t *block, size_t len,
+    const struct table_record *r)
+{
+	m->login = unpack_string(block, len, r->login);
+	m->home = unpack_string(block, len, r->home);
+	m->plan = unpack_string(block, len, r->plan);
+	m->login_line = unpack_string(block, len, r->login_line);
+	m->login_line_len = r->login_line_len;
+	return m->login != NULL && m->home != NULL && m->plan != NULL &&
+	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;
+}
+
+/*
+ * A table whose strings point into block, which must outlive it; NULL
+ * when the len bytes there are not a whole table, or out of memory.
+ */
+struct members *
+members_unpack(const void *block, size_t len)
+{
+	const struct table_record *r;
+	struct table_header h;
+	struct members *t;
+
+	if (len < sizeof(h))
+		return NULL;
+	memcpy(&h, block, sizeof(h));
+	if (memcmp(h.magic, TABLE_MAGIC, sizeof(h.magic)) != 0 ||
+	    h.size != len || h.count > (len - sizeof(h)) / sizeof(*r))
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL ||
+	    (t->v = calloc(h.count + 1, sizeof(*t->v))) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->refs = 1;
+	t->block = block;
+	r = (const struct table_record *)((const uint8_t *)block + sizeof(h));
+	for (t->count = 0; t->count < h.count; t->count++)
+		if (!unpack_member(&t->v[t->count], block, len, &r[t->count]))
+			goto fail;
+	t->list = unpack_string(block, len, h.list);
+	t->list_len = h.list_len;
+	if (t->list != NULL && strlen(t->list) == h.list_len)
+		return t;
+fail:
+	members_release(t);
+	return NULL;
 }

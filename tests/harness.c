@@ -44,7 +44,15 @@ static const char *const fixture_plans[][2] = {
 	{ "bob", PLAN_BOB },
 	{ "dan", PLAN_DAN },
 	{ "mallory", PLAN_MALLORY },
+	{ "zoe", PLAN_ZOE },
 };
+
+/* Where an account's home is under the fixture: zoe's is apart. */
+static const char *
+home_dir(const char *login)
+{
+	return strcmp(login, "zoe") == 0 ? "srv" : "home";
+}
 
 double
 now_seconds(void)
@@ -53,6 +61,19 @@ now_seconds(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The daemon runs under valgrind (make check-valgrind): its process is
+ * valgrind's, with valgrind's descriptors, limits and system calls, and
+ * no seccomp filter or Landlock domain (valgrind runs neither).  What
+ * /proc shows of descriptors, memory and confinement is then not the
+ * daemon's own, and the tests that read it check it in the other builds.
+ */
+bool
+under_valgrind(void)
+{
+	return getenv("FINGERD_VALGRIND") != NULL;
 }
 
 int
@@ -141,7 +162,8 @@ fixture_file(const struct fixture *f, const char *name, char *path,
 static void
 home_path(const struct fixture *f, const char *login, char *path, size_t size)
 {
-	int n = snprintf(path, size, "%s/home/%s", f->dir, login);
+	int n = snprintf(path, size, "%s/%s/%s", f->dir, home_dir(login),
+	    login);
 
 	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
 }
@@ -150,7 +172,8 @@ void
 plan_path(const struct fixture *f, const char *login, char *path,
     size_t size)
 {
-	int n = snprintf(path, size, "%s/home/%s/.plan", f->dir, login);
+	int n = snprintf(path, size, "%s/%s/%s/.plan", f->dir, home_dir(login),
+	    login);
 
 	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
 }
@@ -165,6 +188,8 @@ fixture_passwd(struct fixture *f)
 		{ "erin:x:1005:1005:Erin Unsafe,,,:", "erin" },
 		{ "bob:x:1002:79:Bob Builder:", "bob" },
 		{ "mallory:x:1006:100:Mallory Outsider:", "mallory" },
+		{ "zoe:x:1007:1007:Zoe Elsewhere:", "zoe" },
+		{ "rooted:x:1008:1008:Rooted At Slash:/", NULL },
 		{ "alice:x:1001:1001:Alice Liddell,Room 1,555-0101,:", "alice" },
 		{ "dan:x:1004:1004:Dan Noeol:", "dan" },
 		{ "carol:x:1003:1003:Carol Noplan:", "carol" },
@@ -210,7 +235,7 @@ static void
 fixture_homes(struct fixture *f)
 {
 	static const char *const logins[] = {
-		"alice", "bob", "carol", "dan", "erin", "mallory"
+		"alice", "bob", "carol", "dan", "erin", "mallory", "zoe"
 	};
 	char path[256];
 	size_t i;
@@ -218,6 +243,9 @@ fixture_homes(struct fixture *f)
 	fixture_file(f, "home", path, sizeof(path));
 	cr_assert(mkdir(path, 0755) == 0, "fixture: mkdir: %s",
 	    strerror(errno));
+	fixture_file(f, "srv", path, sizeof(path));
+	cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
+	    "fixture: mkdir: %s", strerror(errno));
 	for (i = 0; i < sizeof(logins) / sizeof(logins[0]); i++) {
 		home_path(f, logins[i], path, sizeof(path));
 		cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
@@ -448,14 +476,18 @@ environment_free(char **env)
 static void __attribute__((noreturn))
 child_exec(const struct fixture *f, char *const argv[], char *const env[])
 {
-	int in, out, err;
+	int fds[3], i;
 
-	in = f->stdio ? f->stdio[0] : open("/dev/null", O_RDONLY);
-	out = f->stdio ? f->stdio[1] : open(f->out, O_WRONLY | O_APPEND);
-	err = f->stdio ? f->stdio[2] : open(f->log, O_WRONLY | O_APPEND);
-	if (in < 0 || out < 0 || err < 0 || dup2(in, 0) < 0 ||
-	    dup2(out, 1) < 0 || dup2(err, 2) < 0)
-		_exit(126);
+	fds[0] = f->stdio ? f->stdio[0] : open("/dev/null", O_RDONLY);
+	fds[1] = f->stdio ? f->stdio[1] : open(f->out, O_WRONLY | O_APPEND);
+	fds[2] = f->stdio ? f->stdio[2] : open(f->log, O_WRONLY | O_APPEND);
+	for (i = 0; i < 3; i++)		/* above 2, then in place */
+		if (fds[i] >= 0 && (fds[i] = fcntl(fds[i], F_DUPFD, 3)) < 0)
+			_exit(126);
+	for (i = 0; i < 3; i++)		/* -1 in stdio: left closed */
+		if (fds[i] >= 0 ? dup2(fds[i], i) < 0 : close(i) < 0 &&
+		    errno != EBADF)
+			_exit(126);
 	/* Criterion's pipes and our sockets stay out of the daemon. */
 	syscall(SYS_close_range, 3U, ~0U, 0U);
 	/*
@@ -486,10 +518,12 @@ watchdog_start(struct fixture *f)
 	f->watchdog = fork();
 	cr_assert(f->watchdog >= 0, "fork: %s", strerror(errno));
 	if (f->watchdog == 0) {
-		close(fds[1]);
-		if (read(fds[0], &byte, 1) != 1) {
-			syscall(SYS_pidfd_send_signal, f->pidfd, SIGKILL,
-			    NULL, 0);
+		/* It holds nothing of the test's: a pipe's reader above all. */
+		dup2(fds[0], 0);
+		dup2(f->pidfd, 1);
+		syscall(SYS_close_range, 2U, ~0U, 0U);
+		if (read(0, &byte, 1) != 1) {
+			syscall(SYS_pidfd_send_signal, 1, SIGKILL, NULL, 0);
 			nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		}
 		_exit(0);
@@ -573,6 +607,46 @@ daemon_alive(struct fixture *f)
 	return f->pid > 0 && daemon_wait(f, 0) == -1;
 }
 
+/*
+ * The supervisor's children, the workers (at most n into pids); how many
+ * there are.
+ */
+size_t
+daemon_workers(const struct fixture *f, pid_t *pids, size_t n)
+{
+	char path[64];
+	size_t count = 0;
+	long pid;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)f->pid,
+	    (int)f->pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (fscanf(fp, "%ld", &pid) == 1) {
+		if (count < n)
+			pids[count] = (pid_t)pid;
+		count++;
+	}
+	fclose(fp);
+	return count;
+}
+
+/* The one worker of a daemon started without -w; waits for it, bounded. */
+pid_t
+daemon_worker(const struct fixture *f)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	struct timespec pause = { 0, 10 * 1000 * 1000 };
+	pid_t pid = 0;
+
+	while (daemon_workers(f, &pid, 1) != 1 && now_seconds() < deadline)
+		nanosleep(&pause, NULL);
+	cr_assert(daemon_workers(f, &pid, 1) == 1,
+	    "the daemon has %zu workers, not one", daemon_workers(f, &pid, 1));
+	return pid;
+}
+
 void
 daemon_signal(struct fixture *f, int sig)
 {
@@ -590,10 +664,17 @@ daemon_stop(struct fixture *f, int sig)
 {
 	int status;
 
+	pid_t workers[64];
+	size_t i, n;
+
 	if (f->pid > 0)
 		kill(f->pid, sig);
 	if ((status = daemon_wait(f, WAIT_EXIT_MS)) == -1) {
+		/* Its workers too, which a stuck supervisor would orphan. */
+		n = daemon_workers(f, workers, 64);
 		kill(f->pid, SIGKILL);
+		for (i = 0; i < n && i < 64; i++)
+			kill(workers[i], SIGKILL);
 		daemon_wait(f, WAIT_EXIT_MS);
 		return -1;
 	}

@@ -13,6 +13,8 @@
  *	dan	listed in finger	plan without a final newline
  *	erin	listed in finger	plan with terminal-unsafe bytes
  *	mallory	not a member		a plan nobody may see
+ *	zoe	not a member		a plan, her home in another directory
+ *	rooted	not a member		home /
  *	root, nobody (65534)		system accounts, not members
  */
 #ifndef HARNESS_H
@@ -36,6 +38,7 @@
 #define LATENCY(s)	((s) * wait_scale())
 
 int	 wait_scale(void);
+bool	 under_valgrind(void);
 
 /* The fixture's group: named in its list, and bob by his primary gid. */
 #define FIXTURE_GID	79
@@ -72,6 +75,9 @@ int	 wait_scale(void);
 #define PLAN_MALLORY	"I am not a member.\n"
 #define REPLY_MALLORY	"Login: mallory\tName: Mallory Outsider\r\nPlan:\r\n" \
 			"I am not a member.\r\n"
+#define PLAN_ZOE	"Far from the others.\n"
+#define REPLY_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nPlan:\r\n" \
+			"Far from the others.\r\n"
 #define REPLY_LIST	"Login: alice\tName: Alice Liddell\r\n" \
 			"Login: bob\tName: Bob Builder\r\n" \
 			"Login: carol\tName: Carol Noplan\r\n" \
@@ -100,7 +106,8 @@ struct buffer {
  * One fixture and at most one daemon on it.  child_setup, when set, runs
  * in the daemon's process just before the exec; asan_options, when set,
  * is the daemon's ASAN_OPTIONS=... instead of ours; stdio, when set,
- * gives its standard descriptors instead of /dev/null, out and log.
+ * gives its standard descriptors instead of /dev/null, out and log (-1:
+ * left closed).
  */
 struct fixture {
 	char	 dir[64];
@@ -139,6 +146,8 @@ int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);
+size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
+pid_t	 daemon_worker(const struct fixture *);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_inotify(void);

@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ connect_from(const char *source)
 	return fd;
 }
 
+/* Descriptors of the daemon's worker, which serves the clients. */
 static size_t
 daemon_fds(void)
 {
@@ -79,7 +81,7 @@ daemon_fds(void)
 	size_t n = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)fx.pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)daemon_worker(&fx));
 	cr_assert_not_null(d = opendir(path), "%s: %s", path, strerror(errno));
 	while ((e = readdir(d)) != NULL)
 		n += e->d_name[0] != '.';
@@ -87,7 +89,7 @@ daemon_fds(void)
 	return n;
 }
 
-/* VmRSS of the daemon, in KiB. */
+/* VmRSS of the daemon's worker, in KiB. */
 static unsigned long
 daemon_rss(void)
 {
@@ -95,7 +97,8 @@ daemon_rss(void)
 	unsigned long kib = 0;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)fx.pid);
+	snprintf(path, sizeof(path), "/proc/%d/status",
+	    (int)daemon_worker(&fx));
 	cr_assert_not_null(f = fopen(path, "r"));
 	while (fgets(line, sizeof(line), f) != NULL)
 		if (sscanf(line, "VmRSS: %lu kB", &kib) == 1)
@@ -164,7 +167,7 @@ Test(abuse, thousand_held_connections)
 	cr_assert(took < LATENCY(0.5), "served in %.3f s with %d held", took,
 	    HELD);
 	/* Under valgrind, the RSS is mostly valgrind's own. */
-	cr_assert(getenv("FINGERD_VALGRIND") != NULL ||
+	cr_assert(under_valgrind() ||
 	    daemon_rss() < 32 * 1024, "RSS %lu KiB with %d held",
 	    daemon_rss(), HELD);
 	for (i = 0; i < HELD; i++)
@@ -259,4 +262,184 @@ Test(abuse, resets_leave_nothing_behind)
 	cr_assert(rss2 <= rss1 + 256, "RSS grew from %lu to %lu KiB", rss1,
 	    rss2);
 	stopped_cleanly();
+}
+
+/*
+ * A load of 64 connections at once, each a thread that fingers alice
+ * again and again: every exchange is counted as served exactly, refused,
+ * reset, or wrong (any other bytes, or an error).
+ */
+struct load {
+	int		 port;
+	int		 stop;		/* read and set atomically */
+	unsigned	 served, refused, reset, wrong;
+};
+
+#define LOAD_THREADS	64
+
+static void
+count(unsigned *counter)
+{
+	__atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
+/* One exchange with blocking calls, each bounded by SO_RCVTIMEO. */
+static void
+load_exchange(struct load *l)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct timeval bound = { 10, 0 };
+	char reply[256];
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	inet_pton(AF_INET, SERVER, &to.sin_addr);
+	to.sin_port = htons((uint16_t)l->port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0) {
+		count(&l->wrong);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) != 0) {
+		count(errno == ECONNREFUSED ? &l->refused : &l->wrong);
+		close(fd);
+		return;
+	}
+	if (send(fd, "alice\r\n", 7, MSG_NOSIGNAL) != 7) {
+		count(errno == ECONNRESET || errno == EPIPE ? &l->reset :
+		    &l->wrong);
+		close(fd);
+		return;
+	}
+	while ((n = recv(fd, reply + got, sizeof(reply) - got, 0)) > 0)
+		got += (size_t)n;
+	if (n < 0)
+		count(errno == ECONNRESET ? &l->reset : &l->wrong);
+	else if (got == sizeof(REPLY_ALICE) - 1 &&
+	    memcmp(reply, REPLY_ALICE, got) == 0)
+		count(&l->served);
+	else
+		count(&l->wrong);
+	close(fd);
+}
+
+static void *
+load_thread(void *arg)
+{
+	struct load *l = arg;
+
+	while (!__atomic_load_n(&l->stop, __ATOMIC_RELAXED))
+		load_exchange(l);
+	return NULL;
+}
+
+/*
+ * 50 reloads while 64 connections at once are served by two workers:
+ * each reload starts a new generation on the same sockets and retires
+ * the old one, and not one exchange is refused, reset or answered wrong.
+ */
+Test(abuse, reloads_under_load_lose_nothing)
+{
+	struct load l = { 0 };
+	pthread_t threads[LOAD_THREADS];
+	char pattern[64];
+	int i;
+
+	daemon_start(&fx, "-B", SERVER, "-w", "2", "-c", "256", "-a", "256",
+	    NULL);
+	l.port = fx.port;
+	for (i = 0; i < LOAD_THREADS; i++)
+		cr_assert_eq(pthread_create(&threads[i], NULL, load_thread,
+		    &l), 0);
+	for (i = 1; i <= 50; i++) {
+		daemon_signal(&fx, SIGHUP);
+		snprintf(pattern, sizeof(pattern), "^fingerd: SIGHUP: group "
+		    "finger has 5 members$");
+		cr_assert(log_wait(&fx, pattern, (size_t)i, WAIT_START_MS),
+		    "reload %d did not serve", i);
+	}
+	__atomic_store_n(&l.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < LOAD_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	cr_assert(l.served > 500, "only %u exchanges served", l.served);
+	cr_assert(l.refused == 0 && l.reset == 0 && l.wrong == 0,
+	    "%u served, %u refused, %u reset, %u wrong", l.served, l.refused,
+	    l.reset, l.wrong);
+	stopped_cleanly();
+}
+
+/* For the child: at most 60 descriptors, hard limit included. */
+static void
+child_sixty_descriptors(void)
+{
+	struct rlimit rl = { 60, 60 };
+
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+		_exit(124);
+}
+
+/*
+ * ulimit -n 60, -w 40, -c 10: the supervisor holds 40 sockets and a few
+ * descriptors more, each worker its own socket and at most 2 a client.
+ * 700 clients that never read a large reply hold every slot (and wait
+ * in the queues); queries for bob are still answered exactly, nothing
+ * runs out of descriptors, and after SIGTERM new connections are refused
+ * at once, not left waiting.
+ */
+Test(abuse, forty_workers_within_sixty_descriptors)
+{
+	enum { CLIENTS = 700, BOBS = 5 };
+	static int held[CLIENTS];
+	struct buffer b;
+	int fd, bobs[BOBS];
+	char *text;
+	double start;
+	size_t i;
+
+	if (under_valgrind())
+		cr_skip_test("valgrind needs descriptors of its own in each "
+		    "process: 60 cannot hold them");
+	text = huge_text(10 << 20);
+	plan_write(&fx, "alice", text, 10 << 20);
+	free(text);
+	fx.child_setup = child_sixty_descriptors;
+	daemon_start(&fx, "-B", SERVER, "-w", "40", "-c", "10", "-a", "1000",
+	    "-t", "3", NULL);
+	for (i = 0; i < CLIENTS; i++) {
+		held[i] = client_connect_small(SERVER, fx.port, 4096);
+		cr_assert(held[i] >= 0, "connect %zu: %s", i, strerror(errno));
+		client_send(held[i], "alice\r\n", 7);
+	}
+	for (i = 0; i < BOBS; i++) {
+		cr_assert((bobs[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(bobs[i], "bob\r\n", 5);
+	}
+	for (i = 0; i < BOBS; i++) {
+		memset(&b, 0, sizeof(b));
+		cr_assert_eq(client_read_all(bobs[i], &b, WAIT_REPLY_MS), 0);
+		assert_reply(&b, REPLY_BOB, "bob while 700 are held");
+		buffer_free(&b);
+		close(bobs[i]);
+	}
+	cr_assert_eq(log_count(&fx, "Too many open files"), 0,
+	    "a process ran out of descriptors");
+	cr_assert_eq(log_count(&fx, "query=\"bob\" reply=no-plan"), 0);
+	daemon_signal(&fx, SIGTERM);
+	cr_assert(log_wait(&fx, "^fingerd: Terminated: stopping the workers$",
+	    1, WAIT_LOG_MS));
+	start = now_seconds();
+	while ((fd = client_connect(SERVER, fx.port)) >= 0 &&
+	    now_seconds() - start < 3) {
+		close(fd);
+		usleep(20 * 1000);
+	}
+	cr_assert(fd < 0 && errno == ECONNREFUSED,
+	    "new connections not refused %.1f s after SIGTERM",
+	    now_seconds() - start);
+	cr_assert_lt(now_seconds() - start, LATENCY(3.0),
+	    "refused only after %.1f s", now_seconds() - start);
+	for (i = 0; i < CLIENTS; i++)
+		close(held[i]);
+	cr_assert_eq(daemon_wait(&fx, WAIT_EXIT_MS), 0);
 }

@@ -924,8 +924,8 @@ Test(daemon, log_file_shared_by_workers)
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(stdio[2]);
-	cr_assert(log_wait(&fx, "^fingerd\\[[0-9]+\\]: serving group ", 2,
-	    WAIT_START_MS), "two workers did not start");
+	cr_assert(log_wait(&fx, "^fingerd: serving group ", 1, WAIT_START_MS),
+	    "two workers did not start");
 	cr_assert((fx.port = log_port(&fx)) > 0, "no listening line");
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/2", (int)fx.pid);
 	cr_assert_not_null(f = fopen(path, "r"));
@@ -1097,11 +1097,7 @@ Test(daemon, io_uring_refused)
 	cr_assert_eq(status, 69, "status %d; stderr:\n%s", status, log.data);
 	cr_assert_eq(log_count(&fx, "kernel\\.io_uring_disabled"), 1,
 	    "stderr:\n%s", log.data);
-	cr_assert_eq(log_count(&fx, "^fingerd: listening on "), 1,
-	    "stderr:\n%s", log.data);
-	cr_assert_eq(log_lines(&fx), 2 +
-	    log_count(&fx, "Landlock is not available"),
-	    "more than one error line:\n%s", log.data);
+	cr_assert_eq(log_lines(&fx), 1, "more than one line:\n%s", log.data);
 	buffer_free(&log);
 }
 
@@ -1128,29 +1124,47 @@ status_field(pid_t pid, const char *name, char *value, size_t size)
 	fclose(fp);
 }
 
-#define EXPECT_STATUS(name, want) do { \
+#define EXPECT_STATUS(pid, name, want) do { \
 	char value_[256]; \
-	status_field(fx.pid, name, value_, sizeof(value_)); \
+	status_field((pid), name, value_, sizeof(value_)); \
 	cr_assert_str_eq(value_, name ":\t" want, "/proc/%d/status", \
-	    (int)fx.pid); \
+	    (int)(pid)); \
 } while (0)
 
-/* Started as root with groups and capabilities: all gone once it serves. */
+static void
+privileges_checked(pid_t pid)
+{
+	EXPECT_STATUS(pid, "Uid", "65534\t65534\t65534\t65534");
+	EXPECT_STATUS(pid, "Gid", "65534\t65534\t65534\t65534");
+	EXPECT_STATUS(pid, "Groups", "");
+	EXPECT_STATUS(pid, "CapInh", "0000000000000000");
+	EXPECT_STATUS(pid, "CapPrm", "0000000000000000");
+	EXPECT_STATUS(pid, "CapEff", "0000000000000000");
+	EXPECT_STATUS(pid, "CapBnd", "0000000000000000");
+	EXPECT_STATUS(pid, "CapAmb", "0000000000000000");
+	EXPECT_STATUS(pid, "NoNewPrivs", "1");
+}
+
+/*
+ * Started as root with groups and capabilities: all gone once it serves,
+ * in the supervisor and in the worker, which is also under its seccomp
+ * filter (the supervisor is not: it reads the user database, whatever
+ * its NSS modules call).
+ */
 Test(daemon, privileges_dropped)
 {
+	pid_t worker;
+
 	if (geteuid() != 0)
 		cr_skip_test("started as root only; these tests are not root");
 	fx.child_setup = child_add_privileges;
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	EXPECT_STATUS("Uid", "65534\t65534\t65534\t65534");
-	EXPECT_STATUS("Gid", "65534\t65534\t65534\t65534");
-	EXPECT_STATUS("Groups", "");
-	EXPECT_STATUS("CapInh", "0000000000000000");
-	EXPECT_STATUS("CapPrm", "0000000000000000");
-	EXPECT_STATUS("CapEff", "0000000000000000");
-	EXPECT_STATUS("CapBnd", "0000000000000000");
-	EXPECT_STATUS("CapAmb", "0000000000000000");
-	EXPECT_STATUS("NoNewPrivs", "1");
+	worker = daemon_worker(&fx);
+	privileges_checked(fx.pid);
+	privileges_checked(worker);
+	if (!under_valgrind())		/* which runs no seccomp filter */
+		EXPECT_STATUS(worker, "Seccomp", "2");
+	EXPECT_STATUS(fx.pid, "Seccomp", "0");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }

@@ -485,3 +485,77 @@ Test(members_load, no_such_group)
 	cr_assert_not_null(why);
 	cr_assert_str_eq(why, "no such group");
 }
+
+/* The block a worker gets holds the same table, byte for byte. */
+Test(members_pack, round_trip)
+{
+	struct members *t = load("finger"), *u;
+	size_t len, i;
+	void *block = members_pack(t, &len);
+
+	cr_assert_not_null(block);
+	u = members_unpack(block, len);
+	cr_assert_not_null(u);
+	cr_assert_eq(u->count, t->count);
+	for (i = 0; i < t->count; i++) {
+		cr_assert_str_eq(u->v[i].login, t->v[i].login);
+		cr_assert_str_eq(u->v[i].home, t->v[i].home);
+		cr_assert_str_eq(u->v[i].plan, t->v[i].plan);
+		cr_assert_eq(u->v[i].login_line_len, t->v[i].login_line_len);
+		cr_assert_eq(memcmp(u->v[i].login_line, t->v[i].login_line,
+		    t->v[i].login_line_len), 0);
+	}
+	assert_str_bytes(u->list, u->list_len,
+	    "Login: alice\tName: Alice Liddell\r\n"
+	    "Login: bob\tName: Bob Builder\r\n"
+	    "Login: carol\tName: Carol\r\n"
+	    "Login: erin\tName: Erin\r\n");
+	cr_assert_eq(FIND(u, "erin"), &u->v[3]);
+	cr_assert_null(FIND(u, "dave"));
+	members_release(u);
+	members_release(t);
+	free(block);
+}
+
+Test(members_pack, empty_table)
+{
+	struct members *t = members_build(FINGER_GID, no_one, NULL, 0), *u;
+	size_t len;
+	void *block = members_pack(t, &len);
+
+	cr_assert_not_null(u = members_unpack(block, len));
+	cr_assert_eq(u->count, 0);
+	cr_assert_eq(u->list_len, 0);
+	members_release(u);
+	members_release(t);
+	free(block);
+}
+
+/* A block cut short, with a wrong magic, or an offset outside: refused. */
+Test(members_pack, damaged_blocks_refused)
+{
+	struct members *t = load("finger");
+	size_t len, i;
+	uint8_t *block = members_pack(t, &len), *copy = malloc(len);
+	uint64_t offset;
+
+	cr_assert_null(members_unpack(block, len - 1));
+	cr_assert_null(members_unpack(block, 8));
+	memcpy(copy, block, len);
+	copy[0] ^= 1;
+	cr_assert_null(members_unpack(copy, len), "magic");
+	/* Each offset of the first record pointed past the end in turn. */
+	for (i = 0; i < 4; i++) {
+		memcpy(copy, block, len);
+		offset = len;
+		memcpy(copy + 40 + 8 * i, &offset, sizeof(offset));
+		cr_assert_null(members_unpack(copy, len), "offset %zu", i);
+	}
+	/* The last string without its NUL. */
+	memcpy(copy, block, len);
+	copy[len - 1] = 'x';
+	cr_assert_null(members_unpack(copy, len), "unterminated list");
+	members_release(t);
+	free(block);
+	free(copy);
+}

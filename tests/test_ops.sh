@@ -340,7 +340,7 @@ test_socket_activation() {
 		ascii_log activate2
 		return
 	fi
-	wait_until 10 log_has "$T/activate2.log" '^fingerd\[[0-9]+\]: serving group' 2
+	wait_until 10 log_has "$T/activate2.log" '^fingerd: serving group'
 	many 7978 50 activate2
 	check "both workers serve on the passed socket (pids $(served_by activate2))" \
 	    [ "$(served_by activate2 | wc -w)" = 2 ]
@@ -377,6 +377,19 @@ many() {
 served_by() {
 	echo $(sed -n 's/^fingerd\[\([0-9]*\)\]: client=.*/\1/p' \
 	    "$T/$1.log" | sort -n -u)
+}
+
+# The fingerd supervisor among a process's descendants: the one whose
+# command line is the binary's (a worker's says "fingerd: worker").
+supervisor_of() {
+	local p
+	for p in $(descendants "$1"); do
+		if [ "$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null |
+		    head -1)" = "$FINGERD" ]; then
+			echo "$p"
+			return
+		fi
+	done
 }
 
 # The children of a process, sorted, on one line.
@@ -479,12 +492,12 @@ test_inetd() {
 # ------------------------------------------------------------------ -w 2
 
 test_workers() {
-	local pid port=7981 workers killed survivor new n
-	echo "# -w 2: two workers on one port (SO_REUSEPORT)"
+	local pid port=7981 workers old killed survivor new n
+	echo "# -w 2: a supervisor and two workers on one port (SO_REUSEPORT)"
 	start workers "${DAEMON_ENV[@]}" "$FINGERD" -w 2 -B 127.0.0.1 -P $port
 	pid=$PID
 	if ! wait_until 10 log_has "$T/workers.log" \
-	    '^fingerd\[[0-9]+\]: serving group finger' 2; then
+	    '^fingerd: serving group finger \(2 members\)$'; then
 		not_ok "-w 2 starts two workers"
 		ascii_log workers
 		return
@@ -492,8 +505,13 @@ test_workers() {
 	workers=$(workers_of "$pid")
 	check "-w 2: two worker processes, children of fingerd ($workers)" \
 	    [ "$(echo "$workers" | wc -w)" = 2 ]
-	check "  the parent logs their start" log_has "$T/workers.log" \
-	    '^fingerd: started 2 workers$'
+	check "  named by ps as workers of generation 1" eval \
+	    "[ \"\$(for w in $workers; do tr '\\0' ' ' </proc/\$w/cmdline;
+	    echo; done)\" = \"fingerd: worker 1/2, generation 1 
+fingerd: worker 2/2, generation 1 \" ] ||
+	    [ \"\$(for w in $workers; do tr '\\0' ' ' </proc/\$w/cmdline;
+	    echo; done)\" = \"fingerd: worker 2/2, generation 1 
+fingerd: worker 1/2, generation 1 \" ]"
 	many $port 200 workers
 	check "-w 2: 200 connections, every reply exact ($WRONG wrong)" \
 	    [ "$WRONG" = 0 ]
@@ -502,23 +520,18 @@ test_workers() {
 
 	write_group alice,mallory 2
 	kill -HUP "$pid"
-	check "SIGHUP to the parent reaches both workers" wait_until 5 log_has \
-	    "$T/workers.log" '^fingerd\[[0-9]+\]: SIGHUP: group finger' 2
-	# nss_wrapper keeps the group file open, its offset shared by every
-	# process forked after the first lookup, so the parent's and the
-	# workers' reloads at one moment can read it short (glibc's files
-	# module opens it for each lookup), and nss_wrapper takes the new
-	# mtime as read even then.  So the file gets a newer mtime and each
-	# worker reads it again, alone, before what they serve is checked.
-	write_group alice,mallory 3
-	for w in $workers; do
-		n=$(grep -cE "^fingerd\[$w\]: SIGHUP: group finger has 3 " \
-		    "$T/workers.log")
-		kill -HUP "$w"
-		check "  worker $w reloads on its own" wait_until 5 log_has \
-		    "$T/workers.log" \
-		    "^fingerd\[$w\]: SIGHUP: group finger has 3 members" $((n + 1))
-	done
+	check "SIGHUP: the supervisor reads the group, once" wait_until 5 \
+	    log_has "$T/workers.log" \
+	    '^fingerd: SIGHUP: group finger has 3 members$'
+	old=$workers
+	check "  two new workers replace the two old ones" wait_until 10 eval \
+	    '[ "$(workers_of '"$pid"' | wc -w)" = 2 ] &&
+	    [ -z "$(comm -12 <(echo '"$old"' | tr " " "\n" | sort) \
+	    <(workers_of '"$pid"' | tr " " "\n" | sort))" ]'
+	workers=$(workers_of "$pid")
+	check "  the old workers are gone ($old)" wait_until 10 none_alive $old
+	check "  no SIGHUP line from a worker" eval \
+	    "! grep -qE '^fingerd\\[[0-9]+\\]: SIGHUP' '$T/workers.log'"
 	WRONG=0
 	for _ in $(seq 40); do
 		quick $port mallory "$REPLY_MALLORY" || WRONG=$((WRONG + 1))
@@ -539,7 +552,6 @@ test_workers() {
 	    grep -vx "$killed")
 	check "  and replaced by a new worker (${new:-none})" eval \
 	    '[ -n "$new" ] && [ "$(workers_of "$pid" | wc -w)" = 2 ]'
-	wait_until 5 log_has "$T/workers.log" "^fingerd\[$new\]: serving group"
 	n=0
 	while [ $n -lt 100 ] &&
 	    ! grep -q "^fingerd\[$new\]: client=" "$T/workers.log"; do
@@ -641,9 +653,11 @@ test_syscall_filter() {
 	else
 		not_ok "a plan found in the cache is watched through inotify"
 	fi
-	pid=$(descendants "$PID" | tail -1)
+	pid=$(supervisor_of "$PID")
 	kill -HUP "$pid"
 	wait_until 5 log_has "$T/strace1.log" '^fingerd: SIGHUP'
+	sleep 0.5
+	query 7982 alice >/dev/null
 	kill -TERM "$pid"
 	wait_exit "$PID" 10
 
@@ -651,8 +665,8 @@ test_syscall_filter() {
 	    -E NSS_WRAPPER_PASSWD="$T/passwd" -E NSS_WRAPPER_GROUP="$T/group" \
 	    "$FINGERD" -w 2 -B 127.0.0.1 -P 7983
 	local spid=$PID
-	if ! wait_until 10 log_has "$T/strace2.log" \
-	    '^fingerd\[[0-9]+\]: serving group' 2; then
+	if ! wait_until 10 log_has "$T/strace2.log" '^fingerd: serving group'
+	then
 		not_ok "fingerd -w 2 runs under strace"
 		ascii_log strace2
 		return
@@ -661,9 +675,11 @@ test_syscall_filter() {
 	query 7983 '' >/dev/null
 	pid=$(children "$spid")
 	kill -HUP "$pid"
-	wait_until 5 log_has "$T/strace2.log" '^fingerd\[[0-9]+\]: SIGHUP' 2
+	wait_until 5 log_has "$T/strace2.log" '^fingerd: SIGHUP'
+	sleep 0.5
 	kill -KILL "$(workers_of "$pid" | awk '{ print $1 }')"
-	wait_until 5 log_has "$T/strace2.log" '^fingerd\[[0-9]+\]: serving group' 3
+	wait_until 5 eval '[ "$(workers_of '"$pid"' | wc -w)" = 2 ]'
+	query 7983 alice >/dev/null
 	kill -TERM "$pid"
 	wait_exit "$spid" 10
 	# strace1 begins with systemd-socket-activate's own calls.

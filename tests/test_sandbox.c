@@ -1,12 +1,24 @@
 /*
- * landlock_restrict(): afterwards the process reads the directories that
- * hold the members' homes and the user database, and nothing else; it
- * writes, creates and connects nothing.  Each check runs in a child
- * that restricts itself, so the test can remove its files afterwards.
+ * A worker's confinement, tried from inside as a worker has it.
+ *
+ * landlock_restrict(): afterwards the process reads beneath each
+ * member's home and nowhere else: not the directory that holds the homes,
+ * not a non-member's home, not the user database, /etc/shadow, /var/tmp
+ * or /run, even when a member's home is at the top of the tree (/root) or
+ * is / itself.  It writes, creates and connects nothing.
+ *
+ * seccomp_restrict(): afterwards a call outside the worker's list
+ * (execve, socket, connect, ptrace, openat) kills the process with
+ * SIGSYS; the calls of the loop still work.
+ *
+ * Each check runs in a child that confines itself, so the test can
+ * remove its files afterwards.
  */
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
@@ -15,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +51,21 @@ write_file(const char *dir, const char *name)
 	close(fd);
 }
 
-/* served/home/alice/.plan is a member's; elsewhere/secret is not. */
+static void
+make_home(const char *login)
+{
+	char home[PATH_MAX + 16];
+
+	snprintf(home, sizeof(home), "%s/home/%s", served, login);
+	cr_assert_eq(mkdir(home, 0755), 0);
+	write_file(home, ".plan");
+}
+
+/*
+ * served/home/alice/.plan is a member's, served/home/mallory/.plan a
+ * non-member's, served/home/notes a file beside the homes;
+ * elsewhere/secret is nobody's.
+ */
 static void
 setup(void)
 {
@@ -50,9 +77,9 @@ setup(void)
 	cr_assert_not_null(mkdtemp(elsewhere));
 	snprintf(home, sizeof(home), "%s/home", served);
 	cr_assert_eq(mkdir(home, 0755), 0);
-	snprintf(home, sizeof(home), "%s/home/alice", served);
-	cr_assert_eq(mkdir(home, 0755), 0);
-	write_file(home, ".plan");
+	write_file(home, "notes");
+	make_home("alice");
+	make_home("mallory");
 	write_file(elsewhere, "secret");
 }
 
@@ -69,31 +96,59 @@ teardown(void)
 TestSuite(sandbox, .init = setup, .fini = teardown);
 
 /*
- * Runs check in a child restricted to the fixture's member; returns 0
- * when every expectation held, else the line of the first that did not.
+ * The members: alice, whose home is in served/home, and two whose homes
+ * are at the top of the tree, /root and /, as system accounts' may be.
+ */
+static struct members *
+members(void)
+{
+	static char home[PATH_MAX + 16], gecos[] = "A", alice[] = "alice",
+	    root[] = "root", slash[] = "slash", root_home[] = "/root",
+	    slash_home[] = "/";
+	struct account a[] = {
+		{ .login = alice, .gecos = gecos, .home = home, .gid = 79 },
+		{ .login = root, .gecos = gecos, .home = root_home, .gid = 79 },
+		{ .login = slash, .gecos = gecos, .home = slash_home,
+		    .gid = 79 },
+	};
+
+	snprintf(home, sizeof(home), "%s/home/alice", served);
+	return members_build(79, NULL, a, 3);
+}
+
+/*
+ * Runs check in a child confined as a worker: Landlock, and seccomp when
+ * asked.  Returns the child's wait status.
  */
 static int
-restricted(int (*check)(void))
+confined(int (*check)(void), bool with_seccomp)
 {
-	char home[PATH_MAX + 16], gecos[] = "Alice", login[] = "alice";
-	struct account a = { .login = login, .gecos = gecos, .home = home,
-	    .gid = 79 };
 	struct members *t;
 	int status;
 	pid_t pid;
 
-	snprintf(home, sizeof(home), "%s/home/alice", served);
 	cr_assert((pid = fork()) >= 0);
 	if (pid == 0) {
-		if ((t = members_build(79, NULL, &a, 1)) == NULL ||
+		if ((t = members()) == NULL ||
 		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 			_exit(255);
 		landlock_restrict(t);
 		members_release(t);
+		if (with_seccomp)
+			seccomp_restrict();
 		_exit(check());
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_assert(WIFEXITED(status));
+	return status;
+}
+
+/* 0 when check held in a child under Landlock, else the failed line. */
+static int
+restricted(int (*check)(void))
+{
+	int status = confined(check, false);
+
+	cr_assert(WIFEXITED(status), "wait status %#x", status);
 	return WEXITSTATUS(status);
 }
 
@@ -116,8 +171,7 @@ static int
 reads_served(void)
 {
 	EXPECT(open_errno(served, "home/alice/.plan", O_RDONLY) == 0);
-	EXPECT(open_errno("/etc", "passwd", O_RDONLY) == 0);
-	EXPECT(open_errno(served, "home", O_RDONLY | O_DIRECTORY) == 0);
+	EXPECT(open_errno(served, "home/alice", O_RDONLY | O_DIRECTORY) == 0);
 	return 0;
 }
 
@@ -126,6 +180,14 @@ reads_nothing_else(void)
 {
 	EXPECT(open_errno(elsewhere, "secret", O_RDONLY) == EACCES);
 	EXPECT(open_errno(served, ".", O_RDONLY | O_DIRECTORY) == EACCES);
+	EXPECT(open_errno(served, "home", O_RDONLY | O_DIRECTORY) == EACCES);
+	EXPECT(open_errno(served, "home/notes", O_RDONLY) == EACCES);
+	EXPECT(open_errno(served, "home/mallory/.plan", O_RDONLY) == EACCES);
+	EXPECT(open_errno("/etc", "passwd", O_RDONLY) == EACCES);
+	EXPECT(open_errno("/etc", "shadow", O_RDONLY) == EACCES);
+	EXPECT(open_errno("/var", "tmp", O_RDONLY | O_DIRECTORY) == EACCES);
+	EXPECT(open_errno("/", "run", O_RDONLY | O_DIRECTORY) == EACCES);
+	EXPECT(open_errno("/", ".", O_RDONLY | O_DIRECTORY) == EACCES);
 	return 0;
 }
 
@@ -153,12 +215,12 @@ connects_nothing(void)
 	return 0;
 }
 
-Test(sandbox, reads_the_members_homes_and_the_user_database)
+Test(sandbox, reads_the_members_homes)
 {
 	cr_assert_eq(restricted(reads_served), 0);
 }
 
-Test(sandbox, reads_nothing_else)
+Test(sandbox, reads_nothing_else_not_even_with_a_home_at_the_top)
 {
 	cr_assert_eq(restricted(reads_nothing_else), 0);
 }
@@ -178,4 +240,98 @@ Test(sandbox, checks_fail_unrestricted)
 {
 	cr_assert_neq(reads_nothing_else(), 0);
 	cr_assert_neq(writes_nothing(), 0);
+}
+
+Test(sandbox, a_home_at_the_top_or_slash)
+{
+	cr_assert(landlock_home_servable("/root"));
+	cr_assert(landlock_home_servable("/home/alice"));
+	cr_assert_not(landlock_home_servable("/"));
+	cr_assert_not(landlock_home_servable("//"));
+	cr_assert_not(landlock_home_servable(""));
+	cr_assert_not(landlock_home_servable("home/alice"));
+}
+
+/* Under seccomp: what the loop does works, and exits 0. */
+static int
+loop_calls(void)
+{
+	char byte = 'x';
+
+	EXPECT(write(STDERR_FILENO, "", 0) == 0);
+	EXPECT(getpid() > 0);
+	EXPECT(write(-1, &byte, 1) == -1 && errno == EBADF);
+	EXPECT(close(-1) == -1 && errno == EBADF);
+	EXPECT(shutdown(-1, SHUT_RDWR) == -1 && errno == EBADF);
+	EXPECT(malloc(1 << 20) != NULL);
+	return 0;
+}
+
+static int
+calls_execve(void)
+{
+	char *argv[] = { "/bin/true", NULL };
+
+	syscall(SYS_execve, "/bin/true", argv, NULL);
+	return 1;
+}
+
+static int
+calls_socket(void)
+{
+	syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+	return 1;
+}
+
+static int
+calls_connect(void)
+{
+	syscall(SYS_connect, 0, NULL, 0);
+	return 1;
+}
+
+static int
+calls_ptrace(void)
+{
+	syscall(SYS_ptrace, PTRACE_TRACEME, 0, NULL, NULL);
+	return 1;
+}
+
+static int
+calls_openat(void)
+{
+	syscall(SYS_openat, AT_FDCWD, "/etc/passwd", O_RDONLY);
+	return 1;
+}
+
+static void
+killed_by_seccomp(int (*check)(void), const char *what)
+{
+	int status = confined(check, true);
+
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+	    "%s: wait status %#x, not SIGSYS", what, status);
+}
+
+Test(sandbox, seccomp_allows_the_loop)
+{
+	int status = confined(loop_calls, true);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "wait status %#x", status);
+}
+
+Test(sandbox, seccomp_refuses_the_rest)
+{
+	killed_by_seccomp(calls_execve, "execve");
+	killed_by_seccomp(calls_socket, "socket");
+	killed_by_seccomp(calls_connect, "connect");
+#if !defined(__SANITIZE_ADDRESS__)
+	/* LeakSanitizer needs ptrace and openat at exit: ASan allows them. */
+	killed_by_seccomp(calls_ptrace, "ptrace");
+	killed_by_seccomp(calls_openat, "openat");
+#else
+	(void)calls_ptrace;
+	(void)calls_openat;
+#endif
 }

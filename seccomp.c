@@ -1,0 +1,125 @@
+/*
+ * seccomp (libseccomp): the system calls a worker's loop makes, and no
+ * other.  Installed once the worker has its ring, its descriptors and its
+ * Landlock domain, so the list holds only what serving takes: the ring's
+ * io_uring_enter, closing and shutting down sockets, the plan watches,
+ * the log's last writes, memory.  Any other call kills the process
+ * (SIGSYS, which the supervisor reports and the kernel's audit log names
+ * with its number); no mapping can be made executable.  The io_uring
+ * ring itself is restricted to its opcodes (ring.c), where this filter
+ * cannot see.
+ *
+ * The list is proven complete by the test suites, which run every worker
+ * with the filter on: a call missing from it kills the worker and fails
+ * the test that made it.  A sanitizer's run-time makes calls of its own
+ * (LeakSanitizer stops the world with ptrace at exit): those builds allow
+ * them too.  Where the kernel has no seccomp filters (or under valgrind,
+ * which does not emulate them), it says so once and goes on, as Landlock
+ * does.
+ */
+#include <sys/mman.h>
+
+#include <errno.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "fingerd.h"
+
+static const int allowed[] = {
+	/* the loop */
+	SCMP_SYS(io_uring_enter),
+	SCMP_SYS(close),
+	SCMP_SYS(shutdown),
+	SCMP_SYS(read),
+	SCMP_SYS(write),
+	/* the plan watches */
+	SCMP_SYS(inotify_add_watch),
+	SCMP_SYS(inotify_rm_watch),
+	SCMP_SYS(statx),
+	SCMP_SYS(statfs),
+	SCMP_SYS(readlink),
+	SCMP_SYS(newfstatat),
+	/* time, memory, signals, the end */
+	SCMP_SYS(clock_gettime),
+	SCMP_SYS(brk),
+	SCMP_SYS(munmap),
+	SCMP_SYS(mremap),
+	SCMP_SYS(madvise),
+	SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigprocmask),
+	SCMP_SYS(getpid),
+	SCMP_SYS(exit),
+	SCMP_SYS(exit_group),
+#if defined(__SANITIZE_ADDRESS__)
+	SCMP_SYS(open),
+	SCMP_SYS(getdents),
+	SCMP_SYS(openat),
+	SCMP_SYS(fstat),
+	SCMP_SYS(lseek),
+	SCMP_SYS(getdents64),
+	SCMP_SYS(sched_yield),
+	SCMP_SYS(sigaltstack),
+	SCMP_SYS(rt_sigaction),
+	SCMP_SYS(prctl),
+	SCMP_SYS(clone),
+	SCMP_SYS(clone3),
+	SCMP_SYS(ptrace),
+	SCMP_SYS(wait4),
+	SCMP_SYS(gettid),
+	SCMP_SYS(futex),
+	SCMP_SYS(getppid),
+	SCMP_SYS(kill),
+	SCMP_SYS(tgkill),
+	SCMP_SYS(mprotect),
+	SCMP_SYS(getrlimit),
+	SCMP_SYS(prlimit64),
+	SCMP_SYS(pipe2),
+	SCMP_SYS(readlinkat),
+	SCMP_SYS(mmap),
+#endif
+};
+
+static void
+allow(scmp_filter_ctx filter, int nr, unsigned count,
+    const struct scmp_arg_cmp *arg)
+{
+	int ret = seccomp_rule_add_array(filter, SCMP_ACT_ALLOW, nr, count, arg);
+
+	if (ret != 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "seccomp: allowing system call %d", nr);
+	}
+}
+
+void
+seccomp_restrict(void)
+{
+	scmp_filter_ctx filter;
+	size_t i;
+	int ret;
+
+	if (seccomp_api_get() < 1 ||
+	    (filter = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
+		log_warnx("seccomp filters are not available: the system calls "
+		    "are not restricted");
+		return;
+	}
+	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		allow(filter, allowed[i], 0, NULL);
+#if !defined(__SANITIZE_ADDRESS__)
+	{
+		/* mmap and mprotect only without PROT_EXEC. */
+		const struct scmp_arg_cmp no_exec = SCMP_A2(
+		    SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+
+		allow(filter, SCMP_SYS(mmap), 1, &no_exec);
+		allow(filter, SCMP_SYS(mprotect), 1, &no_exec);
+	}
+#endif
+	if ((ret = seccomp_load(filter)) != 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "seccomp: loading the filter");
+	}
+	seccomp_release(filter);
+}

@@ -1,0 +1,610 @@
+/*
+ * The supervisor (every mode but -i): it holds the listening sockets for
+ * the life of the daemon, reads the user database, starts the workers
+ * (worker.c) and watches them; it serves no client.  Its model is
+ * OpenBSD's privilege-separated daemons and nginx's master process.
+ *
+ * A generation is a table of members and the workers that serve it, one
+ * a listening socket (-w).  SIGHUP reads the group again and starts a new
+ * generation on the same sockets; each new worker says when it serves,
+ * and only then is the worker it replaces told to stop (SIGTERM): it
+ * stops accepting, finishes its exchanges and exits.  As the sockets
+ * never close, no connection waiting in a queue is reset, and none is
+ * refused.  A worker that dies is started again on its socket, at once
+ * when it had served a while, else after a delay that doubles up to a
+ * minute.  SIGTERM and SIGINT stop the workers and close the sockets, so
+ * new connections are refused while the exchanges in flight finish.
+ *
+ * A worker is a fork and an exec of this very binary (the file opened at
+ * start, so an upgrade in place cannot mix versions): it starts from a
+ * fresh image, with a new address layout and nothing of this process's
+ * memory, where the user database was read.  Its descriptors are laid
+ * out as WORKER_FD_* say and it holds no other.  The table is handed
+ * over in a memfd sealed against any change: each worker of a generation
+ * maps the same pages read-only, nothing is copied or parsed twice, and
+ * neither side can change what the other reads.  (A socketpair would
+ * copy the table into each worker and need a protocol; a sealed memfd
+ * is the table itself.)  One pipe, for the life of the supervisor,
+ * carries each worker's pid once it serves: the supervisor holds one
+ * descriptor a socket and a few more, whatever -w.
+ */
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "fingerd.h"
+
+/* A worker that served this long is restarted at once when it dies. */
+#define SERVED_LONG_NS		(10LL * NS_PER_SECOND)
+#define RESTART_DELAY_NS	NS_PER_SECOND
+#define RESTART_DELAY_MAX_NS	(60LL * NS_PER_SECOND)
+/* After -t, a worker that has not stopped is killed. */
+#define STOP_GRACE_NS		(5LL * NS_PER_SECOND)
+
+extern char **environ;
+
+enum worker_state {
+	WORKER_STARTING,	/* has not said it serves */
+	WORKER_SERVING,
+	WORKER_RETIRING		/* told to stop */
+};
+
+struct worker {
+	pid_t			 pid;		/* 0: the record is free */
+	unsigned		 slot;		/* its listening socket */
+	unsigned		 generation;
+	enum worker_state	 state;
+	int64_t			 started;	/* monotonic ns */
+};
+
+/* A listening socket, and when its worker is due to start again. */
+struct slot {
+	int		 listen_fd;
+	int64_t		 restart_at;	/* monotonic ns; 0: none due */
+	int64_t		 delay;
+};
+
+struct supervisor {
+	const struct options	*options;
+	struct slot		 slots[WORKERS_MAX];
+	struct worker		*workers;
+	size_t			 workers_size;
+	int			 setup_fd;	/* the current generation's */
+	unsigned		 generation;
+	size_t			 members;	/* of the current generation */
+	bool			 announced;	/* the log says it serves */
+	int			 signal_fd;
+	int			 ready[2];	/* workers write their pid */
+	int			 exe_fd;
+	int			 null_fd;
+	bool			 stopping;
+	int64_t			 stop_deadline;
+	int			 status;	/* the exit status */
+};
+
+/*
+ * A member whose home Landlock cannot allow alone (/, or not an absolute
+ * path) is served no plan: the log says so, at each generation.
+ */
+static void
+homes_check(const struct members *members)
+{
+	char home[256];
+	size_t i;
+
+	for (i = 0; i < members->count; i++) {
+		if (landlock_home_servable(members->v[i].home))
+			continue;
+		log_escape(home, sizeof(home), members->v[i].home,
+		    strlen(members->v[i].home));
+		log_warnx("member %s: home \"%s\" is not served: a worker "
+		    "reads only beneath an absolute home other than /",
+		    members->v[i].login, home);
+	}
+}
+
+/*
+ * The setup of a generation: the options and the table, in a memfd
+ * sealed against any change; -1 on failure (logged).
+ */
+static int
+setup_publish(const struct options *o, const struct members *members)
+{
+	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_WRITE;
+	struct worker_setup setup = {
+		.supervisor = getpid(), .timeout = o->timeout,
+		.clients = o->clients, .per_address = o->per_address,
+		.plan_max = o->plan_max, .refuse_list = o->refuse_list,
+		.workers = o->workers,
+	};
+	size_t len;
+	void *table;
+	int fd;
+
+	homes_check(members);
+	memcpy(setup.magic, WORKER_SETUP_MAGIC, sizeof(setup.magic));
+	snprintf(setup.group, sizeof(setup.group), "%s", o->group);
+	if ((table = members_pack(members, &len)) == NULL) {
+		log_warnx("out of memory for the workers' table");
+		return -1;
+	}
+	fd = memfd_create("fingerd-setup", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, &setup, sizeof(setup)) != sizeof(setup) ||
+	    write(fd, table, len) != (ssize_t)len ||
+	    fcntl(fd, F_ADD_SEALS, seals) != 0) {
+		log_warn("the workers' setup (memfd)");
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	free(table);
+	return fd;
+}
+
+/* A free worker record; the table grows as retiring workers pile up. */
+static struct worker *
+worker_record(struct supervisor *s)
+{
+	struct worker *v;
+	size_t i, n;
+
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid == 0)
+			return &s->workers[i];
+	n = s->workers_size ? 2 * s->workers_size : 2 * WORKERS_MAX;
+	if ((v = reallocarray(s->workers, n, sizeof(*v))) == NULL)
+		return NULL;
+	memset(v + s->workers_size, 0, (n - s->workers_size) * sizeof(*v));
+	s->workers = v;
+	s->workers_size = n;
+	return &s->workers[i];
+}
+
+static void __attribute__((noreturn))
+worker_exec_failed(const char *what)
+{
+	log_warn("starting a worker: %s", what);
+	_exit(EX_OSERR);
+}
+
+/*
+ * In the child: its descriptors where worker.c expects them and no
+ * other, the default signal mask, then the exec.  Returns only on
+ * failure, which the parent hears of as an exit status.
+ */
+static void __attribute__((noreturn))
+worker_exec(const struct supervisor *s, unsigned slot)
+{
+	/* The layout, then the binary to execute (closed by the exec). */
+	const int from[] = {
+		s->null_fd, s->null_fd, STDERR_FILENO, s->slots[slot].listen_fd,
+		s->setup_fd, s->ready[1], s->exe_fd,
+	};
+	const unsigned n = sizeof(from) / sizeof(from[0]), exe = n - 1;
+	int fds[sizeof(from) / sizeof(from[0])];
+	char title[64];
+	char *argv[] = { title, NULL };
+	sigset_t none;
+	unsigned i;
+
+	/* Above the layout first, so that no dup3 closes a source. */
+	for (i = 0; i < n; i++)
+		if ((fds[i] = fcntl(from[i], F_DUPFD_CLOEXEC, (int)n)) < 0)
+			worker_exec_failed("descriptors");
+	for (i = 0; i < n; i++)
+		if (dup3(fds[i], (int)i, i == exe ? O_CLOEXEC : 0) != (int)i)
+			worker_exec_failed("descriptors");
+	syscall(SYS_close_range, n, ~0U, 0U);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	snprintf(title, sizeof(title), "fingerd: worker %u/%u, generation %u",
+	    slot + 1, s->options->workers, s->generation);
+	if (setenv(WORKER_ENVIRONMENT, "1", 1) != 0)
+		worker_exec_failed("setenv");
+	syscall(SYS_execveat, (int)exe, "", argv, environ, AT_EMPTY_PATH);
+	worker_exec_failed("execveat");
+}
+
+static struct worker *
+worker_find(struct supervisor *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid == pid)
+			return &s->workers[i];
+	return NULL;
+}
+
+/* Starts a worker of the current generation on its slot. */
+static void
+worker_start(struct supervisor *s, unsigned slot)
+{
+	struct worker *w = worker_record(s);
+	pid_t pid;
+
+	s->slots[slot].restart_at = 0;
+	if (w == NULL || (pid = fork()) < 0) {
+		log_warn("cannot start a worker");
+		s->slots[slot].restart_at = monotonic_ns() + RESTART_DELAY_NS;
+		return;
+	}
+	if (pid == 0)
+		worker_exec(s, slot);
+	*w = (struct worker){
+		.pid = pid, .slot = slot, .generation = s->generation,
+		.state = WORKER_STARTING, .started = monotonic_ns(),
+	};
+}
+
+static void
+generation_start(struct supervisor *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->options->workers; i++)
+		worker_start(s, i);
+}
+
+static void
+worker_stop(struct worker *w)
+{
+	w->state = WORKER_RETIRING;
+	kill(w->pid, SIGTERM);
+}
+
+static bool
+generation_serves(const struct supervisor *s)
+{
+	size_t i;
+	unsigned serving = 0;
+
+	for (i = 0; i < s->workers_size; i++)
+		serving += s->workers[i].pid != 0 &&
+		    s->workers[i].generation == s->generation &&
+		    s->workers[i].state == WORKER_SERVING;
+	return serving == s->options->workers;
+}
+
+/*
+ * A worker serves: the ones it replaces, on its socket and of an older
+ * generation, are told to stop.
+ */
+static void
+worker_ready(struct supervisor *s, struct worker *w)
+{
+	struct worker *old;
+	size_t i;
+
+	w->state = WORKER_SERVING;
+	for (i = 0; i < s->workers_size; i++) {
+		old = &s->workers[i];
+		if (old->pid != 0 && old->slot == w->slot &&
+		    old->generation < w->generation &&
+		    old->state != WORKER_RETIRING)
+			worker_stop(old);
+	}
+	if (s->announced || !generation_serves(s))
+		return;
+	s->announced = true;
+	if (s->generation == 1)
+		log_info("serving group %s (%zu member%s)", s->options->group,
+		    s->members, plural(s->members));
+	else
+		log_info("SIGHUP: group %s has %zu member%s",
+		    s->options->group, s->members, plural(s->members));
+}
+
+/* Signals whose death is a crash, not an order. */
+static bool
+crash_signal(int signo)
+{
+	return signo == SIGSEGV || signo == SIGBUS || signo == SIGILL ||
+	    signo == SIGFPE || signo == SIGABRT || signo == SIGSYS;
+}
+
+/*
+ * The first worker that failed decides the exit status: its own exit
+ * status (a sanitizer's, a fatal error's), or EX_SOFTWARE for a crash.
+ */
+static void
+worker_failed(struct supervisor *s, int status)
+{
+	if (s->status != EX_OK)
+		return;
+	if (WIFEXITED(status))
+		s->status = WEXITSTATUS(status);
+	else if (crash_signal(WTERMSIG(status)))
+		s->status = EX_SOFTWARE;
+}
+
+static void
+worker_report(const struct worker *w, int status, const char *then)
+{
+	if (WIFEXITED(status))
+		log_warnx("worker %d exited with status %d%s", (int)w->pid,
+		    WEXITSTATUS(status), then);
+	else
+		log_warnx("worker %d killed by signal %d (%s)%s", (int)w->pid,
+		    WTERMSIG(status), strsignal(WTERMSIG(status)), then);
+}
+
+/* When a worker of this slot that died is started again. */
+static void
+restart_schedule(struct supervisor *s, const struct worker *w, int status)
+{
+	struct slot *slot = &s->slots[w->slot];
+	int64_t now = monotonic_ns();
+	char then[64];
+
+	if (w->state == WORKER_SERVING && now - w->started >= SERVED_LONG_NS)
+		slot->delay = 0;
+	else if (slot->delay == 0)
+		slot->delay = RESTART_DELAY_NS;
+	else if ((slot->delay *= 2) > RESTART_DELAY_MAX_NS)
+		slot->delay = RESTART_DELAY_MAX_NS;
+	slot->restart_at = now + slot->delay;
+	if (slot->delay == 0)
+		snprintf(then, sizeof(then), "; starting another");
+	else
+		snprintf(then, sizeof(then), "; starting another in %lld s",
+		    (long long)(slot->delay / NS_PER_SECOND));
+	worker_report(w, status, then);
+}
+
+static void
+worker_gone(struct supervisor *s, struct worker *w, int status)
+{
+	bool expected = w->state == WORKER_RETIRING && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == EX_OK;
+
+	if (!expected && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
+		worker_failed(s, status);
+	if (!expected && (s->stopping || w->state == WORKER_RETIRING ||
+	    w->generation != s->generation))
+		worker_report(w, status, "");
+	else if (!expected)
+		restart_schedule(s, w, status);
+	memset(w, 0, sizeof(*w));
+}
+
+static void
+reap_workers(struct supervisor *s)
+{
+	struct worker *w;
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if ((w = worker_find(s, pid)) != NULL)
+			worker_gone(s, w, status);
+}
+
+static size_t
+workers_alive(const struct supervisor *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->workers_size; i++)
+		n += s->workers[i].pid != 0;
+	return n;
+}
+
+/*
+ * SIGHUP: the group again, in a new generation.  The workers still
+ * starting with an older table are told to stop at once.
+ */
+static void
+reload(struct supervisor *s)
+{
+	const char *group = s->options->group, *why;
+	struct members *t;
+	size_t i;
+	int fd;
+
+	if ((t = members_load(group, &why)) == NULL) {
+		log_warnx("SIGHUP: group %s: %s; keeping the %zu member%s "
+		    "loaded before", group, why, s->members, plural(s->members));
+		return;
+	}
+	fd = setup_publish(s->options, t);
+	if (fd >= 0) {
+		close(s->setup_fd);
+		s->setup_fd = fd;
+		s->generation++;
+		s->members = t->count;
+		s->announced = false;	/* once the new workers serve */
+		for (i = 0; i < s->workers_size; i++)
+			if (s->workers[i].pid != 0 &&
+			    s->workers[i].state == WORKER_STARTING)
+				worker_stop(&s->workers[i]);
+		generation_start(s);
+	}
+	members_release(t);
+}
+
+/*
+ * SIGTERM, SIGINT: the sockets close here; each worker stops accepting,
+ * closes its own and finishes its exchanges, so new connections are
+ * refused from the moment the last worker has closed.
+ */
+static void
+stop(struct supervisor *s, int signo)
+{
+	size_t i;
+
+	if (s->stopping)
+		return;
+	s->stopping = true;
+	s->stop_deadline = monotonic_ns() +
+	    (int64_t)s->options->timeout * NS_PER_SECOND + STOP_GRACE_NS;
+	log_info("%s: stopping the workers", strsignal(signo));
+	for (i = 0; i < s->options->workers; i++)
+		if (i == 0 || s->slots[i].listen_fd != s->slots[0].listen_fd)
+			close(s->slots[i].listen_fd);
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid != 0)
+			worker_stop(&s->workers[i]);
+}
+
+/* Workers that outlive the stop's deadline are killed. */
+static void
+stop_overdue(struct supervisor *s)
+{
+	size_t i;
+
+	if (!s->stopping || monotonic_ns() < s->stop_deadline)
+		return;
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid != 0) {
+			log_warnx("worker %d has not stopped after -t: killed",
+			    (int)s->workers[i].pid);
+			kill(s->workers[i].pid, SIGKILL);
+		}
+	s->stop_deadline = monotonic_ns() + STOP_GRACE_NS;
+}
+
+static void
+signals_read(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+
+	while (read(s->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			reap_workers(s);
+		else if (si.ssi_signo == SIGHUP && !s->stopping)
+			reload(s);
+		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+			stop(s, (int)si.ssi_signo);
+	}
+}
+
+static void
+restarts_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+	unsigned i;
+
+	for (i = 0; i < s->options->workers && !s->stopping; i++)
+		if (s->slots[i].restart_at != 0 && s->slots[i].restart_at <= now)
+			worker_start(s, i);
+}
+
+/* Milliseconds until the next restart or the stop's deadline; -1: none. */
+static int
+poll_timeout(const struct supervisor *s)
+{
+	int64_t next = s->stopping ? s->stop_deadline : 0, left;
+	unsigned i;
+
+	for (i = 0; i < s->options->workers && !s->stopping; i++)
+		if (s->slots[i].restart_at != 0 &&
+		    (next == 0 || s->slots[i].restart_at < next))
+			next = s->slots[i].restart_at;
+	if (next == 0)
+		return -1;
+	left = next - monotonic_ns();
+	return left <= 0 ? 0 : (int)(left / 1000000) + 1;
+}
+
+/*
+ * The pids that workers wrote once they serve: a pid_t is one write, far
+ * below PIPE_BUF, so several never mix.  A worker no longer known (it
+ * died since) is passed over.
+ */
+static void
+ready_read(struct supervisor *s)
+{
+	struct worker *w;
+	pid_t pid;
+
+	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid))
+		if ((w = worker_find(s, pid)) != NULL &&
+		    w->state == WORKER_STARTING)
+			worker_ready(s, w);
+}
+
+/* Waits for a signal, a worker that serves, or the next timer. */
+static void
+wait_events(struct supervisor *s)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = s->signal_fd, .events = POLLIN },
+		{ .fd = s->ready[0], .events = POLLIN },
+	};
+
+	if (poll(pfd, 2, poll_timeout(s)) < 0 && errno != EINTR)
+		fatal(EX_OSERR, "poll");
+	if (pfd[1].revents != 0)
+		ready_read(s);
+	if (pfd[0].revents != 0)
+		signals_read(s);
+}
+
+static void
+supervisor_init(struct supervisor *s, const struct options *o,
+    const struct members *members, const int *fds)
+{
+	sigset_t set;
+	unsigned i;
+
+	s->options = o;
+	s->status = EX_OK;
+	s->generation = 1;
+	for (i = 0; i < o->workers; i++)
+		s->slots[i].listen_fd = fds[i];
+	signals_block(&set, true);
+	if ((s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
+		fatal(EX_OSERR, "signalfd");
+	if ((s->exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
+		fatal(EX_OSERR, "cannot open /proc/self/exe to start the "
+		    "workers: mount /proc");
+	if ((s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		fatal(EX_OSERR, "/dev/null");
+	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal(EX_OSERR, "pipe");
+	if ((s->setup_fd = setup_publish(o, members)) < 0)
+		fatalx(EX_OSERR, "cannot hand the table to the workers");
+	s->members = members->count;
+}
+
+/*
+ * Runs the daemon until SIGTERM or SIGINT and the last worker's exit;
+ * returns the exit status.  fds are the listening sockets, one a worker.
+ */
+int
+supervise(const struct options *o, struct members *members, const int *fds)
+{
+	struct supervisor s = { 0 };
+
+	supervisor_init(&s, o, members, fds);
+	members_release(members);
+	generation_start(&s);
+	while (!s.stopping || workers_alive(&s) > 0) {
+		wait_events(&s);
+		restarts_due(&s);
+		stop_overdue(&s);
+	}
+	close(s.setup_fd);
+	close(s.signal_fd);
+	close(s.ready[0]);
+	close(s.ready[1]);
+	close(s.exe_fd);
+	close(s.null_fd);
+	free(s.workers);
+	return s.status;
+}

@@ -1,0 +1,414 @@
+/*
+ * The process model against the real binary: a supervisor that reads the
+ * group and holds the sockets, workers that serve, each confined to
+ * exactly its own descriptors and the members' homes.  Membership that
+ * changes after start, a log that closes, standard descriptors closed at
+ * start, a supervisor killed, reloads under load, a tight descriptor
+ * limit with many workers.
+ */
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define LOCAL		"127.0.0.1"
+
+static struct fixture fx;
+
+static void
+setup(void)
+{
+	fixture_create(&fx);
+}
+
+static void
+teardown(void)
+{
+	fixture_destroy(&fx);
+}
+
+TestSuite(process, .init = setup, .fini = teardown);
+
+static void
+expect(const char *query, const void *want, size_t len)
+{
+	struct buffer b;
+
+	cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b), 0,
+	    "query %s: no close from the server: %s", query, strerror(errno));
+	assert_bytes(&b, want, len, query);
+	buffer_free(&b);
+}
+
+#define EXPECT(query, want)	expect(query, want, sizeof(want) - 1)
+
+#define EXPECT_LOG(pattern) \
+	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
+	    "no log line matches %s", pattern)
+
+static void
+stopped_cleanly(void)
+{
+	struct buffer b;
+	int status = daemon_stop(&fx, SIGTERM);
+
+	log_read(&fx, &b);
+	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
+	    status, b.data);
+	buffer_free(&b);
+}
+
+static bool
+alive(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 0;
+	fclose(f);
+	return state != 0 && state != 'Z';
+}
+
+/* Waits, bounded, until none of the n processes is alive. */
+static bool
+all_gone(const pid_t *pids, size_t n, double seconds)
+{
+	double deadline = now_seconds() + seconds;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	size_t i, left;
+
+	do {
+		for (i = 0, left = 0; i < n; i++)
+			left += alive(pids[i]);
+		if (left == 0)
+			return true;
+		nanosleep(&pause, NULL);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
+/* The current generation's workers, n of them, waited for (bounded). */
+static void
+workers_wait(pid_t *pids, size_t n)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	while (daemon_workers(&fx, pids, n) != n && now_seconds() < deadline)
+		nanosleep(&pause, NULL);
+	cr_assert_eq(daemon_workers(&fx, pids, n), n, "not %zu workers", n);
+}
+
+/*
+ * The quick start's own path: fingerd runs, a user joins the group whose
+ * home lies where no member's did, SIGHUP, and her plan is served, byte
+ * for byte; she leaves the group, SIGHUP, and she is no one.  (Before the
+ * supervisor, the sandbox was fixed at start: "No Plan.")
+ */
+Test(process, a_member_added_later_is_served_wherever_her_home_is)
+{
+	fixture_group_rewrite(&fx, "");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
+	    "\\(1 member\\)$"), 1, "bob alone, by his primary group");
+	EXPECT("zoe\r\n", REPLY_NO_SUCH_USER);
+	fixture_group_rewrite(&fx, "zoe");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 2 members$");
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	EXPECT("bob\r\n", REPLY_BOB);
+	fixture_group_rewrite(&fx, "");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 1 member$");
+	EXPECT("zoe\r\n", REPLY_NO_SUCH_USER);
+	stopped_cleanly();
+}
+
+/*
+ * A member whose home is / is served no plan, and the log says why: a
+ * worker reads beneath the homes alone, and / would be everything.
+ */
+Test(process, a_home_at_slash_is_not_served)
+{
+	fixture_group_rewrite(&fx, "rooted");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "^fingerd: member rooted: home \"/\" is "
+	    "not served: a worker reads only beneath an absolute home other "
+	    "than /$"), 1);
+	EXPECT("rooted\r\n", "Login: rooted\tName: Rooted At Slash\r\n"
+	    "No Plan.\r\n");
+	stopped_cleanly();
+}
+
+/* The target of /proc/<pid>/fd/<n>, or "" when there is none. */
+static void
+fd_target(pid_t pid, int fd, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = readlink(path, buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* Every descriptor of pid, as "n:target" lines, sorted by number. */
+static size_t
+fds_of(pid_t pid, char targets[][128], size_t max)
+{
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+	int fd, high = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	cr_assert_not_null(d = opendir(path));
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.' && (fd = atoi(e->d_name)) > high)
+			high = fd;
+	closedir(d);
+	for (fd = 0; fd <= high && n < max; fd++) {
+		fd_target(pid, fd, targets[n], sizeof(targets[n]));
+		if (targets[n][0] != '\0')
+			n++;
+	}
+	return n;
+}
+
+static int
+compare_targets(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * -w 3: each worker holds exactly /dev/null as 0 and 1, the log as 2, its
+ * own listening socket as 3 (one of the supervisor's, no other
+ * worker's), its ring, its signalfd and its inotify descriptor; nothing
+ * of the supervisor's or of its siblings'.
+ */
+Test(process, each_worker_holds_exactly_what_it_owns)
+{
+	char got[16][128], sockets[3][128], log[256];
+	pid_t workers[3];
+	size_t i, j, n;
+
+	if (under_valgrind())
+		cr_skip_test("valgrind's own descriptors are in the workers");
+	daemon_start(&fx, "-B", LOCAL, "-w", "3", NULL);
+	workers_wait(workers, 3);
+	cr_assert(realpath(fx.log, log) != NULL);
+	for (i = 0; i < 3; i++) {
+		n = fds_of(workers[i], got, 16);
+		cr_assert_eq(n, 7, "worker %d holds %zu descriptors",
+		    (int)workers[i], n);
+		cr_assert_str_eq(got[0], "/dev/null");
+		cr_assert_str_eq(got[1], "/dev/null");
+		cr_assert_str_eq(got[2], log);
+		cr_assert_eq(strncmp(got[3], "socket:[", 8), 0, "%s", got[3]);
+		qsort(got + 4, 3, sizeof(got[0]), compare_targets);
+		cr_assert_str_eq(got[4], "anon_inode:[io_uring]");
+		cr_assert_str_eq(got[5], "anon_inode:[signalfd]");
+		cr_assert_str_eq(got[6], "anon_inode:inotify");
+		strcpy(sockets[i], got[3]);
+	}
+	for (i = 0; i < 3; i++)
+		for (j = i + 1; j < 3; j++)
+			cr_assert_str_neq(sockets[i], sockets[j],
+			    "two workers share a listening socket");
+	n = fds_of(fx.pid, got, 16);
+	for (i = 0; i < 3; i++) {
+		for (j = 0; j < n && strcmp(got[j], sockets[i]) != 0; j++)
+			;
+		cr_assert(j < n, "the supervisor does not hold %s",
+		    sockets[i]);
+	}
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * `fingerd -w 3 2>&1 | head -1`: the log's reader goes after one line.
+ * Nothing dies of SIGPIPE: the supervisor and its workers go on serving
+ * and reloading, and SIGTERM still stops them all.
+ */
+Test(process, a_log_that_closes_kills_nothing)
+{
+	int pipe_fds[2], stdio[3];
+	pid_t workers[3];
+	char line[256];
+	ssize_t n;
+
+	cr_assert_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[2] = pipe_fds[1];
+	fx.stdio = stdio;
+	daemon_launch(&fx, "-B", LOCAL, "-w", "3", NULL);
+	fx.stdio = NULL;
+	close(pipe_fds[1]);
+	close(stdio[0]);
+	n = read(pipe_fds[0], line, sizeof(line) - 1);
+	cr_assert(n > 0);
+	line[n] = '\0';
+	cr_assert_eq(strncmp(line, "fingerd: listening on 127.0.0.1:", 32), 0,
+	    "%s", line);
+	fx.port = atoi(line + 32);
+	close(pipe_fds[0]);		/* head -1 exits */
+	workers_wait(workers, 3);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("bob\r\n", REPLY_BOB);
+	daemon_signal(&fx, SIGHUP);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	cr_assert(daemon_alive(&fx), "the supervisor died");
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	cr_assert(all_gone(workers, 3, 1), "a worker outlived the stop");
+}
+
+/*
+ * The supervisor killed: its workers stop accepting, finish within -t
+ * and exit; no process is left after -t and a second.
+ */
+Test(process, a_supervisor_killed_leaves_no_worker)
+{
+	struct buffer b = { 0 };
+	pid_t workers[2];
+	double start;
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, "-w", "2", "-t", "2", NULL);
+	workers_wait(workers, 2);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0);
+	client_send(fd, "ali", 3);		/* held by a worker */
+	usleep(100 * 1000);
+	start = now_seconds();
+	daemon_signal(&fx, SIGKILL);
+	daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(all_gone(workers, 2, LATENCY(2.0) + 1.0),
+	    "workers left %.1f s after their supervisor died",
+	    now_seconds() - start);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, "", "the slow client, at its deadline");
+	close(fd);
+	buffer_free(&b);
+}
+
+/* A port nothing listens on now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int fd, port;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	port = ntohs(sin.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Waits, bounded, until the port accepts connections. */
+static bool
+accepting(int port)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int fd;
+
+	while (now_seconds() < deadline) {
+		if ((fd = client_connect(LOCAL, port)) >= 0) {
+			close(fd);
+			return true;
+		}
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
+/* Started with 0, 1 or 2 closed: it serves, and exits 0. */
+static void
+closed_at_start(int which)
+{
+	char port[16], target[256];
+	int stdio[3], i;
+	struct buffer b;
+
+	cr_assert((stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+	cr_assert((stdio[1] = open(fx.out, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0644)) >= 0);
+	cr_assert((stdio[2] = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC, 0644)) >= 0);
+	close(stdio[which]);
+	stdio[which] = -1;
+	fx.stdio = stdio;
+	fx.port = free_port();
+	snprintf(port, sizeof(port), "%d", fx.port);
+	daemon_launch(&fx, "-B", LOCAL, "-P", port, NULL);
+	fx.stdio = NULL;
+	for (i = 0; i < 3; i++)
+		if (stdio[i] >= 0)
+			close(stdio[i]);
+	cr_assert(accepting(fx.port), "fd %d closed: does not serve", which);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("bob\r\n", REPLY_BOB);
+	if (which != 2)
+		EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"bob\" ");
+	/*
+	 * What was closed is /dev/null, in the supervisor and its worker
+	 * (valgrind has taken the lowest descriptors for itself first).
+	 */
+	if (under_valgrind())
+		goto stop;
+	fd_target(fx.pid, which, target, sizeof(target));
+	cr_assert_str_eq(target, "/dev/null", "supervisor's fd %d", which);
+	fd_target(daemon_worker(&fx), which, target, sizeof(target));
+	cr_assert_str_eq(target, "/dev/null", "worker's fd %d", which);
+stop:
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0, "fd %d closed", which);
+	log_read(&fx, &b);
+	if (which == 2)
+		cr_assert_eq(b.len, 0, "a log where there was none");
+	buffer_free(&b);
+}
+
+Test(process, stdin_closed_at_start)
+{
+	closed_at_start(0);
+}
+
+Test(process, stdout_closed_at_start)
+{
+	closed_at_start(1);
+}
+
+Test(process, stderr_closed_at_start)
+{
+	closed_at_start(2);
+}
