@@ -20,7 +20,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c
 SUPPORT = log.c members.c addresses.c watches.c
-DAEMON = fingerd.c supervisor.c worker.c client.c ring.c privileges.c \
+DAEMON = fingerd.c supervisor.c worker.c client.c uring.c privileges.c \
 	landlock.c seccomp.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
@@ -37,7 +37,7 @@ all: $(BIN)
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
-$(B)/%.o: %.c fingerd.h
+$(B)/%.o: %.c fingerd.h engine.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
@@ -46,7 +46,7 @@ $(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h tests/rng.h
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 
 $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
-	    $(SUPPORT:%.c=$(B)/%.o) $(B)/ring.o \
+	    $(SUPPORT:%.c=$(B)/%.o) $(B)/uring.o \
 	    $(B)/landlock.o $(B)/seccomp.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 

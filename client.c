@@ -10,13 +10,14 @@
  * a new entry (READ_PLAN alone), then sent; one it has no room for is
  * streamed, READ_PLAN and SEND_PLAN taking turns.
  *
- * Every request on the socket or the plan goes out linked to a
- * LINK_TIMEOUT at the client's absolute deadline, so each one completes by
- * then at the latest.  Both completions of a pair arrive, in either order;
- * `inflight` counts them, and a client leaves its slot (its socket closed,
- * its buffers reused) only in DONE with nothing in flight: the kernel never
- * writes into memory that has been given to someone else, and the close
- * sends a FIN at once because no request holds the socket.
+ * Every request on the socket or the plan goes to the engine (engine.h)
+ * with the client's absolute deadline, so each one completes by then at
+ * the latest, and with a tag holding the slot and the client's serial.
+ * `inflight` counts the requests not yet completed, and a client leaves
+ * its slot (its socket closed, its buffers reused) only in DONE with
+ * nothing in flight: the kernel never writes into memory that has been
+ * given to someone else, and the close sends a FIN at once because no
+ * request holds the socket.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,8 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <liburing.h>
-
+#include "engine.h"
 #include "fingerd.h"
 
 /* Bytes of a plan read at once. */
@@ -76,6 +76,7 @@ enum client_state {
  */
 struct client {
 	struct client		*next_free;
+	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
 	int			 fd;
@@ -84,7 +85,7 @@ struct client {
 	bool			 cut;		/* the plan was cut at -m */
 	enum fingerd_error	 end;		/* why it ended early */
 	const char		*reply;		/* what was sent, for the log */
-	struct __kernel_timespec deadline;	/* CLOCK_MONOTONIC */
+	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 started;
 	struct in6_addr		 address;
 	struct members		*members;
@@ -148,26 +149,12 @@ client_slot_free(const struct context *ctx)
 	return ctx->free_clients != NULL;
 }
 
-/* Takes the first SQE of a linked pair; client_submit() adds the second. */
-static struct io_uring_sqe *
-client_sqe(struct context *ctx)
+/* The tag of this client's request op; counts it in flight. */
+static uint64_t
+client_tag(struct context *ctx, struct client *c, enum op op)
 {
-	return ring_sqe(ctx->ring, 2);
-}
-
-static void
-client_submit(struct context *ctx, struct client *c, struct io_uring_sqe *sqe,
-    enum op op)
-{
-	struct io_uring_sqe *timeout;
-	size_t index = client_index(ctx, c);
-
-	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data64(sqe, USER_DATA(index, op));
-	timeout = io_uring_get_sqe(ctx->ring);	/* reserved by client_sqe */
-	io_uring_prep_link_timeout(timeout, &c->deadline, IORING_TIMEOUT_ABS);
-	io_uring_sqe_set_data64(timeout, USER_DATA(index, OP_TIMEOUT));
-	c->inflight += 2;
+	c->inflight++;
+	return TAG(op, client_index(ctx, c), c->serial);
 }
 
 static void
@@ -175,24 +162,21 @@ client_recv(struct context *ctx, struct client *c, enum op op)
 {
 	/* What a client sends after its query is read here and dropped. */
 	static char discard[4096];
-	struct io_uring_sqe *sqe = client_sqe(ctx);
 
 	if (op == OP_DRAIN)
-		io_uring_prep_recv(sqe, c->fd, discard, sizeof(discard), 0);
+		engine_recv(ctx->engine, c->fd, discard, sizeof(discard),
+		    &c->deadline, client_tag(ctx, c, op));
 	else
-		io_uring_prep_recv(sqe, c->fd, c->query + c->query_len,
-		    sizeof(c->query) - c->query_len, 0);
-	client_submit(ctx, c, sqe, op);
+		engine_recv(ctx->engine, c->fd, c->query + c->query_len,
+		    sizeof(c->query) - c->query_len, &c->deadline,
+		    client_tag(ctx, c, op));
 }
 
 static void
 client_send(struct context *ctx, struct client *c)
 {
-	struct io_uring_sqe *sqe = client_sqe(ctx);
-
-	io_uring_prep_send(sqe, c->fd, c->send_next, c->send_left,
-	    MSG_NOSIGNAL);
-	client_submit(ctx, c, sqe, OP_SEND);
+	engine_send(ctx->engine, c->fd, c->send_next, c->send_left,
+	    &c->deadline, client_tag(ctx, c, OP_SEND));
 }
 
 /* Sends len bytes at data, valid until the client leaves, then closes. */
@@ -259,13 +243,12 @@ client_no_plan(struct context *ctx, struct client *c)
 static void
 client_read_plan(struct context *ctx, struct client *c)
 {
-	struct io_uring_sqe *sqe = client_sqe(ctx);
 	uint64_t left = c->plan_end - c->plan_offset;
-	unsigned len = left < PLAN_CHUNK ? (unsigned)left : PLAN_CHUNK;
+	size_t len = left < PLAN_CHUNK ? (size_t)left : PLAN_CHUNK;
 
 	c->state = CLIENT_READ_PLAN;
-	io_uring_prep_read(sqe, c->plan_fd, c->buffer->in, len, c->plan_offset);
-	client_submit(ctx, c, sqe, OP_READ_PLAN);
+	engine_read(ctx->engine, c->plan_fd, c->buffer->in, len,
+	    c->plan_offset, &c->deadline, client_tag(ctx, c, OP_READ_PLAN));
 }
 
 static bool
@@ -333,7 +316,6 @@ static void
 client_open_plan(struct context *ctx, struct client *c)
 {
 	const char *path = c->member->plan;
-	struct io_uring_sqe *sqe;
 
 	if (plan_cached(ctx, c, path))
 		return;
@@ -346,9 +328,8 @@ client_open_plan(struct context *ctx, struct client *c)
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
 	c->state = CLIENT_OPEN_PLAN;
-	sqe = client_sqe(ctx);
-	io_uring_prep_openat2(sqe, AT_FDCWD, path, &c->how);
-	client_submit(ctx, c, sqe, OP_OPEN_PLAN);
+	engine_openat(ctx->engine, path, &c->how, &c->deadline,
+	    client_tag(ctx, c, OP_OPEN_PLAN));
 }
 
 static void
@@ -636,6 +617,7 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	struct client *next = c->next_free;
 
 	memset(c, 0, offsetof(struct client, query));
+	c->serial = ++ctx->serial;
 	ctx->free_clients = next;
 	ctx->active++;
 	c->fd = fd;
@@ -653,12 +635,14 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 }
 
 void
-client_complete(struct context *ctx, uint64_t user_data, int res)
+client_complete(struct context *ctx, uint64_t tag, int res)
 {
-	struct client *c = &ctx->clients[USER_DATA_INDEX(user_data)];
+	struct client *c = &ctx->clients[TAG_INDEX(tag)];
 
+	if (TAG_OP(tag) == OP_DEADLINE)	/* the request completes too */
+		return;
 	c->inflight--;
-	switch (USER_DATA_OP(user_data)) {
+	switch (TAG_OP(tag)) {
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
 		break;
@@ -674,7 +658,7 @@ client_complete(struct context *ctx, uint64_t user_data, int res)
 	case OP_DRAIN:
 		drained(ctx, c, res);
 		break;
-	default:	/* OP_TIMEOUT: -ETIME, or -ECANCELED as it was not needed */
+	default:
 		break;
 	}
 	if (c->state == CLIENT_DONE && c->inflight == 0)

@@ -285,42 +285,16 @@ struct options {
 };
 
 /*
- * client.c and fingerd.c: the loop's context.  user_data of every SQE is
- * (client index << 8 | op); the loop's own requests use no client.
+ * client.c and worker.c: the loop's context.  Requests go to the engine
+ * (engine.h), tagged with the client's slot and serial.
  */
-enum op {
-	OP_ACCEPT = 1,
-	OP_ACCEPT_PAUSE,	/* a timeout: accept again after EMFILE & co */
-	OP_SIGNAL,
-	OP_CANCEL,
-	OP_LOG,			/* a write of queued log lines */
-	OP_LOG_TIMER,		/* a timeout: queued log lines are due */
-	OP_WATCH,		/* a read of inotify events */
-	OP_TIMEOUT,		/* the LINK_TIMEOUT after a client's request */
-	OP_RECV_QUERY,
-	OP_OPEN_PLAN,
-	OP_READ_PLAN,
-	OP_SEND,
-	OP_DRAIN
-};
-
-#define USER_DATA(index, op)	((uint64_t)(index) << 8 | (op))
-#define USER_DATA_OP(u)		((enum op)((u) & 0xff))
-#define USER_DATA_INDEX(u)	((size_t)((u) >> 8))
-
-struct io_uring;
-struct io_uring_sqe;
+struct engine;
+struct completion;
 struct client;
 struct plan_buffer;
 
-/* A completion copied out of the queue. */
-struct completion {
-	uint64_t	 user_data;
-	int		 res;
-};
-
 struct context {
-	struct io_uring		*ring;
+	struct engine		*engine;
 	struct completion	*completions;	/* one batch */
 	unsigned		 completions_size;
 	const struct options	*options;
@@ -331,6 +305,7 @@ struct context {
 	struct client		*clients;	/* options->clients slots */
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;
+	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
 	int			 listen_fd;	/* -1 when not listening */
 	bool			 accepting;	/* an accept is in flight */
@@ -376,8 +351,11 @@ int	 supervise(const struct options *, struct members *, const int *);
 int	 worker_main(void);
 int	 serve(const struct options *, struct members *, int, int);
 
-/* ring.c: a client has at most two requests in flight. */
+/* uring.c: a client has at most two requests in flight. */
 #define RING_CQ_ENTRIES(clients)	(2 * (clients) + 16)
+
+struct io_uring;
+struct io_uring_sqe;
 
 void			 ring_open(struct io_uring *, unsigned);
 void			 ring_check(void);
@@ -389,5 +367,7 @@ void	 clients_free(struct context *);
 bool	 client_slot_free(const struct context *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
+/* How many completions one engine_wait() may return. */
+#define COMPLETIONS(clients)	RING_CQ_ENTRIES(clients)
 
 #endif /* FINGERD_H */

@@ -31,8 +31,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <liburing.h>
-
+#include "engine.h"
 #include "fingerd.h"
 
 /* A pause before accepting again when out of descriptors or memory. */
@@ -44,7 +43,8 @@ static struct signalfd_siginfo signal_info;
 static int signal_fd = -1;
 static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
-static struct __kernel_timespec accept_pause = { 0, ACCEPT_PAUSE_NS };
+static deadline_t accept_pause;		/* when to accept again */
+static deadline_t log_due_at;		/* when queued lines are due */
 
 static int
 signals_open(void)
@@ -58,26 +58,30 @@ signals_open(void)
 	return fd;
 }
 
+/* The time in delay_ns from now, for a timer. */
+static void
+deadline_in(deadline_t *d, int64_t delay_ns)
+{
+	int64_t at = monotonic_ns() + delay_ns;
+
+	d->tv_sec = at / NS_PER_SECOND;
+	d->tv_nsec = at % NS_PER_SECOND;
+}
+
 static void
 accept_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
 	accept_address_len = sizeof(accept_address);
-	io_uring_prep_accept(sqe, ctx->listen_fd,
-	    (struct sockaddr *)&accept_address, &accept_address_len,
-	    SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT));
+	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
+	    &accept_address_len, TAG(OP_ACCEPT, 0, 0));
 	ctx->accepting = true;
 }
 
 static void
 accept_pause_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_timeout(sqe, &accept_pause, 0, 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE));
+	deadline_in(&accept_pause, ACCEPT_PAUSE_NS);
+	engine_timeout(ctx->engine, &accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
 }
 
 static void
@@ -113,22 +117,16 @@ accepted(struct context *ctx, int res)
 static void
 signal_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_read(sqe, signal_fd, &signal_info, sizeof(signal_info),
-	    (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_SIGNAL));
+	engine_read(ctx->engine, signal_fd, &signal_info, sizeof(signal_info),
+	    (uint64_t)-1, NULL, TAG(OP_SIGNAL, 0, 0));
 }
 
 /* Reads the next inotify events (watches.c) from the watches' descriptor. */
 static void
 watch_arm(struct context *ctx)
 {
-	struct io_uring_sqe *sqe = ring_sqe(ctx->ring, 1);
-
-	io_uring_prep_read(sqe, watches_fd(ctx->watches), watch_events,
-	    sizeof(watch_events), (uint64_t)-1);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_WATCH));
+	engine_read(ctx->engine, watches_fd(ctx->watches), watch_events,
+	    sizeof(watch_events), (uint64_t)-1, NULL, TAG(OP_WATCH, 0, 0));
 }
 
 static void
@@ -163,24 +161,17 @@ watch_read(struct context *ctx, int res)
 static void
 log_arm(struct context *ctx)
 {
-	static struct __kernel_timespec wait;
-	struct io_uring_sqe *sqe;
 	const void *data;
 	size_t len;
 	int64_t due;
 
 	if (log_next(&data, &len)) {
-		sqe = ring_sqe(ctx->ring, 1);
-		io_uring_prep_write(sqe, STDERR_FILENO, data, (unsigned)len,
-		    (uint64_t)-1);
-		io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_LOG));
+		engine_write(ctx->engine, STDERR_FILENO, data, len,
+		    TAG(OP_LOG, 0, 0));
 		ctx->logging = true;
 	} else if (!ctx->log_timer && (due = log_due()) > 0) {
-		wait.tv_sec = due / 1000000000;
-		wait.tv_nsec = due % 1000000000;
-		sqe = ring_sqe(ctx->ring, 1);
-		io_uring_prep_timeout(sqe, &wait, 0, 0);
-		io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_LOG_TIMER));
+		deadline_in(&log_due_at, due);
+		engine_timeout(ctx->engine, &log_due_at, TAG(OP_LOG_TIMER, 0, 0));
 		ctx->log_timer = true;
 	}
 }
@@ -188,8 +179,6 @@ log_arm(struct context *ctx)
 static void
 drain(struct context *ctx, unsigned signo)
 {
-	struct io_uring_sqe *sqe;
-
 	if (ctx->draining)
 		return;
 	ctx->draining = true;
@@ -199,12 +188,8 @@ drain(struct context *ctx, unsigned signo)
 		listener_close(ctx);
 		return;
 	}
-	sqe = ring_sqe(ctx->ring, 2);
-	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT), 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
-	sqe = ring_sqe(ctx->ring, 1);
-	io_uring_prep_cancel64(sqe, USER_DATA(0, OP_ACCEPT_PAUSE), 0);
-	io_uring_sqe_set_data64(sqe, USER_DATA(0, OP_CANCEL));
+	engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0));
+	engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0));
 }
 
 static void
@@ -219,9 +204,9 @@ signalled(struct context *ctx, int res)
 }
 
 static void
-dispatch(struct context *ctx, uint64_t user_data, int res)
+dispatch(struct context *ctx, uint64_t tag, int res)
 {
-	switch (USER_DATA_OP(user_data)) {
+	switch (TAG_OP(tag)) {
 	case OP_ACCEPT:
 		accepted(ctx, res);
 		break;
@@ -247,50 +232,38 @@ dispatch(struct context *ctx, uint64_t user_data, int res)
 	case OP_CANCEL:
 		break;
 	default:
-		client_complete(ctx, user_data, res);
+		client_complete(ctx, tag, res);
 		break;
 	}
 }
 
 /*
- * Handles the completions there are.  Each batch is copied out of the
- * completion queue first, then inotify events are handled before the
- * rest: a query completed in the same batch may have arrived after the
- * plan changed, and must not be answered from a watch those events drop
+ * Handles a batch of completions, inotify events before the rest: a
+ * query completed in the same batch may have arrived after the plan
+ * changed, and must not be answered from a watch those events drop
  * (watch_read() also reads the events queued since, which covers the
- * completions that come in while a batch is handled).
+ * completions that come in while a batch is handled).  The engine posts
+ * completions only while it waits (io_uring's DEFER_TASKRUN), so none
+ * arrives in the middle of a batch.
  */
 static void
-reap(struct context *ctx)
+reap(struct context *ctx, size_t n)
 {
 	struct completion *batch = ctx->completions;
-	struct io_uring_cqe *cqe;
-	unsigned head, i, n;
+	size_t i;
 
-	for (;;) {
-		n = 0;
-		io_uring_for_each_cqe(ctx->ring, head, cqe) {
-			batch[n].user_data = cqe->user_data;
-			batch[n].res = cqe->res;
-			if (++n == ctx->completions_size)
-				break;
-		}
-		if (n == 0)
-			return;
-		io_uring_cq_advance(ctx->ring, n);
-		for (i = 0; i < n; i++)
-			if (USER_DATA_OP(batch[i].user_data) == OP_WATCH)
-				watch_read(ctx, batch[i].res);
-		for (i = 0; i < n; i++)
-			if (USER_DATA_OP(batch[i].user_data) != OP_WATCH)
-				dispatch(ctx, batch[i].user_data, batch[i].res);
-	}
+	for (i = 0; i < n; i++)
+		if (TAG_OP(batch[i].tag) == OP_WATCH)
+			watch_read(ctx, batch[i].res);
+	for (i = 0; i < n; i++)
+		if (TAG_OP(batch[i].tag) != OP_WATCH)
+			dispatch(ctx, batch[i].tag, batch[i].res);
 }
 
 static void
 loop(struct context *ctx)
 {
-	int ret;
+	size_t n;
 
 	while (!ctx->draining || ctx->accepting || ctx->active > 0 ||
 	    ctx->logging) {
@@ -299,13 +272,9 @@ loop(struct context *ctx)
 		    client_slot_free(ctx) && !log_backed_up())
 			accept_arm(ctx);
 		log_arm(ctx);
-		ret = io_uring_submit_and_wait(ctx->ring, 1);
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
-		    ret != -EBUSY && ret != -ETIME) {
-			errno = -ret;
-			fatal(EX_OSERR, "io_uring_submit_and_wait");
-		}
-		reap(ctx);
+		n = engine_wait(ctx->engine, ctx->completions,
+		    ctx->completions_size);
+		reap(ctx, n);
 	}
 }
 
@@ -334,15 +303,13 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		.options = o, .members = members, .listen_fd = listen_fd,
 	};
 	struct sockaddr_storage peer;
-	struct io_uring ring;
 	pid_t self = getpid();
 
 	if (o->inetd)
 		inetd_peer(&peer);
 	signal_fd = signals_open();
-	ring_open(&ring, o->clients);
-	ctx.ring = &ring;
-	ctx.completions_size = RING_CQ_ENTRIES(o->clients);
+	ctx.engine = engine_open(o->clients);
+	ctx.completions_size = COMPLETIONS(o->clients);
 	ctx.completions = calloc(ctx.completions_size,
 	    sizeof(*ctx.completions));
 	if (ctx.completions == NULL || !clients_init(&ctx) ||
@@ -369,7 +336,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	}
 	loop(&ctx);
 	log_queue_stop();
-	io_uring_queue_exit(&ring);
+	engine_close(ctx.engine);
 	clients_free(&ctx);
 	free(ctx.completions);
 	address_counts_free(ctx.addresses);

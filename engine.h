@@ -1,0 +1,91 @@
+/*
+ * engine.h: the seam between fingerd's state machines (client.c, the
+ * loop in worker.c) and the kernel interface that runs their requests,
+ * io_uring (uring.c).  Like Redis's ae.h with ae_epoll.c: a handful of
+ * calls, and the state machines never see which engine runs them.
+ *
+ * A request is started with a tag and completes exactly once, with that
+ * tag and a result: a byte count, a descriptor or 0, or -errno.  Its
+ * buffers, and the strings and structures it points to, are the
+ * kernel's until then.
+ *
+ * A request may have a deadline (absolute, CLOCK_MONOTONIC), which must
+ * stay where it is until the request completes.  On a socket, a request
+ * still pending at its deadline completes with -ECANCELED.  A request on
+ * a file (open, stat, read, close) that a file system holds cannot be
+ * interrupted: it completes when the file system answers; at the
+ * deadline the engine delivers one OP_DEADLINE with the request's tag
+ * (client and serial) and -ETIME, so that the client's connection can
+ * end on time.  An OP_DEADLINE may also come for a socket request, or
+ * after its request completed: it only ever means that the client's
+ * deadline has passed.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <linux/openat2.h>
+#include <linux/time_types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * A tag: the operation, the client's slot and the client's serial (its
+ * number among the clients that slot has had), so that a notice meant
+ * for an earlier client of the slot is known for what it is.  The loop's
+ * own requests use slot 0 and serial 0.
+ */
+enum op {
+	OP_ACCEPT = 1,
+	OP_ACCEPT_PAUSE,	/* a timeout: accept again after EMFILE & co */
+	OP_SIGNAL,
+	OP_CANCEL,
+	OP_LOG,			/* a write of queued log lines */
+	OP_LOG_TIMER,		/* a timeout: queued log lines are due */
+	OP_WATCH,		/* a read of inotify events */
+	OP_DEADLINE,		/* a client's deadline passed */
+	OP_RECV_QUERY,
+	OP_OPEN_PLAN,
+	OP_READ_PLAN,
+	OP_SEND,
+	OP_DRAIN
+};
+
+#define TAG(op, index, serial)	((uint64_t)(serial) << 32 | \
+				 (uint64_t)(index) << 8 | (op))
+#define TAG_OP(t)		((enum op)((t) & 0xff))
+#define TAG_INDEX(t)		((size_t)(((t) >> 8) & 0xffffff))
+#define TAG_SERIAL(t)		((uint32_t)((t) >> 32))
+
+struct engine;
+struct statx;
+
+struct completion {
+	uint64_t	 tag;
+	int		 res;
+};
+
+typedef struct __kernel_timespec deadline_t;
+
+struct engine	*engine_open(unsigned);
+void		 engine_close(struct engine *);
+size_t		 engine_wait(struct engine *, struct completion *, size_t);
+
+void	 engine_accept(struct engine *, int, struct sockaddr_storage *,
+	    socklen_t *, uint64_t);
+void	 engine_recv(struct engine *, int, void *, size_t, const deadline_t *,
+	    uint64_t);
+void	 engine_send(struct engine *, int, const void *, size_t,
+	    const deadline_t *, uint64_t);
+void	 engine_openat(struct engine *, const char *, const struct open_how *,
+	    const deadline_t *, uint64_t);
+void	 engine_read(struct engine *, int, void *, size_t, uint64_t,
+	    const deadline_t *, uint64_t);
+void	 engine_write(struct engine *, int, const void *, size_t, uint64_t);
+void	 engine_timeout(struct engine *, const deadline_t *, uint64_t);
+void	 engine_cancel(struct engine *, uint64_t);
+
+#endif /* ENGINE_H */

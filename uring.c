@@ -1,0 +1,302 @@
+/*
+ * The io_uring engine.  The ring: created after the privilege drop, sized
+ * from -c, and restricted to the requests fingerd makes, so that a bug in
+ * the loop cannot turn it into a way to do anything else (IORING_
+ * REGISTER_RESTRICTIONS needs the ring created disabled; Linux 5.10).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include <liburing.h>
+
+#include "engine.h"
+#include "fingerd.h"
+
+static const uint8_t allowed_ops[] = {
+	IORING_OP_ACCEPT,
+	IORING_OP_TIMEOUT,
+	IORING_OP_ASYNC_CANCEL,
+	IORING_OP_LINK_TIMEOUT,
+	IORING_OP_OPENAT2,
+	IORING_OP_READ,
+	IORING_OP_RECV,
+	IORING_OP_SEND,
+	IORING_OP_WRITE,
+};
+
+static void
+ring_refused(int error)
+{
+	errno = error;
+	if (error == EPERM)
+		fatal(EX_UNAVAILABLE, "io_uring refused: allow it with "
+		    "'sysctl kernel.io_uring_disabled=0', and outside a "
+		    "seccomp profile that blocks it (such as Docker's default)");
+	if (error == ENOSYS)
+		fatal(EX_UNAVAILABLE, "io_uring missing: fingerd needs "
+		    "Linux 6.1 or later built with CONFIG_IO_URING");
+	fatal(EX_OSERR, "io_uring_queue_init");
+}
+
+static void
+ring_restrict(struct io_uring *ring)
+{
+	struct io_uring_restriction r[sizeof(allowed_ops) + 1];
+	size_t i;
+	int ret;
+
+	memset(r, 0, sizeof(r));
+	for (i = 0; i < sizeof(allowed_ops); i++) {
+		r[i].opcode = IORING_RESTRICTION_SQE_OP;
+		r[i].sqe_op = allowed_ops[i];
+	}
+	r[i].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
+	r[i].sqe_flags = IOSQE_IO_LINK;
+	/* Debian's liburing 2.3 lacks the helpers: the raw calls. */
+	if ((ret = io_uring_register(ring->ring_fd,
+	    IORING_REGISTER_RESTRICTIONS, r, (unsigned)i + 1)) < 0 ||
+	    (ret = io_uring_register(ring->ring_fd,
+	    IORING_REGISTER_ENABLE_RINGS, NULL, 0)) < 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "restricting the ring");
+	}
+}
+
+/*
+ * Sized from -c: a client has at most two requests in flight (one and
+ * its timeout), so the completion ring holds them all.  Older kernels
+ * without DEFER_TASKRUN get a plainer ring.
+ */
+void
+ring_open(struct io_uring *ring, unsigned clients)
+{
+	static const unsigned flags[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+		IORING_SETUP_COOP_TASKRUN,
+		0
+	};
+	struct io_uring_params p;
+	unsigned entries = 32, i;
+	int ret = -EINVAL;
+
+	while (entries < clients && entries < 4096)
+		entries *= 2;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+		memset(&p, 0, sizeof(p));
+		p.flags = flags[i] | IORING_SETUP_CQSIZE |
+		    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED;
+		p.cq_entries = RING_CQ_ENTRIES(clients);
+		ret = io_uring_queue_init_params(entries, ring, &p);
+		if (ret != -EINVAL)
+			break;
+	}
+	if (ret < 0)
+		ring_refused(-ret);
+	ring_restrict(ring);
+}
+
+/*
+ * Fails at start, with the line ring_open() gives, where the kernel
+ * refuses io_uring: for a parent whose workers would only die of it.
+ */
+void
+ring_check(void)
+{
+	struct io_uring ring;
+
+	ring_open(&ring, 1);
+	io_uring_queue_exit(&ring);
+}
+
+/*
+ * An SQE, with room for need - 1 more after it: when the submission
+ * queue is full, what is queued is submitted first.
+ */
+struct io_uring_sqe *
+ring_sqe(struct io_uring *ring, unsigned need)
+{
+	int ret;
+
+	while (io_uring_sq_space_left(ring) < need) {
+		ret = io_uring_submit(ring);
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN &&
+		    ret != -EBUSY) {
+			errno = -ret;
+			fatal(EX_OSERR, "io_uring_submit");
+		}
+	}
+	return io_uring_get_sqe(ring);
+}
+
+/*
+ * The engine (engine.h) on the ring.  A request with a deadline goes out
+ * linked to an IORING_OP_LINK_TIMEOUT holding it; both completions
+ * arrive, in either order.  The timeout's completion, tagged OP_DEADLINE
+ * with the request's client and serial, is delivered only when it fired
+ * (-ETIME): then a socket request completes -ECANCELED, and a file
+ * request, which an io-wq thread may be blocked in, completes when the
+ * file system lets it.
+ */
+struct engine {
+	struct io_uring	 ring;
+};
+
+struct engine *
+engine_open(unsigned clients)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		fatalx(EX_OSERR, "out of memory for the ring");
+	ring_open(&e->ring, clients);
+	return e;
+}
+
+void
+engine_close(struct engine *e)
+{
+	io_uring_queue_exit(&e->ring);
+	free(e);
+}
+
+/* Tags sqe, and links its deadline when it has one. */
+static void
+submit(struct engine *e, struct io_uring_sqe *sqe, const deadline_t *deadline,
+    uint64_t tag)
+{
+	struct io_uring_sqe *timeout;
+
+	io_uring_sqe_set_data64(sqe, tag);
+	if (deadline == NULL)
+		return;
+	sqe->flags |= IOSQE_IO_LINK;
+	timeout = io_uring_get_sqe(&e->ring);	/* reserved by request() */
+	io_uring_prep_link_timeout(timeout, (deadline_t *)(uintptr_t)deadline,
+	    IORING_TIMEOUT_ABS);
+	io_uring_sqe_set_data64(timeout, TAG(OP_DEADLINE, TAG_INDEX(tag),
+	    TAG_SERIAL(tag)));
+}
+
+/* An SQE, with room after it for the timeout of a deadline. */
+static struct io_uring_sqe *
+request(struct engine *e, const deadline_t *deadline)
+{
+	return ring_sqe(&e->ring, deadline != NULL ? 2 : 1);
+}
+
+void
+engine_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
+    socklen_t *len, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_accept(sqe, fd, (struct sockaddr *)ss, len, SOCK_CLOEXEC);
+	submit(e, sqe, NULL, tag);
+}
+
+void
+engine_recv(struct engine *e, int fd, void *buf, size_t len,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, deadline);
+
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
+	submit(e, sqe, deadline, tag);
+}
+
+void
+engine_send(struct engine *e, int fd, const void *buf, size_t len,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, deadline);
+
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+	submit(e, sqe, deadline, tag);
+}
+
+void
+engine_openat(struct engine *e, const char *path, const struct open_how *how,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, deadline);
+
+	io_uring_prep_openat2(sqe, AT_FDCWD, path,
+	    (struct open_how *)(uintptr_t)how);
+	submit(e, sqe, deadline, tag);
+}
+
+/* A read at offset; (uint64_t)-1: at the file's position (a pipe). */
+void
+engine_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, deadline);
+
+	io_uring_prep_read(sqe, fd, buf, (unsigned)len, offset);
+	submit(e, sqe, deadline, tag);
+}
+
+void
+engine_write(struct engine *e, int fd, const void *buf, size_t len,
+    uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_write(sqe, fd, buf, (unsigned)len, (uint64_t)-1);
+	submit(e, sqe, NULL, tag);
+}
+
+/* A timer that completes -ETIME at an absolute CLOCK_MONOTONIC time. */
+void
+engine_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_timeout(sqe, (deadline_t *)(uintptr_t)at, 0,
+	    IORING_TIMEOUT_ABS);
+	submit(e, sqe, NULL, tag);
+}
+
+/* Cancels the requests of this tag; the cancel itself completes OP_CANCEL. */
+void
+engine_cancel(struct engine *e, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_cancel64(sqe, tag, 0);
+	submit(e, sqe, NULL, TAG(OP_CANCEL, 0, 0));
+}
+
+/*
+ * Submits what is queued, waits for at least one completion, and copies
+ * out those there are (at most max); a deadline that did not fire is not
+ * one.  Returns how many.
+ */
+size_t
+engine_wait(struct engine *e, struct completion *batch, size_t max)
+{
+	struct io_uring_cqe *cqe;
+	unsigned head, seen = 0;
+	size_t n = 0;
+	int ret;
+
+	ret = io_uring_submit_and_wait(&e->ring, 1);
+	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY &&
+	    ret != -ETIME) {
+		errno = -ret;
+		fatal(EX_OSERR, "io_uring_submit_and_wait");
+	}
+	io_uring_for_each_cqe(&e->ring, head, cqe) {
+		if (n == max)
+			break;
+		seen++;
+		if (TAG_OP(cqe->user_data) == OP_DEADLINE && cqe->res != -ETIME)
+			continue;
+		batch[n].tag = cqe->user_data;
+		batch[n++].res = cqe->res;
+	}
+	io_uring_cq_advance(&e->ring, seen);
+	return n;
+}
