@@ -1,14 +1,18 @@
 /*
  * One client: a state machine driven by completions.
  *
- *	RECV_QUERY -> (parse) -> OPEN_PLAN -> READ_PLAN <-> SEND_PLAN
- *	                 |            |            |
- *	                 +------------+------------+--> SEND_LAST -> [DRAIN] -> DONE
+ *	RECV_QUERY -> (parse) -> STAT_PLAN -> OPEN_PLAN -> STAT_OPENED ->
+ *	    READ_PLAN <-> SEND_PLAN -> SEND_LAST -> [DRAIN] -> DONE
  *
  * An error line, the member list, "No Plan." and a cached reply go
- * straight to SEND_LAST.  A plan the cache has room for is read whole into
- * a new entry (READ_PLAN alone), then sent; one it has no room for is
- * streamed, READ_PLAN and SEND_PLAN taking turns.
+ * straight to SEND_LAST.  A plan watched and unchanged (watches.c) needs
+ * no request before its cached reply; otherwise a statx of its path finds
+ * it in the cache, or it is opened, its descriptor's statx checks it and
+ * keys it, and it is read.  A plan the cache has room for is read whole
+ * into a new entry (READ_PLAN alone), then sent; one it has no room for
+ * is streamed, READ_PLAN and SEND_PLAN taking turns.  Every one of those
+ * is a request to the engine, never a call on the loop: a file system
+ * that hangs holds its requests, not the loop.
  *
  * Every request on the socket or the plan goes to the engine (engine.h)
  * with the client's absolute deadline, so each one completes by then at
@@ -18,6 +22,11 @@
  * nothing in flight: the kernel never writes into memory that has been
  * given to someone else, and the close sends a FIN at once because no
  * request holds the socket.
+ *
+ * A request that a file system holds past the deadline cannot be
+ * cancelled: at the deadline (OP_DEADLINE) the connection is ended at
+ * once (shut down, logged, its address uncounted), and the slot is left
+ * when the file system gives the request back.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -62,7 +71,9 @@ struct plan_buffer {
 enum client_state {
 	CLIENT_FREE,
 	CLIENT_RECV_QUERY,
+	CLIENT_STAT_PLAN,	/* statx of the path */
 	CLIENT_OPEN_PLAN,
+	CLIENT_STAT_OPENED,	/* statx of the descriptor */
 	CLIENT_READ_PLAN,
 	CLIENT_SEND_PLAN,	/* then read more of the plan */
 	CLIENT_SEND_LAST,	/* then close */
@@ -76,6 +87,9 @@ enum client_state {
  */
 struct client {
 	struct client		*next_free;
+	struct client		*silent_older;	/* in the evictable list */
+	struct client		*silent_newer;
+	bool			 silent;	/* in it */
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
@@ -83,6 +97,7 @@ struct client {
 	int			 plan_fd;	/* -1 when closed */
 	bool			 linger;	/* input may be left unread */
 	bool			 cut;		/* the plan was cut at -m */
+	bool			 finished;	/* logged, address uncounted */
 	enum fingerd_error	 end;		/* why it ended early */
 	const char		*reply;		/* what was sent, for the log */
 	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
@@ -96,6 +111,8 @@ struct client {
 	bool			 keep;		/* build for the cache, not self */
 	struct plan_filter	 filter;
 	struct open_how		 how;
+	struct statx		 stx;		/* the kernel writes it */
+	uint64_t		 arm;		/* of the plan's watch */
 	const uint8_t		*send_next;
 	size_t			 send_left;
 	uint64_t		 sent;
@@ -147,6 +164,48 @@ bool
 client_slot_free(const struct context *ctx)
 {
 	return ctx->free_clients != NULL;
+}
+
+/*
+ * The clients that have not completed their query line, oldest first:
+ * when every slot is taken and a connection waits, the oldest is evicted
+ * to make room.  A real client sends its query in its first packet and
+ * leaves the list at once; one that holds a slot saying nothing is the
+ * first to go.
+ */
+static void
+silent_add(struct context *ctx, struct client *c)
+{
+	c->silent = true;
+	c->silent_older = ctx->silent_newest;
+	c->silent_newer = NULL;
+	if (ctx->silent_newest != NULL)
+		ctx->silent_newest->silent_newer = c;
+	else
+		ctx->silent_oldest = c;
+	ctx->silent_newest = c;
+}
+
+static void
+silent_remove(struct context *ctx, struct client *c)
+{
+	if (!c->silent)
+		return;
+	c->silent = false;
+	if (c->silent_older != NULL)
+		c->silent_older->silent_newer = c->silent_newer;
+	else
+		ctx->silent_oldest = c->silent_newer;
+	if (c->silent_newer != NULL)
+		c->silent_newer->silent_older = c->silent_older;
+	else
+		ctx->silent_newest = c->silent_older;
+}
+
+bool
+client_evictable(const struct context *ctx)
+{
+	return ctx->silent_oldest != NULL;
 }
 
 /* The tag of this client's request op; counts it in flight. */
@@ -208,11 +267,15 @@ client_end(struct client *c, enum fingerd_error e)
 	c->state = CLIENT_DONE;
 }
 
+/*
+ * A plan's descriptor is closed by the engine: closing a file may wait
+ * on its file system (a flush), and that is no wait for the loop.
+ */
 static void
-close_plan(struct client *c)
+close_plan(struct context *ctx, struct client *c)
 {
 	if (c->plan_fd >= 0)
-		close(c->plan_fd);
+		engine_close(ctx->engine, c->plan_fd, TAG(OP_CLOSE, 0, 0));
 	c->plan_fd = -1;
 }
 
@@ -226,13 +289,33 @@ out_start(const struct client *c, uint8_t *out, const char *line2,
 	return c->member->login_line_len + len2;
 }
 
+static bool
+buffer_take(struct context *ctx, struct client *c)
+{
+	struct plan_buffer *b = ctx->free_buffers;
+
+	if (c->buffer != NULL)
+		return true;
+	if (b != NULL)
+		ctx->free_buffers = b->next;
+	else if ((b = malloc(sizeof(*b))) == NULL) {
+		log_warnx("out of memory for a plan buffer");
+		client_end(c, E_SERVER);
+		return false;
+	}
+	c->buffer = b;
+	return true;
+}
+
 static void
 client_no_plan(struct context *ctx, struct client *c)
 {
-	size_t len = out_start(c, c->buffer->out, no_plan,
-	    sizeof(no_plan) - 1);
+	size_t len;
 
-	close_plan(c);
+	close_plan(ctx, c);
+	if (!buffer_take(ctx, c))
+		return;
+	len = out_start(c, c->buffer->out, no_plan, sizeof(no_plan) - 1);
 	client_reply(ctx, c, "no-plan", c->buffer->out, len);
 }
 
@@ -249,19 +332,6 @@ client_read_plan(struct context *ctx, struct client *c)
 	c->state = CLIENT_READ_PLAN;
 	engine_read(ctx->engine, c->plan_fd, c->buffer->in, len,
 	    c->plan_offset, &c->deadline, client_tag(ctx, c, OP_READ_PLAN));
-}
-
-static bool
-buffer_take(struct context *ctx, struct client *c)
-{
-	struct plan_buffer *b = ctx->free_buffers;
-
-	if (b != NULL)
-		ctx->free_buffers = b->next;
-	else if ((b = malloc(sizeof(*b))) == NULL)
-		return false;
-	c->buffer = b;
-	return true;
 }
 
 /* Sends the cached reply to this member for the plan of this key, if any. */
@@ -281,55 +351,84 @@ reply_cached(struct context *ctx, struct client *c, const struct plan_key *key)
 }
 
 /*
- * The short way to a cached reply.  A plan watched through inotify and
- * unchanged since (watches.c) needs no system call at all; otherwise one
- * statx, which opens nothing and follows no link, and the plan is watched
- * from then on.  A cached reply was made by opening this very file as
- * this account, and a change to its content, mode, owner or ACL changes
- * its ctime, so a match needs no open.  Anything else takes the long
- * way, through openat2.  (Measured: statx 0.86x the server CPU per
- * request of opening, with a 1 KiB plan.  A plain call, as
- * IORING_OP_STATX always goes to an io-wq thread; it syncs attributes as
- * fstat would, so a network file system, never watched, gives no stale
- * answer.)
- */
-static bool
-plan_cached(struct context *ctx, struct client *c, const char *path)
-{
-	struct plan_key key;
-	bool watched = watches_key(ctx->watches, path, &key);
-
-	if (!watched && !plan_stat(AT_FDCWD, path, &key))
-		return false;
-	if (!reply_cached(ctx, c, &key))
-		return false;
-	if (!watched)
-		watches_add(ctx->watches, c->member->home, path, &key);
-	return true;
-}
-
-/*
  * Opens ~/.plan without following a symbolic link at it and without
  * blocking on a FIFO or a device; plan_opened() checks what it is.
  */
 static void
 client_open_plan(struct context *ctx, struct client *c)
 {
-	const char *path = c->member->plan;
-
-	if (plan_cached(ctx, c, path))
+	if (!buffer_take(ctx, c))
 		return;
-	if (!buffer_take(ctx, c)) {
-		log_warnx("out of memory for a plan buffer");
-		client_end(c, E_SERVER);
-		return;
-	}
 	c->how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
 	c->state = CLIENT_OPEN_PLAN;
-	engine_openat(ctx->engine, path, &c->how, &c->deadline,
+	engine_openat(ctx->engine, c->member->plan, &c->how, &c->deadline,
 	    client_tag(ctx, c, OP_OPEN_PLAN));
+}
+
+/*
+ * The short way to a cached reply.  A plan watched through inotify and
+ * unchanged since (watches.c) needs no request at all; otherwise a statx
+ * of its path, which opens nothing and follows no link, keys it, and the
+ * watch armed just before it is confirmed with that key.  A cached reply
+ * was made by opening this very file as this account, and a change to
+ * its content, mode, owner or ACL changes its ctime, so a match needs no
+ * open.  Anything else takes the long way, through openat2.  (Measured
+ * when it was a plain call: statx 0.86x the server CPU per request of
+ * opening, with a 1 KiB plan.  It syncs attributes as fstat would, so a
+ * network file system, never watched, gives no stale answer.)
+ */
+static void
+client_stat_plan(struct context *ctx, struct client *c)
+{
+	const struct member *m = c->member;
+	int64_t now = monotonic_ns();
+	struct plan_key key;
+
+	if (watches_key(ctx->watches, m->plan, &key, now) &&
+	    reply_cached(ctx, c, &key))
+		return;
+	if (m->watchable)
+		c->arm = watches_arm(ctx->watches, m->home, m->plan, now);
+	c->state = CLIENT_STAT_PLAN;
+	engine_statx(ctx->engine, AT_FDCWD, m->plan, &c->stx, &c->deadline,
+	    client_tag(ctx, c, OP_STAT_PLAN));
+}
+
+/* A request on the plan that failed: -ECANCELED is the deadline's. */
+static bool
+plan_request_failed(struct context *ctx, struct client *c, int res)
+{
+	if (res == -ECANCELED)
+		client_end(c, E_TIMEOUT);
+	else if (res < 0)
+		client_no_plan(ctx, c);
+	return res < 0;
+}
+
+/*
+ * The plan's path, looked at: a missing plan, a link, a FIFO, a device or
+ * a directory get "No Plan." now; a regular file keyed as it is now is
+ * sent from the cache, or opened.
+ */
+static void
+plan_statted(struct context *ctx, struct client *c, int res)
+{
+	const struct member *m = c->member;
+	struct plan_key key;
+
+	if (plan_request_failed(ctx, c, res))
+		return;
+	KERNEL_WROTE(&c->stx, sizeof(c->stx));
+	if (!S_ISREG(c->stx.stx_mode)) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	plan_key_from_statx(&key, &c->stx);
+	watches_confirm(ctx->watches, m->plan, c->arm, &key, monotonic_ns());
+	if (!reply_cached(ctx, c, &key))
+		client_open_plan(ctx, c);
 }
 
 static void
@@ -350,7 +449,7 @@ client_answer(struct context *ctx, struct client *c)
 	} else if ((c->member = members_find(t, q.user, q.user_len)) == NULL) {
 		client_error(ctx, c, E_NO_SUCH_USER);
 	} else {
-		client_open_plan(ctx, c);
+		client_stat_plan(ctx, c);
 	}
 }
 
@@ -416,7 +515,7 @@ plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
 	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
 	if (last) {
 		out += plan_filter_finish(&c->filter, out);
-		close_plan(c);
+		close_plan(ctx, c);
 	}
 	c->send_next = c->buffer->out;
 	c->send_left = (size_t)(out - c->buffer->out);
@@ -442,7 +541,7 @@ plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
 		return;
 	}
 	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
-	close_plan(c);
+	close_plan(ctx, c);
 	if (c->keep)
 		plan_cache_insert(ctx->cache, c->entry,
 		    c->member->login_line_len, c->entry_len);
@@ -484,7 +583,7 @@ plan_start(struct context *ctx, struct client *c, const struct plan_key *key)
 	size_t len;
 
 	if (reply_cached(ctx, c, key)) {
-		close_plan(c);
+		close_plan(ctx, c);
 		return;
 	}
 	plan_filter_init(&c->filter, false);
@@ -507,24 +606,32 @@ plan_start(struct context *ctx, struct client *c, const struct plan_key *key)
 		plan_chunk_arrived(ctx, c, 0);
 }
 
+/* Opened: what the descriptor is, a statx tells. */
 static void
 plan_opened(struct context *ctx, struct client *c, int res)
 {
+	if (plan_request_failed(ctx, c, res))
+		return;
+	c->plan_fd = res;
+	c->state = CLIENT_STAT_OPENED;
+	engine_statx(ctx->engine, c->plan_fd, "", &c->stx, &c->deadline,
+	    client_tag(ctx, c, OP_STAT_OPENED));
+}
+
+/* A regular file is read up to its size now, at most -m. */
+static void
+plan_opened_statted(struct context *ctx, struct client *c, int res)
+{
 	struct plan_key key;
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+	if (plan_request_failed(ctx, c, res))
 		return;
-	}
-	if (res < 0) {
+	KERNEL_WROTE(&c->stx, sizeof(c->stx));
+	if (!S_ISREG(c->stx.stx_mode)) {
 		client_no_plan(ctx, c);
 		return;
 	}
-	c->plan_fd = res;
-	if (!plan_stat(c->plan_fd, "", &key)) {
-		client_no_plan(ctx, c);
-		return;
-	}
+	plan_key_from_statx(&key, &c->stx);
 	c->plan_end = key.size;
 	if (c->plan_end > ctx->options->plan_max) {
 		c->plan_end = ctx->options->plan_max;
@@ -589,13 +696,26 @@ client_log(const struct client *c)
 	log_exchange(&r);
 }
 
+/* The connection's end: logged, its address no longer counted. */
+static void
+client_finish(struct context *ctx, struct client *c)
+{
+	if (c->finished)
+		return;
+	c->finished = true;
+	client_log(c);
+	address_counts_remove(ctx->addresses, &c->address);
+}
+
 static void
 client_leave(struct context *ctx, struct client *c)
 {
-	client_log(c);
-	close_plan(c);
+	silent_remove(ctx, c);
+	ctx->evicting = false;		/* a slot is free: the listener goes on */
+	ctx->fd_starved = false;	/* and descriptors */
+	client_finish(ctx, c);
+	close_plan(ctx, c);
 	close(c->fd);
-	address_counts_remove(ctx->addresses, &c->address);
 	members_release(c->members);
 	if (c->entry != NULL)
 		plan_cache_release(ctx->cache, c->entry);
@@ -628,10 +748,61 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	c->deadline.tv_nsec = c->started.tv_nsec;
 	address_normalize(ss, &c->address);
 	if (address_counts_add(ctx->addresses, &c->address) >
-	    ctx->options->per_address)
+	    ctx->options->per_address) {
 		client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
-	else
-		client_recv(ctx, c, OP_RECV_QUERY);
+		return;
+	}
+	silent_add(ctx, c);
+	client_recv(ctx, c, OP_RECV_QUERY);
+}
+
+/*
+ * Evicts the client that has waited longest without completing its query
+ * line: its connection is shut down, which completes its receive, and its
+ * slot is free once that comes back.  False when there is none.
+ */
+bool
+client_evict_oldest(struct context *ctx)
+{
+	struct client *c = ctx->silent_oldest;
+
+	if (c == NULL)
+		return false;
+	silent_remove(ctx, c);
+	client_end(c, E_EVICTED);
+	shutdown(c->fd, SHUT_RDWR);
+	return true;
+}
+
+/* Whether the client waits on a request to a file system. */
+static bool
+on_file(const struct client *c)
+{
+	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
+	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
+}
+
+/*
+ * The client's deadline passed.  A request on its socket completes
+ * -ECANCELED, which ends the exchange; one that a file system holds may
+ * not come back for long, so the connection ends now.
+ */
+static void
+client_expired(struct context *ctx, struct client *c, uint32_t serial)
+{
+	if (serial != c->serial || !on_file(c))
+		return;
+	client_end(c, E_TIMEOUT);
+	shutdown(c->fd, SHUT_RDWR);
+	client_finish(ctx, c);
+}
+
+/* A completion for a client whose exchange is over: only kept tidy. */
+static void
+client_discard(struct client *c, enum op op, int res)
+{
+	if (op == OP_OPEN_PLAN && res >= 0)
+		c->plan_fd = res;	/* closed as the slot is left */
 }
 
 void
@@ -639,15 +810,27 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 {
 	struct client *c = &ctx->clients[TAG_INDEX(tag)];
 
-	if (TAG_OP(tag) == OP_DEADLINE)	/* the request completes too */
+	if (TAG_OP(tag) == OP_DEADLINE) {
+		client_expired(ctx, c, TAG_SERIAL(tag));
 		return;
+	}
 	c->inflight--;
-	switch (TAG_OP(tag)) {
+	if (c->state == CLIENT_DONE)
+		client_discard(c, TAG_OP(tag), res);
+	else switch (TAG_OP(tag)) {
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
+		if (c->state != CLIENT_RECV_QUERY)
+			silent_remove(ctx, c);
+		break;
+	case OP_STAT_PLAN:
+		plan_statted(ctx, c, res);
 		break;
 	case OP_OPEN_PLAN:
 		plan_opened(ctx, c, res);
+		break;
+	case OP_STAT_OPENED:
+		plan_opened_statted(ctx, c, res);
 		break;
 	case OP_READ_PLAN:
 		plan_chunk_arrived(ctx, c, res);

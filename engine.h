@@ -29,6 +29,7 @@
 #include <linux/openat2.h>
 #include <linux/time_types.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,15 +41,22 @@
  */
 enum op {
 	OP_ACCEPT = 1,
-	OP_ACCEPT_PAUSE,	/* a timeout: accept again after EMFILE & co */
+	OP_ACCEPT_LAST,		/* at a stop: what waits, without waiting */
+	OP_ACCEPT_PAUSE,	/* a timeout: accept again after an error */
+	OP_LISTEN_POLL,		/* a connection waits, the slots are full */
+	OP_STOP_TIMER,		/* the end of a stop's grace */
+	OP_LOG_POLL,		/* the log can be written again */
 	OP_SIGNAL,
 	OP_CANCEL,
 	OP_LOG,			/* a write of queued log lines */
 	OP_LOG_TIMER,		/* a timeout: queued log lines are due */
 	OP_WATCH,		/* a read of inotify events */
 	OP_DEADLINE,		/* a client's deadline passed */
+	OP_CLOSE,		/* a plan's descriptor closed */
 	OP_RECV_QUERY,
+	OP_STAT_PLAN,
 	OP_OPEN_PLAN,
+	OP_STAT_OPENED,
 	OP_READ_PLAN,
 	OP_SEND,
 	OP_DRAIN
@@ -71,19 +79,23 @@ struct completion {
 typedef struct __kernel_timespec deadline_t;
 
 struct engine	*engine_open(unsigned);
-void		 engine_close(struct engine *);
+void		 engine_free(struct engine *);
 size_t		 engine_wait(struct engine *, struct completion *, size_t);
 
 void	 engine_accept(struct engine *, int, struct sockaddr_storage *,
-	    socklen_t *, uint64_t);
+	    socklen_t *, bool, uint64_t);
+void	 engine_poll(struct engine *, int, unsigned, uint64_t);
 void	 engine_recv(struct engine *, int, void *, size_t, const deadline_t *,
 	    uint64_t);
 void	 engine_send(struct engine *, int, const void *, size_t,
 	    const deadline_t *, uint64_t);
 void	 engine_openat(struct engine *, const char *, const struct open_how *,
 	    const deadline_t *, uint64_t);
+void	 engine_statx(struct engine *, int, const char *, struct statx *,
+	    const deadline_t *, uint64_t);
 void	 engine_read(struct engine *, int, void *, size_t, uint64_t,
 	    const deadline_t *, uint64_t);
+void	 engine_close(struct engine *, int, uint64_t);
 void	 engine_write(struct engine *, int, const void *, size_t, uint64_t);
 void	 engine_timeout(struct engine *, const deadline_t *, uint64_t);
 void	 engine_cancel(struct engine *, uint64_t);

@@ -23,6 +23,7 @@ static const struct {
 	[E_CLIENT_GONE]		= { "client-gone",	NULL },
 	[E_NO_QUERY]		= { "no-query",		NULL },
 	[E_SERVER]		= { "server-error",	NULL },
+	[E_EVICTED]		= { "evicted",		NULL },
 };
 
 /* The line sent to the client for this error, or NULL: only logged. */

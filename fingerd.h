@@ -37,7 +37,7 @@ monotonic_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-#define NS_PER_SECOND	1000000000
+#define NS_PER_SECOND	1000000000LL
 
 /* The "s" of a count's plural in a log line. */
 static inline const char *
@@ -69,7 +69,8 @@ enum fingerd_error {
 	E_TIMEOUT,
 	E_CLIENT_GONE,
 	E_NO_QUERY,
-	E_SERVER
+	E_SERVER,
+	E_EVICTED		/* made room for another, saying nothing */
 };
 
 const char	*error_reply(enum fingerd_error);
@@ -87,15 +88,21 @@ struct exchange_record {
 	uint64_t		 us;		/* from accept to close */
 };
 
+/* How long the last lines may take at exit, the log being slow. */
+#define LOG_GRACE_NS	NS_PER_SECOND
+
 void		 log_init(const char *);
 void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);
-bool		 log_queue_start(void);
-void		 log_queue_stop(void);
-bool		 log_backed_up(void);
+bool		 log_queue_start(size_t);
+void		 log_queue_stop(int64_t);
+void		 log_nonblocking(void);
+int		 log_fd(void);
+bool		 log_flush(void);
+bool		 log_room(size_t);
 int64_t		 log_due(void);
 bool		 log_next(const void **, size_t *);
-void		 log_wrote(int);
+bool		 log_wrote(int);
 void		 log_info(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 void		 log_warn(const char *, ...)
@@ -158,6 +165,7 @@ size_t	 plan_filter_field(const char *, uint8_t *, size_t);
 struct member {
 	char		*login;
 	char		*home;
+	bool		 watchable;	/* watches.c may watch its plan */
 	char		*plan;		/* home/.plan */
 	char		*login_line;	/* "Login: x\tName: y\r\n" */
 	size_t		 login_line_len;
@@ -255,14 +263,17 @@ struct plan_watches;
 struct plan_watches *watches_new(void);
 void		 watches_free(struct plan_watches *);
 int		 watches_fd(const struct plan_watches *);
-bool		 plan_stat(int, const char *, struct plan_key *);
 bool		 watches_key(const struct plan_watches *, const char *,
-		    struct plan_key *);
-void		 watches_add(struct plan_watches *, const char *, const char *,
-		    const struct plan_key *);
+		    struct plan_key *, int64_t);
+uint64_t	 watches_arm(struct plan_watches *, const char *, const char *,
+		    int64_t);
+void		 watches_confirm(struct plan_watches *, const char *, uint64_t,
+		    const struct plan_key *, int64_t);
 void		 watches_events(struct plan_watches *, const void *, size_t);
 void		 watches_drop_all(struct plan_watches *);
 void		 watches_disable(struct plan_watches *);
+bool		 watches_mount_type(const char *, const char *, char *, size_t);
+bool		 watches_home_watchable(const char *, const char *);
 
 /* landlock.c and seccomp.c: a worker's confinement. */
 void	 landlock_restrict(const struct members *);
@@ -307,11 +318,23 @@ struct context {
 	struct plan_buffer	*free_buffers;
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
+	struct client		*silent_oldest;	/* no query line yet: the */
+	struct client		*silent_newest;	/* evictable, oldest first */
 	int			 listen_fd;	/* -1 when not listening */
 	bool			 accepting;	/* an accept is in flight */
+	bool			 accept_paused;	/* after an error */
+	bool			 listen_polling; /* for a connection waiting */
+	bool			 evicting;	/* until a slot is free */
+	bool			 fd_starved;	/* EMFILE: until a client leaves */
+	int64_t			 accept_delay;	/* the last pause, ns */
+	int64_t			 accept_logged;	/* the last error's line */
+	unsigned long		 accept_unlogged;
 	bool			 logging;	/* a write of log lines in flight */
+	bool			 log_waiting;	/* a poll for the log writable */
 	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
 	bool			 draining;	/* SIGTERM: no new clients */
+	bool			 stopped;	/* and the grace is over */
+	int			 status;	/* the worker's exit status */
 };
 
 /* fingerd.c */
@@ -365,6 +388,8 @@ struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);
 bool	 clients_init(struct context *);
 void	 clients_free(struct context *);
 bool	 client_slot_free(const struct context *);
+bool	 client_evictable(const struct context *);
+bool	 client_evict_oldest(struct context *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 /* How many completions one engine_wait() may return. */

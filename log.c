@@ -1,17 +1,27 @@
 /*
  * The log: one line for each exchange and for each event worth an
- * operator's eye, on stderr, each line whole, in writes of at most
- * PIPE_BUF bytes, so that lines from several workers never interleave.
- * While an event loop runs they queue here and the loop writes them
- * through its ring (log_next, log_wrote), a PIPE_BUF at a time or
- * LOG_DELAY_NS after the first: one write for many exchanges, and a log
- * reader that stalls never stalls an exchange.  Otherwise each line is
- * one write(2).  The functions keep errno intact, as OpenBSD's log.c.
+ * operator's eye, on stderr, each line whole and at most PIPE_BUF bytes,
+ * written in writes of at most PIPE_BUF bytes, so that lines of several
+ * processes never interleave.  The functions keep errno intact, as
+ * OpenBSD's log.c.
+ *
+ * Lines queue here and are written by their process's loop: a worker's
+ * through its engine (log_next, log_wrote), a PIPE_BUF at a time or
+ * LOG_DELAY_NS after the first, one write for many exchanges; the
+ * supervisor's at once, on a descriptor that never blocks
+ * (log_nonblocking, log_flush).  A log reader that stalls stalls neither:
+ * a write that would block waits for the log to be writable, and a
+ * worker takes no new client unless the queue has room for the lines of
+ * every client it serves (log_room), so no line is ever dropped for want
+ * of room.  Lines that cannot be written at all (the log closed, or the
+ * end of a stop's grace) are counted, and the count is logged as soon as
+ * the log takes lines again, and at exit.
  *
  * When stderr is the journal's stream (JOURNAL_STREAM names it), each
  * line starts with its syslog level, <6> info, <4> warning, <3> error,
  * which journald takes off and keeps as the entry's priority.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <arpa/inet.h>
@@ -19,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,23 +41,35 @@
 #include "fingerd.h"
 
 #define LOG_LINE_MAX	PIPE_BUF	/* a whole line, its newline too */
-#define LOG_QUEUE_BYTES	(1024 * 1024)
 #define LOG_WRITE_MAX	PIPE_BUF
 #define LOG_DELAY_NS	10000000	/* the longest a line waits */
+#define LOG_SPARE_LINES	64		/* beyond what log_room() reserves */
 
 static const char *progname = "fingerd";
 static size_t progname_len = sizeof("fingerd") - 1;
 static bool journal;		/* lines start with their level */
 
-/* Lines not yet written; the kernel reads [start, start + writing). */
+/*
+ * Lines not yet written; the kernel may read [start, start + writing).
+ * A note of the lines lost, when one is due, is written before them.
+ */
 static struct {
 	char		*buf;
+	size_t		 size;
 	size_t		 start;
 	size_t		 end;
 	size_t		 writing;
 	int64_t		 since;		/* when start was queued */
-	unsigned long	 dropped;	/* lines that found it full */
+	unsigned long	 lost;		/* lines not written, not yet noted */
+	unsigned long	 noting;	/* the lost lines of the note in flight */
+	bool		 note_due;	/* the log takes lines again */
+	char		 note[128];
+	size_t		 note_len;
 } queue;
+
+/* The supervisor's writer: a descriptor that never blocks. */
+static int nonblocking_fd = -1;
+static bool nonblocking_send;		/* a socket: send(MSG_DONTWAIT) */
 
 /* Whether stderr is the stream JOURNAL_STREAM ("device:inode") names. */
 static bool
@@ -71,39 +94,78 @@ log_init(const char *name)
 	journal = stderr_is_journal();
 }
 
-static void
-write_all(const char *p, size_t n)
+/* How many lines the len bytes at p hold. */
+static unsigned long
+lines_in(const char *p, size_t len)
 {
-	ssize_t w;
+	unsigned long n = 0;
+	const char *end = p + len;
 
-	while (n > 0) {
-		if ((w = write(STDERR_FILENO, p, n)) < 0) {
-			if (errno == EINTR)
-				continue;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		n++;
+		p++;
 	}
+	return n;
+}
+
+/*
+ * Moves what waits to the front of the buffer, when the kernel reads none
+ * of it.  After a write, once a quarter of the buffer is behind: each
+ * byte is moved a bounded number of times.
+ */
+static void
+compact(void)
+{
+	if (queue.writing > 0 || queue.start == 0)
+		return;
+	memmove(queue.buf, queue.buf + queue.start, queue.end - queue.start);
+	queue.end -= queue.start;
+	queue.start = 0;
 }
 
 static void
 enqueue(const char *line, size_t n)
 {
-	if (queue.end + n > LOG_QUEUE_BYTES && queue.writing == 0) {
-		memmove(queue.buf, queue.buf + queue.start,
-		    queue.end - queue.start);
-		queue.end -= queue.start;
-		queue.start = 0;
-	}
-	if (queue.end + n > LOG_QUEUE_BYTES) {
-		queue.dropped++;
+	if (queue.end + n > queue.size)
+		compact();
+	if (queue.end + n > queue.size) {
+		queue.lost++;	/* log_room() makes this never happen */
 		return;
 	}
 	if (queue.end == queue.start)
 		queue.since = monotonic_ns();
 	memcpy(queue.buf + queue.end, line, n);
 	queue.end += n;
+}
+
+/* One write on the nonblocking descriptor: what the ring would return. */
+static int
+write_nonblocking(const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (nonblocking_send)
+		n = send(nonblocking_fd, data, len, MSG_DONTWAIT |
+		    MSG_NOSIGNAL);
+	else
+		n = write(nonblocking_fd, data, len);
+	return n < 0 ? -errno : (int)n;
+}
+
+/*
+ * Writes, without blocking, what is due; returns false when the log
+ * cannot take more now (poll log_fd() for POLLOUT).
+ */
+bool
+log_flush(void)
+{
+	const void *data;
+	size_t len;
+
+	while (nonblocking_fd >= 0 && log_next(&data, &len))
+		if (!log_wrote(write_nonblocking(data, len)))
+			return false;
+	return true;
 }
 
 /*
@@ -130,10 +192,12 @@ log_line(int level, const char *line)
 	memcpy(buf + n + 2, line, len);
 	n += 2 + len;
 	buf[n++] = '\n';
-	if (queue.buf != NULL)
+	if (queue.buf != NULL) {
 		enqueue(buf, n);
-	else
-		write_all(buf, n);
+		log_flush();
+	} else if (write(STDERR_FILENO, buf, n) != (ssize_t)n) {
+		queue.lost++;
+	}
 	errno = saved;
 }
 
@@ -155,38 +219,106 @@ log_file_append(void)
 		(void)fcntl(STDERR_FILENO, F_SETFL, flags | O_APPEND);
 }
 
-/* From now on lines queue for log_next(); false when out of memory. */
+/*
+ * From now on lines queue, room for lines of them at the most, besides a
+ * few spare; false when out of memory.
+ */
 bool
-log_queue_start(void)
+log_queue_start(size_t lines)
 {
-	return (queue.buf = malloc(LOG_QUEUE_BYTES)) != NULL;
+	queue.size = (lines + LOG_SPARE_LINES) * LOG_LINE_MAX;
+	return (queue.buf = malloc(queue.size)) != NULL;
 }
 
 /*
- * Writes what is queued and not in flight with write(2); no more queuing.
- * A queue the kernel may still read from (fatal() in the middle of a
- * write) is left to the exit.
+ * The supervisor writes its lines as they come, without blocking: a
+ * pipe, a FIFO or a terminal is opened again, a new open file whose
+ * O_NONBLOCK is its own (setting it on stderr would change it for every
+ * process that shares it); a socket takes MSG_DONTWAIT; a file never
+ * blocks.  Needs /proc; without it, stderr as it is.
  */
 void
-log_queue_stop(void)
+log_nonblocking(void)
 {
-	char *buf = queue.buf;
+	struct stat st;
 
-	if (buf == NULL)
+	nonblocking_fd = STDERR_FILENO;
+	if (fstat(STDERR_FILENO, &st) != 0)
 		return;
-	queue.buf = NULL;
-	write_all(buf + queue.start + queue.writing,
-	    queue.end - queue.start - queue.writing);
-	if (queue.writing == 0)
-		free(buf);
-	memset(&queue, 0, sizeof(queue));
+	if (S_ISSOCK(st.st_mode))
+		nonblocking_send = true;
+	else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
+		if ((nonblocking_fd = open("/proc/self/fd/2", O_WRONLY |
+		    O_NONBLOCK | O_APPEND | O_CLOEXEC)) < 0)
+			nonblocking_fd = STDERR_FILENO;
 }
 
-/* Too much queued: the loop takes no new client until it is written. */
-bool
-log_backed_up(void)
+/* The descriptor log_flush() writes to, to poll for POLLOUT; or -1. */
+int
+log_fd(void)
 {
-	return queue.end - queue.start > LOG_QUEUE_BYTES / 2;
+	return nonblocking_fd;
+}
+
+/*
+ * The end: what is queued and not in flight is written, within the
+ * grace, as the log takes it (a reader that is gone or stalled takes
+ * nothing, and costs no more than the grace); what remains is counted
+ * lost, and the count noted, when the log takes it.  A queue the kernel
+ * may still read from (fatal() in the middle of a write) is left to the
+ * exit.
+ */
+void
+log_queue_stop(int64_t grace_ns)
+{
+	int64_t deadline = monotonic_ns() + grace_ns, left;
+	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	const void *data;
+	size_t len;
+	int res;
+
+	if (queue.buf == NULL)
+		return;
+	if (nonblocking_fd >= 0)
+		pfd.fd = nonblocking_fd;
+	queue.since = 0;		/* everything is due */
+	while (queue.writing == 0 && (left = deadline - monotonic_ns()) > 0 &&
+	    log_next(&data, &len)) {
+		if (poll(&pfd, 1, (int)(left / 1000000) + 1) != 1 ||
+		    !(pfd.revents & POLLOUT)) {
+			queue.writing = 0;
+			break;
+		}
+		res = (int)write(pfd.fd, data, len);
+		log_wrote(res < 0 ? -errno : res);
+	}
+	if (queue.writing == 0) {
+		queue.lost += lines_in(queue.buf + queue.start,
+		    queue.end - queue.start);
+		free(queue.buf);
+	}
+	queue.buf = NULL;
+	if (queue.lost > 0) {
+		snprintf(queue.note, sizeof(queue.note), "%s: %lu log line%s "
+		    "lost: the log took no more\n", progname, queue.lost,
+		    plural(queue.lost));
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
+			(void)!write(pfd.fd, queue.note, strlen(queue.note));
+	}
+}
+
+/*
+ * Room for lines more lines of any length: the loop takes a client only
+ * when the lines of every client it serves, that one included, fit.
+ */
+bool
+log_room(size_t lines)
+{
+	size_t free = queue.size - queue.end;
+
+	if (queue.writing == 0)		/* enqueue() can compact */
+		free += queue.start;
+	return queue.buf == NULL || free >= lines * LOG_LINE_MAX;
 }
 
 /*
@@ -198,17 +330,21 @@ log_due(void)
 {
 	int64_t left;
 
-	if (queue.buf == NULL || queue.writing > 0 || queue.end == queue.start)
+	if (queue.buf == NULL || queue.writing > 0)
 		return -1;
-	if (queue.end - queue.start >= LOG_WRITE_MAX)
+	if (queue.note_due)
 		return 0;
+	if (queue.end == queue.start)
+		return -1;
+	if (queue.end - queue.start >= LOG_WRITE_MAX || nonblocking_fd >= 0)
+		return 0;	/* the supervisor's lines go at once */
 	left = queue.since + LOG_DELAY_NS - monotonic_ns();
 	return left > 0 ? left : 0;
 }
 
 /*
- * The next write to make when it is due: whole lines, at most PIPE_BUF
- * bytes unless one line is longer.
+ * The next write to make when it is due: the note of lines lost, or
+ * whole lines, at most PIPE_BUF bytes (no line is longer).
  */
 bool
 log_next(const void **data, size_t *len)
@@ -218,7 +354,17 @@ log_next(const void **data, size_t *len)
 
 	if (log_due() != 0)
 		return false;
-	if (n > LOG_WRITE_MAX) {	/* no line is longer */
+	if (queue.note_due) {
+		queue.noting = queue.lost;
+		queue.note_len = (size_t)snprintf(queue.note,
+		    sizeof(queue.note), "%s: %lu log line%s lost: the log "
+		    "took no more\n", progname, queue.lost, plural(queue.lost));
+		queue.writing = queue.note_len;
+		*data = queue.note;
+		*len = queue.note_len;
+		return true;
+	}
+	if (n > LOG_WRITE_MAX) {
 		nl = memrchr(p, '\n', LOG_WRITE_MAX);
 		n = (size_t)(nl - p) + 1;
 	}
@@ -228,25 +374,44 @@ log_next(const void **data, size_t *len)
 	return true;
 }
 
-/* The write from log_next() wrote res bytes; an error loses its lines. */
-void
+/*
+ * The write from log_next() returned res.  -EAGAIN: nothing was written
+ * and the writer must wait for the log to be writable (returns false).
+ * Another error loses the lines of that write, counted.  A write that
+ * takes lines after a loss makes the note of it due.
+ */
+bool
 log_wrote(int res)
 {
-	char note[64];
+	bool note = queue.noting > 0;
+	size_t n = queue.writing;
 
-	queue.start += res > 0 ? (size_t)res : queue.writing;
 	queue.writing = 0;
-	if (queue.start < queue.end) {
+	if (res == -EAGAIN || res == -EINTR)
+		return false;
+	if (note) {
+		if (res > 0) {
+			queue.lost -= queue.noting;
+			queue.note_due = false;
+		}
+		queue.noting = 0;
+		return true;
+	}
+	if (res < 0) {
+		queue.lost += lines_in(queue.buf + queue.start, n);
+		queue.note_due = false;
+		res = (int)n;
+	} else if (queue.lost > 0) {
+		queue.note_due = true;
+	}
+	queue.start += (size_t)res;
+	if (queue.start == queue.end)
+		queue.start = queue.end = 0;
+	else if (queue.start >= queue.size / 4)
+		compact();
+	if (queue.start < queue.end)
 		queue.since = monotonic_ns();
-		return;
-	}
-	queue.start = queue.end = 0;
-	if (queue.dropped > 0) {
-		snprintf(note, sizeof(note), "%lu log lines lost: stderr "
-		    "was not keeping up", queue.dropped);
-		queue.dropped = 0;
-		log_line(LOG_WARNING, note);
-	}
+	return true;
 }
 
 static void __attribute__((format(printf, 3, 0)))
@@ -302,7 +467,7 @@ fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, strerror(saved), fmt, ap);
 	va_end(ap);
-	log_queue_stop();
+	log_queue_stop(LOG_GRACE_NS);
 	exit(status);
 }
 
@@ -314,7 +479,7 @@ fatalx(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, NULL, fmt, ap);
 	va_end(ap);
-	log_queue_stop();
+	log_queue_stop(LOG_GRACE_NS);
 	exit(status);
 }
 

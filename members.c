@@ -325,6 +325,7 @@ struct table_header {
 
 struct table_record {
 	uint64_t	 login, home, plan, login_line, login_line_len;
+	uint64_t	 watchable;
 };
 
 /* Appends len bytes and a NUL to the block; returns their offset. */
@@ -366,6 +367,7 @@ members_pack(const struct members *t, size_t *len)
 		r[i].login_line = pack_string(block, len, m->login_line,
 		    m->login_line_len);
 		r[i].login_line_len = m->login_line_len;
+		r[i].watchable = m->watchable;
 	}
 	h.list = pack_string(block, len, t->list, t->list_len);
 	memcpy(h.magic, TABLE_MAGIC, sizeof(h.magic));
@@ -392,6 +394,7 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->plan = unpack_string(block, len, r->plan);
 	m->login_line = unpack_string(block, len, r->login_line);
 	m->login_line_len = r->login_line_len;
+	m->watchable = r->watchable != 0;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
 	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;
 }

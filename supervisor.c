@@ -11,8 +11,8 @@
  * stops accepting, finishes its exchanges and exits.  As the sockets
  * never close, no connection waiting in a queue is reset, and none is
  * refused.  A worker that dies is started again on its socket, at once
- * when it had served a while, else after a delay that doubles up to a
- * minute.  SIGTERM and SIGINT stop the workers and close the sockets, so
+ * when its slot had no death in the last ten seconds, else after a delay
+ * that doubles up to a minute.  SIGTERM and SIGINT stop the workers and close the sockets, so
  * new connections are refused while the exchanges in flight finish.
  *
  * A worker is a fork and an exec of this very binary (the file opened at
@@ -31,9 +31,12 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -47,14 +50,22 @@
 
 #include "fingerd.h"
 
-/* A worker that served this long is restarted at once when it dies. */
-#define SERVED_LONG_NS		(10LL * NS_PER_SECOND)
+/*
+ * A worker that dies is started again at once, unless its slot's last
+ * worker died less than this before: then after a delay that doubles.
+ */
+#define CALM_NS			(10LL * NS_PER_SECOND)
 #define RESTART_DELAY_NS	NS_PER_SECOND
 #define RESTART_DELAY_MAX_NS	(60LL * NS_PER_SECOND)
 /* After -t, a worker that has not stopped is killed. */
 #define STOP_GRACE_NS		(5LL * NS_PER_SECOND)
+/* The lines that may wait for a slow log: a few for each worker. */
+#define SUPERVISOR_LINES	(8 * WORKERS_MAX)
 
 extern char **environ;
+
+struct supervisor;
+static void	stop(struct supervisor *, int);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -75,6 +86,7 @@ struct slot {
 	int		 listen_fd;
 	int64_t		 restart_at;	/* monotonic ns; 0: none due */
 	int64_t		 delay;
+	int64_t		 died;		/* its last worker's death */
 };
 
 struct supervisor {
@@ -95,17 +107,46 @@ struct supervisor {
 	int			 status;	/* the exit status */
 };
 
+/* /proc/self/mountinfo, whole (malloc'd), or NULL. */
+static char *
+mountinfo_read(void)
+{
+	size_t len = 0, size = 65536;
+	char *text = NULL, *bigger;
+	ssize_t n = 1;
+	int fd;
+
+	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	while (n > 0 && (bigger = realloc(text, size)) != NULL) {
+		text = bigger;
+		while (len < size - 1 &&
+		    (n = read(fd, text + len, size - 1 - len)) > 0)
+			len += (size_t)n;
+		size *= 2;
+	}
+	close(fd);
+	if (text != NULL)
+		text[len] = '\0';
+	return text;
+}
+
 /*
- * A member whose home Landlock cannot allow alone (/, or not an absolute
- * path) is served no plan: the log says so, at each generation.
+ * What the workers need to know of each member's home: whether Landlock
+ * can allow it alone (a member whose home is /, or not an absolute path,
+ * is served no plan, and the log says so, at each generation), and
+ * whether inotify sees every change there (watches.c), worked out here
+ * from the mount table, so that no worker looks at a file system for it.
  */
 static void
-homes_check(const struct members *members)
+homes_check(struct members *members)
 {
-	char home[256];
+	char *mountinfo = mountinfo_read(), home[256];
 	size_t i;
 
 	for (i = 0; i < members->count; i++) {
+		members->v[i].watchable = watches_home_watchable(mountinfo,
+		    members->v[i].home);
 		if (landlock_home_servable(members->v[i].home))
 			continue;
 		log_escape(home, sizeof(home), members->v[i].home,
@@ -114,6 +155,7 @@ homes_check(const struct members *members)
 		    "reads only beneath an absolute home other than /",
 		    members->v[i].login, home);
 	}
+	free(mountinfo);
 }
 
 /*
@@ -121,7 +163,7 @@ homes_check(const struct members *members)
  * sealed against any change; -1 on failure (logged).
  */
 static int
-setup_publish(const struct options *o, const struct members *members)
+setup_publish(const struct options *o, struct members *members)
 {
 	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE;
@@ -351,12 +393,17 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 	int64_t now = monotonic_ns();
 	char then[64];
 
-	if (w->state == WORKER_SERVING && now - w->started >= SERVED_LONG_NS)
+	/*
+	 * Connections wait in the socket meanwhile: the first death in a
+	 * while is answered at once, only a worker that keeps dying waits.
+	 */
+	if (slot->died == 0 || now - slot->died >= CALM_NS)
 		slot->delay = 0;
 	else if (slot->delay == 0)
 		slot->delay = RESTART_DELAY_NS;
 	else if ((slot->delay *= 2) > RESTART_DELAY_MAX_NS)
 		slot->delay = RESTART_DELAY_MAX_NS;
+	slot->died = now;
 	slot->restart_at = now + slot->delay;
 	if (slot->delay == 0)
 		snprintf(then, sizeof(then), "; starting another");
@@ -366,12 +413,47 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 	worker_report(w, status, then);
 }
 
+/*
+ * A worker exits EX_UNAVAILABLE when its listening socket stopped
+ * listening.  The supervisor holds the same socket: when it no longer
+ * listens (shut down from outside, as ss -K does), nothing can serve
+ * again without binding anew, so the daemon stops, and its manager
+ * (systemd's Restart=on-failure) starts it again.
+ */
+static bool
+listener_gone(struct supervisor *s, const struct worker *w, int status)
+{
+	int listening = 1;
+	socklen_t len = sizeof(listening);
+	char where[INET6_ADDRSTRLEN + 16];
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	int fd = s->slots[w->slot].listen_fd;
+
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != EX_UNAVAILABLE ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+	    listening)
+		return false;
+	where[0] = '\0';
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+		socket_address_format(&ss, where, sizeof(where));
+	log_warnx("the listening socket %s no longer listens (shut down from "
+	    "outside, as by ss -K): stopping", where);
+	s->status = EX_UNAVAILABLE;
+	return true;
+}
+
 static void
 worker_gone(struct supervisor *s, struct worker *w, int status)
 {
 	bool expected = w->state == WORKER_RETIRING && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EX_OK;
 
+	if (listener_gone(s, w, status)) {
+		memset(w, 0, sizeof(*w));
+		stop(s, 0);
+		return;
+	}
 	if (!expected && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
 		worker_failed(s, status);
 	if (!expected && (s->stopping || w->state == WORKER_RETIRING ||
@@ -452,7 +534,8 @@ stop(struct supervisor *s, int signo)
 	s->stopping = true;
 	s->stop_deadline = monotonic_ns() +
 	    (int64_t)s->options->timeout * NS_PER_SECOND + STOP_GRACE_NS;
-	log_info("%s: stopping the workers", strsignal(signo));
+	if (signo != 0)
+		log_info("%s: stopping the workers", strsignal(signo));
 	for (i = 0; i < s->options->workers; i++)
 		if (i == 0 || s->slots[i].listen_fd != s->slots[0].listen_fd)
 			close(s->slots[i].listen_fd);
@@ -538,16 +621,21 @@ ready_read(struct supervisor *s)
 			worker_ready(s, w);
 }
 
-/* Waits for a signal, a worker that serves, or the next timer. */
+/*
+ * Waits for a signal, a worker that serves, the log writable when lines
+ * wait for it, or the next timer.
+ */
 static void
 wait_events(struct supervisor *s)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
+		{ .fd = log_fd(), .events = POLLOUT },
 	};
+	nfds_t n = log_flush() ? 2 : 3;
 
-	if (poll(pfd, 2, poll_timeout(s)) < 0 && errno != EINTR)
+	if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 		fatal(EX_OSERR, "poll");
 	if (pfd[1].revents != 0)
 		ready_read(s);
@@ -557,7 +645,7 @@ wait_events(struct supervisor *s)
 
 static void
 supervisor_init(struct supervisor *s, const struct options *o,
-    const struct members *members, const int *fds)
+    struct members *members, const int *fds)
 {
 	sigset_t set;
 	unsigned i;
@@ -577,6 +665,9 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatal(EX_OSERR, "/dev/null");
 	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
+	log_nonblocking();
+	if (!log_queue_start(SUPERVISOR_LINES))
+		fatalx(EX_OSERR, "out of memory for the log");
 	if ((s->setup_fd = setup_publish(o, members)) < 0)
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
@@ -599,6 +690,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		restarts_due(&s);
 		stop_overdue(&s);
 	}
+	log_queue_stop(LOG_GRACE_NS);
 	close(s.setup_fd);
 	close(s.signal_fd);
 	close(s.ready[0]);

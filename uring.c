@@ -4,7 +4,10 @@
  * the loop cannot turn it into a way to do anything else (IORING_
  * REGISTER_RESTRICTIONS needs the ring created disabled; Linux 5.10).
  */
+#include <sys/stat.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -20,10 +23,13 @@ static const uint8_t allowed_ops[] = {
 	IORING_OP_ASYNC_CANCEL,
 	IORING_OP_LINK_TIMEOUT,
 	IORING_OP_OPENAT2,
+	IORING_OP_STATX,
 	IORING_OP_READ,
+	IORING_OP_CLOSE,
 	IORING_OP_RECV,
 	IORING_OP_SEND,
 	IORING_OP_WRITE,
+	IORING_OP_POLL_ADD,
 };
 
 static void
@@ -65,6 +71,26 @@ ring_restrict(struct io_uring *ring)
 }
 
 /*
+ * Requests that block in a file system (statx, open, read and close of a
+ * plan on NFS, FUSE, a disk) run on io-wq threads, by default no more
+ * than four a CPU: a file system that hangs would hold them all, and the
+ * file requests of every other client would wait behind.  With one a
+ * client, a hung request holds only its own client.
+ */
+static void
+ring_workers(struct io_uring *ring, unsigned clients)
+{
+	unsigned workers[2] = { clients < 16 ? 16 : clients, 0 };
+	int ret;
+
+	if ((ret = io_uring_register_iowq_max_workers(ring, workers)) < 0) {
+		errno = -ret;
+		log_warn("io_uring: cannot raise the io-wq threads to %u",
+		    clients);
+	}
+}
+
+/*
  * Sized from -c: a client has at most two requests in flight (one and
  * its timeout), so the completion ring holds them all.  Older kernels
  * without DEFER_TASKRUN get a plainer ring.
@@ -94,6 +120,7 @@ ring_open(struct io_uring *ring, unsigned clients)
 	}
 	if (ret < 0)
 		ring_refused(-ret);
+	ring_workers(ring, clients);
 	ring_restrict(ring);
 }
 
@@ -155,7 +182,7 @@ engine_open(unsigned clients)
 }
 
 void
-engine_close(struct engine *e)
+engine_free(struct engine *e)
 {
 	io_uring_queue_exit(&e->ring);
 	free(e);
@@ -186,13 +213,36 @@ request(struct engine *e, const deadline_t *deadline)
 	return ring_sqe(&e->ring, deadline != NULL ? 2 : 1);
 }
 
+/* Linux 6.10: an accept that completes -EAGAIN rather than wait. */
+#ifndef IORING_ACCEPT_DONTWAIT
+#define IORING_ACCEPT_DONTWAIT	(1U << 1)
+#endif
+
+/*
+ * An accept; with once, of a connection already waiting, or -EAGAIN.
+ * (Before Linux 6.10, such an accept fails -EINVAL.)  The kernel wakes
+ * one waiting accept a connection: a worker that stops takes what waits
+ * with these, so that none is left for a wakeup that went to it.
+ */
 void
 engine_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
-    socklen_t *len, uint64_t tag)
+    socklen_t *len, bool once, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
 	io_uring_prep_accept(sqe, fd, (struct sockaddr *)ss, len, SOCK_CLOEXEC);
+	if (once)
+		sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
+	submit(e, sqe, NULL, tag);
+}
+
+/* Completes with the events once fd has one of events (POLLIN...). */
+void
+engine_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_poll_add(sqe, fd, events);
 	submit(e, sqe, NULL, tag);
 }
 
@@ -225,6 +275,34 @@ engine_openat(struct engine *e, const char *path, const struct open_how *how,
 	io_uring_prep_openat2(sqe, AT_FDCWD, path,
 	    (struct open_how *)(uintptr_t)how);
 	submit(e, sqe, deadline, tag);
+}
+
+/*
+ * The statx of path from dirfd, never following a link at it; with path
+ * "", of dirfd itself.  It always goes to an io-wq thread.
+ */
+void
+engine_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, deadline);
+
+	io_uring_prep_statx(sqe, dirfd, path, AT_SYMLINK_NOFOLLOW |
+	    (path[0] == '\0' ? AT_EMPTY_PATH : 0), STATX_BASIC_STATS, stx);
+	submit(e, sqe, deadline, tag);
+}
+
+/*
+ * Closes fd.  The kernel runs it inline, or, for a file whose file system
+ * flushes at close (FUSE, NFS), on an io-wq thread.
+ */
+void
+engine_close(struct engine *e, int fd, uint64_t tag)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_close(sqe, fd);
+	submit(e, sqe, NULL, tag);
 }
 
 /* A read at offset; (uint64_t)-1: at the file's position (a pipe). */

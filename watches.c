@@ -9,35 +9,42 @@
  * the home directory about .plan or about the directory itself, drops the
  * watch; the next query goes the long way (statx) and may watch again.
  *
- * The loop reads the inotify descriptor through its ring, handles the
+ * A watch is made in two steps, so that no file system call runs on the
+ * loop: watches_arm() puts the inotify watches in place, then the client
+ * asks the engine for a statx of the plan, and watches_confirm() takes
+ * its key, unless an event came in between (the arm's number is then
+ * gone).  A confirmed key is trusted for a second at most, then a statx
+ * confirms it again: a change that raises no inotify event (a write
+ * through a shared mapping, a mode changed on a directory above the home,
+ * a mount over it) is seen within that second.
+ *
+ * The loop reads the inotify descriptor through its engine, handles the
  * events of a batch of completions before the rest of it and reads what
- * queued meanwhile (fingerd.c, reap), so an event queued before a query
+ * queued meanwhile (worker.c, reap), so an event queued before a query
  * arrived is handled before that query is.  Only where inotify sees every
- * change: on local file systems (not NFS, CIFS or FUSE, where another
- * machine may write), on homes whose path has no symbolic link and that
- * the account may read (a 0711 home is still served, with a statx each
- * time).  Not seen: a change of mode on a directory above the home, or a
- * mount over it; SIGHUP drops every watch.
+ * change, which the supervisor works out when it reads the group
+ * (watches_home_watchable): homes on the file systems of this machine
+ * (not NFS, CIFS or FUSE, where another machine or a process may write
+ * unseen), whose path has no symbolic link.  inotify_add_watch on such a
+ * home is the one path lookup the loop makes itself.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
-
-#include <linux/magic.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fingerd.h"
 
 #define BUCKETS		256	/* a power of two */
 #define WATCHES_MAX	4096
-#define RETRY_SECONDS	10	/* before trying a plan that failed again */
+#define RETRY_NS	(10LL * NS_PER_SECOND)	/* after a failed arm */
+#define TRUSTED_NS	NS_PER_SECOND		/* a key, unconfirmed */
 
 #define PLAN_EVENTS	(IN_MODIFY | IN_ATTRIB | IN_MOVE_SELF | \
 			 IN_DELETE_SELF | IN_DONT_FOLLOW)
@@ -49,16 +56,19 @@
 			 IN_IGNORED | IN_UNMOUNT)
 
 /*
- * A watched plan, or one that could not be watched (no inotify watches,
- * wd -1): then not tried again before retry, so such a plan costs its
- * queries a lookup here and their statx, no more.
+ * A plan armed (its inotify watches in place, its number arm), watched
+ * once a key is confirmed; or one that could not be armed (wd -1): not
+ * tried again before retry, so such a plan costs its queries a lookup
+ * here and their statx, no more.
  */
 struct watch {
 	struct watch	*next;		/* in its bucket */
 	int		 wd_plan;
 	int		 wd_home;
+	uint64_t	 arm;		/* 0: not armed */
 	bool		 watching;	/* key is the plan's, as it is now */
-	int64_t		 retry;		/* monotonic seconds, when not */
+	int64_t		 confirmed;	/* monotonic ns, when watching */
+	int64_t		 retry;		/* monotonic ns, when not armed */
 	struct plan_key	 key;
 	char		 path[];	/* the home, then "/.plan" */
 };
@@ -66,29 +76,9 @@ struct watch {
 struct plan_watches {
 	int		 fd;		/* inotify; -1: none, statx always */
 	size_t		 count;
+	uint64_t	 arms;		/* the last arm's number */
 	struct watch	*buckets[BUCKETS];
 };
-
-/* Where inotify sees every change: file systems of this machine only. */
-static bool
-local_file_system(const char *path)
-{
-	struct statfs sfs;
-
-	if (statfs(path, &sfs) != 0)
-		return false;
-	switch ((unsigned long)sfs.f_type) {
-	case EXT4_SUPER_MAGIC:		/* also ext2 and ext3 */
-	case XFS_SUPER_MAGIC:
-	case BTRFS_SUPER_MAGIC:
-	case TMPFS_MAGIC:
-	case F2FS_SUPER_MAGIC:
-	case 0x2fc12fc1:		/* ZFS */
-		return true;
-	default:
-		return false;
-	}
-}
 
 struct plan_watches *
 watches_new(void)
@@ -141,10 +131,20 @@ wd_shared(const struct plan_watches *w, const struct watch *self, int wd)
 	return false;
 }
 
-/*
- * Forgets a watch and removes its inotify watches, unless another watch
- * shares one; shared unchecked, when every watch goes.
- */
+/* Removes the inotify watches of e, unless another watch shares one. */
+static void
+unwatch(struct plan_watches *w, struct watch *e, bool check_shared)
+{
+	if (e->wd_plan >= 0 && !(check_shared && wd_shared(w, e, e->wd_plan)))
+		inotify_rm_watch(w->fd, e->wd_plan);
+	if (e->wd_home >= 0 && !(check_shared && wd_shared(w, e, e->wd_home)))
+		inotify_rm_watch(w->fd, e->wd_home);
+	e->wd_plan = e->wd_home = -1;
+	e->arm = 0;
+	e->watching = false;
+}
+
+/* Forgets a watch; shared inotify watches unchecked when every one goes. */
 static void
 drop(struct plan_watches *w, struct watch *e, bool check_shared)
 {
@@ -154,10 +154,7 @@ drop(struct plan_watches *w, struct watch *e, bool check_shared)
 		p = &(*p)->next;
 	*p = e->next;
 	w->count--;
-	if (e->wd_plan >= 0 && !(check_shared && wd_shared(w, e, e->wd_plan)))
-		inotify_rm_watch(w->fd, e->wd_plan);
-	if (e->wd_home >= 0 && !(check_shared && wd_shared(w, e, e->wd_home)))
-		inotify_rm_watch(w->fd, e->wd_home);
+	unwatch(w, e, check_shared);
 	free(e);
 }
 
@@ -172,7 +169,7 @@ watches_free(struct plan_watches *w)
 	free(w);
 }
 
-/* Forgets every watch, as if every plan had changed (SIGHUP). */
+/* Forgets every watch, as if every plan had changed. */
 void
 watches_drop_all(struct plan_watches *w)
 {
@@ -183,98 +180,87 @@ watches_drop_all(struct plan_watches *w)
 			drop(w, w->buckets[i], false);
 }
 
-/* The key of the plan at path when it is watched and unchanged. */
+/*
+ * The key of the plan at path when it is watched, unchanged, and was
+ * confirmed less than a second before now (monotonic ns).
+ */
 bool
 watches_key(const struct plan_watches *w, const char *path,
-    struct plan_key *key)
+    struct plan_key *key, int64_t now)
 {
 	const struct watch *e;
 
 	if (w == NULL || w->fd < 0 || (e = find(w, path)) == NULL ||
-	    !e->watching)
+	    !e->watching || now - e->confirmed >= TRUSTED_NS)
 		return false;
 	*key = e->key;
 	return true;
 }
 
-/*
- * The key of the plan at path (from the directory fd, or the file fd
- * itself when path is "") as it is now, without following a symbolic
- * link; false when it is not a regular file.
- */
-bool
-plan_stat(int fd, const char *path, struct plan_key *key)
+static struct watch *
+watch_new(struct plan_watches *w, const char *path)
 {
-	struct statx stx;
-	int flags = AT_SYMLINK_NOFOLLOW | (path[0] == '\0' ? AT_EMPTY_PATH : 0);
-
-	if (statx(fd, path, flags, STATX_BASIC_STATS, &stx) != 0 ||
-	    !S_ISREG(stx.stx_mode))
-		return false;
-	plan_key_from_statx(key, &stx);
-	return true;
-}
-
-/* Removes the inotify watches of a watch that failed to be set up. */
-static void
-unwatch(struct plan_watches *w, struct watch *e)
-{
-	if (e->wd_plan >= 0 && !wd_shared(w, e, e->wd_plan))
-		inotify_rm_watch(w->fd, e->wd_plan);
-	if (e->wd_home >= 0 && !wd_shared(w, e, e->wd_home))
-		inotify_rm_watch(w->fd, e->wd_home);
-	e->wd_plan = e->wd_home = -1;
-}
-
-/*
- * Watches the plan at path, in the directory home, which had key when it
- * was just looked at.  Both inotify watches go in first, then the plan is
- * looked at once more: a change before that is seen there, any after it
- * makes an event.  Where a watch would miss changes, or cannot be had
- * (a home the account cannot read, the watch limit), remembers not to
- * try again for RETRY_SECONDS.
- */
-void
-watches_add(struct plan_watches *w, const char *home, const char *path,
-    const struct plan_key *key)
-{
-	char real[PATH_MAX];
-	struct plan_key now;
-	struct watch *e;
 	size_t len = strlen(path);
+	struct watch *e;
+
+	if (w->count >= WATCHES_MAX || (e = calloc(1, sizeof(*e) + len + 1)) ==
+	    NULL)
+		return NULL;
+	memcpy(e->path, path, len + 1);
+	e->wd_plan = e->wd_home = -1;
+	e->next = w->buckets[bucket(path, len)];
+	w->buckets[bucket(path, len)] = e;
+	w->count++;
+	return e;
+}
+
+/*
+ * Puts the inotify watches of the plan at path, in the directory home,
+ * in place (the member's home being watchable); returns the number of the
+ * arm, for watches_confirm(), or 0 when it is not watched (no inotify,
+ * the watch limit, a home the account cannot read: not tried again for
+ * RETRY_NS).  A plan already armed keeps its number.
+ */
+uint64_t
+watches_arm(struct plan_watches *w, const char *home, const char *path,
+    int64_t now)
+{
+	struct watch *e;
 
 	if (w == NULL || w->fd < 0)
-		return;
-	if ((e = find(w, path)) != NULL) {
-		if (e->watching || monotonic_ns() / NS_PER_SECOND < e->retry)
-			return;
-	} else {
-		if (w->count >= WATCHES_MAX ||
-		    (e = malloc(sizeof(*e) + len + 1)) == NULL)
-			return;
-		memcpy(e->path, path, len + 1);
-		e->wd_plan = e->wd_home = -1;
-		e->next = w->buckets[bucket(path, len)];
-		w->buckets[bucket(path, len)] = e;
-		w->count++;
-	}
-	e->watching = false;
-	e->retry = monotonic_ns() / NS_PER_SECOND + RETRY_SECONDS;
-	if (!local_file_system(path) || realpath(home, real) == NULL ||
-	    strcmp(real, home) != 0)
-		return;
+		return 0;
+	if ((e = find(w, path)) == NULL && (e = watch_new(w, path)) == NULL)
+		return 0;
+	if (e->arm != 0)
+		return e->arm;
+	if (now < e->retry)
+		return 0;
 	if ((e->wd_plan = inotify_add_watch(w->fd, path, PLAN_EVENTS)) < 0 ||
 	    (e->wd_home = inotify_add_watch(w->fd, home, HOME_EVENTS)) < 0) {
-		unwatch(w, e);
-		return;
+		unwatch(w, e, true);
+		e->retry = now + RETRY_NS;
+		return 0;
 	}
-	if (!plan_stat(AT_FDCWD, path, &now) || !plan_key_equal(&now, key)) {
-		unwatch(w, e);
-		e->retry = 0;	/* it changed: the next query tries again */
+	return e->arm = ++w->arms;
+}
+
+/*
+ * A statx begun after the arm numbered arm found the plan at path with
+ * key: it is watched with that key from now, unless an event touched it
+ * since (then it is no longer armed, or armed anew).
+ */
+void
+watches_confirm(struct plan_watches *w, const char *path, uint64_t arm,
+    const struct plan_key *key, int64_t now)
+{
+	struct watch *e;
+
+	if (w == NULL || arm == 0 || (e = find(w, path)) == NULL ||
+	    e->arm != arm)
 		return;
-	}
 	e->key = *key;
 	e->watching = true;
+	e->confirmed = now;
 }
 
 /* Drops the watches an event touches. */
@@ -331,4 +317,104 @@ watches_disable(struct plan_watches *w)
 	watches_drop_all(w);
 	close(w->fd);
 	w->fd = -1;
+}
+
+/* The file systems where inotify sees every change: this machine's. */
+static bool
+local_type(const char *type)
+{
+	static const char *const local[] = {
+		"ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "f2fs", "zfs",
+		NULL
+	};
+	size_t i;
+
+	for (i = 0; local[i] != NULL; i++)
+		if (strcmp(type, local[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Undoes mountinfo's octal escapes (\040 for a space) in place. */
+static void
+unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s != '\0'; s++)
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			    (s[3] - '0'));
+			s += 3;
+		} else
+			*out++ = *s;
+	*out = '\0';
+}
+
+/* Whether path is the mount point point or beneath it. */
+static size_t
+beneath(const char *path, const char *point)
+{
+	size_t n = strlen(point);
+
+	if (strcmp(point, "/") == 0)
+		return 1;
+	return strncmp(path, point, n) == 0 &&
+	    (path[n] == '/' || path[n] == '\0') ? n : 0;
+}
+
+/*
+ * The type of the file system path is on, by the longest mount point
+ * of mountinfo (the text of /proc/self/mountinfo) that holds it, into
+ * type; false when none does.  Reads no file system.
+ */
+bool
+watches_mount_type(const char *mountinfo, const char *path, char *type,
+    size_t size)
+{
+	char *copy = strdup(mountinfo), *line, *next, *point, *dash;
+	size_t best = 0, n;
+	char fstype[64];
+
+	if (copy == NULL)
+		return false;
+	for (line = copy; line != NULL && *line != '\0'; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		/* id parent major:minor root point options... - type ... */
+		point = line;
+		for (n = 0; n < 4 && point != NULL; n++)
+			if ((point = strchr(point, ' ')) != NULL)
+				point++;
+		if (point == NULL || (dash = strstr(point, " - ")) == NULL ||
+		    sscanf(dash + 3, "%63s", fstype) != 1)
+			continue;
+		point[strcspn(point, " ")] = '\0';
+		unescape(point);
+		if ((n = beneath(path, point)) > 0 && n >= best) {
+			best = n;
+			snprintf(type, size, "%s", fstype);
+		}
+	}
+	free(copy);
+	return best > 0;
+}
+
+/*
+ * Whether inotify sees every change to the plan in home: a home on a file
+ * system of this machine (mountinfo says which, without touching the
+ * file system of the home), and a path with no symbolic link, which
+ * could come to name another directory with no event.  For the
+ * supervisor, when it reads the group.
+ */
+bool
+watches_home_watchable(const char *mountinfo, const char *home)
+{
+	char type[64], real[PATH_MAX];
+
+	return home[0] == '/' && mountinfo != NULL &&
+	    watches_mount_type(mountinfo, home, type, sizeof(type)) &&
+	    local_type(type) && realpath(home, real) != NULL &&
+	    strcmp(real, home) == 0;
 }

@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +35,11 @@
 #include "engine.h"
 #include "fingerd.h"
 
-/* A pause before accepting again when out of descriptors or memory. */
-#define ACCEPT_PAUSE_NS	100000000
+/* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
+#define ACCEPT_PAUSE_MIN_NS	1000000
+#define ACCEPT_PAUSE_MAX_NS	NS_PER_SECOND
+/* A client's lines: its exchange's and a warning's, kept room for. */
+#define LINES_A_CLIENT		2
 
 static struct sockaddr_storage accept_address;
 static socklen_t accept_address_len;
@@ -45,6 +49,9 @@ static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
 static deadline_t accept_pause;		/* when to accept again */
 static deadline_t log_due_at;		/* when queued lines are due */
+static deadline_t stop_at;		/* the end of a stop's grace */
+
+static void	stop(struct context *);
 
 static int
 signals_open(void)
@@ -68,50 +75,155 @@ deadline_in(deadline_t *d, int64_t delay_ns)
 	d->tv_nsec = at % NS_PER_SECOND;
 }
 
+/*
+ * The listener.  An accept is in flight while a client slot is free and
+ * the log has room for the lines of every client (so that no line is
+ * ever dropped); after an error, a pause that doubles; when out of
+ * descriptors, none until a client leaves.  When every slot is taken, a
+ * poll on the listening socket says that a connection waits: then the
+ * client that has waited longest without completing its query is
+ * evicted to make room, one at a time (client_evict_oldest).
+ */
 static void
 accept_arm(struct context *ctx)
 {
 	accept_address_len = sizeof(accept_address);
 	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
-	    &accept_address_len, TAG(OP_ACCEPT, 0, 0));
+	    &accept_address_len, false, TAG(OP_ACCEPT, 0, 0));
+	ctx->accepting = true;
+}
+
+/* At a stop: what waits in the queue is taken, without waiting for more. */
+static void
+accept_last(struct context *ctx)
+{
+	accept_address_len = sizeof(accept_address);
+	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
+	    &accept_address_len, true, TAG(OP_ACCEPT_LAST, 0, 0));
 	ctx->accepting = true;
 }
 
 static void
-accept_pause_arm(struct context *ctx)
+listener_arm(struct context *ctx)
 {
-	deadline_in(&accept_pause, ACCEPT_PAUSE_NS);
-	engine_timeout(ctx->engine, &accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	if (ctx->listen_fd < 0 || ctx->draining || ctx->accepting ||
+	    ctx->accept_paused || ctx->listen_polling ||
+	    !log_room(LINES_A_CLIENT * (ctx->active + 1)))
+		return;
+	if (client_slot_free(ctx)) {
+		if (!ctx->fd_starved)
+			accept_arm(ctx);
+	} else if (!ctx->evicting && client_evictable(ctx)) {
+		engine_poll(ctx->engine, ctx->listen_fd, POLLIN,
+		    TAG(OP_LISTEN_POLL, 0, 0));
+		ctx->listen_polling = true;
+	}
 }
 
 static void
 listener_close(struct context *ctx)
 {
-	ctx->accepting = false;
 	if (ctx->listen_fd >= 0)
 		close(ctx->listen_fd);
 	ctx->listen_fd = -1;
 }
 
 static void
-accepted(struct context *ctx, int res)
+accept_pause_arm(struct context *ctx)
 {
-	if (res >= 0 || ctx->draining) {
-		ctx->accepting = false;
-		if (res >= 0)	/* accepted before the stop: served */
-			client_start(ctx, res, &accept_address);
-		if (ctx->draining)
-			listener_close(ctx);
+	if (ctx->accept_delay < ACCEPT_PAUSE_MIN_NS)
+		ctx->accept_delay = ACCEPT_PAUSE_MIN_NS;
+	else if ((ctx->accept_delay *= 2) > ACCEPT_PAUSE_MAX_NS)
+		ctx->accept_delay = ACCEPT_PAUSE_MAX_NS;
+	deadline_in(&accept_pause, ctx->accept_delay);
+	engine_timeout(ctx->engine, &accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	ctx->accept_paused = true;
+}
+
+/* An accept error, logged at most once a second with those passed over. */
+static void
+accept_error_log(struct context *ctx, int error)
+{
+	int64_t now = monotonic_ns();
+
+	if (now - ctx->accept_logged < NS_PER_SECOND && ctx->accept_logged) {
+		ctx->accept_unlogged++;
 		return;
 	}
-	errno = -res;
-	if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS ||
-	    res == -ENOMEM) {
+	errno = error;
+	if (ctx->accept_unlogged > 0)
+		log_warn("accept (and %lu errors since the last line)",
+		    ctx->accept_unlogged);
+	else
 		log_warn("accept");
-		accept_pause_arm(ctx);	/* still accepting, after a pause */
-	} else {
-		ctx->accepting = false;
+	ctx->accept_logged = now;
+	ctx->accept_unlogged = 0;
+}
+
+/*
+ * The listening socket no longer listens (shut down from outside, as
+ * ss -K does): this worker stops as for SIGTERM, and exits with
+ * EX_UNAVAILABLE; the supervisor, which holds the socket too, looks at
+ * it and says what follows.
+ */
+static void
+listener_gone(struct context *ctx)
+{
+	ctx->status = EX_UNAVAILABLE;
+	listener_close(ctx);
+	stop(ctx);
+}
+
+static void
+accept_failed(struct context *ctx, int error)
+{
+	switch (error) {
+	case EINVAL:
+	case EBADF:
+	case ENOTSOCK:
+	case EOPNOTSUPP:
+		listener_gone(ctx);
+		return;
+	case EMFILE:
+	case ENFILE:
+		accept_error_log(ctx, error);
+		if (ctx->active > 0)
+			ctx->fd_starved = true;	/* until a client leaves */
+		else
+			accept_pause_arm(ctx);
+		return;
+	default:	/* that connection's, or memory: a pause, then again */
+		accept_error_log(ctx, error);
+		accept_pause_arm(ctx);
+		return;
 	}
+}
+
+static void
+accepted(struct context *ctx, enum op op, int res)
+{
+	ctx->accepting = false;
+	if (res >= 0) {
+		ctx->accept_delay = 0;
+		client_start(ctx, res, &accept_address);
+	}
+	if (ctx->draining) {	/* accepted before the stop: served */
+		if (op == OP_ACCEPT || res >= 0)
+			accept_last(ctx);
+		else
+			listener_close(ctx);
+	} else if (res < 0) {
+		accept_failed(ctx, -res);
+	}
+}
+
+/* A connection waits and every slot is taken: room is made. */
+static void
+listener_polled(struct context *ctx)
+{
+	ctx->listen_polling = false;
+	if (!ctx->draining && !client_slot_free(ctx))
+		ctx->evicting = client_evict_oldest(ctx);
 }
 
 static void
@@ -157,6 +269,8 @@ watch_read(struct context *ctx, int res)
  * The log lines queued, written with one request at a time when they are
  * due; until then a timeout, one at a time, wakes the loop when they will
  * be.  (A timeout on each wait instead cost 3.5% more CPU per request.)
+ * A log that cannot take them now (a pipe made O_NONBLOCK by its owner)
+ * is polled until it can.
  */
 static void
 log_arm(struct context *ctx)
@@ -165,6 +279,8 @@ log_arm(struct context *ctx)
 	size_t len;
 	int64_t due;
 
+	if (ctx->logging || ctx->log_waiting || ctx->stopped)
+		return;
 	if (log_next(&data, &len)) {
 		engine_write(ctx->engine, STDERR_FILENO, data, len,
 		    TAG(OP_LOG, 0, 0));
@@ -177,19 +293,60 @@ log_arm(struct context *ctx)
 }
 
 static void
-drain(struct context *ctx, unsigned signo)
+log_written(struct context *ctx, int res)
+{
+	ctx->logging = false;
+	if (!log_wrote(res) && !ctx->stopped) {
+		engine_poll(ctx->engine, STDERR_FILENO, POLLOUT,
+		    TAG(OP_LOG_POLL, 0, 0));
+		ctx->log_waiting = true;
+	}
+}
+
+/*
+ * Stop accepting, finish the exchanges in flight, write the log, exit.
+ * The queue is emptied of what waits, then the listener closed; a client
+ * is bounded by its deadline (-t), the log by the grace after it.
+ */
+static void
+stop(struct context *ctx)
 {
 	if (ctx->draining)
 		return;
 	ctx->draining = true;
-	log_info("%s: stopping after %u exchange%s in flight",
-	    strsignal((int)signo), ctx->active, plural(ctx->active));
-	if (!ctx->accepting) {
-		listener_close(ctx);
-		return;
-	}
-	engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0));
-	engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	deadline_in(&stop_at, (int64_t)ctx->options->timeout * NS_PER_SECOND +
+	    LOG_GRACE_NS);
+	engine_timeout(ctx->engine, &stop_at, TAG(OP_STOP_TIMER, 0, 0));
+	if (ctx->listen_polling)
+		engine_cancel(ctx->engine, TAG(OP_LISTEN_POLL, 0, 0));
+	if (ctx->accept_paused)
+		engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	if (ctx->accepting)
+		engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0));
+	else if (ctx->listen_fd >= 0)
+		accept_last(ctx);
+}
+
+/* The grace is over: what the log has not taken is lost, and counted. */
+static void
+stop_overdue(struct context *ctx)
+{
+	ctx->stopped = true;
+	if (ctx->logging)
+		engine_cancel(ctx->engine, TAG(OP_LOG, 0, 0));
+	if (ctx->log_waiting)
+		engine_cancel(ctx->engine, TAG(OP_LOG_POLL, 0, 0));
+}
+
+static bool
+stopped(const struct context *ctx)
+{
+	if (!ctx->draining || ctx->listen_fd >= 0 || ctx->accepting)
+		return false;
+	if (ctx->stopped)	/* the kernel must give the log's buffer back */
+		return !ctx->logging && !ctx->log_waiting;
+	return ctx->active == 0 && !ctx->logging && !ctx->log_waiting &&
+	    log_due() < 0;
 }
 
 static void
@@ -199,7 +356,11 @@ signalled(struct context *ctx, int res)
 		errno = res < 0 ? -res : EIO;
 		fatal(EX_OSERR, "reading the signalfd");
 	}
-	drain(ctx, signal_info.ssi_signo);
+	if (!ctx->draining)
+		log_info("%s: stopping after %u exchange%s in flight",
+		    strsignal((int)signal_info.ssi_signo), ctx->active,
+		    plural(ctx->active));
+	stop(ctx);
 	signal_arm(ctx);
 }
 
@@ -208,13 +369,14 @@ dispatch(struct context *ctx, uint64_t tag, int res)
 {
 	switch (TAG_OP(tag)) {
 	case OP_ACCEPT:
-		accepted(ctx, res);
+	case OP_ACCEPT_LAST:
+		accepted(ctx, TAG_OP(tag), res);
 		break;
 	case OP_ACCEPT_PAUSE:
-		if (ctx->draining)
-			listener_close(ctx);
-		else
-			accept_arm(ctx);
+		ctx->accept_paused = false;
+		break;
+	case OP_LISTEN_POLL:
+		listener_polled(ctx);
 		break;
 	case OP_SIGNAL:
 		signalled(ctx, res);
@@ -223,13 +385,20 @@ dispatch(struct context *ctx, uint64_t tag, int res)
 		watch_read(ctx, res);
 		break;
 	case OP_LOG:
-		ctx->logging = false;
-		log_wrote(res);
+		log_written(ctx, res);
+		break;
+	case OP_LOG_POLL:
+		ctx->log_waiting = false;
 		break;
 	case OP_LOG_TIMER:	/* the loop writes what is due */
 		ctx->log_timer = false;
 		break;
+	case OP_STOP_TIMER:
+		if (res == -ETIME)
+			stop_overdue(ctx);
+		break;
 	case OP_CANCEL:
+	case OP_CLOSE:
 		break;
 	default:
 		client_complete(ctx, tag, res);
@@ -265,12 +434,8 @@ loop(struct context *ctx)
 {
 	size_t n;
 
-	while (!ctx->draining || ctx->accepting || ctx->active > 0 ||
-	    ctx->logging) {
-		/* A log backed up takes no new client until it is written. */
-		if (!ctx->accepting && !ctx->draining && ctx->listen_fd >= 0 &&
-		    client_slot_free(ctx) && !log_backed_up())
-			accept_arm(ctx);
+	while (!stopped(ctx)) {
+		listener_arm(ctx);
 		log_arm(ctx);
 		n = engine_wait(ctx->engine, ctx->completions,
 		    ctx->completions_size);
@@ -287,6 +452,30 @@ inetd_peer(struct sockaddr_storage *peer)
 	memset(peer, 0, sizeof(*peer));
 	if (getpeername(STDIN_FILENO, (struct sockaddr *)peer, &len) != 0)
 		fatal(EX_USAGE, "-i: standard input is not a connected socket");
+}
+
+/*
+ * The loop is over.  Exchanges still held by a file system that hangs
+ * keep their memory, which the kernel may yet write: left to the exit.
+ */
+static int
+serve_end(struct context *ctx)
+{
+	log_queue_stop(0);
+	if (ctx->active > 0) {
+		log_warnx("%u exchange%s still held by a file system at exit",
+		    ctx->active, plural(ctx->active));
+		return ctx->status;
+	}
+	engine_free(ctx->engine);
+	clients_free(ctx);
+	free(ctx->completions);
+	address_counts_free(ctx->addresses);
+	plan_cache_free(ctx->cache);
+	watches_free(ctx->watches);
+	members_release(ctx->members);
+	close(signal_fd);
+	return ctx->status;
 }
 
 /*
@@ -316,7 +505,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
 	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
-	if (!log_queue_start())
+	if (!log_queue_start(LINES_A_CLIENT * (size_t)o->clients))
 		fatalx(EX_OSERR, "out of memory for the log");
 	if (!o->inetd && (ctx.watches = watches_new()) == NULL)
 		fatalx(EX_OSERR, "out of memory for the plan watches");
@@ -331,20 +520,11 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);
 	if (o->inetd) {
-		ctx.draining = true;
 		client_start(&ctx, STDIN_FILENO, &peer);
+		stop(&ctx);
 	}
 	loop(&ctx);
-	log_queue_stop();
-	engine_close(ctx.engine);
-	clients_free(&ctx);
-	free(ctx.completions);
-	address_counts_free(ctx.addresses);
-	plan_cache_free(ctx.cache);
-	watches_free(ctx.watches);
-	members_release(ctx.members);
-	close(signal_fd);
-	return EX_OK;
+	return serve_end(&ctx);
 }
 
 /*

@@ -591,29 +591,65 @@ Test(daemon, refuse_list)
 	stopped_cleanly();
 }
 
-/* -c 1: a second client waits in the backlog, then is served. */
+/*
+ * -c 1: while the one slot sends a reply, a second client waits in the
+ * backlog, then is served.  (A slot that has sent no query would be
+ * evicted instead: see silent_client_evicted.)
+ */
 Test(daemon, clients_limit_queues)
 {
 	struct buffer b = { 0 };
+	char *want;
+	size_t len;
 	int fd1, fd2;
 
-	daemon_start(&fx, "-B", LOCAL, "-c", "1", NULL);
-	fd1 = client_connect(LOCAL, fx.port);
+	huge_reply(&want, &len);
+	daemon_start(&fx, "-B", LOCAL, "-c", "1", "-m", HUGE_MAX, NULL);
+	fd1 = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd1 >= 0);
+	client_send(fd1, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd1, &b, 1, WAIT_REPLY_MS), 1);
 	fd2 = client_connect(LOCAL, fx.port);
-	cr_assert(fd1 >= 0 && fd2 >= 0);
-	client_send(fd2, "alice\r\n", 7);
+	cr_assert(fd2 >= 0);
+	client_send(fd2, "bob\r\n", 5);
+	buffer_free(&b);
 	cr_assert_eq(client_read(fd2, &b, 1, 300), -1,
 	    "served past -c 1: %s", b.data);
 	cr_assert_eq(errno, ETIMEDOUT, "the second client: %s",
 	    strerror(errno));
-	client_send(fd1, "bob\r\n", 5);
-	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_BOB, "the first client");
 	buffer_free(&b);
+	client_reset(fd1);
 	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_ALICE, "the client that waited");
-	close(fd1);
+	assert_reply(&b, REPLY_BOB, "the client that waited");
 	close(fd2);
+	buffer_free(&b);
+	free(want);
+	stopped_cleanly();
+}
+
+/*
+ * -c 1 held by a client that says nothing: the next connection evicts
+ * it, and is served at once; the evicted one is closed, logged so.
+ */
+Test(daemon, silent_client_evicted)
+{
+	struct buffer b = { 0 };
+	double start;
+	int fd1;
+
+	daemon_start(&fx, "-B", LOCAL, "-c", "1", NULL);
+	fd1 = client_connect(LOCAL, fx.port);
+	cr_assert(fd1 >= 0);
+	usleep(100 * 1000);		/* accepted, in the slot */
+	start = now_seconds();
+	EXPECT("bob\r\n", REPLY_BOB);
+	cr_assert_lt(now_seconds() - start, LATENCY(0.5),
+	    "served after %.2f s", now_seconds() - start);
+	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, "", "to the evicted client");
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"\" reply=none "
+	    "end=evicted sent=0 ms=[0-9]+\\.[0-9]{3}$");
+	close(fd1);
 	buffer_free(&b);
 	stopped_cleanly();
 }
@@ -755,7 +791,7 @@ Test(daemon, log_levels_for_the_journal)
  * as a journal that stalls: fills *log_fd (non-blocking) and fx.port.
  */
 static void
-launch_with_log_pipe(int *log_fd, struct buffer *log)
+launch_with_log_pipe(int *log_fd, struct buffer *log, const char *clients)
 {
 	int fds[2], stdio[3];
 	const char *line;
@@ -766,7 +802,7 @@ launch_with_log_pipe(int *log_fd, struct buffer *log)
 	stdio[1] = stdio[0];
 	stdio[2] = fds[1];
 	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", LOCAL, NULL);
+	daemon_launch(&fx, "-B", LOCAL, "-c", clients, NULL);
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(fds[1]);
@@ -839,7 +875,7 @@ Test(daemon, log_reader_stalled)
 	double deadline;
 	int log_fd, i;
 
-	launch_with_log_pipe(&log_fd, &log);
+	launch_with_log_pipe(&log_fd, &log, "1024");
 	cr_assert_gt(EXCHANGES * 90, fcntl(log_fd, F_GETPIPE_SZ) * 2);
 	for (i = 0; i < EXCHANGES; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
@@ -857,11 +893,12 @@ Test(daemon, log_reader_stalled)
 }
 
 /*
- * Past half of its 1 MiB log queue the daemon takes no new client: the
- * log is never dropped and never blocks the loop.  Queries of 1021
- * control bytes make lines of 4 KiB; about 128 of them fill half the
- * queue, with some more in the pipe.  Once the log is read, the client
- * that waited is served.
+ * The daemon takes no new client unless its log queue has room for the
+ * lines of every client it serves (2 each, of at most PIPE_BUF bytes):
+ * the log is never dropped and never blocks the loop.  With -c 8 the
+ * queue holds (2 x 8 + 64) lines; queries of 1021 control bytes make
+ * lines of 4 KiB, so about 78 fill it, with some more in the pipe.  Once
+ * the log is read, the client that waited is served.
  */
 Test(daemon, log_backed_up_pauses_accepting)
 {
@@ -872,7 +909,7 @@ Test(daemon, log_backed_up_pauses_accepting)
 
 	memset(query, 0x01, sizeof(query) - 2);
 	memcpy(query + sizeof(query) - 2, "\r\n", 2);
-	launch_with_log_pipe(&log_fd, &log);
+	launch_with_log_pipe(&log_fd, &log, "8");
 	pipe_lines = fcntl(log_fd, F_GETPIPE_SZ) / 4096;
 	for (i = 0; i < 400; i++) {
 		cr_assert((fd = client_connect(LOCAL, fx.port)) >= 0);
@@ -884,8 +921,9 @@ Test(daemon, log_backed_up_pauses_accepting)
 		close(fd);
 		fd = -1;
 	}
-	cr_assert(i >= 512 * 1024 / 4200 && i <= 512 * 1024 / 4096 +
-	    pipe_lines + 4, "%d clients served before the pause", i);
+	cr_assert(i >= 80 - 4 && i <= 80 + pipe_lines + 2,
+	    "%d clients served before the pause (%d lines in the pipe)", i,
+	    pipe_lines);
 	deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
 	while (client_read(fd, &reply, (size_t)-1, 10) != 0) {
 		cr_assert(now_seconds() < deadline, "not served after the "

@@ -64,7 +64,6 @@ Test(ring, allows_a_read)
 Test(ring, refuses_an_opcode_outside_the_set)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&ring, 1);
-	struct statx stx;
 
 	io_uring_prep_nop(sqe);
 	cr_assert_eq(complete(sqe), -EACCES);
@@ -72,9 +71,28 @@ Test(ring, refuses_an_opcode_outside_the_set)
 	io_uring_prep_openat(sqe, AT_FDCWD, "/etc/passwd", O_RDONLY, 0);
 	cr_assert_eq(complete(sqe), -EACCES);
 	sqe = ring_sqe(&ring, 1);
-	io_uring_prep_statx(sqe, AT_FDCWD, "/etc/passwd", 0, STATX_SIZE,
-	    &stx);
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, "/tmp/fingerd-never", 0);
 	cr_assert_eq(complete(sqe), -EACCES);
+	sqe = ring_sqe(&ring, 1);
+	io_uring_prep_rw(IORING_OP_SOCKET, sqe, AF_INET, NULL, SOCK_STREAM, 0);
+	cr_assert_eq(complete(sqe), -EACCES);
+}
+
+/* A statx and a close, which the plans need, are in the set. */
+Test(ring, allows_a_statx_and_a_close)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&ring, 1);
+	struct statx stx;
+
+	io_uring_prep_statx(sqe, pipe_fds[0], "", AT_EMPTY_PATH,
+	    STATX_BASIC_STATS, &stx);
+	cr_assert_eq(complete(sqe), 0);
+	cr_assert(S_ISFIFO(stx.stx_mode));
+	sqe = ring_sqe(&ring, 1);
+	io_uring_prep_close(sqe, pipe_fds[1]);
+	cr_assert_eq(complete(sqe), 0);
+	cr_assert_eq(fcntl(pipe_fds[1], F_GETFD), -1);
+	pipe_fds[1] = -1;
 }
 
 Test(ring, allows_a_write)

@@ -1,7 +1,9 @@
 /*
  * watches.c: a plan stays watched (its key known without a statx) until
- * something changes it, replaces it or its home, and not a moment longer;
- * it is never watched where a change could go unseen.
+ * something changes it, replaces it or its home, and not a moment longer,
+ * nor more than a second without a statx to confirm it; an event between
+ * the arm and the statx's answer is not missed; only homes where inotify
+ * sees every change are watchable, as the mount table says.
  */
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -70,15 +72,29 @@ events(void)
 	    strerror(errno));
 }
 
-/* Watches alice's plan as the daemon does after a statx. */
+/* The plan's key as a statx gives it (the engine's, in the daemon). */
+static void
+stat_key(const char *path, struct plan_key *key)
+{
+	struct statx stx;
+
+	cr_assert_eq(statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW,
+	    STATX_BASIC_STATS, &stx), 0, "%s: %s", path, strerror(errno));
+	plan_key_from_statx(key, &stx);
+}
+
+/* Watches alice's plan as a client does: arm, statx, confirm. */
 static void
 watch(void)
 {
 	struct plan_key key, known;
+	uint64_t arm = watches_arm(w, home, plan, monotonic_ns());
 
-	cr_assert(plan_stat(AT_FDCWD, plan, &key));
-	watches_add(w, home, plan, &key);
-	cr_assert(watches_key(w, plan, &known), "not watched");
+	cr_assert_neq(arm, 0, "not armed");
+	stat_key(plan, &key);
+	watches_confirm(w, plan, arm, &key, monotonic_ns());
+	cr_assert(watches_key(w, plan, &known, monotonic_ns()),
+	    "not watched");
 	cr_assert_eq(memcmp(&known, &key, sizeof(key)), 0);
 }
 
@@ -88,7 +104,7 @@ watched(void)
 	struct plan_key key;
 
 	events();
-	return watches_key(w, plan, &key);
+	return watches_key(w, plan, &key, monotonic_ns());
 }
 
 Test(watches, kept_while_nothing_changes)
@@ -103,6 +119,24 @@ Test(watches, kept_while_nothing_changes)
 	write_plan(other, "PATH=/bin\n");
 	cr_assert_eq(unlink(other), 0);
 	cr_assert(watched());
+}
+
+/*
+ * A key is trusted for a second, then a statx must confirm it again: a
+ * write through a shared mapping raises no inotify event.
+ */
+Test(watches, trusted_for_a_second_at_most)
+{
+	struct plan_key key;
+	int64_t now = monotonic_ns();
+	uint64_t arm;
+
+	watch();
+	cr_assert(watches_key(w, plan, &key, now + NS_PER_SECOND / 2));
+	cr_assert_not(watches_key(w, plan, &key, now + 2 * NS_PER_SECOND));
+	arm = watches_arm(w, home, plan, now);	/* still armed: the same */
+	watches_confirm(w, plan, arm, &key, now + 2 * NS_PER_SECOND);
+	cr_assert(watches_key(w, plan, &key, now + 2 * NS_PER_SECOND));
 }
 
 Test(watches, dropped_when_written)
@@ -171,94 +205,117 @@ Test(watches, dropped_when_the_home_is_moved)
 }
 
 /*
- * A change between the caller's statx and the watch is not missed, and
- * the next query may watch the plan as it is then.
+ * A change between the arm and the statx's answer is not missed: the
+ * answer confirms nothing, and the next query may watch it as it is.
  */
-Test(watches, not_watched_when_changed_before)
+Test(watches, not_watched_when_changed_between_arm_and_statx)
 {
 	struct plan_key key;
+	uint64_t arm = watches_arm(w, home, plan, monotonic_ns());
 
-	cr_assert(plan_stat(AT_FDCWD, plan, &key));
+	cr_assert_neq(arm, 0);
+	stat_key(plan, &key);
 	write_plan(plan, "Changed in between.\n");
-	watches_add(w, home, plan, &key);
+	events();		/* handled before the statx's completion */
+	watches_confirm(w, plan, arm, &key, monotonic_ns());
 	cr_assert_not(watched());
 	watch();	/* the next query watches it: no wait to retry */
 	cr_assert(watched());
 }
 
-/* Through a symbolic link the path could change with no event. */
-Test(watches, not_watched_through_a_link)
-{
-	char link_home[PATH_MAX + 16], link_plan[PATH_MAX + 32];
-	struct plan_key key;
-
-	snprintf(link_home, sizeof(link_home), "%s/alias", dir);
-	snprintf(link_plan, sizeof(link_plan), "%s/.plan", link_home);
-	cr_assert_eq(symlink(home, link_home), 0);
-	cr_assert(plan_stat(AT_FDCWD, link_plan, &key));
-	watches_add(w, link_home, link_plan, &key);
-	cr_assert_not(watches_key(w, link_plan, &key));
-}
-
-/* sysfs stands for a file system inotify does not see all changes on. */
-Test(watches, not_watched_on_a_remote_like_file_system)
-{
-	struct plan_key key;
-
-	cr_assert(plan_stat(AT_FDCWD, "/sys/kernel/profiling", &key));
-	watches_add(w, "/sys/kernel", "/sys/kernel/profiling", &key);
-	cr_assert_not(watches_key(w, "/sys/kernel/profiling", &key));
-}
-
-Test(watches, dropped_on_overflow_and_on_reload)
+Test(watches, dropped_on_overflow_and_when_disabled)
 {
 	struct inotify_event overflow = { .wd = -1, .mask = IN_Q_OVERFLOW };
 	struct plan_key key;
 
 	watch();
 	watches_events(w, &overflow, sizeof(overflow));
-	cr_assert_not(watches_key(w, plan, &key));
+	cr_assert_not(watches_key(w, plan, &key, monotonic_ns()));
 	watch();
 	watches_drop_all(w);
-	cr_assert_not(watches_key(w, plan, &key));
+	cr_assert_not(watches_key(w, plan, &key, monotonic_ns()));
 	watch();
 	watches_disable(w);
-	cr_assert_not(watches_key(w, plan, &key));
-	cr_assert(plan_stat(AT_FDCWD, plan, &key));
-	watches_add(w, home, plan, &key);
-	cr_assert_not(watches_key(w, plan, &key), "watched once disabled");
+	cr_assert_not(watches_key(w, plan, &key, monotonic_ns()));
+	cr_assert_eq(watches_arm(w, home, plan, monotonic_ns()), 0,
+	    "armed once disabled");
 }
 
-Test(watches, not_a_regular_file)
-{
-	struct plan_key key;
-
-	cr_assert_eq(unlink(plan), 0);
-	cr_assert_not(plan_stat(AT_FDCWD, plan, &key));
-	cr_assert_eq(mkfifo(plan, 0644), 0);
-	cr_assert_not(plan_stat(AT_FDCWD, plan, &key));
-}
-
-/* A plan that could not be watched is not tried on every query. */
+/* A plan that could not be armed is not tried on every query. */
 Test(watches, not_retried_at_once)
 {
 	char bob[PATH_MAX + 16], bob_plan[PATH_MAX + 32];
-	struct plan_key key;
+	int64_t now = monotonic_ns();
 
 	snprintf(bob, sizeof(bob), "%s/bob", dir);
 	snprintf(bob_plan, sizeof(bob_plan), "%s/.plan", bob);
-	cr_assert_eq(symlink(home, bob), 0);
-	cr_assert(plan_stat(AT_FDCWD, bob_plan, &key));
-	watches_add(w, bob, bob_plan, &key);
-	cr_assert_not(watches_key(w, bob_plan, &key));
-	/* Now a plain directory: watchable, but not for ten seconds. */
-	cr_assert_eq(unlink(bob), 0);
+	/* No such home yet: the arm fails. */
+	cr_assert_eq(watches_arm(w, bob, bob_plan, now), 0);
 	cr_assert_eq(mkdir(bob, 0755), 0);
 	write_plan(bob_plan, "Can we fix it?\n");
-	cr_assert(plan_stat(AT_FDCWD, bob_plan, &key));
-	watches_add(w, bob, bob_plan, &key);
-	cr_assert_not(watches_key(w, bob_plan, &key), "tried again at once");
-	watches_drop_all(w);	/* SIGHUP forgets the failure */
-	watches_add(w, bob, bob_plan, &key);
-	cr_assert(watches_key(w, bob_plan, &key));
+	cr_assert_eq(watches_arm(w, bob, bob_plan, now + NS_PER_SECOND), 0,
+	    "tried again at once");
+	cr_assert_neq(watches_arm(w, bob, bob_plan, now + 11 * NS_PER_SECOND),
+	    0, "not tried again after ten seconds");
+}
+
+static const char mountinfo[] =
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "23 22 0:21 / /proc rw - proc proc rw\n"
+    "24 22 0:5 / /home rw - nfs4 server:/home rw\n"
+    "25 24 0:30 / /home/local\\040disk rw - xfs /dev/sdb1 rw\n"
+    "26 22 0:31 / /srv/fuse rw - fuse.slowfs slowfs rw\n"
+    "27 22 0:32 / /tmp rw - tmpfs tmpfs rw\n";
+
+/* The longest mount point that holds a path names its file system. */
+Test(watches, the_mount_table_says_the_file_system)
+{
+	char type[64];
+
+	cr_assert(watches_mount_type(mountinfo, "/home/alice", type,
+	    sizeof(type)));
+	cr_assert_str_eq(type, "nfs4");
+	cr_assert(watches_mount_type(mountinfo, "/home/local disk/bob", type,
+	    sizeof(type)));
+	cr_assert_str_eq(type, "xfs", "an escaped space in a mount point");
+	cr_assert(watches_mount_type(mountinfo, "/homer", type, sizeof(type)));
+	cr_assert_str_eq(type, "ext4", "/homer is not beneath /home");
+	cr_assert(watches_mount_type(mountinfo, "/srv/fuse/carol", type,
+	    sizeof(type)));
+	cr_assert_str_eq(type, "fuse.slowfs");
+	cr_assert(watches_mount_type(mountinfo, "/", type, sizeof(type)));
+	cr_assert_str_eq(type, "ext4");
+}
+
+/*
+ * Watchable: a home on a file system of this machine, whose path has no
+ * symbolic link.  Not NFS, not FUSE, not a path through a link.
+ */
+Test(watches, which_homes_are_watchable)
+{
+	char link_home[PATH_MAX + 16], real[PATH_MAX];
+
+	cr_assert_not(watches_home_watchable(mountinfo, "/home/alice"));
+	cr_assert_not(watches_home_watchable(mountinfo, "/srv/fuse/carol"));
+	cr_assert_not(watches_home_watchable(NULL, "/tmp"));
+	/* This machine's own table, and the fixture's real home. */
+	cr_assert_not_null(realpath(home, real));
+	snprintf(link_home, sizeof(link_home), "%s/alias", dir);
+	cr_assert_eq(symlink(home, link_home), 0);
+	if (strcmp(real, home) == 0) {
+		FILE *f = fopen("/proc/self/mountinfo", "r");
+		char table[65536];
+		size_t n;
+
+		cr_assert_not_null(f);
+		n = fread(table, 1, sizeof(table) - 1, f);
+		table[n] = '\0';
+		fclose(f);
+		cr_assert(watches_home_watchable(table, home),
+		    "%s is not watchable", home);
+		cr_assert_not(watches_home_watchable(table, link_home),
+		    "a home through a symbolic link is watchable");
+		cr_assert_not(watches_home_watchable(table, "/sys/kernel"),
+		    "sysfs is watchable");
+	}
 }
