@@ -26,7 +26,8 @@ UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
-	tests/test_abuse.c tests/test_process.c tests/harness.c
+	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
+	tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build
@@ -62,8 +63,16 @@ $(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_process.o \
 
 # The abuse tests load the machine: one at a time, after the others, so
 # that they skew no other test's timing.
-$(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/harness.o
+$(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/test_pressure.o \
+	    $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+# tests/slowfs.c: a FUSE file system that hangs on demand, for the tests.
+FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null || echo -lfuse3)
+$(B)/slowfs: tests/slowfs.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS)
 
 # The unit tests of members.c read a user database through nss_wrapper.
 NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so))
@@ -77,13 +86,14 @@ TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
 check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
-	    $(B)/abuse-tests
+	    $(B)/abuse-tests $(B)/slowfs
 	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
 	    NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/exchange $(SYSTEM_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/daemon-tests $(SYSTEM_FLAGS)
-	$(TEST_ENV) FINGERD=$(BIN) $(B)/abuse-tests $(ABUSE_FLAGS)
+	$(TEST_ENV) FINGERD=$(BIN) SLOWFS=$(B)/slowfs $(B)/abuse-tests \
+	    $(ABUSE_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) FINGERD_OPS_DEB=$(OPS_DEB) tests/test_ops.sh
 	$(TEST_ENV) FINGERD=$(BIN) tests/test_userdb.sh
 
@@ -110,11 +120,13 @@ fuzz:
 VALGRIND_ENV = FINGERD=tests/valgrind-fingerd FINGERD_VALGRIND=1 \
 	FINGERD_WAIT_SCALE=5 VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind
 VALGRIND_FLAGS = --jobs=2 --timeout=300
-check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests
+check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
+	    $(B)/slowfs
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
 	$(TEST_ENV) $(VALGRIND_ENV) $(B)/exchange $(VALGRIND_FLAGS)
 	$(TEST_ENV) $(VALGRIND_ENV) $(B)/daemon-tests $(VALGRIND_FLAGS)
-	$(TEST_ENV) $(VALGRIND_ENV) $(B)/abuse-tests --jobs=1 --timeout=300
+	$(TEST_ENV) $(VALGRIND_ENV) SLOWFS=$(B)/slowfs $(B)/abuse-tests \
+	    --jobs=1 --timeout=300
 
 check: check-normal check-asan check-valgrind fuzz
 

@@ -14,19 +14,19 @@
  * is a request to the engine, never a call on the loop: a file system
  * that hangs holds its requests, not the loop.
  *
- * Every request on the socket or the plan goes to the engine (engine.h)
- * with the client's absolute deadline, so each one completes by then at
- * the latest, and with a tag holding the slot and the client's serial.
- * `inflight` counts the requests not yet completed, and a client leaves
- * its slot (its socket closed, its buffers reused) only in DONE with
- * nothing in flight: the kernel never writes into memory that has been
- * given to someone else, and the close sends a FIN at once because no
- * request holds the socket.
+ * Every request goes to the engine (engine.h) with a tag holding the slot
+ * and the client's serial; one on the socket with the client's absolute
+ * deadline, so that it completes by then at the latest.  `inflight`
+ * counts the requests not yet completed, and a client leaves its slot
+ * (its socket closed, its buffers reused) only in DONE with nothing in
+ * flight: the kernel never writes into memory that has been given to
+ * someone else, and the close sends a FIN at once because no request
+ * holds the socket.
  *
- * A request that a file system holds past the deadline cannot be
- * cancelled: at the deadline (OP_DEADLINE) the connection is ended at
- * once (shut down, logged, its address uncounted), and the slot is left
- * when the file system gives the request back.
+ * A request on the plan cannot be cancelled once a file system holds it:
+ * a timer at the deadline (OP_DEADLINE), set before the first, ends the
+ * connection then (shut down, logged, its address uncounted), and the
+ * slot is left when the file system gives the request back.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -98,6 +98,7 @@ struct client {
 	bool			 linger;	/* input may be left unread */
 	bool			 cut;		/* the plan was cut at -m */
 	bool			 finished;	/* logged, address uncounted */
+	bool			 timer;		/* an OP_DEADLINE timer set */
 	enum fingerd_error	 end;		/* why it ended early */
 	const char		*reply;		/* what was sent, for the log */
 	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
@@ -206,6 +207,21 @@ bool
 client_evictable(const struct context *ctx)
 {
 	return ctx->silent_oldest != NULL;
+}
+
+/*
+ * A request on a file cannot be interrupted, nor can a deadline linked
+ * to it fire while a file system holds it (engine.h): before the first,
+ * a timer at the client's deadline, which ends the connection on time.
+ */
+static void
+client_timer(struct context *ctx, struct client *c)
+{
+	if (c->timer)
+		return;
+	c->timer = true;
+	engine_timeout(ctx->engine, &c->deadline, TAG(OP_DEADLINE,
+	    client_index(ctx, c), c->serial));
 }
 
 /* The tag of this client's request op; counts it in flight. */
@@ -331,7 +347,7 @@ client_read_plan(struct context *ctx, struct client *c)
 
 	c->state = CLIENT_READ_PLAN;
 	engine_read(ctx->engine, c->plan_fd, c->buffer->in, len,
-	    c->plan_offset, &c->deadline, client_tag(ctx, c, OP_READ_PLAN));
+	    c->plan_offset, NULL, client_tag(ctx, c, OP_READ_PLAN));
 }
 
 /* Sends the cached reply to this member for the plan of this key, if any. */
@@ -363,7 +379,7 @@ client_open_plan(struct context *ctx, struct client *c)
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
 	c->state = CLIENT_OPEN_PLAN;
-	engine_openat(ctx->engine, c->member->plan, &c->how, &c->deadline,
+	engine_openat(ctx->engine, c->member->plan, &c->how,
 	    client_tag(ctx, c, OP_OPEN_PLAN));
 }
 
@@ -391,8 +407,9 @@ client_stat_plan(struct context *ctx, struct client *c)
 		return;
 	if (m->watchable)
 		c->arm = watches_arm(ctx->watches, m->home, m->plan, now);
+	client_timer(ctx, c);
 	c->state = CLIENT_STAT_PLAN;
-	engine_statx(ctx->engine, AT_FDCWD, m->plan, &c->stx, &c->deadline,
+	engine_statx(ctx->engine, AT_FDCWD, m->plan, &c->stx,
 	    client_tag(ctx, c, OP_STAT_PLAN));
 }
 
@@ -614,7 +631,7 @@ plan_opened(struct context *ctx, struct client *c, int res)
 		return;
 	c->plan_fd = res;
 	c->state = CLIENT_STAT_OPENED;
-	engine_statx(ctx->engine, c->plan_fd, "", &c->stx, &c->deadline,
+	engine_statx(ctx->engine, c->plan_fd, "", &c->stx,
 	    client_tag(ctx, c, OP_STAT_OPENED));
 }
 
@@ -714,6 +731,9 @@ client_leave(struct context *ctx, struct client *c)
 	ctx->evicting = false;		/* a slot is free: the listener goes on */
 	ctx->fd_starved = false;	/* and descriptors */
 	client_finish(ctx, c);
+	if (c->timer)
+		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
+		    client_index(ctx, c), c->serial));
 	close_plan(ctx, c);
 	close(c->fd);
 	members_release(c->members);

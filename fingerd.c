@@ -436,6 +436,7 @@ main(int argc, char *argv[])
 	privileges_plan(o.user, &privileges);
 	raise_file_limit(o.clients, o.workers);
 	listen_sockets(&o, fds);
+	log_nonblocking();
 	privileges_drop(&privileges);
 	ring_check();
 	members = group_load(o.group);

@@ -234,23 +234,34 @@ log_queue_start(size_t lines)
  * The supervisor writes its lines as they come, without blocking: a
  * pipe, a FIFO or a terminal is opened again, a new open file whose
  * O_NONBLOCK is its own (setting it on stderr would change it for every
- * process that shares it); a socket takes MSG_DONTWAIT; a file never
- * blocks.  Needs /proc; without it, stderr as it is.
+ * process that shares it, the shell that started fingerd too); a socket
+ * takes MSG_DONTWAIT; a file never blocks.  Called before the switch to
+ * -u, which may not open the pipe again.  A pipe that cannot be opened
+ * again (no /proc) is made O_NONBLOCK itself: the workers' engines wait
+ * for it to be writable.
  */
 void
 log_nonblocking(void)
 {
 	struct stat st;
+	int flags;
 
 	nonblocking_fd = STDERR_FILENO;
 	if (fstat(STDERR_FILENO, &st) != 0)
 		return;
-	if (S_ISSOCK(st.st_mode))
+	if (S_ISSOCK(st.st_mode)) {
 		nonblocking_send = true;
-	else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))
-		if ((nonblocking_fd = open("/proc/self/fd/2", O_WRONLY |
-		    O_NONBLOCK | O_APPEND | O_CLOEXEC)) < 0)
+	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+		nonblocking_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
+		    O_APPEND | O_CLOEXEC);
+		if (nonblocking_fd < 0) {
 			nonblocking_fd = STDERR_FILENO;
+			if (S_ISFIFO(st.st_mode) &&
+			    (flags = fcntl(STDERR_FILENO, F_GETFL)) >= 0)
+				(void)fcntl(STDERR_FILENO, F_SETFL,
+				    flags | O_NONBLOCK);
+		}
+	}
 }
 
 /* The descriptor log_flush() writes to, to poll for POLLOUT; or -1. */

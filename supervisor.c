@@ -665,7 +665,6 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatal(EX_OSERR, "/dev/null");
 	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
-	log_nonblocking();
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
 	if ((s->setup_fd = setup_publish(o, members)) < 0)

@@ -161,10 +161,10 @@ ring_sqe(struct io_uring *ring, unsigned need)
  * The engine (engine.h) on the ring.  A request with a deadline goes out
  * linked to an IORING_OP_LINK_TIMEOUT holding it; both completions
  * arrive, in either order.  The timeout's completion, tagged OP_DEADLINE
- * with the request's client and serial, is delivered only when it fired
- * (-ETIME): then a socket request completes -ECANCELED, and a file
- * request, which an io-wq thread may be blocked in, completes when the
- * file system lets it.
+ * with the request's client and serial, is delivered only when it fired:
+ * then a socket request completes -ECANCELED, and a file request, which
+ * an io-wq thread may be blocked in, completes when the file system
+ * lets it.
  */
 struct engine {
 	struct io_uring	 ring;
@@ -268,13 +268,13 @@ engine_send(struct engine *e, int fd, const void *buf, size_t len,
 
 void
 engine_openat(struct engine *e, const char *path, const struct open_how *how,
-    const deadline_t *deadline, uint64_t tag)
+    uint64_t tag)
 {
-	struct io_uring_sqe *sqe = request(e, deadline);
+	struct io_uring_sqe *sqe = request(e, NULL);
 
 	io_uring_prep_openat2(sqe, AT_FDCWD, path,
 	    (struct open_how *)(uintptr_t)how);
-	submit(e, sqe, deadline, tag);
+	submit(e, sqe, NULL, tag);
 }
 
 /*
@@ -283,13 +283,13 @@ engine_openat(struct engine *e, const char *path, const struct open_how *how,
  */
 void
 engine_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
-    const deadline_t *deadline, uint64_t tag)
+    uint64_t tag)
 {
-	struct io_uring_sqe *sqe = request(e, deadline);
+	struct io_uring_sqe *sqe = request(e, NULL);
 
 	io_uring_prep_statx(sqe, dirfd, path, AT_SYMLINK_NOFOLLOW |
 	    (path[0] == '\0' ? AT_EMPTY_PATH : 0), STATX_BASIC_STATS, stx);
-	submit(e, sqe, deadline, tag);
+	submit(e, sqe, NULL, tag);
 }
 
 /*
@@ -370,7 +370,14 @@ engine_wait(struct engine *e, struct completion *batch, size_t max)
 		if (n == max)
 			break;
 		seen++;
-		if (TAG_OP(cqe->user_data) == OP_DEADLINE && cqe->res != -ETIME)
+		/*
+		 * A deadline that fired completes -ETIME, or with what the
+		 * cancel of its request found (-EALREADY: running on an
+		 * io-wq thread, held by a file system); one disarmed by its
+		 * request's completion, -ECANCELED.
+		 */
+		if (TAG_OP(cqe->user_data) == OP_DEADLINE &&
+		    cqe->res == -ECANCELED)
 			continue;
 		batch[n].tag = cqe->user_data;
 		batch[n++].res = cqe->res;
