@@ -27,7 +27,7 @@ UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
-	tests/harness.c
+	tests/soak.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build
@@ -67,6 +67,16 @@ $(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/test_pressure.o \
 	    $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
+# The soak (tests/soak.c): mixed clients, reloads and worker kills for
+# SOAK_SECONDS; make check runs a minute of it, make soak ten.
+$(B)/soak: $(B)/tests/soak.o $(B)/tests/harness.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+
+SOAK_SECONDS ?= 600
+soak: $(BIN) $(B)/soak
+	$(TEST_ENV) FINGERD=$(BIN) SOAK_SECONDS=$(SOAK_SECONDS) \
+	    SOAK_RESULTS=bench/results/soak.md $(B)/soak --timeout=0
+
 # tests/slowfs.c: a FUSE file system that hangs on demand, for the tests.
 FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null || echo -lfuse3)
@@ -80,13 +90,14 @@ NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libns
 # Each test has a minute at most (check-valgrind gives more).
 SYSTEM_FLAGS = --jobs=8 --timeout=60
 ABUSE_FLAGS = --jobs=1 --timeout=90
+CHECK_SOAK_SECONDS ?= 60
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
 check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
-	    $(B)/abuse-tests $(B)/slowfs
+	    $(B)/abuse-tests $(B)/slowfs $(B)/soak
 	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
 	    NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
@@ -94,6 +105,8 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 	$(TEST_ENV) FINGERD=$(BIN) $(B)/daemon-tests $(SYSTEM_FLAGS)
 	$(TEST_ENV) FINGERD=$(BIN) SLOWFS=$(B)/slowfs $(B)/abuse-tests \
 	    $(ABUSE_FLAGS)
+	$(TEST_ENV) FINGERD=$(BIN) SOAK_SECONDS=$(CHECK_SOAK_SECONDS) \
+	    $(B)/soak --timeout=$$(($(CHECK_SOAK_SECONDS) + 120))
 	$(TEST_ENV) FINGERD=$(BIN) FINGERD_OPS_DEB=$(OPS_DEB) tests/test_ops.sh
 	$(TEST_ENV) FINGERD=$(BIN) tests/test_userdb.sh
 
@@ -104,7 +117,7 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 OPS_DEB ?= build
 
 check-asan:
-	$(MAKE) B=build-asan BIN=build-asan/fingerd OPS_DEB=skip \
+	$(MAKE) B=build-asan BIN=build-asan/fingerd OPS_DEB=skip CHECK_SOAK_SECONDS=30 \
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    check-normal
 
@@ -140,6 +153,7 @@ clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all bench check check-normal check-asan check-valgrind fuzz clean
+.PHONY: all bench check check-normal check-asan check-valgrind fuzz clean \
+	soak
 
 include install.mk
