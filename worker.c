@@ -93,10 +93,26 @@ accept_arm(struct context *ctx)
 	ctx->accepting = true;
 }
 
-/* At a stop: what waits in the queue is taken, without waiting for more. */
+static void
+listener_close(struct context *ctx)
+{
+	if (ctx->listen_fd >= 0)
+		close(ctx->listen_fd);
+	ctx->listen_fd = -1;
+}
+
+/*
+ * At a stop: what waits in the queue is taken, without waiting for more,
+ * while a slot is free for it; then the listener closes, and what still
+ * waits is refused.
+ */
 static void
 accept_last(struct context *ctx)
 {
+	if (!client_slot_free(ctx) || ctx->fd_starved) {
+		listener_close(ctx);
+		return;
+	}
 	accept_address_len = sizeof(accept_address);
 	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
 	    &accept_address_len, true, TAG(OP_ACCEPT_LAST, 0, 0));
@@ -118,14 +134,6 @@ listener_arm(struct context *ctx)
 		    TAG(OP_LISTEN_POLL, 0, 0));
 		ctx->listen_polling = true;
 	}
-}
-
-static void
-listener_close(struct context *ctx)
-{
-	if (ctx->listen_fd >= 0)
-		close(ctx->listen_fd);
-	ctx->listen_fd = -1;
 }
 
 static void

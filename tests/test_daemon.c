@@ -580,6 +580,54 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	free(want);
 }
 
+/*
+ * SIGTERM with every slot taken (-c 2, two replies in flight) and more
+ * connections waiting in the queue: the waiting ones cannot be taken, and
+ * are refused as the listener closes; the two in flight end at their
+ * deadline; exit 0.  (A stop once took what waited without a slot for
+ * it, and the worker died on the null slot.)
+ */
+Test(daemon, sigterm_with_every_slot_taken)
+{
+	struct buffer b = { 0 };
+	int held[2], waiting[3], status;
+	char *text = huge_text(HUGE_PLAN);
+	size_t i;
+
+	plan_write(&fx, "alice", text, HUGE_PLAN);
+	free(text);
+	daemon_start(&fx, "-B", LOCAL, "-c", "2", "-t", "2", "-m", HUGE_MAX,
+	    NULL);
+	for (i = 0; i < 2; i++) {
+		cr_assert((held[i] = client_connect_small(LOCAL, fx.port,
+		    4096)) >= 0);
+		client_send(held[i], "alice\r\n", 7);
+		cr_assert_eq(client_read(held[i], &b, 1000, WAIT_REPLY_MS), 1);
+		buffer_free(&b);
+	}
+	for (i = 0; i < 3; i++) {
+		cr_assert((waiting[i] = client_connect(LOCAL, fx.port)) >= 0);
+		client_send(waiting[i], "bob\r\n", 5);
+	}
+	daemon_signal(&fx, SIGTERM);
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	log_read(&fx, &b);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x; log:\n%s", status,
+	    b.data);
+	cr_assert_eq(log_count(&fx, "query=\"alice\" reply=plan end=timeout "),
+	    2, "log:\n%s", b.data);
+	buffer_free(&b);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(client_read_all(waiting[i], &b, WAIT_REPLY_MS), -1,
+		    "a connection that waited got a reply: %s", b.data);
+		buffer_free(&b);
+		close(waiting[i]);
+	}
+	close(held[0]);
+	close(held[1]);
+}
+
 Test(daemon, refuse_list)
 {
 	daemon_start(&fx, "-B", LOCAL, "-n", NULL);
