@@ -39,7 +39,8 @@
 	"usage: fingerd [-hVin] [-B addr] [-P port] [-g group] [-u user] " \
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
-	"[-w workers]\n"
+	"[-w workers]\n" \
+	"               [-E engine]\n"
 
 #define HELP \
 	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
@@ -56,6 +57,9 @@
 	"  -m bytes       most bytes of a .plan sent (default 1048576)\n" \
 	"  -n             refuse the empty query (no member list)\n" \
 	"  -w workers     worker processes, each its own loop (default 1)\n" \
+	"  -E engine      io_uring, epoll, or auto: io_uring where the " \
+	"kernel allows\n" \
+	"                 it, else epoll (default auto)\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
@@ -104,13 +108,28 @@ name(int flag, const char *text)
 	return text;
 }
 
+static enum engine_kind
+engine_named(const char *text)
+{
+	static const enum engine_kind kinds[] = {
+		ENGINE_AUTO, ENGINE_URING, ENGINE_EPOLL,
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(text, engine_name(kinds[i])) == 0)
+			return kinds[i];
+	usage_error("-E: '%s' is not an engine: auto, io_uring or epoll",
+	    text);
+}
+
 static void
 parse_options(int argc, char *argv[], struct options *o)
 {
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:")) != -1) {
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:")) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(USAGE HELP, stdout);
@@ -151,6 +170,9 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'w':
 			o->workers = (unsigned)number(ch, optarg, 1,
 			    WORKERS_MAX);
+			break;
+		case 'E':
+			o->engine = engine_named(optarg);
 			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);
@@ -404,11 +426,14 @@ static int
 inetd(struct options *o)
 {
 	struct privileges privileges;
+	char why[256];
 
 	inetd_logging();
 	o->clients = 1;
 	privileges_plan(o->user, &privileges);
+	log_stderr_nonblocking();
 	privileges_drop(&privileges);
+	o->engine = engine_choose(o->engine, why, sizeof(why));
 	return serve(o, group_load(o->group), -1, -1);
 }
 
@@ -423,6 +448,7 @@ main(int argc, char *argv[])
 	struct privileges privileges;
 	struct members *members;
 	int fds[WORKERS_MAX];
+	char why[256];
 
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv(WORKER_ENVIRONMENT) != NULL)
@@ -438,8 +464,9 @@ main(int argc, char *argv[])
 	listen_sockets(&o, fds);
 	log_nonblocking();
 	privileges_drop(&privileges);
-	ring_check();
+	o.engine = engine_choose(o.engine, why, sizeof(why));
 	members = group_load(o.group);
 	log_info("listening on %s", listen_where);
+	engine_log(o.engine, why);
 	return supervise(&o, members, fds);
 }

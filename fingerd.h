@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "engine.h"
+
 #define FINGERD_VERSION		"0.1.0"
 
 /*
@@ -98,6 +100,7 @@ bool		 log_queue_start(size_t);
 void		 log_queue_stop(int64_t);
 void		 log_nonblocking(void);
 int		 log_fd(void);
+void		 log_stderr_nonblocking(void);
 bool		 log_flush(void);
 bool		 log_room(size_t);
 int64_t		 log_due(void);
@@ -278,7 +281,7 @@ bool		 watches_home_watchable(const char *, const char *);
 /* landlock.c and seccomp.c: a worker's confinement. */
 void	 landlock_restrict(const struct members *);
 bool	 landlock_home_servable(const char *);
-void	 seccomp_restrict(void);
+void	 seccomp_restrict(enum engine_kind);
 
 /* client.c and fingerd.c share the loop's context. */
 struct options {
@@ -293,6 +296,7 @@ struct options {
 	unsigned	 workers;
 	bool		 refuse_list;
 	bool		 inetd;
+	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
 };
 
 /*
@@ -366,6 +370,7 @@ struct worker_setup {
 	unsigned	 per_address;
 	unsigned	 workers;
 	bool		 refuse_list;
+	enum engine_kind engine;
 	uint64_t	 plan_max;
 	char		 group[NAME_MAX_LEN];
 };
@@ -381,7 +386,6 @@ struct io_uring;
 struct io_uring_sqe;
 
 void			 ring_open(struct io_uring *, unsigned);
-void			 ring_check(void);
 struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);
 
 /* client.c */

@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -240,27 +241,47 @@ log_queue_start(size_t lines)
  * again (no /proc) is made O_NONBLOCK itself: the workers' engines wait
  * for it to be writable.
  */
-void
-log_nonblocking(void)
+static int
+stderr_nonblocking(void)
 {
 	struct stat st;
-	int flags;
+	int fd, flags;
 
-	nonblocking_fd = STDERR_FILENO;
 	if (fstat(STDERR_FILENO, &st) != 0)
-		return;
+		return STDERR_FILENO;
 	if (S_ISSOCK(st.st_mode)) {
 		nonblocking_send = true;
 	} else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
-		nonblocking_fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK |
-		    O_APPEND | O_CLOEXEC);
-		if (nonblocking_fd < 0) {
-			nonblocking_fd = STDERR_FILENO;
-			if (S_ISFIFO(st.st_mode) &&
-			    (flags = fcntl(STDERR_FILENO, F_GETFL)) >= 0)
-				(void)fcntl(STDERR_FILENO, F_SETFL,
-				    flags | O_NONBLOCK);
-		}
+		fd = open("/proc/self/fd/2", O_WRONLY | O_NONBLOCK | O_APPEND |
+		    O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (S_ISFIFO(st.st_mode) &&
+		    (flags = fcntl(STDERR_FILENO, F_GETFL)) >= 0)
+			(void)fcntl(STDERR_FILENO, F_SETFL, flags | O_NONBLOCK);
+	}
+	return STDERR_FILENO;
+}
+
+void
+log_nonblocking(void)
+{
+	nonblocking_fd = stderr_nonblocking();
+}
+
+/*
+ * With -i the one process writes its log through its engine, which must
+ * not block either: the new open file takes stderr's place.
+ */
+void
+log_stderr_nonblocking(void)
+{
+	int fd = stderr_nonblocking();
+
+	if (fd != STDERR_FILENO) {
+		if (dup3(fd, STDERR_FILENO, 0) < 0)
+			fatal(EX_OSERR, "the log");
+		close(fd);
 	}
 }
 

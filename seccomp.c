@@ -1,13 +1,18 @@
 /*
  * seccomp (libseccomp): the system calls a worker's loop makes, and no
- * other.  Installed once the worker has its ring, its descriptors and its
- * Landlock domain, so the list holds only what serving takes: the ring's
- * io_uring_enter, closing and shutting down sockets, the plan watches,
+ * other.  Installed once the worker has its engine, its descriptors and
+ * its Landlock domain, so the list holds only what serving takes: the
+ * engine's calls, closing and shutting down sockets, the plan watches,
  * the log's last writes, memory.  Any other call kills the process
  * (SIGSYS, which the supervisor reports and the kernel's audit log names
- * with its number); no mapping can be made executable.  The io_uring
- * ring itself is restricted to its opcodes (ring.c), where this filter
- * cannot see.
+ * with its number); no mapping can be made executable.
+ *
+ * With io_uring, the engine's calls are io_uring_enter alone, and the
+ * ring itself is restricted to its opcodes (uring.c), where this filter
+ * cannot see.  With epoll, they are the calls each request makes, and
+ * those of the file requests' threads: clone only for a thread (glibc
+ * tries clone3 first, whose flags a filter cannot read: it is told
+ * ENOSYS, and falls back to clone).
  *
  * The list is proven complete by the test suites, which run every worker
  * with the filter on: a call missing from it kills the worker and fails
@@ -19,6 +24,8 @@
  */
 #include <sys/mman.h>
 
+#include <sched.h>
+
 #include <errno.h>
 #include <seccomp.h>
 #include <string.h>
@@ -26,9 +33,29 @@
 
 #include "fingerd.h"
 
+static const int uring_calls[] = {
+	SCMP_SYS(io_uring_enter),
+};
+
+static const int epoll_calls[] = {
+	SCMP_SYS(epoll_wait),
+	SCMP_SYS(epoll_pwait),
+	SCMP_SYS(epoll_ctl),
+	SCMP_SYS(accept4),
+	SCMP_SYS(recvfrom),
+	SCMP_SYS(sendto),
+	SCMP_SYS(fcntl),
+	SCMP_SYS(openat2),
+	SCMP_SYS(pread64),
+	/* the threads (glibc's first sets its SIGCANCEL handler) */
+	SCMP_SYS(rt_sigaction),
+	SCMP_SYS(futex),
+	SCMP_SYS(set_robust_list),
+	SCMP_SYS(rseq),
+};
+
 static const int allowed[] = {
 	/* the loop */
-	SCMP_SYS(io_uring_enter),
 	SCMP_SYS(close),
 	SCMP_SYS(shutdown),
 	SCMP_SYS(read),
@@ -61,6 +88,9 @@ static const int allowed[] = {
 	SCMP_SYS(lseek),
 	SCMP_SYS(getdents64),
 	SCMP_SYS(sched_yield),
+	SCMP_SYS(sched_getaffinity),
+	SCMP_SYS(stat),
+	SCMP_SYS(ioctl),
 	SCMP_SYS(sigaltstack),
 	SCMP_SYS(rt_sigaction),
 	SCMP_SYS(prctl),
@@ -94,11 +124,42 @@ allow(scmp_filter_ctx filter, int nr, unsigned count,
 	}
 }
 
+static void
+allow_all(scmp_filter_ctx filter, const int *calls, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		allow(filter, calls[i], 0, NULL);
+}
+
+#define ALLOW_ALL(filter, calls) \
+	allow_all((filter), (calls), sizeof(calls) / sizeof((calls)[0]))
+
+/* Threads, never processes: clone with CLONE_THREAD, clone3 ENOSYS. */
+static void
+allow_threads(scmp_filter_ctx filter)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	const struct scmp_arg_cmp thread = SCMP_A0(SCMP_CMP_MASKED_EQ,
+	    CLONE_THREAD, CLONE_THREAD);
+	int ret;
+
+	allow(filter, SCMP_SYS(clone), 1, &thread);
+	if ((ret = seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS),
+	    SCMP_SYS(clone3), 0)) != 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "seccomp: clone3");
+	}
+#else
+	(void)filter;	/* the sanitizer's list has them */
+#endif
+}
+
 void
-seccomp_restrict(void)
+seccomp_restrict(enum engine_kind engine)
 {
 	scmp_filter_ctx filter;
-	size_t i;
 	int ret;
 
 	if (seccomp_api_get() < 1 ||
@@ -107,8 +168,13 @@ seccomp_restrict(void)
 		    "are not restricted");
 		return;
 	}
-	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		allow(filter, allowed[i], 0, NULL);
+	ALLOW_ALL(filter, allowed);
+	if (engine == ENGINE_EPOLL) {
+		ALLOW_ALL(filter, epoll_calls);
+		allow_threads(filter);
+	} else {
+		ALLOW_ALL(filter, uring_calls);
+	}
 #if !defined(__SANITIZE_ADDRESS__)
 	{
 		/* mmap and mprotect only without PROT_EXEC. */

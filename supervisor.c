@@ -171,7 +171,7 @@ setup_publish(const struct options *o, struct members *members)
 		.supervisor = getpid(), .timeout = o->timeout,
 		.clients = o->clients, .per_address = o->per_address,
 		.plan_max = o->plan_max, .refuse_list = o->refuse_list,
-		.workers = o->workers,
+		.workers = o->workers, .engine = o->engine,
 	};
 	size_t len;
 	void *table;
@@ -233,7 +233,7 @@ worker_exec(const struct supervisor *s, unsigned slot)
 {
 	/* The layout, then the binary to execute (closed by the exec). */
 	const int from[] = {
-		s->null_fd, s->null_fd, STDERR_FILENO, s->slots[slot].listen_fd,
+		s->null_fd, s->null_fd, log_fd(), s->slots[slot].listen_fd,
 		s->setup_fd, s->ready[1], s->exe_fd,
 	};
 	const unsigned n = sizeof(from) / sizeof(from[0]), exe = n - 1;

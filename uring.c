@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -31,20 +32,6 @@ static const uint8_t allowed_ops[] = {
 	IORING_OP_WRITE,
 	IORING_OP_POLL_ADD,
 };
-
-static void
-ring_refused(int error)
-{
-	errno = error;
-	if (error == EPERM)
-		fatal(EX_UNAVAILABLE, "io_uring refused: allow it with "
-		    "'sysctl kernel.io_uring_disabled=0', and outside a "
-		    "seccomp profile that blocks it (such as Docker's default)");
-	if (error == ENOSYS)
-		fatal(EX_UNAVAILABLE, "io_uring missing: fingerd needs "
-		    "Linux 6.1 or later built with CONFIG_IO_URING");
-	fatal(EX_OSERR, "io_uring_queue_init");
-}
 
 static void
 ring_restrict(struct io_uring *ring)
@@ -93,10 +80,10 @@ ring_workers(struct io_uring *ring, unsigned clients)
 /*
  * Sized from -c: a client has at most two requests in flight (one and
  * its timeout), so the completion ring holds them all.  Older kernels
- * without DEFER_TASKRUN get a plainer ring.
+ * without DEFER_TASKRUN get a plainer ring.  Returns 0 or -errno.
  */
-void
-ring_open(struct io_uring *ring, unsigned clients)
+static int
+ring_create(struct io_uring *ring, unsigned clients)
 {
 	static const unsigned flags[] = {
 		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
@@ -118,23 +105,84 @@ ring_open(struct io_uring *ring, unsigned clients)
 		if (ret != -EINVAL)
 			break;
 	}
-	if (ret < 0)
-		ring_refused(-ret);
+	return ret;
+}
+
+void
+ring_open(struct io_uring *ring, unsigned clients)
+{
+	int ret;
+
+	if ((ret = ring_create(ring, clients)) < 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "io_uring_queue_init");
+	}
 	ring_workers(ring, clients);
 	ring_restrict(ring);
 }
 
-/*
- * Fails at start, with the line ring_open() gives, where the kernel
- * refuses io_uring: for a parent whose workers would only die of it.
- */
-void
-ring_check(void)
+/* Why io_uring_setup failed with error, for a person to act on. */
+static void
+refusal(int error, char *why, size_t size)
 {
-	struct io_uring ring;
+	int disabled = -1;
+	FILE *f;
 
-	ring_open(&ring, 1);
+	if ((f = fopen("/proc/sys/kernel/io_uring_disabled", "r")) != NULL) {
+		if (fscanf(f, "%d", &disabled) != 1)
+			disabled = -1;
+		fclose(f);
+	}
+	if (error == EPERM && disabled == 2)
+		snprintf(why, size, "the sysctl kernel.io_uring_disabled is 2");
+	else if (error == EPERM && disabled == 1)
+		snprintf(why, size, "the sysctl kernel.io_uring_disabled is 1 "
+		    "and this account is not in kernel.io_uring_group");
+	else if (error == EPERM)
+		snprintf(why, size, "a seccomp profile refuses it with EPERM, "
+		    "as Docker's and containerd's default profiles do");
+	else if (error == ENOSYS && disabled >= 0)
+		snprintf(why, size, "a seccomp profile refuses it with ENOSYS, "
+		    "as Podman's and CRI-O's default profiles do");
+	else if (error == ENOSYS)
+		snprintf(why, size, "the kernel has no io_uring "
+		    "(CONFIG_IO_URING)");
+	else
+		snprintf(why, size, "io_uring_setup: %s", strerror(error));
+}
+
+/*
+ * Whether this process can serve with io_uring: the ring created with
+ * the flags fingerd uses, and every opcode it needs there.  When not,
+ * why, and the error of io_uring_setup (0: an opcode is missing).
+ */
+bool
+uring_usable(char *why, size_t size, int *error)
+{
+	struct io_uring_probe *probe;
+	struct io_uring ring;
+	size_t i;
+	int ret;
+
+	*error = 0;
+	if ((ret = ring_create(&ring, 1)) < 0) {
+		*error = -ret;
+		refusal(-ret, why, size);
+		return false;
+	}
+	probe = io_uring_get_probe_ring(&ring);
+	for (i = 0; probe != NULL && i < sizeof(allowed_ops); i++)
+		if (!io_uring_opcode_supported(probe, allowed_ops[i]))
+			break;
+	if (probe == NULL)
+		snprintf(why, size, "the kernel cannot say which operations "
+		    "io_uring has (IORING_REGISTER_PROBE)");
+	else if (i < sizeof(allowed_ops))
+		snprintf(why, size, "the kernel's io_uring lacks operation %u "
+		    "(Linux 6.1 or later has them all)", allowed_ops[i]);
+	io_uring_free_probe(probe);
 	io_uring_queue_exit(&ring);
+	return probe != NULL && i == sizeof(allowed_ops);
 }
 
 /*
@@ -166,25 +214,17 @@ ring_sqe(struct io_uring *ring, unsigned need)
  * an io-wq thread may be blocked in, completes when the file system
  * lets it.
  */
-struct engine {
+struct uring {
+	struct engine	 engine;		/* first */
 	struct io_uring	 ring;
 };
 
-struct engine *
-engine_open(unsigned clients)
-{
-	struct engine *e = calloc(1, sizeof(*e));
+#define URING(e)	((struct uring *)(void *)(e))
 
-	if (e == NULL)
-		fatalx(EX_OSERR, "out of memory for the ring");
-	ring_open(&e->ring, clients);
-	return e;
-}
-
-void
-engine_free(struct engine *e)
+static void
+uring_free(struct engine *e)
 {
-	io_uring_queue_exit(&e->ring);
+	io_uring_queue_exit(&URING(e)->ring);
 	free(e);
 }
 
@@ -199,7 +239,7 @@ submit(struct engine *e, struct io_uring_sqe *sqe, const deadline_t *deadline,
 	if (deadline == NULL)
 		return;
 	sqe->flags |= IOSQE_IO_LINK;
-	timeout = io_uring_get_sqe(&e->ring);	/* reserved by request() */
+	timeout = io_uring_get_sqe(&URING(e)->ring);	/* reserved by request() */
 	io_uring_prep_link_timeout(timeout, (deadline_t *)(uintptr_t)deadline,
 	    IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(timeout, TAG(OP_DEADLINE, TAG_INDEX(tag),
@@ -210,7 +250,7 @@ submit(struct engine *e, struct io_uring_sqe *sqe, const deadline_t *deadline,
 static struct io_uring_sqe *
 request(struct engine *e, const deadline_t *deadline)
 {
-	return ring_sqe(&e->ring, deadline != NULL ? 2 : 1);
+	return ring_sqe(&URING(e)->ring, deadline != NULL ? 2 : 1);
 }
 
 /* Linux 6.10: an accept that completes -EAGAIN rather than wait. */
@@ -224,8 +264,8 @@ request(struct engine *e, const deadline_t *deadline)
  * one waiting accept a connection: a worker that stops takes what waits
  * with these, so that none is left for a wakeup that went to it.
  */
-void
-engine_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
+static void
+uring_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
     socklen_t *len, bool once, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
@@ -237,8 +277,8 @@ engine_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
 }
 
 /* Completes with the events once fd has one of events (POLLIN...). */
-void
-engine_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
+static void
+uring_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
@@ -246,8 +286,8 @@ engine_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 	submit(e, sqe, NULL, tag);
 }
 
-void
-engine_recv(struct engine *e, int fd, void *buf, size_t len,
+static void
+uring_recv(struct engine *e, int fd, void *buf, size_t len,
     const deadline_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
@@ -256,8 +296,8 @@ engine_recv(struct engine *e, int fd, void *buf, size_t len,
 	submit(e, sqe, deadline, tag);
 }
 
-void
-engine_send(struct engine *e, int fd, const void *buf, size_t len,
+static void
+uring_send(struct engine *e, int fd, const void *buf, size_t len,
     const deadline_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
@@ -266,8 +306,8 @@ engine_send(struct engine *e, int fd, const void *buf, size_t len,
 	submit(e, sqe, deadline, tag);
 }
 
-void
-engine_openat(struct engine *e, const char *path, const struct open_how *how,
+static void
+uring_openat(struct engine *e, const char *path, const struct open_how *how,
     uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
@@ -281,8 +321,8 @@ engine_openat(struct engine *e, const char *path, const struct open_how *how,
  * The statx of path from dirfd, never following a link at it; with path
  * "", of dirfd itself.  It always goes to an io-wq thread.
  */
-void
-engine_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
+static void
+uring_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
     uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
@@ -296,8 +336,8 @@ engine_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
  * Closes fd.  The kernel runs it inline, or, for a file whose file system
  * flushes at close (FUSE, NFS), on an io-wq thread.
  */
-void
-engine_close(struct engine *e, int fd, uint64_t tag)
+static void
+uring_close(struct engine *e, int fd, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
@@ -306,8 +346,8 @@ engine_close(struct engine *e, int fd, uint64_t tag)
 }
 
 /* A read at offset; (uint64_t)-1: at the file's position (a pipe). */
-void
-engine_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
+static void
+uring_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
     const deadline_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
@@ -316,8 +356,8 @@ engine_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
 	submit(e, sqe, deadline, tag);
 }
 
-void
-engine_write(struct engine *e, int fd, const void *buf, size_t len,
+static void
+uring_write(struct engine *e, int fd, const void *buf, size_t len,
     uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
@@ -327,8 +367,8 @@ engine_write(struct engine *e, int fd, const void *buf, size_t len,
 }
 
 /* A timer that completes -ETIME at an absolute CLOCK_MONOTONIC time. */
-void
-engine_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+static void
+uring_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
@@ -338,8 +378,8 @@ engine_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
 }
 
 /* Cancels the requests of this tag; the cancel itself completes OP_CANCEL. */
-void
-engine_cancel(struct engine *e, uint64_t tag)
+static void
+uring_cancel(struct engine *e, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
@@ -352,21 +392,21 @@ engine_cancel(struct engine *e, uint64_t tag)
  * out those there are (at most max); a deadline that did not fire is not
  * one.  Returns how many.
  */
-size_t
-engine_wait(struct engine *e, struct completion *batch, size_t max)
+static size_t
+uring_wait(struct engine *e, struct completion *batch, size_t max)
 {
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
 	size_t n = 0;
 	int ret;
 
-	ret = io_uring_submit_and_wait(&e->ring, 1);
+	ret = io_uring_submit_and_wait(&URING(e)->ring, 1);
 	if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -EBUSY &&
 	    ret != -ETIME) {
 		errno = -ret;
 		fatal(EX_OSERR, "io_uring_submit_and_wait");
 	}
-	io_uring_for_each_cqe(&e->ring, head, cqe) {
+	io_uring_for_each_cqe(&URING(e)->ring, head, cqe) {
 		if (n == max)
 			break;
 		seen++;
@@ -382,6 +422,34 @@ engine_wait(struct engine *e, struct completion *batch, size_t max)
 		batch[n].tag = cqe->user_data;
 		batch[n++].res = cqe->res;
 	}
-	io_uring_cq_advance(&e->ring, seen);
+	io_uring_cq_advance(&URING(e)->ring, seen);
 	return n;
+}
+
+static const struct engine_ops uring_ops = {
+	.free = uring_free,
+	.wait = uring_wait,
+	.accept = uring_accept,
+	.poll = uring_poll,
+	.recv = uring_recv,
+	.send = uring_send,
+	.openat = uring_openat,
+	.statx = uring_statx,
+	.read = uring_read,
+	.write = uring_write,
+	.close = uring_close,
+	.timeout = uring_timeout,
+	.cancel = uring_cancel,
+};
+
+struct engine *
+uring_engine_open(unsigned clients)
+{
+	struct uring *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		fatalx(EX_OSERR, "out of memory for the ring");
+	u->engine.ops = &uring_ops;
+	ring_open(&u->ring, clients);
+	return &u->engine;
 }

@@ -505,7 +505,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (o->inetd)
 		inetd_peer(&peer);
 	signal_fd = signals_open();
-	ctx.engine = engine_open(o->clients);
+	ctx.engine = engine_open(o->engine, o->clients);
 	ctx.completions_size = COMPLETIONS(o->clients);
 	ctx.completions = calloc(ctx.completions_size,
 	    sizeof(*ctx.completions));
@@ -520,7 +520,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
 		log_warn("inotify_init1: plans are looked at on every query");
 	landlock_restrict(members);
-	seccomp_restrict();
+	seccomp_restrict(o->engine);
 	if (ready_fd >= 0 && (write(ready_fd, &self, sizeof(self)) !=
 	    sizeof(self) || close(ready_fd) != 0))
 		fatal(EX_OSERR, "telling the supervisor");
@@ -601,5 +601,6 @@ worker_main(void)
 	o.plan_max = setup->plan_max;
 	o.refuse_list = setup->refuse_list;
 	o.workers = setup->workers;
+	o.engine = setup->engine;
 	return serve(&o, members, WORKER_FD_LISTEN, WORKER_FD_READY);
 }

@@ -39,6 +39,7 @@
 
 int	 wait_scale(void);
 bool	 under_valgrind(void);
+bool	 engine_epoll(void);
 
 /* The fixture's group: named in its list, and bob by his primary gid. */
 #define FIXTURE_GID	79
@@ -150,6 +151,7 @@ size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
 pid_t	 daemon_worker(const struct fixture *);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
+void	 child_block_io_uring_enosys(void);
 void	 child_block_inotify(void);
 void	 child_add_privileges(void);
 

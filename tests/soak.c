@@ -973,7 +973,8 @@ other_line(struct verdict *v, const char *line)
 {
 	static const char *const expected[] = {
 		"listening on ", "serving group finger (6 members)",
-		"Terminated: stopping",
+		"Terminated: stopping", ": engine: io_uring",
+		": engine: epoll (-E epoll)",
 	};
 	const char *p;
 	unsigned long n;

@@ -369,6 +369,28 @@ Test(abuse, reloads_under_load_lose_nothing)
 	stopped_cleanly();
 }
 
+/* The daemon's log without its exchange lines, for a failure's message. */
+static const char *
+log_but_exchanges(struct buffer *b)
+{
+	char *line, *next, *out;
+
+	log_read(&fx, b);
+	out = b->data;
+	for (line = b->data; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		next = next != NULL ? next + 1 : NULL;
+		if (strstr(line, ": client=") != NULL && (next == NULL ||
+		    strstr(line, ": client=") < next))
+			continue;
+		memmove(out, line, next != NULL ? (size_t)(next - line) :
+		    strlen(line));
+		out += next != NULL ? next - line : (ptrdiff_t)strlen(line);
+	}
+	*out = '\0';
+	return b->data;
+}
+
 /* For the child: at most 60 descriptors, hard limit included. */
 static void
 child_sixty_descriptors(void)
@@ -392,7 +414,7 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 	enum { CLIENTS = 700, BOBS = 5 };
 	static int held[CLIENTS];
 	struct buffer b;
-	int fd, bobs[BOBS];
+	int fd, bobs[BOBS], status;
 	char *text;
 	double start;
 	size_t i;
@@ -441,5 +463,8 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 	    "refused only after %.1f s", now_seconds() - start);
 	for (i = 0; i < CLIENTS; i++)
 		close(held[i]);
-	cr_assert_eq(daemon_wait(&fx, WAIT_EXIT_MS), 0);
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert_eq(status, 0, "wait status %#x; the log but exchanges:\n%s",
+	    status, log_but_exchanges(&b));
+	buffer_free(&b);
 }

@@ -1171,20 +1171,117 @@ Test(daemon, help_and_version)
 	buffer_free(&out);
 }
 
-/* io_uring refused (seccomp, as Docker's profile does): 69 and a hint. */
-Test(daemon, io_uring_refused)
+/*
+ * The engines (fingerd.8, ENGINES).  What the daemon must say when
+ * io_uring_setup fails with error, from the sysctl it reads: the cause,
+ * as a regular expression.
+ */
+static const char *
+refusal_expected(int error)
 {
+	FILE *fp = fopen("/proc/sys/kernel/io_uring_disabled", "r");
+	int disabled = -1;
+
+	if (fp != NULL) {
+		if (fscanf(fp, "%d", &disabled) != 1)
+			disabled = -1;
+		fclose(fp);
+	}
+	cr_assert(disabled == 0 || disabled == -1, "these tests expect "
+	    "io_uring enabled on the machine (kernel.io_uring_disabled %d)",
+	    disabled);
+	if (error == EPERM)
+		return "a seccomp profile refuses it with EPERM, as Docker's "
+		    "and containerd's default profiles do";
+	return disabled == 0 ? "a seccomp profile refuses it with ENOSYS, as "
+	    "Podman's and CRI-O's default profiles do" :
+	    "the kernel has no io_uring \\(CONFIG_IO_URING\\)";
+}
+
+/*
+ * Under -E auto, a profile that refuses io_uring: fingerd serves with
+ * epoll, byte for byte, and its log says why, once, after the line that
+ * says where it listens.
+ */
+static void
+falls_back(void (*profile)(void), int error)
+{
+	char pattern[256];
 	struct buffer log;
+
+	fx.child_setup = profile;
+	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
+	snprintf(pattern, sizeof(pattern), "^fingerd: engine: epoll, as "
+	    "io_uring is refused: %s$", refusal_expected(error));
+	log_read(&fx, &log);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s:\n%s", pattern,
+	    log.data);
+	cr_assert(strstr(log.data, "listening on") < strstr(log.data,
+	    "engine: "), "the engine's line before where:\n%s", log.data);
+	buffer_free(&log);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("\r\n", REPLY_LIST);
+	EXPECT("nobody\r\n", REPLY_NO_SUCH_USER);
+	stopped_cleanly();
+}
+
+Test(daemon, engine_falls_back_under_dockers_profile)
+{
+	falls_back(child_block_io_uring, EPERM);
+}
+
+Test(daemon, engine_falls_back_under_podmans_profile)
+{
+	falls_back(child_block_io_uring_enosys, ENOSYS);
+}
+
+/* -E io_uring where it is refused: 69, one line, the cause, the way out. */
+static void
+demanded(void (*profile)(void), int error)
+{
+	char pattern[512];
 	int status;
 
-	fx.child_setup = child_block_io_uring;
-	status = daemon_run(&fx, "-P", "0", "-B", LOCAL, NULL);
-	log_read(&fx, &log);
-	cr_assert_eq(status, 69, "status %d; stderr:\n%s", status, log.data);
-	cr_assert_eq(log_count(&fx, "kernel\\.io_uring_disabled"), 1,
-	    "stderr:\n%s", log.data);
-	cr_assert_eq(log_lines(&fx), 1, "more than one line:\n%s", log.data);
-	buffer_free(&log);
+	fx.child_setup = profile;
+	status = daemon_run(&fx, "-P", "0", "-B", LOCAL, "-E", "io_uring",
+	    NULL);
+	cr_assert_eq(status, 69, "status %d", status);
+	snprintf(pattern, sizeof(pattern), "^fingerd: -E io_uring: io_uring "
+	    "is refused: %s; serve with -E epoll or -E auto, or allow "
+	    "io_uring$", refusal_expected(error));
+	one_line_checked(pattern);
+}
+
+Test(daemon, engine_io_uring_demanded_under_dockers_profile)
+{
+	demanded(child_block_io_uring, EPERM);
+}
+
+Test(daemon, engine_io_uring_demanded_under_podmans_profile)
+{
+	demanded(child_block_io_uring_enosys, ENOSYS);
+}
+
+/* Where nothing refuses it, auto is io_uring; -E epoll is epoll. */
+Test(daemon, engine_named_in_the_log)
+{
+	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
+	EXPECT_LOG("^fingerd: engine: io_uring$");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+	daemon_start(&fx, "-B", LOCAL, "-E", "epoll", NULL);
+	EXPECT_LOG("^fingerd: engine: epoll \\(-E epoll\\)$");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+Test(daemon, engine_unknown)
+{
+	int status = daemon_run(&fx, "-P", "0", "-E", "kqueue", NULL);
+
+	cr_assert_eq(status, 64, "status %d", status);
+	one_line_checked("^fingerd: -E: 'kqueue' is not an engine: auto, "
+	    "io_uring or epoll; see fingerd -h$");
 }
 
 /* The line of /proc/<pid>/status that starts with name, trailing blanks cut. */
@@ -1282,7 +1379,7 @@ Test(daemon, leak_check_at_exit)
  */
 static void
 inetd_exchange(bool stderr_is_connection, struct buffer *reply,
-    struct buffer *log)
+    struct buffer *log, const char *engine)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
@@ -1300,7 +1397,8 @@ inetd_exchange(bool stderr_is_connection, struct buffer *reply,
 	stdio[2] = stderr_is_connection ? served : errs[1];
 	fx.stdio = stdio;
 	client_send(client, "alice\r\n", 7);
-	cr_assert_eq(daemon_run(&fx, "-i", NULL), 0, "fingerd -i failed");
+	cr_assert_eq(engine != NULL ? daemon_run(&fx, "-i", "-E", engine, NULL) :
+	    daemon_run(&fx, "-i", NULL), 0, "fingerd -i failed");
 	close(served);
 	close(errs[1]);
 	close(listener);
@@ -1314,7 +1412,7 @@ Test(daemon, inetd_log_never_reaches_the_client)
 {
 	struct buffer reply = { 0 }, log = { 0 };
 
-	inetd_exchange(true, &reply, &log);
+	inetd_exchange(true, &reply, &log, NULL);
 	assert_reply(&reply, REPLY_ALICE, "-i, stderr the connection");
 	cr_assert_eq(log.len, 0);
 	buffer_free(&reply);
@@ -1326,11 +1424,27 @@ Test(daemon, inetd_logs_to_another_socket)
 {
 	struct buffer reply = { 0 }, log = { 0 };
 
-	inetd_exchange(false, &reply, &log);
+	inetd_exchange(false, &reply, &log, NULL);
 	assert_reply(&reply, REPLY_ALICE, "-i, stderr another socket");
 	cr_assert(log.data != NULL && strstr(log.data,
 	    "fingerd: client=127.0.0.1 query=\"alice\" "
 	    "reply=plan end=ok sent=") != NULL, "log: %s", log.data);
+	buffer_free(&reply);
+	buffer_free(&log);
+}
+
+/* inetd in a container: -i falls back to epoll too, and says nothing. */
+Test(daemon, inetd_falls_back_to_epoll)
+{
+	struct buffer reply = { 0 }, log = { 0 };
+
+	fx.child_setup = child_block_io_uring;
+	inetd_exchange(false, &reply, &log, "auto");
+	assert_reply(&reply, REPLY_ALICE, "-i, io_uring refused");
+	cr_assert(log.data != NULL && strncmp(log.data,
+	    "fingerd: client=127.0.0.1 query=\"alice\" reply=plan end=ok "
+	    "sent=", 59) == 0 && strchr(log.data, '\n') ==
+	    log.data + log.len - 1, "log: %s", log.data);
 	buffer_free(&reply);
 	buffer_free(&log);
 }

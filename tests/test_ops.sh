@@ -38,6 +38,9 @@ FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
 	exit 1
 }
 DEB_MODE=${FINGERD_OPS_DEB:-build}
+# The engine the daemons run with (make check runs this under each).
+ENGINE=()
+[ -n "${FINGERD_ENGINE:-}" ] && ENGINE=(-E "$FINGERD_ENGINE")
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "SKIP - tests/test_ops.sh needs root (port 79, namespaces)"
@@ -253,7 +256,7 @@ test_finger_client() {
 		not_ok "finger is not installed: apt-get install finger"
 		return
 	fi
-	start port79 "${DAEMON_ENV[@]}" "$FINGERD"
+	start port79 "${DAEMON_ENV[@]}" "$FINGERD" "${ENGINE[@]}"
 	local pid=$PID
 	if ! wait_until 10 log_has "$T/port79.log" '^fingerd: serving group finger'; then
 		not_ok "fingerd with no flags starts on port 79"
@@ -307,7 +310,7 @@ test_socket_activation() {
 	# -B and -P name an address and port fingerd could not bind: they
 	# must be ignored for the passed socket.
 	start activate timeout -k 5 60 systemd-socket-activate \
-	    -l 127.0.0.1:7979 "${ACTIVATE_ENV[@]}" "$FINGERD" -B 192.0.2.1 -P 1
+	    -l 127.0.0.1:7979 "${ACTIVATE_ENV[@]}" "$FINGERD" "${ENGINE[@]}" -B 192.0.2.1 -P 1
 	local tpid=$PID pid
 	wait_until 10 log_has "$T/activate.log" 'Listening on 127.0.0.1:7979'
 	query 7979 alice >"$T/r.act1"
@@ -333,7 +336,7 @@ test_socket_activation() {
 
 	echo "# systemd's socket shared by -w 2"
 	start activate2 timeout -k 5 60 systemd-socket-activate \
-	    -l 127.0.0.1:7978 "${ACTIVATE_ENV[@]}" "$FINGERD" -w 2
+	    -l 127.0.0.1:7978 "${ACTIVATE_ENV[@]}" "$FINGERD" "${ENGINE[@]}" -w 2
 	tpid=$PID
 	wait_until 10 log_has "$T/activate2.log" 'Listening on 127.0.0.1:7978'
 	query 7978 alice >"$T/r.act3"
@@ -446,7 +449,7 @@ test_inetd() {
 	mode=stderr-is-log
 	start inetd-root "${DAEMON_ENV[@]}" socat \
 	    TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork \
-	    EXEC:"$T/inetd-wrapper $mode $T/inetd $FINGERD -i",nofork
+	    EXEC:"$T/inetd-wrapper $mode $T/inetd $FINGERD ${ENGINE[*]} -i",nofork
 	pid=$PID
 	wait_until 5 eval "ss -ltn | grep -q 127.0.0.1:$port"
 	query $port alice >"$T/r.inetd1"
@@ -470,7 +473,7 @@ test_inetd() {
 	start inetd-nobody "${DAEMON_ENV[@]}" setpriv --reuid=65534 \
 	    --regid=65534 --clear-groups socat \
 	    TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork \
-	    EXEC:"$T/inetd-wrapper $mode $T/inetd $FINGERD -i -t 1",nofork
+	    EXEC:"$T/inetd-wrapper $mode $T/inetd $FINGERD ${ENGINE[*]} -i -t 1",nofork
 	pid=$PID
 	wait_until 5 eval "ss -ltn | grep -q 127.0.0.1:$port"
 	query $port '' >"$T/r.inetd3"
@@ -496,7 +499,7 @@ test_inetd() {
 test_workers() {
 	local pid port=7981 workers old killed survivor new n
 	echo "# -w 2: a supervisor and two workers on one port (SO_REUSEPORT)"
-	start workers "${DAEMON_ENV[@]}" "$FINGERD" -w 2 -B 127.0.0.1 -P $port
+	start workers "${DAEMON_ENV[@]}" "$FINGERD" "${ENGINE[@]}" -w 2 -B 127.0.0.1 -P $port
 	pid=$PID
 	if ! wait_until 10 log_has "$T/workers.log" \
 	    '^fingerd: serving group finger \(2 members\)$'; then
@@ -623,7 +626,7 @@ test_syscall_filter() {
 	start strace1 timeout -k 5 60 setpriv --reuid=65534 --regid=65534 \
 	    --clear-groups strace -f -qq -o "$T/strace1" \
 	    systemd-socket-activate -l 127.0.0.1:7982 "${ACTIVATE_ENV[@]}" \
-	    "$FINGERD"
+	    "$FINGERD" "${ENGINE[@]}"
 	wait_until 10 log_has "$T/strace1.log" 'Listening on 127.0.0.1:7982'
 	query 7982 alice >/dev/null
 	if ! wait_until 10 log_has "$T/strace1.log" '^fingerd: client='; then
@@ -634,9 +637,9 @@ test_syscall_filter() {
 	query 7982 '' >/dev/null
 	query 7982 mallory >/dev/null
 	# A queried plan gets its inotify watches (watches.c).  The plans'
-	# statx, open, read and close are the ring's requests, never system
-	# calls of the loop: the loop's own calls are checked below (and the
-	# worker's seccomp filter allows no other).
+	# statx, open, read and close are the engine's requests (the ring's,
+	# or the epoll engine's threads'): the calls are checked below (and
+	# the worker's seccomp filter allows no other).
 	local i traced
 	for i in $(seq 20); do
 		query 7982 alice >/dev/null
@@ -666,7 +669,7 @@ test_syscall_filter() {
 
 	start strace2 strace -f -qq -o "$T/strace2" -E LD_PRELOAD="$NSS_LIB" \
 	    -E NSS_WRAPPER_PASSWD="$T/passwd" -E NSS_WRAPPER_GROUP="$T/group" \
-	    "$FINGERD" -w 2 -B 127.0.0.1 -P 7983
+	    "$FINGERD" "${ENGINE[@]}" -w 2 -B 127.0.0.1 -P 7983
 	local spid=$PID
 	if ! wait_until 10 log_has "$T/strace2.log" '^fingerd: serving group'
 	then
@@ -995,7 +998,7 @@ test_file_capability() {
 	fi
 	cp "$FINGERD" "$bin" && chmod 755 "$bin" && chmod 755 "$T"
 	start nocap setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$bin" -g nogroup
+	    "$bin" "${ENGINE[@]}" -g nogroup
 	wait_exit "$PID" 10
 	check "without the capability, port 79 is refused: status 77 (got $STATUS)" \
 	    [ "$STATUS" = 77 ]
@@ -1006,7 +1009,7 @@ test_file_capability() {
 		return
 	fi
 	start filecap setpriv --reuid=65534 --regid=65534 --clear-groups \
-	    "$bin" -g nogroup
+	    "$bin" "${ENGINE[@]}" -g nogroup
 	pid=$PID
 	if ! wait_until 10 log_has "$T/filecap.log" '^fingerd: serving group nogroup'; then
 		not_ok "with the file capability, fingerd starts on port 79"

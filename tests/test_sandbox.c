@@ -8,12 +8,15 @@
  * is / itself.  It writes, creates and connects nothing.
  *
  * seccomp_restrict(): afterwards a call outside the worker's list
- * (execve, socket, connect, ptrace, openat) kills the process with
- * SIGSYS; the calls of the loop still work.
+ * (execve, socket, connect, ptrace, openat; the other engine's calls; a
+ * new process) kills the process with SIGSYS; the calls of the loop
+ * still work, with the epoll engine the threads of its file requests
+ * too.
  *
  * Each check runs in a child that confines itself, so the test can
  * remove its files afterwards.
  */
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
@@ -27,6 +30,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,12 +121,15 @@ members(void)
 	return members_build(79, NULL, a, 3);
 }
 
+/* No seccomp filter: Landlock alone. */
+#define LANDLOCK_ONLY	(-1)
+
 /*
- * Runs check in a child confined as a worker: Landlock, and seccomp when
- * asked.  Returns the child's wait status.
+ * Runs check in a child confined as a worker: Landlock, and the seccomp
+ * filter of an engine unless LANDLOCK_ONLY.  Returns its wait status.
  */
 static int
-confined(int (*check)(void), bool with_seccomp)
+confined(int (*check)(void), int engine)
 {
 	struct members *t;
 	int status;
@@ -134,8 +142,8 @@ confined(int (*check)(void), bool with_seccomp)
 			_exit(255);
 		landlock_restrict(t);
 		members_release(t);
-		if (with_seccomp)
-			seccomp_restrict();
+		if (engine != LANDLOCK_ONLY)
+			seccomp_restrict((enum engine_kind)engine);
 		_exit(check());
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -146,7 +154,7 @@ confined(int (*check)(void), bool with_seccomp)
 static int
 restricted(int (*check)(void))
 {
-	int status = confined(check, false);
+	int status = confined(check, LANDLOCK_ONLY);
 
 	cr_assert(WIFEXITED(status), "wait status %#x", status);
 	return WEXITSTATUS(status);
@@ -304,34 +312,117 @@ calls_openat(void)
 	return 1;
 }
 
-static void
-killed_by_seccomp(int (*check)(void), const char *what)
+/* The calls of the epoll engine, its threads' among them. */
+static void *
+file_thread(void *arg)
 {
-	int status = confined(check, true);
+	struct statx stx;
+
+	(void)arg;
+	return statx(AT_FDCWD, "/", AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS,
+	    &stx) == 0 ? arg : NULL;
+}
+
+static int
+epoll_calls(void)
+{
+	struct epoll_event ev;
+	static int token;
+	pthread_t thread;
+	void *ret = NULL;
+	char byte;
+
+	EXPECT(loop_calls() == 0);
+	EXPECT(epoll_wait(-1, &ev, 1, 0) == -1 && errno == EBADF);
+	EXPECT(epoll_ctl(-1, EPOLL_CTL_ADD, 0, &ev) == -1 && errno == EBADF);
+	EXPECT(accept4(-1, NULL, NULL, 0) == -1 && errno == EBADF);
+	EXPECT(recv(-1, &byte, 1, MSG_DONTWAIT) == -1 && errno == EBADF);
+	EXPECT(send(-1, &byte, 1, MSG_DONTWAIT) == -1 && errno == EBADF);
+	EXPECT(pread(-1, &byte, 1, 0) == -1 && errno == EBADF);
+	EXPECT(fcntl(-1, F_GETFL) == -1 && errno == EBADF);
+	EXPECT(pthread_create(&thread, NULL, file_thread, &token) == 0);
+	EXPECT(pthread_join(thread, &ret) == 0 && ret == &token);
+#if !defined(__SANITIZE_ADDRESS__)	/* whose list allows clone3 */
+	/* clone3 is told ENOSYS, for glibc to fall back to clone. */
+	EXPECT(syscall(SYS_clone3, NULL, 0) == -1 && errno == ENOSYS);
+#endif
+	return 0;
+}
+
+/* A new process: clone without CLONE_THREAD. */
+static int
+calls_fork(void)
+{
+	syscall(SYS_clone, SIGCHLD, 0, NULL, NULL, 0);
+	return 1;
+}
+
+static int
+calls_io_uring_setup(void)
+{
+	syscall(__NR_io_uring_setup, 1, NULL);
+	return 1;
+}
+
+static int
+calls_epoll_wait(void)
+{
+	struct epoll_event ev;
+
+	epoll_wait(-1, &ev, 1, 0);
+	return 1;
+}
+
+static void
+killed_by_seccomp(int (*check)(void), enum engine_kind engine,
+    const char *what)
+{
+	int status = confined(check, (int)engine);
 
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
-	    "%s: wait status %#x, not SIGSYS", what, status);
+	    "%s under %s's filter: wait status %#x, not SIGSYS", what,
+	    engine_name(engine), status);
+}
+
+static void
+allowed(int (*check)(void), enum engine_kind engine)
+{
+	int status = confined(check, (int)engine);
+
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "under %s's filter: wait status %#x", engine_name(engine),
+	    status);
 }
 
 Test(sandbox, seccomp_allows_the_loop)
 {
-	int status = confined(loop_calls, true);
-
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	    "wait status %#x", status);
+	allowed(loop_calls, ENGINE_URING);
+	allowed(epoll_calls, ENGINE_EPOLL);
 }
 
 Test(sandbox, seccomp_refuses_the_rest)
 {
-	killed_by_seccomp(calls_execve, "execve");
-	killed_by_seccomp(calls_socket, "socket");
-	killed_by_seccomp(calls_connect, "connect");
+	static const enum engine_kind engines[] = {
+		ENGINE_URING, ENGINE_EPOLL,
+	};
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		killed_by_seccomp(calls_execve, engines[i], "execve");
+		killed_by_seccomp(calls_socket, engines[i], "socket");
+		killed_by_seccomp(calls_connect, engines[i], "connect");
+		killed_by_seccomp(calls_io_uring_setup, engines[i],
+		    "io_uring_setup");
 #if !defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer needs ptrace and openat at exit: ASan allows them. */
-	killed_by_seccomp(calls_ptrace, "ptrace");
-	killed_by_seccomp(calls_openat, "openat");
+		/* LeakSanitizer needs these at exit: ASan allows them. */
+		killed_by_seccomp(calls_ptrace, engines[i], "ptrace");
+		killed_by_seccomp(calls_openat, engines[i], "openat");
+		killed_by_seccomp(calls_fork, engines[i], "clone (fork)");
 #else
-	(void)calls_ptrace;
-	(void)calls_openat;
+		(void)calls_ptrace;
+		(void)calls_openat;
+		(void)calls_fork;
 #endif
+	}
+	killed_by_seccomp(calls_epoll_wait, ENGINE_URING, "epoll_wait");
 }

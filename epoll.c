@@ -1,0 +1,844 @@
+/*
+ * The epoll engine (engine.h), for where io_uring is refused: containers
+ * whose seccomp profile blocks it (Docker, containerd, Podman, CRI-O,
+ * Kubernetes' RuntimeDefault), kernels that disable it.  Linux 5.11.
+ *
+ * It gives the completions io_uring would, with the same results and
+ * the same ownership of buffers:
+ *
+ *   - A request on a socket, a pipe, a signalfd or inotify is tried at
+ *     once, as io_uring tries it inline; when it would block, the engine
+ *     waits for the descriptor's readiness (EPOLLONESHOT, level
+ *     triggered, so that no wakeup is ever lost to another waiter) and
+ *     tries again.  Each descriptor has at most one such request waiting.
+ *   - A deadline or a timer is a node in one heap (pending.c); the wait
+ *     sleeps until the earliest.  A request still waiting at its deadline
+ *     completes -ECANCELED.
+ *   - A request on a file (statx, openat2, pread, close), which may block
+ *     in its file system, runs on a thread of a pool that grows on
+ *     demand, one thread for each such request in flight at most, and
+ *     is never cancelled (engine.h); the threads say what is done on an
+ *     eventfd, which the loop reads like any other descriptor.
+ *   - Completions queue in a FIFO (pending.c), taken in batches by
+ *     engine_wait(), which first collects every readiness: an inotify
+ *     event that came before a query is in the same batch as the query,
+ *     and the loop handles it first, as with io_uring.
+ *
+ * The threads are created as needed after the worker confined itself:
+ * they are under its seccomp filter and Landlock domain.
+ */
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "fingerd.h"
+
+#define EVENTS_MAX	256
+#define THREAD_STACK	(256 * 1024)
+#define THREAD_IDLE_NS	NS_PER_SECOND	/* then an idle thread exits */
+
+enum kind {
+	K_ACCEPT,
+	K_RECV,
+	K_SEND,
+	K_READ,		/* a stream: signalfd, inotify */
+	K_WRITE,	/* the log */
+	K_POLL,
+	K_TIMER,
+	K_FILE		/* on the pool */
+};
+
+enum file_op {
+	F_OPENAT,
+	F_STATX,
+	F_PREAD,
+	F_CLOSE
+};
+
+struct request {
+	struct heap_node	 node;		/* first: its deadline */
+	struct request		*next;		/* free list, the pool's queues */
+	struct request		*slot_prev;	/* the waiting and timed ones */
+	struct request		*slot_next;	/* of its tag's slot */
+	uint64_t		 tag;
+	enum kind		 kind;
+	bool			 timed;		/* in the heap */
+	bool			 listed;	/* in its slot's list */
+	bool			 once;		/* an accept that never waits */
+	int			 fd;
+	void			*buf;
+	const void		*data;
+	size_t			 len;
+	unsigned		 events;	/* K_POLL */
+	struct sockaddr_storage	*ss;
+	socklen_t		*sslen;
+	enum file_op		 op;		/* K_FILE */
+	const char		*path;
+	const struct open_how	*how;
+	struct statx		*stx;
+	uint64_t		 offset;
+	int			 res;		/* the pool's answer */
+};
+
+/* What the engine knows of a descriptor. */
+enum {
+	FD_REGISTERED = 1 << 0,	/* in the epoll set */
+	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
+	FD_KNOWN = 1 << 2,	/* whether a socket is known: */
+	FD_SOCKET = 1 << 3	/* it is one */
+};
+
+struct descriptor {
+	struct request		*waiting;	/* for readiness, at most one */
+	unsigned		 flags;
+};
+
+struct epoll_engine {
+	struct engine		 engine;	/* first */
+	int			 epfd;
+	int			 eventfd;	/* the pool's */
+	size_t			 nfds;
+	struct descriptor	*fds;
+	size_t			 nslots;
+	struct request		**slots;	/* by TAG_INDEX: cancellable */
+	struct request		*free;
+	struct heap		 timers;
+	struct fifo		 done;
+	bool			 pool_warned;
+	/* the pool, under lock */
+	pthread_mutex_t		 lock;
+	pthread_cond_t		 work;
+	struct request		*todo, *todo_last;
+	struct request		*finished, *finished_last;
+	unsigned		 threads, idle, threads_max;
+};
+
+#define EPOLL(e)	((struct epoll_engine *)(void *)(e))
+
+/*
+ * A completion, queued.  As with io_uring (uring_wait), a client's timer
+ * that was cancelled is no completion.
+ */
+static void
+completed(struct epoll_engine *p, uint64_t tag, int res)
+{
+	if (TAG_OP(tag) == OP_DEADLINE && res == -ECANCELED)
+		return;
+	if (!fifo_push(&p->done, tag, res))
+		fatalx(EX_OSERR, "out of memory for completions");
+}
+
+static struct request *
+request_new(struct epoll_engine *p, enum kind kind, int fd, uint64_t tag)
+{
+	struct request *r = p->free;
+
+	if (r != NULL)
+		p->free = r->next;
+	else if ((r = malloc(sizeof(*r))) == NULL)
+		fatalx(EX_OSERR, "out of memory for a request");
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->fd = fd;
+	r->tag = tag;
+	return r;
+}
+
+static struct request **
+slot_of(struct epoll_engine *p, uint64_t tag)
+{
+	size_t i = TAG_INDEX(tag);
+
+	return &p->slots[i < p->nslots ? i : 0];
+}
+
+/* r can be found by its tag, to be cancelled. */
+static void
+slot_add(struct epoll_engine *p, struct request *r)
+{
+	struct request **head = slot_of(p, r->tag);
+
+	r->slot_prev = NULL;
+	if ((r->slot_next = *head) != NULL)
+		(*head)->slot_prev = r;
+	*head = r;
+	r->listed = true;
+}
+
+static void
+slot_remove(struct epoll_engine *p, struct request *r)
+{
+	if (!r->listed)
+		return;
+	if (r->slot_prev != NULL)
+		r->slot_prev->slot_next = r->slot_next;
+	else
+		*slot_of(p, r->tag) = r->slot_next;
+	if (r->slot_next != NULL)
+		r->slot_next->slot_prev = r->slot_prev;
+	r->listed = false;
+}
+
+/* r completes with res: out of the heap, its slot, its descriptor. */
+static void
+request_done(struct epoll_engine *p, struct request *r, int res)
+{
+	completed(p, r->tag, res);
+	if (r->timed)
+		heap_remove(&p->timers, &r->node);
+	slot_remove(p, r);
+	if (r->kind != K_TIMER && r->kind != K_FILE && r->fd >= 0 &&
+	    (size_t)r->fd < p->nfds && p->fds[r->fd].waiting == r)
+		p->fds[r->fd].waiting = NULL;
+	r->next = p->free;
+	p->free = r;
+}
+
+static void
+timed(struct epoll_engine *p, struct request *r, const deadline_t *at)
+{
+	r->node.at = (int64_t)at->tv_sec * NS_PER_SECOND + at->tv_nsec;
+	if (!heap_push(&p->timers, &r->node))
+		fatalx(EX_OSERR, "out of memory for a timer");
+	r->timed = true;
+}
+
+/* A descriptor number is new to the engine: a socket accepted, a file. */
+static void
+descriptor_new(struct epoll_engine *p, int fd, unsigned flags)
+{
+	if (fd >= 0 && (size_t)fd < p->nfds)
+		p->fds[fd] = (struct descriptor){ .flags = flags };
+}
+
+/* Whether fd is a socket (a write takes MSG_DONTWAIT then). */
+static bool
+is_socket(struct epoll_engine *p, int fd)
+{
+	struct descriptor *d = &p->fds[fd];
+	struct stat st;
+
+	if (!(d->flags & FD_KNOWN))
+		d->flags |= FD_KNOWN | (fstat(fd, &st) == 0 &&
+		    S_ISSOCK(st.st_mode) ? FD_SOCKET : 0);
+	return d->flags & FD_SOCKET;
+}
+
+/* One try of a readiness request: its result, or -EAGAIN. */
+static int
+try_request(struct epoll_engine *p, struct request *r)
+{
+	ssize_t n;
+	int fd;
+
+	switch (r->kind) {
+	case K_ACCEPT:
+		*r->sslen = sizeof(*r->ss);
+		fd = accept4(r->fd, (struct sockaddr *)r->ss, r->sslen,
+		    SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return -errno;
+		descriptor_new(p, fd, FD_KNOWN | FD_SOCKET);
+		return fd;
+	case K_RECV:
+		n = recv(r->fd, r->buf, r->len, MSG_DONTWAIT);
+		break;
+	case K_SEND:
+		n = send(r->fd, r->data, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		break;
+	case K_READ:
+		n = read(r->fd, r->buf, r->len);
+		break;
+	case K_WRITE:
+		if (is_socket(p, r->fd))
+			n = send(r->fd, r->data, r->len, MSG_DONTWAIT |
+			    MSG_NOSIGNAL);
+		else
+			n = write(r->fd, r->data, r->len);
+		break;
+	default:	/* K_POLL: the readiness is the answer */
+		return -EAGAIN;
+	}
+	return n < 0 ? -errno : (int)n;
+}
+
+static uint32_t
+events_of(const struct request *r)
+{
+	switch (r->kind) {
+	case K_SEND:
+	case K_WRITE:
+		return EPOLLOUT;
+	case K_POLL:
+		return (r->events & POLLIN ? EPOLLIN : 0) |
+		    (r->events & POLLOUT ? EPOLLOUT : 0);
+	default:
+		return EPOLLIN;
+	}
+}
+
+/*
+ * Waits for r's descriptor to be ready, once.  A descriptor closed since
+ * it was registered left the set with its file; its number may be a new
+ * file's now, which descriptor_new() said, or not: then the MOD fails
+ * and it is added again.
+ */
+static void
+wait_ready(struct epoll_engine *p, struct request *r)
+{
+	struct descriptor *d = &p->fds[r->fd];
+	struct epoll_event ev = {
+		.events = events_of(r) | EPOLLONESHOT, .data.fd = r->fd,
+	};
+
+	d->waiting = r;
+	if ((d->flags & FD_REGISTERED) &&
+	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) == 0)
+		return;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) != 0 &&
+	    (errno != EEXIST ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) != 0)) {
+		request_done(p, r, -errno);
+		return;
+	}
+	d->flags |= FD_REGISTERED;
+}
+
+/*
+ * A readiness request: tried now, as io_uring tries a request inline,
+ * else when its descriptor is ready, until its deadline.
+ */
+static void
+start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
+{
+	int res;
+
+	if (r->fd < 0 || (size_t)r->fd >= p->nfds) {
+		request_done(p, r, -EBADF);
+		return;
+	}
+	if (p->fds[r->fd].waiting != NULL)
+		fatalx(EX_SOFTWARE, "two requests wait on descriptor %d",
+		    r->fd);
+	res = try_request(p, r);
+	if (res != -EAGAIN || (r->kind == K_ACCEPT && r->once)) {
+		request_done(p, r, res);
+		return;
+	}
+	if (deadline != NULL)
+		timed(p, r, deadline);
+	slot_add(p, r);
+	wait_ready(p, r);
+}
+
+/* A descriptor with a request waiting is ready (or has hung up). */
+static void
+ready(struct epoll_engine *p, int fd, uint32_t events)
+{
+	struct request *r = p->fds[fd].waiting;
+	int res;
+
+	if (r == NULL)
+		return;		/* cancelled, or timed out, since */
+	if (r->kind == K_POLL)
+		res = (events & EPOLLIN ? POLLIN : 0) |
+		    (events & EPOLLOUT ? POLLOUT : 0) |
+		    (events & EPOLLERR ? POLLERR : 0) |
+		    (events & EPOLLHUP ? POLLHUP : 0);
+	else if ((res = try_request(p, r)) == -EAGAIN) {
+		wait_ready(p, r);	/* another took it: again */
+		return;
+	}
+	request_done(p, r, res);
+}
+
+/* ------------------------------------------------------------ the pool */
+
+static int
+file_call(struct request *r)
+{
+	ssize_t n;
+	int ret;
+
+	switch (r->op) {
+	case F_OPENAT:
+		ret = (int)syscall(SYS_openat2, AT_FDCWD, r->path, r->how,
+		    sizeof(*r->how));
+		break;
+	case F_STATX:
+		ret = statx(r->fd, r->path, AT_SYMLINK_NOFOLLOW |
+		    (r->path[0] == '\0' ? AT_EMPTY_PATH : 0),
+		    STATX_BASIC_STATS, r->stx);
+		break;
+	case F_PREAD:
+		n = pread(r->fd, r->buf, r->len, (off_t)r->offset);
+		ret = n < 0 ? -1 : (int)n;
+		break;
+	default:
+		ret = close(r->fd);
+		break;
+	}
+	return ret < 0 ? -errno : ret;
+}
+
+/*
+ * Waits for a request, at most THREAD_IDLE_NS; NULL when none came.
+ * Called and returns with the lock held.
+ */
+static struct request *
+pool_next(struct epoll_engine *p)
+{
+	struct timespec until;
+	int64_t at = monotonic_ns() + THREAD_IDLE_NS;
+	int ret = 0;
+
+	until.tv_sec = at / NS_PER_SECOND;
+	until.tv_nsec = at % NS_PER_SECOND;
+	while (p->todo == NULL && ret != ETIMEDOUT) {
+		p->idle++;
+		ret = pthread_cond_timedwait(&p->work, &p->lock, &until);
+		p->idle--;
+	}
+	return p->todo;
+}
+
+/*
+ * A thread of the pool: takes the oldest request, makes its call, queues
+ * it as finished and says so on the eventfd.  Idle for a second, it
+ * exits: a process of one thread shares its descriptor table with no
+ * other, and the kernel looks a descriptor up for a socket call without
+ * an atomic reference then (fdget), which a busy loop of socket calls
+ * feels.
+ */
+static void *
+pool_thread(void *arg)
+{
+	struct epoll_engine *p = arg;
+	const uint64_t one = 1;
+	struct request *r;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if ((r = pool_next(p)) == NULL) {
+			p->threads--;
+			pthread_mutex_unlock(&p->lock);
+			return NULL;
+		}
+		if ((p->todo = r->next) == NULL)
+			p->todo_last = NULL;
+		pthread_mutex_unlock(&p->lock);
+		r->res = file_call(r);
+		pthread_mutex_lock(&p->lock);
+		r->next = NULL;
+		if (p->finished_last != NULL)
+			p->finished_last->next = r;
+		else
+			p->finished = r;
+		p->finished_last = r;
+		/* Cannot fail: the count would have to reach 2^64 - 1. */
+		(void)!write(p->eventfd, &one, sizeof(one));
+	}
+	return NULL;
+}
+
+/*
+ * Queues a file request for the pool, with a thread more when none is
+ * idle: one a request in flight, so that a file system that hangs holds
+ * its own requests only.  Past the most threads (two a client), or when
+ * the system refuses one more, the request waits for a thread.
+ */
+static void
+pool_queue(struct epoll_engine *p, struct request *r)
+{
+	pthread_attr_t attr;
+	pthread_t thread;
+	unsigned threads;
+	int ret = 0;
+
+	pthread_mutex_lock(&p->lock);
+	r->next = NULL;
+	if (p->todo_last != NULL)
+		p->todo_last->next = r;
+	else
+		p->todo = r;
+	p->todo_last = r;
+	if (p->idle == 0 && p->threads < p->threads_max) {
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, THREAD_STACK);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if ((ret = pthread_create(&thread, &attr, pool_thread, p)) == 0)
+			p->threads++;
+		pthread_attr_destroy(&attr);
+	} else if (p->idle > 0) {
+		pthread_cond_signal(&p->work);
+	}
+	threads = p->threads;
+	pthread_mutex_unlock(&p->lock);
+	if (ret == 0)
+		return;
+	errno = ret;
+	if (threads == 0)
+		fatal(EX_OSERR, "a thread for the file requests");
+	if (!p->pool_warned)
+		log_warn("a thread for the file requests (%u running): "
+		    "requests wait for one", threads);
+	p->pool_warned = true;
+}
+
+/* What the pool has done, into the completions, in the order it was. */
+static void
+pool_collect(struct epoll_engine *p)
+{
+	struct request *r, *next;
+	uint64_t count;
+
+	(void)!read(p->eventfd, &count, sizeof(count));
+	pthread_mutex_lock(&p->lock);
+	r = p->finished;
+	p->finished = p->finished_last = NULL;
+	pthread_mutex_unlock(&p->lock);
+	for (; r != NULL; r = next) {
+		next = r->next;
+		if (r->op == F_OPENAT)
+			descriptor_new(p, r->res, 0);
+		request_done(p, r, r->res);
+	}
+}
+
+/* ----------------------------------------------------------- the ops */
+
+static void
+ep_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
+    socklen_t *len, bool once, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_ACCEPT, fd, tag);
+	int flags;
+
+	/* The listening socket waits in epoll, not in accept. */
+	if (fd >= 0 && (size_t)fd < p->nfds &&
+	    !(p->fds[fd].flags & FD_NONBLOCK) &&
+	    (flags = fcntl(fd, F_GETFL)) >= 0 &&
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+		p->fds[fd].flags |= FD_NONBLOCK;
+	r->ss = ss;
+	r->sslen = len;
+	r->once = once;
+	start(p, r, NULL);
+}
+
+static void
+ep_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_POLL, fd, tag);
+
+	r->events = events;
+	start(p, r, NULL);
+}
+
+static void
+ep_recv(struct engine *e, int fd, void *buf, size_t len,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_RECV, fd, tag);
+
+	r->buf = buf;
+	r->len = len;
+	start(p, r, deadline);
+}
+
+static void
+ep_send(struct engine *e, int fd, const void *buf, size_t len,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_SEND, fd, tag);
+
+	r->data = buf;
+	r->len = len;
+	start(p, r, deadline);
+}
+
+static void
+ep_openat(struct engine *e, const char *path, const struct open_how *how,
+    uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_FILE, AT_FDCWD, tag);
+
+	r->op = F_OPENAT;
+	r->path = path;
+	r->how = how;
+	pool_queue(p, r);
+}
+
+static void
+ep_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
+    uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_FILE, dirfd, tag);
+
+	r->op = F_STATX;
+	r->path = path;
+	r->stx = stx;
+	pool_queue(p, r);
+}
+
+/*
+ * A read of a file at offset goes to the pool; a stream (the worker's own
+ * signalfd and inotify descriptors) is made non-blocking and read when
+ * ready.
+ */
+static void
+ep_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
+    const deadline_t *deadline, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r;
+	int flags;
+
+	if (offset != (uint64_t)-1) {
+		r = request_new(p, K_FILE, fd, tag);
+		r->op = F_PREAD;
+		r->buf = buf;
+		r->len = len;
+		r->offset = offset;
+		pool_queue(p, r);
+		return;
+	}
+	if (fd >= 0 && (size_t)fd < p->nfds &&
+	    !(p->fds[fd].flags & FD_NONBLOCK) &&
+	    (flags = fcntl(fd, F_GETFL)) >= 0 &&
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+		p->fds[fd].flags |= FD_NONBLOCK;
+	r = request_new(p, K_READ, fd, tag);
+	r->buf = buf;
+	r->len = len;
+	start(p, r, deadline);
+}
+
+/*
+ * The log: a socket takes MSG_DONTWAIT; a pipe, a FIFO or a terminal is
+ * the supervisor's non-blocking open file (log.c); a file never blocks.
+ */
+static void
+ep_write(struct engine *e, int fd, const void *buf, size_t len, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_WRITE, fd, tag);
+
+	r->data = buf;
+	r->len = len;
+	start(p, r, NULL);
+}
+
+/* Closes a file on the pool: a flush may wait on its file system. */
+static void
+ep_close(struct engine *e, int fd, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_FILE, fd, tag);
+
+	r->op = F_CLOSE;
+	pool_queue(p, r);
+}
+
+static void
+ep_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r = request_new(p, K_TIMER, -1, tag);
+
+	timed(p, r, at);
+	slot_add(p, r);
+}
+
+/*
+ * The waiting request or timer of this tag completes -ECANCELED, and the
+ * cancel 0; a file request, which a thread runs, cannot be stopped: the
+ * cancel completes -ENOENT, as for a tag not in flight.
+ */
+static void
+ep_cancel(struct engine *e, uint64_t tag)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r;
+
+	for (r = *slot_of(p, tag); r != NULL; r = r->slot_next)
+		if (r->tag == tag)
+			break;
+	if (r != NULL)
+		request_done(p, r, -ECANCELED);
+	completed(p, TAG(OP_CANCEL, 0, 0), r != NULL ? 0 : -ENOENT);
+}
+
+/* Requests and timers whose time has come. */
+static void
+expire(struct epoll_engine *p)
+{
+	int64_t now = monotonic_ns();
+	struct heap_node *n;
+	struct request *r;
+
+	while ((n = heap_top(&p->timers)) != NULL && n->at <= now) {
+		r = (struct request *)(void *)n;
+		if (r->kind == K_TIMER) {
+			request_done(p, r, -ETIME);
+			continue;
+		}
+		/* as io_uring's linked timeout: it fired, its request ends */
+		completed(p, TAG(OP_DEADLINE, TAG_INDEX(r->tag),
+		    TAG_SERIAL(r->tag)), -ETIME);
+		request_done(p, r, -ECANCELED);
+	}
+}
+
+/* Milliseconds until the earliest timer, rounded up; -1: none. */
+static int
+wait_ms(const struct epoll_engine *p)
+{
+	struct heap_node *n = heap_top(&p->timers);
+	int64_t left;
+
+	if (n == NULL)
+		return -1;
+	left = n->at - monotonic_ns();
+	if (left <= 0)
+		return 0;
+	return left >= 60 * NS_PER_SECOND ? 60000 :
+	    (int)((left + 999999) / 1000000);
+}
+
+/*
+ * Waits for completions: the readiness of every descriptor that has one
+ * is taken in, so that a batch holds what io_uring's would.
+ */
+static size_t
+ep_wait(struct engine *e, struct completion *batch, size_t max)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct epoll_event events[EVENTS_MAX];
+	int i, n;
+
+	do {
+		n = epoll_wait(p->epfd, events, EVENTS_MAX,
+		    p->done.count > 0 ? 0 : wait_ms(p));
+		if (n < 0 && errno != EINTR)
+			fatal(EX_OSERR, "epoll_wait");
+		for (i = 0; i < n; i++) {
+			if (events[i].data.fd == p->eventfd)
+				pool_collect(p);
+			else
+				ready(p, events[i].data.fd, events[i].events);
+		}
+		expire(p);
+	} while (p->done.count == 0);
+	return fifo_take(&p->done, batch, max);
+}
+
+/*
+ * The pool's threads live on to the exit, idle or held by a file system:
+ * the structure they share stays with them.
+ */
+static void
+ep_free(struct engine *e)
+{
+	struct epoll_engine *p = EPOLL(e);
+	struct request *r;
+	size_t i;
+
+	for (i = 0; i < p->nslots; i++)		/* waiting, timed */
+		while ((r = p->slots[i]) != NULL) {
+			p->slots[i] = r->slot_next;
+			free(r);
+		}
+	while ((r = p->free) != NULL) {
+		p->free = r->next;
+		free(r);
+	}
+	close(p->epfd);
+	heap_free(&p->timers);
+	fifo_free(&p->done);
+	free(p->fds);
+	free(p->slots);
+	p->fds = NULL;
+	p->slots = NULL;
+	if (p->threads > 0)
+		return;
+	close(p->eventfd);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	free(p);
+}
+
+static const struct engine_ops epoll_ops = {
+	.free = ep_free,
+	.wait = ep_wait,
+	.accept = ep_accept,
+	.poll = ep_poll,
+	.recv = ep_recv,
+	.send = ep_send,
+	.openat = ep_openat,
+	.statx = ep_statx,
+	.read = ep_read,
+	.write = ep_write,
+	.close = ep_close,
+	.timeout = ep_timeout,
+	.cancel = ep_cancel,
+};
+
+/*
+ * Sized from -c and the descriptor limit: an entry a descriptor, a list
+ * a client slot, and a thread at most for each client's file request and
+ * plan's close.
+ */
+struct engine *
+epoll_engine_open(unsigned clients)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_engine *p = calloc(1, sizeof(*p));
+	pthread_condattr_t monotonic;
+	struct rlimit rl;
+
+	if (p == NULL || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		fatal(EX_OSERR, "the epoll engine");
+	p->engine.ops = &epoll_ops;
+	p->nfds = rl.rlim_cur > (rlim_t)1 << 20 ? (size_t)1 << 20 :
+	    (size_t)rl.rlim_cur;
+	p->nslots = clients > 0 ? clients : 1;
+	p->threads_max = 2 * clients + 16;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_condattr_init(&monotonic);
+	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+	pthread_cond_init(&p->work, &monotonic);
+	pthread_condattr_destroy(&monotonic);
+	if ((p->fds = calloc(p->nfds, sizeof(*p->fds))) == NULL ||
+	    (p->slots = calloc(p->nslots, sizeof(*p->slots))) == NULL ||
+	    !heap_init(&p->timers, 2 * (size_t)clients + 16) ||
+	    !fifo_init(&p->done, 2 * (size_t)clients + 16))
+		fatalx(EX_OSERR, "out of memory for %u clients", clients);
+	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+	    (p->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		fatal(EX_OSERR, "the epoll engine");
+	ev.data.fd = p->eventfd;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->eventfd, &ev) != 0)
+		fatal(EX_OSERR, "epoll_ctl");
+	return &p->engine;
+}

@@ -1,0 +1,434 @@
+/*
+ * The engines (engine.h), each through the same calls: the results and
+ * the deadlines the state machines rely on.  And the epoll engine's own
+ * bookkeeping (pending.c): its heap of deadlines keeps the earliest on
+ * top through any pushes and removals; its FIFO of completions gives them
+ * back in the order they came, across growth and wrap-around.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <stdio.h>
+
+#include "fingerd.h"
+#include "rng.h"
+
+/* ------------------------------------------------------------ the heap */
+
+struct timer {
+	struct heap_node	 node;	/* first */
+	bool			 in;
+};
+
+#define TIMERS	1000
+
+static struct timer timers[TIMERS];
+
+/* Every parent is no later than its children, and each knows its place. */
+static void
+heap_valid(const struct heap *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->count; i++) {
+		cr_assert_eq(h->v[i]->pos, i, "node %zu thinks it is at %zu",
+		    i, h->v[i]->pos);
+		if (i > 0)
+			cr_assert_leq(h->v[(i - 1) / 2]->at, h->v[i]->at,
+			    "node %zu is earlier than its parent", i);
+	}
+}
+
+Test(pending, heap_gives_the_earliest_first)
+{
+	struct heap h;
+	int64_t last = INT64_MIN;
+	size_t i;
+
+	rng_seed(12);
+	cr_assert(heap_init(&h, 4));	/* grows */
+	for (i = 0; i < TIMERS; i++) {
+		timers[i].node.at = (int64_t)rng_below(500);	/* ties */
+		cr_assert(heap_push(&h, &timers[i].node));
+	}
+	heap_valid(&h);
+	for (i = 0; i < TIMERS; i++) {
+		struct heap_node *n = heap_top(&h);
+
+		cr_assert_not_null(n);
+		cr_assert_geq(n->at, last, "out of order at %zu", i);
+		last = n->at;
+		heap_remove(&h, n);
+	}
+	cr_assert_null(heap_top(&h));
+	heap_free(&h);
+}
+
+/* Requests that complete before their deadline leave from the middle. */
+Test(pending, heap_survives_removals_anywhere)
+{
+	struct heap h;
+	size_t i, in = 0, round;
+
+	rng_seed(79);
+	cr_assert(heap_init(&h, 16));
+	for (round = 0; round < 20000; round++) {
+		struct timer *t = &timers[rng_below(TIMERS)];
+
+		if (t->in) {
+			heap_remove(&h, &t->node);
+			in--;
+		} else {
+			t->node.at = (int64_t)rng_below(1000000);
+			cr_assert(heap_push(&h, &t->node));
+			in++;
+		}
+		t->in = !t->in;
+		cr_assert_eq(h.count, in);
+		if (round % 97 == 0)
+			heap_valid(&h);
+	}
+	heap_valid(&h);
+	for (i = 0; i < TIMERS; i++)
+		if (timers[i].in)
+			cr_assert_leq(heap_top(&h)->at, timers[i].node.at);
+	heap_free(&h);
+}
+
+/* ------------------------------------------------------------ the FIFO */
+
+Test(pending, fifo_keeps_the_order_across_growth_and_wrap)
+{
+	struct completion out[7];
+	uint64_t pushed = 0, taken = 0;
+	struct fifo f;
+	size_t n, i, round;
+
+	rng_seed(1288);
+	cr_assert(fifo_init(&f, 4));
+	for (round = 0; round < 5000; round++) {
+		for (n = rng_below(9); n > 0; n--) {
+			cr_assert(fifo_push(&f, pushed, -(int)(pushed % 200)));
+			pushed++;
+		}
+		n = fifo_take(&f, out, rng_below(8));
+		for (i = 0; i < n; i++, taken++) {
+			cr_assert_eq(out[i].tag, taken, "got %llu for %llu",
+			    (unsigned long long)out[i].tag,
+			    (unsigned long long)taken);
+			cr_assert_eq(out[i].res, -(int)(taken % 200));
+		}
+		cr_assert_eq(f.count, pushed - taken);
+	}
+	while ((n = fifo_take(&f, out, 7)) > 0)
+		taken += n;
+	cr_assert_eq(taken, pushed);
+	cr_assert_eq(fifo_take(&f, out, 7), 0);
+	fifo_free(&f);
+}
+
+/* --------------------------------------------------------- the engines */
+
+static enum engine_kind engine_kinds[] = { ENGINE_URING, ENGINE_EPOLL };
+
+ParameterizedTestParameters(engine, results)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+ParameterizedTestParameters(engine, deadlines)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+ParameterizedTestParameters(engine, cancels)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+ParameterizedTestParameters(engine, files)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+/* The completion of tag, waiting for it; the others that came are kept. */
+static struct completion pending_out[64];
+static size_t pending_count;
+
+static int
+result(struct engine *e, uint64_t tag)
+{
+	struct completion batch[16];
+	size_t i, n;
+
+	for (;;) {
+		for (i = 0; i < pending_count; i++)
+			if (pending_out[i].tag == tag) {
+				int res = pending_out[i].res;
+
+				pending_out[i] = pending_out[--pending_count];
+				return res;
+			}
+		n = engine_wait(e, batch, 16);
+		for (i = 0; i < n; i++) {
+			cr_assert_lt(pending_count, 64);
+			pending_out[pending_count++] = batch[i];
+		}
+	}
+}
+
+static void
+in_ms(deadline_t *d, int64_t ms)
+{
+	int64_t at = monotonic_ns() + ms * 1000000;
+
+	d->tv_sec = at / NS_PER_SECOND;
+	d->tv_nsec = at % NS_PER_SECOND;
+}
+
+static struct engine *
+engine_for(enum engine_kind kind)
+{
+	pending_count = 0;
+	return engine_open(kind, 4);
+}
+
+/* The results io_uring gives: counts, 0 at EOF, -errno, an accept's fd. */
+ParameterizedTest(enum engine_kind *kind, engine, results)
+{
+	struct engine *e = engine_for(*kind);
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int sv[2], listener, client, fd;
+	char buf[16];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	engine_send(e, sv[0], "finger", 6, NULL, 1);
+	cr_assert_eq(result(e, 1), 6);
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 2);
+	cr_assert_eq(result(e, 2), 6);
+	cr_assert_eq(memcmp(buf, "finger", 6), 0);
+	/* a receive that waits, then data */
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 3);
+	cr_assert_eq(write(sv[0], "x", 1), 1);
+	cr_assert_eq(result(e, 3), 1);
+	/* EOF, and a send to a peer that is gone */
+	shutdown(sv[0], SHUT_WR);
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 4);
+	cr_assert_eq(result(e, 4), 0);
+	close(sv[1]);
+	engine_send(e, sv[0], "y", 1, NULL, 5);
+	cr_assert_eq(result(e, 5), -EPIPE);
+	close(sv[0]);
+	engine_recv(e, 1000, buf, sizeof(buf), NULL, 6);
+	cr_assert_eq(result(e, 6), -EBADF);
+	/* accepts: one waiting, then none (once) */
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(listener, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(listener, 4), 0);
+	cr_assert_eq(getsockname(listener, (struct sockaddr *)&sin, &len), 0);
+	len = sizeof(ss);
+	engine_accept(e, listener, &ss, &len, false, 7);
+	cr_assert((client = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(connect(client, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_geq(fd = result(e, 7), 0);
+	cr_assert_eq(ss.ss_family, AF_INET);
+	close(fd);
+	len = sizeof(ss);
+	engine_accept(e, listener, &ss, &len, true, 8);
+	fd = result(e, 8);
+	cr_assert(fd == -EAGAIN || fd == -EINVAL, "accept once: %d", fd);
+	/* a poll */
+	engine_poll(e, client, POLLOUT, 9);
+	cr_assert(result(e, 9) & POLLOUT);
+	close(client);
+	close(listener);
+	cr_assert_eq(pending_count, 0, "completions nobody asked for");
+	engine_free(e);
+}
+
+static double
+seconds_since(int64_t start)
+{
+	return (double)(monotonic_ns() - start) / NS_PER_SECOND;
+}
+
+/*
+ * A receive or a send still waiting at its deadline completes
+ * -ECANCELED, then and not before; a timer -ETIME, in the order of
+ * their times.
+ */
+ParameterizedTest(enum engine_kind *kind, engine, deadlines)
+{
+	struct engine *e = engine_for(*kind);
+	deadline_t early, late, recv_at;
+	struct completion batch[4];
+	static char full[1 << 20];
+	int64_t start = monotonic_ns();
+	int sv[2], res, size = 4096;
+	size_t n;
+	char buf[4];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	in_ms(&late, 300);
+	in_ms(&early, 100);
+	engine_timeout(e, &late, TAG(OP_LOG_TIMER, 0, 0));
+	engine_timeout(e, &early, TAG(OP_STOP_TIMER, 0, 0));
+	n = engine_wait(e, batch, 4);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(batch[0].tag, TAG(OP_STOP_TIMER, 0, 0));
+	cr_assert_eq(batch[0].res, -ETIME);
+	cr_assert_geq(seconds_since(start), 0.099);
+	cr_assert_eq(result(e, TAG(OP_LOG_TIMER, 0, 0)), -ETIME);
+	cr_assert_geq(seconds_since(start), 0.299);
+	in_ms(&recv_at, 200);
+	start = monotonic_ns();
+	engine_recv(e, sv[1], buf, sizeof(buf), &recv_at,
+	    TAG(OP_RECV_QUERY, 1, 5));
+	cr_assert_eq(result(e, TAG(OP_RECV_QUERY, 1, 5)), -ECANCELED);
+	cr_assert_geq(seconds_since(start), 0.199);
+	cr_assert_lt(seconds_since(start), 1.2);
+	/* and the deadline says it fired, as io_uring's linked timeout */
+	cr_assert_eq(result(e, TAG(OP_DEADLINE, 1, 5)), -ETIME);
+	/* a send to a peer that reads nothing */
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	while ((res = (int)send(sv[0], full, sizeof(full), MSG_DONTWAIT)) > 0)
+		;
+	in_ms(&recv_at, 200);
+	engine_send(e, sv[0], full, sizeof(full), &recv_at, TAG(OP_SEND, 2, 6));
+	cr_assert_eq(result(e, TAG(OP_SEND, 2, 6)), -ECANCELED);
+	cr_assert_eq(result(e, TAG(OP_DEADLINE, 2, 6)), -ETIME);
+	close(sv[0]);
+	close(sv[1]);
+	cr_assert_eq(pending_count, 0, "completions nobody asked for");
+	engine_free(e);
+}
+
+/*
+ * A cancel completes the request -ECANCELED and itself as OP_CANCEL; a
+ * client's timer cancelled is no completion at all.
+ */
+ParameterizedTest(enum engine_kind *kind, engine, cancels)
+{
+	struct engine *e = engine_for(*kind);
+	const uint64_t deadline = TAG(OP_DEADLINE, 2, 7);
+	deadline_t later, soon;
+	int sv[2];
+	char buf[4];
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	in_ms(&later, 10000);
+	engine_recv(e, sv[1], buf, sizeof(buf), &later, TAG(OP_RECV_QUERY, 1, 3));
+	engine_timeout(e, &later, deadline);
+	engine_cancel(e, TAG(OP_RECV_QUERY, 1, 3));
+	cr_assert_eq(result(e, TAG(OP_RECV_QUERY, 1, 3)), -ECANCELED);
+	cr_assert_eq(result(e, TAG(OP_CANCEL, 0, 0)), 0);
+	engine_cancel(e, deadline);
+	cr_assert_eq(result(e, TAG(OP_CANCEL, 0, 0)), 0);
+	/* the next completion is this timer's, not the deadline's */
+	in_ms(&soon, 50);
+	engine_timeout(e, &soon, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	cr_assert_eq(result(e, TAG(OP_ACCEPT_PAUSE, 0, 0)), -ETIME);
+	cr_assert_eq(pending_count, 0, "the cancelled deadline completed");
+	engine_cancel(e, TAG(OP_RECV_QUERY, 1, 3));	/* nothing left */
+	cr_assert_lt(result(e, TAG(OP_CANCEL, 0, 0)), 0);
+	close(sv[0]);
+	close(sv[1]);
+	engine_free(e);
+}
+
+/* The file requests: openat2, statx, a read at an offset, close. */
+ParameterizedTest(enum engine_kind *kind, engine, files)
+{
+	struct engine *e = engine_for(*kind);
+	char path[] = "/tmp/fingerd-engine.XXXXXX", buf[8];
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS,
+	};
+	struct statx stx;
+	int fd;
+
+	cr_assert((fd = mkstemp(path)) >= 0);
+	cr_assert_eq(write(fd, "the plan", 8), 8);
+	close(fd);
+	engine_statx(e, AT_FDCWD, path, &stx, 1);
+	cr_assert_eq(result(e, 1), 0);
+	cr_assert_eq(stx.stx_size, 8);
+	cr_assert(S_ISREG(stx.stx_mode));
+	engine_openat(e, path, &how, 2);
+	cr_assert_geq(fd = result(e, 2), 0);
+	memset(&stx, 0, sizeof(stx));
+	engine_statx(e, fd, "", &stx, 3);
+	cr_assert_eq(result(e, 3), 0);
+	cr_assert_eq(stx.stx_size, 8);
+	engine_read(e, fd, buf, sizeof(buf), 4, NULL, 4);
+	cr_assert_eq(result(e, 4), 4);
+	cr_assert_eq(memcmp(buf, "plan", 4), 0);
+	engine_read(e, fd, buf, sizeof(buf), 8, NULL, 5);
+	cr_assert_eq(result(e, 5), 0);
+	engine_close(e, fd, 6);
+	cr_assert_eq(result(e, 6), 0);
+	cr_assert(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
+	unlink(path);
+	engine_openat(e, path, &how, 7);
+	cr_assert_eq(result(e, 7), -ENOENT);
+	engine_statx(e, AT_FDCWD, path, &stx, 8);
+	cr_assert_eq(result(e, 8), -ENOENT);
+	cr_assert_eq(pending_count, 0, "completions nobody asked for");
+	engine_free(e);
+}
+
+static int
+threads(void)
+{
+	char line[128];
+	int n = -1;
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(fp);
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "Threads: %d", &n) == 1)
+			break;
+	fclose(fp);
+	return n;
+}
+
+/*
+ * The epoll engine's file requests run on threads it creates as they are
+ * needed, and that exit once idle for a second: a worker whose plans are
+ * all cached runs as one thread.
+ */
+Test(engine, epoll_threads_come_and_go)
+{
+	struct engine *e = engine_for(ENGINE_EPOLL);
+	struct statx stx;
+	int before = threads(), i;
+
+	engine_statx(e, AT_FDCWD, "/", &stx, 1);
+	cr_assert_eq(result(e, 1), 0);
+	cr_assert_eq(threads(), before + 1, "no thread for a file request");
+	engine_statx(e, AT_FDCWD, "/", &stx, 2);	/* the same, idle one */
+	cr_assert_eq(result(e, 2), 0);
+	cr_assert_eq(threads(), before + 1);
+	for (i = 0; i < 40 && threads() > before; i++)
+		usleep(50 * 1000);
+	cr_assert_eq(threads(), before, "the idle thread is still there "
+	    "after 2 s");
+	engine_statx(e, AT_FDCWD, "/", &stx, 3);	/* and a new one */
+	cr_assert_eq(result(e, 3), 0);
+	engine_free(e);
+}
