@@ -46,6 +46,7 @@ static const int epoll_calls[] = {
 	SCMP_SYS(sendto),
 	SCMP_SYS(fcntl),
 	SCMP_SYS(openat2),
+	SCMP_SYS(openat),	/* where openat2 is ENOSYS (epoll.c) */
 	SCMP_SYS(pread64),
 	/* the threads (glibc's first sets its SIGCANCEL handler) */
 	SCMP_SYS(rt_sigaction),
