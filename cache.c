@@ -1,9 +1,10 @@
 /*
  * Converted plans, kept so that many queries for one plan cost one read
  * and one conversion.  An entry is a whole reply (Login line, Plan line,
- * filtered plan), keyed by the identity of the file it came from (device,
- * inode, size, mtime, ctime, as fstat gives them on each query) and by
- * its Login line.  A plan that changed, was replaced or became a link
+ * filtered plan; with /W the project and key lines before the plan),
+ * keyed by the identity of every file it came from (device, inode, size,
+ * mtime, ctime, as fstat gives them on each query; a file that was not
+ * there is part of the key too) and by its Login line.  A plan that changed, was replaced or became a link
  * never matches: each query opens the file again (O_NOFOLLOW) and looks
  * the cache up with what fstat says now.
  *
@@ -25,7 +26,7 @@
 struct cached_plan {
 	struct cached_plan	*next;		/* in its bucket */
 	struct cached_plan	*newer, *older;	/* in the LRU list */
-	struct plan_key		 key;
+	struct reply_key	 key;
 	unsigned		 refs;		/* senders, + 1 in the table */
 	bool			 in_table;
 	size_t			 size;		/* what it counts for */
@@ -51,9 +52,11 @@ plan_cache_new(size_t max_bytes)
 }
 
 static size_t
-bucket(const struct plan_key *k)
+bucket(const struct reply_key *r)
 {
-	uint64_t h = (uint64_t)k->ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)k->dev;
+	const struct plan_key *k = &r->file[PART_PLAN];
+	uint64_t h = ((uint64_t)k->ino * 0x9e3779b97f4a7c15ULL ^
+	    (uint64_t)k->dev) + r->verbose;
 
 	return (size_t)(h >> 32) & (BUCKETS - 1);
 }
@@ -65,6 +68,21 @@ plan_key_equal(const struct plan_key *a, const struct plan_key *b)
 	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
 	    a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
 	    a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
+}
+
+/* Whether two replies are made of the same files in the same states. */
+bool
+reply_key_equal(const struct reply_key *a, const struct reply_key *b)
+{
+	int p;
+
+	if (a->present != b->present || a->verbose != b->verbose)
+		return false;
+	for (p = 0; p < PARTS; p++)
+		if ((a->present & PART_BIT(p)) &&
+		    !plan_key_equal(&a->file[p], &b->file[p]))
+			return false;
+	return true;
 }
 
 /* The key of a file as statx(2) gives it (STATX_BASIC_STATS). */
@@ -89,6 +107,19 @@ bool
 plan_key_settled(const struct plan_key *key, time_t now)
 {
 	return key->mtime_sec < now - 1 && key->ctime_sec < now - 1;
+}
+
+/* Whether every file of a reply is settled (plan_key_settled). */
+bool
+reply_key_settled(const struct reply_key *key, time_t now)
+{
+	int p;
+
+	for (p = 0; p < PARTS; p++)
+		if ((key->present & PART_BIT(p)) &&
+		    !plan_key_settled(&key->file[p], now))
+			return false;
+	return true;
 }
 
 static void
@@ -150,13 +181,13 @@ make_room(struct plan_cache *cache, size_t size)
  * NULL.  A hit becomes the most recently used.
  */
 struct cached_plan *
-plan_cache_find(struct plan_cache *cache, const struct plan_key *key,
+plan_cache_find(struct plan_cache *cache, const struct reply_key *key,
     const char *login_line, size_t login_len)
 {
 	struct cached_plan *e = cache->buckets[bucket(key)];
 
 	for (; e != NULL; e = e->next)
-		if (plan_key_equal(&e->key, key) && e->login_len == login_len &&
+		if (reply_key_equal(&e->key, key) && e->login_len == login_len &&
 		    memcmp(e->data, login_line, login_len) == 0)
 			break;
 	if (e == NULL)
@@ -172,7 +203,7 @@ plan_cache_find(struct plan_cache *cache, const struct plan_key *key,
  * caller, counted against the bound; NULL when it does not fit.
  */
 struct cached_plan *
-plan_cache_reserve(struct plan_cache *cache, const struct plan_key *key,
+plan_cache_reserve(struct plan_cache *cache, const struct reply_key *key,
     size_t capacity)
 {
 	size_t size = sizeof(struct cached_plan) + capacity;

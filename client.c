@@ -5,10 +5,14 @@
  *	    READ_PLAN <-> SEND_PLAN -> SEND_LAST -> [DRAIN] -> DONE
  *
  * An error line, the member list, "No Plan." and a cached reply go
- * straight to SEND_LAST.  A plan watched and unchanged (watches.c) needs
- * no request before its cached reply; otherwise a statx of its path finds
- * it in the cache, or it is opened, its descriptor's statx checks it and
- * keys it, and it is read.  A plan the cache has room for is read whole
+ * straight to SEND_LAST.  A reply is made of files: the plan, and with /W
+ * the .project and the .pgpkey before it (enum part), taken in turn
+ * through the same states.  A file watched and unchanged (watches.c)
+ * needs no request; otherwise a statx of its path keys it.  With every
+ * file keyed, the reply made of them is found in the cache, or each file
+ * there is opened, its descriptor's statx checks it and keys it, and it
+ * is read: /W's project line and key into the client's head, then the
+ * plan.  A plan the cache has room for is read whole
  * into a new entry (READ_PLAN alone), then sent; one it has no room for
  * is streamed, READ_PLAN and SEND_PLAN taking turns.  Every one of those
  * is a request to the engine, never a call on the loop: a file system
@@ -49,9 +53,14 @@
 
 /* Bytes of a plan read at once. */
 #define PLAN_CHUNK	16384
+/* Bytes of a .project looked at for its first line; of a .pgpkey sent. */
+#define PROJECT_READ	4096
+#define PGPKEY_MAX	65536
 
 static const char plan_header[] = "Plan:\r\n";
 static const char no_plan[] = "No Plan.\r\n";
+static const char project_header[] = "Project: ";
+static const char pgpkey_header[] = "PGP key:\r\n";
 
 /*
  * Buffers for a plan transfer, taken from a free list when a member's plan
@@ -82,8 +91,9 @@ enum client_state {
 };
 
 /*
- * A client slot.  It owns fd and plan_fd (closed in client_leave), holds
- * a reference on members and, while a plan is sent, a plan_buffer.
+ * A client slot.  It owns fd and file_fd (closed in client_leave), holds
+ * a reference on members and, while a plan is sent, a plan_buffer; with
+ * /W, its head.
  */
 struct client {
 	struct client		*next_free;
@@ -94,9 +104,9 @@ struct client {
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
 	int			 fd;
-	int			 plan_fd;	/* -1 when closed */
+	int			 file_fd;	/* -1 when closed */
 	bool			 linger;	/* input may be left unread */
-	bool			 cut;		/* the plan was cut at -m */
+	uint8_t			 cut;		/* CUT_PLAN, CUT_PGPKEY */
 	bool			 finished;	/* logged, address uncounted */
 	bool			 timer;		/* an OP_DEADLINE timer set */
 	enum fingerd_error	 end;		/* why it ended early */
@@ -117,8 +127,12 @@ struct client {
 	const uint8_t		*send_next;
 	size_t			 send_left;
 	uint64_t		 sent;
-	uint64_t		 plan_offset;
-	uint64_t		 plan_end;	/* its size at open, or -m */
+	struct reply_key	 key;		/* its files, keyed or read */
+	uint8_t			 part;		/* the file keyed or read */
+	uint8_t			*head;		/* /W: Login line and parts */
+	size_t			 head_len, head_size;
+	uint64_t		 file_offset;
+	uint64_t		 file_end;	/* its size at open, or its cap */
 	size_t			 query_len;
 	size_t			 line_len;
 	char			 query[QUERY_MAX];	/* last: not cleared */
@@ -284,16 +298,28 @@ client_end(struct client *c, enum fingerd_error e)
 }
 
 /*
- * A plan's descriptor is closed by the engine: closing a file may wait
+ * A file's descriptor is closed by the engine: closing a file may wait
  * on its file system (a flush), and that is no wait for the loop.
  */
 static void
-close_plan(struct context *ctx, struct client *c)
+close_file(struct context *ctx, struct client *c)
 {
-	if (c->plan_fd >= 0)
-		engine_close(ctx->engine, c->plan_fd, TAG(OP_CLOSE, 0, 0));
-	c->plan_fd = -1;
+	if (c->file_fd >= 0)
+		engine_close(ctx->engine, c->file_fd, TAG(OP_CLOSE, 0, 0));
+	c->file_fd = -1;
 }
+
+static const char *
+part_path(const struct member *m, unsigned part)
+{
+	return part == PART_PLAN ? m->plan : part == PART_PROJECT ?
+	    m->project : m->pgpkey;
+}
+
+static const char *const part_names[PARTS] = {
+	[PART_PROJECT] = ".project", [PART_PGPKEY] = ".pgpkey",
+	[PART_PLAN] = ".plan",
+};
 
 /* Writes the Login line and line2 at out; returns their length. */
 static size_t
@@ -323,12 +349,54 @@ buffer_take(struct context *ctx, struct client *c)
 	return true;
 }
 
+/*
+ * /W's head: the Login line, then the project and key parts as they are
+ * read, then the Plan line (or "No Plan.").  It grows to hold more bytes
+ * and the line that ends it; false when out of memory (the exchange
+ * ends).
+ */
+static bool
+head_room(struct client *c, size_t more)
+{
+	size_t need = c->head_len + more + sizeof(plan_header) +
+	    sizeof(no_plan);
+	uint8_t *head;
+
+	if (c->head == NULL)
+		need += c->member->login_line_len;
+	if (need <= c->head_size)
+		return true;
+	if ((head = realloc(c->head, need)) == NULL) {
+		log_warnx("out of memory for a /W reply");
+		client_end(c, E_SERVER);
+		return false;
+	}
+	if (c->head == NULL)
+		c->head_len = out_start(c, head, "", 0);
+	c->head = head;
+	c->head_size = need;
+	return true;
+}
+
+static void
+head_add(struct client *c, const void *data, size_t len)
+{
+	memcpy(c->head + c->head_len, data, len);
+	c->head_len += len;
+}
+
+/* No plan: "No Plan." after the Login line (and /W's parts). */
 static void
 client_no_plan(struct context *ctx, struct client *c)
 {
 	size_t len;
 
-	close_plan(ctx, c);
+	close_file(ctx, c);
+	if (c->head != NULL) {
+		head_add(c, no_plan, sizeof(no_plan) - 1);
+		client_reply(ctx, c, "no-plan", c->head, c->head_len);
+		return;
+	}
 	if (!buffer_take(ctx, c))
 		return;
 	len = out_start(c, c->buffer->out, no_plan, sizeof(no_plan) - 1);
@@ -336,23 +404,43 @@ client_no_plan(struct context *ctx, struct client *c)
 }
 
 /*
- * Reads the next chunk, up to the size the plan had when it was opened
- * (the reply is that snapshot) and at most -m bytes in all.
+ * Reads the next chunk of the file, up to the size it had when it was
+ * opened (the reply is that snapshot) and at most its cap in all; a
+ * .project gathers its first line in the chunk buffer.
  */
 static void
-client_read_plan(struct context *ctx, struct client *c)
+client_read_file(struct context *ctx, struct client *c)
 {
-	uint64_t left = c->plan_end - c->plan_offset;
+	uint64_t left = c->file_end - c->file_offset;
 	size_t len = left < PLAN_CHUNK ? (size_t)left : PLAN_CHUNK;
+	uint8_t *in = c->buffer->in;
 
+	if (c->part == PART_PROJECT)
+		in += c->file_offset;	/* file_end <= PROJECT_READ */
 	c->state = CLIENT_READ_PLAN;
-	engine_read(ctx->engine, c->plan_fd, c->buffer->in, len,
-	    c->plan_offset, NULL, client_tag(ctx, c, OP_READ_PLAN));
+	engine_read(ctx->engine, c->file_fd, in, len, c->file_offset, NULL,
+	    client_tag(ctx, c, OP_READ_PLAN));
 }
 
-/* Sends the cached reply to this member for the plan of this key, if any. */
+/* What was cut of a reply made of the files of this key. */
+static uint8_t
+cuts(const struct context *ctx, const struct reply_key *key)
+{
+	uint8_t cut = 0;
+
+	if ((key->present & PART_BIT(PART_PLAN)) &&
+	    key->file[PART_PLAN].size > ctx->options->plan_max)
+		cut |= CUT_PLAN;
+	if ((key->present & PART_BIT(PART_PGPKEY)) &&
+	    key->file[PART_PGPKEY].size > PGPKEY_MAX)
+		cut |= CUT_PGPKEY;
+	return cut;
+}
+
+/* Sends the cached reply to this member made of the files of key, if any. */
 static bool
-reply_cached(struct context *ctx, struct client *c, const struct plan_key *key)
+reply_cached(struct context *ctx, struct client *c,
+    const struct reply_key *key)
 {
 	const struct member *m = c->member;
 
@@ -360,92 +448,380 @@ reply_cached(struct context *ctx, struct client *c, const struct plan_key *key)
 	    m->login_line_len);
 	if (c->entry == NULL)
 		return false;
-	c->cut = key->size > ctx->options->plan_max;
-	client_reply(ctx, c, "plan", plan_cache_data(c->entry),
-	    plan_cache_len(c->entry));
+	c->cut = cuts(ctx, key);
+	client_reply(ctx, c, key->present & PART_BIT(PART_PLAN) ? "plan" :
+	    "no-plan", plan_cache_data(c->entry), plan_cache_len(c->entry));
 	return true;
 }
 
+static void	client_open_next(struct context *, struct client *);
+
 /*
- * Opens ~/.plan without following a symbolic link at it and without
- * blocking on a FIFO or a device; plan_opened() checks what it is.
+ * Every file of the reply keyed: a reply made of those files is sent
+ * from the cache; otherwise they are opened and read, in order.  With
+ * none there, "No Plan.".
  */
 static void
-client_open_plan(struct context *ctx, struct client *c)
+client_lookup(struct context *ctx, struct client *c)
 {
+	if (c->key.present == 0) {
+		client_no_plan(ctx, c);
+		return;
+	}
+	if (reply_cached(ctx, c, &c->key))
+		return;
+	c->part = c->key.verbose ? PART_PROJECT : PART_PLAN;
+	client_open_next(ctx, c);
+}
+
+/*
+ * The short way to a cached reply, file by file (the plan; with /W the
+ * project and the key first).  A file watched through inotify and
+ * unchanged since (watches.c) needs no request at all; otherwise a statx
+ * of its path, which opens nothing and follows no link, keys it, and the
+ * watch armed just before it is confirmed with that key.  A cached reply
+ * was made by opening these very files as this account, and a change to
+ * their content, mode, owner or ACL changes their ctime, so a match needs
+ * no open.  (Measured when it was a plain call: statx 0.86x the server
+ * CPU per request of opening, with a 1 KiB plan.  It syncs attributes as
+ * fstat would, so a network file system, never watched, gives no stale
+ * answer.)
+ */
+static void
+client_key_next(struct context *ctx, struct client *c)
+{
+	const struct member *m = c->member;
+	int64_t now = monotonic_ns();
+	const char *path;
+
+	for (; c->part < PARTS; c->part++) {
+		path = part_path(m, c->part);
+		if (watches_key(ctx->watches, path, &c->key.file[c->part],
+		    now)) {
+			c->key.present |= PART_BIT(c->part);
+			continue;
+		}
+		if (m->watchable)
+			c->arm = watches_arm(ctx->watches, m->home, path, now);
+		client_timer(ctx, c);
+		c->state = CLIENT_STAT_PLAN;
+		engine_statx(ctx->engine, AT_FDCWD, path, &c->stx,
+		    client_tag(ctx, c, OP_STAT_PLAN));
+		return;
+	}
+	client_lookup(ctx, c);
+}
+
+/*
+ * A file's path, looked at: a regular file is keyed as it is now; one
+ * missing, a link, a FIFO, a device or a directory is left out.
+ */
+static void
+part_statted(struct context *ctx, struct client *c, int res)
+{
+	struct plan_key *key = &c->key.file[c->part];
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	KERNEL_WROTE(&c->stx, sizeof(c->stx));
+	if (res == 0 && S_ISREG(c->stx.stx_mode)) {
+		plan_key_from_statx(key, &c->stx);
+		c->key.present |= PART_BIT(c->part);
+		watches_confirm(ctx->watches, part_path(c->member, c->part),
+		    c->arm, key, monotonic_ns());
+	}
+	c->part++;
+	client_key_next(ctx, c);
+}
+
+/*
+ * Opens the next file there is without following a symbolic link at it
+ * and without blocking on a FIFO or a device; part_opened() checks what
+ * it is.  After the last, with no plan, "No Plan.".
+ */
+static void
+client_open_next(struct context *ctx, struct client *c)
+{
+	while (c->part < PARTS && !(c->key.present & PART_BIT(c->part)))
+		c->part++;
+	if (c->part == PARTS) {
+		client_no_plan(ctx, c);
+		return;
+	}
 	if (!buffer_take(ctx, c))
 		return;
+	client_timer(ctx, c);	/* every file was watched: none yet */
 	c->how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
 	c->state = CLIENT_OPEN_PLAN;
-	engine_openat(ctx->engine, c->member->plan, &c->how,
+	engine_openat(ctx->engine, part_path(c->member, c->part), &c->how,
 	    client_tag(ctx, c, OP_OPEN_PLAN));
 }
 
-/*
- * The short way to a cached reply.  A plan watched through inotify and
- * unchanged since (watches.c) needs no request at all; otherwise a statx
- * of its path, which opens nothing and follows no link, keys it, and the
- * watch armed just before it is confirmed with that key.  A cached reply
- * was made by opening this very file as this account, and a change to
- * its content, mode, owner or ACL changes its ctime, so a match needs no
- * open.  Anything else takes the long way, through openat2.  (Measured
- * when it was a plain call: statx 0.86x the server CPU per request of
- * opening, with a 1 KiB plan.  It syncs attributes as fstat would, so a
- * network file system, never watched, gives no stale answer.)
- */
+/* A file that went away since its statx (or is no file): left out. */
 static void
-client_stat_plan(struct context *ctx, struct client *c)
+part_gone(struct context *ctx, struct client *c)
 {
-	const struct member *m = c->member;
-	int64_t now = monotonic_ns();
-	struct plan_key key;
-
-	if (watches_key(ctx->watches, m->plan, &key, now) &&
-	    reply_cached(ctx, c, &key))
-		return;
-	if (m->watchable)
-		c->arm = watches_arm(ctx->watches, m->home, m->plan, now);
-	client_timer(ctx, c);
-	c->state = CLIENT_STAT_PLAN;
-	engine_statx(ctx->engine, AT_FDCWD, m->plan, &c->stx,
-	    client_tag(ctx, c, OP_STAT_PLAN));
+	close_file(ctx, c);
+	c->key.present &= ~PART_BIT(c->part);
+	memset(&c->key.file[c->part], 0, sizeof(c->key.file[c->part]));
+	c->part++;
+	client_open_next(ctx, c);
 }
 
-/* A request on the plan that failed: -ECANCELED is the deadline's. */
+/* The home comes from the user database: escaped, like all logged text. */
+static void
+file_read_failed(const struct client *c, int error)
+{
+	char home[1024];
+
+	log_escape(home, sizeof(home), c->member->home,
+	    strlen(c->member->home));
+	errno = error;
+	log_warn("reading %s/%s", home, part_names[c->part]);
+}
+
+/*
+ * Streaming: a chunk joins whatever out already holds (the Login and
+ * Plan lines, before the first chunk) and is sent before the next read.
+ */
+static void
+plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
+{
+	uint8_t *out = c->buffer->out + c->send_left;
+
+	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
+	if (last) {
+		out += plan_filter_finish(&c->filter, out);
+		close_file(ctx, c);
+	}
+	c->send_next = c->buffer->out;
+	c->send_left = (size_t)(out - c->buffer->out);
+	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
+	if (c->send_left > 0)
+		client_send(ctx, c);
+	else if (!last)
+		client_read_file(ctx, c);
+	else
+		client_end(c, E_NONE);
+}
+
+/* Converting: the whole plan goes into its entry, then is sent. */
+static void
+plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
+{
+	uint8_t *data = plan_cache_data(c->entry);
+
+	c->entry_len += plan_filter_chunk(&c->filter, c->buffer->in, n,
+	    data + c->entry_len);
+	if (!last) {
+		client_read_file(ctx, c);
+		return;
+	}
+	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
+	close_file(ctx, c);
+	if (c->keep)
+		plan_cache_insert(ctx->cache, c->entry,
+		    c->member->login_line_len, c->entry_len);
+	client_reply(ctx, c, "plan", data, c->entry_len);
+}
+
+/*
+ * A chunk of .project or .pgpkey is in: the project's first line, once
+ * it has come whole, or the key's chunk, filtered into the head.  At the
+ * end of the file the next part is opened.
+ */
+static void
+extra_chunk_arrived(struct context *ctx, struct client *c, size_t n,
+    bool last)
+{
+	const uint8_t *in = c->buffer->in;
+
+	if (c->part == PART_PROJECT) {
+		if (!last && memchr(in, '\n', c->file_offset) == NULL &&
+		    memchr(in, '\r', c->file_offset) == NULL) {
+			client_read_file(ctx, c);
+			return;
+		}
+		c->head_len += plan_first_line(in, c->file_offset,
+		    c->head + c->head_len);
+	} else {
+		c->head_len += plan_filter_chunk(&c->filter, in, n,
+		    c->head + c->head_len);
+		if (!last) {
+			client_read_file(ctx, c);
+			return;
+		}
+		c->head_len += plan_filter_finish(&c->filter,
+		    c->head + c->head_len);
+	}
+	close_file(ctx, c);
+	c->part++;
+	client_open_next(ctx, c);
+}
+
+/*
+ * A chunk of the file is in.  At the end of the file, or at its cap, it
+ * ends.
+ */
+static void
+file_chunk_arrived(struct context *ctx, struct client *c, int res)
+{
+	bool last;
+
+	if (res == -ECANCELED) {
+		client_end(c, E_TIMEOUT);
+		return;
+	}
+	if (res < 0) {
+		file_read_failed(c, -res);
+		res = 0;
+	}
+	KERNEL_WROTE(c->buffer->in + (c->part == PART_PROJECT ?
+	    c->file_offset : 0), (size_t)res);
+	c->file_offset += (uint64_t)res;
+	last = res == 0 || c->file_offset >= c->file_end;
+	if (c->part != PART_PLAN)
+		extra_chunk_arrived(ctx, c, (size_t)res, last);
+	else if (c->entry != NULL)
+		plan_converted(ctx, c, (size_t)res, last);
+	else
+		plan_streamed(ctx, c, (size_t)res, last);
+}
+
+/*
+ * The plan, after the Login line (and /W's parts).  A cached reply made
+ * of these very files is sent as it is.  Otherwise the plan is converted
+ * into a new entry when the cache has room for it, or streamed through
+ * the client's buffer (after /W's head) when it has not.
+ */
+static void
+plan_start(struct context *ctx, struct client *c)
+{
+	size_t len;
+
+	if (reply_cached(ctx, c, &c->key)) {
+		close_file(ctx, c);
+		return;
+	}
+	plan_filter_init(&c->filter, false);
+	c->reply = "plan";
+	if (c->head != NULL)
+		head_add(c, plan_header, sizeof(plan_header) - 1);
+	len = c->head != NULL ? c->head_len :
+	    c->member->login_line_len + sizeof(plan_header) - 1;
+	c->entry = plan_cache_reserve(ctx->cache, &c->key, len +
+	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND);
+	if (c->entry != NULL) {
+		if (c->head != NULL)
+			memcpy(plan_cache_data(c->entry), c->head, len);
+		else
+			out_start(c, plan_cache_data(c->entry), plan_header,
+			    sizeof(plan_header) - 1);
+		c->entry_len = len;
+		c->keep = reply_key_settled(&c->key, time(NULL));
+	} else if (c->head != NULL) {
+		/* the head first, then the plan chunk by chunk */
+		c->send_next = c->head;
+		c->send_left = c->head_len;
+		c->state = CLIENT_SEND_PLAN;
+		client_send(ctx, c);
+		return;
+	} else {
+		c->send_next = c->buffer->out;
+		c->send_left = out_start(c, c->buffer->out, plan_header,
+		    sizeof(plan_header) - 1);
+	}
+	if (c->file_end > 0)
+		client_read_file(ctx, c);
+	else
+		file_chunk_arrived(ctx, c, 0);
+}
+
+/*
+ * .project or .pgpkey: its part begins in the head, and the file is
+ * read (the project's first line only, the key up to its cap).
+ */
+static void
+extra_start(struct context *ctx, struct client *c)
+{
+	bool project = c->part == PART_PROJECT;
+
+	if (!head_room(c, project ? sizeof(project_header) +
+	    PLAN_FILTER_BOUND(c->file_end) + 2 : sizeof(pgpkey_header) +
+	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND))
+		return;
+	if (project) {
+		head_add(c, project_header, sizeof(project_header) - 1);
+	} else {
+		head_add(c, pgpkey_header, sizeof(pgpkey_header) - 1);
+		plan_filter_init(&c->filter, false);
+	}
+	if (c->file_end > 0)
+		client_read_file(ctx, c);
+	else
+		file_chunk_arrived(ctx, c, 0);
+}
+
+/* A request on a file that failed: -ECANCELED is the deadline's. */
 static bool
-plan_request_failed(struct context *ctx, struct client *c, int res)
+file_request_failed(struct context *ctx, struct client *c, int res)
 {
 	if (res == -ECANCELED)
 		client_end(c, E_TIMEOUT);
 	else if (res < 0)
-		client_no_plan(ctx, c);
+		part_gone(ctx, c);
 	return res < 0;
 }
 
+/* Opened: what the descriptor is, a statx tells. */
+static void
+part_opened(struct context *ctx, struct client *c, int res)
+{
+	if (file_request_failed(ctx, c, res))
+		return;
+	c->file_fd = res;
+	c->state = CLIENT_STAT_OPENED;
+	engine_statx(ctx->engine, c->file_fd, "", &c->stx,
+	    client_tag(ctx, c, OP_STAT_OPENED));
+}
+
 /*
- * The plan's path, looked at: a missing plan, a link, a FIFO, a device or
- * a directory get "No Plan." now; a regular file keyed as it is now is
- * sent from the cache, or opened.
+ * A regular file is read up to its size now, at most its cap: -m for the
+ * plan, PGPKEY_MAX for the key, the project's first PROJECT_READ bytes.
+ * Its key is the reply's from now: what is read is this file.
  */
 static void
-plan_statted(struct context *ctx, struct client *c, int res)
+part_opened_statted(struct context *ctx, struct client *c, int res)
 {
-	const struct member *m = c->member;
-	struct plan_key key;
+	static const uint64_t caps[PARTS] = {
+		[PART_PROJECT] = PROJECT_READ, [PART_PGPKEY] = PGPKEY_MAX,
+	};
+	uint64_t cap = c->part == PART_PLAN ? ctx->options->plan_max :
+	    caps[c->part];
 
-	if (plan_request_failed(ctx, c, res))
+	if (file_request_failed(ctx, c, res))
 		return;
 	KERNEL_WROTE(&c->stx, sizeof(c->stx));
 	if (!S_ISREG(c->stx.stx_mode)) {
-		client_no_plan(ctx, c);
+		part_gone(ctx, c);
 		return;
 	}
-	plan_key_from_statx(&key, &c->stx);
-	watches_confirm(ctx->watches, m->plan, c->arm, &key, monotonic_ns());
-	if (!reply_cached(ctx, c, &key))
-		client_open_plan(ctx, c);
+	plan_key_from_statx(&c->key.file[c->part], &c->stx);
+	c->file_end = c->stx.stx_size;
+	c->file_offset = 0;
+	if (c->file_end > cap) {
+		c->file_end = cap;
+		c->cut |= c->part == PART_PLAN ? CUT_PLAN :
+		    c->part == PART_PGPKEY ? CUT_PGPKEY : 0;
+	}
+	if (c->part == PART_PLAN)
+		plan_start(ctx, c);
+	else
+		extra_start(ctx, c);
 }
 
 static void
@@ -466,7 +842,9 @@ client_answer(struct context *ctx, struct client *c)
 	} else if ((c->member = members_find(t, q.user, q.user_len)) == NULL) {
 		client_error(ctx, c, E_NO_SUCH_USER);
 	} else {
-		client_stat_plan(ctx, c);
+		c->key.verbose = q.verbose;
+		c->part = q.verbose ? PART_PROJECT : PART_PLAN;
+		client_key_next(ctx, c);
 	}
 }
 
@@ -508,155 +886,6 @@ query_received(struct context *ctx, struct client *c, int res)
 	}
 }
 
-/* The home comes from the user database: escaped, like all logged text. */
-static void
-plan_read_failed(const struct client *c, int error)
-{
-	char home[1024];
-
-	log_escape(home, sizeof(home), c->member->home,
-	    strlen(c->member->home));
-	errno = error;
-	log_warn("reading %s/.plan", home);
-}
-
-/*
- * Streaming: a chunk joins whatever out already holds (the Login and
- * Plan lines, before the first chunk) and is sent before the next read.
- */
-static void
-plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *out = c->buffer->out + c->send_left;
-
-	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
-	if (last) {
-		out += plan_filter_finish(&c->filter, out);
-		close_plan(ctx, c);
-	}
-	c->send_next = c->buffer->out;
-	c->send_left = (size_t)(out - c->buffer->out);
-	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
-	if (c->send_left > 0)
-		client_send(ctx, c);
-	else if (!last)
-		client_read_plan(ctx, c);
-	else
-		client_end(c, E_NONE);
-}
-
-/* Converting: the whole plan goes into its entry, then is sent. */
-static void
-plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *data = plan_cache_data(c->entry);
-
-	c->entry_len += plan_filter_chunk(&c->filter, c->buffer->in, n,
-	    data + c->entry_len);
-	if (!last) {
-		client_read_plan(ctx, c);
-		return;
-	}
-	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
-	close_plan(ctx, c);
-	if (c->keep)
-		plan_cache_insert(ctx->cache, c->entry,
-		    c->member->login_line_len, c->entry_len);
-	client_reply(ctx, c, "plan", data, c->entry_len);
-}
-
-/* A chunk of the plan is in.  At the end of the file, or at -m, it ends. */
-static void
-plan_chunk_arrived(struct context *ctx, struct client *c, int res)
-{
-	bool last;
-
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
-		return;
-	}
-	if (res < 0) {
-		plan_read_failed(c, -res);
-		res = 0;
-	}
-	KERNEL_WROTE(c->buffer->in, (size_t)res);
-	c->plan_offset += (uint64_t)res;
-	last = res == 0 || c->plan_offset >= c->plan_end;
-	if (c->entry != NULL)
-		plan_converted(ctx, c, (size_t)res, last);
-	else
-		plan_streamed(ctx, c, (size_t)res, last);
-}
-
-/*
- * A cached reply for this very file is sent as it is.  Otherwise the
- * plan is converted into a new entry when the cache has room for it, or
- * streamed through the client's buffer when it has not.
- */
-static void
-plan_start(struct context *ctx, struct client *c, const struct plan_key *key)
-{
-	const struct member *m = c->member;
-	size_t len;
-
-	if (reply_cached(ctx, c, key)) {
-		close_plan(ctx, c);
-		return;
-	}
-	plan_filter_init(&c->filter, false);
-	c->reply = "plan";
-	len = m->login_line_len + sizeof(plan_header) - 1;
-	c->entry = plan_cache_reserve(ctx->cache, key, len +
-	    PLAN_FILTER_BOUND(c->plan_end) + PLAN_FINISH_BOUND);
-	if (c->entry != NULL) {
-		c->entry_len = out_start(c, plan_cache_data(c->entry),
-		    plan_header, sizeof(plan_header) - 1);
-		c->keep = plan_key_settled(key, time(NULL));
-	} else {
-		c->send_next = c->buffer->out;
-		c->send_left = out_start(c, c->buffer->out, plan_header,
-		    sizeof(plan_header) - 1);
-	}
-	if (c->plan_end > 0)
-		client_read_plan(ctx, c);
-	else
-		plan_chunk_arrived(ctx, c, 0);
-}
-
-/* Opened: what the descriptor is, a statx tells. */
-static void
-plan_opened(struct context *ctx, struct client *c, int res)
-{
-	if (plan_request_failed(ctx, c, res))
-		return;
-	c->plan_fd = res;
-	c->state = CLIENT_STAT_OPENED;
-	engine_statx(ctx->engine, c->plan_fd, "", &c->stx,
-	    client_tag(ctx, c, OP_STAT_OPENED));
-}
-
-/* A regular file is read up to its size now, at most -m. */
-static void
-plan_opened_statted(struct context *ctx, struct client *c, int res)
-{
-	struct plan_key key;
-
-	if (plan_request_failed(ctx, c, res))
-		return;
-	KERNEL_WROTE(&c->stx, sizeof(c->stx));
-	if (!S_ISREG(c->stx.stx_mode)) {
-		client_no_plan(ctx, c);
-		return;
-	}
-	plan_key_from_statx(&key, &c->stx);
-	c->plan_end = key.size;
-	if (c->plan_end > ctx->options->plan_max) {
-		c->plan_end = ctx->options->plan_max;
-		c->cut = true;
-	}
-	plan_start(ctx, c, &key);
-}
-
 /* Replied: wait for the client's EOF if it may have left input unread. */
 static void
 client_replied(struct context *ctx, struct client *c)
@@ -683,7 +912,7 @@ data_sent(struct context *ctx, struct client *c, int res)
 	if (c->send_left > 0)
 		client_send(ctx, c);
 	else if (c->state == CLIENT_SEND_PLAN)
-		client_read_plan(ctx, c);
+		client_read_file(ctx, c);
 	else
 		client_replied(ctx, c);
 }
@@ -734,8 +963,9 @@ client_leave(struct context *ctx, struct client *c)
 	if (c->timer)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
 		    client_index(ctx, c), c->serial));
-	close_plan(ctx, c);
+	close_file(ctx, c);
 	close(c->fd);
+	free(c->head);
 	members_release(c->members);
 	if (c->entry != NULL)
 		plan_cache_release(ctx->cache, c->entry);
@@ -761,7 +991,7 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	ctx->free_clients = next;
 	ctx->active++;
 	c->fd = fd;
-	c->plan_fd = -1;
+	c->file_fd = -1;
 	c->state = CLIENT_RECV_QUERY;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->deadline.tv_sec = c->started.tv_sec + ctx->options->timeout;
@@ -822,7 +1052,7 @@ static void
 client_discard(struct client *c, enum op op, int res)
 {
 	if (op == OP_OPEN_PLAN && res >= 0)
-		c->plan_fd = res;	/* closed as the slot is left */
+		c->file_fd = res;	/* closed as the slot is left */
 }
 
 void
@@ -844,16 +1074,16 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 			silent_remove(ctx, c);
 		break;
 	case OP_STAT_PLAN:
-		plan_statted(ctx, c, res);
+		part_statted(ctx, c, res);
 		break;
 	case OP_OPEN_PLAN:
-		plan_opened(ctx, c, res);
+		part_opened(ctx, c, res);
 		break;
 	case OP_STAT_OPENED:
-		plan_opened_statted(ctx, c, res);
+		part_opened_statted(ctx, c, res);
 		break;
 	case OP_READ_PLAN:
-		plan_chunk_arrived(ctx, c, res);
+		file_chunk_arrived(ctx, c, res);
 		break;
 	case OP_SEND:
 		data_sent(ctx, c, res);

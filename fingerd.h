@@ -84,11 +84,15 @@ struct exchange_record {
 	const char		*query;		/* as received, not terminated */
 	size_t			 query_len;
 	const char		*reply;		/* what was sent, or NULL */
-	bool			 cut;		/* the plan was cut at -m */
+	unsigned		 cut;		/* CUT_PLAN, CUT_PGPKEY */
 	enum fingerd_error	 end;
 	uint64_t		 sent;		/* bytes */
 	uint64_t		 us;		/* from accept to close */
 };
+
+/* What an exchange's reply had cut (the log says "-cut", "-key-cut"). */
+#define CUT_PLAN	1	/* the plan at -m */
+#define CUT_PGPKEY	2	/* the .pgpkey at 64 KiB */
 
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND
@@ -159,6 +163,7 @@ size_t	 plan_filter_chunk(struct plan_filter *, const uint8_t *, size_t,
 	    uint8_t *);
 size_t	 plan_filter_finish(struct plan_filter *, uint8_t *);
 size_t	 plan_filter_field(const char *, uint8_t *, size_t);
+size_t	 plan_first_line(const uint8_t *, size_t, uint8_t *);
 
 /*
  * members.c: the group's members, loaded at start and on SIGHUP.  A table
@@ -168,10 +173,13 @@ size_t	 plan_filter_field(const char *, uint8_t *, size_t);
 struct member {
 	char		*login;
 	char		*home;
-	bool		 watchable;	/* watches.c may watch its plan */
+	bool		 watchable;	/* watches.c may watch its files */
 	char		*plan;		/* home/.plan */
+	char		*project;	/* home/.project */
+	char		*pgpkey;	/* home/.pgpkey */
 	char		*login_line;	/* "Login: x\tName: y\r\n" */
 	size_t		 login_line_len;
+	char		*name;		/* filtered; the supervisor's only */
 };
 
 struct members {
@@ -239,6 +247,26 @@ struct plan_key {
 	int64_t		 mtime_sec, mtime_nsec, ctime_sec, ctime_nsec;
 };
 
+/*
+ * The files of a member's reply, in the order it shows them: /W shows
+ * the project and the key before the plan.
+ */
+enum part {
+	PART_PROJECT,
+	PART_PGPKEY,
+	PART_PLAN,
+	PARTS
+};
+
+#define PART_BIT(p)	(1u << (p))
+
+/* A reply's key: which of its files are there, each as it is now. */
+struct reply_key {
+	struct plan_key	 file[PARTS];	/* zero where absent */
+	uint8_t		 present;	/* PART_BIT()s */
+	bool		 verbose;	/* /W */
+};
+
 struct plan_cache;
 struct cached_plan;
 struct statx;
@@ -247,12 +275,15 @@ void		 plan_key_from_statx(struct plan_key *, const struct statx *);
 bool		 plan_key_settled(const struct plan_key *, time_t);
 bool		 plan_key_equal(const struct plan_key *,
 		    const struct plan_key *);
+bool		 reply_key_equal(const struct reply_key *,
+		    const struct reply_key *);
+bool		 reply_key_settled(const struct reply_key *, time_t);
 struct plan_cache *plan_cache_new(size_t);
 void		 plan_cache_free(struct plan_cache *);
 struct cached_plan *plan_cache_find(struct plan_cache *,
-		    const struct plan_key *, const char *, size_t);
+		    const struct reply_key *, const char *, size_t);
 struct cached_plan *plan_cache_reserve(struct plan_cache *,
-		    const struct plan_key *, size_t);
+		    const struct reply_key *, size_t);
 void		 plan_cache_insert(struct plan_cache *, struct cached_plan *,
 		    size_t, size_t);
 void		 plan_cache_release(struct plan_cache *, struct cached_plan *);

@@ -590,7 +590,11 @@ log_exchange(const struct exchange_record *r)
 
 	put_string(&t, " reply=");
 	put_string(&t, r->reply != NULL ? r->reply : "none");
-	put_string(&t, r->cut ? "-cut end=" : " end=");
+	if (r->cut & CUT_PLAN)
+		put_string(&t, "-cut");
+	if (r->cut & CUT_PGPKEY)
+		put_string(&t, "-key-cut");
+	put_string(&t, " end=");
 	put_string(&t, error_name(r->end));
 	put_string(&t, " sent=");
 	put_number(&t, r->sent, 1);

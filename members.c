@@ -39,12 +39,18 @@ member_free(struct member *m)
 	free(m->login);
 	free(m->home);
 	free(m->plan);
+	free(m->project);
+	free(m->pgpkey);
 	free(m->login_line);
+	free(m->name);
 }
 
-/* The Login line, from fields users may have written: filtered. */
+/*
+ * The Login line, from fields users may have written: filtered; the name
+ * is kept for the member list.
+ */
 static char *
-login_line(const struct account *a, size_t *len)
+login_line(struct member *m, const struct account *a, size_t *len)
 {
 	uint8_t login[FIELD_MAX + 1], name[FIELD_MAX + 1];
 	char gecos_name[FIELD_MAX + 1];
@@ -55,6 +61,8 @@ login_line(const struct account *a, size_t *len)
 	    (int)strcspn(a->gecos, ","), a->gecos);
 	plan_filter_field(a->login, login, sizeof(login));
 	plan_filter_field(gecos_name, name, sizeof(name));
+	if ((m->name = strdup((char *)name)) == NULL)
+		return NULL;
 	n = asprintf(&line, "Login: %s\tName: %s\r\n", login, name);
 	if (n < 0)
 		return NULL;
@@ -62,32 +70,90 @@ login_line(const struct account *a, size_t *len)
 	return line;
 }
 
+static char *
+home_file(const char *home, const char *name)
+{
+	char *path;
+
+	return asprintf(&path, "%s/%s", home, name) < 0 ? NULL : path;
+}
+
 static bool
 member_init(struct member *m, const struct account *a)
 {
 	m->login = strdup(a->login);
 	m->home = strdup(a->home);
-	if (asprintf(&m->plan, "%s/.plan", a->home) < 0)
-		m->plan = NULL;
-	m->login_line = login_line(a, &m->login_line_len);
+	m->plan = home_file(a->home, ".plan");
+	m->project = home_file(a->home, ".project");
+	m->pgpkey = home_file(a->home, ".pgpkey");
+	m->login_line = login_line(m, a, &m->login_line_len);
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
-	    m->login_line != NULL;
+	    m->project != NULL && m->pgpkey != NULL && m->login_line != NULL;
 }
 
+/*
+ * The columns a login takes on a terminal: its characters, a UTF-8
+ * sequence being one (the login filtered as in the Login line).
+ */
+static size_t
+login_columns(const char *login)
+{
+	uint8_t filtered[FIELD_MAX + 1];
+	size_t i, n = plan_filter_field(login, filtered, sizeof(filtered)),
+	    columns = 0;
+
+	for (i = 0; i < n; i++)
+		columns += (filtered[i] & 0xc0) != 0x80;
+	return columns;
+}
+
+/* Appends a line of the list: text padded to width columns, then name. */
+static void
+list_line(struct members *t, const char *text, size_t columns, size_t width,
+    const char *name)
+{
+	char *out = t->list + t->list_len;
+	size_t len = strlen(text), name_len = strlen(name);
+
+	memcpy(out, text, len);
+	if (name_len > 0) {
+		memset(out + len, ' ', width - columns);
+		len += width - columns;
+		memcpy(out + len, name, name_len);
+		len += name_len;
+	}
+	memcpy(out + len, "\r\n", 2);
+	t->list_len += len + 2;
+}
+
+/*
+ * The reply to the empty query: a header, then a line a member, sorted
+ * by login, the logins padded to one column: the longest login, at least
+ * 8, and 2 more (a login with multi-byte characters counts its
+ * characters, so the names line up on a terminal).
+ */
 static bool
 render_list(struct members *t)
 {
-	size_t i, len = 0;
+	size_t i, width = 8, len;
+	uint8_t login[FIELD_MAX + 1];
 
 	for (i = 0; i < t->count; i++)
-		len += t->v[i].login_line_len;
+		if (login_columns(t->v[i].login) > width)
+			width = login_columns(t->v[i].login);
+	width += 2;
+	len = width + sizeof("Name\r\n");
+	for (i = 0; i < t->count; i++)
+		len += width + FIELD_MAX + strlen(t->v[i].name) + 2;
 	if ((t->list = malloc(len + 1)) == NULL)
 		return false;
+	list_line(t, "Login", 5, width, "Name");
 	for (i = 0; i < t->count; i++) {
-		memcpy(t->list + t->list_len, t->v[i].login_line,
-		    t->v[i].login_line_len);
-		t->list_len += t->v[i].login_line_len;
+		plan_filter_field(t->v[i].login, login, sizeof(login));
+		list_line(t, (char *)login, login_columns(t->v[i].login),
+		    width, t->v[i].name);
 	}
+	t->list[t->list_len] = '\0';
 	return true;
 }
 
@@ -314,7 +380,7 @@ members_release(struct members *t)
  * a member, then the strings, each NUL terminated; every reference is an
  * offset from the start of the block.
  */
-#define TABLE_MAGIC	"fingerd1"
+#define TABLE_MAGIC	"fingerd2"
 
 struct table_header {
 	char		 magic[8];
@@ -324,7 +390,8 @@ struct table_header {
 };
 
 struct table_record {
-	uint64_t	 login, home, plan, login_line, login_line_len;
+	uint64_t	 login, home, plan, project, pgpkey;
+	uint64_t	 login_line, login_line_len;
 	uint64_t	 watchable;
 };
 
@@ -353,7 +420,8 @@ members_pack(const struct members *t, size_t *len)
 	for (i = 0; i < t->count; i++) {
 		m = &t->v[i];
 		size += strlen(m->login) + strlen(m->home) + strlen(m->plan) +
-		    m->login_line_len + 4;
+		    strlen(m->project) + strlen(m->pgpkey) +
+		    m->login_line_len + 6;
 	}
 	if ((block = malloc(size)) == NULL)
 		return NULL;
@@ -364,6 +432,10 @@ members_pack(const struct members *t, size_t *len)
 		r[i].login = pack_string(block, len, m->login, strlen(m->login));
 		r[i].home = pack_string(block, len, m->home, strlen(m->home));
 		r[i].plan = pack_string(block, len, m->plan, strlen(m->plan));
+		r[i].project = pack_string(block, len, m->project,
+		    strlen(m->project));
+		r[i].pgpkey = pack_string(block, len, m->pgpkey,
+		    strlen(m->pgpkey));
 		r[i].login_line = pack_string(block, len, m->login_line,
 		    m->login_line_len);
 		r[i].login_line_len = m->login_line_len;
@@ -392,10 +464,13 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->login = unpack_string(block, len, r->login);
 	m->home = unpack_string(block, len, r->home);
 	m->plan = unpack_string(block, len, r->plan);
+	m->project = unpack_string(block, len, r->project);
+	m->pgpkey = unpack_string(block, len, r->pgpkey);
 	m->login_line = unpack_string(block, len, r->login_line);
 	m->login_line_len = r->login_line_len;
 	m->watchable = r->watchable != 0;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
+	    m->project != NULL && m->pgpkey != NULL &&
 	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;
 }
 

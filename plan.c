@@ -165,3 +165,24 @@ plan_filter_field(const char *src, uint8_t *out, size_t size)
 	out[n] = '\0';
 	return n;
 }
+
+/*
+ * The first line of a .project for "Project: ": the bytes of in before
+ * its first CR or LF (all len of them when there is none), filtered as a
+ * plan is, then CRLF.  out has room for PLAN_FILTER_BOUND(len) + 2
+ * bytes; returns what was written.
+ */
+size_t
+plan_first_line(const uint8_t *in, size_t len, uint8_t *out)
+{
+	struct plan_filter f;
+	size_t end = 0, n;
+
+	while (end < len && in[end] != '\n' && in[end] != '\r')
+		end++;
+	plan_filter_init(&f, false);
+	n = plan_filter_chunk(&f, in, end, out);
+	out[n++] = '\r';
+	out[n++] = '\n';
+	return n;
+}

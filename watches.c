@@ -1,12 +1,14 @@
 /*
- * Plan watches: which plans are known unchanged without looking.  A watch
- * is two inotify watches, on a member's ~/.plan and on the home directory,
+ * Plan watches: which plans are known unchanged without looking (and the
+ * .project and .pgpkey of /W: each file of a reply is watched as a plan
+ * is).  A watch is two inotify watches, on a member's ~/.plan and on the
+ * home directory,
  * and the key (device, inode, size, mtime, ctime) the plan had once both
  * were in place.  Until an event touches either, the path still names that
  * very file, unchanged, with the same mode on it and on the directory: a
  * query for it looks its cached reply up with that key and makes no
  * system call at all.  Every event on a watched plan, and every event on
- * the home directory about .plan or about the directory itself, drops the
+ * the home directory about that name or about the directory itself, drops the
  * watch; the next query goes the long way (statx) and may watch again.
  *
  * A watch is made in two steps, so that no file system call runs on the
@@ -70,7 +72,7 @@ struct watch {
 	int64_t		 confirmed;	/* monotonic ns, when watching */
 	int64_t		 retry;		/* monotonic ns, when not armed */
 	struct plan_key	 key;
-	char		 path[];	/* the home, then "/.plan" */
+	char		 path[];	/* the home, then "/.plan" (or another) */
 };
 
 struct plan_watches {
@@ -275,7 +277,7 @@ event(struct plan_watches *w, uint32_t mask, int wd, const char *name)
 			next = e->next;
 			if (!(mask & IN_Q_OVERFLOW) && wd != e->wd_plan &&
 			    (wd != e->wd_home || (!(mask & HOME_SELF) &&
-			    strcmp(name, ".plan") != 0)))
+			    strcmp(name, strrchr(e->path, '/') + 1) != 0)))
 				continue;
 			if (mask & IN_IGNORED) {	/* that one is gone */
 				if (e->wd_plan == wd)

@@ -47,6 +47,14 @@ static const char *const fixture_plans[][2] = {
 	{ "zoe", PLAN_ZOE },
 };
 
+/* The files /W shows: login, name, content. */
+static const char *const fixture_extras[][3] = {
+	{ "bob", ".project", PROJECT_BOB },
+	{ "bob", ".pgpkey", PGPKEY_BOB },
+	{ "dan", ".project", PROJECT_DAN },
+	{ "carol", ".pgpkey", PGPKEY_CAROL },
+};
+
 /* Where an account's home is under the fixture: zoe's is apart. */
 static const char *
 home_dir(const char *login)
@@ -178,13 +186,20 @@ home_path(const struct fixture *f, const char *login, char *path, size_t size)
 }
 
 void
+home_file_path(const struct fixture *f, const char *login, const char *name,
+    char *path, size_t size)
+{
+	int n = snprintf(path, size, "%s/%s/%s/%s", f->dir, home_dir(login),
+	    login, name);
+
+	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
+}
+
+void
 plan_path(const struct fixture *f, const char *login, char *path,
     size_t size)
 {
-	int n = snprintf(path, size, "%s/%s/%s/.plan", f->dir, home_dir(login),
-	    login);
-
-	cr_assert(n > 0 && (size_t)n < size, "fixture: path too long");
+	home_file_path(f, login, ".plan", path, size);
 }
 
 /* The accounts, unsorted; a home is under the fixture when named. */
@@ -264,6 +279,10 @@ fixture_homes(struct fixture *f)
 		plan_write(f, fixture_plans[i][0], fixture_plans[i][1],
 		    strlen(fixture_plans[i][1]));
 	plan_write(f, "erin", PLAN_ERIN, sizeof(PLAN_ERIN) - 1);
+	for (i = 0; i < sizeof(fixture_extras) / sizeof(fixture_extras[0]);
+	    i++)
+		home_file_write(f, fixture_extras[i][0], fixture_extras[i][1],
+		    fixture_extras[i][2], strlen(fixture_extras[i][2]));
 }
 
 /*
@@ -315,59 +334,85 @@ fixture_destroy(struct fixture *f)
 	f->dir[0] = '\0';
 }
 
-/* Whatever is at ~/.plan goes: a file, a link, a FIFO, a directory. */
+/* Whatever is at ~/name goes: a file, a link, a FIFO, a directory. */
 static void
-plan_clear(struct fixture *f, const char *login)
+file_clear(struct fixture *f, const char *login, const char *name)
 {
 	struct stat st;
 	char path[256];
 	int ret;
 
-	plan_path(f, login, path, sizeof(path));
+	home_file_path(f, login, name, path, sizeof(path));
 	if (lstat(path, &st) != 0)
 		return;
 	ret = S_ISDIR(st.st_mode) ? rmdir(path) : unlink(path);
 	cr_assert(ret == 0, "fixture: remove %s: %s", path, strerror(errno));
 }
 
-/* Writes through a new file, so a FIFO or a link in the way goes. */
+/* Writes ~/name through a new file, so a FIFO or a link in the way goes. */
 void
-plan_write(struct fixture *f, const char *login, const void *data,
-    size_t len)
+home_file_write(struct fixture *f, const char *login, const char *name,
+    const void *data, size_t len)
 {
 	char path[256];
 
-	plan_clear(f, login);
-	plan_path(f, login, path, sizeof(path));
+	file_clear(f, login, name);
+	home_file_path(f, login, name, path, sizeof(path));
 	write_file(path, data, len, 0644);
 }
 
 void
-plan_remove(struct fixture *f, const char *login)
+home_file_remove(struct fixture *f, const char *login, const char *name)
 {
-	plan_clear(f, login);
+	file_clear(f, login, name);
 }
 
 void
-plan_symlink(struct fixture *f, const char *login, const char *target)
+home_file_symlink(struct fixture *f, const char *login, const char *name,
+    const char *target)
 {
 	char path[256];
 
-	plan_clear(f, login);
-	plan_path(f, login, path, sizeof(path));
+	file_clear(f, login, name);
+	home_file_path(f, login, name, path, sizeof(path));
 	cr_assert(symlink(target, path) == 0, "fixture: symlink: %s",
 	    strerror(errno));
 }
 
 void
-plan_fifo(struct fixture *f, const char *login)
+home_file_fifo(struct fixture *f, const char *login, const char *name)
 {
 	char path[256];
 
-	plan_clear(f, login);
-	plan_path(f, login, path, sizeof(path));
+	file_clear(f, login, name);
+	home_file_path(f, login, name, path, sizeof(path));
 	cr_assert(mkfifo(path, 0644) == 0 && chmod(path, 0644) == 0,
 	    "fixture: mkfifo: %s", strerror(errno));
+}
+
+void
+plan_write(struct fixture *f, const char *login, const void *data,
+    size_t len)
+{
+	home_file_write(f, login, ".plan", data, len);
+}
+
+void
+plan_remove(struct fixture *f, const char *login)
+{
+	file_clear(f, login, ".plan");
+}
+
+void
+plan_symlink(struct fixture *f, const char *login, const char *target)
+{
+	home_file_symlink(f, login, ".plan", target);
+}
+
+void
+plan_fifo(struct fixture *f, const char *login)
+{
+	home_file_fifo(f, login, ".plan");
 }
 
 void
@@ -375,7 +420,7 @@ plan_directory(struct fixture *f, const char *login)
 {
 	char path[256];
 
-	plan_clear(f, login);
+	file_clear(f, login, ".plan");
 	plan_path(f, login, path, sizeof(path));
 	cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
 	    "fixture: mkdir: %s", strerror(errno));

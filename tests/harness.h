@@ -79,11 +79,46 @@ bool	 engine_epoll(void);
 #define PLAN_ZOE	"Far from the others.\n"
 #define REPLY_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nPlan:\r\n" \
 			"Far from the others.\r\n"
-#define REPLY_LIST	"Login: alice\tName: Alice Liddell\r\n" \
-			"Login: bob\tName: Bob Builder\r\n" \
-			"Login: carol\tName: Carol Noplan\r\n" \
-			"Login: dan\tName: Dan Noeol\r\n" \
-			"Login: erin\tName: Erin Unsafe\r\n"
+
+/*
+ * /W: a .project's first line and a .pgpkey, filtered as plans are,
+ * before the plan.  bob has both, dan a project (with controls and bad
+ * UTF-8, and a second line), carol a key and no plan; alice neither.
+ */
+#define PROJECT_BOB	"Building things\nsecond line\n"
+#define PGPKEY_BOB	"-----BEGIN PGP PUBLIC KEY BLOCK-----\n\n" \
+			"mQENBFakeKeyForTests\n" \
+			"-----END PGP PUBLIC KEY BLOCK-----\n"
+#define REPLY_W_BOB	"Login: bob\tName: Bob Builder\r\n" \
+			"Project: Building things\r\n" \
+			"PGP key:\r\n" \
+			"-----BEGIN PGP PUBLIC KEY BLOCK-----\r\n\r\n" \
+			"mQENBFakeKeyForTests\r\n" \
+			"-----END PGP PUBLIC KEY BLOCK-----\r\n" \
+			"Plan:\r\nCan we fix it?\r\nYes we can!\r\n"
+#define PROJECT_DAN	"Dan\x1b[2J's \x07project \xff\xc3(caf\xc3\xa9\r\n" \
+			"line two\n"
+#define REPLY_W_DAN	"Login: dan\tName: Dan Noeol\r\n" \
+			"Project: Dan[2J's project (caf\xc3\xa9\r\n" \
+			"Plan:\r\nEnds with LF\r\nmixed\r\n" \
+			"no newline at the end\r\n"
+#define PGPKEY_CAROL	"KEYONLY"
+#define REPLY_W_CAROL	"Login: carol\tName: Carol Noplan\r\n" \
+			"PGP key:\r\nKEYONLY\r\nNo Plan.\r\n"
+
+/*
+ * The member list: a header, then the logins padded to 10 columns (the
+ * longest, at least 8, plus 2), the names after.
+ */
+#define LIST_HEADER	"Login     Name\r\n"
+#define LIST_MEMBERS	"alice     Alice Liddell\r\n" \
+			"bob       Bob Builder\r\n" \
+			"carol     Carol Noplan\r\n" \
+			"dan       Dan Noeol\r\n" \
+			"erin      Erin Unsafe\r\n"
+#define REPLY_LIST	LIST_HEADER LIST_MEMBERS
+#define LIST_MALLORY	"mallory   Mallory Outsider\r\n"
+#define LIST_ZOE	"zoe       Zoe Elsewhere\r\n"
 
 #define LOGIN_ALICE	"Login: alice\tName: Alice Liddell\r\n"
 #define NO_PLAN		"No Plan.\r\n"
@@ -137,6 +172,14 @@ void	 plan_symlink(struct fixture *, const char *, const char *);
 void	 plan_fifo(struct fixture *, const char *);
 void	 plan_directory(struct fixture *, const char *);
 void	 plan_path(const struct fixture *, const char *, char *, size_t);
+void	 home_file_path(const struct fixture *, const char *, const char *,
+	    char *, size_t);
+void	 home_file_write(struct fixture *, const char *, const char *,
+	    const void *, size_t);
+void	 home_file_remove(struct fixture *, const char *, const char *);
+void	 home_file_symlink(struct fixture *, const char *, const char *,
+	    const char *);
+void	 home_file_fifo(struct fixture *, const char *, const char *);
 char	*huge_text(size_t);
 char	*crlf_convert(const char *, size_t, size_t *);
 

@@ -155,7 +155,7 @@ static const struct {
 	{ "carol\r\n",	"carol",	REPLY_CAROL,	"no-plan" },
 	{ "dan\n",	"dan",		REPLY_DAN,	"plan" },
 	{ "erin\r\n",	"erin",		REPLY_ERIN,	"plan" },
-	{ "\r\n",	"",		REPLY_LIST LOGIN_ZOE, "list" },
+	{ "\r\n",	"",		REPLY_LIST LIST_ZOE, "list" },
 };
 #define NORMALS	(sizeof(normals) / sizeof(normals[0]))
 

@@ -26,12 +26,21 @@ key_of(uint64_t ino)
 	return k;
 }
 
-/* Builds and inserts a reply of len bytes; returns it, not held. */
-static struct cached_plan *
-add(struct plan_cache *cache, const struct plan_key *k, const char *line,
-    size_t len)
+/* The key of a plain query's reply: the plan alone. */
+static struct reply_key
+plain(const struct plan_key *k)
 {
-	struct cached_plan *e = plan_cache_reserve(cache, k, len);
+	struct reply_key r = { .present = PART_BIT(PART_PLAN) };
+
+	r.file[PART_PLAN] = *k;
+	return r;
+}
+
+static struct cached_plan *
+add_reply(struct plan_cache *cache, const struct reply_key *r,
+    const char *line, size_t len)
+{
+	struct cached_plan *e = plan_cache_reserve(cache, r, len);
 
 	cr_assert_not_null(e);
 	memset(plan_cache_data(e), 'x', len);
@@ -41,24 +50,44 @@ add(struct plan_cache *cache, const struct plan_key *k, const char *line,
 	return e;
 }
 
-static bool
-cached(struct plan_cache *cache, const struct plan_key *k, const char *line)
+/* Builds and inserts a reply of len bytes; returns it, not held. */
+static struct cached_plan *
+add(struct plan_cache *cache, const struct plan_key *k, const char *line,
+    size_t len)
 {
-	struct cached_plan *e = plan_cache_find(cache, k, line, strlen(line));
+	struct reply_key r = plain(k);
+
+	return add_reply(cache, &r, line, len);
+}
+
+static bool
+cached_reply(struct plan_cache *cache, const struct reply_key *r,
+    const char *line)
+{
+	struct cached_plan *e = plan_cache_find(cache, r, line, strlen(line));
 
 	if (e != NULL)
 		plan_cache_release(cache, e);
 	return e != NULL;
 }
 
+static bool
+cached(struct plan_cache *cache, const struct plan_key *k, const char *line)
+{
+	struct reply_key r = plain(k);
+
+	return cached_reply(cache, &r, line);
+}
+
 Test(cache, finds_the_same_file_and_line)
 {
 	struct plan_cache *cache = plan_cache_new(1 << 20);
 	struct plan_key k = key_of(1);
+	struct reply_key r = plain(&k);
 	struct cached_plan *e;
 
 	add(cache, &k, LINE, 100);
-	e = plan_cache_find(cache, &k, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r, LINE, LINE_LEN);
 	cr_assert_not_null(e);
 	cr_assert_eq(plan_cache_len(e), 100);
 	cr_assert_eq(memcmp(plan_cache_data(e), LINE, LINE_LEN), 0);
@@ -94,10 +123,11 @@ Test(cache, misses_when_any_part_of_the_identity_differs)
 
 /*
  * An entry may take an eighth of the cache at most: a cache of 8000
- * bytes holds seven entries of 1000 bytes (and their headers), not eight.
+ * bytes holds seven entries of 900 bytes (and their headers, about 230
+ * bytes each), not eight.
  */
 #define ROOM		8000
-#define ENTRY		1000
+#define ENTRY		900
 #define FITTING		7
 
 static void
@@ -139,10 +169,11 @@ Test(cache, never_evicts_an_entry_being_sent)
 {
 	struct plan_cache *cache = plan_cache_new(ROOM);
 	struct plan_key k1 = key_of(1), k2 = key_of(2), k8 = key_of(8);
+	struct reply_key r1 = plain(&k1);
 	struct cached_plan *sending;
 
 	fill(cache, 1);
-	sending = plan_cache_find(cache, &k1, LINE, LINE_LEN);
+	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN);
 	cr_assert_not_null(sending);
 	cached(cache, &k2, LINE);		/* k1 is the oldest, but in use */
 	add(cache, &k8, LINE, ENTRY);
@@ -158,14 +189,15 @@ Test(cache, a_replaced_entry_outlives_its_sender)
 {
 	struct plan_cache *cache = plan_cache_new(ROOM);
 	struct plan_key k1 = key_of(1);
+	struct reply_key r1 = plain(&k1);
 	struct cached_plan *sending, *e;
 	size_t before;
 
 	add(cache, &k1, LINE, ENTRY);
 	before = plan_cache_bytes(cache);
-	sending = plan_cache_find(cache, &k1, LINE, LINE_LEN);
+	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN);
 	add(cache, &k1, LINE, ENTRY / 2);
-	e = plan_cache_find(cache, &k1, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r1, LINE, LINE_LEN);
 	cr_assert_eq(plan_cache_len(e), ENTRY / 2, "the new entry is found");
 	plan_cache_release(cache, e);
 	cr_assert_eq(plan_cache_len(sending), ENTRY);
@@ -180,11 +212,12 @@ Test(cache, replaces_an_entry_of_the_same_key)
 {
 	struct plan_cache *cache = plan_cache_new(1 << 20);
 	struct plan_key k = key_of(1);
+	struct reply_key r = plain(&k);
 	struct cached_plan *e;
 
 	add(cache, &k, LINE, 100);
 	add(cache, &k, LINE, 200);
-	e = plan_cache_find(cache, &k, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r, LINE, LINE_LEN);
 	cr_assert_not_null(e);
 	cr_assert_eq(plan_cache_len(e), 200);
 	plan_cache_release(cache, e);
@@ -195,9 +228,10 @@ Test(cache, refuses_what_does_not_fit)
 {
 	struct plan_cache *cache = plan_cache_new(80000);
 	struct plan_key k = key_of(1);
+	struct reply_key r = plain(&k);
 
 	/* An entry may take an eighth of the cache at most. */
-	cr_assert_null(plan_cache_reserve(cache, &k, 10001));
+	cr_assert_null(plan_cache_reserve(cache, &r, 10001));
 	cr_assert_eq(plan_cache_bytes(cache), 0);
 	plan_cache_free(cache);
 }
@@ -206,13 +240,14 @@ Test(cache, counts_every_byte_it_holds)
 {
 	struct plan_cache *cache = plan_cache_new(1 << 20);
 	struct plan_key k1 = key_of(1), k2 = key_of(2);
+	struct reply_key r2 = plain(&k2);
 	struct cached_plan *building;
 	size_t one;
 
 	add(cache, &k1, LINE, 1000);
 	one = plan_cache_bytes(cache);
 	cr_assert_geq(one, 1000);
-	building = plan_cache_reserve(cache, &k2, 1000);
+	building = plan_cache_reserve(cache, &r2, 1000);
 	cr_assert_eq(plan_cache_bytes(cache), 2 * one);
 	plan_cache_release(cache, building);	/* abandoned: not inserted */
 	cr_assert_eq(plan_cache_bytes(cache), one);
@@ -246,4 +281,48 @@ Test(cache, a_key_from_statx_names_device_inode_size_and_times)
 	cr_assert_eq(k.size, 77);
 	cr_assert(k.mtime_sec == 1000 && k.mtime_nsec == 5);
 	cr_assert(k.ctime_sec == 1001 && k.ctime_nsec == 6);
+}
+
+/*
+ * /W: the reply is made of up to three files; it is found only for the
+ * same query form and the same state of every file, one that was not
+ * there included.
+ */
+Test(cache, a_verbose_reply_keys_on_every_file)
+{
+	struct plan_cache *cache = plan_cache_new(1 << 20);
+	struct plan_key k = key_of(1), project = key_of(2), key = key_of(3);
+	struct reply_key w = plain(&k), other;
+
+	w.verbose = true;
+	w.present |= PART_BIT(PART_PROJECT);
+	w.file[PART_PROJECT] = project;
+	add_reply(cache, &w, LINE, 100);
+	cr_assert(cached_reply(cache, &w, LINE));
+	cr_assert(!cached(cache, &k, LINE), "a plain query got /W's reply");
+	other = w, other.file[PART_PROJECT].mtime_nsec++;
+	cr_assert(!cached_reply(cache, &other, LINE), "the project changed");
+	other = w, other.present &= ~PART_BIT(PART_PROJECT);
+	other.file[PART_PROJECT] = (struct plan_key){ 0 };
+	cr_assert(!cached_reply(cache, &other, LINE), "the project is gone");
+	other = w, other.present |= PART_BIT(PART_PGPKEY);
+	other.file[PART_PGPKEY] = key;
+	cr_assert(!cached_reply(cache, &other, LINE), "a key appeared");
+	other = w, other.file[PART_PGPKEY] = key;	/* absent: not compared */
+	cr_assert(cached_reply(cache, &other, LINE));
+	plan_cache_free(cache);
+}
+
+Test(cache, a_reply_is_settled_when_every_file_is)
+{
+	struct plan_key k = key_of(1), project = key_of(2);
+	struct reply_key w = plain(&k);
+
+	w.present |= PART_BIT(PART_PROJECT);
+	w.file[PART_PROJECT] = project;
+	cr_assert(reply_key_settled(&w, 1002));
+	w.file[PART_PROJECT].mtime_sec = 1001;
+	cr_assert_not(reply_key_settled(&w, 1002));
+	w.present &= ~PART_BIT(PART_PROJECT);	/* absent: not looked at */
+	cr_assert(reply_key_settled(&w, 1002));
 }

@@ -5,16 +5,18 @@
  * With FINGERD_HOST and FINGERD_PORT set it tests that server (and
  * FINGERD_TIMEOUT, default 10, says its -t); without them it starts
  * $FINGERD (default ./fingerd) on a fixture of its own, one per test.
- * A server under test must serve this fixture, with no .project files:
+ * A server under test must serve this fixture:
  *
  *	group finger, gid 79, members "erin,carol,alice,dan"
  *	alice	gecos "Alice Liddell,Room 1,555-0101,", listed
  *		.plan "Down the rabbit hole.\nCuriouser and curiouser!\n"
  *	bob	gecos "Bob Builder", primary gid 79, not listed
  *		.plan "Can we fix it?\r\nYes we can!\r\n"
- *	carol	gecos "Carol Noplan", listed, no .plan
+ *		.project PROJECT_BOB, .pgpkey PGPKEY_BOB (harness.h)
+ *	carol	gecos "Carol Noplan", listed, no .plan, .pgpkey "KEYONLY"
  *	dan	gecos "Dan Noeol", listed
  *		.plan "Ends with LF\nmixed\r\nno newline at the end"
+ *		.project PROJECT_DAN (controls, bad UTF-8, a second line)
  *	erin	gecos "Erin Unsafe,,,", listed
  *		.plan PLAN_ERIN in harness.h (ESC, DEL, C0 and C1 controls,
  *		bad UTF-8, and valid UTF-8 text)
@@ -201,7 +203,7 @@ Test(exchange, verbose_prefix_with_blanks)
 	EXPECT("/W\talice\r\n", REPLY_ALICE);
 	EXPECT("/w \t \talice\n", REPLY_ALICE);
 	EXPECT("/Walice\r\n", REPLY_ALICE);
-	EXPECT("/W bob\r\n", REPLY_BOB);
+	EXPECT("/W bob\r\n", REPLY_W_BOB);
 	EXPECT("/W mallory\r\n", REPLY_NO_SUCH_USER);
 	served_cleanly();
 }
@@ -272,6 +274,51 @@ Test(exchange, verbose_alone_lists_members)
 	served_cleanly();
 }
 
+/*
+ * "With /W, two more parts come between the Login line and the plan,
+ * each only when its file is there": Project (the first line of
+ * ~/.project) and PGP key (~/.pgpkey), filtered as the plan.
+ */
+Test(exchange, verbose_shows_project_and_key_before_the_plan)
+{
+	EXPECT("/W bob\r\n", REPLY_W_BOB);
+	EXPECT("/w bob\r\n", REPLY_W_BOB);
+	EXPECT("/Wbob\r\n", REPLY_W_BOB);
+	EXPECT("/W \t bob\n", REPLY_W_BOB);
+	served_cleanly();
+}
+
+Test(exchange, verbose_project_first_line_filtered)
+{
+	EXPECT("/W dan\r\n", REPLY_W_DAN);
+	served_cleanly();
+}
+
+Test(exchange, verbose_key_without_plan)
+{
+	EXPECT("/W carol\r\n", REPLY_W_CAROL);
+	served_cleanly();
+}
+
+/* Neither file: /W gives what the plain query gives. */
+Test(exchange, verbose_without_project_or_key_is_the_plain_reply)
+{
+	EXPECT("/W alice\r\n", REPLY_ALICE);
+	EXPECT("/W erin\r\n", REPLY_ERIN);
+	served_cleanly();
+}
+
+/* "A plain query's reply does not change by one byte." */
+Test(exchange, plain_query_shows_neither)
+{
+	EXPECT("bob\r\n", REPLY_BOB);
+	EXPECT("dan\r\n", REPLY_DAN);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	EXPECT("/W bob\r\n", REPLY_W_BOB);	/* and neither cache the other */
+	EXPECT("bob\r\n", REPLY_BOB);
+	served_cleanly();
+}
+
 /* "The reply to a member is, byte for byte:" ... "every bare LF as CRLF" */
 Test(exchange, plan_bare_lf_sent_as_crlf)
 {
@@ -296,7 +343,6 @@ Test(exchange, plan_final_crlf_added)
 Test(exchange, member_without_plan)
 {
 	EXPECT("carol\r\n", REPLY_CAROL);
-	EXPECT("/W carol\n", REPLY_CAROL);
 	served_cleanly();
 }
 

@@ -102,3 +102,32 @@ Test(log, any_line_at_most_pipe_buf)
 	cr_assert_eq(n, PIPE_BUF);
 	cr_assert_eq(buf[n - 1], '\n');
 }
+
+/* The cuts of a reply, each marked after its word. */
+Test(log, cuts_marked_after_the_reply)
+{
+	static const struct {
+		unsigned	 cut;
+		const char	*want;
+	} cases[] = {
+		{ CUT_PLAN, "reply=plan-cut end=ok" },
+		{ CUT_PGPKEY, "reply=plan-key-cut end=ok" },
+		{ CUT_PLAN | CUT_PGPKEY, "reply=plan-cut-key-cut end=ok" },
+	};
+	struct exchange_record r = {
+		.query = "/W alice", .query_len = 8, .reply = "plan",
+		.end = E_NONE, .sent = 15, .us = 187,
+	};
+	char buf[2 * PIPE_BUF];
+	struct in6_addr a;
+	size_t i;
+
+	inet_pton(AF_INET6, "::ffff:192.0.2.1", &a);
+	r.address = &a;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		r.cut = cases[i].cut;
+		log_exchange(&r);
+		one_write(buf, sizeof(buf));
+		cr_assert_not_null(strstr(buf, cases[i].want), "%s", buf);
+	}
+}

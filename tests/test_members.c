@@ -101,15 +101,16 @@ Test(members_build, login_line)
 	members_release(t);
 }
 
-Test(members_build, list_is_login_lines_in_order)
+Test(members_build, list_is_a_table_in_order)
 {
 	struct members *t = build_finger();
 
 	assert_str_bytes(t->list, t->list_len,
-	    "Login: alice\tName: Alice Liddell\r\n"
-	    "Login: bob\tName: Bob Builder\r\n"
-	    "Login: carol\tName: Carol\r\n"
-	    "Login: erin\tName: Erin\r\n");
+	    "Login     Name\r\n"
+	    "alice     Alice Liddell\r\n"
+	    "bob       Bob Builder\r\n"
+	    "carol     Carol\r\n"
+	    "erin      Erin\r\n");
 	members_release(t);
 }
 
@@ -130,8 +131,9 @@ Test(members_build, account_listed_and_primary_once)
 	cr_assert_not_null(t);
 	assert_logins(t, want, 2);
 	assert_str_bytes(t->list, t->list_len,
-	    "Login: alice\tName: Alice\r\n"
-	    "Login: erin\tName: Erin\r\n");
+	    "Login     Name\r\n"
+	    "alice     Alice\r\n"
+	    "erin      Erin\r\n");
 	members_release(t);
 }
 
@@ -179,7 +181,8 @@ Test(members_build, gecos_filtered)
 	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
 	    "Login: mallory\tName: Mal[2JloryX1;Y\r\n");
 	assert_str_bytes(t->list, t->list_len,
-	    "Login: mallory\tName: Mal[2JloryX1;Y\r\n");
+	    "Login     Name\r\n"
+	    "mallory   Mal[2JloryX1;Y\r\n");
 	members_release(t);
 }
 
@@ -227,14 +230,14 @@ Test(members_build, empty_group)
 
 	cr_assert_not_null(t);
 	cr_assert_eq(t->count, 0);
-	cr_assert_eq(t->list_len, 0);
+	assert_str_bytes(t->list, t->list_len, "Login     Name\r\n");
 	cr_assert_null(members_find(t, "dave", 4));
 	members_release(t);
 
 	t = members_build(FINGER_GID, no_one, NULL, 0);
 	cr_assert_not_null(t);
 	cr_assert_eq(t->count, 0);
-	cr_assert_eq(t->list_len, 0);
+	assert_str_bytes(t->list, t->list_len, "Login     Name\r\n");
 	members_release(t);
 }
 
@@ -420,11 +423,15 @@ Test(members_load, finger_group)
 	assert_logins(t, finger_logins, 4);
 	cr_assert_str_eq(t->v[0].home, "/home/alice");
 	cr_assert_str_eq(t->v[1].home, "/home/bob");
+	cr_assert_str_eq(t->v[0].plan, "/home/alice/.plan");
+	cr_assert_str_eq(t->v[0].project, "/home/alice/.project");
+	cr_assert_str_eq(t->v[0].pgpkey, "/home/alice/.pgpkey");
 	assert_str_bytes(t->list, t->list_len,
-	    "Login: alice\tName: Alice Liddell\r\n"
-	    "Login: bob\tName: Bob Builder\r\n"
-	    "Login: carol\tName: Carol\r\n"
-	    "Login: erin\tName: Erin\r\n");
+	    "Login     Name\r\n"
+	    "alice     Alice Liddell\r\n"
+	    "bob       Bob Builder\r\n"
+	    "carol     Carol\r\n"
+	    "erin      Erin\r\n");
 	cr_assert_null(FIND(t, "dave"));
 	cr_assert_null(FIND(t, "ghost"));
 	members_release(t);
@@ -437,8 +444,9 @@ Test(members_load, other_group)
 
 	assert_logins(t, want, 2);
 	assert_str_bytes(t->list, t->list_len,
-	    "Login: dave\tName: Dave Nonmember\r\n"
-	    "Login: frank\tName: \r\n");
+	    "Login     Name\r\n"
+	    "dave      Dave Nonmember\r\n"
+	    "frank\r\n");
 	members_release(t);
 }
 
@@ -456,7 +464,7 @@ Test(members_load, group_without_members)
 	struct members *t = load("empty");
 
 	cr_assert_eq(t->count, 0);
-	cr_assert_eq(t->list_len, 0);
+	assert_str_bytes(t->list, t->list_len, "Login     Name\r\n");
 	members_release(t);
 }
 
@@ -501,15 +509,18 @@ Test(members_pack, round_trip)
 		cr_assert_str_eq(u->v[i].login, t->v[i].login);
 		cr_assert_str_eq(u->v[i].home, t->v[i].home);
 		cr_assert_str_eq(u->v[i].plan, t->v[i].plan);
+		cr_assert_str_eq(u->v[i].project, t->v[i].project);
+		cr_assert_str_eq(u->v[i].pgpkey, t->v[i].pgpkey);
 		cr_assert_eq(u->v[i].login_line_len, t->v[i].login_line_len);
 		cr_assert_eq(memcmp(u->v[i].login_line, t->v[i].login_line,
 		    t->v[i].login_line_len), 0);
 	}
 	assert_str_bytes(u->list, u->list_len,
-	    "Login: alice\tName: Alice Liddell\r\n"
-	    "Login: bob\tName: Bob Builder\r\n"
-	    "Login: carol\tName: Carol\r\n"
-	    "Login: erin\tName: Erin\r\n");
+	    "Login     Name\r\n"
+	    "alice     Alice Liddell\r\n"
+	    "bob       Bob Builder\r\n"
+	    "carol     Carol\r\n"
+	    "erin      Erin\r\n");
 	cr_assert_eq(FIND(u, "erin"), &u->v[3]);
 	cr_assert_null(FIND(u, "dave"));
 	members_release(u);
@@ -525,7 +536,7 @@ Test(members_pack, empty_table)
 
 	cr_assert_not_null(u = members_unpack(block, len));
 	cr_assert_eq(u->count, 0);
-	cr_assert_eq(u->list_len, 0);
+	assert_str_bytes(u->list, u->list_len, "Login     Name\r\n");
 	members_release(u);
 	members_release(t);
 	free(block);
@@ -558,4 +569,58 @@ Test(members_pack, damaged_blocks_refused)
 	members_release(t);
 	free(block);
 	free(copy);
+}
+
+/*
+ * The list's columns: the logins padded to the longest, at least 8, plus
+ * 2; a login of multi-byte characters counts its characters, and the
+ * names, whatever they hold, start in one column.
+ */
+Test(members_build, list_columns_follow_the_longest_login)
+{
+	const struct account accounts[] = {
+		{ "z", "Zed", "/home/z", FINGER_GID },
+		{ "eightchr", "Eight", "/home/e", FINGER_GID },
+		{ "a23456789012345678901234567890bc", "Thirty-two",
+		    "/home/a", FINGER_GID },
+		{ "j\xc3\xb6rg", "J\xc3\xb6rg M\xc3\xbcller \xe6\x97\xa5",
+		    "/home/j", FINGER_GID },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 4);
+	const char *pad = "                                  ";	/* 34 */
+
+	cr_assert_not_null(t);
+	cr_assert_eq(strlen(pad), 34);
+	{
+		char want[1024];
+
+		snprintf(want, sizeof(want),
+		    "Login%.*sName\r\n"
+		    "a23456789012345678901234567890bc  Thirty-two\r\n"
+		    "eightchr%.*sEight\r\n"
+		    "j\xc3\xb6rg%.*sJ\xc3\xb6rg M\xc3\xbcller \xe6\x97\xa5\r\n"
+		    "z%.*sZed\r\n",
+		    29, pad, 26, pad, 30, pad, 33, pad);
+		cr_assert_eq(t->list_len, strlen(want), "length %zu, want %zu",
+		    t->list_len, strlen(want));
+		cr_assert_eq(memcmp(t->list, want, t->list_len), 0,
+		    "got \"%.*s\"", (int)t->list_len, t->list);
+	}
+	members_release(t);
+}
+
+Test(members_build, list_of_short_logins_is_ten_wide)
+{
+	const struct account accounts[] = {
+		{ "ab", "Ab", "/home/ab", FINGER_GID },
+		{ "cdefghij", "Eight", "/home/c", FINGER_GID },
+	};
+	struct members *t = members_build(FINGER_GID, no_one, accounts, 2);
+
+	cr_assert_not_null(t);
+	assert_str_bytes(t->list, t->list_len,
+	    "Login     Name\r\n"
+	    "ab        Ab\r\n"
+	    "cdefghij  Eight\r\n");
+	members_release(t);
 }

@@ -209,13 +209,17 @@ mkdir -p "$T/home/alice" "$T/home/bob" "$T/home/mallory"
 printf 'Down the rabbit hole.\nCuriouser and curiouser!\n' \
     >"$T/home/alice/.plan"
 printf 'Can we fix it?\r\nYes we can!\r\n' >"$T/home/bob/.plan"
+printf 'Building things\nsecond line\n' >"$T/home/bob/.project"
+printf -- '-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBFakeKey\n-----END PGP PUBLIC KEY BLOCK-----\n' \
+    >"$T/home/bob/.pgpkey"
 printf 'I am not a member.\n' >"$T/home/mallory/.plan"
 chmod 755 "$T/home" "$T/home"/*
-chmod 644 "$T/home"/*/.plan "$T/passwd" "$T/group"
+chmod 644 "$T/home"/*/.plan "$T/home/bob/.project" "$T/home/bob/.pgpkey" \
+    "$T/passwd" "$T/group"
 
 REPLY_ALICE='Login: alice\tName: Alice Liddell\r\nPlan:\r\nDown the rabbit hole.\r\nCuriouser and curiouser!\r\n'
 REPLY_MALLORY='Login: mallory\tName: Mallory Outsider\r\nPlan:\r\nI am not a member.\r\n'
-REPLY_LIST='Login: alice\tName: Alice Liddell\r\nLogin: bob\tName: Bob Builder\r\n'
+REPLY_LIST='Login     Name\r\nalice     Alice Liddell\r\nbob       Bob Builder\r\n'
 REPLY_NO_SUCH='No such user\r\n'
 
 DAEMON_ENV=(env LD_PRELOAD="$NSS_LIB" NSS_WRAPPER_PASSWD="$T/passwd"
@@ -274,10 +278,14 @@ test_finger_client() {
 	timeout 10 finger alice@127.0.0.1 >"$T/f.alice" 2>&1
 	expect_bytes "finger alice@127.0.0.1: her plan, exactly" "$T/f.alice" \
 	    'Login: alice\tName: Alice Liddell\nPlan:\nDown the rabbit hole.\nCuriouser and curiouser!\n'
-	timeout 10 finger -l bob@localhost >"$T/f.bob" 2>&1
-	expect_bytes "finger -l bob@localhost (member by primary group)" \
+	timeout 10 finger bob@localhost >"$T/f.bob" 2>&1
+	expect_bytes "finger bob@localhost (member by primary group)" \
 	    "$T/f.bob" \
 	    'Login: bob\tName: Bob Builder\nPlan:\nCan we fix it?\nYes we can!\n'
+	timeout 10 finger -l bob@localhost >"$T/f.bob-l" 2>&1
+	expect_bytes "finger -l bob@localhost (/W): project and key, then the plan" \
+	    "$T/f.bob-l" \
+	    'Login: bob\tName: Bob Builder\nProject: Building things\nPGP key:\n-----BEGIN PGP PUBLIC KEY BLOCK-----\nmQENBFakeKey\n-----END PGP PUBLIC KEY BLOCK-----\nPlan:\nCan we fix it?\nYes we can!\n'
 	timeout 10 finger mallory@127.0.0.1 >"$T/f.mallory" 2>&1
 	expect_bytes "finger mallory@127.0.0.1 (an account, not a member)" \
 	    "$T/f.mallory" 'No such user\n'
@@ -285,15 +293,27 @@ test_finger_client() {
 	check "a non-member and a missing account get the same bytes" \
 	    cmp -s "$T/f.mallory" "$T/f.nosuch"
 	timeout 10 finger @127.0.0.1 >"$T/f.list" 2>&1
-	expect_bytes "finger @127.0.0.1: the members, sorted" "$T/f.list" \
-	    'Login: alice\tName: Alice Liddell\nLogin: bob\tName: Bob Builder\n'
+	expect_bytes "finger @127.0.0.1: the members, a table sorted by login" \
+	    "$T/f.list" \
+	    'Login     Name\nalice     Alice Liddell\nbob       Bob Builder\n'
+	if command -v lynx >/dev/null; then
+		timeout 10 lynx -dump finger://127.0.0.1/bob >"$T/l.bob" 2>&1
+		expect_bytes "lynx -dump finger://127.0.0.1/bob" "$T/l.bob" \
+		    '                        Finger server on 127.0.0.1: bob\n\nLogin: bob      Name: Bob Builder\nPlan:\nCan we fix it?\nYes we can!\n'
+		timeout 10 lynx -dump finger://127.0.0.1/ >"$T/l.list" 2>&1
+		expect_bytes "lynx -dump finger://127.0.0.1/: the list in columns" \
+		    "$T/l.list" \
+		    '                          Finger server on 127.0.0.1:\n\nLogin     Name\nalice     Alice Liddell\nbob       Bob Builder\n'
+	else
+		not_ok "lynx is not installed: apt-get install lynx"
+	fi
 	query 79 alice >"$T/r.alice"
 	expect_bytes "on the wire: CRLF line ends, byte for byte" \
 	    "$T/r.alice" "$REPLY_ALICE"
 	# A line is written within 10 ms of its exchange's end.
 	check "each finger exchange is logged" wait_until 2 log_has \
 	    "$T/port79.log" \
-	    '^fingerd: client=127\.0\.0\.1 query="(alice|/W bob|mallory|nosuchuser|)" ' 5
+	    '^fingerd: client=127\.0\.0\.1 query="(alice|bob|/W bob|mallory|nosuchuser|)" ' 8
 	kill -TERM "$pid"
 	wait_exit "$pid" 10
 	check "SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
@@ -1023,8 +1043,8 @@ test_file_capability() {
 	check "  still as nobody" \
 	    grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534$' "/proc/$pid/status"
 	query 79 '' >"$T/r.filecap"
-	check "  and serves: the member list starts with a Login line" \
-	    grep -q '^Login: ' "$T/r.filecap"
+	check "  and serves: the member list starts with its header" \
+	    grep -q '^Login     Name' "$T/r.filecap"
 	kill -TERM "$pid"
 	wait_exit "$pid" 10
 	check "  SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]

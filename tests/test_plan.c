@@ -867,3 +867,41 @@ Test(plan_field, cut_multibyte_is_valid)
 		cr_assert_eq(cp, 0x20ac);
 	}
 }
+
+/* .project: the first line, as plan_first_line gives it for "Project: ". */
+static void
+expect_first_line(const char *in, size_t len, const char *want)
+{
+	uint8_t *out = malloc(PLAN_FILTER_BOUND(len) + 2);
+	size_t n;
+
+	cr_assert_not_null(out);
+	n = plan_first_line((const uint8_t *)in, len, out);
+	cr_assert_leq(n, PLAN_FILTER_BOUND(len) + 2);
+	assert_bytes(out, n, (const uint8_t *)want, strlen(want));
+	free(out);
+}
+
+#define expect_first(in_lit, want) \
+	expect_first_line((in_lit), sizeof(in_lit) - 1, (want))
+
+Test(plan, first_line_only)
+{
+	expect_first("fingerd\nsecond line\n", "fingerd\r\n");
+	expect_first("fingerd\r\nsecond\r\n", "fingerd\r\n");
+	expect_first("one\rtwo", "one\r\n");
+	expect_first("no newline", "no newline\r\n");
+	expect_first("\nsecond", "\r\n");
+	expect_first("", "\r\n");
+	expect_first("tab\tkept\n", "tab\tkept\r\n");
+}
+
+Test(plan, first_line_filtered)
+{
+	expect_first("a\x1b[2Jb\x07\x7f" "c\n", "a[2Jbc\r\n");
+	expect_first("\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\n", "\xc3\xa9t\xc3\xa9 \xe6\x97\xa5\r\n");
+	expect_first("bad\xff\xfe utf\xc3\n", "bad utf\r\n");
+	expect_first("c1 \xc2\x9b" "x\n", "c1 x\r\n");
+	/* cut in the middle of a sequence (the read stopped there) */
+	expect_first("cut \xe6\x97", "cut \r\n");
+}

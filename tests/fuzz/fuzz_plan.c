@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the plan filter (plan_filter_chunk/finish, in plan
- * and in field mode), plan_filter_field() and log_escape().
+ * and in field mode), plan_filter_field(), plan_first_line() (the
+ * "Project:" line of /W) and log_escape().
  *
  * Input: the low three bits of the first byte say how many chunk sizes
  * follow (0: the plan in one chunk); its high five bits size a log_escape()
@@ -303,6 +304,39 @@ check_escape(const uint8_t *src, size_t len, size_t size)
 	free(dst);
 }
 
+/*
+ * plan_first_line(): within its bound, one line (a single CRLF, at the
+ * end), terminal-safe, and exactly the plan filter over the bytes before
+ * the input's first CR or LF, with CRLF for the filter's own line end.
+ */
+static void
+check_first_line(const struct input *in)
+{
+	size_t bound = PLAN_FILTER_BOUND(in->plan_len) + 2, n, end = 0;
+	uint8_t *out = malloc(bound);
+	struct input line = *in;
+	struct output want;
+	struct plan_filter f;
+
+	check(out != NULL);
+	n = plan_first_line(in->plan, in->plan_len, out);
+	check(n >= 2 && n <= bound);
+	check(out[n - 2] == '\r' && out[n - 1] == '\n');
+	check(memchr(out, '\n', n - 1) == NULL);
+	check(memchr(out, '\r', n - 2) == NULL);
+	check_safe(out, n, false);
+	while (end < in->plan_len && in->plan[end] != '\n' &&
+	    in->plan[end] != '\r')
+		end++;
+	line.plan_len = end;
+	output_alloc(&want, end);
+	plan_filter_init(&f, false);
+	filter_chunk(&f, line.plan, end, &want);
+	check(n == want.len + 2 && memcmp(out, want.v, want.len) == 0);
+	free(want.v);
+	free(out);
+}
+
 static void
 check_log_escape(const struct input *in)
 {
@@ -332,6 +366,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_filter(&in, false);
 	check_filter(&in, true);
 	check_field(&in);
+	check_first_line(&in);
 	check_log_escape(&in);
 	return 0;
 }
