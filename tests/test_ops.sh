@@ -66,44 +66,7 @@ T=$(mktemp -d /tmp/fingerd-ops.XXXXXX)
 chmod 755 "$T"
 DAEMONS=()
 
-ok() {
-	passed=$((passed + 1))
-	echo "ok   - $1"
-}
-
-not_ok() {
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-}
-
-# check "what" command...: passes when the command succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-		return 0
-	fi
-	not_ok "$what"
-	return 1
-}
-
-skip() {
-	echo "SKIP - $1"
-}
-
-# expect_bytes "what" file 'expected bytes' (printf %b escapes).
-expect_bytes() {
-	printf '%b' "$3" >"$T/expected"
-	if cmp -s "$2" "$T/expected"; then
-		ok "$1"
-		return 0
-	fi
-	not_ok "$1"
-	echo "       expected:"; od -c "$T/expected" | head -12 | sed 's/^/       /'
-	echo "       got:"; od -c "$2" | head -12 | sed 's/^/       /'
-	return 1
-}
+. tests/checks.sh
 
 # The processes a process started.
 children() {
@@ -116,12 +79,6 @@ descendants() {
 		echo "$c"
 		descendants "$c"
 	done
-}
-
-alive() {
-	local state
-	state=$(awk '{ print $3 }' /proc/"$1"/stat 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ]
 }
 
 none_alive() {
@@ -147,22 +104,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 1' INT TERM
-
-# wait_until seconds command...: polls every 50 ms.
-wait_until() {
-	local n=$(($1 * 20))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
-
-log_has() {	# log_has file ERE [count]
-	[ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]
-}
 
 # wait_exit pid seconds: the exit status in $STATUS; 1 when still running.
 # A process waited for leaves DAEMONS: its pid may be given to another.

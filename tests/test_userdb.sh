@@ -57,38 +57,7 @@ FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
 passed=0
 failed=0
 
-ok() {
-	passed=$((passed + 1))
-	echo "ok   - $1"
-}
-
-# not_ok "what": and the logs named in $SHOW_LOGS, for a failure.
-not_ok() {
-	local f
-	failed=$((failed + 1))
-	echo "FAIL - $1"
-	[ -n "${SHOW_LOGS:-}" ] && sleep 0.1	# logs written in batches
-	for f in ${SHOW_LOGS:-}; do
-		echo "       log $(basename "$f"):"
-		tail -n 25 "$f" 2>/dev/null | cut -c1-200 | sed 's/^/       | /'
-	done
-}
-
-# check "what" command...: passes when the command succeeds.
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		ok "$what"
-		return 0
-	fi
-	not_ok "$what"
-	return 1
-}
-
-skip() {
-	echo "SKIP - $1"
-}
+. tests/checks.sh
 
 # The files this test must not change on the machine (read from the
 # outside, or through /proc/PID/root), and its own paths in /run.
@@ -176,28 +145,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 1' INT TERM
 
-alive() {
-	local state
-	state=$(awk '{ print $3 }' /proc/"$1"/stat 2>/dev/null) || return 1
-	[ -n "$state" ] && [ "$state" != Z ]
-}
-
-# wait_until seconds command...: polls every 50 ms.
-wait_until() {
-	local n=$(($1 * 20))
-	shift
-	while [ "$n" -gt 0 ]; do
-		"$@" && return 0
-		sleep 0.05
-		n=$((n - 1))
-	done
-	return 1
-}
-
-log_has() {	# log_has file ERE [count]
-	[ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]
-}
-
 # wait_exit pid seconds: the exit status in $STATUS; 1 when still running.
 wait_exit() {
 	local i
@@ -227,19 +174,6 @@ start() {
 # query 'text' > reply: one exchange with fingerd, on 127.0.0.1:7979.
 query() {
 	printf '%s\r\n' "$1" | timeout 10 nc -w 5 127.0.0.1 7979
-}
-
-# expect_bytes "what" file 'expected bytes' (printf %b escapes).
-expect_bytes() {
-	printf '%b' "$3" >"$T/expected"
-	if cmp -s "$2" "$T/expected"; then
-		ok "$1"
-		return 0
-	fi
-	not_ok "$1"
-	echo "       expected:"; od -c "$T/expected" | head -8 | sed 's/^/       /'
-	echo "       got:"; od -c "$2" | head -8 | sed 's/^/       /'
-	return 1
 }
 
 # reply_is 'query' 'expected bytes': polls (up to 5 s) until it is.

@@ -1,0 +1,75 @@
+# tests/checks.sh: the shell tests' checks (test_ops.sh, test_userdb.sh,
+# test_container.sh source it).  One line a check, "ok   - what" or
+# "FAIL - what"; the counts in $passed and $failed.  expect_bytes writes
+# $T/expected: the sourcing script sets T first.
+
+passed=${passed:-0}
+failed=${failed:-0}
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok   - $1"
+}
+
+# not_ok "what": and the logs named in $SHOW_LOGS, for a failure.
+not_ok() {
+	local f
+	failed=$((failed + 1))
+	echo "FAIL - $1"
+	[ -n "${SHOW_LOGS:-}" ] && sleep 0.1	# logs written in batches
+	for f in ${SHOW_LOGS:-}; do
+		echo "       log $(basename "$f"):"
+		tail -n 25 "$f" 2>/dev/null | cut -c1-200 | sed 's/^/       | /'
+	done
+}
+
+# check "what" command...: passes when the command succeeds.
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		ok "$what"
+		return 0
+	fi
+	not_ok "$what"
+	return 1
+}
+
+skip() {
+	echo "SKIP - $1"
+}
+
+# expect_bytes "what" file 'expected bytes' (printf %b escapes).
+expect_bytes() {
+	printf '%b' "$3" >"$T/expected"
+	if cmp -s "$2" "$T/expected"; then
+		ok "$1"
+		return 0
+	fi
+	not_ok "$1"
+	echo "       expected:"; od -c "$T/expected" | head -12 | sed 's/^/       /'
+	echo "       got:"; od -c "$2" | head -12 | sed 's/^/       /'
+	return 1
+}
+
+alive() {
+	local state
+	state=$(awk '{ print $3 }' /proc/"$1"/stat 2>/dev/null) || return 1
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+# wait_until seconds command...: polls every 50 ms.
+wait_until() {
+	local n=$(($1 * 20))
+	shift
+	while [ "$n" -gt 0 ]; do
+		"$@" && return 0
+		sleep 0.05
+		n=$((n - 1))
+	done
+	return 1
+}
+
+log_has() {	# log_has file ERE [count]
+	[ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]
+}
