@@ -146,10 +146,13 @@ VALGRIND_FLAGS = --jobs=2 --timeout=300
 check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
 	    $(B)/slowfs
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
-	$(TEST_ENV) $(VALGRIND_ENV) $(B)/exchange $(VALGRIND_FLAGS)
-	$(TEST_ENV) $(VALGRIND_ENV) $(B)/daemon-tests $(VALGRIND_FLAGS)
-	$(TEST_ENV) $(VALGRIND_ENV) SLOWFS=$(B)/slowfs $(B)/abuse-tests \
-	    --jobs=1 --timeout=300
+	set -e; for engine in $(ENGINES); do \
+	    echo "== under valgrind, -E $$engine"; \
+	    export FINGERD_ENGINE=$$engine $(TEST_ENV) $(VALGRIND_ENV); \
+	    $(B)/exchange $(VALGRIND_FLAGS); \
+	    $(B)/daemon-tests $(VALGRIND_FLAGS); \
+	    SLOWFS=$(B)/slowfs $(B)/abuse-tests --jobs=1 --timeout=300; \
+	done
 
 check: check-normal check-asan check-valgrind fuzz
 
