@@ -77,6 +77,7 @@ static const int allowed[] = {
 	SCMP_SYS(mremap),
 	SCMP_SYS(madvise),
 	SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(restart_syscall),	/* a timed wait resumed after SIGCONT */
 	SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(getpid),
 	SCMP_SYS(exit),

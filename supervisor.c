@@ -78,6 +78,7 @@ struct worker {
 	unsigned		 slot;		/* its listening socket */
 	unsigned		 generation;
 	enum worker_state	 state;
+	bool			 listening;	/* ready, its listener not closed */
 	int64_t			 started;	/* monotonic ns */
 };
 
@@ -322,6 +323,39 @@ generation_serves(const struct supervisor *s)
 	return serving == s->options->workers;
 }
 
+/* Whether a worker of an older generation may still take a connection. */
+static bool
+older_listening(const struct supervisor *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid != 0 && s->workers[i].listening &&
+		    s->workers[i].generation < s->generation)
+			return true;
+	return false;
+}
+
+/*
+ * The log says the generation serves once every worker of it does and
+ * no older one listens any more (each says so when it closes its
+ * listener, or by its exit): from that line on, every connection gets
+ * the new table.
+ */
+static void
+announce(struct supervisor *s)
+{
+	if (s->announced || !generation_serves(s) || older_listening(s))
+		return;
+	s->announced = true;
+	if (s->generation == 1)
+		log_info("serving group %s (%zu member%s)", s->options->group,
+		    s->members, plural(s->members));
+	else
+		log_info("SIGHUP: group %s has %zu member%s",
+		    s->options->group, s->members, plural(s->members));
+}
+
 /*
  * A worker serves: the ones it replaces, on its socket and of an older
  * generation, are told to stop.
@@ -333,6 +367,7 @@ worker_ready(struct supervisor *s, struct worker *w)
 	size_t i;
 
 	w->state = WORKER_SERVING;
+	w->listening = true;
 	for (i = 0; i < s->workers_size; i++) {
 		old = &s->workers[i];
 		if (old->pid != 0 && old->slot == w->slot &&
@@ -340,15 +375,7 @@ worker_ready(struct supervisor *s, struct worker *w)
 		    old->state != WORKER_RETIRING)
 			worker_stop(old);
 	}
-	if (s->announced || !generation_serves(s))
-		return;
-	s->announced = true;
-	if (s->generation == 1)
-		log_info("serving group %s (%zu member%s)", s->options->group,
-		    s->members, plural(s->members));
-	else
-		log_info("SIGHUP: group %s has %zu member%s",
-		    s->options->group, s->members, plural(s->members));
+	announce(s);
 }
 
 /* Signals whose death is a crash, not an order. */
@@ -474,6 +501,7 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
+	announce(s);
 }
 
 static size_t
@@ -605,9 +633,10 @@ poll_timeout(const struct supervisor *s)
 }
 
 /*
- * The pids that workers wrote once they serve: a pid_t is one write, far
- * below PIPE_BUF, so several never mix.  A worker no longer known (it
- * died since) is passed over.
+ * The pids that workers wrote once they serve, and negated once they
+ * closed their listener: a pid_t is one write, far below PIPE_BUF, so
+ * several never mix.  A worker no longer known (it died since) is passed
+ * over.
  */
 static void
 ready_read(struct supervisor *s)
@@ -615,10 +644,15 @@ ready_read(struct supervisor *s)
 	struct worker *w;
 	pid_t pid;
 
-	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid))
-		if ((w = worker_find(s, pid)) != NULL &&
-		    w->state == WORKER_STARTING)
+	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid)) {
+		if (pid < 0 && (w = worker_find(s, -pid)) != NULL) {
+			w->listening = false;
+			announce(s);
+		} else if ((w = worker_find(s, pid)) != NULL &&
+		    w->state == WORKER_STARTING) {
 			worker_ready(s, w);
+		}
+	}
 }
 
 /*

@@ -50,6 +50,7 @@ static char watch_events[4096]
 static deadline_t accept_pause;		/* when to accept again */
 static deadline_t log_due_at;		/* when queued lines are due */
 static deadline_t stop_at;		/* the end of a stop's grace */
+static int supervisor_fd = -1;		/* the ready pipe, kept */
 
 static void	stop(struct context *);
 
@@ -93,11 +94,21 @@ accept_arm(struct context *ctx)
 	ctx->accepting = true;
 }
 
+/*
+ * Closes the listener, and tells the supervisor, which announces a new
+ * generation only once no older worker can take a connection.
+ */
 static void
 listener_close(struct context *ctx)
 {
-	if (ctx->listen_fd >= 0)
+	pid_t closed = -getpid();
+
+	if (ctx->listen_fd >= 0) {
 		close(ctx->listen_fd);
+		if (supervisor_fd >= 0 && write(supervisor_fd, &closed,
+		    sizeof(closed)) != sizeof(closed))
+			log_warn("telling the supervisor");
+	}
 	ctx->listen_fd = -1;
 }
 
@@ -521,9 +532,10 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		log_warn("inotify_init1: plans are looked at on every query");
 	landlock_restrict(members);
 	seccomp_restrict(o->engine);
-	if (ready_fd >= 0 && (write(ready_fd, &self, sizeof(self)) !=
-	    sizeof(self) || close(ready_fd) != 0))
+	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
+	    sizeof(self))
 		fatal(EX_OSERR, "telling the supervisor");
+	supervisor_fd = ready_fd;
 	signal_arm(&ctx);
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);

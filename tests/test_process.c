@@ -208,9 +208,10 @@ compare_targets(const void *a, const void *b)
 /*
  * -w 3: each worker holds exactly /dev/null as 0 and 1, the log as 2, its
  * own listening socket as 3 (one of the supervisor's, no other
- * worker's), its engine's (a ring; or an epoll set and the eventfd of
- * its file requests' threads), its signalfd and its inotify descriptor;
- * nothing of the supervisor's or of its siblings'.
+ * worker's), the pipe on which it tells the supervisor that it serves
+ * and that it closed its listener, its engine's (a ring; or an epoll set
+ * and the eventfd of its file requests' threads), its signalfd and its
+ * inotify descriptor; nothing of the supervisor's or of its siblings'.
  */
 Test(process, each_worker_holds_exactly_what_it_owns)
 {
@@ -234,15 +235,17 @@ Test(process, each_worker_holds_exactly_what_it_owns)
 	cr_assert(realpath(fx.log, log) != NULL);
 	for (i = 0; i < 3; i++) {
 		n = fds_of(workers[i], got, 16);
-		cr_assert_eq(n, 4 + owned, "worker %d holds %zu descriptors",
+		cr_assert_eq(n, 5 + owned, "worker %d holds %zu descriptors",
 		    (int)workers[i], n);
 		cr_assert_str_eq(got[0], "/dev/null");
 		cr_assert_str_eq(got[1], "/dev/null");
 		cr_assert_str_eq(got[2], log);
 		cr_assert_eq(strncmp(got[3], "socket:[", 8), 0, "%s", got[3]);
-		qsort(got + 4, owned, sizeof(got[0]), compare_targets);
+		qsort(got + 4, owned + 1, sizeof(got[0]), compare_targets);
 		for (j = 0; j < owned; j++)
 			cr_assert_str_eq(got[4 + j], own[j]);
+		cr_assert_eq(strncmp(got[4 + owned], "pipe:[", 6), 0, "%s",
+		    got[4 + owned]);
 		strcpy(sockets[i], got[3]);
 	}
 	for (i = 0; i < 3; i++)
@@ -420,4 +423,56 @@ Test(process, stdout_closed_at_start)
 Test(process, stderr_closed_at_start)
 {
 	closed_at_start(2);
+}
+
+/*
+ * A worker stopped and continued (SIGSTOP and SIGCONT, a debugger, a
+ * container paused through the cgroup freezer) goes on serving: the
+ * kernel resumes its timed waits through restart_syscall, which its
+ * seccomp filter must allow.  A file request first, so that the epoll
+ * engine has a thread waiting on its condition with a timeout.
+ */
+Test(process, a_worker_stopped_and_continued_goes_on)
+{
+	pid_t worker;
+	int i;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	worker = daemon_worker(&fx);
+	EXPECT("carol\r\n", REPLY_CAROL);	/* a statx: no plan */
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(kill(worker, SIGSTOP), 0);
+		usleep(100 * 1000);
+		cr_assert_eq(kill(worker, SIGCONT), 0);
+		usleep(100 * 1000);
+	}
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_eq(daemon_worker(&fx), worker, "the worker was replaced");
+	cr_assert_eq(log_count(&fx, "killed by signal"), 0);
+	stopped_cleanly();
+}
+
+/*
+ * SIGHUP: the log says the new generation serves only once no worker of
+ * the old one can take a connection.  The old worker is stopped
+ * (SIGSTOP) as the reload begins: the line waits for it, and once it is
+ * continued and has closed its listener, every query sees the new group.
+ */
+Test(process, a_reload_is_announced_once_the_old_generation_listens_no_more)
+{
+	pid_t old;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	old = daemon_worker(&fx);
+	EXPECT("mallory\r\n", REPLY_NO_SUCH_USER);
+	cr_assert_eq(kill(old, SIGSTOP), 0);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",mallory");
+	daemon_signal(&fx, SIGHUP);
+	cr_assert_not(log_wait(&fx, "^fingerd: SIGHUP: group finger has 6 "
+	    "members$", 1, 1000), "announced with the old worker listening");
+	cr_assert_eq(kill(old, SIGCONT), 0);
+	cr_assert(log_wait(&fx, "^fingerd: SIGHUP: group finger has 6 "
+	    "members$", 1, WAIT_LOG_MS), "not announced once it stopped");
+	EXPECT("mallory\r\n", REPLY_MALLORY);
+	stopped_cleanly();
 }
