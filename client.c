@@ -120,6 +120,7 @@ struct client {
 	struct cached_plan	*entry;		/* sent from, or being built */
 	size_t			 entry_len;	/* bytes built so far */
 	bool			 keep;		/* build for the cache, not self */
+	bool			 read_error;	/* a file read short: not kept */
 	struct plan_filter	 filter;
 	struct open_how		 how;
 	struct statx		 stx;		/* the kernel writes it */
@@ -623,7 +624,7 @@ plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
 	}
 	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
 	close_file(ctx, c);
-	if (c->keep)
+	if (c->keep && !c->read_error)	/* a reply cut by an error: once */
 		plan_cache_insert(ctx->cache, c->entry,
 		    c->member->login_line_len, c->entry_len);
 	client_reply(ctx, c, "plan", data, c->entry_len);
@@ -678,6 +679,7 @@ file_chunk_arrived(struct context *ctx, struct client *c, int res)
 	}
 	if (res < 0) {
 		file_read_failed(c, -res);
+		c->read_error = true;
 		res = 0;
 	}
 	KERNEL_WROTE(c->buffer->in + (c->part == PART_PROJECT ?

@@ -123,6 +123,7 @@ struct epoll_engine {
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 work;
 	struct request		*todo, *todo_last;
+	unsigned		 queued;	/* in todo */
 	struct request		*finished, *finished_last;
 	unsigned		 threads, idle, threads_max;
 };
@@ -447,6 +448,7 @@ pool_thread(void *arg)
 		}
 		if ((p->todo = r->next) == NULL)
 			p->todo_last = NULL;
+		p->queued--;
 		pthread_mutex_unlock(&p->lock);
 		r->res = file_call(r);
 		pthread_mutex_lock(&p->lock);
@@ -463,10 +465,12 @@ pool_thread(void *arg)
 }
 
 /*
- * Queues a file request for the pool, with a thread more when none is
- * idle: one a request in flight, so that a file system that hangs holds
- * its own requests only.  Past the most threads (two a client), or when
- * the system refuses one more, the request waits for a thread.
+ * Queues a file request for the pool, with a thread more when more are
+ * queued than threads are idle (an idle thread signalled may not have
+ * taken its request yet): one a request in flight, so that a file system
+ * that hangs holds its own requests only.  Past the most threads (two a
+ * client), or when the system refuses one more, the request waits for a
+ * thread.
  */
 static void
 pool_queue(struct epoll_engine *p, struct request *r)
@@ -483,16 +487,17 @@ pool_queue(struct epoll_engine *p, struct request *r)
 	else
 		p->todo = r;
 	p->todo_last = r;
-	if (p->idle == 0 && p->threads < p->threads_max) {
+	p->queued++;
+	if (p->queued > p->idle && p->threads < p->threads_max) {
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, THREAD_STACK);
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		if ((ret = pthread_create(&thread, &attr, pool_thread, p)) == 0)
 			p->threads++;
 		pthread_attr_destroy(&attr);
-	} else if (p->idle > 0) {
-		pthread_cond_signal(&p->work);
 	}
+	if (p->idle > 0)
+		pthread_cond_signal(&p->work);
 	threads = p->threads;
 	pthread_mutex_unlock(&p->lock);
 	if (ret == 0)
@@ -769,6 +774,7 @@ ep_free(struct engine *e)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
+	unsigned threads;
 	size_t i;
 
 	for (i = 0; i < p->nslots; i++)		/* waiting, timed */
@@ -787,7 +793,10 @@ ep_free(struct engine *e)
 	free(p->slots);
 	p->fds = NULL;
 	p->slots = NULL;
-	if (p->threads > 0)
+	pthread_mutex_lock(&p->lock);	/* a thread may be retiring */
+	threads = p->threads;
+	pthread_mutex_unlock(&p->lock);
+	if (threads > 0)
 		return;
 	close(p->eventfd);
 	pthread_mutex_destroy(&p->lock);

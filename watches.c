@@ -199,14 +199,34 @@ watches_key(const struct plan_watches *w, const char *path,
 	return true;
 }
 
+/*
+ * Room for one more: when full, a file that could not be watched (one
+ * missing, as a /W member's .project often is) gives its place up.
+ */
+static bool
+watch_room(struct plan_watches *w)
+{
+	struct watch *e;
+	size_t i;
+
+	if (w->count < WATCHES_MAX)
+		return true;
+	for (i = 0; i < BUCKETS; i++)
+		for (e = w->buckets[i]; e != NULL; e = e->next)
+			if (e->arm == 0 && !e->watching) {
+				drop(w, e, true);
+				return true;
+			}
+	return false;
+}
+
 static struct watch *
 watch_new(struct plan_watches *w, const char *path)
 {
 	size_t len = strlen(path);
 	struct watch *e;
 
-	if (w->count >= WATCHES_MAX || (e = calloc(1, sizeof(*e) + len + 1)) ==
-	    NULL)
+	if (!watch_room(w) || (e = calloc(1, sizeof(*e) + len + 1)) == NULL)
 		return NULL;
 	memcpy(e->path, path, len + 1);
 	e->wd_plan = e->wd_home = -1;

@@ -9,7 +9,8 @@
  * open or read, it reads CONTROL_FILE, and again every 10 ms while it
  * holds the request: missing, empty or not a number, it answers at once;
  * a number N, once the request has been held N ms; "hang", not while the
- * file says so.  CONTROL_FILE.count holds "RECEIVED HELD\n": how many
+ * file says so; "eio": at once, but every read fails with EIO (a disk or
+ * a server that errs).  CONTROL_FILE.count holds "RECEIVED HELD\n": how many
  * such requests came so far and how many are held now, replaced (rename)
  * at each change, so a test knows that a request reached slowfs and waits.
  *
@@ -70,23 +71,29 @@ tally(int delta)
 	pthread_mutex_unlock(&count_lock);
 }
 
+/* The control file's first word into buf; "" when none. */
+static void
+control_word(char *buf, size_t size)
+{
+	ssize_t n = -1;
+	int fd;
+
+	if ((fd = open(control, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, size - 1);
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, " \t\r\n")] = '\0';
+}
+
 /* The control file's delay in ms: -1 for "hang", 0 for none. */
 static long
 delay(void)
 {
 	char buf[32], *end;
-	ssize_t n = -1;
 	long ms;
-	int fd;
 
-	if ((fd = open(control, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-	}
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	buf[strcspn(buf, " \t\r\n")] = '\0';
+	control_word(buf, sizeof(buf));
 	if (strcmp(buf, "hang") == 0)
 		return -1;
 	ms = strtol(buf, &end, 10);
@@ -180,12 +187,16 @@ static int
 slowfs_read(const char *path, char *buf, size_t size, off_t off,
     struct fuse_file_info *fi)
 {
+	char word[32];
 	ssize_t n;
 	int error;
 
 	(void)path;
 	if ((error = gate()) != 0)
 		return error;
+	control_word(word, sizeof(word));
+	if (strcmp(word, "eio") == 0)
+		return -EIO;
 	n = pread((int)fi->fh, buf, size, off);
 	return n < 0 ? -errno : (int)n;
 }

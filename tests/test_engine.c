@@ -432,3 +432,39 @@ Test(engine, epoll_threads_come_and_go)
 	cr_assert_eq(result(e, 3), 0);
 	engine_free(e);
 }
+
+/*
+ * A file request held (an open of a FIFO no one writes to, as a hung
+ * file system holds one) does not hold a request queued after it in the
+ * same turn of the loop, even with a thread idle that was signalled for
+ * the first: each request queued beyond the idle threads gets its own.
+ */
+Test(engine, epoll_a_held_file_request_holds_no_other, .timeout = 10)
+{
+	struct engine *e = engine_for(ENGINE_EPOLL);
+	char fifo[] = "/tmp/fingerd-fifo.XXXXXX";
+	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
+	struct statx stx;
+	double start;
+	int fd, writer;
+
+	cr_assert_not_null(mkdtemp(fifo));
+	strcat(fifo, "/f");
+	cr_assert_eq(mkfifo(fifo, 0600), 0);
+	engine_statx(e, AT_FDCWD, "/", &stx, 1);	/* a thread, idle after */
+	cr_assert_eq(result(e, 1), 0);
+	engine_openat(e, fifo, &how, 2);		/* held */
+	engine_statx(e, AT_FDCWD, "/", &stx, 3);
+	start = (double)monotonic_ns() / NS_PER_SECOND;
+	cr_assert_eq(result(e, 3), 0);
+	cr_assert_lt((double)monotonic_ns() / NS_PER_SECOND - start, 1.0);
+	writer = open(fifo, O_WRONLY | O_CLOEXEC);	/* lets the open go */
+	cr_assert_geq(writer, 0);
+	cr_assert_geq(fd = result(e, 2), 0);
+	close(fd);
+	close(writer);
+	unlink(fifo);
+	*strrchr(fifo, '/') = '\0';
+	rmdir(fifo);
+	engine_free(e);
+}

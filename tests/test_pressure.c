@@ -266,6 +266,29 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	slowfs_end();
 }
 
+/*
+ * zoe's home errs (EIO on every read) once her plan is old enough to be
+ * kept: the reply, cut where the read failed, is sent and the error
+ * logged, but it is not kept; once the file system reads again, the
+ * next query gets the whole plan, though the file did not change.
+ */
+Test(pressure, a_read_error_is_not_cached)
+{
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, NULL);
+	usleep(2100 * 1000);		/* settled: a reply would be kept */
+	write_text(control, "eio");
+	EXPECT("zoe\r\n", "Login: zoe\tName: Zoe Elsewhere\r\nPlan:\r\n");
+	cr_assert(log_wait(&fx, "reading .*/zoe/\\.plan: Input/output error",
+	    1, WAIT_LOG_MS), "the read error is not logged");
+	write_text(control, "");
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
 /* A port nothing listens on now. */
 static int
 free_port(void)

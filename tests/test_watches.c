@@ -319,3 +319,22 @@ Test(watches, which_homes_are_watchable)
 		    "sysfs is watchable");
 	}
 }
+
+/*
+ * Files that cannot be watched (missing, as a /W member's .project often
+ * is) fill no table: at the bound, one gives its place to a file that
+ * can be.
+ */
+Test(watches, unwatchable_files_give_their_place_up)
+{
+	char path[PATH_MAX + 32];
+	int64_t now = monotonic_ns();
+	int i;
+
+	for (i = 0; i < 5000; i++) {
+		snprintf(path, sizeof(path), "%s/.missing-%d", home, i);
+		cr_assert_eq(watches_arm(w, home, path, now), 0);
+	}
+	watch();
+	cr_assert(watched());
+}
