@@ -73,6 +73,18 @@ $(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/test_pressure.o \
 $(B)/soak: $(B)/tests/soak.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
+# The pressure tests' figures (tests/test_pressure.c) under each engine,
+# into bench/results/pressure.md.
+pressure: $(BIN) $(B)/abuse-tests $(B)/slowfs
+	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (tests/test_pressure.c)' \
+	    '| figure | engine | measured | bound |' '|---|---|--:|---|' \
+	    >bench/results/pressure.md
+	set -e; for engine in $(ENGINES); do \
+	    $(TEST_ENV) FINGERD=$(BIN) FINGERD_ENGINE=$$engine SLOWFS=$(B)/slowfs \
+	    FINGERD_FIGURES=$(CURDIR)/bench/results/pressure.md \
+	    $(B)/abuse-tests $(ABUSE_FLAGS) --filter 'pressure/*'; \
+	done
+
 SOAK_SECONDS ?= 600
 soak: $(BIN) $(B)/soak
 	$(TEST_ENV) FINGERD=$(BIN) SOAK_SECONDS=$(SOAK_SECONDS) \
@@ -167,6 +179,6 @@ clean:
 	$(MAKE) -C tests/fuzz clean
 
 .PHONY: all bench check check-normal check-asan check-valgrind fuzz clean \
-	soak
+	soak pressure
 
 include install.mk

@@ -62,6 +62,26 @@ home_dir(const char *login)
 	return strcmp(login, "zoe") == 0 ? "srv" : "home";
 }
 
+/*
+ * A measured figure, as a row of the Markdown table in the file that
+ * FINGERD_FIGURES names (make pressure: bench/results/pressure.md), with
+ * the engine it ran under and the bound its test asserts.
+ */
+void
+figure(const char *what, double value, const char *unit, const char *bound)
+{
+	const char *path = getenv("FINGERD_FIGURES");
+	const char *engine = getenv("FINGERD_ENGINE");
+	FILE *fp;
+
+	if (path == NULL || path[0] == '\0' || (fp = fopen(path, "a")) == NULL)
+		return;
+	fprintf(fp, "| %s | %s | %.3f %s | %s |\n", what,
+	    engine != NULL && engine[0] != '\0' ? engine : "auto", value, unit,
+	    bound);
+	fclose(fp);
+}
+
 double
 now_seconds(void)
 {

@@ -226,5 +226,6 @@ void	 assert_bytes(const struct buffer *, const void *, size_t,
 #define assert_reply(b, s, what)	assert_bytes(b, s, sizeof(s) - 1, what)
 
 double	 now_seconds(void);
+void	 figure(const char *, double, const char *, const char *);
 
 #endif /* HARNESS_H */

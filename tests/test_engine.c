@@ -442,14 +442,14 @@ Test(engine, epoll_threads_come_and_go)
 Test(engine, epoll_a_held_file_request_holds_no_other, .timeout = 10)
 {
 	struct engine *e = engine_for(ENGINE_EPOLL);
-	char fifo[] = "/tmp/fingerd-fifo.XXXXXX";
+	char dir[] = "/tmp/fingerd-fifo.XXXXXX", fifo[64];
 	struct open_how how = { .flags = O_RDONLY | O_CLOEXEC };
 	struct statx stx;
 	double start;
 	int fd, writer;
 
-	cr_assert_not_null(mkdtemp(fifo));
-	strcat(fifo, "/f");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(fifo, sizeof(fifo), "%s/f", dir);
 	cr_assert_eq(mkfifo(fifo, 0600), 0);
 	engine_statx(e, AT_FDCWD, "/", &stx, 1);	/* a thread, idle after */
 	cr_assert_eq(result(e, 1), 0);
@@ -464,7 +464,6 @@ Test(engine, epoll_a_held_file_request_holds_no_other, .timeout = 10)
 	close(fd);
 	close(writer);
 	unlink(fifo);
-	*strrchr(fifo, '/') = '\0';
-	rmdir(fifo);
+	rmdir(dir);
 	engine_free(e);
 }

@@ -240,6 +240,8 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
 	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	figure("alice's reply while zoe's home hangs", took * 1000, "ms",
+	    "< 100 ms");
 	if (client_read_all(fd, &b, WAIT_REPLY_MS) != 0) {
 		struct buffer log;
 
@@ -251,6 +253,8 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	assert_reply(&b, "", "to zoe while her home hangs");
 	cr_assert(took >= 2.9 && took < 3.0 + LATENCY(0.5),
 	    "zoe's connection ended after %.2f s, -t is 3", took);
+	figure("zoe's connection ended, her home hung, -t 3", took, "s",
+	    "2.9 to 3.5 s");
 	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=timeout ", 1,
 	    WAIT_LOG_MS), "zoe's exchange not logged at its deadline");
 	close(fd);
@@ -670,6 +674,7 @@ Test(pressure, listening_socket_destroyed)
 	    (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec +
 	    after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6 - cpu;
 	cr_assert_lt(cpu, 0.15, "%.2f s of CPU in 3 s", cpu);
+	figure("CPU over the 3 s after ss -K", 100 * cpu / 3, "%", "< 5%");
 	cr_assert_eq(log_count(&fx, "^fingerd: the listening socket "
 	    "127\\.0\\.0\\.1:[0-9]+ no longer listens \\(shut down from "
 	    "outside, as by ss -K\\): stopping$"), 1);
@@ -740,6 +745,10 @@ Test(pressure, a_thousand_silent_connections_from_many_addresses)
 	cr_assert_lt(took[PROBES * 99 / 100], LATENCY(0.1),
 	    "p99 %.3f s, median %.3f s", took[PROBES * 99 / 100],
 	    took[PROBES / 2]);
+	figure("probes' p99 among 1,100 silent connections from 69 addresses",
+	    took[PROBES * 99 / 100] * 1000, "ms", "< 100 ms");
+	figure("probes' median, the same", took[PROBES / 2] * 1000, "ms",
+	    "");
 	cr_assert(log_wait(&fx, "query=\"alice\" reply=plan end=ok", PROBES,
 	    WAIT_LOG_MS), "not every probe logged");
 	cr_assert_geq(log_count(&fx, "end=evicted"), PROBES - 1);
