@@ -30,7 +30,11 @@
  * A request on the plan cannot be cancelled once a file system holds it:
  * a timer at the deadline (OP_DEADLINE), set before the first, ends the
  * connection then (shut down, logged, its address uncounted), and the
- * slot is left when the file system gives the request back.
+ * slot is left when the file system gives the request back.  So that a
+ * home whose file system hangs holds few slots past their deadlines, the
+ * requests on one member's files take turns (struct home_turns): a few
+ * at once, the rest waiting in order, each at most until its deadline,
+ * when it leaves its slot at once.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -130,6 +134,8 @@ struct client {
 	uint64_t		 sent;
 	struct reply_key	 key;		/* its files, keyed or read */
 	uint8_t			 part;		/* the file keyed or read */
+	bool			 turn_waiting;	/* in its home's queue */
+	struct client		*turn_next;
 	uint8_t			*head;		/* /W: Login line and parts */
 	size_t			 head_len, head_size;
 	uint64_t		 file_offset;
@@ -138,6 +144,20 @@ struct client {
 	size_t			 line_len;
 	char			 query[QUERY_MAX];	/* last: not cleared */
 };
+
+/*
+ * The requests on one member's files in flight, and the clients waiting
+ * for a turn, oldest first.  A request on a file that a healthy file
+ * system holds comes back within microseconds, and the queue drains as
+ * fast; one that hangs holds its turn until the file system answers.
+ */
+struct home_turns {
+	unsigned		 busy;
+	struct client		*first, *last;
+};
+
+/* Turns a home: an eighth of -c, from 1 to 8. */
+#define HOME_TURNS_MAX	8
 
 /* client_start() clears every field but query, which must stay last. */
 _Static_assert(offsetof(struct client, query) + QUERY_MAX ==
@@ -154,7 +174,9 @@ clients_init(struct context *ctx)
 {
 	unsigned i, n = ctx->options->clients;
 
-	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL)
+	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
+	    (ctx->homes = calloc(ctx->members->count + 1,
+	    sizeof(*ctx->homes))) == NULL)
 		return false;
 	for (i = n; i-- > 0;) {
 		ctx->clients[i].next_free = ctx->free_clients;
@@ -173,7 +195,9 @@ clients_free(struct context *ctx)
 		free(b);
 	}
 	free(ctx->clients);
+	free(ctx->homes);
 	ctx->clients = NULL;
+	ctx->homes = NULL;
 }
 
 bool
@@ -404,6 +428,108 @@ client_no_plan(struct context *ctx, struct client *c)
 	client_reply(ctx, c, "no-plan", c->buffer->out, len);
 }
 
+static struct home_turns *
+home_of(struct context *ctx, const struct client *c)
+{
+	return &ctx->homes[c->member - ctx->members->v];
+}
+
+static unsigned
+home_turns(const struct context *ctx)
+{
+	unsigned n = ctx->options->clients / 8;
+
+	return n < 1 ? 1 : n > HOME_TURNS_MAX ? HOME_TURNS_MAX : n;
+}
+
+/* The request on a file that c->state names, made now. */
+static void
+file_request(struct context *ctx, struct client *c)
+{
+	const char *path = part_path(c->member, c->part);
+	uint64_t left = c->file_end - c->file_offset;
+	uint8_t *in;
+
+	switch (c->state) {
+	case CLIENT_STAT_PLAN:
+		engine_statx(ctx->engine, AT_FDCWD, path, &c->stx,
+		    client_tag(ctx, c, OP_STAT_PLAN));
+		break;
+	case CLIENT_OPEN_PLAN:
+		engine_openat(ctx->engine, path, &c->how,
+		    client_tag(ctx, c, OP_OPEN_PLAN));
+		break;
+	case CLIENT_STAT_OPENED:
+		engine_statx(ctx->engine, c->file_fd, "", &c->stx,
+		    client_tag(ctx, c, OP_STAT_OPENED));
+		break;
+	default:	/* CLIENT_READ_PLAN */
+		in = c->buffer->in;
+		if (c->part == PART_PROJECT)
+			in += c->file_offset;	/* file_end <= PROJECT_READ */
+		engine_read(ctx->engine, c->file_fd, in, left < PLAN_CHUNK ?
+		    (size_t)left : PLAN_CHUNK, c->file_offset, NULL,
+		    client_tag(ctx, c, OP_READ_PLAN));
+		break;
+	}
+}
+
+/*
+ * The request on a file that c->state names, in its home's turn: now if
+ * one is free and no one waits, else after those waiting.  The client's
+ * deadline timer is set by then: a client waiting leaves at its deadline.
+ */
+static void
+file_turn(struct context *ctx, struct client *c)
+{
+	struct home_turns *h = home_of(ctx, c);
+
+	if (h->busy < home_turns(ctx) && h->first == NULL) {
+		h->busy++;
+		file_request(ctx, c);
+		return;
+	}
+	c->turn_next = NULL;
+	if (h->last != NULL)
+		h->last->turn_next = c;
+	else
+		h->first = c;
+	h->last = c;
+	c->turn_waiting = true;
+}
+
+/* A request on a home's files is back: the oldest waiting makes its own. */
+static void
+file_turn_end(struct context *ctx, struct client *c)
+{
+	struct home_turns *h = home_of(ctx, c);
+	struct client *next = h->first;
+
+	h->busy--;
+	if (next == NULL)
+		return;
+	if ((h->first = next->turn_next) == NULL)
+		h->last = NULL;
+	next->turn_waiting = false;
+	h->busy++;
+	file_request(ctx, next);
+}
+
+/* c, waiting for a turn, waits no more (its deadline passed). */
+static void
+file_turn_forgo(struct context *ctx, struct client *c)
+{
+	struct home_turns *h = home_of(ctx, c);
+	struct client **p, *prev = NULL;
+
+	for (p = &h->first; *p != c; p = &(*p)->turn_next)
+		prev = *p;
+	*p = c->turn_next;
+	if (h->last == c)
+		h->last = prev;
+	c->turn_waiting = false;
+}
+
 /*
  * Reads the next chunk of the file, up to the size it had when it was
  * opened (the reply is that snapshot) and at most its cap in all; a
@@ -412,15 +538,8 @@ client_no_plan(struct context *ctx, struct client *c)
 static void
 client_read_file(struct context *ctx, struct client *c)
 {
-	uint64_t left = c->file_end - c->file_offset;
-	size_t len = left < PLAN_CHUNK ? (size_t)left : PLAN_CHUNK;
-	uint8_t *in = c->buffer->in;
-
-	if (c->part == PART_PROJECT)
-		in += c->file_offset;	/* file_end <= PROJECT_READ */
 	c->state = CLIENT_READ_PLAN;
-	engine_read(ctx->engine, c->file_fd, in, len, c->file_offset, NULL,
-	    client_tag(ctx, c, OP_READ_PLAN));
+	file_turn(ctx, c);
 }
 
 /* What was cut of a reply made of the files of this key. */
@@ -506,8 +625,7 @@ client_key_next(struct context *ctx, struct client *c)
 			c->arm = watches_arm(ctx->watches, m->home, path, now);
 		client_timer(ctx, c);
 		c->state = CLIENT_STAT_PLAN;
-		engine_statx(ctx->engine, AT_FDCWD, path, &c->stx,
-		    client_tag(ctx, c, OP_STAT_PLAN));
+		file_turn(ctx, c);
 		return;
 	}
 	client_lookup(ctx, c);
@@ -558,8 +676,7 @@ client_open_next(struct context *ctx, struct client *c)
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
 	c->state = CLIENT_OPEN_PLAN;
-	engine_openat(ctx->engine, part_path(c->member, c->part), &c->how,
-	    client_tag(ctx, c, OP_OPEN_PLAN));
+	file_turn(ctx, c);
 }
 
 /* A file that went away since its statx (or is no file): left out. */
@@ -787,8 +904,7 @@ part_opened(struct context *ctx, struct client *c, int res)
 		return;
 	c->file_fd = res;
 	c->state = CLIENT_STAT_OPENED;
-	engine_statx(ctx->engine, c->file_fd, "", &c->stx,
-	    client_tag(ctx, c, OP_STAT_OPENED));
+	file_turn(ctx, c);
 }
 
 /*
@@ -1037,7 +1153,8 @@ on_file(const struct client *c)
 /*
  * The client's deadline passed.  A request on its socket completes
  * -ECANCELED, which ends the exchange; one that a file system holds may
- * not come back for long, so the connection ends now.
+ * not come back for long, so the connection ends now.  One waiting for
+ * its home's turn has nothing in flight: it leaves its slot.
  */
 static void
 client_expired(struct context *ctx, struct client *c, uint32_t serial)
@@ -1047,6 +1164,11 @@ client_expired(struct context *ctx, struct client *c, uint32_t serial)
 	client_end(c, E_TIMEOUT);
 	shutdown(c->fd, SHUT_RDWR);
 	client_finish(ctx, c);
+	if (c->turn_waiting) {
+		file_turn_forgo(ctx, c);
+		if (c->inflight == 0)
+			client_leave(ctx, c);
+	}
 }
 
 /* A completion for a client whose exchange is over: only kept tidy. */
@@ -1067,6 +1189,9 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 		return;
 	}
 	c->inflight--;
+	if (TAG_OP(tag) == OP_STAT_PLAN || TAG_OP(tag) == OP_OPEN_PLAN ||
+	    TAG_OP(tag) == OP_STAT_OPENED || TAG_OP(tag) == OP_READ_PLAN)
+		file_turn_end(ctx, c);
 	if (c->state == CLIENT_DONE)
 		client_discard(c, TAG_OP(tag), res);
 	else switch (TAG_OP(tag)) {

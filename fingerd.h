@@ -338,6 +338,7 @@ struct engine;
 struct completion;
 struct client;
 struct plan_buffer;
+struct home_turns;
 
 struct context {
 	struct engine		*engine;
@@ -351,6 +352,7 @@ struct context {
 	struct client		*clients;	/* options->clients slots */
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;
+	struct home_turns	*homes;		/* a member each (client.c) */
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
 	struct client		*silent_oldest;	/* no query line yet: the */

@@ -1,7 +1,7 @@
 /*
  * Under pressure, against the real daemon: a member's home on a file
  * system that hangs (tests/slowfs.c, FUSE, in a mount namespace of the
- * test's own); the log as a file, a slowly read pipe, a stalled FIFO and
+ * test's own), once and asked for over and over; the log as a file, a slowly read pipe, a stalled FIFO and
  * an O_NONBLOCK pipe under a thousand concurrent hostile queries; the
  * listening socket destroyed from outside (ss -K); a thousand silent
  * connections from many addresses; a plan written through a shared
@@ -270,6 +270,58 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	usleep(100 * 1000);
 	cr_assert_eq(log_count(&fx, "query=\"zoe\""), 3,
 	    "an exchange logged twice");
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * zoe's home hangs and zoe is asked for again and again, as an attacker
+ * would: her requests take turns (one at once under -c 4), so one slot
+ * stays held until the file system answers and the others leave theirs
+ * at -t; alice, on another file system, is answered at once; once zoe's
+ * home answers, the worker holds what it held before.
+ */
+Test(pressure, a_hung_home_holds_one_turn_of_slots)
+{
+	unsigned received, held;
+	struct buffer b = { 0 };
+	int fds[4];
+	double took;
+	size_t base, i;
+	pid_t worker;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "2", "-c", "4", NULL);
+	worker = daemon_worker(&fx);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	base = fds_of(worker);
+	write_text(control, "hang");
+	for (i = 0; i < 4; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], "zoe\r\n", 5);
+	}
+	for (i = 0; i < 4; i++) {
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "zoe's connection %zu not ended", i);
+		assert_reply(&b, "", "to zoe while her home hangs");
+		close(fds[i]);
+	}
+	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=timeout ", 4,
+	    WAIT_LOG_MS), "zoe's exchanges not logged at their deadline");
+	slowfs_count(&received, &held);
+	cr_assert_eq(held, 1, "slowfs holds %u requests, not one turn", held);
+	took = now_seconds();
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - took;
+	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	write_text(control, "");	/* it answers again */
+	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
+	    "%zu before", fds_of(worker), base);
+	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
 }
