@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,7 +136,7 @@ struct client {
 	struct reply_key	 key;		/* its files, keyed or read */
 	uint8_t			 part;		/* the file keyed or read */
 	bool			 turn_waiting;	/* in its home's queue */
-	struct client		*turn_next;
+	struct client		*turn_prev, *turn_next;
 	uint8_t			*head;		/* /W: Login line and parts */
 	size_t			 head_len, head_size;
 	uint64_t		 file_offset;
@@ -147,16 +148,17 @@ struct client {
 
 /*
  * The requests on one member's files in flight, and the clients waiting
- * for a turn, oldest first.  A request on a file that a healthy file
- * system holds comes back within microseconds, and the queue drains as
- * fast; one that hangs holds its turn until the file system answers.
+ * for a turn, oldest first.  A request that a working file system holds
+ * comes back in microseconds (a local disk) or milliseconds (NFS), and
+ * the queue drains as fast; one that hangs holds its turn until the file
+ * system answers.
  */
 struct home_turns {
 	unsigned		 busy;
 	struct client		*first, *last;
 };
 
-/* Turns a home: an eighth of -c, from 1 to 8. */
+/* A home's turns: an eighth of -c, from 1 to 8. */
 #define HOME_TURNS_MAX	8
 
 /* client_start() clears every field but query, which must stay last. */
@@ -174,6 +176,7 @@ clients_init(struct context *ctx)
 {
 	unsigned i, n = ctx->options->clients;
 
+	/* (one home more: calloc may give NULL for none) */
 	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
 	    (ctx->homes = calloc(ctx->members->count + 1,
 	    sizeof(*ctx->homes))) == NULL)
@@ -435,35 +438,47 @@ home_of(struct context *ctx, const struct client *c)
 }
 
 static unsigned
-home_turns(const struct context *ctx)
+turns_a_home(const struct context *ctx)
 {
 	unsigned n = ctx->options->clients / 8;
 
 	return n < 1 ? 1 : n > HOME_TURNS_MAX ? HOME_TURNS_MAX : n;
 }
 
-/* The request on a file that c->state names, made now. */
+static bool
+file_op(enum op op)
+{
+	return op == OP_STAT_PLAN || op == OP_OPEN_PLAN ||
+	    op == OP_STAT_OPENED || op == OP_READ_PLAN;
+}
+
+/*
+ * The request on a file that c->state names, made now.  A read takes the
+ * next chunk of the file, up to the size it had when it was opened (the
+ * reply is that snapshot) and at most its cap in all; a .project gathers
+ * its first line in the chunk buffer.
+ */
 static void
 file_request(struct context *ctx, struct client *c)
 {
-	const char *path = part_path(c->member, c->part);
-	uint64_t left = c->file_end - c->file_offset;
+	uint64_t left;
 	uint8_t *in;
 
 	switch (c->state) {
 	case CLIENT_STAT_PLAN:
-		engine_statx(ctx->engine, AT_FDCWD, path, &c->stx,
-		    client_tag(ctx, c, OP_STAT_PLAN));
+		engine_statx(ctx->engine, AT_FDCWD, part_path(c->member,
+		    c->part), &c->stx, client_tag(ctx, c, OP_STAT_PLAN));
 		break;
 	case CLIENT_OPEN_PLAN:
-		engine_openat(ctx->engine, path, &c->how,
-		    client_tag(ctx, c, OP_OPEN_PLAN));
+		engine_openat(ctx->engine, part_path(c->member, c->part),
+		    &c->how, client_tag(ctx, c, OP_OPEN_PLAN));
 		break;
 	case CLIENT_STAT_OPENED:
 		engine_statx(ctx->engine, c->file_fd, "", &c->stx,
 		    client_tag(ctx, c, OP_STAT_OPENED));
 		break;
-	default:	/* CLIENT_READ_PLAN */
+	case CLIENT_READ_PLAN:
+		left = c->file_end - c->file_offset;
 		in = c->buffer->in;
 		if (c->part == PART_PROJECT)
 			in += c->file_offset;	/* file_end <= PROJECT_READ */
@@ -471,26 +486,48 @@ file_request(struct context *ctx, struct client *c)
 		    (size_t)left : PLAN_CHUNK, c->file_offset, NULL,
 		    client_tag(ctx, c, OP_READ_PLAN));
 		break;
+	default:
+		fatalx(EX_SOFTWARE, "a file request in state %d", c->state);
 	}
+}
+
+static bool
+deadline_passed(const struct client *c)
+{
+	return monotonic_ns() >= (int64_t)c->deadline.tv_sec * NS_PER_SECOND +
+	    c->deadline.tv_nsec;
+}
+
+/* Its deadline passed with no request on its files in flight. */
+static void
+file_turn_too_late(struct client *c)
+{
+	client_end(c, E_TIMEOUT);
+	shutdown(c->fd, SHUT_RDWR);
 }
 
 /*
  * The request on a file that c->state names, in its home's turn: now if
- * one is free and no one waits, else after those waiting.  The client's
- * deadline timer is set by then: a client waiting leaves at its deadline.
+ * one is free and no one waits, else after those waiting, until the
+ * client's deadline (its timer is set by then).  Past the deadline (its
+ * timer may have fired while a send was in flight), it ends.
  */
 static void
 file_turn(struct context *ctx, struct client *c)
 {
 	struct home_turns *h = home_of(ctx, c);
 
-	if (h->busy < home_turns(ctx) && h->first == NULL) {
+	if (deadline_passed(c)) {
+		file_turn_too_late(c);
+		return;
+	}
+	if (h->busy < turns_a_home(ctx) && h->first == NULL) {
 		h->busy++;
 		file_request(ctx, c);
 		return;
 	}
 	c->turn_next = NULL;
-	if (h->last != NULL)
+	if ((c->turn_prev = h->last) != NULL)
 		h->last->turn_next = c;
 	else
 		h->first = c;
@@ -498,43 +535,51 @@ file_turn(struct context *ctx, struct client *c)
 	c->turn_waiting = true;
 }
 
-/* A request on a home's files is back: the oldest waiting makes its own. */
-static void
-file_turn_end(struct context *ctx, struct client *c)
-{
-	struct home_turns *h = home_of(ctx, c);
-	struct client *next = h->first;
-
-	h->busy--;
-	if (next == NULL)
-		return;
-	if ((h->first = next->turn_next) == NULL)
-		h->last = NULL;
-	next->turn_waiting = false;
-	h->busy++;
-	file_request(ctx, next);
-}
-
-/* c, waiting for a turn, waits no more (its deadline passed). */
+/* c, waiting for a turn, waits no more. */
 static void
 file_turn_forgo(struct context *ctx, struct client *c)
 {
 	struct home_turns *h = home_of(ctx, c);
-	struct client **p, *prev = NULL;
 
-	for (p = &h->first; *p != c; p = &(*p)->turn_next)
-		prev = *p;
-	*p = c->turn_next;
-	if (h->last == c)
-		h->last = prev;
+	if (c->turn_prev != NULL)
+		c->turn_prev->turn_next = c->turn_next;
+	else
+		h->first = c->turn_next;
+	if (c->turn_next != NULL)
+		c->turn_next->turn_prev = c->turn_prev;
+	else
+		h->last = c->turn_prev;
 	c->turn_waiting = false;
 }
 
+static void	client_finish(struct context *, struct client *);
+static void	client_leave(struct context *, struct client *);
+
 /*
- * Reads the next chunk of the file, up to the size it had when it was
- * opened (the reply is that snapshot) and at most its cap in all; a
- * .project gathers its first line in the chunk buffer.
+ * A request on a home's files is back: the oldest waiting makes its own.
+ * One whose deadline has passed (its timer not yet handled) leaves.
  */
+static void
+file_turn_end(struct context *ctx, struct client *c)
+{
+	struct home_turns *h = home_of(ctx, c);
+	struct client *next;
+
+	h->busy--;
+	while ((next = h->first) != NULL) {
+		file_turn_forgo(ctx, next);
+		if (!deadline_passed(next)) {
+			h->busy++;
+			file_request(ctx, next);
+			return;
+		}
+		file_turn_too_late(next);
+		client_finish(ctx, next);
+		client_leave(ctx, next);
+	}
+}
+
+/* Reads the next chunk of the file, in its home's turn (file_request). */
 static void
 client_read_file(struct context *ctx, struct client *c)
 {
@@ -1189,8 +1234,7 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 		return;
 	}
 	c->inflight--;
-	if (TAG_OP(tag) == OP_STAT_PLAN || TAG_OP(tag) == OP_OPEN_PLAN ||
-	    TAG_OP(tag) == OP_STAT_OPENED || TAG_OP(tag) == OP_READ_PLAN)
+	if (file_op(TAG_OP(tag)))
 		file_turn_end(ctx, c);
 	if (c->state == CLIENT_DONE)
 		client_discard(c, TAG_OP(tag), res);

@@ -1,12 +1,13 @@
 /*
  * Under pressure, against the real daemon: a member's home on a file
  * system that hangs (tests/slowfs.c, FUSE, in a mount namespace of the
- * test's own), once and asked for over and over; the log as a file, a slowly read pipe, a stalled FIFO and
- * an O_NONBLOCK pipe under a thousand concurrent hostile queries; the
- * listening socket destroyed from outside (ss -K); a thousand silent
- * connections from many addresses; a plan written through a shared
- * mapping.  Each asserts the bytes clients get, the lines the log holds,
- * and what /proc says the daemon holds.
+ * test's own), asked for once and over and over; the log as a file, a
+ * slowly read pipe, a stalled FIFO and an O_NONBLOCK pipe under a
+ * thousand concurrent hostile queries; the listening socket destroyed
+ * from outside (ss -K); a thousand silent connections from many
+ * addresses; a plan written through a shared mapping.  Each asserts
+ * the bytes clients get, the lines the log holds, and what /proc says
+ * the daemon holds.
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -314,6 +315,9 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 	    WAIT_LOG_MS), "zoe's exchanges not logged at their deadline");
 	slowfs_count(&received, &held);
 	cr_assert_eq(held, 1, "slowfs holds %u requests, not one turn", held);
+	cr_assert(fds_become(worker, base + 1), "the worker holds %zu "
+	    "descriptors, %zu before and one socket held", fds_of(worker),
+	    base);
 	took = now_seconds();
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
@@ -322,6 +326,42 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
 	    "%zu before", fds_of(worker), base);
 	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * The turns handed on: four /W queries for zoe (a statx, an open, a
+ * statx and reads each, in turn) wait while her home hangs; it answers
+ * within their deadline, and each gets its whole reply.
+ */
+Test(pressure, a_home_that_answers_again_serves_those_waiting)
+{
+	struct buffer b = { 0 };
+	int fds[4];
+	size_t i;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
+	write_text(control, "hang");
+	for (i = 0; i < 4; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], "/W zoe\r\n", 8);
+	}
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	usleep(300 * 1000);
+	write_text(control, "");	/* it answers again */
+	for (i = 0; i < 4; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "zoe's reply %zu not ended", i);
+		assert_reply(&b, REPLY_ZOE, "to zoe, once her home answers");
+		close(fds[i]);
+	}
+	free(b.data);
 	stopped_cleanly();
 	slowfs_end();
 }
