@@ -31,10 +31,11 @@
  * a timer at the deadline (OP_DEADLINE), set before the first, ends the
  * connection then (shut down, logged, its address uncounted), and the
  * slot is left when the file system gives the request back.  So that a
- * home whose file system hangs holds few slots past their deadlines, the
- * requests on one member's files take turns (struct home_turns): a few
- * at once, the rest waiting in order, each at most until its deadline,
- * when it leaves its slot at once.
+ * file system that hangs holds few slots past their deadlines, the
+ * requests on one member's files take turns (struct home_turns), and so
+ * do those on the homes of one mount (struct mount_turns): a few at
+ * once, the rest waiting in order, each at most until its deadline, when
+ * it leaves its slot at once.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -156,9 +157,25 @@ struct client {
 struct home_turns {
 	unsigned		 busy;
 	struct client		*first, *last;
+	struct home_turns	*ready_next;	/* in its mount's ready list */
+	bool			 ready;
 };
 
-/* A home's turns: an eighth of -c, from 1 to 8. */
+/*
+ * The same for the homes on one mount (member->fs, from the mount table
+ * the supervisor read): the requests on its files in flight, and the
+ * homes with a client waiting and a turn free, in the order they came.
+ */
+struct mount_turns {
+	unsigned		 busy;
+	struct home_turns	*ready, *ready_last;
+};
+
+/*
+ * A home's turns: an eighth of -c, from 1 to 8; a mount's: a quarter
+ * of -c, so that every home of a file system that hangs (an NFS server
+ * for all) keeps three quarters of the slots for everyone else.
+ */
 #define HOME_TURNS_MAX	8
 
 /* client_start() clears every field but query, which must stay last. */
@@ -179,7 +196,9 @@ clients_init(struct context *ctx)
 	/* (one home more: calloc may give NULL for none) */
 	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
 	    (ctx->homes = calloc(ctx->members->count + 1,
-	    sizeof(*ctx->homes))) == NULL)
+	    sizeof(*ctx->homes))) == NULL ||
+	    (ctx->mounts = calloc(ctx->members->count + 1,
+	    sizeof(*ctx->mounts))) == NULL)
 		return false;
 	for (i = n; i-- > 0;) {
 		ctx->clients[i].next_free = ctx->free_clients;
@@ -199,8 +218,10 @@ clients_free(struct context *ctx)
 	}
 	free(ctx->clients);
 	free(ctx->homes);
+	free(ctx->mounts);
 	ctx->clients = NULL;
 	ctx->homes = NULL;
+	ctx->mounts = NULL;
 }
 
 bool
@@ -437,12 +458,26 @@ home_of(struct context *ctx, const struct client *c)
 	return &ctx->homes[c->member - ctx->members->v];
 }
 
+static struct mount_turns *
+mount_of(struct context *ctx, const struct client *c)
+{
+	return &ctx->mounts[c->member->fs];
+}
+
 static unsigned
 turns_a_home(const struct context *ctx)
 {
 	unsigned n = ctx->options->clients / 8;
 
 	return n < 1 ? 1 : n > HOME_TURNS_MAX ? HOME_TURNS_MAX : n;
+}
+
+static unsigned
+turns_a_mount(const struct context *ctx)
+{
+	unsigned n = ctx->options->clients / 4;
+
+	return n < 1 ? 1 : n;
 }
 
 static bool
@@ -506,34 +541,8 @@ file_turn_too_late(struct client *c)
 	shutdown(c->fd, SHUT_RDWR);
 }
 
-/*
- * The request on a file that c->state names, in its home's turn: now if
- * one is free and no one waits, else after those waiting, until the
- * client's deadline (its timer is set by then).  Past the deadline (its
- * timer may have fired while a send was in flight), it ends.
- */
-static void
-file_turn(struct context *ctx, struct client *c)
-{
-	struct home_turns *h = home_of(ctx, c);
-
-	if (deadline_passed(c)) {
-		file_turn_too_late(c);
-		return;
-	}
-	if (h->busy < turns_a_home(ctx) && h->first == NULL) {
-		h->busy++;
-		file_request(ctx, c);
-		return;
-	}
-	c->turn_next = NULL;
-	if ((c->turn_prev = h->last) != NULL)
-		h->last->turn_next = c;
-	else
-		h->first = c;
-	h->last = c;
-	c->turn_waiting = true;
-}
+static void	client_finish(struct context *, struct client *);
+static void	client_leave(struct context *, struct client *);
 
 /* c, waiting for a turn, waits no more. */
 static void
@@ -552,31 +561,94 @@ file_turn_forgo(struct context *ctx, struct client *c)
 	c->turn_waiting = false;
 }
 
-static void	client_finish(struct context *, struct client *);
-static void	client_leave(struct context *, struct client *);
+/*
+ * h, on mount f, has clients waiting and a turn of its own free: it is
+ * listed there, once.
+ */
+static void
+home_ready(struct context *ctx, struct mount_turns *f, struct home_turns *h)
+{
+	if (h->ready || h->first == NULL || h->busy >= turns_a_home(ctx))
+		return;
+	h->ready = true;
+	h->ready_next = NULL;
+	if (f->ready_last != NULL)
+		f->ready_last->ready_next = h;
+	else
+		f->ready = h;
+	f->ready_last = h;
+}
 
 /*
- * A request on a home's files is back: the oldest waiting makes its own.
- * One whose deadline has passed (its timer not yet handled) leaves.
+ * The turns free on mount f go to its homes listed, in turn, each to its
+ * oldest client waiting; one whose deadline has passed (its timer not
+ * yet handled) leaves its slot instead.
  */
+static void
+file_turns_give(struct context *ctx, struct mount_turns *f)
+{
+	struct home_turns *h;
+	struct client *c;
+
+	while (f->busy < turns_a_mount(ctx) && (h = f->ready) != NULL) {
+		if ((f->ready = h->ready_next) == NULL)
+			f->ready_last = NULL;
+		h->ready = false;
+		if ((c = h->first) == NULL || h->busy >= turns_a_home(ctx))
+			continue;	/* since listed, left or taken */
+		file_turn_forgo(ctx, c);
+		if (deadline_passed(c)) {
+			file_turn_too_late(c);
+			client_finish(ctx, c);
+			client_leave(ctx, c);
+		} else {
+			h->busy++;
+			f->busy++;
+			file_request(ctx, c);
+		}
+		home_ready(ctx, f, h);
+	}
+}
+
+/*
+ * The request on a file that c->state names, in its turn: after those
+ * waiting for its home, and those of the homes of its mount listed
+ * before it, until the client's deadline (its timer is set by then).
+ * With no one waiting and a turn free, that is now.  Past the deadline
+ * (its timer may have fired while a send was in flight), it ends.
+ */
+static void
+file_turn(struct context *ctx, struct client *c)
+{
+	struct home_turns *h = home_of(ctx, c);
+	struct mount_turns *f = mount_of(ctx, c);
+
+	if (deadline_passed(c)) {
+		file_turn_too_late(c);
+		return;
+	}
+	c->turn_next = NULL;
+	if ((c->turn_prev = h->last) != NULL)
+		h->last->turn_next = c;
+	else
+		h->first = c;
+	h->last = c;
+	c->turn_waiting = true;
+	home_ready(ctx, f, h);
+	file_turns_give(ctx, f);
+}
+
+/* A request on a home's files is back: its turns go to the next. */
 static void
 file_turn_end(struct context *ctx, struct client *c)
 {
 	struct home_turns *h = home_of(ctx, c);
-	struct client *next;
+	struct mount_turns *f = mount_of(ctx, c);
 
 	h->busy--;
-	while ((next = h->first) != NULL) {
-		file_turn_forgo(ctx, next);
-		if (!deadline_passed(next)) {
-			h->busy++;
-			file_request(ctx, next);
-			return;
-		}
-		file_turn_too_late(next);
-		client_finish(ctx, next);
-		client_leave(ctx, next);
-	}
+	f->busy--;
+	home_ready(ctx, f, h);
+	file_turns_give(ctx, f);
 }
 
 /* Reads the next chunk of the file, in its home's turn (file_request). */

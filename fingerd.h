@@ -174,6 +174,7 @@ struct member {
 	char		*login;
 	char		*home;
 	bool		 watchable;	/* watches.c may watch its files */
+	unsigned	 fs;		/* the first member of its home's mount */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
 	char		*pgpkey;	/* home/.pgpkey */
@@ -306,7 +307,8 @@ void		 watches_confirm(struct plan_watches *, const char *, uint64_t,
 void		 watches_events(struct plan_watches *, const void *, size_t);
 void		 watches_drop_all(struct plan_watches *);
 void		 watches_disable(struct plan_watches *);
-bool		 watches_mount_type(const char *, const char *, char *, size_t);
+bool		 watches_mount_type(const char *, const char *, char *, size_t,
+		    unsigned long *);
 bool		 watches_home_watchable(const char *, const char *);
 
 /* landlock.c and seccomp.c: a worker's confinement. */
@@ -339,6 +341,7 @@ struct completion;
 struct client;
 struct plan_buffer;
 struct home_turns;
+struct mount_turns;
 
 struct context {
 	struct engine		*engine;
@@ -353,6 +356,7 @@ struct context {
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;
 	struct home_turns	*homes;		/* a member each (client.c) */
+	struct mount_turns	*mounts;	/* by member->fs */
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
 	struct client		*silent_oldest;	/* no query line yet: the */

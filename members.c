@@ -380,7 +380,7 @@ members_release(struct members *t)
  * a member, then the strings, each NUL terminated; every reference is an
  * offset from the start of the block.
  */
-#define TABLE_MAGIC	"fingerd2"
+#define TABLE_MAGIC	"fingerd3"
 
 struct table_header {
 	char		 magic[8];
@@ -393,6 +393,7 @@ struct table_record {
 	uint64_t	 login, home, plan, project, pgpkey;
 	uint64_t	 login_line, login_line_len;
 	uint64_t	 watchable;
+	uint64_t	 fs;
 };
 
 /* Appends len bytes and a NUL to the block; returns their offset. */
@@ -440,6 +441,7 @@ members_pack(const struct members *t, size_t *len)
 		    m->login_line_len);
 		r[i].login_line_len = m->login_line_len;
 		r[i].watchable = m->watchable;
+		r[i].fs = m->fs;
 	}
 	h.list = pack_string(block, len, t->list, t->list_len);
 	memcpy(h.magic, TABLE_MAGIC, sizeof(h.magic));
@@ -469,6 +471,7 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->login_line = unpack_string(block, len, r->login_line);
 	m->login_line_len = r->login_line_len;
 	m->watchable = r->watchable != 0;
+	m->fs = (unsigned)r->fs;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
 	    m->project != NULL && m->pgpkey != NULL &&
 	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;
@@ -500,7 +503,8 @@ members_unpack(const void *block, size_t len)
 	t->block = block;
 	r = (const struct table_record *)((const uint8_t *)block + sizeof(h));
 	for (t->count = 0; t->count < h.count; t->count++)
-		if (!unpack_member(&t->v[t->count], block, len, &r[t->count]))
+		if (!unpack_member(&t->v[t->count], block, len,
+		    &r[t->count]) || r[t->count].fs >= h.count)
 			goto fail;
 	t->list = unpack_string(block, len, h.list);
 	t->list_len = h.list_len;

@@ -133,11 +133,39 @@ mountinfo_read(void)
 }
 
 /*
+ * The mount each member's home is on, as the first member whose home is
+ * on it (client.c: the requests on one file system take turns); each is
+ * its own where the mount table does not say.
+ */
+static void
+homes_mounts(struct members *members, const char *mountinfo)
+{
+	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
+	char type[64];
+	size_t i, j;
+
+	for (i = 0; i < members->count; i++) {
+		members->v[i].fs = (unsigned)i;
+		if (mount == NULL || mountinfo == NULL ||
+		    !watches_mount_type(mountinfo, members->v[i].home, type,
+		    sizeof(type), &mount[i]) || mount[i] == 0)
+			continue;	/* 0: not known */
+		for (j = 0; j < i; j++)
+			if (mount[j] == mount[i]) {
+				members->v[i].fs = members->v[j].fs;
+				break;
+			}
+	}
+	free(mount);
+}
+
+/*
  * What the workers need to know of each member's home: whether Landlock
  * can allow it alone (a member whose home is /, or not an absolute path,
- * is served no plan, and the log says so, at each generation), and
- * whether inotify sees every change there (watches.c), worked out here
- * from the mount table, so that no worker looks at a file system for it.
+ * is served no plan, and the log says so, at each generation), whether
+ * inotify sees every change there (watches.c), and the mount it is on,
+ * worked out here from the mount table, so that no worker looks at a
+ * file system for it.
  */
 static void
 homes_check(struct members *members)
@@ -145,6 +173,7 @@ homes_check(struct members *members)
 	char *mountinfo = mountinfo_read(), home[256];
 	size_t i;
 
+	homes_mounts(members, mountinfo);
 	for (i = 0; i < members->count; i++) {
 		members->v[i].watchable = watches_home_watchable(mountinfo,
 		    members->v[i].home);

@@ -389,14 +389,16 @@ beneath(const char *path, const char *point)
 /*
  * The type of the file system path is on, by the longest mount point
  * of mountinfo (the text of /proc/self/mountinfo) that holds it, into
- * type; false when none does.  Reads no file system.
+ * type, and that mount's ID into *id (unless NULL); false when none
+ * does.  Reads no file system.
  */
 bool
 watches_mount_type(const char *mountinfo, const char *path, char *type,
-    size_t size)
+    size_t size, unsigned long *id)
 {
 	char *copy = strdup(mountinfo), *line, *next, *point, *dash;
 	size_t best = 0, n;
+	unsigned long mount;
 	char fstype[64];
 
 	if (copy == NULL)
@@ -410,13 +412,16 @@ watches_mount_type(const char *mountinfo, const char *path, char *type,
 			if ((point = strchr(point, ' ')) != NULL)
 				point++;
 		if (point == NULL || (dash = strstr(point, " - ")) == NULL ||
-		    sscanf(dash + 3, "%63s", fstype) != 1)
+		    sscanf(dash + 3, "%63s", fstype) != 1 ||
+		    sscanf(line, "%lu", &mount) != 1)
 			continue;
 		point[strcspn(point, " ")] = '\0';
 		unescape(point);
 		if ((n = beneath(path, point)) > 0 && n >= best) {
 			best = n;
 			snprintf(type, size, "%s", fstype);
+			if (id != NULL)
+				*id = mount;
 		}
 	}
 	free(copy);
@@ -436,7 +441,7 @@ watches_home_watchable(const char *mountinfo, const char *home)
 	char type[64], real[PATH_MAX];
 
 	return home[0] == '/' && mountinfo != NULL &&
-	    watches_mount_type(mountinfo, home, type, sizeof(type)) &&
+	    watches_mount_type(mountinfo, home, type, sizeof(type), NULL) &&
 	    local_type(type) && realpath(home, real) != NULL &&
 	    strcmp(real, home) == 0;
 }

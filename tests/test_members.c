@@ -499,8 +499,11 @@ Test(members_pack, round_trip)
 {
 	struct members *t = load("finger"), *u;
 	size_t len, i;
-	void *block = members_pack(t, &len);
+	void *block;
 
+	for (i = 0; i < t->count; i++)
+		t->v[i].fs = (unsigned)(i / 2);	/* two homes a mount */
+	block = members_pack(t, &len);
 	cr_assert_not_null(block);
 	u = members_unpack(block, len);
 	cr_assert_not_null(u);
@@ -514,6 +517,7 @@ Test(members_pack, round_trip)
 		cr_assert_eq(u->v[i].login_line_len, t->v[i].login_line_len);
 		cr_assert_eq(memcmp(u->v[i].login_line, t->v[i].login_line,
 		    t->v[i].login_line_len), 0);
+		cr_assert_eq(u->v[i].fs, i / 2);
 	}
 	assert_str_bytes(u->list, u->list_len,
 	    "Login     Name\r\n"
@@ -562,6 +566,11 @@ Test(members_pack, damaged_blocks_refused)
 		memcpy(copy + 40 + 8 * i, &offset, sizeof(offset));
 		cr_assert_null(members_unpack(copy, len), "offset %zu", i);
 	}
+	/* The first record's mount (its fs) a member past the last. */
+	memcpy(copy, block, len);
+	offset = t->count;
+	memcpy(copy + 40 + 8 * 8, &offset, sizeof(offset));
+	cr_assert_null(members_unpack(copy, len), "a mount past the table");
 	/* The last string without its NUL. */
 	memcpy(copy, block, len);
 	copy[len - 1] = 'x';

@@ -331,6 +331,91 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 }
 
 /*
+ * Another member with a home on slowfs's file system, as zoe: her home
+ * in the backing directory, her account appended to the fixture's passwd
+ * (read when the daemon starts).
+ */
+static void
+slowfs_member_add(const char *login, unsigned uid)
+{
+	char home[300], plan[320], line[512];
+	FILE *f;
+
+	snprintf(home, sizeof(home), "%s/srv-backing/%s", fx.dir, login);
+	snprintf(plan, sizeof(plan), "%s/.plan", home);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	write_text(plan, "Far away.\n");
+	snprintf(line, sizeof(line), "%s:x:%u:%u:%s:%s/srv/%s:/bin/sh\n",
+	    login, uid, uid, login, fx.dir, login);
+	cr_assert((f = fopen(fx.passwd, "a")) != NULL);
+	cr_assert(fputs(line, f) >= 0 && fclose(f) == 0);
+}
+
+/*
+ * Three members' homes hang at once, as on one NFS server: under -c 8
+ * (a turn a home, two a mount) two requests reach the file system and
+ * keep their slots; the third query waits and leaves at -t; alice, on
+ * another file system, is answered at once, her plan looked at again.
+ */
+Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
+{
+	static const char *const queries[] = {
+		"zoe\r\n", "yan\r\n", "xia\r\n"
+	};
+	unsigned received, held;
+	struct buffer b = { 0 };
+	int fds[3];
+	double took;
+	size_t base, i;
+	pid_t worker;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	slowfs_member_add("yan", 1011);
+	slowfs_member_add("xia", 1012);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe,yan,xia");
+	daemon_start(&fx, "-B", SERVER, "-t", "2", "-c", "8", NULL);
+	worker = daemon_worker(&fx);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	base = fds_of(worker);
+	write_text(control, "hang");
+	for (i = 0; i < 3; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], queries[i], strlen(queries[i]));
+		if (i < 2)
+			cr_assert(slowfs_holds((unsigned)i + 1),
+			    "%s's request never reached slowfs", queries[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "connection %zu not ended", i);
+		assert_reply(&b, "", "while the homes hang");
+		close(fds[i]);
+	}
+	free(b.data);
+	cr_assert(log_wait(&fx, "reply=none end=timeout ", 3, WAIT_LOG_MS),
+	    "the exchanges not logged at their deadline");
+	slowfs_count(&received, &held);
+	cr_assert_eq(held, 2, "slowfs holds %u requests, not two", held);
+	cr_assert(fds_become(worker, base + 2), "the worker holds %zu "
+	    "descriptors, %zu before and two sockets held", fds_of(worker),
+	    base);
+	took = now_seconds();
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - took;
+	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	write_text(control, "");	/* they answer again */
+	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
+	    "%zu before", fds_of(worker), base);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	EXPECT("yan\r\n", "Login: yan\tName: yan\r\nPlan:\r\nFar away.\r\n");
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
  * The turns handed on: four /W queries for zoe (a statx, an open, a
  * statx and reads each, in turn) wait while her home hangs; it answers
  * within their deadline, and each gets its whole reply.

@@ -273,18 +273,37 @@ Test(watches, the_mount_table_says_the_file_system)
 	char type[64];
 
 	cr_assert(watches_mount_type(mountinfo, "/home/alice", type,
-	    sizeof(type)));
+	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "nfs4");
 	cr_assert(watches_mount_type(mountinfo, "/home/local disk/bob", type,
-	    sizeof(type)));
+	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "xfs", "an escaped space in a mount point");
-	cr_assert(watches_mount_type(mountinfo, "/homer", type, sizeof(type)));
+	cr_assert(watches_mount_type(mountinfo, "/homer", type, sizeof(type),
+	    NULL));
 	cr_assert_str_eq(type, "ext4", "/homer is not beneath /home");
 	cr_assert(watches_mount_type(mountinfo, "/srv/fuse/carol", type,
-	    sizeof(type)));
+	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "fuse.slowfs");
-	cr_assert(watches_mount_type(mountinfo, "/", type, sizeof(type)));
+	cr_assert(watches_mount_type(mountinfo, "/", type, sizeof(type),
+	    NULL));
 	cr_assert_str_eq(type, "ext4");
+}
+
+/* And its mount's ID, the first field: what the homes on it share. */
+Test(watches, the_mount_table_says_the_mount)
+{
+	unsigned long id = 0;
+	char type[64];
+
+	cr_assert(watches_mount_type(mountinfo, "/home/alice", type,
+	    sizeof(type), &id));
+	cr_assert_eq(id, 24);
+	cr_assert(watches_mount_type(mountinfo, "/home/local disk/bob", type,
+	    sizeof(type), &id));
+	cr_assert_eq(id, 25);
+	cr_assert(watches_mount_type(mountinfo, "/srv/fuse/carol/x", type,
+	    sizeof(type), &id));
+	cr_assert_eq(id, 26);
 }
 
 /*
