@@ -164,7 +164,8 @@ struct home_turns {
 /*
  * The same for the homes on one mount (member->fs, from the mount table
  * the supervisor read): the requests on its files in flight, and the
- * homes with a client waiting and a turn free, in the order they came.
+ * homes listed when they had a client waiting and a turn free, in the
+ * order they came (one whose clients left since is passed over).
  */
 struct mount_turns {
 	unsigned		 busy;
@@ -173,8 +174,11 @@ struct mount_turns {
 
 /*
  * A home's turns: an eighth of -c, from 1 to 8; a mount's: a quarter
- * of -c, so that every home of a file system that hangs (an NFS server
- * for all) keeps three quarters of the slots for everyone else.
+ * of -c, and one more than a home's, so that every home of a file system
+ * that hangs (an NFS server for all) keeps three quarters of the slots
+ * for everyone else, and one hung home does not stop its mount.  Each
+ * request of an exchange (a statx, an open, each read) takes its turn:
+ * a slow reader of a long plan holds none while its chunk is sent.
  */
 #define HOME_TURNS_MAX	8
 
@@ -477,7 +481,7 @@ turns_a_mount(const struct context *ctx)
 {
 	unsigned n = ctx->options->clients / 4;
 
-	return n < 1 ? 1 : n;
+	return n > turns_a_home(ctx) ? n : turns_a_home(ctx) + 1;
 }
 
 static bool
@@ -541,7 +545,6 @@ file_turn_too_late(struct client *c)
 	shutdown(c->fd, SHUT_RDWR);
 }
 
-static void	client_finish(struct context *, struct client *);
 static void	client_leave(struct context *, struct client *);
 
 /* c, waiting for a turn, waits no more. */
@@ -599,8 +602,7 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 		file_turn_forgo(ctx, c);
 		if (deadline_passed(c)) {
 			file_turn_too_late(c);
-			client_finish(ctx, c);
-			client_leave(ctx, c);
+			client_leave(ctx, c);	/* nothing in flight */
 		} else {
 			h->busy++;
 			f->busy++;
@@ -615,7 +617,8 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
  * waiting for its home, and those of the homes of its mount listed
  * before it, until the client's deadline (its timer is set by then).
  * With no one waiting and a turn free, that is now.  Past the deadline
- * (its timer may have fired while a send was in flight), it ends.
+ * (its timer may have fired while a send was in flight), it ends.  The
+ * caller touches c no more: it may have left its slot.
  */
 static void
 file_turn(struct context *ctx, struct client *c)

@@ -174,7 +174,7 @@ struct member {
 	char		*login;
 	char		*home;
 	bool		 watchable;	/* watches.c may watch its files */
-	unsigned	 fs;		/* the first member of its home's mount */
+	unsigned	 fs;		/* the first member on its home's mount */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
 	char		*pgpkey;	/* home/.pgpkey */
@@ -309,7 +309,8 @@ void		 watches_drop_all(struct plan_watches *);
 void		 watches_disable(struct plan_watches *);
 bool		 watches_mount_type(const char *, const char *, char *, size_t,
 		    unsigned long *);
-bool		 watches_home_watchable(const char *, const char *);
+bool		 watches_home_watchable(const char *, const char *,
+		    unsigned long *);
 
 /* landlock.c and seccomp.c: a worker's confinement. */
 void	 landlock_restrict(const struct members *);

@@ -133,30 +133,25 @@ mountinfo_read(void)
 }
 
 /*
- * The mount each member's home is on, as the first member whose home is
- * on it (client.c: the requests on one file system take turns); each is
- * its own where the mount table does not say.
+ * The mount each member's home is on (mount, by member; 0 where not
+ * known), as the first member whose home is on it (client.c: the
+ * requests on the homes of one mount take turns).
  */
 static void
-homes_mounts(struct members *members, const char *mountinfo)
+homes_group(struct members *members, const unsigned long *mount)
 {
-	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
-	char type[64];
 	size_t i, j;
 
 	for (i = 0; i < members->count; i++) {
 		members->v[i].fs = (unsigned)i;
-		if (mount == NULL || mountinfo == NULL ||
-		    !watches_mount_type(mountinfo, members->v[i].home, type,
-		    sizeof(type), &mount[i]) || mount[i] == 0)
-			continue;	/* 0: not known */
+		if (mount == NULL || mount[i] == 0)
+			continue;
 		for (j = 0; j < i; j++)
 			if (mount[j] == mount[i]) {
 				members->v[i].fs = members->v[j].fs;
 				break;
 			}
 	}
-	free(mount);
 }
 
 /*
@@ -171,12 +166,12 @@ static void
 homes_check(struct members *members)
 {
 	char *mountinfo = mountinfo_read(), home[256];
+	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
 	size_t i;
 
-	homes_mounts(members, mountinfo);
 	for (i = 0; i < members->count; i++) {
 		members->v[i].watchable = watches_home_watchable(mountinfo,
-		    members->v[i].home);
+		    members->v[i].home, mount != NULL ? &mount[i] : NULL);
 		if (landlock_home_servable(members->v[i].home))
 			continue;
 		log_escape(home, sizeof(home), members->v[i].home,
@@ -185,6 +180,8 @@ homes_check(struct members *members)
 		    "reads only beneath an absolute home other than /",
 		    members->v[i].login, home);
 	}
+	homes_group(members, mount);
+	free(mount);
 	free(mountinfo);
 }
 

@@ -432,16 +432,28 @@ watches_mount_type(const char *mountinfo, const char *path, char *type,
  * Whether inotify sees every change to the plan in home: a home on a file
  * system of this machine (mountinfo says which, without touching the
  * file system of the home), and a path with no symbolic link, which
- * could come to name another directory with no event.  For the
- * supervisor, when it reads the group.
+ * could come to name another directory with no event.  And into *mount
+ * (unless NULL) the ID of the mount the home is on, 0 when not known:
+ * by its path, or, where that is on this machine and has a link, by the
+ * path it leads to (a path on NFS is never resolved: a server that hangs
+ * would hold the supervisor).  For the supervisor, when it reads the
+ * group.
  */
 bool
-watches_home_watchable(const char *mountinfo, const char *home)
+watches_home_watchable(const char *mountinfo, const char *home,
+    unsigned long *mount)
 {
 	char type[64], real[PATH_MAX];
+	unsigned long id = 0;
+	bool watchable = false;
 
-	return home[0] == '/' && mountinfo != NULL &&
-	    watches_mount_type(mountinfo, home, type, sizeof(type), NULL) &&
+	if (home[0] == '/' && mountinfo != NULL &&
+	    watches_mount_type(mountinfo, home, type, sizeof(type), &id) &&
 	    local_type(type) && realpath(home, real) != NULL &&
-	    strcmp(real, home) == 0;
+	    !(watchable = strcmp(real, home) == 0) &&
+	    !watches_mount_type(mountinfo, real, type, sizeof(type), &id))
+		id = 0;
+	if (mount != NULL)
+		*mount = id;
+	return watchable;
 }

@@ -416,6 +416,53 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 }
 
 /*
+ * The mount's turns handed round: two queries each for zoe, yan and xia
+ * wait while their mount hangs (a turn a home, two for the mount under
+ * -c 8); it answers within their deadline, and each gets its reply.
+ */
+Test(pressure, a_mount_that_answers_again_serves_every_home)
+{
+	static const char *const logins[] = { "zoe", "yan", "xia" };
+	char query[16], want[128];
+	struct buffer b = { 0 };
+	int fds[6];
+	size_t i;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	slowfs_member_add("yan", 1011);
+	slowfs_member_add("xia", 1012);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe,yan,xia");
+	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "8", NULL);
+	write_text(control, "hang");
+	for (i = 0; i < 6; i++) {
+		snprintf(query, sizeof(query), "%s\r\n", logins[i % 3]);
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, strlen(query));
+	}
+	cr_assert(slowfs_holds(2), "the mount's two turns never taken");
+	usleep(300 * 1000);
+	write_text(control, "");	/* it answers again */
+	for (i = 0; i < 6; i++) {
+		if (i % 3 == 0)
+			snprintf(want, sizeof(want), "%s", REPLY_ZOE);
+		else
+			snprintf(want, sizeof(want), "Login: %s\tName: %s\r\n"
+			    "Plan:\r\nFar away.\r\n", logins[i % 3],
+			    logins[i % 3]);
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "%s's reply not ended", logins[i % 3]);
+		assert_bytes(&b, want, strlen(want), "once the mount answers");
+		close(fds[i]);
+	}
+	free(b.data);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
  * The turns handed on: four /W queries for zoe (a statx, an open, a
  * statx and reads each, in turn) wait while her home hangs; it answers
  * within their deadline, and each gets its whole reply.

@@ -312,11 +312,14 @@ Test(watches, the_mount_table_says_the_mount)
  */
 Test(watches, which_homes_are_watchable)
 {
-	char link_home[PATH_MAX + 16], real[PATH_MAX];
+	char link_home[PATH_MAX + 16], real[PATH_MAX], type[64];
+	unsigned long mount = 0, proc = 0;
 
-	cr_assert_not(watches_home_watchable(mountinfo, "/home/alice"));
-	cr_assert_not(watches_home_watchable(mountinfo, "/srv/fuse/carol"));
-	cr_assert_not(watches_home_watchable(NULL, "/tmp"));
+	cr_assert_not(watches_home_watchable(mountinfo, "/home/alice",
+	    NULL));
+	cr_assert_not(watches_home_watchable(mountinfo,
+	    "/srv/fuse/carol", NULL));
+	cr_assert_not(watches_home_watchable(NULL, "/tmp", NULL));
 	/* This machine's own table, and the fixture's real home. */
 	cr_assert_not_null(realpath(home, real));
 	snprintf(link_home, sizeof(link_home), "%s/alias", dir);
@@ -330,12 +333,21 @@ Test(watches, which_homes_are_watchable)
 		n = fread(table, 1, sizeof(table) - 1, f);
 		table[n] = '\0';
 		fclose(f);
-		cr_assert(watches_home_watchable(table, home),
+		cr_assert(watches_home_watchable(table, home, NULL),
 		    "%s is not watchable", home);
-		cr_assert_not(watches_home_watchable(table, link_home),
+		cr_assert_not(watches_home_watchable(table, link_home, NULL),
 		    "a home through a symbolic link is watchable");
-		cr_assert_not(watches_home_watchable(table, "/sys/kernel"),
-		    "sysfs is watchable");
+		cr_assert_not(watches_home_watchable(table, "/sys/kernel",
+		    NULL), "sysfs is watchable");
+		/* A link to /proc: the mount is the one it leads to. */
+		snprintf(link_home, sizeof(link_home), "%s/proc", dir);
+		cr_assert_eq(symlink("/proc", link_home), 0);
+		cr_assert(watches_mount_type(table, "/proc", type,
+		    sizeof(type), &proc));
+		cr_assert_not(watches_home_watchable(table, link_home,
+		    &mount));
+		cr_assert_eq(mount, proc, "a home through a link: mount %lu, "
+		    "where it leads %lu", mount, proc);
 	}
 }
 
