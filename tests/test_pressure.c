@@ -276,6 +276,48 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 }
 
 /*
+ * The n connections at fds, whose queries came while a file system hung,
+ * end at -t with nothing sent, each logged; held of them keep their
+ * requests, and their slots, until it answers: slowfs holds that many,
+ * the worker that many sockets more than base.  alice, on another file
+ * system, is answered at once all the while.  Then the file system
+ * answers, and the worker holds base again.
+ */
+static void
+hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
+    size_t base)
+{
+	unsigned received, now_held;
+	struct buffer b = { 0 };
+	double took;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "connection %zu not ended", i);
+		assert_reply(&b, "", "while the file system hangs");
+		close(fds[i]);
+	}
+	free(b.data);
+	cr_assert(log_wait(&fx, "reply=none end=timeout ", n, WAIT_LOG_MS),
+	    "the exchanges not logged at their deadline");
+	slowfs_count(&received, &now_held);
+	cr_assert_eq(now_held, held, "slowfs holds %u requests, not %u",
+	    now_held, held);
+	cr_assert(fds_become(worker, base + held), "the worker holds %zu "
+	    "descriptors, %zu before and %u sockets held", fds_of(worker),
+	    base, held);
+	took = now_seconds();
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - took;
+	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	write_text(control, "");	/* it answers again */
+	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
+	    "%zu before", fds_of(worker), base);
+}
+
+/*
  * zoe's home hangs and zoe is asked for again and again, as an attacker
  * would: her requests take turns (one at once under -c 4), so one slot
  * stays held until the file system answers and the others leave theirs
@@ -284,10 +326,7 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
  */
 Test(pressure, a_hung_home_holds_one_turn_of_slots)
 {
-	unsigned received, held;
-	struct buffer b = { 0 };
 	int fds[4];
-	double took;
 	size_t base, i;
 	pid_t worker;
 
@@ -305,26 +344,7 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
 		client_send(fds[i], "zoe\r\n", 5);
 	}
-	for (i = 0; i < 4; i++) {
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "zoe's connection %zu not ended", i);
-		assert_reply(&b, "", "to zoe while her home hangs");
-		close(fds[i]);
-	}
-	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=timeout ", 4,
-	    WAIT_LOG_MS), "zoe's exchanges not logged at their deadline");
-	slowfs_count(&received, &held);
-	cr_assert_eq(held, 1, "slowfs holds %u requests, not one turn", held);
-	cr_assert(fds_become(worker, base + 1), "the worker holds %zu "
-	    "descriptors, %zu before and one socket held", fds_of(worker),
-	    base);
-	took = now_seconds();
-	EXPECT("alice\r\n", REPLY_ALICE);
-	took = now_seconds() - took;
-	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
-	write_text(control, "");	/* it answers again */
-	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
-	    "%zu before", fds_of(worker), base);
+	hung_queries_end(fds, 4, 1, worker, base);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
@@ -362,10 +382,7 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 	static const char *const queries[] = {
 		"zoe\r\n", "yan\r\n", "xia\r\n"
 	};
-	unsigned received, held;
-	struct buffer b = { 0 };
 	int fds[3];
-	double took;
 	size_t base, i;
 	pid_t worker;
 
@@ -387,28 +404,7 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 			cr_assert(slowfs_holds((unsigned)i + 1),
 			    "%s's request never reached slowfs", queries[i]);
 	}
-	for (i = 0; i < 3; i++) {
-		b.len = 0;
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "connection %zu not ended", i);
-		assert_reply(&b, "", "while the homes hang");
-		close(fds[i]);
-	}
-	free(b.data);
-	cr_assert(log_wait(&fx, "reply=none end=timeout ", 3, WAIT_LOG_MS),
-	    "the exchanges not logged at their deadline");
-	slowfs_count(&received, &held);
-	cr_assert_eq(held, 2, "slowfs holds %u requests, not two", held);
-	cr_assert(fds_become(worker, base + 2), "the worker holds %zu "
-	    "descriptors, %zu before and two sockets held", fds_of(worker),
-	    base);
-	took = now_seconds();
-	EXPECT("alice\r\n", REPLY_ALICE);
-	took = now_seconds() - took;
-	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
-	write_text(control, "");	/* they answer again */
-	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
-	    "%zu before", fds_of(worker), base);
+	hung_queries_end(fds, 3, 2, worker, base);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	EXPECT("yan\r\n", "Login: yan\tName: yan\r\nPlan:\r\nFar away.\r\n");
 	stopped_cleanly();
