@@ -300,11 +300,15 @@ log_arm(struct context *ctx)
 
 	if (ctx->logging || ctx->log_waiting || ctx->stopped)
 		return;
-	if (log_next(&data, &len)) {
+	/*
+	 * One look at the clock: due later when it looked, due now when
+	 * log_next() looks again would leave the lines with no timer.
+	 */
+	if ((due = log_due()) == 0 && log_next(&data, &len)) {
 		engine_write(ctx->engine, STDERR_FILENO, data, len,
 		    TAG(OP_LOG, 0, 0));
 		ctx->logging = true;
-	} else if (!ctx->log_timer && (due = log_due()) > 0) {
+	} else if (due > 0 && !ctx->log_timer) {
 		deadline_in(&log_due_at, due);
 		engine_timeout(ctx->engine, &log_due_at, TAG(OP_LOG_TIMER, 0, 0));
 		ctx->log_timer = true;
