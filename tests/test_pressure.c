@@ -285,7 +285,7 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
  */
 static void
 hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
-    size_t base)
+    size_t base, const char *what)
 {
 	unsigned received, now_held;
 	struct buffer b = { 0 };
@@ -312,6 +312,7 @@ hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
 	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	figure(what, took * 1000, "ms", "< 100 ms");
 	write_text(control, "");	/* it answers again */
 	cr_assert(fds_become(worker, base), "the worker holds %zu descriptors, "
 	    "%zu before", fds_of(worker), base);
@@ -344,7 +345,8 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
 		client_send(fds[i], "zoe\r\n", 5);
 	}
-	hung_queries_end(fds, 4, 1, worker, base);
+	hung_queries_end(fds, 4, 1, worker, base, "alice's reply, zoe's home "
+	    "hung and asked for 4 times, -c 4");
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
@@ -404,7 +406,8 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 			cr_assert(slowfs_holds((unsigned)i + 1),
 			    "%s's request never reached slowfs", queries[i]);
 	}
-	hung_queries_end(fds, 3, 2, worker, base);
+	hung_queries_end(fds, 3, 2, worker, base, "alice's reply, the mount "
+	    "of 3 homes hung, -c 8");
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	EXPECT("yan\r\n", "Login: yan\tName: yan\r\nPlan:\r\nFar away.\r\n");
 	stopped_cleanly();
