@@ -533,8 +533,7 @@ file_request(struct context *ctx, struct client *c)
 static bool
 deadline_passed(const struct client *c)
 {
-	return monotonic_ns() >= (int64_t)c->deadline.tv_sec * NS_PER_SECOND +
-	    c->deadline.tv_nsec;
+	return monotonic_ns() >= deadline_ns(&c->deadline);
 }
 
 /* Its deadline passed with no request on its files in flight. */

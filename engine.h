@@ -79,6 +79,13 @@ struct completion {
 
 typedef struct __kernel_timespec deadline_t;
 
+/* A deadline in nanoseconds of CLOCK_MONOTONIC, as monotonic_ns() counts. */
+static inline int64_t
+deadline_ns(const deadline_t *d)
+{
+	return (int64_t)d->tv_sec * 1000000000 + d->tv_nsec;
+}
+
 /*
  * The engines: io_uring where the kernel and the seccomp profile allow
  * it (engine.c probes), else epoll.  Every worker of a daemon runs the

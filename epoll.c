@@ -212,7 +212,7 @@ request_done(struct epoll_engine *p, struct request *r, int res)
 static void
 timed(struct epoll_engine *p, struct request *r, const deadline_t *at)
 {
-	r->node.at = (int64_t)at->tv_sec * NS_PER_SECOND + at->tv_nsec;
+	r->node.at = deadline_ns(at);
 	if (!heap_push(&p->timers, &r->node))
 		fatalx(EX_OSERR, "out of memory for a timer");
 	r->timed = true;
