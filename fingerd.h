@@ -94,6 +94,13 @@ struct exchange_record {
 #define CUT_PLAN	1	/* the plan at -m */
 #define CUT_PGPKEY	2	/* the .pgpkey at 64 KiB */
 
+/*
+ * How long a new connection has for its query before it can be evicted:
+ * far more than a real client's query takes after its handshake, far
+ * less than a person notices.
+ */
+#define EVICT_GRACE_NS	(NS_PER_SECOND / 10)
+
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND
 
@@ -367,6 +374,7 @@ struct context {
 	bool			 accept_paused;	/* after an error */
 	bool			 listen_polling; /* for a connection waiting */
 	bool			 evicting;	/* until a slot is free */
+	bool			 evict_waiting;	/* an OP_EVICT_WAIT in flight */
 	bool			 fd_starved;	/* EMFILE: until a client leaves */
 	int64_t			 accept_delay;	/* the last pause, ns */
 	int64_t			 accept_logged;	/* the last error's line */
@@ -431,7 +439,7 @@ bool	 clients_init(struct context *);
 void	 clients_free(struct context *);
 bool	 client_slot_free(const struct context *);
 bool	 client_evictable(const struct context *);
-bool	 client_evict_oldest(struct context *);
+bool	 client_evict_oldest(struct context *, int64_t *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 /* How many completions one engine_wait() may return. */

@@ -48,6 +48,7 @@ static int signal_fd = -1;
 static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
 static deadline_t accept_pause;		/* when to accept again */
+static deadline_t evict_at;		/* when the oldest silent may go */
 static deadline_t log_due_at;		/* when queued lines are due */
 static deadline_t stop_at;		/* the end of a stop's grace */
 static int supervisor_fd = -1;		/* the ready pipe, kept */
@@ -66,14 +67,19 @@ signals_open(void)
 	return fd;
 }
 
+/* A timer's time, at in nanoseconds of CLOCK_MONOTONIC. */
+static void
+deadline_at(deadline_t *d, int64_t at)
+{
+	d->tv_sec = at / NS_PER_SECOND;
+	d->tv_nsec = at % NS_PER_SECOND;
+}
+
 /* The time in delay_ns from now, for a timer. */
 static void
 deadline_in(deadline_t *d, int64_t delay_ns)
 {
-	int64_t at = monotonic_ns() + delay_ns;
-
-	d->tv_sec = at / NS_PER_SECOND;
-	d->tv_nsec = at % NS_PER_SECOND;
+	deadline_at(d, monotonic_ns() + delay_ns);
 }
 
 /*
@@ -83,7 +89,8 @@ deadline_in(deadline_t *d, int64_t delay_ns)
  * descriptors, none until a client leaves.  When every slot is taken, a
  * poll on the listening socket says that a connection waits: then the
  * client that has waited longest without completing its query is
- * evicted to make room, one at a time (client_evict_oldest).
+ * evicted to make room, one at a time (client_evict_oldest), or, when
+ * it is new, once it has had its grace.
  */
 static void
 accept_arm(struct context *ctx)
@@ -140,7 +147,8 @@ listener_arm(struct context *ctx)
 	if (client_slot_free(ctx)) {
 		if (!ctx->fd_starved)
 			accept_arm(ctx);
-	} else if (!ctx->evicting && client_evictable(ctx)) {
+	} else if (!ctx->evicting && !ctx->evict_waiting &&
+	    client_evictable(ctx)) {
 		engine_poll(ctx->engine, ctx->listen_fd, POLLIN,
 		    TAG(OP_LISTEN_POLL, 0, 0));
 		ctx->listen_polling = true;
@@ -236,13 +244,26 @@ accepted(struct context *ctx, enum op op, int res)
 	}
 }
 
-/* A connection waits and every slot is taken: room is made. */
+/*
+ * A connection waits and every slot is taken: room is made, or, when the
+ * oldest silent client is new, the listener is polled again once it may
+ * be evicted.
+ */
 static void
 listener_polled(struct context *ctx)
 {
+	int64_t wait_ns;
+
 	ctx->listen_polling = false;
-	if (!ctx->draining && !client_slot_free(ctx))
-		ctx->evicting = client_evict_oldest(ctx);
+	if (ctx->draining || client_slot_free(ctx))
+		return;
+	ctx->evicting = client_evict_oldest(ctx, &wait_ns);
+	if (wait_ns != 0) {
+		deadline_at(&evict_at, wait_ns);
+		engine_timeout(ctx->engine, &evict_at,
+		    TAG(OP_EVICT_WAIT, 0, 0));
+		ctx->evict_waiting = true;
+	}
 }
 
 static void
@@ -344,6 +365,8 @@ stop(struct context *ctx)
 		engine_cancel(ctx->engine, TAG(OP_LISTEN_POLL, 0, 0));
 	if (ctx->accept_paused)
 		engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	if (ctx->evict_waiting)
+		engine_cancel(ctx->engine, TAG(OP_EVICT_WAIT, 0, 0));
 	if (ctx->accepting)
 		engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0));
 	else if (ctx->listen_fd >= 0)
@@ -400,6 +423,9 @@ dispatch(struct context *ctx, uint64_t tag, int res)
 		break;
 	case OP_LISTEN_POLL:
 		listener_polled(ctx);
+		break;
+	case OP_EVICT_WAIT:
+		ctx->evict_waiting = false;
 		break;
 	case OP_SIGNAL:
 		signalled(ctx, res);

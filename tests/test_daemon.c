@@ -702,6 +702,35 @@ Test(daemon, silent_client_evicted)
 	stopped_cleanly();
 }
 
+/*
+ * -c 1: a connection is accepted before its query arrives (the
+ * handshake's last packet and the query travel apart), and another
+ * waits at once.  The first is not evicted in its first moment: its
+ * query, 20 ms late, is answered, and then the second's.
+ */
+Test(daemon, a_new_connection_has_time_for_its_query)
+{
+	struct buffer b = { 0 };
+	int fd1, fd2;
+
+	daemon_start(&fx, "-B", LOCAL, "-c", "1", NULL);
+	cr_assert((fd1 = client_connect(LOCAL, fx.port)) >= 0);
+	cr_assert((fd2 = client_connect(LOCAL, fx.port)) >= 0);
+	usleep(20 * 1000);
+	client_send(fd1, "bob\r\n", 5);
+	client_send(fd2, "alice\r\n", 7);
+	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_BOB, "to the first connection");
+	buffer_free(&b);
+	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "to the one that waited");
+	buffer_free(&b);
+	cr_assert_eq(log_count(&fx, "end=evicted"), 0);
+	close(fd1);
+	close(fd2);
+	stopped_cleanly();
+}
+
 /* -a 2: the third connection at once from 127.0.0.1 gets one line. */
 Test(daemon, per_address_limit)
 {
