@@ -96,10 +96,11 @@ struct exchange_record {
 
 /*
  * How long a new connection has for its query before it can be evicted:
- * far more than a real client's query takes after its handshake, far
- * less than a person notices.
+ * far more than a real client's takes after its handshake (the two
+ * leave together), and short enough that silent connections must come
+ * at -c per 20 ms (51,200 a second at the default) to hold every slot.
  */
-#define EVICT_GRACE_NS	(NS_PER_SECOND / 10)
+#define EVICT_GRACE_NS	(NS_PER_SECOND / 50)
 
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND
@@ -374,6 +375,7 @@ struct context {
 	bool			 accept_paused;	/* after an error */
 	bool			 listen_polling; /* for a connection waiting */
 	bool			 evicting;	/* until a slot is free */
+	bool			 connection_waits; /* the listener's poll said */
 	bool			 evict_waiting;	/* an OP_EVICT_WAIT in flight */
 	bool			 fd_starved;	/* EMFILE: until a client leaves */
 	int64_t			 accept_delay;	/* the last pause, ns */

@@ -137,6 +137,33 @@ accept_last(struct context *ctx)
 	ctx->accepting = true;
 }
 
+/*
+ * A connection waits and every slot is taken: room is made, or, when the
+ * oldest silent client is new, the listener is polled again once it may
+ * be evicted.
+ */
+static void
+room_make(struct context *ctx)
+{
+	int64_t wait_ns;
+
+	ctx->connection_waits = false;
+	ctx->evicting = client_evict_oldest(ctx, &wait_ns);
+	if (wait_ns != 0) {
+		deadline_at(&evict_at, wait_ns);
+		engine_timeout(ctx->engine, &evict_at,
+		    TAG(OP_EVICT_WAIT, 0, 0));
+		ctx->evict_waiting = true;
+	}
+}
+
+/*
+ * Called between batches.  Room is made for a waiting connection only
+ * here, once the whole batch is handled: the poll that says it waits can
+ * come before, in one batch, the query of the client it would evict
+ * (io_uring posts a request that completed inline before one that went
+ * through task work).
+ */
 static void
 listener_arm(struct context *ctx)
 {
@@ -145,10 +172,14 @@ listener_arm(struct context *ctx)
 	    !log_room(LINES_A_CLIENT * (ctx->active + 1)))
 		return;
 	if (client_slot_free(ctx)) {
+		ctx->connection_waits = false;
 		if (!ctx->fd_starved)
 			accept_arm(ctx);
-	} else if (!ctx->evicting && !ctx->evict_waiting &&
-	    client_evictable(ctx)) {
+	} else if (ctx->evicting || ctx->evict_waiting) {
+		return;
+	} else if (ctx->connection_waits) {
+		room_make(ctx);
+	} else if (client_evictable(ctx)) {
 		engine_poll(ctx->engine, ctx->listen_fd, POLLIN,
 		    TAG(OP_LISTEN_POLL, 0, 0));
 		ctx->listen_polling = true;
@@ -244,26 +275,12 @@ accepted(struct context *ctx, enum op op, int res)
 	}
 }
 
-/*
- * A connection waits and every slot is taken: room is made, or, when the
- * oldest silent client is new, the listener is polled again once it may
- * be evicted.
- */
+/* A connection waits and every slot is taken (listener_arm). */
 static void
 listener_polled(struct context *ctx)
 {
-	int64_t wait_ns;
-
 	ctx->listen_polling = false;
-	if (ctx->draining || client_slot_free(ctx))
-		return;
-	ctx->evicting = client_evict_oldest(ctx, &wait_ns);
-	if (wait_ns != 0) {
-		deadline_at(&evict_at, wait_ns);
-		engine_timeout(ctx->engine, &evict_at,
-		    TAG(OP_EVICT_WAIT, 0, 0));
-		ctx->evict_waiting = true;
-	}
+	ctx->connection_waits = true;
 }
 
 static void

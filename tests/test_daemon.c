@@ -706,28 +706,41 @@ Test(daemon, silent_client_evicted)
  * -c 1: a connection is accepted before its query arrives (the
  * handshake's last packet and the query travel apart), and another
  * waits at once.  The first is not evicted in its first moment: its
- * query, 20 ms late, is answered, and then the second's.
+ * query, 2 ms late, is answered, then the second's.  A trial whose
+ * query left later than 10 ms after its connection (a busy machine)
+ * says nothing of the grace (20 ms): it is tried again.
  */
 Test(daemon, a_new_connection_has_time_for_its_query)
 {
 	struct buffer b = { 0 };
-	int fd1, fd2;
+	size_t trial, evicted = 0;
+	int fd1, fd2, told = 0;
+	double connected;
 
 	daemon_start(&fx, "-B", LOCAL, "-c", "1", NULL);
-	cr_assert((fd1 = client_connect(LOCAL, fx.port)) >= 0);
-	cr_assert((fd2 = client_connect(LOCAL, fx.port)) >= 0);
-	usleep(20 * 1000);
-	client_send(fd1, "bob\r\n", 5);
-	client_send(fd2, "alice\r\n", 7);
-	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_BOB, "to the first connection");
-	buffer_free(&b);
-	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_ALICE, "to the one that waited");
-	buffer_free(&b);
-	cr_assert_eq(log_count(&fx, "end=evicted"), 0);
-	close(fd1);
-	close(fd2);
+	for (trial = 0; trial < 5 && told == 0; trial++) {
+		cr_assert((fd1 = client_connect(LOCAL, fx.port)) >= 0);
+		connected = now_seconds();
+		cr_assert((fd2 = client_connect(LOCAL, fx.port)) >= 0);
+		usleep(2 * 1000);
+		client_send(fd1, "bob\r\n", 5);
+		told = now_seconds() - connected < 0.010;
+		cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+		if (told)
+			assert_reply(&b, REPLY_BOB, "to the first connection");
+		else
+			evicted += b.len == 0;
+		buffer_free(&b);
+		client_send(fd2, "alice\r\n", 7);
+		cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
+		assert_reply(&b, REPLY_ALICE, "to the one that waited");
+		buffer_free(&b);
+		close(fd1);
+		close(fd2);
+	}
+	cr_assert(told, "no query left within 10 ms of its connection");
+	cr_assert(log_wait(&fx, "query=\"alice\"", trial, WAIT_LOG_MS));
+	cr_assert_eq(log_count(&fx, "end=evicted"), evicted);
 	stopped_cleanly();
 }
 
