@@ -132,26 +132,49 @@ mountinfo_read(void)
 	return text;
 }
 
+struct home_mount {
+	unsigned long	 mount;
+	size_t		 member;
+};
+
+static int
+home_mount_compare(const void *a, const void *b)
+{
+	const struct home_mount *x = a, *y = b;
+
+	if (x->mount != y->mount)
+		return (x->mount > y->mount) - (x->mount < y->mount);
+	return (x->member > y->member) - (x->member < y->member);
+}
+
 /*
  * The mount each member's home is on (mount, by member; 0 where not
  * known), as the first member whose home is on it (client.c: the
- * requests on the homes of one mount take turns).
+ * requests on the homes of one mount take turns).  Sorted, not compared
+ * pairwise: a group may have tens of thousands of members.  Without the
+ * memory for it, each home is on a mount of its own.
  */
 static void
 homes_group(struct members *members, const unsigned long *mount)
 {
-	size_t i, j;
+	struct home_mount *by = NULL;
+	size_t i, n = 0, first = 0;
 
-	for (i = 0; i < members->count; i++) {
+	for (i = 0; i < members->count; i++)
 		members->v[i].fs = (unsigned)i;
-		if (mount == NULL || mount[i] == 0)
-			continue;
-		for (j = 0; j < i; j++)
-			if (mount[j] == mount[i]) {
-				members->v[i].fs = members->v[j].fs;
-				break;
-			}
+	if (mount == NULL ||
+	    (by = calloc(members->count + 1, sizeof(*by))) == NULL)
+		return;
+	for (i = 0; i < members->count; i++)
+		if (mount[i] != 0)
+			by[n++] = (struct home_mount){ mount[i], i };
+	qsort(by, n, sizeof(*by), home_mount_compare);
+	for (i = 0; i < n; i++) {
+		if (by[i].mount != by[first].mount)
+			first = i;
+		members->v[by[i].member].fs = (unsigned)by[first].member;
 	}
+	free(by);
 }
 
 /*
@@ -166,11 +189,12 @@ static void
 homes_check(struct members *members)
 {
 	char *mountinfo = mountinfo_read(), home[256];
+	struct mount_table *table = mount_table_parse(mountinfo);
 	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
 	size_t i;
 
 	for (i = 0; i < members->count; i++) {
-		members->v[i].watchable = watches_home_watchable(mountinfo,
+		members->v[i].watchable = watches_home_watchable(table,
 		    members->v[i].home, mount != NULL ? &mount[i] : NULL);
 		if (landlock_home_servable(members->v[i].home))
 			continue;
@@ -182,6 +206,7 @@ homes_check(struct members *members)
 	}
 	homes_group(members, mount);
 	free(mount);
+	mount_table_free(table);
 	free(mountinfo);
 }
 

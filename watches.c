@@ -374,36 +374,56 @@ unescape(char *s)
 	*out = '\0';
 }
 
-/* Whether path is the mount point point or beneath it. */
-static size_t
-beneath(const char *path, const char *point)
-{
-	size_t n = strlen(point);
+/*
+ * The mount table, parsed once for all the homes of a group: each mount
+ * point, sorted, and of the mounts at one point the newest (the one on
+ * top, later in mountinfo) last.
+ */
+struct mount_point {
+	const char	*point;		/* unescaped, in the table's text */
+	size_t		 len;
+	const char	*type;
+	unsigned long	 id;
+	size_t		 order;		/* the line's */
+};
 
-	if (strcmp(point, "/") == 0)
-		return 1;
-	return strncmp(path, point, n) == 0 &&
-	    (path[n] == '/' || path[n] == '\0') ? n : 0;
+struct mount_table {
+	char			*text;	/* a copy of mountinfo */
+	struct mount_point	*v;
+	size_t			 count;
+};
+
+static int
+mount_point_compare(const void *a, const void *b)
+{
+	const struct mount_point *x = a, *y = b;
+	int c = strcmp(x->point, y->point);
+
+	if (c != 0)
+		return c;
+	return (x->order > y->order) - (x->order < y->order);
 }
 
-/*
- * The type of the file system path is on, by the longest mount point
- * of mountinfo (the text of /proc/self/mountinfo) that holds it, into
- * type, and that mount's ID into *id (unless NULL); false when none
- * does.  Reads no file system.
- */
-bool
-watches_mount_type(const char *mountinfo, const char *path, char *type,
-    size_t size, unsigned long *id)
+/* The table of mountinfo (the text of /proc/self/mountinfo), or NULL. */
+struct mount_table *
+mount_table_parse(const char *mountinfo)
 {
-	char *copy = strdup(mountinfo), *line, *next, *point, *dash;
-	size_t best = 0, n;
-	unsigned long mount;
-	char fstype[64];
+	struct mount_table *t;
+	struct mount_point *m;
+	char *line, *next, *point, *dash, *type;
+	size_t lines = 1, n;
+	const char *p;
 
-	if (copy == NULL)
-		return false;
-	for (line = copy; line != NULL && *line != '\0'; line = next) {
+	if (mountinfo == NULL || (t = calloc(1, sizeof(*t))) == NULL)
+		return NULL;
+	for (p = mountinfo; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	if ((t->text = strdup(mountinfo)) == NULL ||
+	    (t->v = calloc(lines, sizeof(*t->v))) == NULL) {
+		mount_table_free(t);
+		return NULL;
+	}
+	for (line = t->text; line != NULL && *line != '\0'; line = next) {
 		if ((next = strchr(line, '\n')) != NULL)
 			*next++ = '\0';
 		/* id parent major:minor root point options... - type ... */
@@ -411,27 +431,94 @@ watches_mount_type(const char *mountinfo, const char *path, char *type,
 		for (n = 0; n < 4 && point != NULL; n++)
 			if ((point = strchr(point, ' ')) != NULL)
 				point++;
-		if (point == NULL || (dash = strstr(point, " - ")) == NULL ||
-		    sscanf(dash + 3, "%63s", fstype) != 1 ||
-		    sscanf(line, "%lu", &mount) != 1)
+		if (point == NULL || (dash = strstr(point, " - ")) == NULL)
 			continue;
+		type = dash + 3;
+		type[strcspn(type, " ")] = '\0';
 		point[strcspn(point, " ")] = '\0';
 		unescape(point);
-		if ((n = beneath(path, point)) > 0 && n >= best) {
-			best = n;
-			snprintf(type, size, "%s", fstype);
-			if (id != NULL)
-				*id = mount;
-		}
+		m = &t->v[t->count];
+		if (sscanf(line, "%lu", &m->id) != 1 || *type == '\0' ||
+		    *point != '/')
+			continue;
+		m->point = point;
+		m->len = strlen(point);
+		m->type = type;
+		m->order = t->count++;
 	}
-	free(copy);
-	return best > 0;
+	qsort(t->v, t->count, sizeof(*t->v), mount_point_compare);
+	return t;
+}
+
+void
+mount_table_free(struct mount_table *t)
+{
+	if (t == NULL)
+		return;
+	free(t->v);
+	free(t->text);
+	free(t);
+}
+
+/* The mount on top at the point path[0..len), or NULL. */
+static const struct mount_point *
+mount_at(const struct mount_table *t, const char *path, size_t len)
+{
+	size_t low = 0, high = t->count, mid;
+	const struct mount_point *m;
+	int c;
+
+	/* The first entry after every one at or before path[0..len). */
+	while (low < high) {
+		mid = low + (high - low) / 2;
+		m = &t->v[mid];
+		c = strncmp(path, m->point, len);
+		if (c == 0 && m->len > len)
+			c = -1;
+		if (c >= 0)
+			low = mid + 1;
+		else
+			high = mid;
+	}
+	if (low == 0)
+		return NULL;
+	m = &t->v[low - 1];
+	return m->len == len && strncmp(path, m->point, len) == 0 ? m : NULL;
+}
+
+/*
+ * The type of the file system path is on, by the longest mount point
+ * that holds it, into type, and that mount's ID into *id (unless NULL);
+ * false when none does.  Reads no file system: a lookup for each of
+ * path's directories, longest first.
+ */
+bool
+watches_mount_type(const struct mount_table *t, const char *path,
+    char *type, size_t size, unsigned long *id)
+{
+	const struct mount_point *m;
+	size_t len = strlen(path);
+
+	if (t == NULL || path[0] != '/')
+		return false;
+	for (;;) {
+		if ((m = mount_at(t, path, len == 0 ? 1 : len)) != NULL) {
+			snprintf(type, size, "%s", m->type);
+			if (id != NULL)
+				*id = m->id;
+			return true;
+		}
+		if (len == 0)
+			return false;
+		while (len > 0 && path[--len] != '/')
+			continue;
+	}
 }
 
 /*
  * Whether inotify sees every change to the plan in home: a home on a file
- * system of this machine (mountinfo says which, without touching the
- * file system of the home), and a path with no symbolic link, which
+ * system of this machine (the mount table t says which, without touching
+ * the file system of the home), and a path with no symbolic link, which
  * could come to name another directory with no event.  And into *mount
  * (unless NULL) the ID of the mount the home is on, 0 when not known:
  * by its path, or, where that is on this machine and has a link, by the
@@ -440,18 +527,17 @@ watches_mount_type(const char *mountinfo, const char *path, char *type,
  * group.
  */
 bool
-watches_home_watchable(const char *mountinfo, const char *home,
+watches_home_watchable(const struct mount_table *t, const char *home,
     unsigned long *mount)
 {
 	char type[64], real[PATH_MAX];
 	unsigned long id = 0;
 	bool watchable = false;
 
-	if (home[0] == '/' && mountinfo != NULL &&
-	    watches_mount_type(mountinfo, home, type, sizeof(type), &id) &&
+	if (watches_mount_type(t, home, type, sizeof(type), &id) &&
 	    local_type(type) && realpath(home, real) != NULL &&
 	    !(watchable = strcmp(real, home) == 0) &&
-	    !watches_mount_type(mountinfo, real, type, sizeof(type), &id))
+	    !watches_mount_type(t, real, type, sizeof(type), &id))
 		id = 0;
 	if (mount != NULL)
 		*mount = id;

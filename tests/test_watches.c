@@ -270,40 +270,124 @@ static const char mountinfo[] =
 /* The longest mount point that holds a path names its file system. */
 Test(watches, the_mount_table_says_the_file_system)
 {
+	struct mount_table *t = mount_table_parse(mountinfo);
 	char type[64];
 
-	cr_assert(watches_mount_type(mountinfo, "/home/alice", type,
-	    sizeof(type), NULL));
+	cr_assert_not_null(t);
+	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	    NULL));
 	cr_assert_str_eq(type, "nfs4");
-	cr_assert(watches_mount_type(mountinfo, "/home/local disk/bob", type,
+	cr_assert(watches_mount_type(t, "/home/local disk/bob", type,
 	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "xfs", "an escaped space in a mount point");
-	cr_assert(watches_mount_type(mountinfo, "/homer", type, sizeof(type),
-	    NULL));
+	cr_assert(watches_mount_type(t, "/homer", type, sizeof(type), NULL));
 	cr_assert_str_eq(type, "ext4", "/homer is not beneath /home");
-	cr_assert(watches_mount_type(mountinfo, "/srv/fuse/carol", type,
+	cr_assert(watches_mount_type(t, "/home/local", type, sizeof(type),
+	    NULL));
+	cr_assert_str_eq(type, "nfs4", "/home/local is not /home/local disk");
+	cr_assert(watches_mount_type(t, "/srv/fuse/carol", type,
 	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "fuse.slowfs");
-	cr_assert(watches_mount_type(mountinfo, "/", type, sizeof(type),
+	cr_assert(watches_mount_type(t, "/srv/fuse/", type, sizeof(type),
 	    NULL));
+	cr_assert_str_eq(type, "fuse.slowfs", "a point with a slash after");
+	cr_assert(watches_mount_type(t, "/", type, sizeof(type), NULL));
 	cr_assert_str_eq(type, "ext4");
+	cr_assert_not(watches_mount_type(t, "home/alice", type, sizeof(type),
+	    NULL), "a relative path");
+	cr_assert_not(watches_mount_type(NULL, "/", type, sizeof(type),
+	    NULL), "no table");
+	mount_table_free(t);
 }
 
 /* And its mount's ID, the first field: what the homes on it share. */
 Test(watches, the_mount_table_says_the_mount)
 {
+	struct mount_table *t = mount_table_parse(mountinfo);
 	unsigned long id = 0;
 	char type[64];
 
-	cr_assert(watches_mount_type(mountinfo, "/home/alice", type,
-	    sizeof(type), &id));
+	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	    &id));
 	cr_assert_eq(id, 24);
-	cr_assert(watches_mount_type(mountinfo, "/home/local disk/bob", type,
+	cr_assert(watches_mount_type(t, "/home/local disk/bob", type,
 	    sizeof(type), &id));
 	cr_assert_eq(id, 25);
-	cr_assert(watches_mount_type(mountinfo, "/srv/fuse/carol/x", type,
+	cr_assert(watches_mount_type(t, "/srv/fuse/carol/x", type,
 	    sizeof(type), &id));
 	cr_assert_eq(id, 26);
+	mount_table_free(t);
+}
+
+/*
+ * Mounts on one point: the later line is on top.  Lines that are not
+ * mounts (no " - ", a point that is not a path) are passed over.
+ */
+Test(watches, the_mount_on_top_is_the_last)
+{
+	static const char table[] =
+	    "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+	    "40 22 0:40 / /home rw - nfs4 old:/home rw\n"
+	    "not a mount line\n"
+	    "41 22 0:41 / nowhere rw - ext4 /dev/sdc rw\n"
+	    "42 40 0:42 / /home rw - tmpfs tmpfs rw\n"
+	    "43 22 0:43 / /home2 rw - xfs /dev/sdd rw";
+	struct mount_table *t = mount_table_parse(table);
+	unsigned long id = 0;
+	char type[64];
+
+	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	    &id));
+	cr_assert_eq(id, 42);
+	cr_assert_str_eq(type, "tmpfs");
+	cr_assert(watches_mount_type(t, "/home2/bob", type, sizeof(type),
+	    &id));
+	cr_assert_eq(id, 43, "the last line, with no newline");
+	cr_assert(watches_mount_type(t, "/nowhere/x", type, sizeof(type),
+	    &id));
+	cr_assert_eq(id, 22);
+	mount_table_free(t);
+}
+
+/*
+ * An automounter's table: 2,000 homes each a mount, beside and beneath
+ * one another, listed in no order.  Each home and each path in one is
+ * on its own mount; a name that is a prefix of another's is not on it.
+ */
+Test(watches, a_table_of_two_thousand_mounts)
+{
+	enum { HOMES = 2000 };
+	size_t size = HOMES * 96 + 128, len = 0, i, j;
+	char *table = malloc(size), path[96], type[64];
+	struct mount_table *t;
+	unsigned long id;
+
+	cr_assert_not_null(table);
+	len += (size_t)snprintf(table + len, size - len,
+	    "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+	    "2 1 0:2 / /home rw - autofs auto.home rw\n");
+	for (i = 0; i < HOMES; i++) {
+		j = (i * 7919) % HOMES;		/* out of order */
+		len += (size_t)snprintf(table + len, size - len,
+		    "%zu 2 0:%zu / /home/u%zu rw - nfs4 s:/home/u%zu rw\n",
+		    100 + j, 100 + j, j, j);
+	}
+	t = mount_table_parse(table);
+	cr_assert_not_null(t);
+	for (i = 0; i < HOMES; i++) {
+		snprintf(path, sizeof(path), "/home/u%zu", i);
+		cr_assert(watches_mount_type(t, path, type, sizeof(type), &id));
+		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
+		snprintf(path, sizeof(path), "/home/u%zu/.plan", i);
+		cr_assert(watches_mount_type(t, path, type, sizeof(type), &id));
+		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
+	}
+	cr_assert(watches_mount_type(t, "/home/u19990", type, sizeof(type),
+	    &id));
+	cr_assert_eq(id, 2, "/home/u19990 is on /home, not /home/u1999");
+	cr_assert_str_eq(type, "autofs");
+	mount_table_free(t);
+	free(table);
 }
 
 /*
@@ -315,11 +399,12 @@ Test(watches, which_homes_are_watchable)
 	char link_home[PATH_MAX + 16], real[PATH_MAX], type[64];
 	unsigned long mount = 0, proc = 0;
 
-	cr_assert_not(watches_home_watchable(mountinfo, "/home/alice",
-	    NULL));
-	cr_assert_not(watches_home_watchable(mountinfo,
-	    "/srv/fuse/carol", NULL));
+	struct mount_table *t = mount_table_parse(mountinfo), *here;
+
+	cr_assert_not(watches_home_watchable(t, "/home/alice", NULL));
+	cr_assert_not(watches_home_watchable(t, "/srv/fuse/carol", NULL));
 	cr_assert_not(watches_home_watchable(NULL, "/tmp", NULL));
+	mount_table_free(t);
 	/* This machine's own table, and the fixture's real home. */
 	cr_assert_not_null(realpath(home, real));
 	snprintf(link_home, sizeof(link_home), "%s/alias", dir);
@@ -333,21 +418,23 @@ Test(watches, which_homes_are_watchable)
 		n = fread(table, 1, sizeof(table) - 1, f);
 		table[n] = '\0';
 		fclose(f);
-		cr_assert(watches_home_watchable(table, home, NULL),
+		cr_assert_not_null(here = mount_table_parse(table));
+		cr_assert(watches_home_watchable(here, home, NULL),
 		    "%s is not watchable", home);
-		cr_assert_not(watches_home_watchable(table, link_home, NULL),
+		cr_assert_not(watches_home_watchable(here, link_home, NULL),
 		    "a home through a symbolic link is watchable");
-		cr_assert_not(watches_home_watchable(table, "/sys/kernel",
+		cr_assert_not(watches_home_watchable(here, "/sys/kernel",
 		    NULL), "sysfs is watchable");
 		/* A link to /proc: the mount is the one it leads to. */
 		snprintf(link_home, sizeof(link_home), "%s/proc", dir);
 		cr_assert_eq(symlink("/proc", link_home), 0);
-		cr_assert(watches_mount_type(table, "/proc", type,
+		cr_assert(watches_mount_type(here, "/proc", type,
 		    sizeof(type), &proc));
-		cr_assert_not(watches_home_watchable(table, link_home,
+		cr_assert_not(watches_home_watchable(here, link_home,
 		    &mount));
 		cr_assert_eq(mount, proc, "a home through a link: mount %lu, "
 		    "where it leads %lu", mount, proc);
+		mount_table_free(here);
 	}
 }
 
