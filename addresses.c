@@ -128,14 +128,35 @@ address_normalize(const struct sockaddr_storage *ss, struct in6_addr *a)
 		memcpy(&a->s6_addr[12], &sin->sin_addr, 4);
 }
 
-/* Writes a as text, a v4-mapped address in dotted IPv4 form. */
+/*
+ * Writes a as text, a v4-mapped address in dotted IPv4 form.  That form
+ * by hand: it is in every exchange's log line, and inet_ntop makes it
+ * with sprintf, which was a quarter of a request's instructions in user
+ * space (callgrind, -E epoll).
+ */
 void
 address_format(const struct in6_addr *a, char *buf, size_t size)
 {
-	if (IN6_IS_ADDR_V4MAPPED(a))
-		inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)size);
-	else
+	const uint8_t *v4 = &a->s6_addr[12];
+	char *p = buf;
+	int i;
+
+	if (!IN6_IS_ADDR_V4MAPPED(a)) {
 		inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+		return;
+	}
+	if (size < INET_ADDRSTRLEN) {
+		inet_ntop(AF_INET, v4, buf, (socklen_t)size);
+		return;
+	}
+	for (i = 0; i < 4; i++) {
+		if (v4[i] >= 100)
+			*p++ = (char)('0' + v4[i] / 100);
+		if (v4[i] >= 10)
+			*p++ = (char)('0' + v4[i] / 10 % 10);
+		*p++ = (char)('0' + v4[i] % 10);
+		*p++ = i < 3 ? '.' : '\0';
+	}
 }
 
 /* An address and port as text: 192.0.2.1:79, [2001:db8::1]:79. */

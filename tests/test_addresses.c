@@ -412,6 +412,34 @@ Test(address_format, ipv6)
 	    "2001:db8:85a3:8d3:1319:8a2e:370:7348");
 }
 
+/*
+ * The dotted form, made by hand, against inet_ntop's: each octet's 256
+ * values in each place, and 100,000 addresses at random.
+ */
+Test(address_format, v4_as_inet_ntop_writes_it)
+{
+	char buf[INET6_ADDRSTRLEN], want[INET_ADDRSTRLEN];
+	struct in6_addr a = ipv6("::ffff:0.0.0.0");
+	uint32_t v;
+	int i, place;
+
+	for (i = 0; i < 256 * 4 + 100000; i++) {
+		if (i < 256 * 4) {
+			place = i / 256;
+			memset(&a.s6_addr[12], place == 0 ? 255 : 1, 4);
+			a.s6_addr[12 + place] = (uint8_t)(i % 256);
+		} else {
+			v = (uint32_t)rng();
+			memcpy(&a.s6_addr[12], &v, 4);
+		}
+		memset(buf, 'z', sizeof(buf));
+		address_format(&a, buf, sizeof(buf));
+		cr_assert_not_null(inet_ntop(AF_INET, &a.s6_addr[12], want,
+		    sizeof(want)));
+		cr_assert_str_eq(buf, want);
+	}
+}
+
 /* What the log gets from a client address, from accept to text. */
 Test(address_format, normalized_v4)
 {
