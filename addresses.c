@@ -142,11 +142,15 @@ address_format(const struct in6_addr *a, char *buf, size_t size)
 	int i;
 
 	if (!IN6_IS_ADDR_V4MAPPED(a)) {
-		inet_ntop(AF_INET6, a, buf, (socklen_t)size);
+		if (size > 0 && inet_ntop(AF_INET6, a, buf,
+		    (socklen_t)size) == NULL)
+			buf[0] = '\0';
 		return;
 	}
 	if (size < INET_ADDRSTRLEN) {
-		inet_ntop(AF_INET, v4, buf, (socklen_t)size);
+		if (size > 0 && inet_ntop(AF_INET, v4, buf,
+		    (socklen_t)size) == NULL)
+			buf[0] = '\0';
 		return;
 	}
 	for (i = 0; i < 4; i++) {

@@ -1247,27 +1247,31 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
  * Evicts the client that has waited longest without completing its query
  * line: its connection is shut down, which completes its receive, and its
  * slot is free once that comes back.  False when there is none, or when
- * the oldest is younger than EVICT_GRACE_NS: a connection is accepted on
- * the handshake's last packet and its query travels apart, so one just
- * accepted may be a real client whose query is still on its way (or
- * whose completion is later in the batch); *wait_ns is then when it may
- * be evicted, 0 otherwise.
+ * the oldest is younger than EVICT_GRACE_NS and the worker is calm: a
+ * connection is accepted on the handshake's last packet and its query
+ * travels apart, so one just accepted may be a real client whose query
+ * is on its way; *evictable_at is then when it may be evicted, 0
+ * otherwise.  No grace while room was made within the last one (a
+ * flood): at most -c connections a grace would get in, and a query
+ * would wait for the whole queue of silent ones.
  */
 bool
-client_evict_oldest(struct context *ctx, int64_t *wait_ns)
+client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
 	struct client *c = ctx->silent_oldest;
-	int64_t evictable;
+	int64_t now, at;
 
-	*wait_ns = 0;
+	*evictable_at = 0;
 	if (c == NULL)
 		return false;
-	evictable = (int64_t)c->started.tv_sec * NS_PER_SECOND +
-	    c->started.tv_nsec + EVICT_GRACE_NS;
-	if (monotonic_ns() < evictable) {
-		*wait_ns = evictable;
+	now = monotonic_ns();
+	at = (int64_t)c->started.tv_sec * NS_PER_SECOND + c->started.tv_nsec +
+	    EVICT_GRACE_NS;
+	if (now < at && now - ctx->evicted_at >= EVICT_GRACE_NS) {
+		*evictable_at = at;
 		return false;
 	}
+	ctx->evicted_at = now;
 	silent_remove(ctx, c);
 	client_end(c, E_EVICTED);
 	shutdown(c->fd, SHUT_RDWR);

@@ -95,10 +95,9 @@ struct exchange_record {
 #define CUT_PGPKEY	2	/* the .pgpkey at 64 KiB */
 
 /*
- * How long a new connection has for its query before it can be evicted:
- * far more than a real client's takes after its handshake (the two
- * leave together), and short enough that silent connections must come
- * at -c per 20 ms (51,200 a second at the default) to hold every slot.
+ * How long a new connection has for its query before it can be evicted,
+ * while the worker is calm (client_evict_oldest): far more than a real
+ * client's query takes after its handshake (the two leave together).
  */
 #define EVICT_GRACE_NS	(NS_PER_SECOND / 50)
 
@@ -378,6 +377,7 @@ struct context {
 	bool			 accept_paused;	/* after an error */
 	bool			 listen_polling; /* for a connection waiting */
 	bool			 evicting;	/* until a slot is free */
+	int64_t			 evicted_at;	/* the last eviction, ns */
 	bool			 connection_waits; /* the listener's poll said */
 	bool			 evict_waiting;	/* an OP_EVICT_WAIT in flight */
 	bool			 fd_starved;	/* EMFILE: until a client leaves */

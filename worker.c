@@ -145,12 +145,12 @@ accept_last(struct context *ctx)
 static void
 room_make(struct context *ctx)
 {
-	int64_t wait_ns;
+	int64_t at;
 
 	ctx->connection_waits = false;
-	ctx->evicting = client_evict_oldest(ctx, &wait_ns);
-	if (wait_ns != 0) {
-		deadline_at(&evict_at, wait_ns);
+	ctx->evicting = client_evict_oldest(ctx, &at);
+	if (at != 0) {
+		deadline_at(&evict_at, at);
 		engine_timeout(ctx->engine, &evict_at,
 		    TAG(OP_EVICT_WAIT, 0, 0));
 		ctx->evict_waiting = true;

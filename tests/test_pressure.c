@@ -984,6 +984,47 @@ Test(pressure, a_thousand_silent_connections_from_many_addresses)
 	stopped_cleanly();
 }
 
+/*
+ * -c 4 held by silent connections, then a flood of silent connections,
+ * a new one every millisecond for a second, then a query: it is
+ * answered within 100 ms.  A new connection's grace (20 ms for its
+ * query) is not given while the worker makes room without a pause:
+ * otherwise at most -c connections a grace would get in, and the query
+ * would wait for the whole queue (2.5 s measured so).
+ */
+Test(pressure, a_flood_of_silent_connections_keeps_no_query_waiting)
+{
+	enum { HELD = 4, FLOOD = 1000 };
+	static int held[HELD + FLOOD];
+	struct buffer b = { 0 };
+	double start;
+	int i, fd;
+
+	daemon_start(&fx, "-B", SERVER, "-c", "4", "-a", "2000", "-t", "30",
+	    NULL);
+	for (i = 0; i < HELD; i++)
+		held[i] = connect_from(SERVER, fx.port);
+	usleep(100 * 1000);
+	for (i = HELD; i < HELD + FLOOD; i++) {
+		held[i] = connect_from(SERVER, fx.port);
+		usleep(1000);
+	}
+	start = now_seconds();
+	fd = connect_from("127.0.2.1", fx.port);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "the query after the flood");
+	cr_assert_lt(now_seconds() - start, LATENCY(0.1),
+	    "answered after %.3f s", now_seconds() - start);
+	figure("a query after a flood of 1,000 silent connections at -c 4",
+	    (now_seconds() - start) * 1000, "ms", "< 100 ms");
+	buffer_free(&b);
+	close(fd);
+	for (i = 0; i < HELD + FLOOD; i++)
+		close(held[i]);
+	stopped_cleanly();
+}
+
 /* ------------------------------------------------ a write through mmap */
 
 /*
