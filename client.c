@@ -1109,7 +1109,9 @@ query_received(struct context *ctx, struct client *c, int res)
 	if (query_line_end(c->query, c->query_len, &c->line_len)) {
 		end = (size_t)((char *)memchr(c->query, '\n', c->query_len) -
 		    c->query);
-		c->linger = end + 1 < c->query_len;
+		/* Bytes after the line, or a full buffer: more may wait. */
+		c->linger = end + 1 < c->query_len ||
+		    c->query_len == sizeof(c->query);
 		client_answer(ctx, c);
 	} else if (res == 0) {
 		c->line_len = c->query_len;	/* ended by EOF, no newline */

@@ -459,6 +459,38 @@ Test(daemon, client_reset_mid_reply)
 	stopped_cleanly();
 }
 
+/*
+ * A query line that ends on the last byte of the query buffer (1,024),
+ * more bytes after it in the same write: the reply (16 MiB) comes
+ * whole, not cut by a reset for input left unread.
+ */
+Test(daemon, bytes_past_a_full_query_buffer_do_not_reset_the_reply)
+{
+	enum { QUERY_MAX = 1024 };	/* fingerd's query buffer */
+	char line[QUERY_MAX + 10];
+	struct buffer b = { 0 };
+	char *want;
+	size_t len;
+	int fd;
+
+	huge_reply(&want, &len);
+	memset(line, ' ', sizeof(line));
+	memcpy(line, "alice", 5);
+	memcpy(line + QUERY_MAX - 2, "\r\nXXXXXXXXXX", 12);
+	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
+	cr_assert((fd = client_connect(LOCAL, fx.port)) >= 0);
+	client_send(fd, line, sizeof(line));
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0, "%s",
+	    strerror(errno));
+	cr_assert_eq(b.len, len, "%zu bytes of %zu", b.len, len);
+	cr_assert(memcmp(b.data, want, len) == 0);
+	close(fd);		/* the end of the input it drains */
+	EXPECT_LOG("query=\"alice +\" reply=plan end=ok ");
+	buffer_free(&b);
+	free(want);
+	stopped_cleanly();
+}
+
 /* Without -B: one dual-stack socket, for IPv4 and IPv6 clients. */
 Test(daemon, dual_stack_by_default)
 {
