@@ -79,6 +79,8 @@ struct worker {
 	unsigned		 generation;
 	enum worker_state	 state;
 	bool			 listening;	/* ready, its listener not closed */
+	bool			 killed;	/* at a stop, after -t */
+	bool			 left;		/* and still there: not waited for */
 	int64_t			 started;	/* monotonic ns */
 };
 
@@ -555,13 +557,14 @@ reap_workers(struct supervisor *s)
 	announce(s);
 }
 
+/* The workers a stop waits for. */
 static size_t
 workers_alive(const struct supervisor *s)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < s->workers_size; i++)
-		n += s->workers[i].pid != 0;
+		n += s->workers[i].pid != 0 && !s->workers[i].left;
 	return n;
 }
 
@@ -623,20 +626,37 @@ stop(struct supervisor *s, int signo)
 			worker_stop(&s->workers[i]);
 }
 
-/* Workers that outlive the stop's deadline are killed. */
+/*
+ * Workers that outlive the stop's deadline are killed.  One that is
+ * still there STOP_GRACE_NS after has a thread held in the kernel,
+ * where no signal reaches it: a request that a file system was sent and
+ * does not answer (FUSE's wait for an answer is not killable).  It ends
+ * when the file system answers; the stop does not wait for it.
+ */
 static void
 stop_overdue(struct supervisor *s)
 {
+	struct worker *w;
 	size_t i;
 
 	if (!s->stopping || monotonic_ns() < s->stop_deadline)
 		return;
-	for (i = 0; i < s->workers_size; i++)
-		if (s->workers[i].pid != 0) {
+	for (i = 0; i < s->workers_size; i++) {
+		w = &s->workers[i];
+		if (w->pid == 0 || w->left)
+			continue;
+		if (!w->killed) {
 			log_warnx("worker %d has not stopped after -t: killed",
-			    (int)s->workers[i].pid);
-			kill(s->workers[i].pid, SIGKILL);
+			    (int)w->pid);
+			kill(w->pid, SIGKILL);
+			w->killed = true;
+		} else {
+			log_warnx("worker %d does not end: held in the kernel, "
+			    "as by a file system that does not answer; not "
+			    "waiting for it", (int)w->pid);
+			w->left = true;
 		}
+	}
 	s->stop_deadline = monotonic_ns() + STOP_GRACE_NS;
 }
 

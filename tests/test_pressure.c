@@ -276,6 +276,52 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 }
 
 /*
+ * SIGTERM while zoe's home hangs: her worker ends its exchange at -t and
+ * exits, but a thread of it stays held in the kernel by the file system
+ * (FUSE does not let go of a request it was sent), so the process is
+ * never reaped, and SIGKILL, sent 5 s after -t, cannot end it either.
+ * The supervisor says so once and exits 0 5 s after the kill, not
+ * waiting for it for ever; once the file system answers, it is gone.
+ */
+Test(pressure, a_worker_held_by_a_file_system_does_not_hold_the_stop)
+{
+	double start, took;
+	char path[64];
+	pid_t worker;
+	int status, fd;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "2", NULL);
+	worker = daemon_worker(&fx);
+	write_text(control, "hang");
+	cr_assert((fd = client_connect(SERVER, fx.port)) >= 0);
+	client_send(fd, "zoe\r\n", 5);
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	start = now_seconds();
+	daemon_signal(&fx, SIGTERM);
+	status = daemon_wait(&fx, (int)(LATENCY(2 + 5 + 5 + 3) * 1000));
+	took = now_seconds() - start;
+	cr_assert_neq(status, -1, "still running %.1f s after SIGTERM", took);
+	cr_assert_eq(status, 0, "exit status %#x", status);
+	cr_assert(took >= 2 + 5 + 5 - 0.5, "exited after %.1f s", took);
+	cr_assert_eq(log_count(&fx, "has not stopped after -t: killed$"), 1);
+	cr_assert_eq(log_count(&fx, "does not end: held in the kernel"), 1);
+	close(fd);
+	write_text(control, "");	/* it answers again */
+	snprintf(path, sizeof(path), "/proc/%d", (int)worker);
+	start = now_seconds();
+	while (access(path, F_OK) == 0 &&
+	    now_seconds() - start < WAIT_LOG_MS / 1000.0)
+		usleep(10 * 1000);
+	cr_assert_neq(access(path, F_OK), 0, "the worker outlived its file "
+	    "system's answer");
+	slowfs_end();
+}
+
+/*
  * The n connections at fds, whose queries came while a file system hung,
  * end at -t with nothing sent, each logged; held of them keep their
  * requests, and their slots, until it answers: slowfs holds that many,
