@@ -35,7 +35,8 @@
  * requests on one member's files take turns (struct home_turns), and so
  * do those on the homes of one mount (struct mount_turns): a few at
  * once, the rest waiting in order, each at most until its deadline, when
- * it leaves its slot at once.
+ * it leaves its slot at once, or until a connection that waits for a
+ * slot takes its (client_evict_oldest).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -103,9 +104,9 @@ enum client_state {
  */
 struct client {
 	struct client		*next_free;
-	struct client		*silent_older;	/* in the evictable list */
-	struct client		*silent_newer;
-	bool			 silent;	/* in it */
+	struct client_queue	*queue;		/* silent or waiting, or NULL */
+	struct client		*older, *newer;	/* in it */
+	int64_t			 queued;	/* since, monotonic ns */
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
@@ -235,45 +236,54 @@ client_slot_free(const struct context *ctx)
 }
 
 /*
- * The clients that have not completed their query line, oldest first:
- * when every slot is taken and a connection waits, the oldest is evicted
- * to make room.  A real client sends its query in its first packet and
- * leaves the list at once; one that holds a slot saying nothing is the
- * first to go.
+ * The clients that may be evicted, oldest first, in two queues: those
+ * that have not completed their query line (ctx->silent), and those
+ * waiting for a turn on their home's files (ctx->waiting), which a home
+ * that hangs keeps waiting until their deadlines (before a byte of their
+ * reply is sent: one is never cut in the middle).  When every slot is
+ * taken and a connection waits, the oldest silent client is evicted to
+ * make room, else the one waiting longest for a turn.  A real client
+ * sends its query in its first packet and leaves the first queue at
+ * once, and a working file system gives turns in microseconds or
+ * milliseconds; one that holds a slot saying nothing is the first to go.
+ * A client is in one queue at most.
  */
 static void
-silent_add(struct context *ctx, struct client *c)
+queue_add(struct client_queue *q, struct client *c, int64_t now)
 {
-	c->silent = true;
-	c->silent_older = ctx->silent_newest;
-	c->silent_newer = NULL;
-	if (ctx->silent_newest != NULL)
-		ctx->silent_newest->silent_newer = c;
+	c->queue = q;
+	c->queued = now;
+	c->older = q->newest;
+	c->newer = NULL;
+	if (q->newest != NULL)
+		q->newest->newer = c;
 	else
-		ctx->silent_oldest = c;
-	ctx->silent_newest = c;
+		q->oldest = c;
+	q->newest = c;
 }
 
 static void
-silent_remove(struct context *ctx, struct client *c)
+queue_remove(struct client *c)
 {
-	if (!c->silent)
+	struct client_queue *q = c->queue;
+
+	if (q == NULL)
 		return;
-	c->silent = false;
-	if (c->silent_older != NULL)
-		c->silent_older->silent_newer = c->silent_newer;
+	c->queue = NULL;
+	if (c->older != NULL)
+		c->older->newer = c->newer;
 	else
-		ctx->silent_oldest = c->silent_newer;
-	if (c->silent_newer != NULL)
-		c->silent_newer->silent_older = c->silent_older;
+		q->oldest = c->newer;
+	if (c->newer != NULL)
+		c->newer->older = c->older;
 	else
-		ctx->silent_newest = c->silent_older;
+		q->newest = c->older;
 }
 
 bool
 client_evictable(const struct context *ctx)
 {
-	return ctx->silent_oldest != NULL;
+	return ctx->silent.oldest != NULL || ctx->waiting.oldest != NULL;
 }
 
 /*
@@ -561,6 +571,7 @@ file_turn_forgo(struct context *ctx, struct client *c)
 	else
 		h->last = c->turn_prev;
 	c->turn_waiting = false;
+	queue_remove(c);
 }
 
 /*
@@ -624,8 +635,9 @@ file_turn(struct context *ctx, struct client *c)
 {
 	struct home_turns *h = home_of(ctx, c);
 	struct mount_turns *f = mount_of(ctx, c);
+	int64_t now = monotonic_ns();
 
-	if (deadline_passed(c)) {
+	if (now >= deadline_ns(&c->deadline)) {
 		file_turn_too_late(c);
 		return;
 	}
@@ -636,6 +648,9 @@ file_turn(struct context *ctx, struct client *c)
 		h->first = c;
 	h->last = c;
 	c->turn_waiting = true;
+	queue_remove(c);		/* past its query line: not silent */
+	if (c->sent == 0)		/* never cut in the middle of a reply */
+		queue_add(&ctx->waiting, c, now);
 	home_ready(ctx, f, h);
 	file_turns_give(ctx, f);
 }
@@ -1195,7 +1210,7 @@ client_finish(struct context *ctx, struct client *c)
 static void
 client_leave(struct context *ctx, struct client *c)
 {
-	silent_remove(ctx, c);
+	queue_remove(c);
 	ctx->evicting = false;		/* a slot is free: the listener goes on */
 	ctx->fd_starved = false;	/* and descriptors */
 	client_finish(ctx, c);
@@ -1241,43 +1256,54 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 		client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
 		return;
 	}
-	silent_add(ctx, c);
+	queue_add(&ctx->silent, c, (int64_t)c->started.tv_sec * NS_PER_SECOND +
+	    c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);
 }
 
 /*
- * Evicts the client that has waited longest without completing its query
- * line: its connection is shut down, which completes its receive, and its
- * slot is free once that comes back.  False when there is none, or when
- * the oldest is younger than EVICT_GRACE_NS and the worker is calm: a
- * connection is accepted on the handshake's last packet and its query
- * travels apart, so one just accepted may be a real client whose query
- * is on its way; *evictable_at is then when it may be evicted, 0
- * otherwise.  No grace while room was made within the last one (a
- * flood): at most -c connections a grace would get in, and a query
- * would wait for the whole queue of silent ones.
+ * Makes room for a connection that waits: evicts the oldest silent
+ * client, else the one waiting longest for a turn (the queues above).
+ * A silent one's connection is shut down, which completes its receive,
+ * and its slot is free once that comes back: true.  One waiting for a
+ * turn has nothing in flight, and leaves its slot now: false, as when
+ * there is none.  While the worker is calm, neither is evicted before
+ * EVICT_GRACE_NS in its queue: a connection is accepted on the
+ * handshake's last packet and its query travels apart, so one just
+ * accepted may be a real client whose query is on its way, and a
+ * working file system gives a turn well within it; *evictable_at is
+ * then when it may be, 0 otherwise.  No grace while room was made
+ * within the last one (a flood): at most -c connections a grace would
+ * get in, and a query would wait for the whole queue ahead of it.
  */
 bool
 client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
-	struct client *c = ctx->silent_oldest;
-	int64_t now, at;
+	struct client *c = ctx->silent.oldest;
+	int64_t now;
 
 	*evictable_at = 0;
-	if (c == NULL)
+	if (c == NULL && (c = ctx->waiting.oldest) == NULL)
 		return false;
 	now = monotonic_ns();
-	at = (int64_t)c->started.tv_sec * NS_PER_SECOND + c->started.tv_nsec +
-	    EVICT_GRACE_NS;
-	if (now < at && now - ctx->evicted_at >= EVICT_GRACE_NS) {
-		*evictable_at = at;
+	if (now < c->queued + EVICT_GRACE_NS &&
+	    now - ctx->evicted_at >= EVICT_GRACE_NS) {
+		*evictable_at = c->queued + EVICT_GRACE_NS;
 		return false;
 	}
 	ctx->evicted_at = now;
-	silent_remove(ctx, c);
 	client_end(c, E_EVICTED);
 	shutdown(c->fd, SHUT_RDWR);
-	return true;
+	if (c->queue == &ctx->silent) {
+		queue_remove(c);
+		return true;
+	}
+	client_finish(ctx, c);
+	file_turn_forgo(ctx, c);
+	if (c->inflight > 0)
+		return true;
+	client_leave(ctx, c);
+	return false;
 }
 
 /* Whether the client waits on a request to a file system. */
@@ -1334,8 +1360,8 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 	else switch (TAG_OP(tag)) {
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
-		if (c->state != CLIENT_RECV_QUERY)
-			silent_remove(ctx, c);
+		if (c->state != CLIENT_RECV_QUERY && c->queue == &ctx->silent)
+			queue_remove(c);
 		break;
 	case OP_STAT_PLAN:
 		part_statted(ctx, c, res);

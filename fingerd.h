@@ -354,6 +354,11 @@ struct plan_buffer;
 struct home_turns;
 struct mount_turns;
 
+/* Clients in order, oldest first (client.c: the evictable). */
+struct client_queue {
+	struct client		*oldest, *newest;
+};
+
 struct context {
 	struct engine		*engine;
 	struct completion	*completions;	/* one batch */
@@ -370,8 +375,8 @@ struct context {
 	struct mount_turns	*mounts;	/* by member->fs */
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
-	struct client		*silent_oldest;	/* no query line yet: the */
-	struct client		*silent_newest;	/* evictable, oldest first */
+	struct client_queue	 silent;	/* no query line yet, and */
+	struct client_queue	 waiting;	/* for a turn: the evictable */
 	int			 listen_fd;	/* -1 when not listening */
 	bool			 accepting;	/* an accept is in flight */
 	bool			 accept_paused;	/* after an error */

@@ -399,6 +399,59 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 }
 
 /*
+ * zoe's home hangs and 40 queries for her come at once under -c 16, as
+ * an attacker would send them: two hold her turns, the rest wait for
+ * one.  A query for alice that comes after them is answered at once:
+ * the queries waiting longest for a turn are evicted to make room for
+ * connections that wait (before, they kept every slot until -t).  Each
+ * of zoe's connections ends with nothing sent, and is logged once.
+ */
+Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
+{
+	enum { ZOES = 40 };
+	int fds[ZOES];
+	struct buffer b = { 0 };
+	double took;
+	size_t i;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "3", "-c", "16", "-a", "100",
+	    NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	write_text(control, "hang");
+	for (i = 0; i < ZOES; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], "zoe\r\n", 5);
+	}
+	cr_assert(slowfs_holds(2), "zoe's requests never reached slowfs");
+	took = now_seconds();
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - took;
+	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
+	figure("alice's reply after 40 queries for zoe's hung home, -c 16",
+	    took * 1000, "ms", "< 100 ms");
+	for (i = 0; i < ZOES; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "zoe's connection %zu not ended", i);
+		assert_reply(&b, "", "while her home hangs");
+		close(fds[i]);
+	}
+	free(b.data);
+	write_text(control, "");	/* it answers again */
+	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=", ZOES,
+	    WAIT_LOG_MS), "not every query for zoe logged");
+	cr_assert_geq(log_count(&fx, "query=\"zoe\" reply=none "
+	    "end=evicted "), 1);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
  * Another member with a home on slowfs's file system, as zoe: her home
  * in the backing directory, her account appended to the fixture's passwd
  * (read when the daemon starts).
