@@ -157,6 +157,7 @@ struct client {
  */
 struct home_turns {
 	unsigned		 busy;
+	int64_t			 turned;	/* a request came back, or went */
 	struct client		*first, *last;
 	struct home_turns	*ready_next;	/* in its mount's ready list */
 	bool			 ready;
@@ -170,6 +171,7 @@ struct home_turns {
  */
 struct mount_turns {
 	unsigned		 busy;
+	int64_t			 turned;
 	struct home_turns	*ready, *ready_last;
 };
 
@@ -614,8 +616,10 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 			file_turn_too_late(c);
 			client_leave(ctx, c);	/* nothing in flight */
 		} else {
-			h->busy++;
-			f->busy++;
+			if (h->busy++ == 0)	/* its clock starts */
+				h->turned = monotonic_ns();
+			if (f->busy++ == 0)
+				f->turned = monotonic_ns();
 			file_request(ctx, c);
 		}
 		home_ready(ctx, f, h);
@@ -664,6 +668,7 @@ file_turn_end(struct context *ctx, struct client *c)
 
 	h->busy--;
 	f->busy--;
+	h->turned = f->turned = monotonic_ns();
 	home_ready(ctx, f, h);
 	file_turns_give(ctx, f);
 }
@@ -1262,47 +1267,76 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 }
 
 /*
+ * When c, waiting for a turn, may be evicted: once it has waited the
+ * grace, and what holds it (its home's turns, else its mount's) has
+ * given no request back for TURN_STUCK_NS: a file system that hangs,
+ * not a working one that is slow or busy, whose queries wait their
+ * turns as they would wait in the backlog.
+ */
+static int64_t
+turn_stuck_at(struct context *ctx, const struct client *c)
+{
+	const struct home_turns *h = home_of(ctx, c);
+	int64_t waited = c->queued + EVICT_GRACE_NS;
+	int64_t stuck = (h->busy >= turns_a_home(ctx) ? h->turned :
+	    mount_of(ctx, c)->turned) + TURN_STUCK_NS;
+
+	return waited > stuck ? waited : stuck;
+}
+
+/*
  * Makes room for a connection that waits: evicts the oldest silent
- * client, else the one waiting longest for a turn (the queues above).
- * A silent one's connection is shut down, which completes its receive,
- * and its slot is free once that comes back: true.  One waiting for a
- * turn has nothing in flight, and leaves its slot now: false, as when
- * there is none.  While the worker is calm, neither is evicted before
- * EVICT_GRACE_NS in its queue: a connection is accepted on the
+ * client, else the one waiting longest for a turn that a file system
+ * that hangs holds (the queues above).  A silent one's connection is
+ * shut down, which completes its receive, and its slot is free once
+ * that comes back: true.  One waiting for a turn has nothing in flight,
+ * and leaves its slot now: false, as when there is none.
+ *
+ * While the worker is calm, a silent client is not evicted before
+ * EVICT_GRACE_NS in its slot: a connection is accepted on the
  * handshake's last packet and its query travels apart, so one just
- * accepted may be a real client whose query is on its way, and a
- * working file system gives a turn well within it; *evictable_at is
- * then when it may be, 0 otherwise.  No grace while room was made
- * within the last one (a flood): at most -c connections a grace would
- * get in, and a query would wait for the whole queue ahead of it.
+ * accepted may be a real client whose query is on its way.  No grace
+ * while silent ones were evicted within the last one (a flood): at most
+ * -c connections a grace would get in, and a query would wait for the
+ * whole queue ahead of it.  A client waiting for a turn always has its
+ * grace (turn_stuck_at).  *evictable_at is when the next may go, 0 when
+ * none is waiting.
  */
 bool
 client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
-	struct client *c = ctx->silent.oldest;
-	int64_t now;
+	int64_t now = monotonic_ns(), at, soonest = 0;
+	struct client *c;
 
-	*evictable_at = 0;
-	if (c == NULL && (c = ctx->waiting.oldest) == NULL)
-		return false;
-	now = monotonic_ns();
-	if (now < c->queued + EVICT_GRACE_NS &&
-	    now - ctx->evicted_at >= EVICT_GRACE_NS) {
-		*evictable_at = c->queued + EVICT_GRACE_NS;
-		return false;
+	if ((c = ctx->silent.oldest) != NULL) {
+		at = now - ctx->evicted_at < EVICT_GRACE_NS ? now :
+		    c->queued + EVICT_GRACE_NS;
+		if (at <= now) {
+			ctx->evicted_at = now;
+			queue_remove(c);
+			client_end(c, E_EVICTED);
+			shutdown(c->fd, SHUT_RDWR);
+			*evictable_at = 0;
+			return true;
+		}
+		soonest = at;
 	}
-	ctx->evicted_at = now;
-	client_end(c, E_EVICTED);
-	shutdown(c->fd, SHUT_RDWR);
-	if (c->queue == &ctx->silent) {
-		queue_remove(c);
-		return true;
+	for (c = ctx->waiting.oldest; c != NULL; c = c->newer) {
+		if ((at = turn_stuck_at(ctx, c)) <= now) {
+			client_end(c, E_EVICTED);
+			shutdown(c->fd, SHUT_RDWR);
+			client_finish(ctx, c);
+			file_turn_forgo(ctx, c);
+			*evictable_at = 0;
+			if (c->inflight > 0)
+				return true;
+			client_leave(ctx, c);
+			return false;
+		}
+		if (soonest == 0 || at < soonest)
+			soonest = at;
 	}
-	client_finish(ctx, c);
-	file_turn_forgo(ctx, c);
-	if (c->inflight > 0)
-		return true;
-	client_leave(ctx, c);
+	*evictable_at = soonest;
 	return false;
 }
 

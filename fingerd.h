@@ -72,7 +72,7 @@ enum fingerd_error {
 	E_CLIENT_GONE,
 	E_NO_QUERY,
 	E_SERVER,
-	E_EVICTED		/* made room for another, saying nothing */
+	E_EVICTED		/* made room for another: silent, or stuck */
 };
 
 const char	*error_reply(enum fingerd_error);
@@ -100,6 +100,13 @@ struct exchange_record {
  * client's query takes after its handshake (the two leave together).
  */
 #define EVICT_GRACE_NS	(NS_PER_SECOND / 50)
+
+/*
+ * How long a home's (or mount's) turns may give no request back before
+ * the queries waiting for them may be evicted: a file system that hangs,
+ * not one that is slow (an NFS request under load takes milliseconds).
+ */
+#define TURN_STUCK_NS	NS_PER_SECOND
 
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND

@@ -179,6 +179,8 @@ listener_arm(struct context *ctx)
 		return;
 	} else if (ctx->connection_waits) {
 		room_make(ctx);
+		if (client_slot_free(ctx) && !ctx->fd_starved)
+			accept_arm(ctx);	/* one waiting for a turn left */
 	} else if (client_evictable(ctx)) {
 		engine_poll(ctx->engine, ctx->listen_fd, POLLIN,
 		    TAG(OP_LISTEN_POLL, 0, 0));

@@ -401,8 +401,9 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 /*
  * zoe's home hangs and 40 queries for her come at once under -c 16, as
  * an attacker would send them: two hold her turns, the rest wait for
- * one.  A query for alice that comes after them is answered at once:
- * the queries waiting longest for a turn are evicted to make room for
+ * one.  A query for alice that comes after them, once her home has
+ * given nothing back for a second, is answered at once: the queries
+ * waiting longest for its turns are evicted to make room for
  * connections that wait (before, they kept every slot until -t).  Each
  * of zoe's connections ends with nothing sent, and is logged once.
  */
@@ -427,6 +428,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 		client_send(fds[i], "zoe\r\n", 5);
 	}
 	cr_assert(slowfs_holds(2), "zoe's requests never reached slowfs");
+	usleep(1100 * 1000);	/* a second with no request back: hung */
 	took = now_seconds();
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
@@ -447,6 +449,45 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	cr_assert_geq(log_count(&fx, "query=\"zoe\" reply=none "
 	    "end=evicted "), 1);
 	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * zoe's home is slow but works (each request held 30 ms), and 12 queries
+ * for her come at once under -c 4: they take her one turn in order, the
+ * rest waiting in a slot or in the backlog, and each gets its reply
+ * whole; none is evicted for the connections that wait, as her home
+ * gives requests back.
+ */
+Test(pressure, queries_for_a_slow_home_wait_their_turns)
+{
+	enum { ZOES = 12 };
+	int fds[ZOES];
+	struct buffer b = { 0 };
+	size_t i;
+
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
+	write_text(control, "30");
+	for (i = 0; i < ZOES; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], "zoe\r\n", 5);
+	}
+	for (i = 0; i < ZOES; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "zoe's connection %zu not ended", i);
+		assert_reply(&b, REPLY_ZOE, "from her slow home");
+		close(fds[i]);
+	}
+	free(b.data);
+	cr_assert(log_wait(&fx, "query=\"zoe\" reply=plan end=ok ", ZOES,
+	    WAIT_LOG_MS), "not every query for zoe logged");
+	cr_assert_eq(log_count(&fx, "end=evicted"), 0);
 	stopped_cleanly();
 	slowfs_end();
 }
