@@ -102,10 +102,15 @@ enum client_state {
  * a reference on members and, while a plan is sent, a plan_buffer; with
  * /W, its head.
  */
+/* A client's place in a queue of clients (struct client_queue). */
+struct client_link {
+	struct client		*older, *newer;
+};
+
 struct client {
 	struct client		*next_free;
 	struct client_queue	*queue;		/* silent or waiting, or NULL */
-	struct client		*older, *newer;	/* in it */
+	struct client_link	 evict;		/* in it */
 	int64_t			 queued;	/* since, monotonic ns */
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
@@ -138,7 +143,7 @@ struct client {
 	struct reply_key	 key;		/* its files, keyed or read */
 	uint8_t			 part;		/* the file keyed or read */
 	bool			 turn_waiting;	/* in its home's queue */
-	struct client		*turn_prev, *turn_next;
+	struct client_link	 turn;
 	uint8_t			*head;		/* /W: Login line and parts */
 	size_t			 head_len, head_size;
 	uint64_t		 file_offset;
@@ -158,7 +163,7 @@ struct client {
 struct home_turns {
 	unsigned		 busy;
 	int64_t			 turned;	/* a request came back, or went */
-	struct client		*first, *last;
+	struct client_queue	 waiting;
 	struct home_turns	*ready_next;	/* in its mount's ready list */
 	bool			 ready;
 };
@@ -238,48 +243,75 @@ client_slot_free(const struct context *ctx)
 }
 
 /*
- * The clients that may be evicted, oldest first, in two queues: those
- * that have not completed their query line (ctx->silent), and those
- * waiting for a turn on their home's files (ctx->waiting), which a home
- * that hangs keeps waiting until their deadlines (before a byte of their
- * reply is sent: one is never cut in the middle).  When every slot is
- * taken and a connection waits, the oldest silent client is evicted to
- * make room, else the one waiting longest for a turn.  A real client
- * sends its query in its first packet and leaves the first queue at
- * once, and a working file system gives turns in microseconds or
- * milliseconds; one that holds a slot saying nothing is the first to go.
- * A client is in one queue at most.
+ * Queues of clients, oldest first, each a client_link of the clients in
+ * it (at `link` in struct client): its home's turns (turn), and the
+ * evictable (evict).
  */
-static void
-queue_add(struct client_queue *q, struct client *c, int64_t now)
+static struct client_link *
+link_of(struct client *c, size_t link)
 {
-	c->queue = q;
-	c->queued = now;
-	c->older = q->newest;
-	c->newer = NULL;
+	return (struct client_link *)((char *)c + link);
+}
+
+static void
+queue_add(struct client_queue *q, size_t link, struct client *c)
+{
+	link_of(c, link)->older = q->newest;
+	link_of(c, link)->newer = NULL;
 	if (q->newest != NULL)
-		q->newest->newer = c;
+		link_of(q->newest, link)->newer = c;
 	else
 		q->oldest = c;
 	q->newest = c;
 }
 
 static void
-queue_remove(struct client *c)
+queue_unlink(struct client_queue *q, size_t link, struct client *c)
 {
-	struct client_queue *q = c->queue;
+	struct client_link *l = link_of(c, link);
 
-	if (q == NULL)
+	if (l->older != NULL)
+		link_of(l->older, link)->newer = l->newer;
+	else
+		q->oldest = l->newer;
+	if (l->newer != NULL)
+		link_of(l->newer, link)->older = l->older;
+	else
+		q->newest = l->older;
+}
+
+#define TURN	offsetof(struct client, turn)
+#define EVICT	offsetof(struct client, evict)
+
+/*
+ * The clients that may be evicted, in two queues: those that have not
+ * completed their query line (ctx->silent), and those waiting for a
+ * turn on their home's files (ctx->waiting), which a home that hangs
+ * keeps waiting until their deadlines (before a byte of their reply is
+ * sent: one is never cut in the middle).  When every slot is taken and
+ * a connection waits, the oldest silent client is evicted to make room,
+ * else the longest waiting for turns that a file system that hangs holds
+ * (client_evict_oldest).  A real client sends its query in its first
+ * packet and leaves the first queue at once, and a working file system
+ * gives turns in microseconds or milliseconds; one that holds a slot
+ * saying nothing is the first to go.  A client is in one of them at
+ * most.
+ */
+static void
+evictable_add(struct client_queue *q, struct client *c, int64_t now)
+{
+	c->queue = q;
+	c->queued = now;
+	queue_add(q, EVICT, c);
+}
+
+static void
+evictable_remove(struct client *c)
+{
+	if (c->queue == NULL)
 		return;
+	queue_unlink(c->queue, EVICT, c);
 	c->queue = NULL;
-	if (c->older != NULL)
-		c->older->newer = c->newer;
-	else
-		q->oldest = c->newer;
-	if (c->newer != NULL)
-		c->newer->older = c->older;
-	else
-		q->newest = c->older;
 }
 
 bool
@@ -562,18 +594,9 @@ static void	client_leave(struct context *, struct client *);
 static void
 file_turn_forgo(struct context *ctx, struct client *c)
 {
-	struct home_turns *h = home_of(ctx, c);
-
-	if (c->turn_prev != NULL)
-		c->turn_prev->turn_next = c->turn_next;
-	else
-		h->first = c->turn_next;
-	if (c->turn_next != NULL)
-		c->turn_next->turn_prev = c->turn_prev;
-	else
-		h->last = c->turn_prev;
+	queue_unlink(&home_of(ctx, c)->waiting, TURN, c);
 	c->turn_waiting = false;
-	queue_remove(c);
+	evictable_remove(c);
 }
 
 /*
@@ -583,7 +606,8 @@ file_turn_forgo(struct context *ctx, struct client *c)
 static void
 home_ready(struct context *ctx, struct mount_turns *f, struct home_turns *h)
 {
-	if (h->ready || h->first == NULL || h->busy >= turns_a_home(ctx))
+	if (h->ready || h->waiting.oldest == NULL ||
+	    h->busy >= turns_a_home(ctx))
 		return;
 	h->ready = true;
 	h->ready_next = NULL;
@@ -609,7 +633,8 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 		if ((f->ready = h->ready_next) == NULL)
 			f->ready_last = NULL;
 		h->ready = false;
-		if ((c = h->first) == NULL || h->busy >= turns_a_home(ctx))
+		if ((c = h->waiting.oldest) == NULL ||
+		    h->busy >= turns_a_home(ctx))
 			continue;	/* since listed, left or taken */
 		file_turn_forgo(ctx, c);
 		if (deadline_passed(c)) {
@@ -645,16 +670,11 @@ file_turn(struct context *ctx, struct client *c)
 		file_turn_too_late(c);
 		return;
 	}
-	c->turn_next = NULL;
-	if ((c->turn_prev = h->last) != NULL)
-		h->last->turn_next = c;
-	else
-		h->first = c;
-	h->last = c;
+	queue_add(&h->waiting, TURN, c);
 	c->turn_waiting = true;
-	queue_remove(c);		/* past its query line: not silent */
+	evictable_remove(c);		/* past its query line: not silent */
 	if (c->sent == 0)		/* never cut in the middle of a reply */
-		queue_add(&ctx->waiting, c, now);
+		evictable_add(&ctx->waiting, c, now);
 	home_ready(ctx, f, h);
 	file_turns_give(ctx, f);
 }
@@ -1215,7 +1235,7 @@ client_finish(struct context *ctx, struct client *c)
 static void
 client_leave(struct context *ctx, struct client *c)
 {
-	queue_remove(c);
+	evictable_remove(c);
 	ctx->evicting = false;		/* a slot is free: the listener goes on */
 	ctx->fd_starved = false;	/* and descriptors */
 	client_finish(ctx, c);
@@ -1261,8 +1281,8 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 		client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
 		return;
 	}
-	queue_add(&ctx->silent, c, (int64_t)c->started.tv_sec * NS_PER_SECOND +
-	    c->started.tv_nsec);
+	evictable_add(&ctx->silent, c, (int64_t)c->started.tv_sec *
+	    NS_PER_SECOND + c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);
 }
 
@@ -1313,7 +1333,7 @@ client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 		    c->queued + EVICT_GRACE_NS;
 		if (at <= now) {
 			ctx->evicted_at = now;
-			queue_remove(c);
+			evictable_remove(c);
 			client_end(c, E_EVICTED);
 			shutdown(c->fd, SHUT_RDWR);
 			*evictable_at = 0;
@@ -1321,7 +1341,7 @@ client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 		}
 		soonest = at;
 	}
-	for (c = ctx->waiting.oldest; c != NULL; c = c->newer) {
+	for (c = ctx->waiting.oldest; c != NULL; c = c->evict.newer) {
 		if ((at = turn_stuck_at(ctx, c)) <= now) {
 			client_end(c, E_EVICTED);
 			shutdown(c->fd, SHUT_RDWR);
@@ -1395,7 +1415,7 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
 		if (c->state != CLIENT_RECV_QUERY && c->queue == &ctx->silent)
-			queue_remove(c);
+			evictable_remove(c);
 		break;
 	case OP_STAT_PLAN:
 		part_statted(ctx, c, res);
