@@ -321,6 +321,35 @@ Test(pressure, a_worker_held_by_a_file_system_does_not_hold_the_stop)
 	slowfs_end();
 }
 
+/* n connections, each sending query, into fds. */
+static void
+queries_send(int *fds, size_t n, const char *query)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, strlen(query));
+	}
+}
+
+/* Each of the n connections at fds gets want, then its end; closed. */
+static void
+replies_expect(const int *fds, size_t n, const char *want, const char *what)
+{
+	struct buffer b = { 0 };
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		b.len = 0;
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
+		    "connection %zu not ended (%s)", i, what);
+		assert_bytes(&b, want, strlen(want), what);
+		close(fds[i]);
+	}
+	free(b.data);
+}
+
 /*
  * The n connections at fds, whose queries came while a file system hung,
  * end at -t with nothing sent, each logged; held of them keep their
@@ -334,18 +363,9 @@ hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
     size_t base, const char *what)
 {
 	unsigned received, now_held;
-	struct buffer b = { 0 };
 	double took;
-	size_t i;
 
-	for (i = 0; i < n; i++) {
-		b.len = 0;
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "connection %zu not ended", i);
-		assert_reply(&b, "", "while the file system hangs");
-		close(fds[i]);
-	}
-	free(b.data);
+	replies_expect(fds, n, "", "while the file system hangs");
 	cr_assert(log_wait(&fx, "reply=none end=timeout ", n, WAIT_LOG_MS),
 	    "the exchanges not logged at their deadline");
 	slowfs_count(&received, &now_held);
@@ -374,7 +394,7 @@ hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
 Test(pressure, a_hung_home_holds_one_turn_of_slots)
 {
 	int fds[4];
-	size_t base, i;
+	size_t base;
 	pid_t worker;
 
 	if (under_valgrind() && engine_epoll())
@@ -387,10 +407,7 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	base = fds_of(worker);
 	write_text(control, "hang");
-	for (i = 0; i < 4; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], "zoe\r\n", 5);
-	}
+	queries_send(fds, 4, "zoe\r\n");
 	hung_queries_end(fds, 4, 1, worker, base, "alice's reply, zoe's home "
 	    "hung and asked for 4 times, -c 4");
 	EXPECT("zoe\r\n", REPLY_ZOE);
@@ -411,9 +428,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 {
 	enum { ZOES = 40 };
 	int fds[ZOES];
-	struct buffer b = { 0 };
 	double took;
-	size_t i;
 
 	if (under_valgrind() && engine_epoll())
 		cr_skip_test("valgrind: as for a_home_that_hangs...");
@@ -423,10 +438,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	    NULL);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	write_text(control, "hang");
-	for (i = 0; i < ZOES; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], "zoe\r\n", 5);
-	}
+	queries_send(fds, ZOES, "zoe\r\n");
 	cr_assert(slowfs_holds(2), "zoe's requests never reached slowfs");
 	usleep(1100 * 1000);	/* a second with no request back: hung */
 	took = now_seconds();
@@ -435,14 +447,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	cr_assert_lt(took, LATENCY(0.1), "alice waited %.3f s", took);
 	figure("alice's reply after 40 queries for zoe's hung home, -c 16",
 	    took * 1000, "ms", "< 100 ms");
-	for (i = 0; i < ZOES; i++) {
-		b.len = 0;
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "zoe's connection %zu not ended", i);
-		assert_reply(&b, "", "while her home hangs");
-		close(fds[i]);
-	}
-	free(b.data);
+	replies_expect(fds, ZOES, "", "to zoe while her home hangs");
 	write_text(control, "");	/* it answers again */
 	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=", ZOES,
 	    WAIT_LOG_MS), "not every query for zoe logged");
@@ -464,8 +469,6 @@ Test(pressure, queries_for_a_slow_home_wait_their_turns)
 {
 	enum { ZOES = 12 };
 	int fds[ZOES];
-	struct buffer b = { 0 };
-	size_t i;
 
 	if (under_valgrind() && engine_epoll())
 		cr_skip_test("valgrind: as for a_home_that_hangs...");
@@ -473,18 +476,8 @@ Test(pressure, queries_for_a_slow_home_wait_their_turns)
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
 	write_text(control, "30");
-	for (i = 0; i < ZOES; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], "zoe\r\n", 5);
-	}
-	for (i = 0; i < ZOES; i++) {
-		b.len = 0;
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "zoe's connection %zu not ended", i);
-		assert_reply(&b, REPLY_ZOE, "from her slow home");
-		close(fds[i]);
-	}
-	free(b.data);
+	queries_send(fds, ZOES, "zoe\r\n");
+	replies_expect(fds, ZOES, REPLY_ZOE, "to zoe from her slow home");
 	cr_assert(log_wait(&fx, "query=\"zoe\" reply=plan end=ok ", ZOES,
 	    WAIT_LOG_MS), "not every query for zoe logged");
 	cr_assert_eq(log_count(&fx, "end=evicted"), 0);
@@ -608,9 +601,7 @@ Test(pressure, a_mount_that_answers_again_serves_every_home)
  */
 Test(pressure, a_home_that_answers_again_serves_those_waiting)
 {
-	struct buffer b = { 0 };
 	int fds[4];
-	size_t i;
 
 	if (under_valgrind() && engine_epoll())
 		cr_skip_test("valgrind: as for a_home_that_hangs...");
@@ -618,21 +609,11 @@ Test(pressure, a_home_that_answers_again_serves_those_waiting)
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
 	write_text(control, "hang");
-	for (i = 0; i < 4; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], "/W zoe\r\n", 8);
-	}
+	queries_send(fds, 4, "/W zoe\r\n");
 	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
 	usleep(300 * 1000);
 	write_text(control, "");	/* it answers again */
-	for (i = 0; i < 4; i++) {
-		b.len = 0;
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0,
-		    "zoe's reply %zu not ended", i);
-		assert_reply(&b, REPLY_ZOE, "to zoe, once her home answers");
-		close(fds[i]);
-	}
-	free(b.data);
+	replies_expect(fds, 4, REPLY_ZOE, "to zoe, once her home answers");
 	stopped_cleanly();
 	slowfs_end();
 }
