@@ -574,12 +574,6 @@ file_request(struct context *ctx, struct client *c)
 	}
 }
 
-static bool
-deadline_passed(const struct client *c)
-{
-	return monotonic_ns() >= deadline_ns(&c->deadline);
-}
-
 /* Its deadline passed with no request on its files in flight. */
 static void
 file_turn_too_late(struct client *c)
@@ -628,6 +622,7 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 {
 	struct home_turns *h;
 	struct client *c;
+	int64_t now;
 
 	while (f->busy < turns_a_mount(ctx) && (h = f->ready) != NULL) {
 		if ((f->ready = h->ready_next) == NULL)
@@ -637,14 +632,15 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 		    h->busy >= turns_a_home(ctx))
 			continue;	/* since listed, left or taken */
 		file_turn_forgo(ctx, c);
-		if (deadline_passed(c)) {
+		now = monotonic_ns();
+		if (now >= deadline_ns(&c->deadline)) {
 			file_turn_too_late(c);
 			client_leave(ctx, c);	/* nothing in flight */
 		} else {
 			if (h->busy++ == 0)	/* its clock starts */
-				h->turned = monotonic_ns();
+				h->turned = now;
 			if (f->busy++ == 0)
-				f->turned = monotonic_ns();
+				f->turned = now;
 			file_request(ctx, c);
 		}
 		home_ready(ctx, f, h);
