@@ -122,6 +122,7 @@ struct epoll_engine {
 	/* the pool, under lock */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 work;
+	bool			 freed;		/* the last thread frees it */
 	struct request		*todo, *todo_last;
 	unsigned		 queued;	/* in todo */
 	struct request		*finished, *finished_last;
@@ -432,18 +433,23 @@ pool_next(struct epoll_engine *p)
  * an atomic reference then (fdget), which a busy loop of socket calls
  * feels.
  */
+static void	pool_free(struct epoll_engine *);
+
 static void *
 pool_thread(void *arg)
 {
 	struct epoll_engine *p = arg;
 	const uint64_t one = 1;
 	struct request *r;
+	bool last;
 
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		if ((r = pool_next(p)) == NULL) {
-			p->threads--;
+			last = --p->threads == 0 && p->freed;
 			pthread_mutex_unlock(&p->lock);
+			if (last)
+				pool_free(p);
 			return NULL;
 		}
 		if ((p->todo = r->next) == NULL)
@@ -765,9 +771,19 @@ ep_wait(struct engine *e, struct completion *batch, size_t max)
 	return fifo_take(&p->done, batch, max);
 }
 
+/* The pool's part of the engine, and the engine: no thread is left. */
+static void
+pool_free(struct epoll_engine *p)
+{
+	close(p->eventfd);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->work);
+	free(p);
+}
+
 /*
- * The pool's threads live on to the exit, idle or held by a file system:
- * the structure they share stays with them.
+ * The pool's threads live on, idle or held by a file system: the
+ * structure they share stays with them, and the last to end frees it.
  */
 static void
 ep_free(struct engine *e)
@@ -795,13 +811,10 @@ ep_free(struct engine *e)
 	p->slots = NULL;
 	pthread_mutex_lock(&p->lock);	/* a thread may be retiring */
 	threads = p->threads;
+	p->freed = true;
 	pthread_mutex_unlock(&p->lock);
-	if (threads > 0)
-		return;
-	close(p->eventfd);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->work);
-	free(p);
+	if (threads == 0)
+		pool_free(p);
 }
 
 static const struct engine_ops epoll_ops = {
