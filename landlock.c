@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -94,6 +95,22 @@ landlock_home_servable(const char *home)
 	return home[0] == '/' && home[strspn(home, "/")] != '\0';
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The suppressions file LSAN_OPTIONS names, or NULL. */
+static const char *
+lsan_suppressions(void)
+{
+	static char path[PATH_MAX];
+	const char *options = getenv("LSAN_OPTIONS"), *at;
+
+	if (options == NULL || (at = strstr(options, "suppressions=")) == NULL)
+		return NULL;
+	at += strlen("suppressions=");
+	snprintf(path, sizeof(path), "%.*s", (int)strcspn(at, ": "), at);
+	return path;
+}
+#endif
+
 static void
 allow_paths(int ruleset, const struct members *members)
 {
@@ -103,8 +120,13 @@ allow_paths(int ruleset, const struct members *members)
 		if (landlock_home_servable(members->v[i].home))
 			allow_read(ruleset, members->v[i].home);
 #if defined(__SANITIZE_ADDRESS__)
-	/* LeakSanitizer reads /proc/self/task and maps at exit. */
+	/*
+	 * LeakSanitizer reads /proc/self/task and maps at exit, and its
+	 * suppressions file once it finds a leak: unread, it fails with
+	 * "failed to read suppressions file" instead of saying what leaked.
+	 */
 	allow_read(ruleset, "/proc");
+	allow_read(ruleset, lsan_suppressions());
 #endif
 }
 
