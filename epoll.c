@@ -11,6 +11,8 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
+ *     A listening socket stays registered, edge-triggered, so that an
+ *     accept waits with no call (wait_ready()).
  *   - A deadline or a timer is a node in one heap (pending.c); the wait
  *     sleeps until the earliest.  A request still waiting at its deadline
  *     completes -ECANCELED.
@@ -22,7 +24,9 @@
  *   - Completions queue in a FIFO (pending.c), taken in batches by
  *     engine_wait(), which first collects every readiness: an inotify
  *     event that came before a query is in the same batch as the query,
- *     and the loop handles it first, as with io_uring.
+ *     and the loop handles it first, as with io_uring.  A batch of calls
+ *     that completed as they started and read nothing (a send, a close)
+ *     is handed over without that wait (ep_wait()).
  *
  * The threads are created as needed after the worker confined itself:
  * they are under its seccomp filter and Landlock domain.
@@ -50,6 +54,7 @@
 #define EVENTS_MAX	256
 #define THREAD_STACK	(256 * 1024)
 #define THREAD_IDLE_NS	NS_PER_SECOND	/* then an idle thread exits */
+#define UNPOLLED_MAX	8	/* batches in a row handed over unpolled */
 
 enum kind {
 	K_ACCEPT,
@@ -99,12 +104,14 @@ enum {
 	FD_REGISTERED = 1 << 0,	/* in the epoll set */
 	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
 	FD_KNOWN = 1 << 2,	/* whether a socket is known: */
-	FD_SOCKET = 1 << 3	/* it is one */
+	FD_SOCKET = 1 << 3,	/* it is one */
+	FD_EDGE = 1 << 4	/* registered for good, edge-triggered */
 };
 
 struct descriptor {
 	struct request		*waiting;	/* for readiness, at most one */
 	unsigned		 flags;
+	uint32_t		 serial;	/* the files it has had */
 };
 
 struct epoll_engine {
@@ -119,6 +126,8 @@ struct epoll_engine {
 	struct heap		 timers;
 	struct fifo		 done;
 	bool			 pool_warned;
+	bool			 input_done;	/* a read done as it started */
+	unsigned		 unpolled;	/* batches since the last poll */
 	/* the pool, under lock */
 	pthread_mutex_t		 lock;
 	pthread_cond_t		 work;
@@ -224,7 +233,9 @@ static void
 descriptor_new(struct epoll_engine *p, int fd, unsigned flags)
 {
 	if (fd >= 0 && (size_t)fd < p->nfds)
-		p->fds[fd] = (struct descriptor){ .flags = flags };
+		p->fds[fd] = (struct descriptor){
+			.flags = flags, .serial = p->fds[fd].serial + 1,
+		};
 }
 
 /* Whether fd is a socket (a write takes MSG_DONTWAIT then). */
@@ -294,30 +305,44 @@ events_of(const struct request *r)
 }
 
 /*
- * Waits for r's descriptor to be ready, once.  A descriptor closed since
- * it was registered left the set with its file; its number may be a new
- * file's now, which descriptor_new() said, or not: then the MOD fails
- * and it is added again.
+ * Waits for r's descriptor to be ready, once (EPOLLONESHOT).  A listening
+ * socket is registered for good, edge-triggered: an accept that would
+ * block waits for the edge of the next connection with no call at all
+ * (start() tried it first, so none waiting is missed), and a poll re-arms
+ * the registration, which reports a connection already waiting.
+ *
+ * A descriptor closed since it was registered left the set with its
+ * file; its number may be a new file's now, which descriptor_new() said,
+ * or not: then the MOD fails and it is added again.  A file that another
+ * process holds too (the listener, which the supervisor keeps) stays in
+ * the set after its close: the descriptor's serial, in each registration,
+ * tells its events from those of the number's next file (ready()).  In a
+ * worker that file is always one the engine made (an accept, an open),
+ * which descriptor_new() counts; a listener's number given to a new
+ * listener behind its back would wait on the old one's registration.
  */
 static void
 wait_ready(struct epoll_engine *p, struct request *r)
 {
 	struct descriptor *d = &p->fds[r->fd];
+	bool edge = r->kind == K_ACCEPT || (d->flags & FD_EDGE);
 	struct epoll_event ev = {
-		.events = events_of(r) | EPOLLONESHOT, .data.fd = r->fd,
+		.events = events_of(r) | (edge ? EPOLLET : EPOLLONESHOT),
+		.data.u64 = (uint64_t)d->serial << 32 | (uint32_t)r->fd,
 	};
 
 	d->waiting = r;
-	if ((d->flags & FD_REGISTERED) &&
-	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) == 0)
+	if ((d->flags & FD_EDGE) && r->kind == K_ACCEPT)
 		return;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) != 0 &&
+	if (!((d->flags & FD_REGISTERED) &&
+	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) == 0) &&
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, r->fd, &ev) != 0 &&
 	    (errno != EEXIST ||
 	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) != 0)) {
 		request_done(p, r, -errno);
 		return;
 	}
-	d->flags |= FD_REGISTERED;
+	d->flags |= FD_REGISTERED | (edge ? FD_EDGE : 0);
 }
 
 /*
@@ -338,6 +363,7 @@ start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
 		    r->fd);
 	res = try_request(p, r);
 	if (res != -EAGAIN || (r->kind == K_ACCEPT && r->once)) {
+		p->input_done |= r->kind == K_RECV || r->kind == K_READ;
 		request_done(p, r, res);
 		return;
 	}
@@ -349,13 +375,14 @@ start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
 
 /* A descriptor with a request waiting is ready (or has hung up). */
 static void
-ready(struct epoll_engine *p, int fd, uint32_t events)
+ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 {
-	struct request *r = p->fds[fd].waiting;
+	struct descriptor *d = &p->fds[(uint32_t)data];
+	struct request *r = d->waiting;
 	int res;
 
-	if (r == NULL)
-		return;		/* cancelled, or timed out, since */
+	if (r == NULL || d->serial != data >> 32)
+		return;		/* cancelled, timed out, or closed since */
 	if (r->kind == K_POLL)
 		res = (events & EPOLLIN ? POLLIN : 0) |
 		    (events & EPOLLOUT ? POLLOUT : 0) |
@@ -746,7 +773,13 @@ wait_ms(const struct epoll_engine *p)
 
 /*
  * Waits for completions: the readiness of every descriptor that has one
- * is taken in, so that a batch holds what io_uring's would.
+ * is taken in, so that a batch holds what io_uring's would.  What is done
+ * already, calls made as their requests started (a send, a close), is
+ * handed over without asking epoll, as a plain epoll server makes them
+ * without a wait between; but never a read done so (a query's batch must
+ * hold the inotify events that came before it: worker.c's reap()), and
+ * at most UNPOLLED_MAX batches in a row, so that no readiness or timer
+ * waits behind such calls.
  */
 static size_t
 ep_wait(struct engine *e, struct completion *batch, size_t max)
@@ -755,16 +788,23 @@ ep_wait(struct engine *e, struct completion *batch, size_t max)
 	struct epoll_event events[EVENTS_MAX];
 	int i, n;
 
+	if (p->done.count > 0 && !p->input_done &&
+	    p->unpolled < UNPOLLED_MAX) {
+		p->unpolled++;
+		return fifo_take(&p->done, batch, max);
+	}
+	p->input_done = false;
+	p->unpolled = 0;
 	do {
 		n = epoll_wait(p->epfd, events, EVENTS_MAX,
 		    p->done.count > 0 ? 0 : wait_ms(p));
 		if (n < 0 && errno != EINTR)
 			fatal(EX_OSERR, "epoll_wait");
 		for (i = 0; i < n; i++) {
-			if (events[i].data.fd == p->eventfd)
+			if (events[i].data.u64 == (uint64_t)p->eventfd)
 				pool_collect(p);
 			else
-				ready(p, events[i].data.fd, events[i].events);
+				ready(p, events[i].data.u64, events[i].events);
 		}
 		expire(p);
 	} while (p->done.count == 0);
@@ -866,7 +906,7 @@ epoll_engine_open(unsigned clients)
 	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
 	    (p->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "the epoll engine");
-	ev.data.fd = p->eventfd;
+	ev.data.u64 = (uint64_t)p->eventfd;
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->eventfd, &ev) != 0)
 		fatal(EX_OSERR, "epoll_ctl");
 	return &p->engine;

@@ -162,6 +162,21 @@ ParameterizedTestParameters(engine, files)
 	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
 }
 
+ParameterizedTestParameters(engine, listeners)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+ParameterizedTestParameters(engine, numbers_reused)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
+ParameterizedTestParameters(engine, inputs_in_order)
+{
+	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
+}
+
 /* The completion of tag, waiting for it; the others that came are kept. */
 static struct completion pending_out[64];
 static size_t pending_count;
@@ -257,6 +272,186 @@ ParameterizedTest(enum engine_kind *kind, engine, results)
 	close(client);
 	close(listener);
 	cr_assert_eq(pending_count, 0, "completions nobody asked for");
+	engine_free(e);
+}
+
+/* A listening socket on loopback, its port in *sin. */
+static int
+listener_new(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd;
+
+	memset(sin, 0, sizeof(*sin));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)sin, sizeof(*sin)), 0);
+	cr_assert_eq(listen(fd, 8), 0);
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)sin, &len), 0);
+	return fd;
+}
+
+static int
+connected(const struct sockaddr_in *sin)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(connect(fd, (const struct sockaddr *)sin, sizeof(*sin)),
+	    0);
+	return fd;
+}
+
+/* Waits for the engine to take in what is ready: a timer's time. */
+static void
+engine_settle(struct engine *e, uint64_t tag)
+{
+	deadline_t soon;
+
+	in_ms(&soon, 50);
+	engine_timeout(e, &soon, tag);
+	cr_assert_eq(result(e, tag), -ETIME);
+}
+
+/*
+ * A listener's accepts, one after another, each waiting for its
+ * connection; a connection that came while none waited is taken by the
+ * next accept, and said by a poll (the epoll engine keeps a listener
+ * registered, edge-triggered: the edge of that connection is gone).
+ */
+ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
+{
+	struct engine *e = engine_for(*kind);
+	struct sockaddr_storage ss;
+	struct sockaddr_in sin;
+	socklen_t len;
+	int listener = listener_new(&sin), client[6], fd, i;
+
+	for (i = 0; i < 3; i++) {
+		len = sizeof(ss);
+		engine_accept(e, listener, &ss, &len, false, 10 + i);
+		engine_settle(e, TAG(OP_ACCEPT_PAUSE, 0, 0));
+		cr_assert_eq(pending_count, 0, "accept %d did not wait", i);
+		client[i] = connected(&sin);
+		cr_assert_geq(fd = result(e, 10 + i), 0, "accept %d", i);
+		close(fd);
+	}
+	/* a connection while no accept waits, its readiness taken in */
+	client[3] = connected(&sin);
+	engine_settle(e, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	engine_poll(e, listener, POLLIN, 20);
+	cr_assert(result(e, 20) & POLLIN, "the connection waiting unsaid");
+	engine_poll(e, listener, POLLIN, 21);	/* and again: still there */
+	cr_assert(result(e, 21) & POLLIN);
+	len = sizeof(ss);
+	engine_accept(e, listener, &ss, &len, false, 22);
+	cr_assert_geq(fd = result(e, 22), 0);
+	close(fd);
+	/* two at once: the second is the next accept's, at once */
+	client[4] = connected(&sin);
+	client[5] = connected(&sin);
+	engine_settle(e, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	for (i = 0; i < 2; i++) {
+		len = sizeof(ss);
+		engine_accept(e, listener, &ss, &len, false, 30 + i);
+		cr_assert_geq(fd = result(e, 30 + i), 0);
+		close(fd);
+	}
+	len = sizeof(ss);
+	engine_accept(e, listener, &ss, &len, true, 32);
+	fd = result(e, 32);
+	cr_assert(fd == -EAGAIN || fd == -EINVAL, "accept once: %d", fd);
+	for (i = 0; i < 6; i++)
+		close(client[i]);
+	close(listener);
+	cr_assert_eq(pending_count, 0, "completions nobody asked for");
+	engine_free(e);
+}
+
+/*
+ * A listener's number closed while another process holds its file (the
+ * supervisor does) and given to a connection: what the old listener
+ * hears is not the connection's.
+ */
+ParameterizedTest(enum engine_kind *kind, engine, numbers_reused, .timeout = 10)
+{
+	struct engine *e = engine_for(*kind);
+	struct sockaddr_in old_sin, sin;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int lowest, listener, held, other, client[3], fd;
+
+	cr_assert((lowest = dup(0)) >= 0);	/* the lowest number free */
+	close(lowest);
+	listener = listener_new(&old_sin);
+	cr_assert_eq(listener, lowest);
+	cr_assert((held = dup(listener)) >= 0);
+	other = listener_new(&sin);
+	engine_accept(e, listener, &ss, &len, false, 1);
+	client[0] = connected(&old_sin);
+	cr_assert_geq(fd = result(e, 1), 0);
+	close(fd);
+	client[1] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_geq(client[1], 0);
+	close(listener);
+	len = sizeof(ss);
+	engine_accept(e, other, &ss, &len, false, 2);
+	cr_assert_eq(connect(client[1], (struct sockaddr *)&sin, sizeof(sin)),
+	    0);
+	cr_assert_eq(fd = result(e, 2), lowest, "the number not reused: %d, not %d", fd, lowest);
+	engine_poll(e, fd, POLLIN, 3);		/* nothing to read */
+	client[2] = connected(&old_sin);	/* the old listener hears */
+	engine_settle(e, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	cr_assert_eq(pending_count, 0, "the poll completed with %d",
+	    pending_out[0].res);
+	cr_assert_eq(write(client[1], "x", 1), 1);
+	cr_assert(result(e, 3) & POLLIN);
+	close(fd);
+	close(client[0]);
+	close(client[1]);
+	close(client[2]);
+	close(other);
+	close(held);
+	engine_free(e);
+}
+
+/*
+ * A read that completes as it starts (a query already there) comes in a
+ * batch with what was ready before it: the loop handles inotify's events
+ * before the queries of their batch (worker.c), so a query that came
+ * after a plan changed is answered with the plan as it is.
+ */
+ParameterizedTest(enum engine_kind *kind, engine, inputs_in_order, .timeout = 10)
+{
+	struct engine *e = engine_for(*kind);
+	struct completion batch[16];
+	int sv[2], pipe_fds[2], tags = 0;
+	char pipe_buf[4], buf[4];
+	size_t i, n;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
+	engine_read(e, pipe_fds[0], pipe_buf, sizeof(pipe_buf), (uint64_t)-1,
+	    NULL, TAG(OP_WATCH, 0, 0));
+	engine_send(e, sv[0], "a", 1, NULL, TAG(OP_SEND, 1, 1));
+	cr_assert_eq(result(e, TAG(OP_SEND, 1, 1)), 1);
+	cr_assert_eq(pending_count, 0);
+	cr_assert_eq(write(pipe_fds[1], "w", 1), 1);	/* the plan changed */
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, TAG(OP_RECV_QUERY, 1, 1));
+	n = engine_wait(e, batch, 16);
+	for (i = 0; i < n; i++) {
+		if (batch[i].tag == TAG(OP_WATCH, 0, 0))
+			tags |= 1;
+		if (batch[i].tag == TAG(OP_RECV_QUERY, 1, 1))
+			tags |= 2;
+	}
+	cr_assert_eq(tags, 3, "the batch: %zu completions, %s", n,
+	    tags == 2 ? "the query without the watch" : "not the query");
+	close(sv[0]);
+	close(sv[1]);
+	close(pipe_fds[0]);
+	close(pipe_fds[1]);
 	engine_free(e);
 }
 
