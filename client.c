@@ -63,6 +63,11 @@
 /* Bytes of a .project looked at for its first line; of a .pgpkey sent. */
 #define PROJECT_READ	4096
 #define PGPKEY_MAX	65536
+/*
+ * A reply this long may still be partly the kernel's to send at the
+ * close (a first TCP window is ten segments, some 14 KB).
+ */
+#define REPLY_LONG	16384
 
 static const char plan_header[] = "Plan:\r\n";
 static const char no_plan[] = "No Plan.\r\n";
@@ -1161,10 +1166,21 @@ query_received(struct context *ctx, struct client *c, int res)
 	}
 }
 
-/* Replied: wait for the client's EOF if it may have left input unread. */
+/*
+ * Replied: wait for the client's EOF if it may have left input unread: a
+ * close with input unread resets the connection, and the reset throws
+ * away what of the reply the kernel has not sent yet.  After a long reply,
+ * input that came while it streamed is looked for (a call, made only
+ * then).
+ */
 static void
 client_replied(struct context *ctx, struct client *c)
 {
+	char byte;
+
+	if (!c->linger && c->sent >= REPLY_LONG &&
+	    recv(c->fd, &byte, 1, MSG_DONTWAIT) > 0)
+		c->linger = true;
 	if (!c->linger) {
 		client_end(c, E_NONE);
 		return;

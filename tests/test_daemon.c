@@ -461,7 +461,7 @@ Test(daemon, client_reset_mid_reply)
 
 /*
  * A query line that ends on the last byte of the query buffer (1,024),
- * more bytes after it in the same write: the reply (16 MiB) comes
+ * more bytes after it in the same write: the reply (an 8 MiB plan) comes
  * whole, not cut by a reset for input left unread.
  */
 Test(daemon, bytes_past_a_full_query_buffer_do_not_reset_the_reply)
@@ -486,6 +486,36 @@ Test(daemon, bytes_past_a_full_query_buffer_do_not_reset_the_reply)
 	cr_assert(memcmp(b.data, want, len) == 0);
 	close(fd);		/* the end of the input it drains */
 	EXPECT_LOG("query=\"alice +\" reply=plan end=ok ");
+	buffer_free(&b);
+	free(want);
+	stopped_cleanly();
+}
+
+/*
+ * Bytes a client sends while its reply (an 8 MiB plan) streams, its window
+ * small: the reply still comes whole, not cut by the reset that a close
+ * with input unread makes.
+ */
+Test(daemon, bytes_sent_while_the_reply_streams_do_not_reset_it)
+{
+	struct buffer b = { 0 };
+	char *want;
+	size_t len;
+	int fd;
+
+	huge_reply(&want, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	client_send(fd, "and bob\r\n", 9);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0, "%s after "
+	    "%zu bytes of %zu", strerror(errno), b.len, len);
+	cr_assert_eq(b.len, len, "%zu bytes of %zu", b.len, len);
+	cr_assert(memcmp(b.data, want, len) == 0);
+	close(fd);
+	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
 	buffer_free(&b);
 	free(want);
 	stopped_cleanly();
