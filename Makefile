@@ -43,7 +43,7 @@ $(B)/%.o: %.c fingerd.h engine.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c fingerd.h tests/harness.h tests/rng.h
+$(B)/tests/%.o: tests/%.c fingerd.h engine.h tests/harness.h tests/rng.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 

@@ -65,7 +65,10 @@
 #define PGPKEY_MAX	65536
 /*
  * A reply this long may still be partly the kernel's to send at the
- * close (a first TCP window is ten segments, some 14 KB).
+ * close, to a client that reads it as it comes (more than a first TCP
+ * window of ten segments, some 14 KB).  A shorter one can be too, to a
+ * client whose receive window is smaller still; the look for its input
+ * would cost every exchange a call.
  */
 #define REPLY_LONG	16384
 
@@ -1179,7 +1182,7 @@ client_replied(struct context *ctx, struct client *c)
 	char byte;
 
 	if (!c->linger && c->sent >= REPLY_LONG &&
-	    recv(c->fd, &byte, 1, MSG_DONTWAIT) > 0)
+	    recvfrom(c->fd, &byte, 1, MSG_DONTWAIT, NULL, NULL) > 0)
 		c->linger = true;
 	if (!c->linger) {
 		client_end(c, E_NONE);

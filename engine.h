@@ -119,6 +119,7 @@ struct engine_ops {
 		    const deadline_t *, uint64_t);
 	void	(*write)(struct engine *, int, const void *, size_t, uint64_t);
 	void	(*close)(struct engine *, int, uint64_t);
+	void	(*forget)(struct engine *, int);
 	void	(*timeout)(struct engine *, const deadline_t *, uint64_t);
 	void	(*cancel)(struct engine *, uint64_t);
 };
@@ -227,6 +228,18 @@ static inline void
 engine_close(struct engine *e, int fd, uint64_t tag)
 {
 	e->ops->close(e, fd, tag);
+}
+
+/*
+ * Before the caller closes fd itself: the engine lets go of what it keeps
+ * of it, which could outlive the close where another process holds the
+ * file too (the listener, which the supervisor keeps).  No request may
+ * wait on fd.
+ */
+static inline void
+engine_forget(struct engine *e, int fd)
+{
+	e->ops->forget(e, fd);
 }
 
 /* A timer that completes -ETIME at an absolute CLOCK_MONOTONIC time. */

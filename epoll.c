@@ -268,18 +268,19 @@ try_request(struct epoll_engine *p, struct request *r)
 		descriptor_new(p, fd, FD_KNOWN | FD_SOCKET);
 		return fd;
 	case K_RECV:
-		n = recv(r->fd, r->buf, r->len, MSG_DONTWAIT);
+		n = recvfrom(r->fd, r->buf, r->len, MSG_DONTWAIT, NULL, NULL);
 		break;
 	case K_SEND:
-		n = send(r->fd, r->data, r->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		n = sendto(r->fd, r->data, r->len, MSG_DONTWAIT | MSG_NOSIGNAL,
+		    NULL, 0);
 		break;
 	case K_READ:
 		n = read(r->fd, r->buf, r->len);
 		break;
 	case K_WRITE:
 		if (is_socket(p, r->fd))
-			n = send(r->fd, r->data, r->len, MSG_DONTWAIT |
-			    MSG_NOSIGNAL);
+			n = sendto(r->fd, r->data, r->len, MSG_DONTWAIT |
+			    MSG_NOSIGNAL, NULL, 0);
 		else
 			n = write(r->fd, r->data, r->len);
 		break;
@@ -314,12 +315,12 @@ events_of(const struct request *r)
  * A descriptor closed since it was registered left the set with its
  * file; its number may be a new file's now, which descriptor_new() said,
  * or not: then the MOD fails and it is added again.  A file that another
- * process holds too (the listener, which the supervisor keeps) stays in
- * the set after its close: the descriptor's serial, in each registration,
- * tells its events from those of the number's next file (ready()).  In a
- * worker that file is always one the engine made (an accept, an open),
- * which descriptor_new() counts; a listener's number given to a new
- * listener behind its back would wait on the old one's registration.
+ * process holds too (the listener, which the supervisor keeps) would stay
+ * in the set after its close: the worker has the engine forget it first
+ * (ep_forget()), and the descriptor's serial, in each registration, tells
+ * what such a file still says from what the number's next file does
+ * (ready()).  In a worker that next file is always one the engine made
+ * (an accept, an open), which descriptor_new() counts.
  */
 static void
 wait_ready(struct epoll_engine *p, struct request *r)
@@ -343,6 +344,18 @@ wait_ready(struct epoll_engine *p, struct request *r)
 		return;
 	}
 	d->flags |= FD_REGISTERED | (edge ? FD_EDGE : 0);
+}
+
+/*
+ * fd leaves the epoll set: a listener whose edges no request waits for
+ * (every slot taken, the log full) wakes the loop no more; the next
+ * accept registers it again.
+ */
+static void
+unregister(struct epoll_engine *p, int fd)
+{
+	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
+	p->fds[fd].flags &= ~(unsigned)(FD_REGISTERED | FD_EDGE);
 }
 
 /*
@@ -381,8 +394,13 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 	struct request *r = d->waiting;
 	int res;
 
-	if (r == NULL || d->serial != data >> 32)
-		return;		/* cancelled, timed out, or closed since */
+	if (d->serial != data >> 32)
+		return;		/* closed since, its file held elsewhere */
+	if (r == NULL) {	/* cancelled, or timed out, since */
+		if (d->flags & FD_EDGE)
+			unregister(p, (int)(uint32_t)data);
+		return;
+	}
 	if (r->kind == K_POLL)
 		res = (events & EPOLLIN ? POLLIN : 0) |
 		    (events & EPOLLOUT ? POLLOUT : 0) |
@@ -694,6 +712,22 @@ ep_write(struct engine *e, int fd, const void *buf, size_t len, uint64_t tag)
 	start(p, r, NULL);
 }
 
+/* The caller closes fd (engine.h): it leaves the set before, not after. */
+static void
+ep_forget(struct engine *e, int fd)
+{
+	struct epoll_engine *p = EPOLL(e);
+
+	if (fd < 0 || (size_t)fd >= p->nfds)
+		return;
+	if (p->fds[fd].waiting != NULL)
+		fatalx(EX_SOFTWARE, "descriptor %d forgotten with a request "
+		    "waiting", fd);
+	if (p->fds[fd].flags & FD_REGISTERED)
+		unregister(p, fd);
+	descriptor_new(p, fd, 0);
+}
+
 /* Closes a file on the pool: a flush may wait on its file system. */
 static void
 ep_close(struct engine *e, int fd, uint64_t tag)
@@ -869,6 +903,7 @@ static const struct engine_ops epoll_ops = {
 	.read = ep_read,
 	.write = ep_write,
 	.close = ep_close,
+	.forget = ep_forget,
 	.timeout = ep_timeout,
 	.cancel = ep_cancel,
 };

@@ -426,6 +426,14 @@ uring_wait(struct engine *e, struct completion *batch, size_t max)
 	return n;
 }
 
+/* The ring keeps nothing of a descriptor between requests. */
+static void
+uring_forget(struct engine *e, int fd)
+{
+	(void)e;
+	(void)fd;
+}
+
 static const struct engine_ops uring_ops = {
 	.free = uring_free,
 	.wait = uring_wait,
@@ -438,6 +446,7 @@ static const struct engine_ops uring_ops = {
 	.read = uring_read,
 	.write = uring_write,
 	.close = uring_close,
+	.forget = uring_forget,
 	.timeout = uring_timeout,
 	.cancel = uring_cancel,
 };

@@ -111,6 +111,7 @@ listener_close(struct context *ctx)
 	pid_t closed = -getpid();
 
 	if (ctx->listen_fd >= 0) {
+		engine_forget(ctx->engine, ctx->listen_fd);
 		close(ctx->listen_fd);
 		if (supervisor_fd >= 0 && write(supervisor_fd, &closed,
 		    sizeof(closed)) != sizeof(closed))

@@ -1828,3 +1828,87 @@ Test(daemon, list_columns_of_long_and_short_logins)
 	expect_at(LOCAL, "\r\n", want, strlen(want));
 	stopped_cleanly();
 }
+
+/* How often pid has slept and been woken (voluntary context switches). */
+static long
+wakeups(pid_t pid)
+{
+	char value[256];
+	long n = -1;
+
+	status_field(pid, "voluntary_ctxt_switches", value, sizeof(value));
+	cr_assert_eq(sscanf(value, "voluntary_ctxt_switches: %ld", &n), 1,
+	    "/proc/%d/status: %s", (int)pid, value);
+	return n;
+}
+
+/*
+ * A worker that listens no more sleeps through the connections of the
+ * generation after it: the old worker, draining a silent client after
+ * SIGHUP, while the new one serves 200 exchanges on the listener the
+ * supervisor keeps.  (The epoll engine's registration of that listener
+ * outlived the old worker's close: every connection woke it.)
+ */
+Test(daemon, a_worker_that_listens_no_more_sleeps_through_connections)
+{
+	pid_t old;
+	long before, woken;
+	int silent, i;
+
+	daemon_start(&fx, "-B", LOCAL, "-t", "20", NULL);
+	old = daemon_worker(&fx);
+	cr_assert((silent = client_connect(LOCAL, fx.port)) >= 0);
+	EXPECT("alice\r\n", REPLY_ALICE);	/* the silent one is in */
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	before = wakeups(old);
+	for (i = 0; i < 200; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	woken = wakeups(old) - before;
+	cr_assert_lt(woken, 20, "the old worker was woken %ld times by 200 "
+	    "connections it does not take", woken);
+	close(silent);
+	stopped_cleanly();
+}
+
+/*
+ * A worker whose one slot (-c 1) a reader of nothing holds, mid-reply
+ * and so not evictable, sleeps through the connections that queue
+ * meanwhile; once the slot is free they are served.
+ */
+Test(daemon, a_worker_with_every_slot_taken_sleeps_through_connections)
+{
+	enum { PLAN = 1 << 20, QUEUED = 100 };
+	char *text = huge_text(PLAN);
+	struct buffer b = { 0 };
+	int held, queued[QUEUED], i;
+	long before, woken;
+	pid_t worker;
+
+	plan_write(&fx, "alice", text, PLAN);
+	free(text);
+	daemon_start(&fx, "-B", LOCAL, "-c", "1", "-m", "2097152", NULL);
+	worker = daemon_worker(&fx);
+	held = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(held >= 0);
+	client_send(held, "alice\r\n", 7);
+	cr_assert_eq(client_read(held, &b, 1000, WAIT_REPLY_MS), 1);
+	before = wakeups(worker);
+	for (i = 0; i < QUEUED; i++)
+		cr_assert((queued[i] = client_connect(LOCAL, fx.port)) >= 0);
+	usleep(300 * 1000);
+	woken = wakeups(worker) - before;
+	cr_assert_lt(woken, 20, "the worker was woken %ld times by %d "
+	    "connections it cannot take", woken, QUEUED);
+	client_reset(held);
+	client_send(queued[QUEUED - 1], "bob\r\n", 5);
+	buffer_free(&b);
+	cr_assert_eq(client_read_all(queued[QUEUED - 1], &b, WAIT_REPLY_MS),
+	    0);
+	cr_assert(b.len > 0 && memcmp(b.data, "Login: bob\t", 11) == 0,
+	    "the last connection queued: %zu bytes", b.len);
+	for (i = 0; i < QUEUED; i++)
+		close(queued[i]);
+	buffer_free(&b);
+	stopped_cleanly();
+}
