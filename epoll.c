@@ -11,8 +11,9 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
- *     A listening socket stays registered, edge-triggered, so that an
- *     accept waits with no call (wait_ready()).
+ *     A listening socket stays registered, edge-triggered, from one
+ *     accept to the next, so that an accept waits with no call
+ *     (wait_ready()).
  *   - A deadline or a timer is a node in one heap (pending.c); the wait
  *     sleeps until the earliest.  A request still waiting at its deadline
  *     completes -ECANCELED.
@@ -105,7 +106,7 @@ enum {
 	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
 	FD_KNOWN = 1 << 2,	/* whether a socket is known: */
 	FD_SOCKET = 1 << 3,	/* it is one */
-	FD_EDGE = 1 << 4	/* registered for good, edge-triggered */
+	FD_EDGE = 1 << 4	/* edge-triggered, kept between accepts */
 };
 
 struct descriptor {
@@ -307,10 +308,13 @@ events_of(const struct request *r)
 
 /*
  * Waits for r's descriptor to be ready, once (EPOLLONESHOT).  A listening
- * socket is registered for good, edge-triggered: an accept that would
- * block waits for the edge of the next connection with no call at all
- * (start() tried it first, so none waiting is missed), and a poll re-arms
- * the registration, which reports a connection already waiting.
+ * socket stays registered, edge-triggered, from one accept to the next:
+ * an accept that would block waits for the edge of the next connection
+ * with no call at all (start() tried it first, so none waiting is
+ * missed), and a poll re-arms the registration, which reports a
+ * connection already waiting.  An edge that finds no request waiting
+ * unregisters it (ready()): a worker that takes no connection now is not
+ * woken by each.
  *
  * A descriptor closed since it was registered left the set with its
  * file; its number may be a new file's now, which descriptor_new() said,

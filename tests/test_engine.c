@@ -317,8 +317,8 @@ engine_settle(struct engine *e, uint64_t tag)
 /*
  * A listener's accepts, one after another, each waiting for its
  * connection; a connection that came while none waited is taken by the
- * next accept, and said by a poll (the epoll engine keeps a listener
- * registered, edge-triggered: the edge of that connection is gone).
+ * next accept, and said by a poll (the epoll engine registers a listener
+ * edge-triggered: that connection's edge came while no accept waited).
  */
 ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
 {
