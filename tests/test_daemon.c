@@ -435,6 +435,24 @@ Test(daemon, half_close_without_query)
 	    "query=\"\" reply=none end=no-query sent=0 ");
 }
 
+/*
+ * alice's huge reply (*want, *len), on its way to a client with a small
+ * window that has read its first 10,000 bytes into b: the client's socket.
+ */
+static int
+huge_reply_streaming(char **want, size_t *len, struct buffer *b)
+{
+	int fd;
+
+	huge_reply(want, len);
+	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read(fd, b, 10000, WAIT_REPLY_MS), 1);
+	return fd;
+}
+
 /* A client that resets in the middle of a reply: the daemon goes on. */
 Test(daemon, client_reset_mid_reply)
 {
@@ -443,12 +461,7 @@ Test(daemon, client_reset_mid_reply)
 	size_t len;
 	int fd;
 
-	huge_reply(&want, &len);
-	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	fd = huge_reply_streaming(&want, &len, &b);
 	cr_assert(memcmp(b.data, want, b.len) == 0);
 	client_reset(fd);
 	EXPECT_LOG("query=\"alice\" reply=plan end=client-gone ");
@@ -503,12 +516,7 @@ Test(daemon, bytes_sent_while_the_reply_streams_do_not_reset_it)
 	size_t len;
 	int fd;
 
-	huge_reply(&want, &len);
-	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	fd = huge_reply_streaming(&want, &len, &b);
 	client_send(fd, "and bob\r\n", 9);
 	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0, "%s after "
 	    "%zu bytes of %zu", strerror(errno), b.len, len);

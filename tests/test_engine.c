@@ -142,40 +142,21 @@ Test(pending, fifo_keeps_the_order_across_growth_and_wrap)
 
 static enum engine_kind engine_kinds[] = { ENGINE_URING, ENGINE_EPOLL };
 
-ParameterizedTestParameters(engine, results)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
+/* Each engine test runs under both engines. */
+#define ENGINE_PARAMETERS(name) \
+	ParameterizedTestParameters(engine, name) \
+	{ \
+		return cr_make_param_array(enum engine_kind, engine_kinds, \
+		    2); \
+	}
 
-ParameterizedTestParameters(engine, deadlines)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
-
-ParameterizedTestParameters(engine, cancels)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
-
-ParameterizedTestParameters(engine, files)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
-
-ParameterizedTestParameters(engine, listeners)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
-
-ParameterizedTestParameters(engine, numbers_reused)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
-
-ParameterizedTestParameters(engine, inputs_in_order)
-{
-	return cr_make_param_array(enum engine_kind, engine_kinds, 2);
-}
+ENGINE_PARAMETERS(results)
+ENGINE_PARAMETERS(deadlines)
+ENGINE_PARAMETERS(cancels)
+ENGINE_PARAMETERS(files)
+ENGINE_PARAMETERS(listeners)
+ENGINE_PARAMETERS(numbers_reused)
+ENGINE_PARAMETERS(inputs_in_order)
 
 /* The completion of tag, waiting for it; the others that came are kept. */
 static struct completion pending_out[64];
