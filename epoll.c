@@ -14,9 +14,11 @@
  *     A listening socket stays registered, edge-triggered, from one
  *     accept to the next, so that an accept waits with no call
  *     (wait_ready()).
- *   - A deadline or a timer is a node in one heap (pending.c); the wait
- *     sleeps until the earliest.  A request still waiting at its deadline
- *     completes -ECANCELED.
+ *   - A deadline or a timer is a node in one heap (pending.c), and a
+ *     timerfd is set no later than the earliest: set again only when an
+ *     earlier one comes or it fires (timer_set()), not on every wait, as
+ *     a timeout on epoll_wait would be.  A request still waiting at its
+ *     deadline completes -ECANCELED.
  *   - A request on a file (statx, openat2, pread, close), which may block
  *     in its file system, runs on a thread of a pool that grows on
  *     demand, one thread for each such request in flight at most, and
@@ -38,6 +40,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -119,6 +122,8 @@ struct epoll_engine {
 	struct engine		 engine;	/* first */
 	int			 epfd;
 	int			 eventfd;	/* the pool's */
+	int			 timerfd;
+	int64_t			 timer_at;	/* when it fires; 0: not set */
 	size_t			 nfds;
 	struct descriptor	*fds;
 	size_t			 nslots;
@@ -772,14 +777,17 @@ ep_cancel(struct engine *e, uint64_t tag)
 	completed(p, TAG(OP_CANCEL, 0, 0), r != NULL ? 0 : -ENOENT);
 }
 
-/* Requests and timers whose time has come. */
+/* Requests and timers whose time has come: the timerfd fired. */
 static void
 expire(struct epoll_engine *p)
 {
 	int64_t now = monotonic_ns();
 	struct heap_node *n;
 	struct request *r;
+	uint64_t count;
 
+	(void)!read(p->timerfd, &count, sizeof(count));
+	p->timer_at = 0;
 	while ((n = heap_top(&p->timers)) != NULL && n->at <= now) {
 		r = (struct request *)(void *)n;
 		if (r->kind == K_TIMER) {
@@ -793,20 +801,28 @@ expire(struct epoll_engine *p)
 	}
 }
 
-/* Milliseconds until the earliest timer, rounded up; -1: none. */
-static int
-wait_ms(const struct epoll_engine *p)
+/*
+ * The timerfd set no later than the earliest timer.  A timer that ends
+ * before its time (a client done) leaves it set: it fires for nothing
+ * at most once, and is set for the next then.  Under load, deadlines
+ * come in the order they are due, and the timer is set once a -t.  A
+ * time already past fires at once.
+ */
+static void
+timer_set(struct epoll_engine *p)
 {
 	struct heap_node *n = heap_top(&p->timers);
-	int64_t left;
+	struct itimerspec its = { 0 };
+	int64_t at;
 
-	if (n == NULL)
-		return -1;
-	left = n->at - monotonic_ns();
-	if (left <= 0)
-		return 0;
-	return left >= 60 * NS_PER_SECOND ? 60000 :
-	    (int)((left + 999999) / 1000000);
+	if (n == NULL || (p->timer_at != 0 && p->timer_at <= n->at))
+		return;
+	at = n->at > 0 ? n->at : 1;	/* a time of 0 would unset it */
+	its.it_value.tv_sec = at / NS_PER_SECOND;
+	its.it_value.tv_nsec = at % NS_PER_SECOND;
+	if (timerfd_settime(p->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)
+		fatal(EX_OSERR, "timerfd_settime");
+	p->timer_at = at;
 }
 
 /*
@@ -834,17 +850,19 @@ ep_wait(struct engine *e, struct completion *batch, size_t max)
 	p->input_done = false;
 	p->unpolled = 0;
 	do {
+		timer_set(p);
 		n = epoll_wait(p->epfd, events, EVENTS_MAX,
-		    p->done.count > 0 ? 0 : wait_ms(p));
+		    p->done.count > 0 ? 0 : -1);
 		if (n < 0 && errno != EINTR)
 			fatal(EX_OSERR, "epoll_wait");
 		for (i = 0; i < n; i++) {
 			if (events[i].data.u64 == (uint64_t)p->eventfd)
 				pool_collect(p);
+			else if (events[i].data.u64 == (uint64_t)p->timerfd)
+				expire(p);
 			else
 				ready(p, events[i].data.u64, events[i].events);
 		}
-		expire(p);
 	} while (p->done.count == 0);
 	return fifo_take(&p->done, batch, max);
 }
@@ -881,6 +899,7 @@ ep_free(struct engine *e)
 		free(r);
 	}
 	close(p->epfd);
+	close(p->timerfd);
 	heap_free(&p->timers);
 	fifo_free(&p->done);
 	free(p->fds);
@@ -943,10 +962,15 @@ epoll_engine_open(unsigned clients)
 	    !fifo_init(&p->done, 2 * (size_t)clients + 16))
 		fatalx(EX_OSERR, "out of memory for %u clients", clients);
 	if ((p->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
-	    (p->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+	    (p->eventfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    (p->timerfd = timerfd_create(CLOCK_MONOTONIC,
+	    TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "the epoll engine");
 	ev.data.u64 = (uint64_t)p->eventfd;
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->eventfd, &ev) != 0)
+		fatal(EX_OSERR, "epoll_ctl");
+	ev.data.u64 = (uint64_t)p->timerfd;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->timerfd, &ev) != 0)
 		fatal(EX_OSERR, "epoll_ctl");
 	return &p->engine;
 }

@@ -41,6 +41,7 @@ static const int epoll_calls[] = {
 	SCMP_SYS(epoll_wait),
 	SCMP_SYS(epoll_pwait),
 	SCMP_SYS(epoll_ctl),
+	SCMP_SYS(timerfd_settime),
 	SCMP_SYS(accept4),
 	SCMP_SYS(sendto),
 	SCMP_SYS(fcntl),

@@ -209,8 +209,9 @@ compare_targets(const void *a, const void *b)
  * -w 3: each worker holds exactly /dev/null as 0 and 1, the log as 2, its
  * own listening socket as 3 (one of the supervisor's, no other
  * worker's), the pipe on which it tells the supervisor that it serves
- * and that it closed its listener, its engine's (a ring; or an epoll set
- * and the eventfd of its file requests' threads), its signalfd and its
+ * and that it closed its listener, its engine's (a ring; or an epoll set,
+ * the eventfd of its file requests' threads and the timerfd of its
+ * deadlines), its signalfd and its
  * inotify descriptor; nothing of the supervisor's or of its siblings'.
  */
 Test(process, each_worker_holds_exactly_what_it_owns)
@@ -220,10 +221,11 @@ Test(process, each_worker_holds_exactly_what_it_owns)
 		"anon_inode:inotify",
 	}, *const epoll[] = {
 		"anon_inode:[eventfd]", "anon_inode:[eventpoll]",
-		"anon_inode:[signalfd]", "anon_inode:inotify",
+		"anon_inode:[signalfd]", "anon_inode:[timerfd]",
+		"anon_inode:inotify",
 	};
 	const char *const *own = engine_epoll() ? epoll : uring;
-	size_t owned = engine_epoll() ? 4 : 3;
+	size_t owned = engine_epoll() ? 5 : 3;
 	char got[16][128], sockets[3][128], log[256];
 	pid_t workers[3];
 	size_t i, j, n;
