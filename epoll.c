@@ -804,8 +804,9 @@ expire(struct epoll_engine *p)
 /*
  * The timerfd set no later than the earliest timer.  A timer that ends
  * before its time (a client done) leaves it set: it fires for nothing
- * at most once, and is set for the next then.  Under load, deadlines
- * come in the order they are due, and the timer is set once a -t.  A
+ * at most once, and is set for the next then.  Under load the clients'
+ * deadlines come in the order they are due: the timer is set about once
+ * a -t for them, and once for each of the log's timers (worker.c).  A
  * time already past fires at once.
  */
 static void
@@ -815,9 +816,11 @@ timer_set(struct epoll_engine *p)
 	struct itimerspec its = { 0 };
 	int64_t at;
 
-	if (n == NULL || (p->timer_at != 0 && p->timer_at <= n->at))
+	if (n == NULL)
 		return;
 	at = n->at > 0 ? n->at : 1;	/* a time of 0 would unset it */
+	if (p->timer_at != 0 && p->timer_at <= at)
+		return;
 	its.it_value.tv_sec = at / NS_PER_SECOND;
 	its.it_value.tv_nsec = at % NS_PER_SECOND;
 	if (timerfd_settime(p->timerfd, TFD_TIMER_ABSTIME, &its, NULL) != 0)

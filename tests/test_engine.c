@@ -661,8 +661,9 @@ engine_turn(struct engine *e, int sv[2], uint64_t tag)
  * The epoll engine sets its timerfd no later than its earliest timer,
  * and sets it again only when an earlier one comes or it fires: a timer
  * that ends first (a client done, its deadline cancelled) leaves it set,
- * so that a loop under load makes no call for its timers (a timeout on
- * each epoll_wait cost ~7% more CPU a request, bench/results/changes.md).
+ * so that a loop under load makes almost no call for its timers (the
+ * build that set a timeout on each epoll_wait spent 1.06x the CPU a
+ * request: bench/results/changes.md).
  */
 Test(engine, epoll_sets_its_timer_only_when_an_earlier_one_comes)
 {
