@@ -278,12 +278,19 @@ accepted(struct context *ctx, enum op op, int res)
 	}
 }
 
-/* A connection waits and every slot is taken (listener_arm). */
+/*
+ * A connection waits and every slot is taken (listener_arm); or the
+ * socket no longer listens (a hang-up: a listening TCP socket reports
+ * none), which no one is evicted for.
+ */
 static void
-listener_polled(struct context *ctx)
+listener_polled(struct context *ctx, int res)
 {
 	ctx->listen_polling = false;
-	ctx->connection_waits = true;
+	if (res > 0 && (res & (POLLHUP | POLLERR)))
+		listener_gone(ctx);
+	else if (res > 0)
+		ctx->connection_waits = true;
 }
 
 static void
@@ -442,7 +449,7 @@ dispatch(struct context *ctx, uint64_t tag, int res)
 		ctx->accept_paused = false;
 		break;
 	case OP_LISTEN_POLL:
-		listener_polled(ctx);
+		listener_polled(ctx, res);
 		break;
 	case OP_EVICT_WAIT:
 		ctx->evict_waiting = false;

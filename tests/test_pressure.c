@@ -1029,6 +1029,41 @@ Test(pressure, listening_socket_destroyed)
 	cr_assert_eq(log_count(&fx, "accept"), 0, "accept errors logged");
 }
 
+/*
+ * The listening socket destroyed while every slot is taken by a silent
+ * client: the poll on the listener ends with a hang-up, which is no
+ * connection waiting, so no one is evicted for it.  The worker stops as
+ * after ss -K, and serves the client it holds: its query, sent after,
+ * is answered whole.
+ */
+Test(pressure, listening_socket_destroyed_evicts_no_one)
+{
+	char command[160];
+	struct buffer b = { 0 };
+	int fd, status;
+
+	daemon_start(&fx, "-B", SERVER, "-c", "1", NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	fd = client_connect(SERVER, fx.port);
+	cr_assert_geq(fd, 0);
+	usleep(200 * 1000);	/* past its grace: it could be evicted */
+	snprintf(command, sizeof(command), "ss -K state listening "
+	    "'( sport = :%d )' >/dev/null 2>&1", fx.port);
+	cr_assert_eq(system(command), 0, "ss -K failed");
+	usleep(300 * 1000);
+	client_send(fd, "alice\r\n", 7);
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
+	    "no reply after ss -K: %s", strerror(errno));
+	assert_reply(&b, REPLY_ALICE, "the silent client's query");
+	buffer_free(&b);
+	close(fd);
+	cr_assert_eq(log_count(&fx, "end=evicted"), 0);
+	cr_assert(log_wait(&fx, "no longer listens", 1, WAIT_LOG_MS));
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 69,
+	    "wait status %#x", status);
+}
+
 /* ---------------------------------------------------------- slowloris */
 
 static int
