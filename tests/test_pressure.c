@@ -1046,11 +1046,12 @@ Test(pressure, listening_socket_destroyed_evicts_no_one)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	fd = client_connect(SERVER, fx.port);
 	cr_assert_geq(fd, 0);
-	usleep(200 * 1000);	/* past its grace: it could be evicted */
+	/* accepted, and past its grace: it could be evicted */
+	usleep((useconds_t)LATENCY(200) * 1000);
 	snprintf(command, sizeof(command), "ss -K state listening "
 	    "'( sport = :%d )' >/dev/null 2>&1", fx.port);
 	cr_assert_eq(system(command), 0, "ss -K failed");
-	usleep(300 * 1000);
+	usleep((useconds_t)LATENCY(300) * 1000);
 	client_send(fd, "alice\r\n", 7);
 	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
 	    "no reply after ss -K: %s", strerror(errno));
