@@ -113,7 +113,6 @@ struct exchange_record {
 
 void		 log_init(const char *);
 void		 log_exchange(const struct exchange_record *);
-void		 log_now(const char *);
 void		 log_file_append(void);
 bool		 log_queue_start(size_t);
 void		 log_queue_stop(int64_t);

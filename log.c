@@ -170,12 +170,14 @@ log_flush(void)
 }
 
 /*
- * One whole line at a syslog level into buf, its length returned; a line
- * that does not fit is cut, never split.  Async-signal-safe.
+ * Writes one whole line at a syslog level; a line that does not fit is
+ * cut, never split.
  */
-static size_t
-line_format(char buf[LOG_LINE_MAX], int level, const char *line)
+static void
+log_line(int level, const char *line)
 {
+	int saved = errno;
+	char buf[LOG_LINE_MAX];
 	size_t len = strlen(line), n = 0;
 
 	if (journal) {
@@ -183,25 +185,14 @@ line_format(char buf[LOG_LINE_MAX], int level, const char *line)
 		buf[n++] = (char)('0' + level);
 		buf[n++] = '>';
 	}
-	if (n + progname_len + 2 + len + 1 > LOG_LINE_MAX)
-		len = LOG_LINE_MAX - n - progname_len - 3;
+	if (n + progname_len + 2 + len + 1 > sizeof(buf))
+		len = sizeof(buf) - n - progname_len - 3;
 	memcpy(buf + n, progname, progname_len);
 	n += progname_len;
 	memcpy(buf + n, ": ", 2);
 	memcpy(buf + n + 2, line, len);
 	n += 2 + len;
 	buf[n++] = '\n';
-	return n;
-}
-
-/* Writes one whole line at a syslog level (line_format()). */
-static void
-log_line(int level, const char *line)
-{
-	int saved = errno;
-	char buf[LOG_LINE_MAX];
-	size_t n = line_format(buf, level, line);
-
 	if (queue.buf != NULL) {
 		enqueue(buf, n);
 		log_flush();
@@ -209,19 +200,6 @@ log_line(int level, const char *line)
 		queue.lost++;
 	}
 	errno = saved;
-}
-
-/*
- * An error line written at once, past the lines queued, for a process
- * about to end where nothing may allocate or wait (a signal handler).
- */
-void
-log_now(const char *line)
-{
-	char buf[LOG_LINE_MAX];
-	size_t n = line_format(buf, LOG_ERR, line);
-
-	(void)!write(STDERR_FILENO, buf, n);
 }
 
 /*

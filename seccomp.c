@@ -3,11 +3,9 @@
  * other.  Installed once the worker has its engine, its descriptors and
  * its Landlock domain, so the list holds only what serving takes: the
  * engine's calls, closing and shutting down sockets, the plan watches,
- * the log's last writes, memory.  Any other call is never made: the
- * worker logs its number and architecture (refused(): a C library or an
- * architecture the tests never ran on may make a call the list lacks,
- * and that line is what a report needs) and exits 70, EX_SOFTWARE,
- * which the supervisor reports; no mapping can be made executable.
+ * the log's last writes, memory.  Any other call kills the process
+ * (SIGSYS, which the supervisor reports and the kernel's audit log names
+ * with its number); no mapping can be made executable.
  *
  * With io_uring, the engine's calls are io_uring_enter alone, and the
  * ring itself is restricted to its opcodes (uring.c), where this filter
@@ -26,16 +24,12 @@
  */
 #include <sys/mman.h>
 
-#include <linux/audit.h>
-
 #include <sched.h>
 
 #include <errno.h>
 #include <seccomp.h>
-#include <signal.h>
 #include <string.h>
 #include <sysexits.h>
-#include <unistd.h>
 
 #include "fingerd.h"
 
@@ -165,73 +159,14 @@ allow_threads(scmp_filter_ctx filter)
 #endif
 }
 
-static const char *
-arch_name(unsigned arch)
-{
-	switch (arch) {
-	case AUDIT_ARCH_X86_64:		return "x86_64";
-	case AUDIT_ARCH_I386:		return "i386";
-	case AUDIT_ARCH_AARCH64:	return "aarch64";
-	case AUDIT_ARCH_ARM:		return "arm";
-	case AUDIT_ARCH_RISCV64:	return "riscv64";
-	case AUDIT_ARCH_PPC64LE:	return "ppc64le";
-	case AUDIT_ARCH_S390X:		return "s390x";
-	default:			return "another architecture";
-	}
-}
-
-/* Appends v in decimal at p; returns the end. */
-static char *
-decimal(char *p, unsigned v)
-{
-	char digits[10], *d = digits + sizeof(digits);
-
-	do
-		*--d = (char)('0' + v % 10);
-	while ((v /= 10) > 0);
-	memcpy(p, d, (size_t)(digits + sizeof(digits) - d));
-	return p + (digits + sizeof(digits) - d);
-}
-
-/*
- * SIGSYS: a call outside the list, which was not made.  The process
- * says which and exits, from whatever thread made it, with no call to
- * anything that may allocate or take a lock: it may have come from
- * inside one.
- */
-static void
-refused(int signo, siginfo_t *si, void *context)
-{
-	static const char head[] = "seccomp: system call ";
-	static const char tail[] = " is not in the worker's allow-list: it "
-	    "exits (please report this line, with the C library's name and "
-	    "version)";
-	const char *arch = arch_name(si->si_arch);
-	char line[256], *p = line;
-
-	(void)signo;
-	(void)context;
-	memcpy(p, head, sizeof(head) - 1);
-	p = decimal(p + sizeof(head) - 1, (unsigned)si->si_syscall);
-	memcpy(p, " on ", 4);
-	memcpy(p + 4, arch, strlen(arch));
-	p += 4 + strlen(arch);
-	memcpy(p, tail, sizeof(tail));
-	log_now(line);
-	_exit(EX_SOFTWARE);
-}
-
 void
 seccomp_restrict(enum engine_kind engine)
 {
-	struct sigaction sa = { .sa_sigaction = refused,
-	    .sa_flags = SA_SIGINFO };
 	scmp_filter_ctx filter;
 	int ret;
 
-	sigfillset(&sa.sa_mask);
 	if (seccomp_api_get() < 1 ||
-	    (filter = seccomp_init(SCMP_ACT_TRAP)) == NULL) {
+	    (filter = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		log_warnx("seccomp filters are not available: the system calls "
 		    "are not restricted");
 		return;
@@ -253,8 +188,6 @@ seccomp_restrict(enum engine_kind engine)
 		allow(filter, SCMP_SYS(mprotect), 1, &no_exec);
 	}
 #endif
-	if (sigaction(SIGSYS, &sa, NULL) != 0)
-		fatal(EX_OSERR, "sigaction(SIGSYS)");
 	if ((ret = seccomp_load(filter)) != 0) {
 		errno = -ret;
 		fatal(EX_OSERR, "seccomp: loading the filter");

@@ -373,63 +373,15 @@ calls_epoll_wait(void)
 	return 1;
 }
 
-/* The architecture's name as the worker says it (seccomp.c). */
-#if defined(__x86_64__)
-#define ARCH	"x86_64"
-#elif defined(__aarch64__)
-#define ARCH	"aarch64"
-#elif defined(__i386__)
-#define ARCH	"i386"
-#elif defined(__arm__)
-#define ARCH	"arm"
-#elif defined(__riscv) && __riscv_xlen == 64
-#define ARCH	"riscv64"
-#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARCH	"ppc64le"
-#elif defined(__s390x__)
-#define ARCH	"s390x"
-#else
-#define ARCH	"another architecture"
-#endif
-
-/* What epoll_wait(2) is made with (none of its own on arm64). */
-#if defined(SYS_epoll_wait)
-#define EPOLL_WAIT_NR	SYS_epoll_wait
-#else
-#define EPOLL_WAIT_NR	SYS_epoll_pwait
-#endif
-
-/*
- * A call outside the list is not made: the process names it, with its
- * number and architecture, in one line on stderr, and exits 70.
- */
 static void
 killed_by_seccomp(int (*check)(void), enum engine_kind engine,
-    const char *what, long nr)
+    const char *what)
 {
-	char want[256], got[512];
-	int status, fds[2], saved = dup(STDERR_FILENO);
-	ssize_t n;
+	int status = confined(check, (int)engine);
 
-	cr_assert_eq(pipe(fds), 0);
-	cr_assert_geq(saved, 0);
-	dup2(fds[1], STDERR_FILENO);	/* the child's */
-	status = confined(check, (int)engine);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(fds[1]);
-	n = read(fds[0], got, sizeof(got) - 1);
-	close(fds[0]);
-	got[n > 0 ? n : 0] = '\0';
-	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 70,
-	    "%s under %s's filter: wait status %#x, not an exit with 70",
-	    what, engine_name(engine), status);
-	snprintf(want, sizeof(want), "seccomp: system call %ld on %s is not "
-	    "in the worker's allow-list: it exits (please report this line, "
-	    "with the C library's name and version)\n", nr, ARCH);
-	cr_assert(strstr(got, want) != NULL, "%s under %s's filter: its "
-	    "stderr is \"%s\", not \"...%s\"", what, engine_name(engine), got,
-	    want);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS,
+	    "%s under %s's filter: wait status %#x, not SIGSYS", what,
+	    engine_name(engine), status);
 }
 
 static void
@@ -456,31 +408,24 @@ Test(sandbox, seccomp_refuses_the_rest)
 	size_t i;
 
 	for (i = 0; i < 2; i++) {
-		killed_by_seccomp(calls_execve, engines[i], "execve",
-		    SYS_execve);
-		killed_by_seccomp(calls_socket, engines[i], "socket",
-		    SYS_socket);
-		killed_by_seccomp(calls_connect, engines[i], "connect",
-		    SYS_connect);
+		killed_by_seccomp(calls_execve, engines[i], "execve");
+		killed_by_seccomp(calls_socket, engines[i], "socket");
+		killed_by_seccomp(calls_connect, engines[i], "connect");
 		killed_by_seccomp(calls_io_uring_setup, engines[i],
-		    "io_uring_setup", __NR_io_uring_setup);
+		    "io_uring_setup");
 #if !defined(__SANITIZE_ADDRESS__)
 		/* LeakSanitizer needs these at exit: ASan allows them. */
-		killed_by_seccomp(calls_ptrace, engines[i], "ptrace",
-		    SYS_ptrace);
-		killed_by_seccomp(calls_fork, engines[i], "clone (fork)",
-		    SYS_clone);
+		killed_by_seccomp(calls_ptrace, engines[i], "ptrace");
+		killed_by_seccomp(calls_fork, engines[i], "clone (fork)");
 #else
 		(void)calls_ptrace;
 		(void)calls_openat;
 		(void)calls_fork;
 #endif
 	}
-	killed_by_seccomp(calls_epoll_wait, ENGINE_URING, "epoll_wait",
-	    EPOLL_WAIT_NR);
+	killed_by_seccomp(calls_epoll_wait, ENGINE_URING, "epoll_wait");
 #if !defined(__SANITIZE_ADDRESS__)
 	/* The epoll engine's threads fall back to openat without openat2. */
-	killed_by_seccomp(calls_openat, ENGINE_URING, "openat",
-	    SYS_openat);
+	killed_by_seccomp(calls_openat, ENGINE_URING, "openat");
 #endif
 }
