@@ -454,6 +454,11 @@ worker_failed(struct supervisor *s, int status)
 		s->status = EX_SOFTWARE;
 }
 
+/*
+ * A worker's end.  SIGSYS is its seccomp filter's (seccomp.c): a call
+ * its C library made that the list lacks, which the kernel's audit log
+ * names (an architecture or a C library the tests never ran on).
+ */
 static void
 worker_report(const struct worker *w, int status, const char *then)
 {
@@ -461,8 +466,12 @@ worker_report(const struct worker *w, int status, const char *then)
 		log_warnx("worker %d exited with status %d%s", (int)w->pid,
 		    WEXITSTATUS(status), then);
 	else
-		log_warnx("worker %d killed by signal %d (%s)%s", (int)w->pid,
-		    WTERMSIG(status), strsignal(WTERMSIG(status)), then);
+		log_warnx("worker %d killed by signal %d (%s)%s%s",
+		    (int)w->pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
+		    ": a system call outside its seccomp allow-list, which "
+		    "the kernel's audit log names (type=1326, syscall=)" : "",
+		    then);
 }
 
 /* When a worker of this slot that died is started again. */

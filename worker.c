@@ -281,7 +281,8 @@ accepted(struct context *ctx, enum op op, int res)
 /*
  * A connection waits and every slot is taken (listener_arm); or the
  * socket no longer listens (a hang-up: a listening TCP socket reports
- * none), which no one is evicted for.
+ * none), which no one is evicted for.  A poll that failed is tried
+ * again after a pause, as an accept that failed.
  */
 static void
 listener_polled(struct context *ctx, int res)
@@ -291,6 +292,8 @@ listener_polled(struct context *ctx, int res)
 		listener_gone(ctx);
 	else if (res > 0)
 		ctx->connection_waits = true;
+	else if (res != -ECANCELED)
+		accept_pause_arm(ctx);
 }
 
 static void

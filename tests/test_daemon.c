@@ -1880,6 +1880,33 @@ Test(daemon, a_worker_that_listens_no_more_sleeps_through_connections)
 }
 
 /*
+ * A worker killed by SIGSYS, as its seccomp filter kills it for a call
+ * its C library makes that the list lacks (another architecture, another
+ * C library): the supervisor's line says where that call is named, it
+ * starts another worker at once, and the daemon serves.
+ */
+Test(daemon, a_worker_killed_by_its_filter_is_explained)
+{
+	pid_t worker;
+
+	if (under_valgrind())
+		cr_skip_test("valgrind reports a killed worker as its own "
+		    "fatal signal");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	worker = daemon_worker(&fx);
+	cr_assert_eq(kill(worker, SIGSYS), 0);
+	EXPECT_LOG("^fingerd: worker [0-9]+ killed by signal 31 \\(Bad system "
+	    "call\\): a system call outside its seccomp allow-list, which the "
+	    "kernel's audit log names \\(type=1326, syscall=\\); starting "
+	    "another$");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_neq(daemon_worker(&fx), worker);
+	daemon_signal(&fx, SIGTERM);
+	cr_assert_eq(daemon_wait(&fx, WAIT_EXIT_MS), 70 << 8,
+	    "a worker's crash is the daemon's exit status 70");
+}
+
+/*
  * A worker whose one slot (-c 1) a reader of nothing holds, mid-reply
  * and so not evictable, sleeps through the connections that queue
  * meanwhile; once the slot is free they are served.
