@@ -470,7 +470,7 @@ worker_report(const struct worker *w, int status, const char *then)
 		    (int)w->pid, WTERMSIG(status),
 		    strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
 		    ": a system call outside its seccomp allow-list, which "
-		    "the kernel's audit log names (type=1326, syscall=)" : "",
+		    "the kernel's audit log names (type=1326)" : "",
 		    then);
 }
 
