@@ -644,6 +644,16 @@ timerfd_left(void)
 	return (double)sec + (double)nsec / NS_PER_SECOND;
 }
 
+/* The timerfd is set for a time in (seconds - 1, seconds] from now. */
+static void
+timerfd_set_for(double seconds, const char *what)
+{
+	double left = timerfd_left();
+
+	cr_assert(left > seconds - 1 && left <= seconds, "%s: set for %.3f s, "
+	    "not for %.0f s", what, left, seconds);
+}
+
 /* A wait that finds a completion at once: the engine sets its timer. */
 static void
 engine_turn(struct engine *e, int sv[2], uint64_t tag)
@@ -677,17 +687,14 @@ Test(engine, epoll_sets_its_timer_only_when_an_earlier_one_comes)
 	engine_timeout(e, &ten, TAG(OP_DEADLINE, 1, 1));
 	engine_timeout(e, &twenty, TAG(OP_DEADLINE, 2, 2));
 	engine_turn(e, sv, TAG(OP_RECV_QUERY, 3, 3));
-	cr_assert(timerfd_left() > 9.0 && timerfd_left() <= 10.0,
-	    "set for %.3f s, not for the earliest timer", timerfd_left());
+	timerfd_set_for(10, "the earliest timer");
 	engine_cancel(e, TAG(OP_DEADLINE, 1, 1));
 	engine_turn(e, sv, TAG(OP_RECV_QUERY, 3, 4));
-	cr_assert(timerfd_left() > 9.0 && timerfd_left() <= 10.0,
-	    "set again (%.3f s) for a timer no earlier", timerfd_left());
+	timerfd_set_for(10, "a timer no earlier than it set");
 	in_ms(&five, 5000);
 	engine_timeout(e, &five, TAG(OP_DEADLINE, 1, 5));
 	engine_turn(e, sv, TAG(OP_RECV_QUERY, 3, 6));
-	cr_assert(timerfd_left() > 4.0 && timerfd_left() <= 5.0,
-	    "not set (%.3f s) for an earlier timer", timerfd_left());
+	timerfd_set_for(5, "an earlier timer");
 	close(sv[0]);
 	close(sv[1]);
 	engine_free(e);
