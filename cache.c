@@ -12,6 +12,12 @@
  * is still being sent after its eviction all count.  When there is no
  * room even after evicting the least recently used entries nobody is
  * sending, a plan is streamed as if there were no cache.  No I/O here.
+ *
+ * Bounded in age too: an entry is served for CACHE_TRUSTED_NS from the
+ * time its files began to be read, then read again.  A write that
+ * changes no timestamp (through a shared mapping, once its page is
+ * dirty: only the first write fault after a writeback updates mtime) or a
+ * file system that keeps none would otherwise be served stale for ever.
  */
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -30,6 +36,7 @@ struct cached_plan {
 	unsigned		 refs;		/* senders, + 1 in the table */
 	bool			 in_table;
 	size_t			 size;		/* what it counts for */
+	int64_t			 read_at;	/* monotonic ns, reserved */
 	size_t			 login_len;
 	size_t			 len;
 	uint8_t			 data[];
@@ -176,12 +183,8 @@ make_room(struct plan_cache *cache, size_t size)
 	return cache->bytes + size <= cache->max_bytes;
 }
 
-/*
- * The reply for this login line and this file, held for the caller, or
- * NULL.  A hit becomes the most recently used.
- */
-struct cached_plan *
-plan_cache_find(struct plan_cache *cache, const struct reply_key *key,
+static struct cached_plan *
+lookup(struct plan_cache *cache, const struct reply_key *key,
     const char *login_line, size_t login_len)
 {
 	struct cached_plan *e = cache->buckets[bucket(key)];
@@ -190,8 +193,27 @@ plan_cache_find(struct plan_cache *cache, const struct reply_key *key,
 		if (reply_key_equal(&e->key, key) && e->login_len == login_len &&
 		    memcmp(e->data, login_line, login_len) == 0)
 			break;
+	return e;
+}
+
+/*
+ * The reply for this login line and this file, held for the caller, or
+ * NULL; now is the time (monotonic ns): an entry read CACHE_TRUSTED_NS
+ * ago or more is dropped, so that its files are read again.  A hit
+ * becomes the most recently used.
+ */
+struct cached_plan *
+plan_cache_find(struct plan_cache *cache, const struct reply_key *key,
+    const char *login_line, size_t login_len, int64_t now)
+{
+	struct cached_plan *e = lookup(cache, key, login_line, login_len);
+
 	if (e == NULL)
 		return NULL;
+	if (now - e->read_at >= CACHE_TRUSTED_NS) {
+		table_remove(cache, e);
+		return NULL;
+	}
 	lru_unlink(cache, e);
 	lru_push(cache, e);
 	e->refs++;
@@ -200,11 +222,12 @@ plan_cache_find(struct plan_cache *cache, const struct reply_key *key,
 
 /*
  * An empty entry with room for capacity bytes of reply, held for the
- * caller, counted against the bound; NULL when it does not fit.
+ * caller, counted against the bound, its files about to be read now
+ * (monotonic ns); NULL when it does not fit.
  */
 struct cached_plan *
 plan_cache_reserve(struct plan_cache *cache, const struct reply_key *key,
-    size_t capacity)
+    size_t capacity, int64_t now)
 {
 	size_t size = sizeof(struct cached_plan) + capacity;
 	struct cached_plan *e;
@@ -217,6 +240,7 @@ plan_cache_reserve(struct plan_cache *cache, const struct reply_key *key,
 	e->key = *key;
 	e->refs = 1;
 	e->size = size;
+	e->read_at = now;
 	cache->bytes += size;
 	return e;
 }
@@ -233,11 +257,9 @@ plan_cache_insert(struct plan_cache *cache, struct cached_plan *e,
 
 	e->login_len = login_len;
 	e->len = len;
-	old = plan_cache_find(cache, &e->key, (const char *)e->data, login_len);
-	if (old != NULL) {
+	old = lookup(cache, &e->key, (const char *)e->data, login_len);
+	if (old != NULL)
 		table_remove(cache, old);
-		plan_cache_release(cache, old);
-	}
 	e->next = cache->buckets[bucket(&e->key)];
 	cache->buckets[bucket(&e->key)] = e;
 	lru_push(cache, e);

@@ -728,7 +728,7 @@ reply_cached(struct context *ctx, struct client *c,
 	const struct member *m = c->member;
 
 	c->entry = plan_cache_find(ctx->cache, key, m->login_line,
-	    m->login_line_len);
+	    m->login_line_len, monotonic_ns());
 	if (c->entry == NULL)
 		return false;
 	c->cut = cuts(ctx, key);
@@ -996,7 +996,8 @@ plan_start(struct context *ctx, struct client *c)
 	len = c->head != NULL ? c->head_len :
 	    c->member->login_line_len + sizeof(plan_header) - 1;
 	c->entry = plan_cache_reserve(ctx->cache, &c->key, len +
-	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND);
+	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND,
+	    monotonic_ns());
 	if (c->entry != NULL) {
 		if (c->head != NULL)
 			memcpy(plan_cache_data(c->entry), c->head, len);

@@ -256,6 +256,8 @@ void	 privileges_drop(const struct privileges *);
 
 /* cache.c: converted plans, keyed by the file's identity and Login line. */
 #define PLAN_CACHE_BYTES	(32 * 1024 * 1024)
+/* How long a reply is served from memory before its files are read again. */
+#define CACHE_TRUSTED_NS	(2 * NS_PER_SECOND)
 
 struct plan_key {
 	uint64_t	 dev, ino, size;
@@ -296,9 +298,9 @@ bool		 reply_key_settled(const struct reply_key *, time_t);
 struct plan_cache *plan_cache_new(size_t);
 void		 plan_cache_free(struct plan_cache *);
 struct cached_plan *plan_cache_find(struct plan_cache *,
-		    const struct reply_key *, const char *, size_t);
+		    const struct reply_key *, const char *, size_t, int64_t);
 struct cached_plan *plan_cache_reserve(struct plan_cache *,
-		    const struct reply_key *, size_t);
+		    const struct reply_key *, size_t, int64_t);
 void		 plan_cache_insert(struct plan_cache *, struct cached_plan *,
 		    size_t, size_t);
 void		 plan_cache_release(struct plan_cache *, struct cached_plan *);

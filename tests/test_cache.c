@@ -40,7 +40,7 @@ static struct cached_plan *
 add_reply(struct plan_cache *cache, const struct reply_key *r,
     const char *line, size_t len)
 {
-	struct cached_plan *e = plan_cache_reserve(cache, r, len);
+	struct cached_plan *e = plan_cache_reserve(cache, r, len, 0);
 
 	cr_assert_not_null(e);
 	memset(plan_cache_data(e), 'x', len);
@@ -64,7 +64,7 @@ static bool
 cached_reply(struct plan_cache *cache, const struct reply_key *r,
     const char *line)
 {
-	struct cached_plan *e = plan_cache_find(cache, r, line, strlen(line));
+	struct cached_plan *e = plan_cache_find(cache, r, line, strlen(line), 0);
 
 	if (e != NULL)
 		plan_cache_release(cache, e);
@@ -87,7 +87,7 @@ Test(cache, finds_the_same_file_and_line)
 	struct cached_plan *e;
 
 	add(cache, &k, LINE, 100);
-	e = plan_cache_find(cache, &r, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r, LINE, LINE_LEN, 0);
 	cr_assert_not_null(e);
 	cr_assert_eq(plan_cache_len(e), 100);
 	cr_assert_eq(memcmp(plan_cache_data(e), LINE, LINE_LEN), 0);
@@ -173,7 +173,7 @@ Test(cache, never_evicts_an_entry_being_sent)
 	struct cached_plan *sending;
 
 	fill(cache, 1);
-	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN);
+	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN, 0);
 	cr_assert_not_null(sending);
 	cached(cache, &k2, LINE);		/* k1 is the oldest, but in use */
 	add(cache, &k8, LINE, ENTRY);
@@ -195,9 +195,9 @@ Test(cache, a_replaced_entry_outlives_its_sender)
 
 	add(cache, &k1, LINE, ENTRY);
 	before = plan_cache_bytes(cache);
-	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN);
+	sending = plan_cache_find(cache, &r1, LINE, LINE_LEN, 0);
 	add(cache, &k1, LINE, ENTRY / 2);
-	e = plan_cache_find(cache, &r1, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r1, LINE, LINE_LEN, 0);
 	cr_assert_eq(plan_cache_len(e), ENTRY / 2, "the new entry is found");
 	plan_cache_release(cache, e);
 	cr_assert_eq(plan_cache_len(sending), ENTRY);
@@ -217,7 +217,7 @@ Test(cache, replaces_an_entry_of_the_same_key)
 
 	add(cache, &k, LINE, 100);
 	add(cache, &k, LINE, 200);
-	e = plan_cache_find(cache, &r, LINE, LINE_LEN);
+	e = plan_cache_find(cache, &r, LINE, LINE_LEN, 0);
 	cr_assert_not_null(e);
 	cr_assert_eq(plan_cache_len(e), 200);
 	plan_cache_release(cache, e);
@@ -231,7 +231,7 @@ Test(cache, refuses_what_does_not_fit)
 	struct reply_key r = plain(&k);
 
 	/* An entry may take an eighth of the cache at most. */
-	cr_assert_null(plan_cache_reserve(cache, &r, 10001));
+	cr_assert_null(plan_cache_reserve(cache, &r, 10001, 0));
 	cr_assert_eq(plan_cache_bytes(cache), 0);
 	plan_cache_free(cache);
 }
@@ -247,7 +247,7 @@ Test(cache, counts_every_byte_it_holds)
 	add(cache, &k1, LINE, 1000);
 	one = plan_cache_bytes(cache);
 	cr_assert_geq(one, 1000);
-	building = plan_cache_reserve(cache, &r2, 1000);
+	building = plan_cache_reserve(cache, &r2, 1000, 0);
 	cr_assert_eq(plan_cache_bytes(cache), 2 * one);
 	plan_cache_release(cache, building);	/* abandoned: not inserted */
 	cr_assert_eq(plan_cache_bytes(cache), one);
@@ -325,4 +325,33 @@ Test(cache, a_reply_is_settled_when_every_file_is)
 	cr_assert_not(reply_key_settled(&w, 1002));
 	w.present &= ~PART_BIT(PART_PROJECT);	/* absent: not looked at */
 	cr_assert(reply_key_settled(&w, 1002));
+}
+
+/*
+ * An entry is served for CACHE_TRUSTED_NS from its reading, then dropped,
+ * so that a change no timestamp shows (a write through a shared mapping)
+ * is read again; what it held is given back.
+ */
+Test(cache, an_entry_is_read_again_once_trusted_long_enough)
+{
+	struct plan_cache *cache = plan_cache_new(1 << 20);
+	struct plan_key k = key_of(1);
+	struct reply_key r = plain(&k);
+	struct cached_plan *e;
+	int64_t read_at = 5 * NS_PER_SECOND;
+
+	cr_assert_not_null(e = plan_cache_reserve(cache, &r, 100, read_at));
+	memcpy(plan_cache_data(e), LINE, LINE_LEN);
+	plan_cache_insert(cache, e, LINE_LEN, 100);
+	plan_cache_release(cache, e);
+	e = plan_cache_find(cache, &r, LINE, LINE_LEN,
+	    read_at + CACHE_TRUSTED_NS - 1);
+	cr_assert_not_null(e, "dropped before its time");
+	plan_cache_release(cache, e);
+	cr_assert_null(plan_cache_find(cache, &r, LINE, LINE_LEN,
+	    read_at + CACHE_TRUSTED_NS), "served past its time");
+	cr_assert_eq(plan_cache_bytes(cache), 0);
+	cr_assert_null(plan_cache_find(cache, &r, LINE, LINE_LEN, read_at),
+	    "still in the table");
+	plan_cache_free(cache);
 }
