@@ -21,7 +21,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 PURE = errors.c query.c plan.c cache.c pending.c
 SUPPORT = log.c members.c addresses.c watches.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
-	privileges.c landlock.c seccomp.c $(PURE) $(SUPPORT)
+	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \

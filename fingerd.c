@@ -40,7 +40,7 @@
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
 	"[-w workers]\n" \
-	"               [-E engine]\n"
+	"               [-E engine] [-R seconds]\n"
 
 #define HELP \
 	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
@@ -60,6 +60,10 @@
 	"  -E engine      io_uring, epoll, or auto: io_uring where the " \
 	"kernel allows\n" \
 	"                 it, else epoll (default auto)\n" \
+	"  -R seconds     read the user database again this often where its " \
+	"files\n" \
+	"                 cannot be watched (LDAP, SSSD); 0: on SIGHUP only " \
+	"(default 60)\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
@@ -129,7 +133,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:")) != -1) {
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:")) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(USAGE HELP, stdout);
@@ -173,6 +177,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case 'E':
 			o->engine = engine_named(optarg);
+			break;
+		case 'R':
+			o->reread = (unsigned)number(ch, optarg, 0, 86400);
 			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);
@@ -443,7 +450,7 @@ main(int argc, char *argv[])
 	struct options o = {
 		.port = 79, .group = "finger", .user = "nobody",
 		.timeout = 10, .clients = 1024, .per_address = 16,
-		.plan_max = 1048576, .workers = 1,
+		.plan_max = 1048576, .workers = 1, .reread = 60,
 	};
 	struct privileges privileges;
 	struct members *members;

@@ -308,6 +308,13 @@ uint8_t		*plan_cache_data(struct cached_plan *);
 size_t		 plan_cache_len(const struct cached_plan *);
 size_t		 plan_cache_bytes(const struct plan_cache *);
 
+/* userdb.c: the user database's files, watched for the supervisor. */
+struct userdb_watch;
+struct userdb_watch *userdb_watch_open(void);
+int		 userdb_watch_fd(const struct userdb_watch *);
+bool		 userdb_watch_changed(struct userdb_watch *);
+void		 userdb_watch_close(struct userdb_watch *);
+
 /* watches.c: plans known unchanged through inotify, so not looked at. */
 struct plan_watches;
 
@@ -347,6 +354,7 @@ struct options {
 	unsigned	 per_address;
 	uint64_t	 plan_max;
 	unsigned	 workers;
+	unsigned	 reread;	/* -R seconds; 0: on SIGHUP only */
 	bool		 refuse_list;
 	bool		 inetd;
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
@@ -434,6 +442,7 @@ struct worker_setup {
 	unsigned	 clients;
 	unsigned	 per_address;
 	unsigned	 workers;
+	unsigned	 reread;	/* -R seconds; 0: on SIGHUP only */
 	bool		 refuse_list;
 	enum engine_kind engine;
 	uint64_t	 plan_max;

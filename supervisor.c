@@ -59,6 +59,11 @@
 #define RESTART_DELAY_MAX_NS	(60LL * NS_PER_SECOND)
 /* After -t, a worker that has not stopped is killed. */
 #define STOP_GRACE_NS		(5LL * NS_PER_SECOND)
+/*
+ * A change to the user database's files is read this long after its
+ * first event, so that a tool's writes (passwd, then group) come as one.
+ */
+#define USERDB_SETTLE_NS	(200LL * 1000000)
 /* The lines that may wait for a slow log: a few for each worker. */
 #define SUPERVISOR_LINES	(8 * WORKERS_MAX)
 
@@ -98,6 +103,12 @@ struct supervisor {
 	struct worker		*workers;
 	size_t			 workers_size;
 	int			 setup_fd;	/* the current generation's */
+	void			*table;		/* what it serves, packed */
+	size_t			 table_len;
+	struct userdb_watch	*userdb;	/* NULL: not watched */
+	int64_t			 reread_at;	/* monotonic ns; 0: none due */
+	int64_t			 periodic_at;	/* the next -R; 0: none */
+	const char		*reload_why;	/* for the log */
 	unsigned		 generation;
 	size_t			 members;	/* of the current generation */
 	bool			 announced;	/* the log says it serves */
@@ -213,11 +224,11 @@ homes_check(struct members *members)
 }
 
 /*
- * The setup of a generation: the options and the table, in a memfd
- * sealed against any change; -1 on failure (logged).
+ * The setup of a generation: the options and the packed table, in a
+ * memfd sealed against any change; -1 on failure (logged).
  */
 static int
-setup_publish(const struct options *o, struct members *members)
+setup_publish(const struct options *o, const void *table, size_t len)
 {
 	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE;
@@ -227,17 +238,10 @@ setup_publish(const struct options *o, struct members *members)
 		.plan_max = o->plan_max, .refuse_list = o->refuse_list,
 		.workers = o->workers, .engine = o->engine,
 	};
-	size_t len;
-	void *table;
 	int fd;
 
-	homes_check(members);
 	memcpy(setup.magic, WORKER_SETUP_MAGIC, sizeof(setup.magic));
 	snprintf(setup.group, sizeof(setup.group), "%s", o->group);
-	if ((table = members_pack(members, &len)) == NULL) {
-		log_warnx("out of memory for the workers' table");
-		return -1;
-	}
 	fd = memfd_create("fingerd-setup", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, &setup, sizeof(setup)) != sizeof(setup) ||
 	    write(fd, table, len) != (ssize_t)len ||
@@ -247,8 +251,19 @@ setup_publish(const struct options *o, struct members *members)
 			close(fd);
 		fd = -1;
 	}
-	free(table);
 	return fd;
+}
+
+/* The workers' table of these members, what their homes are included. */
+static void *
+table_pack(struct members *members, size_t *len)
+{
+	void *table;
+
+	homes_check(members);
+	if ((table = members_pack(members, len)) == NULL)
+		log_warnx("out of memory for the workers' table");
+	return table;
 }
 
 /* A free worker record; the table grows as retiring workers pile up. */
@@ -405,7 +420,7 @@ announce(struct supervisor *s)
 		log_info("serving group %s (%zu member%s)", s->options->group,
 		    s->members, plural(s->members));
 	else
-		log_info("SIGHUP: group %s has %zu member%s",
+		log_info("%s: group %s has %zu member%s", s->reload_why,
 		    s->options->group, s->members, plural(s->members));
 }
 
@@ -577,37 +592,89 @@ workers_alive(const struct supervisor *s)
 	return n;
 }
 
+/* Whether the packed table is the one the workers serve now. */
+static bool
+table_served(const struct supervisor *s, const void *table, size_t len)
+{
+	return s->table != NULL && s->table_len == len &&
+	    memcmp(s->table, table, len) == 0;
+}
+
 /*
- * SIGHUP: the group again, in a new generation.  The workers still
- * starting with an older table are told to stop at once.
+ * The group again (why: SIGHUP, or the user database followed), in a new
+ * generation: always on SIGHUP, otherwise only when what the workers
+ * serve changed, so that a reading that finds nothing new costs no
+ * worker.  The workers still starting with an older table are told to
+ * stop at once.
  */
 static void
-reload(struct supervisor *s)
+reload(struct supervisor *s, const char *why)
 {
-	const char *group = s->options->group, *why;
+	const char *group = s->options->group, *failed;
+	bool forced = strcmp(why, "SIGHUP") == 0;
 	struct members *t;
-	size_t i;
+	size_t i, len;
+	void *table;
 	int fd;
 
-	if ((t = members_load(group, &why)) == NULL) {
-		log_warnx("SIGHUP: group %s: %s; keeping the %zu member%s "
-		    "loaded before", group, why, s->members, plural(s->members));
+	if ((t = members_load(group, &failed)) == NULL) {
+		log_warnx("%s: group %s: %s; keeping the %zu member%s "
+		    "loaded before", why, group, failed, s->members,
+		    plural(s->members));
 		return;
 	}
-	fd = setup_publish(s->options, t);
-	if (fd >= 0) {
-		close(s->setup_fd);
-		s->setup_fd = fd;
-		s->generation++;
-		s->members = t->count;
-		s->announced = false;	/* once the new workers serve */
-		for (i = 0; i < s->workers_size; i++)
-			if (s->workers[i].pid != 0 &&
-			    s->workers[i].state == WORKER_STARTING)
-				worker_stop(&s->workers[i]);
-		generation_start(s);
+	if ((table = table_pack(t, &len)) == NULL ||
+	    (!forced && table_served(s, table, len)) ||
+	    (fd = setup_publish(s->options, table, len)) < 0) {
+		free(table);
+		members_release(t);
+		return;
 	}
+	close(s->setup_fd);
+	s->setup_fd = fd;
+	free(s->table);
+	s->table = table;
+	s->table_len = len;
+	s->generation++;
+	s->members = t->count;
+	s->reload_why = why;
+	s->announced = false;	/* once the new workers serve */
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid != 0 &&
+		    s->workers[i].state == WORKER_STARTING)
+			worker_stop(&s->workers[i]);
+	generation_start(s);
 	members_release(t);
+}
+
+/*
+ * Reads the user database again when it is due: after its files changed
+ * (USERDB_SETTLE_NS after the first event), and every -R seconds.
+ */
+static void
+rereads_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+
+	if (s->stopping)
+		return;
+	if (s->periodic_at != 0 && s->periodic_at <= now) {
+		s->periodic_at = now +
+		    (int64_t)s->options->reread * NS_PER_SECOND;
+		s->reread_at = 0;
+		reload(s, "the user database read again (-R)");
+	}
+	if (s->reread_at != 0 && s->reread_at <= now) {
+		s->reread_at = 0;
+		reload(s, "the user database changed");
+	}
+}
+
+static void
+userdb_read(struct supervisor *s)
+{
+	if (userdb_watch_changed(s->userdb) && s->reread_at == 0)
+		s->reread_at = monotonic_ns() + USERDB_SETTLE_NS;
 }
 
 /*
@@ -678,7 +745,7 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s);
+			reload(s, "SIGHUP");
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop(s, (int)si.ssi_signo);
 	}
@@ -695,17 +762,26 @@ restarts_due(struct supervisor *s)
 			worker_start(s, i);
 }
 
-/* Milliseconds until the next restart or the stop's deadline; -1: none. */
+static int64_t
+earliest(int64_t a, int64_t b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+/*
+ * Milliseconds until the next restart, reading of the user database or
+ * the stop's deadline; -1: none.
+ */
 static int
 poll_timeout(const struct supervisor *s)
 {
 	int64_t next = s->stopping ? s->stop_deadline : 0, left;
 	unsigned i;
 
+	if (!s->stopping)
+		next = earliest(s->reread_at, s->periodic_at);
 	for (i = 0; i < s->options->workers && !s->stopping; i++)
-		if (s->slots[i].restart_at != 0 &&
-		    (next == 0 || s->slots[i].restart_at < next))
-			next = s->slots[i].restart_at;
+		next = earliest(next, s->slots[i].restart_at);
 	if (next == 0)
 		return -1;
 	left = next - monotonic_ns();
@@ -742,15 +818,18 @@ ready_read(struct supervisor *s)
 static void
 wait_events(struct supervisor *s)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
+		{ .fd = userdb_watch_fd(s->userdb), .events = POLLIN },
 		{ .fd = log_fd(), .events = POLLOUT },
 	};
-	nfds_t n = log_flush() ? 2 : 3;
+	nfds_t n = log_flush() ? 3 : 4;
 
 	if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 		fatal(EX_OSERR, "poll");
+	if (pfd[2].revents != 0)
+		userdb_read(s);
 	if (pfd[1].revents != 0)
 		ready_read(s);
 	if (pfd[0].revents != 0)
@@ -781,9 +860,14 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatal(EX_OSERR, "pipe");
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
-	if ((s->setup_fd = setup_publish(o, members)) < 0)
+	if ((s->table = table_pack(members, &s->table_len)) == NULL ||
+	    (s->setup_fd = setup_publish(o, s->table, s->table_len)) < 0)
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
+	s->userdb = userdb_watch_open();
+	if (o->reread > 0)
+		s->periodic_at = monotonic_ns() +
+		    (int64_t)o->reread * NS_PER_SECOND;
 }
 
 /*
@@ -800,11 +884,14 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	generation_start(&s);
 	while (!s.stopping || workers_alive(&s) > 0) {
 		wait_events(&s);
+		rereads_due(&s);
 		restarts_due(&s);
 		stop_overdue(&s);
 	}
 	log_queue_stop(LOG_GRACE_NS);
 	close(s.setup_fd);
+	free(s.table);
+	userdb_watch_close(s.userdb);
 	close(s.signal_fd);
 	close(s.ready[0]);
 	close(s.ready[1]);

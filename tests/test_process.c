@@ -148,6 +148,63 @@ Test(process, a_member_added_later_is_served_wherever_her_home_is)
 }
 
 /*
+ * The first time (seconds, of now_seconds()) the reply to query is want,
+ * polling for up to limit seconds; -1 when it never was.
+ */
+static double
+served_at(const char *query, const char *want, double limit)
+{
+	double end = now_seconds() + limit * wait_scale();
+	struct buffer b;
+	bool same;
+
+	do {
+		cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b),
+		    0, "query %s: no close from the server", query);
+		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+		buffer_free(&b);
+		if (same)
+			return now_seconds();
+		usleep(20 * 1000);
+	} while (now_seconds() < end);
+	return -1;
+}
+
+/*
+ * The group followed with no signal: a member added to the file is
+ * served within two seconds, and removed likewise; a reading that finds
+ * nothing new (-R 1) starts no worker.
+ */
+Test(process, the_group_is_followed_with_no_signal)
+{
+	double changed, at;
+	pid_t before, after;
+
+	fixture_group_rewrite(&fx, "");
+	daemon_start(&fx, "-B", LOCAL, "-R", "1", NULL);
+	EXPECT("zoe\r\n", REPLY_NO_SUCH_USER);
+	changed = now_seconds();
+	fixture_group_rewrite(&fx, "zoe");
+	at = served_at("zoe\r\n", REPLY_ZOE, 4);
+	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
+	    "zoe added: served after %.3f s", at - changed);
+	EXPECT_LOG("^fingerd: the user database changed: group finger has 2 "
+	    "members$");
+	before = daemon_worker(&fx);
+	usleep(2300 * 1000);		/* two readings of -R 1 */
+	after = daemon_worker(&fx);
+	cr_assert_eq(before, after, "a reading with nothing new started a "
+	    "worker");
+	changed = now_seconds();
+	fixture_group_rewrite(&fx, "");
+	at = served_at("zoe\r\n", REPLY_NO_SUCH_USER, 4);
+	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
+	    "zoe removed: served after %.3f s", at - changed);
+	cr_assert_eq(log_count(&fx, "^fingerd: the user database changed"), 2);
+	stopped_cleanly();
+}
+
+/*
  * A member whose home is / is served no plan, and the log says why: a
  * worker reads beneath the homes alone, and / would be everything.
  */

@@ -63,7 +63,8 @@ failed=0
 # outside, or through /proc/PID/root), and its own paths in /run.
 host_state() {
 	local root=$1 p
-	for p in /etc/nsswitch.conf /etc/nslcd.conf /etc/ldap \
+	for p in /etc/passwd /etc/group /etc/shadow /etc/gshadow \
+	    /etc/nsswitch.conf /etc/nslcd.conf /etc/ldap \
 	    /var/lib/extrausers /srv /run/nslcd /run/slapd; do
 		if [ ! -e "$root$p" ]; then
 			echo "$p: absent"
@@ -534,7 +535,130 @@ test_ldap() {
 	serve_flow ldap_add_carol ldap_remove_alice
 }
 
-for t in test_extrausers test_ldap; do
+# ------------------------------------ 3. files, followed with no signal
+
+# Seconds since $1 (an $EPOCHREALTIME), in milliseconds.
+ms_since() {
+	local now=$EPOCHREALTIME
+	echo $(( (${now/./} - ${1/./}) / 1000 ))
+}
+
+# served_within "what" login 'reply': polls until the reply is exact;
+# passes when it came within 2 s of the change (made just before).
+served_within() {
+	local began=$EPOCHREALTIME ms
+	wait_until 4 reply_is "$2" "$3"
+	ms=$(ms_since "$began")
+	query "$2" >"$T/r.follow"
+	if cmp -s "$T/r.follow" <(printf '%b' "$3") && [ "$ms" -le 2000 ]; then
+		ok "$1 (served after $ms ms)"
+	else
+		not_ok "$1 within 2 s (after $ms ms)"
+		od -c "$T/r.follow" | head -6 | sed 's/^/       got: /'
+	fi
+}
+
+# A load of queries for alice while the database changes: every reply
+# must be one of hers (her plan, or "No such user" once she left); an
+# empty one is a connection refused or reset.
+load_start() {
+	: >"$T/load.bad"
+	(
+		end=$((SECONDS + 30))
+		while [ -f "$T/load.on" ] && [ $SECONDS -lt $end ]; do
+			query alice >"$T/load.reply"
+			if ! cmp -s "$T/load.reply" <(printf '%b' "$REPLY_ALICE") &&
+			    ! cmp -s "$T/load.reply" <(printf '%b' "$REPLY_NO_SUCH"); then
+				od -c "$T/load.reply" | head -3 >>"$T/load.bad"
+			fi
+			echo >>"$T/load.count"
+		done
+	) &
+	LOAD_PID=$!
+}
+
+follow_flow() {
+	local engine=$1 log=$T/fingerd.files.$1.log pid workers
+	REPLY_CAROL_L='Login: carol\tName: Carol L.\r\nPlan:\r\nJam to-morrow and jam yesterday,\r\nbut never jam to-day.\r\n'
+	REPLY_CAROL_MOVED='Login: carol\tName: Carol L.\r\nPlan:\r\nMoved to /srv/c.\r\n'
+	SHOW_LOGS=$log
+	start "fingerd.files.$engine" "$FINGERD" -P 7979 -B 127.0.0.1 \
+	    -g finger -u nobody -E "$engine" -R 1
+	pid=$PID
+	if ! wait_until 10 log_has "$log" '^fingerd: serving group finger \(1 member\)$'; then
+		not_ok "$engine: fingerd starts: serving group finger (1 member)"
+		return
+	fi
+	ok "$engine: fingerd starts: serving group finger (1 member)"
+	: >"$T/load.count"
+	touch "$T/load.on"
+	load_start
+	gpasswd -a carol finger >/dev/null
+	served_within "$engine: gpasswd -a carol finger, no signal: her plan" \
+	    carol "$REPLY_CAROL"
+	chfn -f 'Carol L.' carol
+	served_within "$engine: chfn -f 'Carol L.' carol, no signal: the new name" \
+	    carol "$REPLY_CAROL_L"
+	usermod -d /srv/c/carol carol
+	served_within "$engine: usermod -d /srv/c/carol carol, no signal: the plan in the new home" \
+	    carol "$REPLY_CAROL_MOVED"
+	gpasswd -d alice finger >/dev/null
+	served_within "$engine: gpasswd -d alice finger, no signal: No such user" \
+	    alice "$REPLY_NO_SUCH"
+	rm -f "$T/load.on"
+	wait "$LOAD_PID"
+	check "$engine: $(wc -l <"$T/load.count") queries under the changes, each one of alice's replies (none refused, reset or wrong)" \
+	    eval '[ ! -s "$T/load.bad" ] && [ "$(wc -l <"$T/load.count")" -ge 10 ]' ||
+	    sed 's/^/       /' "$T/load.bad" | head -6
+	workers=$(pgrep -P "$pid" | sort | tr '\n' ' ')
+	sleep 3.2
+	check "$engine: -R 1, three readings that find nothing new start no worker ($workers)" \
+	    [ "$workers" = "$(pgrep -P "$pid" | sort | tr '\n' ' ')" ]
+	check "$engine: each change logged as such" log_has "$log" \
+	    '^fingerd: the user database changed: group finger has [12] members?$' 4
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	check "$engine: SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
+	# As it was, for the next engine.
+	gpasswd -a alice finger >/dev/null && gpasswd -d carol finger >/dev/null &&
+	    chfn -f 'Carol Lewis' carol && usermod -d /srv/b/carol carol
+}
+
+test_files() {
+	SOURCE=files
+	echo "# 3. files: gpasswd, chfn, usermod -d with no signal, under load"
+	local db
+	for db in passwd group; do
+		mountpoint -q "/etc/$db" && umount "/etc/$db"
+	done
+	mountpoint -q /etc/nsswitch.conf && umount /etc/nsswitch.conf
+	# A copy of /etc, as the shadow tools rename files in it.
+	if ! cp -a /etc "$T/etc" || ! mount --bind "$T/etc" /etc; then
+		not_ok "a copy of /etc mounted over it"
+		return
+	fi
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' \
+	    >/etc/nsswitch.conf
+	for db in passwd group shadow gshadow; do
+		[ -f "/etc/$db" ] && sed -i -E '/^(finger|alice|carol):/d' "/etc/$db"
+	done
+	if ! fresh_srv || ! carol_home || ! mkdir -p /srv/c/carol ||
+	    ! printf 'Moved to /srv/c.\n' >/srv/c/carol/.plan ||
+	    ! chmod 755 /srv/c /srv/c/carol ||
+	    ! groupadd -g 2079 finger ||
+	    ! useradd -M -N -g 100 -u 2001 -d /srv/a/alice \
+		-c 'Alice Liddell,Room 1,555-0101,' alice ||
+	    ! useradd -M -N -g 100 -u 2002 -d /srv/b/carol \
+		-c 'Carol Lewis' carol ||
+	    ! gpasswd -a alice finger >/dev/null; then
+		not_ok "the accounts made with groupadd, useradd and gpasswd"
+		return
+	fi
+	follow_flow io_uring
+	follow_flow epoll
+}
+
+for t in test_extrausers test_ldap test_files; do
 	began=$SECONDS
 	$t
 	echo "# ($((SECONDS - began)) s)"
