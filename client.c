@@ -131,6 +131,7 @@ struct client {
 	bool			 timer;		/* an OP_DEADLINE timer set */
 	enum fingerd_error	 end;		/* why it ended early */
 	const char		*reply;		/* what was sent, for the log */
+	const char		*why;		/* of "no-plan", for the log */
 	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 started;
 	struct in6_addr		 address;
@@ -795,6 +796,35 @@ client_key_next(struct context *ctx, struct client *c)
 }
 
 /*
+ * Why the plan is not sent, for the admin (never the client): a request
+ * on it failed with -error, or it is of type mode.
+ */
+static void
+plan_refused(struct client *c, int error, uint16_t mode)
+{
+	if (c->part != PART_PLAN)
+		return;
+	switch (error) {
+	case 0:
+		c->why = S_ISLNK(mode) ? "symlink" : "not-a-file";
+		break;
+	case ENOENT:
+	case ENOTDIR:
+		c->why = "missing";
+		break;
+	case EACCES:
+	case EPERM:
+		c->why = "denied";
+		break;
+	case ELOOP:		/* O_NOFOLLOW at a link */
+		c->why = "symlink";
+		break;
+	default:
+		c->why = "failed";
+	}
+}
+
+/*
  * A file's path, looked at: a regular file is keyed as it is now; one
  * missing, a link, a FIFO, a device or a directory is left out.
  */
@@ -808,6 +838,8 @@ part_statted(struct context *ctx, struct client *c, int res)
 		return;
 	}
 	KERNEL_WROTE(&c->stx, sizeof(c->stx));
+	if (res < 0 || !S_ISREG(c->stx.stx_mode))
+		plan_refused(c, -res, c->stx.stx_mode);
 	if (res == 0 && S_ISREG(c->stx.stx_mode)) {
 		plan_key_from_statx(key, &c->stx);
 		c->key.present |= PART_BIT(c->part);
@@ -1053,10 +1085,12 @@ extra_start(struct context *ctx, struct client *c)
 static bool
 file_request_failed(struct context *ctx, struct client *c, int res)
 {
-	if (res == -ECANCELED)
+	if (res == -ECANCELED) {
 		client_end(c, E_TIMEOUT);
-	else if (res < 0)
+	} else if (res < 0) {
+		plan_refused(c, -res, 0);
 		part_gone(ctx, c);
+	}
 	return res < 0;
 }
 
@@ -1089,6 +1123,7 @@ part_opened_statted(struct context *ctx, struct client *c, int res)
 		return;
 	KERNEL_WROTE(&c->stx, sizeof(c->stx));
 	if (!S_ISREG(c->stx.stx_mode)) {
+		plan_refused(c, 0, c->stx.stx_mode);
 		part_gone(ctx, c);
 		return;
 	}
@@ -1228,6 +1263,8 @@ client_log(const struct client *c)
 	struct exchange_record r = {
 		.address = &c->address, .query = c->query,
 		.query_len = c->line_len, .reply = c->reply, .cut = c->cut,
+		.why = c->reply != NULL && strcmp(c->reply, "no-plan") == 0 ?
+		    (c->why != NULL ? c->why : "missing") : NULL,
 		.end = c->end, .sent = c->sent,
 	};
 

@@ -84,6 +84,7 @@ struct exchange_record {
 	const char		*query;		/* as received, not terminated */
 	size_t			 query_len;
 	const char		*reply;		/* what was sent, or NULL */
+	const char		*why;		/* a plan not sent, or NULL */
 	unsigned		 cut;		/* CUT_PLAN, CUT_PGPKEY */
 	enum fingerd_error	 end;
 	uint64_t		 sent;		/* bytes */

@@ -594,6 +594,10 @@ log_exchange(const struct exchange_record *r)
 		put_string(&t, "-cut");
 	if (r->cut & CUT_PGPKEY)
 		put_string(&t, "-key-cut");
+	if (r->why != NULL) {
+		put_string(&t, " why=");
+		put_string(&t, r->why);
+	}
 	put_string(&t, " end=");
 	put_string(&t, error_name(r->end));
 	put_string(&t, " sent=");

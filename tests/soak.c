@@ -925,7 +925,7 @@ line_fits(enum kind k, const char *query, const char *reply,
 
 /*
  * An exchange's line: "fingerd[PID]: client=A query="Q"[...] reply=W
- * end=W sent=N ms=T".  False for another line.
+ * [why=W] end=W sent=N ms=T".  False for another line.
  */
 static bool
 exchange_line(struct verdict *v, char *line)
@@ -943,8 +943,9 @@ exchange_line(struct verdict *v, char *line)
 	if ((query = strstr(client, " query=\"")) == NULL ||
 	    (quote = strchr(query + 8, '"')) == NULL ||
 	    (rest = strstr(quote, " reply=")) == NULL ||
-	    sscanf(rest, " reply=%31s end=%31s sent=%llu", reply, end,
-	    &sent) != 3) {
+	    sscanf(rest, " reply=%31s", reply) != 1 ||
+	    (rest = strstr(rest, " end=")) == NULL ||
+	    sscanf(rest, " end=%31s sent=%llu", end, &sent) != 2) {
 		fail(v, "log: not an exchange's line: %.120s", line);
 		return true;
 	}

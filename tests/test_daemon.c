@@ -149,7 +149,7 @@ Test(daemon, plan_symlink_not_followed)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	EXPECT("dan\r\n", "Login: dan\tName: Dan Noeol\r\n" NO_PLAN);
-	EXPECT_LOG("query=\"alice\" reply=no-plan end=ok ");
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=symlink end=ok ");
 	stopped_cleanly();
 }
 
@@ -174,6 +174,7 @@ Test(daemon, plan_fifo_not_blocking)
 	close(fd);
 	buffer_free(&b);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=not-a-file end=ok ");
 	stopped_cleanly();
 }
 
@@ -182,6 +183,7 @@ Test(daemon, plan_directory)
 	plan_directory(&fx, "alice");
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=not-a-file end=ok ");
 	stopped_cleanly();
 }
 
@@ -191,7 +193,8 @@ Test(daemon, plan_missing)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	EXPECT("carol\r\n", REPLY_CAROL);
-	EXPECT_LOG("query=\"carol\" reply=no-plan end=ok sent=43 ");
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=missing end=ok ");
+	EXPECT_LOG("query=\"carol\" reply=no-plan why=missing end=ok sent=43 ");
 	stopped_cleanly();
 }
 
@@ -206,6 +209,25 @@ Test(daemon, plan_unreadable)
 		cr_skip_test("this user can read a file of mode 0000");
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
+	stopped_cleanly();
+}
+
+/*
+ * A home of mode 0700, as Debian 12's adduser makes them: the -u account
+ * cannot search it.  The client gets "No Plan."; the log says why.
+ */
+Test(daemon, plan_in_a_home_nobody_may_search)
+{
+	char path[256];
+
+	home_file_path(&fx, "alice", "", path, sizeof(path));
+	cr_assert(chmod(path, 0700) == 0);
+	if (geteuid() != 0)
+		cr_skip_test("the daemon must run as nobody for this");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
 	stopped_cleanly();
 }
 
@@ -865,7 +887,7 @@ Test(daemon, log_line_format)
 	EXPECT("a@b\n", REPLY_FORWARDING);
 	EXPECT_LOG("query=\"a@b\" reply=forwarding-denied end=ok sent=34 ");
 	EXPECT("carol\n", REPLY_CAROL);
-	EXPECT_LOG("query=\"carol\" reply=no-plan end=ok ");
+	EXPECT_LOG("query=\"carol\" reply=no-plan why=missing end=ok ");
 	cr_assert_eq(log_count(&fx, "^fingerd: client="), 5,
 	    "not one log line per exchange");
 	stopped_cleanly();
