@@ -36,6 +36,20 @@ BIN ?= ./fingerd
 
 all: $(BIN)
 
+help:
+	@echo 'make                build ./fingerd'
+	@echo 'make check          every test: unit, system (each engine), ASan+UBSan,'
+	@echo '                    valgrind, the fuzzers (about 17 minutes)'
+	@echo 'make check-normal   the unit and system tests in a normal build'
+	@echo 'make check-asan     the same under AddressSanitizer and UBSan'
+	@echo 'make check-valgrind the system tests with the daemon under valgrind'
+	@echo 'make fuzz           the libFuzzer targets, FUZZ_SECONDS each'
+	@echo 'make soak           SOAK_SECONDS of mixed clients, reloads and kills'
+	@echo 'make pressure       the pressure figures, into bench/results'
+	@echo 'make bench          fingerd against the epoll and io_uring ceilings'
+	@echo 'make install        PREFIX, DESTDIR, sbindir, mandir as usual'
+	@echo 'make clean          remove what make built'
+
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
@@ -178,7 +192,7 @@ clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all bench check check-normal check-asan check-valgrind fuzz clean \
+.PHONY: all help bench check check-normal check-asan check-valgrind fuzz clean \
 	soak pressure
 
 include install.mk

@@ -504,7 +504,6 @@ fingerd: worker 1/2, generation 1 \" ]"
 	done
 	check "  every worker serves the new member ($WRONG of 40 wrong)" \
 	    [ "$WRONG" = 0 ]
-	write_group alice 4
 
 	killed=${workers%% *}
 	survivor=${workers##* }
@@ -531,6 +530,8 @@ fingerd: worker 1/2, generation 1 \" ]"
 	kill -TERM "$pid"
 	wait_exit "$pid" 10
 	check "-w 2, SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
+	# After the stop: the group followed would start a new generation.
+	write_group alice 4
 	check "  both workers ($workers) are gone" none_alive $workers
 	check "  no other worker was reported dying" eval \
 	    "! grep -E 'worker [0-9]+ (exited|killed)' '$T/workers.log' |
@@ -939,6 +940,46 @@ test_manual() {
 	    diff "$T/help.synopsis" "$T/page.synopsis" | sed 's/^/       /'
 }
 
+# ------------------------------------------------------------ the quick start
+
+# ./quickstart's hints follow its flags: the port of -P (7979 for a user
+# who is not root, unless -P), the address of -B, the group of -g, no
+# sudo for root.  Only for the binary it builds (./fingerd), once.
+quickstart_runs() {	# name: run quickstart with the rest, then TERM it
+	local name=$1 pid
+	shift
+	start "$name" "$@"
+	pid=$PID
+	wait_until 20 log_has "$T/$name.log" '^fingerd: serving group'
+	kill -TERM "$pid" 2>/dev/null
+	wait_exit "$pid" 10
+}
+
+test_quickstart() {
+	echo "# ./quickstart's hints"
+	if [ "$FINGERD" != "$TOP/fingerd" ] || [ "$DEB_MODE" = skip ]; then
+		skip "quickstart builds ./fingerd: checked with that build only"
+		return
+	fi
+	quickstart_runs qs.root "$TOP/quickstart" -P 7979 -B 127.0.0.1 -g nogroup
+	check "root, -P 7979 -B 127.0.0.1: the hints query 127.0.0.1 port 7979" \
+	    grep -qF "printf 'alice\r\n' | nc 127.0.0.1 7979" "$T/qs.root.out"
+	check "  say where it listens, and opt in with the group of -g, no sudo" \
+	    eval "grep -q 'serves port 7979 on 127.0.0.1' '$T/qs.root.out' &&
+	    grep -qE '^  opt a user in:  gpasswd -a alice nogroup\$' '$T/qs.root.out'"
+	check "  and fingerd served on it" log_has "$T/qs.root.log" \
+	    '^fingerd: serving group nogroup'
+	chmod o+rx "$TOP" 2>/dev/null
+	quickstart_runs qs.user setpriv --reuid=65534 --regid=65534 \
+	    --clear-groups "$TOP/quickstart" -g nogroup -t 5
+	check "not root, with flags but no -P: port 7979, on every address" \
+	    eval "grep -q 'not root, so fingerd serves port 7979' '$T/qs.user.out' &&
+	    grep -q 'serves port 7979 on every address' '$T/qs.user.out' &&
+	    grep -qF 'nc localhost 7979' '$T/qs.user.out'"
+	check "  and fingerd served on it" log_has "$T/qs.user.log" \
+	    '^fingerd: listening on \[::\]:7979$'
+}
+
 # Started as nobody with only a file capability to bind port 79: after
 # binding it keeps nothing.  A binary with file capabilities runs in
 # secure mode, where the loader ignores LD_PRELOAD (nss_wrapper), so it
@@ -993,7 +1034,7 @@ test_file_capability() {
 
 for t in test_finger_client test_file_capability test_socket_activation \
     test_inetd test_workers test_syscall_filter test_install test_manual \
-    test_deb; do
+    test_quickstart test_deb; do
 	began=$SECONDS
 	$t
 	echo "# ($((SECONDS - began)) s)"
