@@ -2,6 +2,12 @@
  * Connections at once per client address, for -a.  An open-addressing
  * table with linear probing and backward-shift deletion, sized at start
  * for the most clients served at once, so it never grows and never fills.
+ *
+ * An IPv6 client counts by its /64: a site or a host is given a whole
+ * /64 (RFC 6177; SLAAC and privacy addresses live in one), so one
+ * attacker can rotate through 2^64 addresses of it, each a new "client".
+ * IPv4 (v4-mapped) and link-local addresses count one by one: a /64 of
+ * link-local addresses is every host on the link.
  */
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -82,20 +88,40 @@ address_slot(const struct address_counts *t, const struct in6_addr *a)
 	return i;
 }
 
-/* Counts one more connection from a; returns how many there are now. */
+/* What a's connections count under: its /64, or itself (see above). */
+void
+address_limit_key(const struct in6_addr *a, struct in6_addr *key)
+{
+	*key = *a;
+	if (!IN6_IS_ADDR_V4MAPPED(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
+	    !IN6_IS_ADDR_LOOPBACK(a))
+		memset(&key->s6_addr[8], 0, 8);
+}
+
+/*
+ * Counts one more connection from a (under its limit key); returns how
+ * many there are now.
+ */
 unsigned
 address_counts_add(struct address_counts *t, const struct in6_addr *a)
 {
-	struct address_count *e = &t->v[address_slot(t, a)];
+	struct address_count *e;
+	struct in6_addr key;
 
-	e->address = *a;
+	address_limit_key(a, &key);
+	e = &t->v[address_slot(t, &key)];
+	e->address = key;
 	return ++e->count;
 }
 
 void
 address_counts_remove(struct address_counts *t, const struct in6_addr *a)
 {
-	size_t hole = address_slot(t, a), i, home;
+	struct in6_addr key;
+	size_t hole, i, home;
+
+	address_limit_key(a, &key);
+	hole = address_slot(t, &key);
 
 	if (t->v[hole].count == 0 || --t->v[hole].count > 0)
 		return;

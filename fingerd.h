@@ -235,6 +235,7 @@ struct address_counts;
 
 struct address_counts *address_counts_new(size_t);
 void		 address_counts_free(struct address_counts *);
+void		 address_limit_key(const struct in6_addr *, struct in6_addr *);
 unsigned	 address_counts_add(struct address_counts *,
 		    const struct in6_addr *);
 void		 address_counts_remove(struct address_counts *,

@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,25 @@ connect_from(const char *source)
 	inet_pton(AF_INET, SERVER, &to.sin_addr);
 	to.sin_port = htons((uint16_t)fx.port);
 	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
+	    "bind %s: %s", source, strerror(errno));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
+	    "connect from %s: %s", source, strerror(errno));
+	return fd;
+}
+
+/* A connection from the IPv6 address source to the daemon at server. */
+static int
+connect_from6(const char *source, const char *server)
+{
+	struct sockaddr_in6 from = { .sin6_family = AF_INET6 };
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6 };
+	int fd;
+
+	cr_assert_eq(inet_pton(AF_INET6, source, &from.sin6_addr), 1);
+	cr_assert_eq(inet_pton(AF_INET6, server, &to.sin6_addr), 1);
+	to.sin6_port = htons((uint16_t)fx.port);
+	cr_assert((fd = socket(AF_INET6, SOCK_STREAM, 0)) >= 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
 	    "bind %s: %s", source, strerror(errno));
 	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
@@ -467,4 +487,59 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 	cr_assert_eq(status, 0, "wait status %#x; the log but exchanges:\n%s",
 	    status, log_but_exchanges(&b));
 	buffer_free(&b);
+}
+
+/*
+ * An IPv6 client counts by its /64 (addresses.c): an attacker rotating
+ * through the addresses of one /64 takes -a slots, no more; another /64
+ * is served meanwhile.  In a network namespace of the test's own, where
+ * lo holds 2001:db8::/64 and 2001:db8:0:1::/64 addresses.
+ */
+#define ROTATED	12
+Test(abuse, ipv6_addresses_of_one_64_share_its_slots)
+{
+	char source[64], command[256];
+	struct buffer b = { 0 };
+	int fds[ROTATED], other;
+	size_t held = 0, i;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(system("ip link set lo up && ip -6 addr add 2001:db8::1/64 "
+	    "dev lo nodad && ip -6 addr add 2001:db8:0:1::1/64 dev lo nodad"),
+	    0, "ip: could not set up the namespace");
+	for (i = 0; i < ROTATED; i++) {
+		snprintf(command, sizeof(command), "ip -6 addr add "
+		    "2001:db8::%zx:%zx/128 dev lo nodad", i + 1, 7 * i + 3);
+		cr_assert_eq(system(command), 0, "%s", command);
+	}
+	daemon_start(&fx, "-B", "2001:db8::1", "-a", "3", "-t", "20", NULL);
+	for (i = 0; i < ROTATED; i++) {
+		snprintf(source, sizeof(source), "2001:db8::%zx:%zx", i + 1,
+		    7 * i + 3);
+		fds[i] = connect_from6(source, "2001:db8::1");
+	}
+	cr_assert(log_wait(&fx, "reply=too-many-from-address", ROTATED - 3,
+	    WAIT_LOG_MS), "fewer than %d turned away", ROTATED - 3);
+	for (i = 0; i < ROTATED; i++) {
+		if (client_quiet(fds[i])) {
+			held++;
+			continue;
+		}
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
+		assert_reply(&b, REPLY_TOO_MANY, "a rotated address past -a");
+		buffer_free(&b);
+	}
+	cr_assert_eq(held, 3, "%zu slots held by one /64", held);
+	other = connect_from6("2001:db8:0:1::1", "2001:db8::1");
+	client_send(other, "alice\r\n", 7);
+	cr_assert_eq(client_read_all(other, &b, WAIT_REPLY_MS), 0);
+	assert_reply(&b, REPLY_ALICE, "another /64, meanwhile");
+	buffer_free(&b);
+	close(other);
+	cr_assert(log_wait(&fx, "^fingerd: client=2001:db8::c:50 query=\"\" "
+	    "reply=too-many-from-address ", 1, WAIT_LOG_MS),
+	    "the log names the whole address");
+	for (i = 0; i < ROTATED; i++)
+		close(fds[i]);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 }

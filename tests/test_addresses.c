@@ -30,16 +30,19 @@ ipv6(const char *text)
 	return a;
 }
 
-/* 2001:db8::n, with n in the last four bytes. */
+/*
+ * 2001:db8:n::1, n in bytes 4 to 7: each in a /64 of its own, as -a
+ * counts IPv6 clients by their /64.
+ */
 static struct in6_addr
 numbered(uint32_t n)
 {
-	struct in6_addr a = ipv6("2001:db8::");
+	struct in6_addr a = ipv6("2001:db8::1");
 
-	a.s6_addr[12] = (uint8_t)(n >> 24);
-	a.s6_addr[13] = (uint8_t)(n >> 16);
-	a.s6_addr[14] = (uint8_t)(n >> 8);
-	a.s6_addr[15] = (uint8_t)n;
+	a.s6_addr[4] = (uint8_t)(n >> 24);
+	a.s6_addr[5] = (uint8_t)(n >> 16);
+	a.s6_addr[6] = (uint8_t)(n >> 8);
+	a.s6_addr[7] = (uint8_t)n;
 	return a;
 }
 
@@ -90,7 +93,7 @@ count_of(struct address_counts *t, const struct in6_addr *a)
 Test(addresses, count_per_address)
 {
 	struct address_counts *t = address_counts_new(CLIENTS);
-	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8::2");
+	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8:0:1::1");
 
 	cr_assert_not_null(t);
 	cr_assert_eq(address_counts_add(t, &a), 1);
@@ -110,7 +113,7 @@ Test(addresses, count_per_address)
 Test(addresses, remove_absent)
 {
 	struct address_counts *t = address_counts_new(CLIENTS);
-	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8::2");
+	struct in6_addr a = ipv6("2001:db8::1"), b = ipv6("2001:db8:0:1::2");
 
 	cr_assert_not_null(t);
 	address_counts_remove(t, &a);
@@ -473,4 +476,49 @@ Test(socket_address_format, ipv4_and_ipv6_with_their_port)
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6->sin6_addr);
 	socket_address_format(&ss, text, sizeof(text));
 	cr_assert_str_eq(text, "[::ffff:127.0.0.1]:7979");
+}
+
+/*
+ * An IPv6 client counts by its /64: an attacker rotating through the
+ * addresses of one /64 is one client.  IPv4, link-local and loopback
+ * addresses count one by one.
+ */
+Test(address_limit_key, ipv6_counts_by_its_64)
+{
+	struct address_counts *t = address_counts_new(CLIENTS);
+	struct in6_addr a = ipv6("2001:db8:1:2::1");
+	struct in6_addr b = ipv6("2001:db8:1:2:ffff:ffff:ffff:fffe");
+	struct in6_addr other = ipv6("2001:db8:1:3::1");
+
+	cr_assert_not_null(t);
+	cr_assert_eq(address_counts_add(t, &a), 1);
+	cr_assert_eq(address_counts_add(t, &b), 2, "the same /64");
+	cr_assert_eq(address_counts_add(t, &other), 1, "another /64");
+	address_counts_remove(t, &a);
+	cr_assert_eq(address_counts_add(t, &b), 2, "one of two removed");
+	address_counts_remove(t, &b);
+	address_counts_remove(t, &b);
+	cr_assert_eq(address_counts_add(t, &a), 1, "all removed");
+	address_counts_free(t);
+}
+
+Test(address_limit_key, ipv4_link_local_and_loopback_count_alone)
+{
+	static const char *const alone[][2] = {
+		{ "::ffff:192.0.2.1", "::ffff:192.0.2.2" },
+		{ "fe80::1", "fe80::2" },
+		{ "::1", "::2" },
+	};
+	struct address_counts *t = address_counts_new(CLIENTS);
+	struct in6_addr a, b;
+	size_t i;
+
+	cr_assert_not_null(t);
+	for (i = 0; i < sizeof(alone) / sizeof(alone[0]); i++) {
+		a = ipv6(alone[i][0]);
+		b = ipv6(alone[i][1]);
+		cr_assert_eq(address_counts_add(t, &a), 1, "%s", alone[i][0]);
+		cr_assert_eq(address_counts_add(t, &b), 1, "%s", alone[i][1]);
+	}
+	address_counts_free(t);
 }
