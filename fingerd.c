@@ -40,7 +40,7 @@
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
 	"[-w workers]\n" \
-	"               [-E engine]\n"
+	"               [-E engine] [-M file]\n"
 
 #define HELP \
 	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
@@ -60,6 +60,10 @@
 	"  -E engine      io_uring, epoll, or auto: io_uring where the " \
 	"kernel allows\n" \
 	"                 it, else epoll (default auto)\n" \
+	"  -M file        counters in Prometheus text format, for " \
+	"node_exporter's\n" \
+	"                 textfile collector: replaced every 10 s and at " \
+	"SIGUSR1\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
@@ -129,7 +133,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:")) != -1) {
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:M:")) != -1) {
 		switch (ch) {
 		case 'h':
 			fputs(USAGE HELP, stdout);
@@ -174,6 +178,11 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'E':
 			o->engine = engine_named(optarg);
 			break;
+		case 'M':
+			if (optarg[0] == '\0')
+				usage_error("-M: the file name is empty");
+			o->metrics = optarg;
+			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);
 		default:
@@ -185,6 +194,8 @@ parse_options(int argc, char *argv[], struct options *o)
 	if (o->inetd && o->workers > 1)
 		usage_error("-i serves one connection: it takes no -w %u",
 		    o->workers);
+	if (o->inetd && o->metrics != NULL)
+		usage_error("-i serves one connection: it writes no -M file");
 }
 
 /*
@@ -363,9 +374,9 @@ inetd_logging(void)
 }
 
 /*
- * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD for
- * the parent of workers) into set, blocked: they are read, from a
- * signalfd or sigtimedwait, never caught.
+ * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD and
+ * SIGUSR1 for the parent of workers) into set, blocked: they are read,
+ * from a signalfd or sigtimedwait, never caught.
  */
 void
 signals_block(sigset_t *set, bool children)
@@ -374,8 +385,10 @@ signals_block(sigset_t *set, bool children)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
-	if (children)
+	if (children) {
 		sigaddset(set, SIGCHLD);
+		sigaddset(set, SIGUSR1);
+	}
 	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
 		fatal(EX_OSERR, "sigprocmask");
 }
