@@ -407,7 +407,8 @@ metrics_replace(const uint64_t *sum, const struct daemon_status *d)
 	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return false;
-	if ((f = fdopen(fd, "w")) == NULL) {
+	/* The collector reads it as another account, whatever the umask. */
+	if (fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
 		error = errno;
 		close(fd);
 		goto failed;

@@ -406,8 +406,16 @@ metrics_parsed(const char *path, int reads, struct buffer *out)
 	cr_assert_eq(pclose(p), 0, "the parser failed: %s", out->data);
 }
 
+/* A umask that would keep the metrics from their collector. */
+static void
+umask_strict(void)
+{
+	umask(077);
+}
+
 /*
- * -M, -c 1: an eviction and four more exchanges.  The file, read and
+ * -M, -c 1: an eviction and four more exchanges.  The file is readable
+ * by everyone, whatever the umask (systemd's unit sets 0077).  The file, read and
  * parsed 1,000 times while SIGUSR1 comes every millisecond (each a new
  * file, renamed over the old), is whole every time, and says exactly
  * what the status line says; with no signal, it is written again, with
@@ -422,13 +430,18 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	const char *p;
 	double stopped;
 	pid_t signaller;
+	struct stat st;
 	int fd;
 
 	snprintf(dir, sizeof(dir), "%s/metrics", fx.dir);
 	cr_assert_eq(mkdir(dir, 0777), 0);
 	cr_assert_eq(chmod(dir, 0777), 0);	/* the -u account writes */
 	snprintf(path, sizeof(path), "%s/fingerd.prom", dir);
+	fx.child_setup = umask_strict;
 	daemon_start(&fx, "-B", LOCAL, "-c", "1", "-M", path, NULL);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0644, "mode %o",
+	    (unsigned)(st.st_mode & 07777));
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0);
 	usleep(100 * 1000);		/* accepted, in the slot */
