@@ -290,10 +290,49 @@ Test(counters, status_counts_every_exchange_across_generations_and_deaths)
 	stopped_cleanly();
 }
 
+/* How many lines of /proc/<pid>/maps name the memfd of counters. */
+static size_t
+counter_pages(pid_t pid)
+{
+	struct buffer b;
+	char path[64];
+	const char *p;
+	size_t n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	read_file(path, &b);
+	for (p = b.data; (p = strstr(p, "/memfd:fingerd-counters")) != NULL;
+	    p++)
+		n++;
+	buffer_free(&b);
+	return n;
+}
+
+/* Whether pid holds a descriptor of the memfd of counters. */
+static bool
+counters_descriptor(pid_t pid)
+{
+	char path[64], target[256];
+	ssize_t len;
+	int fd;
+
+	for (fd = 0; fd < 64; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+		if ((len = readlink(path, target, sizeof(target) - 1)) < 0)
+			continue;
+		target[len] = '\0';
+		if (strstr(target, "memfd:fingerd-counters") != NULL)
+			return true;
+	}
+	return false;
+}
+
 /*
  * SIGUSR1 to the supervisor, then to the worker: the status line of a
  * daemon that served nothing yet, and both processes still there.
- * (Before the counters, SIGUSR1 killed the supervisor.)
+ * (Before the counters, SIGUSR1 killed the supervisor.)  The worker
+ * and the supervisor each map the worker's page of counters once, and
+ * neither keeps a descriptor of it.
  */
 Test(counters, sigusr1_kills_neither_supervisor_nor_worker)
 {
@@ -302,6 +341,10 @@ Test(counters, sigusr1_kills_neither_supervisor_nor_worker)
 
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	worker = daemon_worker(&fx);
+	cr_assert_eq(counter_pages(worker), 1);
+	cr_assert_eq(counter_pages(fx.pid), 1);
+	cr_assert_not(counters_descriptor(worker));
+	cr_assert_not(counters_descriptor(fx.pid));
 	daemon_signal(&fx, SIGUSR1);
 	status_line(1, &line);
 	cr_assert(daemon_alive(&fx), "the supervisor died of SIGUSR1");
