@@ -470,6 +470,7 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	struct buffer line, out, b = { 0 };
 	unsigned long long hits, misses;
 	unsigned long inodes;
+	size_t statuses;
 	const char *p;
 	double stopped;
 	pid_t signaller;
@@ -541,8 +542,7 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 
 	/* No signal now: the next write comes by itself. */
 	usleep(100 * 1000);			/* a SIGUSR1 in flight */
-	status_line(1, &line);
-	buffer_free(&line);
+	statuses = log_count(&fx, STATUS_LINE);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	snprintf(plan4, sizeof(plan4),
 	    "fingerd_exchanges_total{reply=\"plan\",end=\"ok\"} 4\n");
@@ -557,6 +557,8 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	    now_seconds() - stopped);
 	cr_assert_leq(now_seconds() - stopped, 10 + LATENCY(1),
 	    "written again after %.1f s", now_seconds() - stopped);
+	cr_assert_eq(log_count(&fx, STATUS_LINE), statuses,
+	    "a SIGUSR1 came meanwhile");
 	stopped_cleanly();
 }
 
