@@ -20,6 +20,7 @@
  * to memory of the process's own, which no one reads.
  */
 #include <sys/mman.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -56,10 +57,10 @@ static struct counters *mine = &local;
 /* The supervisor's: the mapped pages of the workers alive. */
 struct live_page {
 	struct counters		*page;
-	struct live_page	*next;
+	LIST_ENTRY(live_page)	 entry;
 };
 
-static struct live_page *live;
+static LIST_HEAD(, live_page) live = LIST_HEAD_INITIALIZER(live);
 static uint64_t totals[COUNTERS];	/* of the workers gone */
 static int64_t started;			/* monotonic ns */
 static size_t page_size;
@@ -185,8 +186,7 @@ counters_page_new(struct counters **page)
 		return -1;
 	}
 	l->page = *page = p;
-	l->next = live;
-	live = l;
+	LIST_INSERT_HEAD(&live, l, entry);
 	return fd;
 }
 
@@ -194,19 +194,19 @@ counters_page_new(struct counters **page)
 void
 counters_fold(struct counters *page)
 {
-	struct live_page **l, *gone;
+	struct live_page *l;
 	unsigned i;
 
-	for (l = &live; *l != NULL && (*l)->page != page; l = &(*l)->next)
-		;
-	if (page == NULL || *l == NULL)
+	LIST_FOREACH(l, &live, entry)
+		if (l->page == page)
+			break;
+	if (page == NULL || l == NULL)
 		return;
 	for (i = 0; i < COUNTERS; i++)
 		totals[i] += atomic_load_explicit(&page->v[i],
 		    memory_order_relaxed);
-	gone = *l;
-	*l = gone->next;
-	free(gone);
+	LIST_REMOVE(l, entry);
+	free(l);
 	munmap(page, page_size);
 }
 
@@ -221,7 +221,7 @@ counters_sum(uint64_t *sum, uint64_t log_lost_here)
 	unsigned i;
 
 	memcpy(sum, totals, sizeof(totals));
-	for (l = live; l != NULL; l = l->next)
+	LIST_FOREACH(l, &live, entry)
 		for (i = 0; i < COUNTERS; i++)
 			sum[i] += atomic_load_explicit(&l->page->v[i],
 			    memory_order_relaxed);
