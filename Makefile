@@ -19,15 +19,16 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c pending.c
-SUPPORT = log.c members.c addresses.c watches.c
+SUPPORT = log.c members.c addresses.c watches.c counters.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \
-	tests/test_engine.c tests/rng.c
+	tests/test_engine.c tests/test_counts.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
+	tests/test_counters.c \
 	tests/soak.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
@@ -73,7 +74,7 @@ $(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 $(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_process.o \
-	    $(B)/tests/harness.o
+	    $(B)/tests/test_counters.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The abuse tests load the machine: one at a time, after the others, so

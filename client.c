@@ -748,11 +748,19 @@ static void	client_open_next(struct context *, struct client *);
 static void
 client_lookup(struct context *ctx, struct client *c)
 {
+	bool hit;
+
 	if (c->key.present == 0) {
 		client_no_plan(ctx, c);
 		return;
 	}
-	if (reply_cached(ctx, c, &c->key))
+	/*
+	 * A hit or a miss once an exchange: the look plan_start() takes
+	 * again, once the files are open, is part of the same miss.
+	 */
+	hit = reply_cached(ctx, c, &c->key);
+	counters_cache(hit);
+	if (hit)
 		return;
 	c->part = c->key.verbose ? PART_PROJECT : PART_PLAN;
 	client_open_next(ctx, c);
@@ -1272,6 +1280,7 @@ client_log(const struct client *c)
 	r.us = (uint64_t)((now.tv_sec - c->started.tv_sec) * 1000000 +
 	    (now.tv_nsec - c->started.tv_nsec) / 1000);
 	log_exchange(&r);
+	counters_exchange(r.reply, r.end);	/* what the line says */
 }
 
 /* The connection's end: logged, its address no longer counted. */

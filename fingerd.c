@@ -40,7 +40,7 @@
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
 	"[-w workers]\n" \
-	"               [-E engine] [-R seconds]\n"
+	"               [-E engine] [-R seconds] [-M file]\n"
 
 #define HELP \
 	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
@@ -64,6 +64,10 @@
 	"files\n" \
 	"                 cannot be watched (LDAP, SSSD); 0: on SIGHUP only " \
 	"(default 60)\n" \
+	"  -M file        counters in Prometheus text format, for " \
+	"node_exporter's\n" \
+	"                 textfile collector: replaced every 10 s and at " \
+	"SIGUSR1\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
@@ -133,7 +137,8 @@ parse_options(int argc, char *argv[], struct options *o)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:")) != -1) {
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:M:")) !=
+	    -1) {
 		switch (ch) {
 		case 'h':
 			fputs(USAGE HELP, stdout);
@@ -181,6 +186,11 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'R':
 			o->reread = (unsigned)number(ch, optarg, 0, 86400);
 			break;
+		case 'M':
+			if (optarg[0] == '\0')
+				usage_error("-M: the file name is empty");
+			o->metrics = optarg;
+			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);
 		default:
@@ -192,6 +202,8 @@ parse_options(int argc, char *argv[], struct options *o)
 	if (o->inetd && o->workers > 1)
 		usage_error("-i serves one connection: it takes no -w %u",
 		    o->workers);
+	if (o->inetd && o->metrics != NULL)
+		usage_error("-i serves one connection: it writes no -M file");
 }
 
 /*
@@ -370,9 +382,9 @@ inetd_logging(void)
 }
 
 /*
- * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD for
- * the parent of workers) into set, blocked: they are read, from a
- * signalfd or sigtimedwait, never caught.
+ * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD and
+ * SIGUSR1 for the parent of workers) into set, blocked: they are read,
+ * from a signalfd or sigtimedwait, never caught.
  */
 void
 signals_block(sigset_t *set, bool children)
@@ -381,8 +393,10 @@ signals_block(sigset_t *set, bool children)
 	sigaddset(set, SIGINT);
 	sigaddset(set, SIGTERM);
 	sigaddset(set, SIGHUP);
-	if (children)
+	if (children) {
 		sigaddset(set, SIGCHLD);
+		sigaddset(set, SIGUSR1);
+	}
 	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
 		fatal(EX_OSERR, "sigprocmask");
 }

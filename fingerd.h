@@ -72,7 +72,8 @@ enum fingerd_error {
 	E_CLIENT_GONE,
 	E_NO_QUERY,
 	E_SERVER,
-	E_EVICTED		/* made room for another: silent, or stuck */
+	E_EVICTED,		/* made room for another: silent, or stuck */
+	E_COUNT			/* not an error: how many values there are */
 };
 
 const char	*error_reply(enum fingerd_error);
@@ -136,6 +137,7 @@ void		 fatal(int, const char *, ...)
 void		 fatalx(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3), noreturn));
 size_t		 log_escape(char *, size_t, const char *, size_t);
+uint64_t	 log_lost(void);
 
 /* query.c: the RFC 1288 query grammar. */
 enum query_kind {
@@ -340,6 +342,56 @@ bool		 watches_mount_type(const struct mount_table *, const char *,
 bool		 watches_home_watchable(const struct mount_table *,
 		    const char *, unsigned long *);
 
+/*
+ * counters.c: the counts of the status line (SIGUSR1) and of -M, since
+ * start.  A count is a uint64_t at an index: an exchange's by its reply
+ * and its end, then the cache's and the log's.  A reply is REPLY_* for
+ * the words client.c gives it, or REPLY_ERROR(e) for an error line.
+ */
+#define REPLY_NONE		0
+#define REPLY_PLAN		1
+#define REPLY_NO_PLAN		2
+#define REPLY_LIST		3
+#define REPLIES			4
+#define REPLY_ERROR(e)		(REPLIES + (unsigned)(e))
+#define REPLY_KINDS		(REPLIES + E_COUNT)
+#define COUNTER_EXCHANGE(reply, end)	((reply) * E_COUNT + (unsigned)(end))
+#define COUNTER_CACHE_HITS	(REPLY_KINDS * E_COUNT)
+#define COUNTER_CACHE_MISSES	(COUNTER_CACHE_HITS + 1)
+#define COUNTER_LOG_LOST	(COUNTER_CACHE_HITS + 2)
+#define COUNTERS		(COUNTER_CACHE_HITS + 3)
+/* -M: the file is written at least this often. */
+#define METRICS_PERIOD_NS	(10LL * NS_PER_SECOND)
+
+/* What the status line and the metrics say of the daemon besides. */
+struct daemon_status {
+	const char	*engine;
+	unsigned	 generation;
+	size_t		 workers;	/* processes, of every generation */
+	size_t		 members;
+	int64_t		 uptime;	/* seconds */
+};
+
+struct counters;
+
+void		 counters_exchange(const char *, enum fingerd_error);
+void		 counters_cache(bool);
+void		 counters_log_lost(uint64_t);
+void		 counters_attach(int);
+void		 counters_start(void);
+int		 counters_page_new(struct counters **);
+void		 counters_fold(struct counters *);
+void		 counters_sum(uint64_t *, uint64_t);
+int64_t		 counters_uptime(void);
+const char	*counters_reply_word(unsigned);
+void		 counters_status_format(char *, size_t, const uint64_t *,
+		    const struct daemon_status *);
+bool		 counters_metrics_start(const char *, const uint64_t *,
+		    const struct daemon_status *);
+bool		 counters_metrics_write(const uint64_t *,
+		    const struct daemon_status *);
+int64_t		 counters_metrics_due(void);
+
 /* landlock.c and seccomp.c: a worker's confinement. */
 void	 landlock_restrict(const struct members *);
 bool	 landlock_home_servable(const char *);
@@ -359,6 +411,7 @@ struct options {
 	unsigned	 reread;	/* -R seconds; 0: on SIGHUP only */
 	bool		 refuse_list;
 	bool		 inetd;
+	const char	*metrics;	/* -M: the file, or NULL */
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
 };
 
@@ -428,13 +481,15 @@ void	 signals_block(sigset_t *, bool);
  * supervisor.c and worker.c: how a worker starts.  The supervisor execs
  * fingerd with WORKER_ENVIRONMENT set and these descriptors (0 and 1 are
  * /dev/null, 2 the log): its listening socket, its setup (a sealed memfd:
- * struct worker_setup, then members_pack()'s block) and a pipe on which
- * it writes one byte once it serves.
+ * struct worker_setup, then members_pack()'s block), a pipe on which
+ * it writes one byte once it serves, and the memfd it counts into
+ * (counters.c; /dev/null when there is none).
  */
 #define WORKER_ENVIRONMENT	"FINGERD_WORKER"
 #define WORKER_FD_LISTEN	3
 #define WORKER_FD_SETUP		4
 #define WORKER_FD_READY		5
+#define WORKER_FD_COUNTERS	6	/* its page of counters.c */
 #define WORKER_SETUP_MAGIC	"fingerdW"
 
 struct worker_setup {

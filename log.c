@@ -62,6 +62,7 @@ static struct {
 	size_t		 writing;
 	int64_t		 since;		/* when start was queued */
 	unsigned long	 lost;		/* lines not written, not yet noted */
+	uint64_t	 noted;		/* lost lines whose note was written */
 	unsigned long	 noting;	/* the lost lines of the note in flight */
 	bool		 note_due;	/* the log takes lines again */
 	char		 note[128];
@@ -423,6 +424,7 @@ log_wrote(int res)
 		return false;
 	if (note) {
 		if (res > 0) {
+			queue.noted += queue.noting;
 			queue.lost -= queue.noting;
 			queue.note_due = false;
 		}
@@ -622,6 +624,13 @@ log_exchange(const struct exchange_record *r)
 	put(&l, tail, (size_t)(t.p - tail));
 	*l.p = '\0';
 	log_line(LOG_INFO, text);
+}
+
+/* The lines this process could not write, since start (counters.c). */
+uint64_t
+log_lost(void)
+{
+	return queue.noted + queue.lost;
 }
 
 /*

@@ -41,6 +41,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,7 @@ struct worker {
 	bool			 killed;	/* at a stop, after -t */
 	bool			 left;		/* and still there: not waited for */
 	int64_t			 started;	/* monotonic ns */
+	struct counters		*counters;	/* its page (counters.c) */
 };
 
 /* A listening socket, and when its worker is due to start again. */
@@ -298,12 +300,13 @@ worker_exec_failed(const char *what)
  * failure, which the parent hears of as an exit status.
  */
 static void __attribute__((noreturn))
-worker_exec(const struct supervisor *s, unsigned slot)
+worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 {
 	/* The layout, then the binary to execute (closed by the exec). */
 	const int from[] = {
 		s->null_fd, s->null_fd, log_fd(), s->slots[slot].listen_fd,
-		s->setup_fd, s->ready[1], s->exe_fd,
+		s->setup_fd, s->ready[1],
+		counters_fd >= 0 ? counters_fd : s->null_fd, s->exe_fd,
 	};
 	const unsigned n = sizeof(from) / sizeof(from[0]), exe = n - 1;
 	int fds[sizeof(from) / sizeof(from[0])];
@@ -320,6 +323,11 @@ worker_exec(const struct supervisor *s, unsigned slot)
 		if (dup3(fds[i], (int)i, i == exe ? O_CLOEXEC : 0) != (int)i)
 			worker_exec_failed("descriptors");
 	syscall(SYS_close_range, n, ~0U, 0U);
+	/*
+	 * SIGUSR1 is the supervisor's; `pkill -USR1 fingerd` reaches the
+	 * workers too, which ignore it from before the exec on.
+	 */
+	signal(SIGUSR1, SIG_IGN);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(title, sizeof(title), "fingerd: worker %u/%u, generation %u",
@@ -346,19 +354,27 @@ static void
 worker_start(struct supervisor *s, unsigned slot)
 {
 	struct worker *w = worker_record(s);
+	struct counters *page;
+	int counters_fd = counters_page_new(&page);
 	pid_t pid;
 
 	s->slots[slot].restart_at = 0;
 	if (w == NULL || (pid = fork()) < 0) {
 		log_warn("cannot start a worker");
 		s->slots[slot].restart_at = monotonic_ns() + RESTART_DELAY_NS;
+		counters_fold(page);
+		if (counters_fd >= 0)
+			close(counters_fd);
 		return;
 	}
 	if (pid == 0)
-		worker_exec(s, slot);
+		worker_exec(s, slot, counters_fd);
+	if (counters_fd >= 0)
+		close(counters_fd);
 	*w = (struct worker){
 		.pid = pid, .slot = slot, .generation = s->generation,
 		.state = WORKER_STARTING, .started = monotonic_ns(),
+		.counters = page,
 	};
 }
 
@@ -553,6 +569,7 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
 	bool expected = w->state == WORKER_RETIRING && WIFEXITED(status) &&
 	    WEXITSTATUS(status) == EX_OK;
 
+	counters_fold(w->counters);	/* its final counts */
 	if (listener_gone(s, w, status)) {
 		memset(w, 0, sizeof(*w));
 		stop(s, 0);
@@ -736,6 +753,47 @@ stop_overdue(struct supervisor *s)
 	s->stop_deadline = monotonic_ns() + STOP_GRACE_NS;
 }
 
+/* The worker processes there are, of every generation. */
+static size_t
+workers_running(const struct supervisor *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->workers_size; i++)
+		n += s->workers[i].pid != 0;
+	return n;
+}
+
+static void
+daemon_status_get(const struct supervisor *s, struct daemon_status *d)
+{
+	d->engine = engine_name(s->options->engine);
+	d->generation = s->generation;
+	d->workers = workers_running(s);
+	d->members = s->members;
+	d->uptime = counters_uptime();
+}
+
+/*
+ * The counts, summed now: in the status line (SIGUSR1) when status is
+ * set, and in the -M file.
+ */
+static void
+report(const struct supervisor *s, bool status)
+{
+	uint64_t sum[COUNTERS];
+	struct daemon_status d;
+	char line[2048];
+
+	daemon_status_get(s, &d);
+	counters_sum(sum, log_lost());
+	if (status) {
+		counters_status_format(line, sizeof(line), sum, &d);
+		log_info("%s", line);
+	}
+	counters_metrics_write(sum, &d);
+}
+
 static void
 signals_read(struct supervisor *s)
 {
@@ -746,6 +804,8 @@ signals_read(struct supervisor *s)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
 			reload(s, "SIGHUP");
+		else if (si.ssi_signo == SIGUSR1)
+			report(s, true);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop(s, (int)si.ssi_signo);
 	}
@@ -768,9 +828,19 @@ earliest(int64_t a, int64_t b)
 	return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
+/* -M: the file, when it is due (every METRICS_PERIOD_NS). */
+static void
+metrics_due(const struct supervisor *s)
+{
+	int64_t due = counters_metrics_due();
+
+	if (due != 0 && due <= monotonic_ns())
+		report(s, false);
+}
+
 /*
- * Milliseconds until the next restart, reading of the user database or
- * the stop's deadline; -1: none.
+ * Milliseconds until the next restart, reading of the user database,
+ * the -M file or the stop's deadline; -1: none.
  */
 static int
 poll_timeout(const struct supervisor *s)
@@ -780,6 +850,7 @@ poll_timeout(const struct supervisor *s)
 
 	if (!s->stopping)
 		next = earliest(s->reread_at, s->periodic_at);
+	next = earliest(next, counters_metrics_due());
 	for (i = 0; i < s->options->workers && !s->stopping; i++)
 		next = earliest(next, s->slots[i].restart_at);
 	if (next == 0)
@@ -836,6 +907,38 @@ wait_events(struct supervisor *s)
 		signals_read(s);
 }
 
+/*
+ * -M: the file written once at start, by the account fingerd runs as
+ * from now on: a directory it cannot write in ends the program here.
+ */
+static void
+metrics_start(const struct supervisor *s)
+{
+	uint64_t sum[COUNTERS];
+	struct daemon_status d;
+	struct passwd *pw;
+	char account[64];
+	int error;
+
+	counters_start();
+	if (s->options->metrics == NULL)
+		return;
+	daemon_status_get(s, &d);
+	counters_sum(sum, log_lost());
+	if (counters_metrics_start(s->options->metrics, sum, &d))
+		return;
+	error = errno;
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(account, sizeof(account), "%s", pw->pw_name);
+	else
+		snprintf(account, sizeof(account), "uid %u",
+		    (unsigned)geteuid());
+	errno = error;
+	fatal(EX_CANTCREAT, "-M %s: cannot write it as %s (make its directory "
+	    "writable by %s, or name another file)", s->options->metrics,
+	    account, account);
+}
+
 static void
 supervisor_init(struct supervisor *s, const struct options *o,
     struct members *members, const int *fds)
@@ -868,6 +971,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 	if (o->reread > 0)
 		s->periodic_at = monotonic_ns() +
 		    (int64_t)o->reread * NS_PER_SECOND;
+	metrics_start(s);
 }
 
 /*
@@ -886,8 +990,10 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		wait_events(&s);
 		rereads_due(&s);
 		restarts_due(&s);
+		metrics_due(&s);
 		stop_overdue(&s);
 	}
+	report(&s, false);		/* -M: the last counts */
 	log_queue_stop(LOG_GRACE_NS);
 	close(s.setup_fd);
 	free(s.table);

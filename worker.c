@@ -519,6 +519,7 @@ loop(struct context *ctx)
 		n = engine_wait(ctx->engine, ctx->completions,
 		    ctx->completions_size);
 		reap(ctx, n);
+		counters_log_lost(log_lost());
 	}
 }
 
@@ -541,6 +542,7 @@ static int
 serve_end(struct context *ctx)
 {
 	log_queue_stop(0);
+	counters_log_lost(log_lost());
 	if (ctx->active > 0) {
 		log_warnx("%u exchange%s still held by a file system at exit",
 		    ctx->active, plural(ctx->active));
@@ -655,6 +657,7 @@ worker_main(void)
 
 	unsetenv(WORKER_ENVIRONMENT);
 	setup = setup_map(&members);
+	counters_attach(WORKER_FD_COUNTERS);
 	if (setup->workers > 1)
 		snprintf(name, sizeof(name), "fingerd[%d]", (int)getpid());
 	else

@@ -171,7 +171,8 @@ write_file(const char *path, const void *data, size_t len, mode_t mode)
 	    "fixture: %s: %s", path, strerror(errno));
 }
 
-static void
+/* A whole file into b; empty when it cannot be opened. */
+void
 read_file(const char *path, struct buffer *b)
 {
 	char chunk[65536];
@@ -726,6 +727,18 @@ daemon_worker(const struct fixture *f)
 	cr_assert(daemon_workers(f, &pid, 1) == 1,
 	    "the daemon has %zu workers, not one", daemon_workers(f, &pid, 1));
 	return pid;
+}
+
+/* Exactly n workers (into pids), waited for, bounded. */
+void
+daemon_workers_wait(const struct fixture *f, pid_t *pids, size_t n)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+
+	while (daemon_workers(f, pids, n) != n && now_seconds() < deadline)
+		nanosleep(&pause, NULL);
+	cr_assert_eq(daemon_workers(f, pids, n), n, "not %zu workers", n);
 }
 
 void

@@ -180,6 +180,7 @@ void	 home_file_remove(struct fixture *, const char *, const char *);
 void	 home_file_symlink(struct fixture *, const char *, const char *,
 	    const char *);
 void	 home_file_fifo(struct fixture *, const char *, const char *);
+void	 read_file(const char *, struct buffer *);
 char	*huge_text(size_t);
 char	*crlf_convert(const char *, size_t, size_t *);
 
@@ -192,6 +193,7 @@ int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);
 size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
 pid_t	 daemon_worker(const struct fixture *);
+void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);

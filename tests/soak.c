@@ -7,6 +7,8 @@
  *	- every reply was exact, unless a killed worker cut it;
  *	- every exchange was logged once, but for the few lines a kill may
  *	  have taken with it, counted apart;
+ *	- the status line (SIGUSR1) counts every exchange line, and at most
+ *	  the lines a kill took besides;
  *	- the supervisor's descriptors did not grow, the workers' are back
  *	  to their idle count, and no worker's memory grew once warm.
  *
@@ -212,6 +214,8 @@ struct verdict {
 	size_t		 unlogged;	/* near a kill: excused */
 	size_t		 announced, killed_lines;
 	unsigned long	 lost;		/* lines the daemon says it lost */
+	unsigned long long status;	/* its status line's exchanges= */
+	size_t		 status_lines;
 	double		 longest[KINDS];	/* seconds */
 	double		 latest_cut;	/* after its kill, seconds */
 	double		 latest_close;	/* a silent one's, after -t */
@@ -995,6 +999,11 @@ other_line(struct verdict *v, const char *line)
 		v->killed_lines++;
 		return;
 	}
+	if ((p = strstr(line, ": status exchanges=")) != NULL &&
+	    sscanf(p, ": status exchanges=%llu", &v->status) == 1) {
+		v->status_lines++;
+		return;
+	}
 	for (i = 0; i < sizeof(expected) / sizeof(expected[0]); i++)
 		if (strstr(line, expected[i]) != NULL)
 			return;
@@ -1311,6 +1320,8 @@ summary_write(FILE *f, const struct verdict *v, const struct memory *m)
 	    m->generations, m->early, m->late, m->growth);
 	fprintf(f, "- silent clients closed at most %.0f ms after -t\n",
 	    v->latest_close * 1000);
+	fprintf(f, "- the status line (SIGUSR1): exchanges=%llu\n",
+	    v->status);
 	fprintf(f, "- failures: %zu\n", v->failures);
 	for (k = 0; k < v->nshown; k++)
 		fprintf(f, "  - %s\n", v->shown[k]);
@@ -1378,6 +1389,12 @@ verdict_assert(const struct verdict *v, const struct memory *m, int status)
 	    soak.end_workers, SETTLE_BOUND);
 	cr_expect_leq(v->killed_lines, soak.nkills, "%zu kills logged, %zu "
 	    "made", v->killed_lines, soak.nkills);
+	/* Counted as its line is made: a kill may take it unwritten. */
+	cr_expect_eq(v->status_lines, 1, "%zu status lines", v->status_lines);
+	cr_expect(v->status >= v->logged &&
+	    v->status <= v->logged + v->unlogged + v->lost, "exchanges=%llu "
+	    "in the status line, for %zu exchange lines, %zu not logged near "
+	    "a kill and %lu lost", v->status, v->logged, v->unlogged, v->lost);
 	if (under_valgrind())
 		return;
 	for (i = 0; i < soak.end_workers && i < WORKERS; i++)
@@ -1436,6 +1453,8 @@ Test(soak, mixed_clients_reloads_and_kills)
 	chaos(&rng, soak.t0 + soak.seconds);
 	clients_stop();
 	settle();
+	daemon_signal(&fx, SIGUSR1);
+	log_wait(&fx, "fingerd: status exchanges=", 1, WAIT_LOG_MS);
 	status = daemon_stop(&fx, SIGTERM);
 	verdict_make(v);
 	supervisor_memory(&m);

@@ -110,18 +110,6 @@ all_gone(const pid_t *pids, size_t n, double seconds)
 	return false;
 }
 
-/* The current generation's workers, n of them, waited for (bounded). */
-static void
-workers_wait(pid_t *pids, size_t n)
-{
-	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-
-	while (daemon_workers(&fx, pids, n) != n && now_seconds() < deadline)
-		nanosleep(&pause, NULL);
-	cr_assert_eq(daemon_workers(&fx, pids, n), n, "not %zu workers", n);
-}
-
 /*
  * The quick start's own path: fingerd runs, a user joins the group whose
  * home lies where no member's did, SIGHUP, and her plan is served, byte
@@ -290,7 +278,7 @@ Test(process, each_worker_holds_exactly_what_it_owns)
 	if (under_valgrind())
 		cr_skip_test("valgrind's own descriptors are in the workers");
 	daemon_start(&fx, "-B", LOCAL, "-w", "3", NULL);
-	workers_wait(workers, 3);
+	daemon_workers_wait(&fx, workers, 3);
 	cr_assert(realpath(fx.log, log) != NULL);
 	for (i = 0; i < 3; i++) {
 		n = fds_of(workers[i], got, 16);
@@ -349,7 +337,7 @@ Test(process, a_log_that_closes_kills_nothing)
 	    "%s", line);
 	fx.port = atoi(line + 32);
 	close(pipe_fds[0]);		/* head -1 exits */
-	workers_wait(workers, 3);
+	daemon_workers_wait(&fx, workers, 3);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("bob\r\n", REPLY_BOB);
 	daemon_signal(&fx, SIGHUP);
@@ -371,7 +359,7 @@ Test(process, a_supervisor_killed_leaves_no_worker)
 	int fd;
 
 	daemon_start(&fx, "-B", LOCAL, "-w", "2", "-t", "2", NULL);
-	workers_wait(workers, 2);
+	daemon_workers_wait(&fx, workers, 2);
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0);
 	client_send(fd, "ali", 3);		/* held by a worker */
