@@ -174,11 +174,19 @@ bench: all
 	$(MAKE) -C bench
 	bench/run
 
+# What each server asks of the kernel per request (SQEs, poll arms, punts,
+# task work, system calls), counted with tracefs, as root, into
+# bench/results/trace.md; see bench/README.  E.g. TRACEFLAGS=--requests=N
+TRACEFLAGS ?=
+bench-trace: all
+	$(MAKE) -C bench
+	bench/trace $(TRACEFLAGS)
+
 clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all bench check check-normal check-asan check-valgrind fuzz clean \
-	soak pressure
+.PHONY: all bench bench-trace check check-normal check-asan check-valgrind \
+	fuzz clean soak pressure
 
 include install.mk
