@@ -48,6 +48,7 @@ help:
 	@echo 'make soak           SOAK_SECONDS of mixed clients, reloads and kills'
 	@echo 'make pressure       the pressure figures, into bench/results'
 	@echo 'make bench          fingerd against the epoll and io_uring ceilings'
+	@echo 'make bench-trace    per request: SQEs, poll arms, system calls (tracefs)'
 	@echo 'make install        PREFIX, DESTDIR, sbindir, mandir as usual'
 	@echo 'make clean          remove what make built'
 
@@ -189,11 +190,19 @@ bench: all
 	$(MAKE) -C bench
 	bench/run
 
+# What each server asks of the kernel per request (SQEs, poll arms, punts,
+# task work, system calls), counted with tracefs, as root, into
+# bench/results/trace.md; see bench/README.  E.g. TRACEFLAGS=--requests=N
+TRACEFLAGS ?=
+bench-trace: all
+	$(MAKE) -C bench
+	bench/trace $(TRACEFLAGS)
+
 clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all help bench check check-normal check-asan check-valgrind fuzz clean \
-	soak pressure
+.PHONY: all help bench bench-trace check check-normal check-asan \
+	check-valgrind fuzz clean soak pressure
 
 include install.mk
