@@ -405,6 +405,7 @@ struct options {
 	bool		 refuse_list;
 	bool		 inetd;
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
+	struct proxy_table proxies;	/* -p */
 };
 
 /*
