@@ -168,7 +168,8 @@ invalid(struct proxy_header *h, const char *why)
 /*
  * The next field of a v1 line, up to a space or the line's end, copied
  * into out and terminated; the space after it is passed.  False if it is
- * empty or does not fit.
+ * empty, does not fit, or holds a NUL, which would end it early for
+ * inet_pton and strcmp ("63\0x" read as port 63).
  */
 static bool
 v1_field(const char **p, const char *end, char *out, size_t size)
@@ -176,7 +177,7 @@ v1_field(const char **p, const char *end, char *out, size_t size)
 	const char *space = memchr(*p, ' ', (size_t)(end - *p));
 	size_t n = (size_t)((space != NULL ? space : end) - *p);
 
-	if (n == 0 || n >= size)
+	if (n == 0 || n >= size || memchr(*p, '\0', n) != NULL)
 		return false;
 	memcpy(out, *p, n);
 	out[n] = '\0';

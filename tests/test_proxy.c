@@ -287,6 +287,20 @@ Test(proxy_v1, spaces)
 	EXPECT_INVALID("PROXY \r\n", "v1-protocol");
 }
 
+/* A NUL inside a field is not the field's end (found by fuzz_proxy). */
+Test(proxy_v1, nul_in_field)
+{
+	EXPECT_INVALID("PROXY TCP4 192.0.2.1 198.51.100.7 63\0x5 79\r\n",
+	    "v1-port");
+	EXPECT_INVALID("PROXY TCP4 192.0.2.1\0x 198.51.100.7 1 2\r\n",
+	    "v1-address");
+	EXPECT_INVALID("PROXY TCP6 ::1 ::1\0 1 2\r\n", "v1-address");
+	EXPECT_INVALID("PROXY TCP4\0x 192.0.2.1 198.51.100.7 1 2\r\n",
+	    "v1-protocol");
+	EXPECT_INVALID("PROXY UNKNOWN\0\r\n", "v1-protocol");
+	EXPECT_V1("PROXY UNKNOWN \0\r\n", NULL);
+}
+
 Test(proxy_v1, protocols)
 {
 	EXPECT_INVALID("PROXY TCP5 192.0.2.1 198.51.100.7 1 2\r\n",
