@@ -143,8 +143,8 @@ check-asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    check-normal
 
-# libFuzzer (clang) on the query parser and the plan filter, each for
-# FUZZ_SECONDS (60 by default).
+# libFuzzer (clang) on the query parser, the plan filter and the PROXY
+# header parser, each for FUZZ_SECONDS (60 by default).
 fuzz:
 	$(MAKE) -C tests/fuzz run
 
