@@ -270,7 +270,8 @@ v1_line(const char *line, size_t len, struct proxy_header *h)
 /*
  * v1: the bytes are read in order, and the first that decides, decides:
  * a byte of "PROXY " that differs, a CR not followed by LF, an LF not
- * after a CR, the 108th byte with no line end, or the line's LF.
+ * after a CR, 107 bytes with no line end (the 108th is not awaited), or
+ * the line's LF.
  */
 static enum proxy_status
 v1_parse(const uint8_t *b, size_t len, struct proxy_header *h)
