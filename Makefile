@@ -18,14 +18,14 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # Pure logic, no system call: the daemon's, the unit tests' and the
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
-PURE = errors.c query.c plan.c cache.c pending.c
+PURE = errors.c query.c plan.c cache.c pending.c proxy.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \
-	tests/test_engine.c tests/test_counts.c tests/rng.c
+	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
 	tests/test_counters.c \
@@ -159,8 +159,8 @@ check-asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 	    check-normal
 
-# libFuzzer (clang) on the query parser and the plan filter, each for
-# FUZZ_SECONDS (60 by default).
+# libFuzzer (clang) on the query parser, the plan filter and the PROXY
+# header parser, each for FUZZ_SECONDS (60 by default).
 fuzz:
 	$(MAKE) -C tests/fuzz run
 

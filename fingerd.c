@@ -40,7 +40,7 @@
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
 	"[-w workers]\n" \
-	"               [-E engine] [-R seconds] [-M file]\n"
+	"               [-E engine] [-R seconds] [-M file] [-p prefix ...]\n"
 
 #define HELP \
 	"  -B addr        address to bind, IPv4 or IPv6 (default: all, " \
@@ -68,10 +68,18 @@
 	"node_exporter's\n" \
 	"                 textfile collector: replaced every 10 s and at " \
 	"SIGUSR1\n" \
+	"  -p prefix      connections from this address or prefix (IPv4 or " \
+	"IPv6,\n" \
+	"                 e.g. 10.0.0.0/8, ::1) come through a proxy and " \
+	"begin with\n" \
+	"                 a PROXY protocol header, v1 or v2 (repeatable, " \
+	"64 at most)\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
 	"  -V             print the version and exit\n" \
 	"  -h             print this help and exit\n"
+
+_Static_assert(PROXY_PREFIXES_MAX == 64, "HELP says -p takes 64 at most");
 
 /* Where fingerd listens, logged once the group is known to exist. */
 static char listen_where[INET6_ADDRSTRLEN + 32];
@@ -116,6 +124,16 @@ name(int flag, const char *text)
 	return text;
 }
 
+/* -p: one more proxy's address or prefix. */
+static void
+proxy_add(struct options *o, const char *text)
+{
+	const char *why;
+
+	if ((why = proxy_table_add(&o->proxies, text)) != NULL)
+		usage_error("-p: '%s' %s", text, why);
+}
+
 static enum engine_kind
 engine_named(const char *text)
 {
@@ -137,7 +155,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:M:")) !=
+	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:M:p:")) !=
 	    -1) {
 		switch (ch) {
 		case 'h':
@@ -190,6 +208,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			if (optarg[0] == '\0')
 				usage_error("-M: the file name is empty");
 			o->metrics = optarg;
+			break;
+		case 'p':
+			proxy_add(o, optarg);
 			break;
 		case ':':
 			usage_error("-%c needs a value", optopt);

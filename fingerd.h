@@ -248,6 +248,52 @@ void		 address_format(const struct in6_addr *, char *, size_t);
 void		 socket_address_format(const struct sockaddr_storage *, char *,
 		    size_t);
 
+/*
+ * proxy.c: HAProxy's PROXY protocol (-p), with no I/O.  The listed
+ * prefixes are a plain fixed-size table, so that the supervisor can copy
+ * it into the workers' setup as it is.  An IPv4 prefix is kept as its
+ * v4-mapped IPv6 form, the form every address in fingerd has.
+ */
+#define PROXY_PREFIXES_MAX	64
+
+struct proxy_prefix {
+	struct in6_addr	 address;	/* the bits past length are zero */
+	uint8_t		 length;	/* in bits, of the IPv6 form */
+};
+
+struct proxy_table {
+	unsigned		 count;
+	struct proxy_prefix	 v[PROXY_PREFIXES_MAX];
+};
+
+/*
+ * The longest header: v1's line with its CRLF (the protocol's own
+ * bound), and v2's 16 bytes with the most address and TLV bytes that
+ * fingerd takes (proxy.c says why).
+ */
+#define PROXY_V1_MAX		107
+#define PROXY_V2_LENGTH_MAX	520
+#define PROXY_HEADER_MAX	(16 + PROXY_V2_LENGTH_MAX)
+
+enum proxy_status {
+	PROXY_MORE,		/* a valid start: receive more bytes */
+	PROXY_DONE,		/* a whole header: drop its length bytes */
+	PROXY_INVALID		/* close without a reply; log why */
+};
+
+struct proxy_header {
+	size_t		 length;	/* PROXY_DONE: the header's bytes */
+	bool		 local;		/* the connection's own address */
+	struct in6_addr	 address;	/* the client's unless local */
+	const char	*why;		/* PROXY_INVALID: a word for the log */
+};
+
+const char	*proxy_table_add(struct proxy_table *, const char *);
+bool		 proxy_listed(const struct proxy_table *,
+		    const struct in6_addr *);
+enum proxy_status proxy_header_parse(const void *, size_t,
+		    struct proxy_header *);
+
 /* privileges.c */
 struct privileges {
 	bool	 as_root;
@@ -413,6 +459,7 @@ struct options {
 	bool		 inetd;
 	const char	*metrics;	/* -M: the file, or NULL */
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
+	struct proxy_table proxies;	/* -p */
 };
 
 /*

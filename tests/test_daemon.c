@@ -1238,6 +1238,49 @@ Test(daemon, empty_names_refused)
 	one_line_checked("^fingerd: -u: the name is empty; see fingerd -h$");
 }
 
+/* A -p that is not an address or prefix says so (NULL: -p last, bare). */
+Test(daemon, proxy_prefixes_refused)
+{
+	static const struct {
+		const char	*prefix;
+		const char	*line;
+	} cases[] = {
+		{ "garbage", "^fingerd: -p: 'garbage' is not an IPv4 or IPv6 "
+		    "address or prefix; see fingerd -h$" },
+		{ "10.0.0.1/8", "^fingerd: -p: '10\\.0\\.0\\.1/8' has bits "
+		    "set past its prefix length; see fingerd -h$" },
+		{ "::/129", "^fingerd: -p: '::/129' has a prefix length that "
+		    "is not 0 to 128; see fingerd -h$" },
+		{ NULL, "^fingerd: -p needs a value; see fingerd -h$" },
+	};
+	size_t i;
+	int status;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		status = daemon_run(&fx, "-P", "0", "-p", cases[i].prefix,
+		    NULL);
+		cr_assert_eq(status, 64, "%s: status %d", cases[i].line,
+		    status);
+		one_line_checked(cases[i].line);
+	}
+}
+
+/*
+ * -p lists proxies; a client not listed is served as it was, and a PROXY
+ * line from it is its query line, with the reply such a line gets.
+ */
+Test(daemon, proxy_unlisted_client)
+{
+	daemon_start(&fx, "-B", LOCAL, "-p", "10.0.0.0/8", "-p",
+	    "2001:db8::/32", "-p", "::1", NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("PROXY TCP4 192.0.2.1 127.0.0.1 56324 79\r\nalice\r\n",
+	    REPLY_INVALID);
+	EXPECT_LOG("client=127\\.0\\.0\\.1 query=\"PROXY TCP4 192\\.0\\.2\\.1 "
+	    "127\\.0\\.0\\.1 56324 79\" reply=invalid end=ok ");
+	stopped_cleanly();
+}
+
 /* A count of one is singular in the log. */
 Test(daemon, one_member_is_singular)
 {
