@@ -780,20 +780,6 @@ test_install() {
 
 # --------------------------------------------------------- the Debian package
 
-build_deb() {
-	local version src
-	version=$(sed -n '1s/.*(\(.*\)).*/\1/p' "$TOP/debian/changelog")
-	src=$T/deb/fingerd-$version
-	mkdir -p "$src"
-	# A copy: dpkg-buildpackage cleans the tree and writes to ..
-	tar -C "$TOP" --exclude=./.git --exclude=./build \
-	    --exclude=./build-asan --exclude=./fingerd --exclude='./*.deb' \
-	    --exclude=./debian/.debhelper --exclude=./debian/fingerd-uring \
-	    -cf - . | tar -C "$src" -xf -
-	(cd "$src" && timeout 180 dpkg-buildpackage -us -uc -b) \
-	    >"$T/deb/build.log" 2>&1
-}
-
 test_deb() {
 	local deb
 	echo "# the Debian package"
@@ -811,7 +797,7 @@ test_deb() {
 			skip "fingerd.8 does not exist yet: no package without it"
 			return
 		fi
-		if build_deb; then
+		if build_deb "$T/deb"; then
 			ok "dpkg-buildpackage -us -uc -b builds the package"
 		else
 			not_ok "dpkg-buildpackage -us -uc -b builds the package"
@@ -845,6 +831,10 @@ test_deb() {
 	    grep -qx 'License: ISC'"
 	check "it depends on adduser (the postinst's addgroup)" eval \
 	    "dpkg-deb -f '$deb' Depends | grep -qw adduser"
+	dpkg-deb -f "$deb" Provides Conflicts Replaces >"$T/deb.relations"
+	expect_bytes "it provides, conflicts with and replaces finger-server" \
+	    "$T/deb.relations" "Provides: finger-server\nConflicts: \
+efingerd, finger-server, fingerd\nReplaces: finger-server\n"
 	rm -rf "$T/deb.ctl"
 	dpkg-deb -e "$deb" "$T/deb.ctl"
 	check "its postinst creates the system group finger when missing" \
