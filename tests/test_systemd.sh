@@ -41,8 +41,9 @@
 # package debhelper and dpkg-dev.  Without root or systemd-nspawn, or
 # when debootstrap cannot make the tree, it prints "SKIP - why" and
 # counts nothing.  Prints one line per check and ends with "N passed,
-# N failed"; the exit status is 1 when anything failed.  It takes about
-# 40 s with the tree cached; making the tree adds about 45 s.
+# N failed"; the exit status is 1 when anything failed.  It takes 15 to
+# 60 s with the tree cached (building the package is most of it); making
+# the tree adds 45 to 120 s, as the mirror goes.
 
 set -u
 [ -n "${SYSTEMD_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
@@ -120,7 +121,7 @@ make_tree() {
 		exec 9>&-
 		return 1
 	}
-	echo "# making the tree $TREE (debootstrap, about 45 s)"
+	echo "# making the tree $TREE (debootstrap, 45 to 120 s)"
 	rm -rf "$TREE.new" "$TREE" "$TREE.stamp"
 	# shellcheck disable=SC2086
 	if ! timeout 600 debootstrap $DEBOOTSTRAP_ARGS "$TREE.new" "$MIRROR" \
