@@ -2,7 +2,9 @@
  * Least privilege.  Started as root, fingerd binds, then becomes the -u
  * account: its uid and gid in every slot, no supplementary groups.  Started
  * as anyone, it keeps no capability in any set after binding, and sets
- * no_new_privs, so nothing it could execute regains one.  The ring is
+ * no_new_privs, so nothing it could execute regains one.  Started with
+ * no capability, as systemd starts fingerd.service, it makes no
+ * privileged call at all.  The ring is
  * created after this: its requests run with these credentials.
  */
 #include <sys/capability.h>
@@ -48,11 +50,35 @@ drop_bounding_set(void)
 			    "bounding set", (int)cap);
 }
 
+/*
+ * Whether any capability is held.  capget needs no privilege; capset is
+ * among the calls a service manager may refuse (systemd's @privileged),
+ * so it is made only when there is something to clear.  The ambient set
+ * is part of the permitted and the inheritable sets: empty when they are.
+ */
+static int
+holds_capabilities(void)
+{
+	cap_t now, none;
+	int held;
+
+	if ((now = cap_get_proc()) == NULL)
+		fatal(EX_OSERR, "cannot read the capability sets");
+	if ((none = cap_init()) == NULL)
+		fatal(EX_OSERR, "cap_init");
+	held = cap_compare(now, none) != 0;
+	cap_free(none);
+	cap_free(now);
+	return held;
+}
+
 static void
 clear_capabilities(void)
 {
 	cap_t none;
 
+	if (!holds_capabilities())
+		return;
 	if ((none = cap_init()) == NULL)
 		fatal(EX_OSERR, "cap_init");
 	if (cap_set_proc(none) != 0)

@@ -1,5 +1,5 @@
 # tests/checks.sh: the shell tests' checks (test_ops.sh, test_userdb.sh,
-# test_container.sh source it).  One line a check, "ok   - what" or
+# test_container.sh, test_systemd.sh source it).  One line a check, "ok   - what" or
 # "FAIL - what"; the counts in $passed and $failed.  expect_bytes writes
 # $T/expected: the sourcing script sets T first.
 
@@ -72,4 +72,21 @@ wait_until() {
 
 log_has() {	# log_has file ERE [count]
 	[ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]
+}
+
+# build_deb dir: the Debian package of this tree (from $TOP), built by
+# dpkg-buildpackage -us -uc -b in dir (15 to 30 s): dir/*.deb and
+# dir/build.log.
+build_deb() {
+	local version src
+	version=$(sed -n '1s/.*(\(.*\)).*/\1/p' "$TOP/debian/changelog")
+	src=$1/fingerd-$version
+	mkdir -p "$src"
+	# A copy: dpkg-buildpackage cleans the tree and writes to ..
+	tar -C "$TOP" --exclude=./.git --exclude=./build \
+	    --exclude=./build-asan --exclude=./fingerd --exclude='./*.deb' \
+	    --exclude=./debian/.debhelper --exclude=./debian/fingerd-uring \
+	    -cf - . | tar -C "$src" -xf -
+	(cd "$src" && timeout 180 dpkg-buildpackage -us -uc -b) \
+	    >"$1/build.log" 2>&1
 }

@@ -903,6 +903,24 @@ child_block_inotify(void)
 }
 
 /*
+ * For the child: started as nobody with no capability, under a filter
+ * that refuses capset, as systemd's SystemCallFilter=~@privileged does.
+ * A test run as root becomes nobody here (no capability survives the
+ * switch); one run as anyone else already holds none.
+ */
+void
+child_unprivileged_no_capset(void)
+{
+	gid_t gid = 65534;
+	uid_t uid = 65534;
+
+	if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
+	    setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0))
+		_exit(124);
+	child_block(__NR_capset, 1, EPERM);
+}
+
+/*
  * For the child, started as root: supplementary groups and an inheritable
  * and ambient capability, so that the daemon has something to drop.
  */

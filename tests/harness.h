@@ -199,6 +199,7 @@ void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);
 void	 child_block_inotify(void);
 void	 child_add_privileges(void);
+void	 child_unprivileged_no_capset(void);
 
 /* Its log; the patterns are POSIX extended regular expressions. */
 void	 log_read(const struct fixture *, struct buffer *);

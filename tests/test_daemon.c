@@ -1493,18 +1493,25 @@ status_field(pid_t pid, const char *name, char *value, size_t size)
 	    (int)(pid)); \
 } while (0)
 
+/* No capability in the sets a process uses, and no_new_privs. */
+static void
+no_capability_checked(pid_t pid)
+{
+	EXPECT_STATUS(pid, "CapInh", "0000000000000000");
+	EXPECT_STATUS(pid, "CapPrm", "0000000000000000");
+	EXPECT_STATUS(pid, "CapEff", "0000000000000000");
+	EXPECT_STATUS(pid, "CapAmb", "0000000000000000");
+	EXPECT_STATUS(pid, "NoNewPrivs", "1");
+}
+
 static void
 privileges_checked(pid_t pid)
 {
 	EXPECT_STATUS(pid, "Uid", "65534\t65534\t65534\t65534");
 	EXPECT_STATUS(pid, "Gid", "65534\t65534\t65534\t65534");
 	EXPECT_STATUS(pid, "Groups", "");
-	EXPECT_STATUS(pid, "CapInh", "0000000000000000");
-	EXPECT_STATUS(pid, "CapPrm", "0000000000000000");
-	EXPECT_STATUS(pid, "CapEff", "0000000000000000");
 	EXPECT_STATUS(pid, "CapBnd", "0000000000000000");
-	EXPECT_STATUS(pid, "CapAmb", "0000000000000000");
-	EXPECT_STATUS(pid, "NoNewPrivs", "1");
+	no_capability_checked(pid);
 }
 
 /*
@@ -1527,6 +1534,24 @@ Test(daemon, privileges_dropped)
 	if (!under_valgrind())		/* which runs no seccomp filter */
 		EXPECT_STATUS(worker, "Seccomp", "2");
 	EXPECT_STATUS(fx.pid, "Seccomp", "0");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * Started with no capability (as fingerd.service is), it makes no
+ * privileged call: with capset refused, it starts, keeps nothing, sets
+ * no_new_privs and serves.
+ */
+Test(daemon, unprivileged_needs_no_capset)
+{
+	pid_t worker;
+
+	fx.child_setup = child_unprivileged_no_capset;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	worker = daemon_worker(&fx);
+	no_capability_checked(fx.pid);
+	no_capability_checked(worker);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }
