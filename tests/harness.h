@@ -195,6 +195,8 @@ pid_t	 daemon_worker(const struct fixture *);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);
+void	 child_block_openat2(void);
+void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
 void	 child_add_privileges(void);
 

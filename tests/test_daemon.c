@@ -1389,6 +1389,53 @@ Test(daemon, engine_named_in_the_log)
 	stopped_cleanly();
 }
 
+/*
+ * openat2 refused with EPERM (profile as a seccomp profile older than it
+ * refuses it): every member's files are still opened and served byte for
+ * byte, and the log says once that openat serves instead, under epoll.
+ * The ring's openat2 passes no seccomp filter: with io_uring, no line.
+ */
+static void
+openat2_refused(void (*profile)(void), const char *engine,
+    const char *engine_line, size_t refused_lines)
+{
+	struct buffer log;
+
+	fx.child_setup = profile;
+	daemon_start(&fx, "-B", LOCAL, "-E", engine, NULL);
+	EXPECT_LOG(engine_line);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("dan\r\n", REPLY_DAN);
+	EXPECT("/W bob\r\n", REPLY_W_BOB);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	cr_assert(log_wait(&fx, " query=", 4, WAIT_LOG_MS));
+	log_read(&fx, &log);
+	cr_assert_eq(log_count(&fx, "^fingerd: openat2 refused \\(EPERM\\): "
+	    "using openat$"), refused_lines, "log:\n%s", log.data);
+	cr_assert_eq(log_count(&fx, "reply=no-plan"), 1, "log:\n%s",
+	    log.data);		/* carol's, who has no plan */
+	buffer_free(&log);
+	stopped_cleanly();
+}
+
+Test(daemon, openat2_refused_under_epoll)
+{
+	openat2_refused(child_block_openat2, "epoll",
+	    "^fingerd: engine: epoll \\(-E epoll\\)$", 1);
+}
+
+Test(daemon, openat2_refused_under_auto)
+{
+	openat2_refused(child_block_openat2, "auto",
+	    "^fingerd: engine: io_uring$", 0);
+}
+
+Test(daemon, openat2_and_io_uring_refused_under_auto)
+{
+	openat2_refused(child_block_io_uring_and_openat2, "auto",
+	    "^fingerd: engine: epoll, as io_uring is refused: ", 1);
+}
+
 Test(daemon, engine_unknown)
 {
 	int status = daemon_run(&fx, "-P", "0", "-E", "kqueue", NULL);
