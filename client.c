@@ -395,12 +395,18 @@ client_error(struct context *ctx, struct client *c, enum fingerd_error e)
 	client_reply(ctx, c, error_name(e), line, strlen(line));
 }
 
-/* Ends the exchange; the slot is left once nothing is in flight. */
+/*
+ * Ends the exchange; the slot is left once nothing is in flight.  A query
+ * cut off (by the deadline, an eviction, a reset) is logged as far as it
+ * came.
+ */
 static void
 client_end(struct client *c, enum fingerd_error e)
 {
 	if (c->end == E_NONE)
 		c->end = e;
+	if (c->state == CLIENT_RECV_QUERY)
+		c->line_len = c->query_len;
 	c->state = CLIENT_DONE;
 }
 

@@ -353,6 +353,31 @@ Test(daemon, silent_client_timed_out)
 }
 
 /*
+ * A query cut off by the deadline, its line unfinished: logged as far as
+ * it came, and the connection reset.
+ */
+Test(daemon, query_cut_off_by_the_deadline_logged)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, "-t", "1", NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alic", 4);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alic\" reply=none "
+	    "end=timeout sent=0 ms=[0-9]+\\.[0-9]{3}$");
+	cr_assert_eq(client_read_all(fd, &b, 4000 * wait_scale()), -1,
+	    "not reset within 4 s");
+	cr_assert_eq(errno, ECONNRESET, "not reset within 4 s: %s",
+	    strerror(errno));
+	assert_reply(&b, "", "to the client cut off");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/*
  * A client that never reads a reply bigger than the socket buffers:
  * reset at the deadline; what had come before is the reply's start.
  */
