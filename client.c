@@ -38,12 +38,14 @@
  * it leaves its slot at once, or until a connection that waits for a
  * slot takes its (client_evict_oldest).
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -394,12 +396,18 @@ client_error(struct context *ctx, struct client *c, enum fingerd_error e)
 	client_reply(ctx, c, error_name(e), line, strlen(line));
 }
 
-/* Ends the exchange; the slot is left once nothing is in flight. */
+/*
+ * Ends the exchange; the slot is left once nothing is in flight.  A query
+ * cut off (by the deadline, an eviction, a reset) is logged as far as it
+ * came.
+ */
 static void
 client_end(struct client *c, enum fingerd_error e)
 {
 	if (c->end == E_NONE)
 		c->end = e;
+	if (c->state == CLIENT_RECV_QUERY)
+		c->line_len = c->query_len;
 	c->state = CLIENT_DONE;
 }
 
@@ -1214,11 +1222,34 @@ query_received(struct context *ctx, struct client *c, int res)
 }
 
 /*
- * Replied: wait for the client's EOF if it may have left input unread: a
- * close with input unread resets the connection, and the reset throws
- * away what of the reply the kernel has not sent yet.  After a long reply,
- * input that came while it streamed is looked for (a call, made only
- * then).
+ * Whether the kernel still holds bytes of the reply, unsent or unacked
+ * (SIOCOUTQ): closed now, it would keep them, and keep sending them to a
+ * client that reads slowly or not at all, long after the deadline, in
+ * memory no limit of fingerd's counts.  On loopback a client that reads
+ * as the reply comes has acknowledged it by the last send's completion
+ * (a 1 KiB plan at 64 connections: all but 0.03% of the exchanges);
+ * over a network the acknowledgement takes a round trip, and the
+ * client's EOF comes after it.  A descriptor that cannot say (a pipe
+ * from inetd) holds nothing the kernel would send on its own.
+ */
+static bool
+reply_in_kernel(const struct client *c)
+{
+	int queued;
+
+	return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
+/*
+ * Replied: wait for the client's EOF, within the deadline, when it may
+ * have left input unread (a close with input unread resets the
+ * connection, and the reset throws away what of the reply the kernel has
+ * not sent yet), and when the kernel still holds part of the reply (a
+ * close would leave it to the kernel alone, past the deadline).  A
+ * client that closes on EOF has acknowledged the whole reply; at the
+ * deadline the connection is reset (client_leave), the bytes with it.
+ * After a long reply, input that came while it streamed is looked for
+ * (a call, made only then).
  */
 static void
 client_replied(struct context *ctx, struct client *c)
@@ -1228,7 +1259,7 @@ client_replied(struct context *ctx, struct client *c)
 	if (!c->linger && c->sent >= REPLY_LONG &&
 	    recvfrom(c->fd, &byte, 1, MSG_DONTWAIT, NULL, NULL) > 0)
 		c->linger = true;
-	if (!c->linger) {
+	if (!c->linger && !reply_in_kernel(c)) {
 		client_end(c, E_NONE);
 		return;
 	}
@@ -1255,13 +1286,20 @@ data_sent(struct context *ctx, struct client *c, int res)
 		client_replied(ctx, c);
 }
 
+/*
+ * Draining ends at the client's EOF, or at the deadline: then a client
+ * that has acknowledged the whole reply (and the FIN after it) but not
+ * closed, as nc(1) may not, has had its reply, and its connection closes
+ * as any other; one that holds part of it still is too slow, and reset.
+ */
 static void
 drained(struct context *ctx, struct client *c, int res)
 {
 	if (res > 0)
 		client_recv(ctx, c, OP_DRAIN);
 	else
-		client_end(c, res == -ECANCELED ? E_TIMEOUT : E_NONE);
+		client_end(c, res == -ECANCELED && reply_in_kernel(c) ?
+		    E_TIMEOUT : E_NONE);
 }
 
 static void
@@ -1294,6 +1332,24 @@ client_finish(struct context *ctx, struct client *c)
 	address_counts_remove(ctx->addresses, &c->address);
 }
 
+/*
+ * A connection ended by its deadline or evicted is reset (SO_LINGER of
+ * 0, as nginx's reset_timedout_connection does): the kernel frees it and
+ * whatever of the reply it holds at once, instead of sending that on to
+ * a client that does not read, past the deadline, for minutes.  Any
+ * other end is a FIN, after the whole reply (client_replied).
+ */
+static void
+socket_close(const struct client *c)
+{
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	if (c->end == E_TIMEOUT || c->end == E_EVICTED)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+		    sizeof(reset));
+	close(c->fd);
+}
+
 static void
 client_leave(struct context *ctx, struct client *c)
 {
@@ -1305,7 +1361,7 @@ client_leave(struct context *ctx, struct client *c)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
 		    client_index(ctx, c), c->serial));
 	close_file(ctx, c);
-	close(c->fd);
+	socket_close(c);
 	free(c->head);
 	members_release(c->members);
 	if (c->entry != NULL)
@@ -1318,6 +1374,30 @@ client_leave(struct context *ctx, struct client *c)
 	c->next_free = ctx->free_clients;
 	ctx->free_clients = c;
 	ctx->active--;
+}
+
+/*
+ * What the kernel may hold of one client's reply: its socket's send
+ * buffer, SO_SNDBUF, fixed, where Linux would grow it up to tcp_wmem's
+ * 4 MiB as the client acknowledges.  So a send completes only as the
+ * client reads, the deadline still has the rest of the reply to cut,
+ * and -c and -a bound what clients hold in the kernel too.  The kernel
+ * doubles the value, for its overhead: 128 KiB, two of the 64 KiB
+ * segments loopback sends (with room for one only, each waits for a
+ * delayed ACK: a 1 MiB reply took 48 ms instead of 0.2), and 1.3 MB/s
+ * at an RTT of 100 ms, a 1 MiB plan (-m's default) in about a second.
+ * Set on the listening socket, whose connections inherit it (no call a
+ * connection), or with -i on the one connection.  Best effort: without
+ * it (a pipe from inetd) only the kernel's own limits hold.
+ */
+#define SEND_BUFFER	(64 * 1024)
+
+void
+client_send_buffer(int fd)
+{
+	int size = SEND_BUFFER;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
 /* A new connection; the loop has checked that a slot is free. */

@@ -4,6 +4,7 @@
  * The supervisor chooses once, as the -u account, and every worker of
  * the daemon runs that one.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -55,14 +56,24 @@ engine_open(enum engine_kind kind, unsigned clients)
 	    uring_engine_open(clients);
 }
 
-/* The log's line on the engine that serves, and why, under -E auto. */
+/*
+ * The log's line on the engine that serves, and why, under -E auto.
+ * With epoll, a line more where openat2 is refused: the workers open
+ * plans with openat (epoll.c).  The ring's own openat2 passes no
+ * seccomp filter.
+ */
 void
 engine_log(enum engine_kind kind, const char *why)
 {
+	int refused;
+
 	if (kind == ENGINE_URING)
 		log_info("engine: io_uring");
 	else if (strcmp(why, "-E epoll") == 0)
 		log_info("engine: epoll (-E epoll)");
 	else
 		log_info("engine: epoll, as io_uring is refused: %s", why);
+	if (kind == ENGINE_EPOLL && (refused = openat2_refusal()) != 0)
+		log_info("openat2 refused (%s): using openat",
+		    refused == EPERM ? "EPERM" : "ENOSYS");
 }

@@ -139,6 +139,7 @@ void		 engine_log(enum engine_kind, const char *);
 struct engine	*uring_engine_open(unsigned);
 bool		 uring_usable(char *, size_t, int *);
 struct engine	*epoll_engine_open(unsigned);
+int		 openat2_refusal(void);
 
 static inline void
 engine_free(struct engine *e)

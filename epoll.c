@@ -132,6 +132,7 @@ struct epoll_engine {
 	struct heap		 timers;
 	struct fifo		 done;
 	bool			 pool_warned;
+	bool			 openat2;	/* not refused (file_open()) */
 	bool			 input_done;	/* a read done as it started */
 	unsigned		 unpolled;	/* batches since the last poll */
 	/* the pool, under lock */
@@ -424,23 +425,46 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 
 /* ------------------------------------------------------------ the pool */
 
+/*
+ * Whether openat2 is refused, and how: 0 when it is there, else EPERM (a
+ * container's seccomp profile older than it: Docker's before 20.10
+ * refuses what it does not list with EPERM) or ENOSYS (valgrind, a
+ * kernel before 5.6, a profile that says so).  Asked with a size too
+ * small for any open_how, which the kernel refuses with EINVAL before
+ * it looks at anything else: nothing is opened.
+ */
+int
+openat2_refusal(void)
+{
+	if (syscall(SYS_openat2, AT_FDCWD, "", NULL, (size_t)0) == 0 ||
+	    (errno != EPERM && errno != ENOSYS))
+		return 0;
+	return errno;
+}
+
+/*
+ * Without openat2: openat, with the same flags, whose O_NOFOLLOW refuses
+ * a link at the plan; what RESOLVE_NO_MAGICLINKS refuses, a magic link,
+ * lives in /proc, which Landlock keeps out.
+ */
 static int
-file_call(struct request *r)
+file_open(const struct request *r, bool openat2)
+{
+	if (openat2)
+		return (int)syscall(SYS_openat2, AT_FDCWD, r->path, r->how,
+		    sizeof(*r->how));
+	return openat(AT_FDCWD, r->path, (int)r->how->flags);
+}
+
+static int
+file_call(struct request *r, bool openat2)
 {
 	ssize_t n;
 	int ret;
 
 	switch (r->op) {
 	case F_OPENAT:
-		ret = (int)syscall(SYS_openat2, AT_FDCWD, r->path, r->how,
-		    sizeof(*r->how));
-		/*
-		 * Without openat2 (valgrind, a container profile older than
-		 * it): openat, whose O_NOFOLLOW refuses a link at the plan;
-		 * a magic link lives in /proc, which Landlock keeps out.
-		 */
-		if (ret < 0 && errno == ENOSYS)
-			ret = openat(AT_FDCWD, r->path, (int)r->how->flags);
+		ret = file_open(r, openat2);
 		break;
 	case F_STATX:
 		ret = statx(r->fd, r->path, AT_SYMLINK_NOFOLLOW |
@@ -510,7 +534,7 @@ pool_thread(void *arg)
 			p->todo_last = NULL;
 		p->queued--;
 		pthread_mutex_unlock(&p->lock);
-		r->res = file_call(r);
+		r->res = file_call(r, p->openat2);
 		pthread_mutex_lock(&p->lock);
 		r->next = NULL;
 		if (p->finished_last != NULL)
@@ -954,6 +978,7 @@ epoll_engine_open(unsigned clients)
 	    (size_t)rl.rlim_cur;
 	p->nslots = clients > 0 ? clients : 1;
 	p->threads_max = 2 * clients + 16;
+	p->openat2 = openat2_refusal() == 0;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_condattr_init(&monotonic);
 	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);

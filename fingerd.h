@@ -574,6 +574,7 @@ bool	 client_evictable(const struct context *);
 bool	 client_evict_oldest(struct context *, int64_t *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
+void	 client_send_buffer(int);
 /* How many completions one engine_wait() may return. */
 #define COMPLETIONS(clients)	RING_CQ_ENTRIES(clients)
 

@@ -2,8 +2,8 @@
  * seccomp (libseccomp): the system calls a worker's loop makes, and no
  * other.  Installed once the worker has its engine, its descriptors and
  * its Landlock domain, so the list holds only what serving takes: the
- * engine's calls, closing and shutting down sockets, the plan watches,
- * the log's last writes, memory.  Any other call kills the process
+ * engine's calls, closing, shutting down and resetting sockets, the plan
+ * watches, the log's last writes, memory.  Any other call kills the process
  * (SIGSYS, which the supervisor reports and the kernel's audit log names
  * with its number); no mapping can be made executable.
  *
@@ -22,7 +22,11 @@
  * which does not emulate them), it says so once and goes on, as Landlock
  * does.
  */
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <linux/sockios.h>
 
 #include <sched.h>
 
@@ -159,6 +163,26 @@ allow_threads(scmp_filter_ctx filter)
 #endif
 }
 
+/*
+ * The end of a connection (client.c): what of the reply the kernel
+ * holds, ioctl SIOCOUTQ; the reset at a deadline, setsockopt SO_LINGER.
+ * Those requests only.
+ */
+static void
+allow_socket_calls(scmp_filter_ctx filter)
+{
+	const struct scmp_arg_cmp linger[] = {
+		SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
+		SCMP_A2(SCMP_CMP_EQ, SO_LINGER),
+	};
+#if !defined(__SANITIZE_ADDRESS__)
+	const struct scmp_arg_cmp outq = SCMP_A1(SCMP_CMP_EQ, SIOCOUTQ);
+
+	allow(filter, SCMP_SYS(ioctl), 1, &outq);
+#endif
+	allow(filter, SCMP_SYS(setsockopt), 2, linger);
+}
+
 void
 seccomp_restrict(enum engine_kind engine)
 {
@@ -178,6 +202,7 @@ seccomp_restrict(enum engine_kind engine)
 	} else {
 		ALLOW_ALL(filter, uring_calls);
 	}
+	allow_socket_calls(filter);
 #if !defined(__SANITIZE_ADDRESS__)
 	{
 		/* mmap and mprotect only without PROT_EXEC. */

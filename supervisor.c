@@ -315,6 +315,13 @@ worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 	sigset_t none;
 	unsigned i;
 
+	/*
+	 * The other workers' sockets go first: with -w 40 under a low
+	 * RLIMIT_NOFILE, the copies below need the room they take.
+	 */
+	for (i = 0; i < s->options->workers; i++)
+		if (s->slots[i].listen_fd != s->slots[slot].listen_fd)
+			close(s->slots[i].listen_fd);
 	/* Above the layout first, so that no dup3 closes a source. */
 	for (i = 0; i < n; i++)
 		if ((fds[i] = fcntl(from[i], F_DUPFD_CLOEXEC, (int)n)) < 0)

@@ -851,26 +851,40 @@ daemon_run(struct fixture *f, ...)
 	return WEXITSTATUS(status);
 }
 
+/* System calls from nr to nr + count - 1, for child_block(). */
+struct call_range {
+	int		 nr;
+	unsigned	 count;
+};
+
+#define RANGES_MAX	4
+
 /*
- * For the child: a seccomp filter that fails system calls nr, and the
- * two after it when three, with error.
+ * For the child: a seccomp filter that fails the system calls in the n
+ * ranges with error, three instructions a range.
  */
 static void
-child_block(int nr, unsigned count, int error)
+child_block(const struct call_range *ranges, size_t n, int error)
 {
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)nr, 0, 2),
-		BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, (unsigned)nr + count, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO |
-		    ((unsigned)error & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog program = {
-		.len = sizeof(code) / sizeof(code[0]), .filter = code
-	};
+	struct sock_filter code[1 + 3 * RANGES_MAX + 1];
+	struct sock_fprog program = { .filter = code };
+	size_t i, len = 0;
 
+	if (n > RANGES_MAX)
+		_exit(125);
+	code[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+	    offsetof(struct seccomp_data, nr));
+	for (i = 0; i < n; i++) {
+		code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE |
+		    BPF_K, (unsigned)ranges[i].nr, 0, 2);
+		code[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE |
+		    BPF_K, (unsigned)ranges[i].nr + ranges[i].count, 1, 0);
+		code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+		    SECCOMP_RET_ERRNO | ((unsigned)error & SECCOMP_RET_DATA));
+	}
+	code[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+	    SECCOMP_RET_ALLOW);
+	program.len = (unsigned short)len;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
 		_exit(125);
@@ -883,23 +897,46 @@ child_block(int nr, unsigned count, int error)
  * CRI-O's.  No architecture check: it only has to stop the native calls
  * of the daemon the tests built.
  */
+static const struct call_range io_uring_calls = { __NR_io_uring_setup, 3 };
+static const struct call_range openat2_call = { __NR_openat2, 1 };
+
 void
 child_block_io_uring(void)
 {
-	child_block(__NR_io_uring_setup, 3, EPERM);
+	child_block(&io_uring_calls, 1, EPERM);
 }
 
 void
 child_block_io_uring_enosys(void)
 {
-	child_block(__NR_io_uring_setup, 3, ENOSYS);
+	child_block(&io_uring_calls, 1, ENOSYS);
+}
+
+/*
+ * openat2 refused with EPERM, as profiles older than it refuse what they
+ * do not list (Docker's before 20.10); alone, or with io_uring too.
+ */
+void
+child_block_openat2(void)
+{
+	child_block(&openat2_call, 1, EPERM);
+}
+
+void
+child_block_io_uring_and_openat2(void)
+{
+	const struct call_range both[] = { io_uring_calls, openat2_call };
+
+	child_block(both, 2, EPERM);
 }
 
 /* inotify_init1 refused, as when the account has used up its instances. */
 void
 child_block_inotify(void)
 {
-	child_block(__NR_inotify_init1, 1, EPERM);
+	const struct call_range inotify = { __NR_inotify_init1, 1 };
+
+	child_block(&inotify, 1, EPERM);
 }
 
 /*
@@ -911,13 +948,14 @@ child_block_inotify(void)
 void
 child_unprivileged_no_capset(void)
 {
+	const struct call_range capset = { __NR_capset, 1 };
 	gid_t gid = 65534;
 	uid_t uid = 65534;
 
 	if (geteuid() == 0 && (setgroups(0, NULL) != 0 ||
 	    setresgid(gid, gid, gid) != 0 || setresuid(uid, uid, uid) != 0))
 		_exit(124);
-	child_block(__NR_capset, 1, EPERM);
+	child_block(&capset, 1, EPERM);
 }
 
 /*

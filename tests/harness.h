@@ -197,6 +197,8 @@ void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);
+void	 child_block_openat2(void);
+void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
 void	 child_add_privileges(void);
 void	 child_unprivileged_no_capset(void);

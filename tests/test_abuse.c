@@ -5,8 +5,11 @@
  * holds afterwards (descriptors in /proc/<pid>/fd, resident memory) as
  * well as what other clients see meanwhile.
  */
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <net/if.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -54,9 +57,12 @@ teardown(void)
 
 TestSuite(abuse, .init = setup, .fini = teardown);
 
-/* A connection to the daemon from the local address source. */
+/*
+ * A connection to the daemon from the local address source, with a
+ * receive buffer of rcvbuf bytes (0: the system's).
+ */
 static int
-connect_from(const char *source)
+connect_small_from(const char *source, int rcvbuf)
 {
 	struct sockaddr_in from = { .sin_family = AF_INET };
 	struct sockaddr_in to = { .sin_family = AF_INET };
@@ -66,11 +72,20 @@ connect_from(const char *source)
 	inet_pton(AF_INET, SERVER, &to.sin_addr);
 	to.sin_port = htons((uint16_t)fx.port);
 	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	if (rcvbuf > 0)
+		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf)), 0);
 	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
 	    "bind %s: %s", source, strerror(errno));
 	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
 	    "connect from %s: %s", source, strerror(errno));
 	return fd;
+}
+
+static int
+connect_from(const char *source)
+{
+	return connect_small_from(source, 0);
 }
 
 /* A connection from the IPv6 address source to the daemon at server. */
@@ -487,6 +502,256 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 	cr_assert_eq(status, 0, "wait status %#x; the log but exchanges:\n%s",
 	    status, log_but_exchanges(&b));
 	buffer_free(&b);
+}
+
+/*
+ * The test's own network namespace, its loopback up: /proc/net/tcp and
+ * ss(8) list this test's sockets only, and not the TIME_WAIT sockets of
+ * every other test the machine runs (100,000 of them make each reading
+ * take a tenth of a second).  Where it may not (no CAP_SYS_ADMIN), the
+ * machine's.
+ */
+static void
+network_of_its_own(void)
+{
+	struct ifreq ifr;
+	int fd;
+
+	if (unshare(CLONE_NEWNET) != 0)
+		return;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	cr_assert((fd = socket(AF_INET, SOCK_DGRAM, 0)) >= 0);
+	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0);
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "lo up: %s",
+	    strerror(errno));
+	close(fd);
+}
+
+/*
+ * fingerd's side of the TCP connections to port (from peer_port, or 0:
+ * all), as /proc/net/tcp shows them: the sockets (but the listener and
+ * TIME_WAIT's), the bytes they hold unacknowledged (tx_queue), and
+ * those of them that fingerd has closed (inode 0) still holding bytes.
+ */
+struct server_side {
+	unsigned	 sockets;
+	unsigned long	 queued;
+	unsigned	 orphans;	/* closed, holding bytes */
+	unsigned long	 orphaned;	/* their bytes */
+};
+
+static void
+server_side(int port, int peer_port, struct server_side *s)
+{
+	unsigned local, remote, state;
+	unsigned long tx, rx, inode;
+	char line[512];
+	FILE *f;
+
+	memset(s, 0, sizeof(*s));
+	cr_assert_not_null(f = fopen("/proc/net/tcp", "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x %lx:%lx %*x:%*x %*x "
+		    "%*u %*u %lu", &local, &remote, &state, &tx, &rx,
+		    &inode) != 6 || (int)local != port ||
+		    (peer_port != 0 && (int)remote != peer_port) ||
+		    state == 0x0a || state == 0x06)	/* LISTEN, TIME_WAIT */
+			continue;
+		s->sockets++;
+		s->queued += tx;
+		if (inode == 0 && tx > 0) {
+			s->orphans++;
+			s->orphaned += tx;
+		}
+	}
+	fclose(f);
+}
+
+/*
+ * What the kernel charges to TCP (sockstat's mem, in bytes here) for the
+ * sockets of both ends of connections to port, as ss(8) reads it from
+ * sock_diag: each socket's receive and send queues, its forward
+ * allocation, options and backlog.  Unlike sockstat, it counts no one
+ * else's sockets.
+ */
+static unsigned long
+port_memory(int port)
+{
+	unsigned long r, f, w, o, bl, sum = 0;
+	char command[160], line[1024], *p;
+	FILE *ss;
+
+	snprintf(command, sizeof(command), "ss -tmnH state all "
+	    "'( sport = :%d or dport = :%d )'", port, port);
+	cr_assert_not_null(ss = popen(command, "r"), "%s", command);
+	while (fgets(line, sizeof(line), ss) != NULL)
+		if ((p = strstr(line, "skmem:(")) != NULL &&
+		    sscanf(p, "skmem:(r%lu,rb%*u,t%*u,tb%*u,f%lu,w%lu,o%lu,"
+		    "bl%lu", &r, &f, &w, &o, &bl) == 5)
+			sum += r + f + w + o + bl;
+	cr_assert_eq(pclose(ss), 0, "%s failed", command);
+	return sum;
+}
+
+/* /proc/net/sockstat: TCP's memory, in pages, and its orphans. */
+static void
+sockstat(long *pages, long *orphans)
+{
+	char line[256];
+	FILE *f;
+
+	*pages = *orphans = -1;
+	cr_assert_not_null(f = fopen("/proc/net/sockstat", "r"));
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "TCP: inuse %*d orphan %ld tw %*d alloc %*d "
+		    "mem %ld", orphans, pages) == 2)
+			break;
+	fclose(f);
+	cr_assert(*pages >= 0, "no TCP line in /proc/net/sockstat");
+}
+
+static int
+local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
+	return ntohs(sin.sin_port);
+}
+
+/*
+ * A client that reads a 4 MiB reply too slowly (a 4 KiB window, 4 KiB
+ * every 20 ms): at the deadline (-t 2) its connection is reset, and it
+ * receives nothing after, not the rest of the reply; fingerd's side of
+ * the connection is gone from the kernel then, not left sending the rest
+ * on its own (it once sent all of a 3.87 MB reply, 88 s past a 10 s
+ * deadline).
+ */
+Test(abuse, deadline_resets_a_slow_reader)
+{
+	enum { PLAN = 4 << 20 };
+	char *text = huge_text(PLAN);
+	struct buffer b = { 0 };
+	struct server_side s;
+	double deadline, ended;
+	int fd, port, ret, error;
+
+	plan_write(&fx, "alice", text, PLAN);
+	free(text);
+	network_of_its_own();
+	daemon_start(&fx, "-B", SERVER, "-t", "2", "-m", "8388608", NULL);
+	fd = connect_small_from(SERVER, 4096);
+	port = local_port(fd);
+	deadline = now_seconds() + 2;
+	client_send(fd, "alice\r\n", 7);
+	do {
+		usleep(20 * 1000);
+		ret = client_read(fd, &b, b.len + 4096, 100);
+		error = errno;
+	} while ((ret == 1 || (ret == -1 && error == ETIMEDOUT)) &&
+	    now_seconds() < deadline + LATENCY(3));
+	ended = now_seconds();
+	server_side(fx.port, port, &s);
+	cr_assert(ret == -1 && error == ECONNRESET, "no reset: %s, %zu bytes "
+	    "received, %.1f s past the deadline", ret == 1 ? "still reading" :
+	    ret == 0 ? "EOF" : strerror(error), b.len, ended - deadline);
+	cr_assert(ended > deadline - 0.1 && ended < deadline + LATENCY(1.0),
+	    "reset %.2f s past the deadline", ended - deadline);
+	cr_assert_lt(b.len, PLAN / 8, "%zu bytes received", b.len);
+	cr_assert_eq(s.sockets, 0, "fingerd's side of the connection is "
+	    "still there (%lu bytes queued)", s.queued);
+	cr_assert(log_wait(&fx, "query=\"alice\" reply=plan end=timeout ", 1,
+	    WAIT_LOG_MS));
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/*
+ * The most the kernel may hold of a reply for one connection: fingerd's
+ * SO_SNDBUF (64 KiB, which the kernel doubles), and one segment of up to
+ * 64 KiB that a send may queue past it.
+ */
+#define HELD_A_CONNECTION	(128 * 1024 + 64 * 1024)
+
+/*
+ * 60 clients from one address, one every 50 ms, each asking for a 1 MiB
+ * plan (-m's default) through a 4 KiB window and never reading; -a 4,
+ * -t 2.  At most 4 of them hold a reply at once (the others get the
+ * one line of -a), each until its deadline, then reset: fingerd's side
+ * holds at most 4 connections' share, and no connection fingerd has
+ * closed holds any; with the clients' own sockets, what the kernel
+ * charges for them all stays under 4 connections' share and 60 small
+ * receive buffers.  It once handed each whole reply to the kernel at
+ * once and left the slot: the kernel held some 1 MiB for each, after
+ * fingerd had let them all go (for minutes), and -a bounded nothing.
+ * sockstat, which counts the whole machine's sockets, is reported, not
+ * asserted: other tests running add thousands of pages to it.
+ */
+Test(abuse, non_readers_hold_bounded_kernel_memory)
+{
+	enum { CLIENTS = 60, PLAN = 1 << 20, PER_ADDRESS = 4, RCVBUF = 4096 };
+	/* the clients' sockets: twice RCVBUF, and a page of allocation */
+	const unsigned long bound = PER_ADDRESS * HELD_A_CONNECTION +
+	    CLIENTS * (2 * RCVBUF + 4096);
+	long pages0, orphans0, pages, orphans, max_pages = 0, max_orphans = 0;
+	unsigned long memory, max_memory = 0;
+	static int fds[CLIENTS];
+	char *text = huge_text(PLAN);
+	struct server_side s, most = { 0 };
+	double until;
+	size_t i;
+
+	plan_write(&fx, "alice", text, PLAN);
+	free(text);
+	network_of_its_own();
+	daemon_start(&fx, "-B", SERVER, "-a", "4", "-t", "2", NULL);
+	sockstat(&pages0, &orphans0);
+	until = now_seconds();
+	for (i = 0; i < CLIENTS || now_seconds() < until; i++) {
+		if (i < CLIENTS) {
+			fds[i] = connect_small_from(SERVER, RCVBUF);
+			client_send(fds[i], "alice\r\n", 7);
+			until = now_seconds() + 2 + 1;
+		}
+		usleep(50 * 1000);
+		server_side(fx.port, 0, &s);
+		memory = i % 4 == 0 ? port_memory(fx.port) : 0; /* a fork */
+		sockstat(&pages, &orphans);
+		most.queued = s.queued > most.queued ? s.queued : most.queued;
+		most.orphans = s.orphans > most.orphans ? s.orphans :
+		    most.orphans;
+		most.orphaned = s.orphaned > most.orphaned ? s.orphaned :
+		    most.orphaned;
+		max_memory = memory > max_memory ? memory : max_memory;
+		max_pages = pages - pages0 > max_pages ? pages - pages0 :
+		    max_pages;
+		max_orphans = orphans - orphans0 > max_orphans ? orphans -
+		    orphans0 : max_orphans;
+	}
+	cr_log_info("fingerd's side: at most %lu bytes queued, %u closed "
+	    "connections holding %lu bytes; both ends: at most %lu KiB "
+	    "charged (bound %lu KiB); the machine's sockstat: TCP mem "
+	    "+%ld pages, orphans +%ld at most", most.queued, most.orphans,
+	    most.orphaned, max_memory / 1024, bound / 1024, max_pages,
+	    max_orphans);
+	figure("kernel memory for 60 non-readers and fingerd, -a 4 -t 2",
+	    (double)max_memory / 1024, "KiB", "< 1,488 KiB");
+	cr_assert_leq(most.queued, PER_ADDRESS * HELD_A_CONNECTION,
+	    "fingerd's side held %lu bytes", most.queued);
+	cr_assert_eq(most.orphans, 0, "%u connections fingerd closed held "
+	    "%lu bytes", most.orphans, most.orphaned);
+	cr_assert_lt(max_memory, bound, "the kernel held %lu KiB for these "
+	    "connections", max_memory / 1024);
+	server_side(fx.port, 0, &s);
+	cr_assert_eq(s.queued, 0, "%lu bytes still queued after every "
+	    "deadline", s.queued);
+	for (i = 0; i < CLIENTS; i++)
+		close(fds[i]);
+	stopped_cleanly();
 }
 
 /*

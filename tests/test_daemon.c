@@ -344,7 +344,7 @@ Test(daemon, plan_utf8_across_read_chunks)
 	stopped_cleanly();
 }
 
-/* A client that never sends: closed at the deadline, others served. */
+/* A client that never sends: reset at the deadline, others served. */
 Test(daemon, silent_client_timed_out)
 {
 	struct buffer b = { 0 };
@@ -359,8 +359,10 @@ Test(daemon, silent_client_timed_out)
 	cr_assert(now_seconds() - start < LATENCY(0.8),
 	    "another client waited %.2f s", now_seconds() - start);
 	cr_assert(client_quiet(fd), "closed before the deadline");
-	cr_assert_eq(client_read_all(fd, &b, 4000 * wait_scale()), 0,
-	    "not closed within 4 s: %s", strerror(errno));
+	cr_assert_eq(client_read_all(fd, &b, 4000 * wait_scale()), -1,
+	    "not reset within 4 s");
+	cr_assert_eq(errno, ECONNRESET, "not reset within 4 s: %s",
+	    strerror(errno));
 	took = now_seconds() - start;
 	assert_reply(&b, "", "to the silent client");
 	cr_assert(took >= 0.9 && took <= 1.0 + LATENCY(1.5),
@@ -373,8 +375,33 @@ Test(daemon, silent_client_timed_out)
 }
 
 /*
+ * A query cut off by the deadline, its line unfinished: logged as far as
+ * it came, and the connection reset.
+ */
+Test(daemon, query_cut_off_by_the_deadline_logged)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, "-t", "1", NULL);
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alic", 4);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alic\" reply=none "
+	    "end=timeout sent=0 ms=[0-9]+\\.[0-9]{3}$");
+	cr_assert_eq(client_read_all(fd, &b, 4000 * wait_scale()), -1,
+	    "not reset within 4 s");
+	cr_assert_eq(errno, ECONNRESET, "not reset within 4 s: %s",
+	    strerror(errno));
+	assert_reply(&b, "", "to the client cut off");
+	close(fd);
+	buffer_free(&b);
+	stopped_cleanly();
+}
+
+/*
  * A client that never reads a reply bigger than the socket buffers:
- * closed at the deadline; what the daemon had sent still arrives.
+ * reset at the deadline; what had come before is the reply's start.
  */
 Test(daemon, non_reading_client_timed_out)
 {
@@ -399,10 +426,12 @@ Test(daemon, non_reading_client_timed_out)
 	cr_assert(took >= 0.9 && took <= 1.0 + LATENCY(1.5),
 	    "closed after %.2f s", took);
 	sent = log_sent("query=\"alice\" reply=plan end=timeout ");
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
-	    "no close after the deadline: %s", strerror(errno));
+	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), -1,
+	    "no reset after the deadline");
+	cr_assert_eq(errno, ECONNRESET, "no reset after the deadline: %s",
+	    strerror(errno));
 	cr_assert(b.len < len, "the whole reply came (%zu bytes)", b.len);
-	cr_assert_eq(b.len, sent, "%zu bytes received, the log says %llu",
+	cr_assert(b.len <= sent, "%zu bytes received, the log says %llu",
 	    b.len, sent);
 	cr_assert(memcmp(b.data, want, b.len) == 0,
 	    "the bytes received are not the start of the reply");
@@ -455,6 +484,89 @@ Test(daemon, half_close_without_query)
 {
 	half_closed_exchange("", 0, "", 0,
 	    "query=\"\" reply=none end=no-query sent=0 ");
+}
+
+/*
+ * A client that reads its reply as it comes gets all of it and a FIN,
+ * never a reset: a 1 KiB plan, 200 times, and a 512 KiB one (more than
+ * the kernel may hold for a client at once) read 4 KiB at a time through
+ * a small window, logged end=ok.
+ */
+Test(daemon, a_client_that_reads_gets_a_clean_close)
+{
+	char *text = huge_text(1024), *want;
+	struct buffer b = { 0 };
+	size_t len, i;
+	int fd, ret;
+
+	plan_write(&fx, "alice", text, 1024);
+	want = plan_reply(text, 1024, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0,
+		    "exchange %zu: %s", i, strerror(errno));
+		assert_bytes(&b, want, len, "the 1 KiB plan");
+		buffer_free(&b);
+	}
+	free(text);
+	free(want);
+	text = huge_text(512 * 1024);
+	plan_write(&fx, "alice", text, 512 * 1024);
+	want = plan_reply(text, 512 * 1024, &len);
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	while ((ret = client_read(fd, &b, b.len + 4096, WAIT_REPLY_MS)) == 1)
+		usleep(1000);
+	cr_assert_eq(ret, 0, "%zu bytes of %zu, then %s", b.len, len,
+	    strerror(errno));
+	assert_bytes(&b, want, len, "the 512 KiB plan");
+	close(fd);
+	cr_assert(log_wait(&fx, "query=\"alice\" reply=plan end=ok sent=", 201,
+	    WAIT_LOG_MS), "%zu of 201 exchanges logged end=ok",
+	    log_count(&fx, "end=ok"));
+	cr_assert_eq(log_count(&fx, " query="), 201);
+	buffer_free(&b);
+	free(text);
+	free(want);
+	stopped_cleanly();
+}
+
+/*
+ * A client that reads the whole of a reply larger than the kernel may
+ * hold for it at once (so fingerd, the reply sent, waits for its EOF),
+ * then keeps the connection open, as nc(1) may: at the deadline (-t 1)
+ * the exchange is logged end=ok, the reply being all acknowledged, not
+ * as a client too slow.
+ */
+Test(daemon, a_client_that_reads_all_but_stays_is_logged_ok)
+{
+	char *text = huge_text(512 * 1024), *want;
+	struct buffer b = { 0 };
+	double start;
+	size_t len;
+	int fd, ret;
+
+	plan_write(&fx, "alice", text, 512 * 1024);
+	want = plan_reply(text, 512 * 1024, &len);
+	daemon_start(&fx, "-B", LOCAL, "-t", "1", NULL);
+	start = now_seconds();
+	fd = client_connect_small(LOCAL, fx.port, 4096);
+	cr_assert(fd >= 0);
+	client_send(fd, "alice\r\n", 7);
+	while ((ret = client_read(fd, &b, b.len + 4096, WAIT_REPLY_MS)) == 1)
+		usleep(1000);
+	cr_assert_eq(ret, 0, "%zu bytes of %zu, then %s", b.len, len,
+	    strerror(errno));
+	assert_bytes(&b, want, len, "the 512 KiB plan");
+	EXPECT_LOG("query=\"alice\" reply=plan end=ok sent=532521 ");
+	cr_assert_gt(now_seconds() - start, 0.9, "logged before the deadline: "
+	    "fingerd did not wait for the client's EOF");
+	close(fd);
+	buffer_free(&b);
+	free(text);
+	free(want);
+	stopped_cleanly();
 }
 
 /*
@@ -639,7 +751,8 @@ refused_soon(const char *host, int port)
 
 /*
  * SIGTERM while a reply bigger than the socket buffers is in flight: no
- * new connection, but that reply goes out whole, then exit 0.
+ * new connection, but that reply goes out whole, then, once the client
+ * has closed, exit 0.
  */
 Test(daemon, sigterm_finishes_transfer_in_flight)
 {
@@ -663,11 +776,11 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	cr_assert_eq(client_read_all(fd, &b, 20000 * wait_scale()), 0,
 	    "the reply did not end: %s", strerror(errno));
 	assert_bytes(&b, want, len, "the reply in flight at SIGTERM");
+	close(fd);		/* its EOF, which fingerd waits for */
 	status = daemon_wait(&fx, WAIT_EXIT_MS);
 	cr_assert(status != -1, "no exit after the last reply");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	    "wait status %#x", status);
-	close(fd);
 	buffer_free(&b);
 	free(want);
 }
@@ -1452,6 +1565,53 @@ Test(daemon, engine_named_in_the_log)
 	EXPECT_LOG("^fingerd: engine: epoll \\(-E epoll\\)$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
+}
+
+/*
+ * openat2 refused with EPERM (profile as a seccomp profile older than it
+ * refuses it): every member's files are still opened and served byte for
+ * byte, and the log says once that openat serves instead, under epoll.
+ * The ring's openat2 passes no seccomp filter: with io_uring, no line.
+ */
+static void
+openat2_refused(void (*profile)(void), const char *engine,
+    const char *engine_line, size_t refused_lines)
+{
+	struct buffer log;
+
+	fx.child_setup = profile;
+	daemon_start(&fx, "-B", LOCAL, "-E", engine, NULL);
+	EXPECT_LOG(engine_line);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("dan\r\n", REPLY_DAN);
+	EXPECT("/W bob\r\n", REPLY_W_BOB);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	cr_assert(log_wait(&fx, " query=", 4, WAIT_LOG_MS));
+	log_read(&fx, &log);
+	cr_assert_eq(log_count(&fx, "^fingerd: openat2 refused \\(EPERM\\): "
+	    "using openat$"), refused_lines, "log:\n%s", log.data);
+	cr_assert_eq(log_count(&fx, "reply=no-plan"), 1, "log:\n%s",
+	    log.data);		/* carol's, who has no plan */
+	buffer_free(&log);
+	stopped_cleanly();
+}
+
+Test(daemon, openat2_refused_under_epoll)
+{
+	openat2_refused(child_block_openat2, "epoll",
+	    "^fingerd: engine: epoll \\(-E epoll\\)$", 1);
+}
+
+Test(daemon, openat2_refused_under_auto)
+{
+	openat2_refused(child_block_openat2, "auto",
+	    "^fingerd: engine: io_uring$", 0);
+}
+
+Test(daemon, openat2_and_io_uring_refused_under_auto)
+{
+	openat2_refused(child_block_io_uring_and_openat2, "auto",
+	    "^fingerd: engine: epoll, as io_uring is refused: ", 1);
 }
 
 Test(daemon, engine_unknown)
