@@ -188,6 +188,7 @@ struct member {
 	char		*login;
 	char		*home;
 	bool		 watchable;	/* watches.c may watch its files */
+	uint8_t		 reach;		/* enum home_reach: homes.c */
 	unsigned	 fs;		/* the first member on its home's mount */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
@@ -329,8 +330,37 @@ bool		 watches_mount_type(const struct mount_table *, const char *,
 bool		 watches_home_watchable(const struct mount_table *,
 		    const char *, unsigned long *);
 
+/*
+ * homes.c: what is known of each member's home when the group is read,
+ * never waiting for a file system that does not answer.  A home is
+ * opened only by a short-lived child, with a bounded wait for each
+ * answer.
+ */
+enum home_reach {
+	HOME_REACHED,		/* opened: served (the default) */
+	HOME_MISSING,		/* could not be opened (gone, denied) */
+	HOME_HUNG,		/* did not answer within HOME_ANSWER_NS */
+	HOME_ROOT,		/* the root directory, however spelled */
+	HOME_REFUSED		/* not an absolute path, or / as a string */
+};
+
+/* How long a home may take to answer before it is taken as hung. */
+#define HOME_ANSWER_NS		(NS_PER_SECOND / 4)
+
+/* A home opened (fd, O_PATH, the callee's) or not (fd -1). */
+typedef void	 home_answer_fn(void *, size_t, enum home_reach, int, bool);
+
+void	 homes_open(const struct members *, bool *, home_answer_fn *,
+	    void *);
+void	 homes_mounts(struct members *);
+void	 homes_check(struct members *, const struct members *);
+bool	 homes_unreached(const struct members *);
+void	 homes_probe(const struct members *, int, bool)
+	    __attribute__((noreturn));
+void	 only_descriptor(int);
+
 /* landlock.c and seccomp.c: a worker's confinement. */
-void	 landlock_restrict(const struct members *);
+void	 landlock_restrict(struct members *);
 bool	 landlock_home_servable(const char *);
 void	 seccomp_restrict(enum engine_kind);
 

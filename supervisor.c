@@ -61,11 +61,20 @@
 #define STOP_GRACE_NS		(5LL * NS_PER_SECOND)
 /* The lines that may wait for a slow log: a few for each worker. */
 #define SUPERVISOR_LINES	(8 * WORKERS_MAX)
+/*
+ * Homes missing or hung are tried again this often (homes_probe), by
+ * at most PROBES_MAX children at once; one that answers starts a new
+ * generation, at most one every RELOAD_SPACING_NS for that.
+ */
+#define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
+#define PROBES_MAX		4
+#define RELOAD_SPACING_NS	(3 * NS_PER_SECOND)
 
 extern char **environ;
 
 struct supervisor;
 static void	stop(struct supervisor *, int);
+static void	reload(struct supervisor *, const char *);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -108,116 +117,23 @@ struct supervisor {
 	bool			 stopping;
 	int64_t			 stop_deadline;
 	int			 status;	/* the exit status */
+	struct members		*table;		/* the current generation's */
+	const char		*reload_why;	/* for the log */
+	int			 probe[2];	/* probes write who answered */
+	pid_t			 probes[PROBES_MAX];
+	pid_t			 hung_probe;	/* the one waiting for hung homes */
+	int64_t			 probe_at;	/* the next probe; 0: none due */
+	int64_t			 reload_at;	/* a home answered; 0: none due */
+	int64_t			 reloaded;	/* the last reload for that */
 };
-
-/* /proc/self/mountinfo, whole (malloc'd), or NULL. */
-static char *
-mountinfo_read(void)
-{
-	size_t len = 0, size = 65536;
-	char *text = NULL, *bigger;
-	ssize_t n = 1;
-	int fd;
-
-	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	while (n > 0 && (bigger = realloc(text, size)) != NULL) {
-		text = bigger;
-		while (len < size - 1 &&
-		    (n = read(fd, text + len, size - 1 - len)) > 0)
-			len += (size_t)n;
-		size *= 2;
-	}
-	close(fd);
-	if (text != NULL)
-		text[len] = '\0';
-	return text;
-}
-
-struct home_mount {
-	unsigned long	 mount;
-	size_t		 member;
-};
-
-static int
-home_mount_compare(const void *a, const void *b)
-{
-	const struct home_mount *x = a, *y = b;
-
-	if (x->mount != y->mount)
-		return (x->mount > y->mount) - (x->mount < y->mount);
-	return (x->member > y->member) - (x->member < y->member);
-}
-
-/*
- * The mount each member's home is on (mount, by member; 0 where not
- * known), as the first member whose home is on it (client.c: the
- * requests on the homes of one mount take turns).  Sorted, not compared
- * pairwise: a group may have tens of thousands of members.  Without the
- * memory for it, each home is on a mount of its own.
- */
-static void
-homes_group(struct members *members, const unsigned long *mount)
-{
-	struct home_mount *by = NULL;
-	size_t i, n = 0, first = 0;
-
-	for (i = 0; i < members->count; i++)
-		members->v[i].fs = (unsigned)i;
-	if (mount == NULL ||
-	    (by = calloc(members->count + 1, sizeof(*by))) == NULL)
-		return;
-	for (i = 0; i < members->count; i++)
-		if (mount[i] != 0)
-			by[n++] = (struct home_mount){ mount[i], i };
-	qsort(by, n, sizeof(*by), home_mount_compare);
-	for (i = 0; i < n; i++) {
-		if (by[i].mount != by[first].mount)
-			first = i;
-		members->v[by[i].member].fs = (unsigned)by[first].member;
-	}
-	free(by);
-}
-
-/*
- * What the workers need to know of each member's home: whether Landlock
- * can allow it alone (a member whose home is /, or not an absolute path,
- * is served no plan, and the log says so, at each generation), whether
- * inotify sees every change there (watches.c), and the mount it is on,
- * worked out here from the mount table, so that no worker looks at a
- * file system for it.
- */
-static void
-homes_check(struct members *members)
-{
-	char *mountinfo = mountinfo_read(), home[256];
-	struct mount_table *table = mount_table_parse(mountinfo);
-	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
-	size_t i;
-
-	for (i = 0; i < members->count; i++) {
-		members->v[i].watchable = watches_home_watchable(table,
-		    members->v[i].home, mount != NULL ? &mount[i] : NULL);
-		if (landlock_home_servable(members->v[i].home))
-			continue;
-		log_escape(home, sizeof(home), members->v[i].home,
-		    strlen(members->v[i].home));
-		log_warnx("member %s: home \"%s\" is not served: a worker "
-		    "reads only beneath an absolute home other than /",
-		    members->v[i].login, home);
-	}
-	homes_group(members, mount);
-	free(mount);
-	mount_table_free(table);
-	free(mountinfo);
-}
 
 /*
  * The setup of a generation: the options and the table, in a memfd
  * sealed against any change; -1 on failure (logged).
  */
 static int
-setup_publish(const struct options *o, struct members *members)
+setup_publish(const struct options *o, struct members *members,
+    const struct members *before)
 {
 	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE;
@@ -231,7 +147,7 @@ setup_publish(const struct options *o, struct members *members)
 	void *table;
 	int fd;
 
-	homes_check(members);
+	homes_check(members, before);
 	memcpy(setup.magic, WORKER_SETUP_MAGIC, sizeof(setup.magic));
 	snprintf(setup.group, sizeof(setup.group), "%s", o->group);
 	if ((table = members_pack(members, &len)) == NULL) {
@@ -405,7 +321,7 @@ announce(struct supervisor *s)
 		log_info("serving group %s (%zu member%s)", s->options->group,
 		    s->members, plural(s->members));
 	else
-		log_info("SIGHUP: group %s has %zu member%s",
+		log_info("%s: group %s has %zu member%s", s->reload_why,
 		    s->options->group, s->members, plural(s->members));
 }
 
@@ -553,6 +469,98 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
 	memset(w, 0, sizeof(*w));
 }
 
+/* A probe ended (reaped with the workers). */
+static void
+probe_gone(struct supervisor *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (s->probes[i] == pid)
+			s->probes[i] = 0;
+	if (s->hung_probe == pid)
+		s->hung_probe = 0;
+}
+
+/* The next probe, while the table has homes missing or hung. */
+static void
+probe_schedule(struct supervisor *s)
+{
+	s->probe_at = homes_unreached(s->table) ?
+	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
+}
+
+/*
+ * A child that tries the homes missing or hung (homes_probe) with no
+ * descriptor but its pipe: one held by a home must not hold a listening
+ * socket open after a stop.  One probe at a time waits for hung homes.
+ */
+static void
+probe_start(struct supervisor *s)
+{
+	bool with_hung = s->hung_probe == 0;
+	size_t i;
+	pid_t pid;
+	int fd = s->probe[1];
+
+	for (i = 0; i < PROBES_MAX && s->probes[i] != 0; i++)
+		continue;
+	if (i == PROBES_MAX)
+		return;
+	if ((pid = fork()) < 0) {
+		log_warn("cannot try the homes missing or hung again");
+		return;
+	}
+	if (pid == 0) {
+		only_descriptor(fd);
+		homes_probe(s->table, fd, with_hung);
+	}
+	s->probes[i] = pid;
+	if (with_hung)
+		s->hung_probe = pid;
+}
+
+static void
+probes_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+
+	if (s->stopping)
+		return;
+	if (s->reload_at != 0 && s->reload_at <= now) {
+		s->reload_at = 0;
+		s->reloaded = now;
+		reload(s, "a home answered");
+	}
+	if (s->probe_at != 0 && s->probe_at <= now) {
+		probe_schedule(s);
+		if (s->probe_at != 0)
+			probe_start(s);
+	}
+}
+
+/* A probe says a home answers now: a new generation, spaced out. */
+static void
+probe_read(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+	uint32_t member;
+	bool answered = false;
+
+	/* The probe that waited for a hung home ends as it says so. */
+	while (read(s->probe[0], &member, sizeof(member)) == sizeof(member)) {
+		answered = true;
+		if (member < s->table->count &&
+		    s->table->v[member].reach == HOME_HUNG)
+			s->hung_probe = 0;
+	}
+	if (!answered || s->reload_at != 0)
+		return;
+	s->reload_at = now;
+	if (s->reloaded != 0 && s->reloaded + RELOAD_SPACING_NS > now)
+		s->reload_at = s->reloaded + RELOAD_SPACING_NS;
+}
+
 static void
 reap_workers(struct supervisor *s)
 {
@@ -563,6 +571,8 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
+		else
+			probe_gone(s, pid);
 	announce(s);
 }
 
@@ -578,11 +588,12 @@ workers_alive(const struct supervisor *s)
 }
 
 /*
- * SIGHUP: the group again, in a new generation.  The workers still
- * starting with an older table are told to stop at once.
+ * SIGHUP, or a home that answered: the group again, in a new generation.
+ * The workers still starting with an older table are told to stop at
+ * once.
  */
 static void
-reload(struct supervisor *s)
+reload(struct supervisor *s, const char *why_reload)
 {
 	const char *group = s->options->group, *why;
 	struct members *t;
@@ -590,17 +601,23 @@ reload(struct supervisor *s)
 	int fd;
 
 	if ((t = members_load(group, &why)) == NULL) {
-		log_warnx("SIGHUP: group %s: %s; keeping the %zu member%s "
-		    "loaded before", group, why, s->members, plural(s->members));
+		log_warnx("%s: group %s: %s; keeping the %zu member%s "
+		    "loaded before", why_reload, group, why, s->members,
+		    plural(s->members));
 		return;
 	}
-	fd = setup_publish(s->options, t);
+	fd = setup_publish(s->options, t, s->hung_probe != 0 ? s->table :
+	    NULL);
 	if (fd >= 0) {
 		close(s->setup_fd);
 		s->setup_fd = fd;
 		s->generation++;
 		s->members = t->count;
 		s->announced = false;	/* once the new workers serve */
+		s->reload_why = why_reload;
+		members_release(s->table);
+		s->table = members_hold(t);
+		probe_schedule(s);
 		for (i = 0; i < s->workers_size; i++)
 			if (s->workers[i].pid != 0 &&
 			    s->workers[i].state == WORKER_STARTING)
@@ -633,6 +650,9 @@ stop(struct supervisor *s, int signo)
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0)
 			worker_stop(&s->workers[i]);
+	for (i = 0; i < PROBES_MAX; i++)
+		if (s->probes[i] != 0)
+			kill(s->probes[i], SIGKILL);
 }
 
 /*
@@ -678,7 +698,7 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s);
+			reload(s, "SIGHUP");
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop(s, (int)si.ssi_signo);
 	}
@@ -706,6 +726,12 @@ poll_timeout(const struct supervisor *s)
 		if (s->slots[i].restart_at != 0 &&
 		    (next == 0 || s->slots[i].restart_at < next))
 			next = s->slots[i].restart_at;
+	if (!s->stopping && s->probe_at != 0 &&
+	    (next == 0 || s->probe_at < next))
+		next = s->probe_at;
+	if (!s->stopping && s->reload_at != 0 &&
+	    (next == 0 || s->reload_at < next))
+		next = s->reload_at;
 	if (next == 0)
 		return -1;
 	left = next - monotonic_ns();
@@ -742,17 +768,20 @@ ready_read(struct supervisor *s)
 static void
 wait_events(struct supervisor *s)
 {
-	struct pollfd pfd[3] = {
+	struct pollfd pfd[4] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
+		{ .fd = s->probe[0], .events = POLLIN },
 		{ .fd = log_fd(), .events = POLLOUT },
 	};
-	nfds_t n = log_flush() ? 2 : 3;
+	nfds_t n = log_flush() ? 3 : 4;
 
 	if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 		fatal(EX_OSERR, "poll");
 	if (pfd[1].revents != 0)
 		ready_read(s);
+	if (pfd[2].revents != 0)
+		probe_read(s);
 	if (pfd[0].revents != 0)
 		signals_read(s);
 }
@@ -777,13 +806,16 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		    "workers: mount /proc");
 	if ((s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "/dev/null");
-	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(s->probe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
-	if ((s->setup_fd = setup_publish(o, members)) < 0)
+	if ((s->setup_fd = setup_publish(o, members, NULL)) < 0)
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
+	s->table = members_hold(members);
+	probe_schedule(s);
 }
 
 /*
@@ -801,6 +833,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	while (!s.stopping || workers_alive(&s) > 0) {
 		wait_events(&s);
 		restarts_due(&s);
+		probes_due(&s);
 		stop_overdue(&s);
 	}
 	log_queue_stop(LOG_GRACE_NS);
@@ -808,6 +841,9 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	close(s.signal_fd);
 	close(s.ready[0]);
 	close(s.ready[1]);
+	close(s.probe[0]);
+	close(s.probe[1]);
+	members_release(s.table);
 	close(s.exe_fd);
 	close(s.null_fd);
 	free(s.workers);

@@ -590,6 +590,8 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		fatalx(EX_OSERR, "out of memory for the plan watches");
 	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
 		log_warn("inotify_init1: plans are looked at on every query");
+	/* The children that open the homes, some held by one, reap nothing. */
+	signal(SIGCHLD, SIG_IGN);
 	landlock_restrict(members);
 	seccomp_restrict(o->engine);
 	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
