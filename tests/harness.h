@@ -187,6 +187,8 @@ char	*crlf_convert(const char *, size_t, size_t *);
 void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
 void	 daemon_launch(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
+int	 inetd_finger(struct fixture *, const char *, struct buffer *,
+	    double *, ...) __attribute__((sentinel));
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);
