@@ -347,8 +347,15 @@ enum home_reach {
 /* How long a home may take to answer before it is taken as hung. */
 #define HOME_ANSWER_NS		(NS_PER_SECOND / 4)
 
-/* A home opened (fd, O_PATH, the callee's) or not (fd -1). */
-typedef void	 home_answer_fn(void *, size_t, enum home_reach, int, bool);
+/*
+ * A home opened (fd, O_PATH, the callee's) or not (fd -1), and what it
+ * is (HOME_DIRECTORY, else a file; HOME_SEARCHABLE by this account).
+ */
+#define HOME_DIRECTORY		1u
+#define HOME_SEARCHABLE		2u
+
+typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
+		    unsigned);
 
 void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);

@@ -146,7 +146,7 @@ homes_mounts(struct members *members)
 struct home_answer {
 	uint32_t	 member;
 	uint8_t		 reach;		/* enum home_reach */
-	uint8_t		 directory;	/* else a file */
+	uint8_t		 flags;		/* HOME_DIRECTORY, HOME_SEARCHABLE */
 };
 
 static void
@@ -175,9 +175,14 @@ answer_send(int sock, const struct home_answer *a, int fd)
 		_exit(1);
 }
 
-/* What opening home says, and its fd (O_PATH) when it is served. */
+/*
+ * What opening home says, and its fd (O_PATH) when it is served, with
+ * its flags: a directory this account cannot search (Debian 12's
+ * adduser makes homes 0700) serves no plan.
+ */
 static enum home_reach
-home_reach(const char *home, const struct stat *root, int *fd, bool *dir)
+home_reach(const char *home, const struct stat *root, int *fd,
+    unsigned *flags)
 {
 	struct stat st;
 
@@ -189,7 +194,11 @@ home_reach(const char *home, const struct stat *root, int *fd, bool *dir)
 		return HOME_MISSING;
 	if (fstat(*fd, &st) == 0 && !(st.st_dev == root->st_dev &&
 	    st.st_ino == root->st_ino)) {
-		*dir = S_ISDIR(st.st_mode);
+		*flags = 0;
+		if (S_ISDIR(st.st_mode))
+			*flags = HOME_DIRECTORY |
+			    (faccessat(*fd, ".", X_OK, 0) == 0 ?
+			    HOME_SEARCHABLE : 0);
 		return HOME_REACHED;
 	}
 	close(*fd);
@@ -220,7 +229,7 @@ opener(int sock, const struct members *t, const bool *pending)
 {
 	struct home_answer a;
 	struct stat root;
-	bool dir = false;
+	unsigned flags = 0;
 	size_t i;
 	int fd;
 
@@ -232,8 +241,9 @@ opener(int sock, const struct members *t, const bool *pending)
 		if (!pending[i])
 			continue;
 		a = (struct home_answer){ .member = (uint32_t)i };
-		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd, &dir);
-		a.directory = dir;
+		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd,
+		    &flags);
+		a.flags = (uint8_t)flags;
 		answer_send(sock, &a, fd);
 		if (fd >= 0)
 			close(fd);
@@ -300,7 +310,7 @@ hung(const struct members *t, bool *pending, size_t k, home_answer_fn *fn,
 	for (i = k; i < t->count; i++)
 		if (pending[i] && (i == k || t->v[i].fs == t->v[k].fs)) {
 			pending[i] = false;
-			fn(arg, i, HOME_HUNG, -1, false);
+			fn(arg, i, HOME_HUNG, -1, 0);
 		}
 }
 
@@ -319,7 +329,7 @@ answers_read(int sock, const struct members *t, bool *pending,
 			continue;
 		}
 		pending[a.member] = false;
-		fn(arg, a.member, (enum home_reach)a.reach, fd, a.directory);
+		fn(arg, a.member, (enum home_reach)a.reach, fd, a.flags);
 	}
 	return got == 0;
 }
@@ -362,19 +372,27 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 	}
 }
 
-/* homes_check's answers: what each home is, the fd not kept. */
+/*
+ * homes_check's answers: what each home is, the fd not kept.  A home
+ * this account cannot search is logged with the command that opens it.
+ */
 static void
-surveyed(void *arg, size_t i, enum home_reach reach, int fd, bool dir)
+surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 {
 	struct members *t = arg;
 	struct member *m = &t->v[i];
 	char home[256];
 
-	(void)dir;
 	if (fd >= 0)
 		close(fd);
 	m->reach = (uint8_t)reach;
-	if (reach == HOME_ROOT)
+	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
+	    !(flags & HOME_SEARCHABLE))
+		log_warnx("member %s: plan \"%s\" is out of reach of "
+		    "fingerd's account: its home is not searchable; to serve "
+		    "it: chmod o+x %s", m->login, m->plan,
+		    home_escaped(m, home, sizeof(home)));
+	else if (reach == HOME_ROOT)
 		log_warnx("member %s: home \"%s\" is not served: it is the "
 		    "root directory", m->login,
 		    home_escaped(m, home, sizeof(home)));
@@ -417,7 +435,7 @@ homes_check(struct members *members, const struct members *before)
 		if (members->v[i].reach != HOME_REACHED)
 			continue;
 		if (still_hung(before, &members->v[i]))
-			surveyed(members, i, HOME_HUNG, -1, false);
+			surveyed(members, i, HOME_HUNG, -1, 0);
 		else
 			pending[i] = true;
 	}
@@ -453,7 +471,7 @@ void
 homes_probe(const struct members *t, int fd, bool with_hung)
 {
 	struct stat root;
-	bool dir;
+	unsigned flags;
 	uint32_t n;
 	size_t i, pass;
 	int home_fd;
@@ -465,7 +483,7 @@ homes_probe(const struct members *t, int fd, bool with_hung)
 	    HOME_MISSING); pass++)
 		for (i = 0; i < t->count; i++) {
 			if (t->v[i].reach != pass || home_reach(t->v[i].home,
-			    &root, &home_fd, &dir) != HOME_REACHED)
+			    &root, &home_fd, &flags) != HOME_REACHED)
 				continue;
 			n = (uint32_t)i;
 			if (write(fd, &n, sizeof(n)) != sizeof(n))

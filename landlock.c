@@ -137,14 +137,14 @@ struct allowing {
  */
 static void
 home_answered(void *arg, size_t i, enum home_reach reach, int fd,
-    bool directory)
+    unsigned flags)
 {
 	struct allowing *a = arg;
 	struct member *m = &a->members->v[i];
 	char home[256];
 
 	if (fd >= 0 && reach == HOME_REACHED) {
-		allow_fd(a->ruleset, fd, directory, m->home);
+		allow_fd(a->ruleset, fd, flags & HOME_DIRECTORY, m->home);
 		return;
 	}
 	if (fd >= 0)
