@@ -361,7 +361,7 @@ void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);
 void	 homes_mounts(struct members *);
 void	 homes_check(struct members *, const struct members *);
-bool	 homes_unreached(const struct members *);
+size_t	 homes_unreached(const struct members *);
 void	 homes_probe(const struct members *, int, bool)
 	    __attribute__((noreturn));
 void	 only_descriptor(int);

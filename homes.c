@@ -142,6 +142,11 @@ homes_mounts(struct members *members)
 	free(mountinfo);
 }
 
+/* The child's first word, before any home: it runs. */
+#define HELLO			UINT32_MAX
+/* How long it may take to say so. */
+#define OPENER_START_NS		(5 * NS_PER_SECOND)
+
 /* One answer of the child that opens the homes, with the fd if opened. */
 struct home_answer {
 	uint32_t	 member;
@@ -237,6 +242,8 @@ opener(int sock, const struct members *t, const bool *pending)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (stat("/", &root) != 0)
 		_exit(1);
+	a = (struct home_answer){ .member = HELLO };
+	answer_send(sock, &a, -1);
 	for (i = 0; i < t->count; i++) {
 		if (!pending[i])
 			continue;
@@ -252,11 +259,11 @@ opener(int sock, const struct members *t, const bool *pending)
 }
 
 /*
- * The next answer within HOME_ANSWER_NS into *a, and its fd or -1:
- * 1, or 0 at the end (the child exited), -1 when none came in time.
+ * The next answer within wait ns into *a, and its fd or -1: 1, or 0 at
+ * the end (the child exited), -1 when none came in time.
  */
 static int
-answer_receive(int sock, struct home_answer *a, int *fd)
+answer_receive(int sock, struct home_answer *a, int *fd, int64_t wait)
 {
 	union {
 		struct cmsghdr	 align;
@@ -266,7 +273,7 @@ answer_receive(int sock, struct home_answer *a, int *fd)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = control.buf, .msg_controllen = sizeof(control) };
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	int64_t deadline = monotonic_ns() + HOME_ANSWER_NS, left;
+	int64_t deadline = monotonic_ns() + wait, left;
 	struct cmsghdr *cmsg;
 	ssize_t n;
 
@@ -314,7 +321,10 @@ hung(const struct members *t, bool *pending, size_t k, home_answer_fn *fn,
 		}
 }
 
-/* One child's answers, until it is done or held; false when held. */
+/*
+ * One child's answers, until it is done or held; false when held.  The
+ * time it takes to start (a fork, slow under valgrind) is not a home's.
+ */
 static bool
 answers_read(int sock, const struct members *t, bool *pending,
     home_answer_fn *fn, void *arg)
@@ -322,7 +332,13 @@ answers_read(int sock, const struct members *t, bool *pending,
 	struct home_answer a;
 	int fd, got;
 
-	while ((got = answer_receive(sock, &a, &fd)) > 0) {
+	if (answer_receive(sock, &a, &fd, OPENER_START_NS) <= 0 ||
+	    a.member != HELLO) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while ((got = answer_receive(sock, &a, &fd, HOME_ANSWER_NS)) > 0) {
 		if (a.member >= t->count || !pending[a.member]) {
 			if (fd >= 0)
 				close(fd);
@@ -450,15 +466,15 @@ unreached(const struct member *m)
 	return m->reach == HOME_MISSING || m->reach == HOME_HUNG;
 }
 
-bool
+/* How many homes were missing or hung. */
+size_t
 homes_unreached(const struct members *t)
 {
-	size_t i;
+	size_t i, n = 0;
 
 	for (i = 0; i < t->count; i++)
-		if (unreached(&t->v[i]))
-			return true;
-	return false;
+		n += unreached(&t->v[i]);
+	return n;
 }
 
 /*

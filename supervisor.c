@@ -69,6 +69,7 @@
 #define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
 #define PROBES_MAX		4
 #define RELOAD_SPACING_NS	(3 * NS_PER_SECOND)
+#define RELOAD_SPACING_MAX_NS	(60 * NS_PER_SECOND)
 
 extern char **environ;
 
@@ -125,6 +126,7 @@ struct supervisor {
 	int64_t			 probe_at;	/* the next probe; 0: none due */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	int64_t			 reloaded;	/* the last reload for that */
+	int64_t			 spacing;	/* the least time between two */
 };
 
 /*
@@ -524,13 +526,23 @@ static void
 probes_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
+	size_t before;
 
 	if (s->stopping)
 		return;
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
 		s->reloaded = now;
+		before = homes_unreached(s->table);
 		reload(s, "a home answered");
+		/*
+		 * A home that answers a probe but not the survey in time (slow,
+		 * not hung) would start a generation every few seconds.
+		 */
+		if (homes_unreached(s->table) < before)
+			s->spacing = RELOAD_SPACING_NS;
+		else if ((s->spacing *= 2) > RELOAD_SPACING_MAX_NS)
+			s->spacing = RELOAD_SPACING_MAX_NS;
 	}
 	if (s->probe_at != 0 && s->probe_at <= now) {
 		probe_schedule(s);
@@ -557,8 +569,8 @@ probe_read(struct supervisor *s)
 	if (!answered || s->reload_at != 0)
 		return;
 	s->reload_at = now;
-	if (s->reloaded != 0 && s->reloaded + RELOAD_SPACING_NS > now)
-		s->reload_at = s->reloaded + RELOAD_SPACING_NS;
+	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
+		s->reload_at = s->reloaded + s->spacing;
 }
 
 static void
@@ -815,6 +827,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
 	s->table = members_hold(members);
+	s->spacing = RELOAD_SPACING_NS;
 	probe_schedule(s);
 }
 
