@@ -189,26 +189,27 @@ static enum home_reach
 home_reach(const char *home, const struct stat *root, int *fd,
     unsigned *flags)
 {
+	enum home_reach reach = HOME_MISSING;
 	struct stat st;
 
 	*fd = -1;
-	errno = 0;
+	*flags = 0;
 	if (!landlock_home_servable(home))
 		return HOME_REFUSED;
 	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0)
 		return HOME_MISSING;
-	if (fstat(*fd, &st) == 0 && !(st.st_dev == root->st_dev &&
-	    st.st_ino == root->st_ino)) {
-		*flags = 0;
-		if (S_ISDIR(st.st_mode))
-			*flags = HOME_DIRECTORY |
-			    (faccessat(*fd, ".", X_OK, 0) == 0 ?
-			    HOME_SEARCHABLE : 0);
-		return HOME_REACHED;
+	if (fstat(*fd, &st) == 0)
+		reach = st.st_dev == root->st_dev && st.st_ino == root->st_ino ?
+		    HOME_ROOT : HOME_REACHED;
+	if (reach != HOME_REACHED) {
+		close(*fd);
+		*fd = -1;
+	} else if (S_ISDIR(st.st_mode)) {
+		*flags = HOME_DIRECTORY;
+		if (faccessat(*fd, ".", X_OK, 0) == 0)
+			*flags |= HOME_SEARCHABLE;
 	}
-	close(*fd);
-	*fd = -1;
-	return errno == 0 ? HOME_ROOT : HOME_MISSING;
+	return reach;
 }
 
 /*

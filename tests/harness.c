@@ -381,6 +381,20 @@ home_file_write(struct fixture *f, const char *login, const char *name,
 	write_file(path, data, len, 0644);
 }
 
+/* An account appended to the fixture's passwd, named login, its home at home. */
+void
+passwd_append(struct fixture *f, const char *login, unsigned uid,
+    const char *home)
+{
+	char line[512];
+	FILE *fp;
+
+	snprintf(line, sizeof(line), "%s:x:%u:%u:%s:%s:/bin/sh\n", login, uid,
+	    uid, login, home);
+	cr_assert((fp = fopen(f->passwd, "a")) != NULL);
+	cr_assert(fputs(line, fp) >= 0 && fclose(fp) == 0);
+}
+
 void
 home_file_remove(struct fixture *f, const char *login, const char *name)
 {

@@ -166,6 +166,8 @@ struct fixture {
 void	 fixture_create(struct fixture *);
 void	 fixture_destroy(struct fixture *);
 void	 fixture_group_rewrite(struct fixture *, const char *);
+void	 passwd_append(struct fixture *, const char *, unsigned,
+	    const char *);
 void	 plan_write(struct fixture *, const char *, const void *, size_t);
 void	 plan_remove(struct fixture *, const char *);
 void	 plan_symlink(struct fixture *, const char *, const char *);

@@ -1718,6 +1718,35 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 	stopped_cleanly();
 }
 
+/*
+ * Homes that lead to / without being spelled so (issue 20, 7): not
+ * served, each one logged at the start; the others are.
+ */
+Test(daemon, a_home_that_leads_to_slash_is_not_served)
+{
+	char link[256];
+
+	snprintf(link, sizeof(link), "%s/to-root", fx.dir);
+	cr_assert_eq(symlink("/", link), 0);
+	passwd_append(&fx, "dot", 1021, "/.");
+	passwd_append(&fx, "up", 1022, "/usr/..");
+	passwd_append(&fx, "linked", 1023, link);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",dot,up,linked");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "is not served: it is the root "
+	    "directory$"), 3);
+	cr_assert_eq(log_count(&fx, "member dot: home \"/\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member up: home \"/usr/\\.\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member linked: home \".*/to-root\" is "
+	    "not served"), 1);
+	EXPECT("dot\r\n", "Login: dot\tName: dot\r\n" NO_PLAN);
+	EXPECT("linked\r\n", "Login: linked\tName: linked\r\n" NO_PLAN);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
 /* ---------------------------------------------------------------- /W */
 
 #define PROJECT_LINE(text)	"Project: " text "\r\n"

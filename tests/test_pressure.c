@@ -648,19 +648,6 @@ Test(pressure, a_read_error_is_not_cached)
 #define HUNG_LINE(login) "member " login ": home \".*\" did not answer " \
 			"within 250 ms: served no plan until it does$"
 
-/* An account appended to the fixture's passwd, its home at home. */
-static void
-passwd_add(const char *login, unsigned uid, const char *home)
-{
-	char line[512];
-	FILE *f;
-
-	snprintf(line, sizeof(line), "%s:x:%u:%u:%s:%s:/bin/sh\n", login, uid,
-	    uid, login, home);
-	cr_assert((f = fopen(fx.passwd, "a")) != NULL);
-	cr_assert(fputs(line, f) >= 0 && fclose(f) == 0);
-}
-
 /* Asks query until the reply is want, for at most seconds. */
 static bool
 reply_becomes(const char *query, const char *want, double seconds)
@@ -707,7 +694,7 @@ started_while_zoe_hangs(const char *members, const char *home_link)
 		snprintf(target, sizeof(target), "%s/srv/zoe", fx.dir);
 		snprintf(link, sizeof(link), "%s/%s", fx.dir, home_link);
 		cr_assert_eq(symlink(target, link), 0);
-		passwd_add("yan", 1011, link);
+		passwd_append(&fx, "yan", 1011, link);
 	}
 	fixture_group_rewrite(&fx, members);
 	write_text(control, "hang");
@@ -852,7 +839,7 @@ Test(pressure, a_home_made_after_the_start_is_served)
 
 	snprintf(home, sizeof(home), "%s/home/yan", fx.dir);
 	snprintf(plan, sizeof(plan), "%s/.plan", home);
-	passwd_add("yan", 1011, home);
+	passwd_append(&fx, "yan", 1011, home);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",yan");
 	daemon_start(&fx, "-B", SERVER, NULL);
 	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
