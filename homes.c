@@ -367,11 +367,18 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 	pid_t pid;
 
 	while ((k = first_pending(t, pending)) < t->count) {
+		pid = -1;
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
-		    sv) != 0 || (pid = fork()) < 0) {
+		    sv) == 0 && (pid = fork()) < 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+		if (pid < 0) {
 			log_warn("cannot open the members' homes");
-			hung(t, pending, k, fn, arg);
-			continue;
+			for (; k < t->count; k++)
+				if (pending[k])
+					hung(t, pending, k, fn, arg);
+			break;
 		}
 		if (pid == 0) {
 			close(sv[0]);
