@@ -344,8 +344,11 @@ enum home_reach {
 	HOME_REFUSED		/* not an absolute path, or / as a string */
 };
 
-/* How long a home may take to answer before it is taken as hung. */
-#define HOME_ANSWER_NS		(NS_PER_SECOND / 4)
+/*
+ * How long a home may take to answer, its child sleeping, before it is
+ * taken as hung (homes.c).
+ */
+#define HOME_ANSWER_NS		(NS_PER_SECOND / 2)
 
 /*
  * A home opened (fd, O_PATH, the callee's) or not (fd -1), and what it
@@ -367,7 +370,7 @@ void	 homes_probe(const struct members *, int, bool)
 void	 only_descriptor(int);
 
 /* landlock.c and seccomp.c: a worker's confinement. */
-void	 landlock_restrict(struct members *);
+bool	 landlock_restrict(struct members *);
 bool	 landlock_home_servable(const char *);
 void	 seccomp_restrict(enum engine_kind);
 
@@ -461,6 +464,11 @@ void	 signals_block(sigset_t *, bool);
 #define WORKER_FD_SETUP		4
 #define WORKER_FD_READY		5
 #define WORKER_SETUP_MAGIC	"fingerdW"
+/*
+ * Or'd with the pid a worker writes once it serves (pids stay below
+ * 2^22): a home the supervisor found answering did not answer it.
+ */
+#define WORKER_READY_MISSED	0x40000000
 
 struct worker_setup {
 	char		 magic[8];

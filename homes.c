@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fingerd.h"
@@ -144,8 +145,10 @@ homes_mounts(struct members *members)
 
 /* The child's first word, before any home: it runs. */
 #define HELLO			UINT32_MAX
-/* How long it may take to say so. */
+/* How long it may take to say so, or to answer for a home at most. */
 #define OPENER_START_NS		(5 * NS_PER_SECOND)
+/* How often a child that has not answered is looked at. */
+#define SAMPLE_NS		(NS_PER_SECOND / 40)
 
 /* One answer of the child that opens the homes, with the fd if opened. */
 struct home_answer {
@@ -165,6 +168,7 @@ answer_send(int sock, const struct home_answer *a, int fd)
 	    .iov_len = sizeof(*a) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *cmsg;
+	char byte;
 
 	if (fd >= 0) {
 		memset(&control, 0, sizeof(control));
@@ -176,7 +180,17 @@ answer_send(int sock, const struct home_answer *a, int fd)
 		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
 	}
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*a))
+	/*
+	 * A descriptor in flight counts against the user's RLIMIT_NOFILE
+	 * (ETOOMANYREFS), across every process of the account: one at a
+	 * time, each acknowledged, and a wait while others are in flight.
+	 */
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*a))
+		if (errno != ETOOMANYREFS && errno != EINTR)
+			_exit(1);
+		else
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	if (fd >= 0 && recv(sock, &byte, 1, 0) != 1)
 		_exit(1);
 }
 
@@ -260,11 +274,39 @@ opener(int sock, const struct members *t, const bool *pending)
 }
 
 /*
- * The next answer within wait ns into *a, and its fd or -1: 1, or 0 at
- * the end (the child exited), -1 when none came in time.
+ * Whether process pid is running or waits for a CPU: then it is not held
+ * by a file system, only slow on a loaded machine (/proc/pid/stat's
+ * state, after the command's parenthesis).
+ */
+static bool
+runnable(pid_t pid)
+{
+	char path[64], text[512], *state;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return (state = strrchr(text, ')')) != NULL && state[1] == ' ' &&
+	    state[2] == 'R';
+}
+
+/*
+ * The next answer of child pid into *a, and its fd or -1: 1, or 0 at
+ * the end (the child exited), -1 when none came while the child slept
+ * (as in a file system's wait) for wait ns on end, or OPENER_START_NS
+ * in all.  It is looked at every SAMPLE_NS: one that only waits for a
+ * CPU on a loaded machine is not taken for hung.
  */
 static int
-answer_receive(int sock, struct home_answer *a, int *fd, int64_t wait)
+answer_receive(int sock, pid_t pid, struct home_answer *a, int *fd,
+    int64_t wait)
 {
 	union {
 		struct cmsghdr	 align;
@@ -274,14 +316,21 @@ answer_receive(int sock, struct home_answer *a, int *fd, int64_t wait)
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = control.buf, .msg_controllen = sizeof(control) };
 	struct pollfd pfd = { .fd = sock, .events = POLLIN };
-	int64_t deadline = monotonic_ns() + wait, left;
+	int64_t deadline = monotonic_ns() + wait, left,
+	    last = monotonic_ns() + OPENER_START_NS;
 	struct cmsghdr *cmsg;
 	ssize_t n;
+	int ready;
 
 	*fd = -1;
 	while ((left = deadline - monotonic_ns()) > 0) {
-		if (poll(&pfd, 1, (int)(left / 1000000) + 1) == 0)
-			break;
+		if (left > SAMPLE_NS)
+			left = SAMPLE_NS;
+		if ((ready = poll(&pfd, 1, (int)(left / 1000000) + 1)) <= 0) {
+			if (ready == 0 && runnable(pid) && monotonic_ns() < last)
+				deadline = monotonic_ns() + wait;
+			continue;
+		}
 		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -290,6 +339,12 @@ answer_receive(int sock, struct home_answer *a, int *fd, int64_t wait)
 		cmsg = CMSG_FIRSTHDR(&msg);
 		if (cmsg != NULL && cmsg->cmsg_type == SCM_RIGHTS)
 			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+		/* A home opened came with its fd (unless we had no room). */
+		if (a->reach == HOME_REACHED && a->member != HELLO &&
+		    send(sock, "", 1, MSG_NOSIGNAL) != 1)
+			return 0;
+		if (a->reach == HOME_REACHED && *fd < 0)
+			a->reach = HOME_MISSING;
 		return 1;
 	}
 	return -1;
@@ -327,19 +382,20 @@ hung(const struct members *t, bool *pending, size_t k, home_answer_fn *fn,
  * time it takes to start (a fork, slow under valgrind) is not a home's.
  */
 static bool
-answers_read(int sock, const struct members *t, bool *pending,
+answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
     home_answer_fn *fn, void *arg)
 {
 	struct home_answer a;
 	int fd, got;
 
-	if (answer_receive(sock, &a, &fd, OPENER_START_NS) <= 0 ||
+	if (answer_receive(sock, pid, &a, &fd, OPENER_START_NS) <= 0 ||
 	    a.member != HELLO) {
 		if (fd >= 0)
 			close(fd);
 		return false;
 	}
-	while ((got = answer_receive(sock, &a, &fd, HOME_ANSWER_NS)) > 0) {
+	while ((got = answer_receive(sock, pid, &a, &fd, HOME_ANSWER_NS)) >
+	    0) {
 		if (a.member >= t->count || !pending[a.member]) {
 			if (fd >= 0)
 				close(fd);
@@ -385,7 +441,7 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 			opener(sv[1], t, pending);
 		}
 		close(sv[1]);
-		if (!answers_read(sv[0], t, pending, fn, arg)) {
+		if (!answers_read(sv[0], pid, t, pending, fn, arg)) {
 			kill(pid, SIGKILL);
 			hung(t, pending, first_pending(t, pending), fn, arg);
 		} else if (first_pending(t, pending) < t->count) {

@@ -128,6 +128,7 @@ lsan_suppressions(void)
 struct allowing {
 	int		 ruleset;
 	struct members	*members;
+	bool		 missed;	/* a home that should have answered */
 };
 
 /*
@@ -150,6 +151,7 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 	if (fd >= 0)
 		close(fd);
 	m->reach = (uint8_t)reach;
+	a->missed = true;
 	log_escape(home, sizeof(home), m->home, strlen(m->home));
 	if (reach == HOME_ROOT)
 		log_warnx("member %s: home \"%s\" is not served: it is the "
@@ -166,7 +168,7 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
  * system that hangs under one home must not keep a worker from serving
  * the others.
  */
-static void
+static bool
 allow_paths(int ruleset, struct members *members)
 {
 	struct allowing a = { .ruleset = ruleset, .members = members };
@@ -179,6 +181,7 @@ allow_paths(int ruleset, struct members *members)
 		pending[i] = members->v[i].reach == HOME_REACHED;
 	homes_open(members, pending, home_answered, &a);
 	free(pending);
+	return !a.missed;
 #if defined(__SANITIZE_ADDRESS__)
 	/*
 	 * LeakSanitizer reads /proc/self/task and maps at exit, and its
@@ -188,19 +191,22 @@ allow_paths(int ruleset, struct members *members)
 	allow_read(ruleset, "/proc");
 	allow_read(ruleset, lsan_suppressions());
 #endif
+	return !a.missed;
 }
 
 /*
  * Needs no_new_privs, which privileges_drop() has set.  A member whose
  * home it could not allow is marked so (member->reach): client.c serves
  * no plan there without a look.  Without Landlock nothing is confined,
- * and every home is looked at when asked for.
+ * and every home is looked at when asked for.  Returns false when a
+ * home the supervisor found answering did not answer here.
  */
-void
+bool
 landlock_restrict(struct members *members)
 {
 	struct ruleset_attr attr = { 0 };
 	int abi, ruleset;
+	bool complete;
 	size_t i;
 
 	if ((abi = landlock_abi()) < 1) {
@@ -208,7 +214,7 @@ landlock_restrict(struct members *members)
 		    "is not restricted", strerror(errno));
 		for (i = 0; i < members->count; i++)
 			members->v[i].reach = HOME_REACHED;
-		return;
+		return true;
 	}
 	attr.handled_access_fs = handled_fs(abi);
 	if (abi >= 4)
@@ -221,8 +227,9 @@ landlock_restrict(struct members *members)
 	    sizeof(uint64_t), 0);
 	if (ruleset < 0)
 		fatal(EX_OSERR, "landlock_create_ruleset");
-	allow_paths(ruleset, members);
+	complete = allow_paths(ruleset, members);
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
 		fatal(EX_OSERR, "landlock_restrict_self");
 	close(ruleset);
+	return complete;
 }

@@ -111,6 +111,7 @@ struct supervisor {
 	unsigned		 generation;
 	size_t			 members;	/* of the current generation */
 	bool			 announced;	/* the log says it serves */
+	bool			 served;	/* and said so once */
 	int			 signal_fd;
 	int			 ready[2];	/* workers write their pid */
 	int			 exe_fd;
@@ -127,6 +128,7 @@ struct supervisor {
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	int64_t			 reloaded;	/* the last reload for that */
 	int64_t			 spacing;	/* the least time between two */
+	const char		*due_why;	/* the reason of reload_at */
 };
 
 /*
@@ -319,12 +321,14 @@ announce(struct supervisor *s)
 	if (s->announced || !generation_serves(s) || older_listening(s))
 		return;
 	s->announced = true;
-	if (s->generation == 1)
+	/* A reload before the first generation served: the start's line. */
+	if (!s->served)
 		log_info("serving group %s (%zu member%s)", s->options->group,
 		    s->members, plural(s->members));
 	else
 		log_info("%s: group %s has %zu member%s", s->reload_why,
 		    s->options->group, s->members, plural(s->members));
+	s->served = true;
 }
 
 /*
@@ -534,7 +538,7 @@ probes_due(struct supervisor *s)
 		s->reload_at = 0;
 		s->reloaded = now;
 		before = homes_unreached(s->table);
-		reload(s, "a home answered");
+		reload(s, s->due_why);
 		/*
 		 * A home that answers a probe but not the survey in time (slow,
 		 * not hung) would start a generation every few seconds.
@@ -551,11 +555,28 @@ probes_due(struct supervisor *s)
 	}
 }
 
-/* A probe says a home answers now: a new generation, spaced out. */
+/*
+ * A new generation for what the homes answer now, spaced out: a probe
+ * found one answering, or a worker did not find one that the survey did
+ * (hung since, or only slow: the survey tells).
+ */
+static void
+reload_due(struct supervisor *s, const char *why)
+{
+	int64_t now = monotonic_ns();
+
+	if (s->reload_at != 0)
+		return;
+	s->reload_at = now;
+	s->due_why = why;
+	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
+		s->reload_at = s->reloaded + s->spacing;
+}
+
+/* A probe says a home answers now. */
 static void
 probe_read(struct supervisor *s)
 {
-	int64_t now = monotonic_ns();
 	uint32_t member;
 	bool answered = false;
 
@@ -566,11 +587,8 @@ probe_read(struct supervisor *s)
 		    s->table->v[member].reach == HOME_HUNG)
 			s->hung_probe = 0;
 	}
-	if (!answered || s->reload_at != 0)
-		return;
-	s->reload_at = now;
-	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
-		s->reload_at = s->reloaded + s->spacing;
+	if (answered)
+		reload_due(s, "a home answered");
 }
 
 static void
@@ -763,6 +781,10 @@ ready_read(struct supervisor *s)
 	pid_t pid;
 
 	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid)) {
+		if (pid > 0 && (pid & WORKER_READY_MISSED)) {
+			pid &= ~WORKER_READY_MISSED;
+			reload_due(s, "a worker missed a home");
+		}
 		if (pid < 0 && (w = worker_find(s, -pid)) != NULL) {
 			w->listening = false;
 			announce(s);

@@ -592,7 +592,8 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		log_warn("inotify_init1: plans are looked at on every query");
 	/* The children that open the homes, some held by one, reap nothing. */
 	signal(SIGCHLD, SIG_IGN);
-	landlock_restrict(members);
+	if (!landlock_restrict(members))
+		self |= WORKER_READY_MISSED;
 	seccomp_restrict(o->engine);
 	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
 	    sizeof(self))

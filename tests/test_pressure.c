@@ -646,7 +646,7 @@ Test(pressure, a_read_error_is_not_cached)
 #define NO_PLAN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nNo Plan.\r\n"
 #define LOGIN_YAN	"Login: yan\tName: yan\r\n"
 #define HUNG_LINE(login) "member " login ": home \".*\" did not answer " \
-			"within 250 ms: served no plan until it does$"
+			"within 500 ms: served no plan until it does$"
 
 /* Asks query until the reply is want, for at most seconds. */
 static bool
