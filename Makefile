@@ -19,7 +19,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c pending.c proxy.c
-SUPPORT = log.c members.c addresses.c watches.c counters.c
+SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \

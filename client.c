@@ -1174,6 +1174,9 @@ client_answer(struct context *ctx, struct client *c)
 			client_reply(ctx, c, "list", t->list, t->list_len);
 	} else if ((c->member = members_find(t, q.user, q.user_len)) == NULL) {
 		client_error(ctx, c, E_NO_SUCH_USER);
+	} else if (c->member->reach != HOME_REACHED) {
+		/* Not confined to (landlock.c): not looked at either. */
+		client_no_plan(ctx, c);
 	} else {
 		c->key.verbose = q.verbose;
 		c->part = q.verbose ? PART_PROJECT : PART_PLAN;

@@ -468,6 +468,7 @@ static int
 inetd(struct options *o)
 {
 	struct privileges privileges;
+	struct members *members;
 	char why[256];
 
 	inetd_logging();
@@ -476,7 +477,9 @@ inetd(struct options *o)
 	log_stderr_nonblocking();
 	privileges_drop(&privileges);
 	o->engine = engine_choose(o->engine, why, sizeof(why));
-	return serve(o, group_load(o->group), -1, -1);
+	members = group_load(o->group);
+	homes_mounts(members);
+	return serve(o, members, -1, -1);
 }
 
 int

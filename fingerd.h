@@ -191,6 +191,7 @@ struct member {
 	char		*login;
 	char		*home;
 	bool		 watchable;	/* watches.c may watch its files */
+	uint8_t		 reach;		/* enum home_reach: homes.c */
 	unsigned	 fs;		/* the first member on its home's mount */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
@@ -438,8 +439,47 @@ bool		 counters_metrics_write(const uint64_t *,
 		    const struct daemon_status *);
 int64_t		 counters_metrics_due(void);
 
+/*
+ * homes.c: what is known of each member's home when the group is read,
+ * never waiting for a file system that does not answer.  A home is
+ * opened only by a short-lived child, with a bounded wait for each
+ * answer.
+ */
+enum home_reach {
+	HOME_REACHED,		/* opened: served (the default) */
+	HOME_MISSING,		/* could not be opened (gone, denied) */
+	HOME_HUNG,		/* did not answer within HOME_ANSWER_NS */
+	HOME_ROOT,		/* the root directory, however spelled */
+	HOME_REFUSED		/* not an absolute path, or / as a string */
+};
+
+/*
+ * How long a home may take to answer, its child sleeping, before it is
+ * taken as hung (homes.c).
+ */
+#define HOME_ANSWER_NS		(NS_PER_SECOND / 2)
+
+/*
+ * A home opened (fd, O_PATH, the callee's) or not (fd -1), and what it
+ * is (HOME_DIRECTORY, else a file; HOME_SEARCHABLE by this account).
+ */
+#define HOME_DIRECTORY		1u
+#define HOME_SEARCHABLE		2u
+
+typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
+		    unsigned);
+
+void	 homes_open(const struct members *, bool *, home_answer_fn *,
+	    void *);
+void	 homes_mounts(struct members *);
+void	 homes_check(struct members *, const struct members *);
+size_t	 homes_unreached(const struct members *);
+void	 homes_probe(const struct members *, int, bool)
+	    __attribute__((noreturn));
+void	 only_descriptor(int);
+
 /* landlock.c and seccomp.c: a worker's confinement. */
-void	 landlock_restrict(const struct members *);
+bool	 landlock_restrict(struct members *);
 bool	 landlock_home_servable(const char *);
 void	 seccomp_restrict(enum engine_kind);
 
@@ -538,6 +578,11 @@ void	 signals_block(sigset_t *, bool);
 #define WORKER_FD_READY		5
 #define WORKER_FD_COUNTERS	6	/* its page of counters.c */
 #define WORKER_SETUP_MAGIC	"fingerdW"
+/*
+ * Or'd with the pid a worker writes once it serves (pids stay below
+ * 2^22): a home the supervisor found answering did not answer it.
+ */
+#define WORKER_READY_MISSED	0x40000000
 
 struct worker_setup {
 	char		 magic[8];

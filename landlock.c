@@ -65,29 +65,43 @@ handled_fs(int abi)
 	return fs;
 }
 
-/* Allows reading beneath path; a path that does not exist is skipped. */
+/*
+ * Allows reading beneath the file or directory open at fd (O_PATH,
+ * closed here): a file takes only the rights that apply to files.
+ */
 static void
-allow_read(int ruleset, const char *path)
+allow_fd(int ruleset, int fd, bool directory, const char *path)
 {
-	struct landlock_path_beneath_attr rule = { 0 };
-	struct stat st;
+	struct landlock_path_beneath_attr rule = { .parent_fd = fd };
 
-	if (path == NULL || path[0] != '/')
-		return;
-	if ((rule.parent_fd = open(path, O_PATH | O_CLOEXEC)) < 0)
-		return;
-	/* A file takes only the rights that apply to files. */
-	rule.allowed_access = fstat(rule.parent_fd, &st) == 0 &&
-	    S_ISDIR(st.st_mode) ? ACCESS_FS_READ : LANDLOCK_ACCESS_FS_READ_FILE;
+	rule.allowed_access = directory ? ACCESS_FS_READ :
+	    LANDLOCK_ACCESS_FS_READ_FILE;
 	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
 	    &rule, 0) != 0)
 		fatal(EX_OSERR, "landlock_add_rule %s", path);
-	close(rule.parent_fd);
+	close(fd);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* Allows reading beneath path, of this machine; one missing is skipped. */
+static void
+allow_read(int ruleset, const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (path == NULL || path[0] != '/' ||
+	    (fd = open(path, O_PATH | O_CLOEXEC)) < 0)
+		return;
+	allow_fd(ruleset, fd, fstat(fd, &st) == 0 && S_ISDIR(st.st_mode),
+	    path);
+}
+#endif
+
 /*
- * Whether a home may be allowed: an absolute path, not /.  fingerd.c
- * warns of the others when it reads the group.
+ * Whether a home may be allowed: an absolute path, not / as a string
+ * (homes.c also refuses one that leads to /).  The supervisor warns of
+ * the others when it reads the group.
  */
 bool
 landlock_home_servable(const char *home)
@@ -111,14 +125,62 @@ lsan_suppressions(void)
 }
 #endif
 
+struct allowing {
+	int		 ruleset;
+	struct members	*members;
+	bool		 missed;	/* a home that should have answered */
+};
+
+/*
+ * A home opened by homes_open()'s child, or not: the member is then
+ * served no plan, without a look, and the log says so where the
+ * supervisor did not (fingerd -i, a home that stopped answering since).
+ */
 static void
-allow_paths(int ruleset, const struct members *members)
+home_answered(void *arg, size_t i, enum home_reach reach, int fd,
+    unsigned flags)
 {
+	struct allowing *a = arg;
+	struct member *m = &a->members->v[i];
+	char home[256];
+
+	if (fd >= 0 && reach == HOME_REACHED) {
+		allow_fd(a->ruleset, fd, flags & HOME_DIRECTORY, m->home);
+		return;
+	}
+	if (fd >= 0)
+		close(fd);
+	m->reach = (uint8_t)reach;
+	a->missed = true;
+	log_escape(home, sizeof(home), m->home, strlen(m->home));
+	if (reach == HOME_ROOT)
+		log_warnx("member %s: home \"%s\" is not served: it is the "
+		    "root directory", m->login, home);
+	else if (reach == HOME_HUNG)
+		log_warnx("member %s: home \"%s\" did not answer within "
+		    "%lld ms: served no plan until it does", m->login, home,
+		    (long long)(HOME_ANSWER_NS / 1000000));
+}
+
+/*
+ * The homes the supervisor found reached (all, with -i), each opened
+ * off this thread of control with a bounded wait (homes.c): a file
+ * system that hangs under one home must not keep a worker from serving
+ * the others.
+ */
+static bool
+allow_paths(int ruleset, struct members *members)
+{
+	struct allowing a = { .ruleset = ruleset, .members = members };
+	bool *pending = calloc(members->count + 1, sizeof(*pending));
 	size_t i;
 
+	if (pending == NULL)
+		fatalx(EX_OSERR, "out of memory for the homes");
 	for (i = 0; i < members->count; i++)
-		if (landlock_home_servable(members->v[i].home))
-			allow_read(ruleset, members->v[i].home);
+		pending[i] = members->v[i].reach == HOME_REACHED;
+	homes_open(members, pending, home_answered, &a);
+	free(pending);
 #if defined(__SANITIZE_ADDRESS__)
 	/*
 	 * LeakSanitizer reads /proc/self/task and maps at exit, and its
@@ -128,19 +190,30 @@ allow_paths(int ruleset, const struct members *members)
 	allow_read(ruleset, "/proc");
 	allow_read(ruleset, lsan_suppressions());
 #endif
+	return !a.missed;
 }
 
-/* Needs no_new_privs, which privileges_drop() has set. */
-void
-landlock_restrict(const struct members *members)
+/*
+ * Needs no_new_privs, which privileges_drop() has set.  A member whose
+ * home it could not allow is marked so (member->reach): client.c serves
+ * no plan there without a look.  Without Landlock nothing is confined,
+ * and every home is looked at when asked for.  Returns false when a
+ * home the supervisor found answering did not answer here.
+ */
+bool
+landlock_restrict(struct members *members)
 {
 	struct ruleset_attr attr = { 0 };
 	int abi, ruleset;
+	bool complete;
+	size_t i;
 
 	if ((abi = landlock_abi()) < 1) {
 		log_warnx("Landlock is not available (%s): the file system "
 		    "is not restricted", strerror(errno));
-		return;
+		for (i = 0; i < members->count; i++)
+			members->v[i].reach = HOME_REACHED;
+		return true;
 	}
 	attr.handled_access_fs = handled_fs(abi);
 	if (abi >= 4)
@@ -153,8 +226,9 @@ landlock_restrict(const struct members *members)
 	    sizeof(uint64_t), 0);
 	if (ruleset < 0)
 		fatal(EX_OSERR, "landlock_create_ruleset");
-	allow_paths(ruleset, members);
+	complete = allow_paths(ruleset, members);
 	if (syscall(SYS_landlock_restrict_self, ruleset, 0) != 0)
 		fatal(EX_OSERR, "landlock_restrict_self");
 	close(ruleset);
+	return complete;
 }

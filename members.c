@@ -242,24 +242,59 @@ accounts_free(struct accounts *a)
 	free(a->v);
 }
 
+static int
+name_compare(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The index of login in the sorted names, or -1. */
+static ssize_t
+name_index(char *const *sorted, size_t n, const char *login)
+{
+	char *const *at = bsearch(&login, sorted, n, sizeof(*sorted),
+	    name_compare);
+
+	return at == NULL ? -1 : at - sorted;
+}
+
 /*
- * The listed members by name (a database that cannot enumerate still
- * finds them), then every account for those whose primary group it is.
+ * Every account, enumerated once, for those the group lists (the first
+ * of each login, as getpwnam(3) would find it) and those whose primary
+ * group it is; then, by name, the listed members the enumeration did
+ * not give (a database that cannot enumerate still finds them).  One
+ * getpwnam a member would read all of /etc/passwd for each: a group of
+ * ten thousand took seconds.  names is sorted here.
  */
 static bool
-accounts_collect(struct accounts *a, gid_t gid, char *const *names)
+accounts_collect(struct accounts *a, gid_t gid, char **names)
 {
 	struct passwd *pw;
-	bool ok = true;
+	size_t i, n = 0;
+	bool *found, ok = true;
+	ssize_t k;
 
-	for (; *names != NULL && ok; names++)
-		if ((pw = getpwnam(*names)) != NULL)
-			ok = accounts_add(a, pw);
+	while (names[n] != NULL)
+		n++;
+	qsort(names, n, sizeof(*names), name_compare);
+	if ((found = calloc(n + 1, sizeof(*found))) == NULL)
+		return false;
 	setpwent();
-	while (ok && (pw = getpwent()) != NULL)
-		if (pw->pw_gid == gid)
+	while (ok && (pw = getpwent()) != NULL) {
+		k = name_index(names, n, pw->pw_name);
+		if (k >= 0 && !found[k]) {
+			found[k] = true;
 			ok = accounts_add(a, pw);
+		} else if (pw->pw_gid == gid) {
+			ok = accounts_add(a, pw);
+		}
+	}
 	endpwent();
+	for (i = 0; i < n && ok; i++)
+		if (!found[i] && (!i || strcmp(names[i], names[i - 1]) != 0) &&
+		    (pw = getpwnam(names[i])) != NULL)
+			ok = accounts_add(a, pw);
+	free(found);
 	return ok;
 }
 
@@ -380,7 +415,7 @@ members_release(struct members *t)
  * a member, then the strings, each NUL terminated; every reference is an
  * offset from the start of the block.
  */
-#define TABLE_MAGIC	"fingerd3"
+#define TABLE_MAGIC	"fingerd4"
 
 struct table_header {
 	char		 magic[8];
@@ -394,6 +429,7 @@ struct table_record {
 	uint64_t	 login_line, login_line_len;
 	uint64_t	 watchable;
 	uint64_t	 fs;
+	uint64_t	 reach;
 };
 
 /* Appends len bytes and a NUL to the block; returns their offset. */
@@ -442,6 +478,7 @@ members_pack(const struct members *t, size_t *len)
 		r[i].login_line_len = m->login_line_len;
 		r[i].watchable = m->watchable;
 		r[i].fs = m->fs;
+		r[i].reach = m->reach;
 	}
 	h.list = pack_string(block, len, t->list, t->list_len);
 	memcpy(h.magic, TABLE_MAGIC, sizeof(h.magic));
@@ -472,6 +509,7 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->login_line_len = r->login_line_len;
 	m->watchable = r->watchable != 0;
 	m->fs = (unsigned)r->fs;
+	m->reach = (uint8_t)r->reach;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
 	    m->project != NULL && m->pgpkey != NULL &&
 	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;

@@ -67,11 +67,21 @@
 #define USERDB_SETTLE_NS	(200LL * 1000000)
 /* The lines that may wait for a slow log: a few for each worker. */
 #define SUPERVISOR_LINES	(8 * WORKERS_MAX)
+/*
+ * Homes missing or hung are tried again this often (homes_probe), by
+ * at most PROBES_MAX children at once; one that answers starts a new
+ * generation, at most one every RELOAD_SPACING_NS for that.
+ */
+#define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
+#define PROBES_MAX		4
+#define RELOAD_SPACING_NS	(3 * NS_PER_SECOND)
+#define RELOAD_SPACING_MAX_NS	(60 * NS_PER_SECOND)
 
 extern char **environ;
 
 struct supervisor;
 static void	stop(struct supervisor *, int);
+static void	reload(struct supervisor *, const char *);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -105,8 +115,8 @@ struct supervisor {
 	struct worker		*workers;
 	size_t			 workers_size;
 	int			 setup_fd;	/* the current generation's */
-	void			*table;		/* what it serves, packed */
-	size_t			 table_len;
+	void			*packed;	/* what it serves, packed */
+	size_t			 packed_len;
 	struct userdb_watch	*userdb;	/* NULL: not watched */
 	int64_t			 reread_at;	/* monotonic ns; 0: none due */
 	int64_t			 periodic_at;	/* the next -R; 0: none */
@@ -114,6 +124,7 @@ struct supervisor {
 	unsigned		 generation;
 	size_t			 members;	/* of the current generation */
 	bool			 announced;	/* the log says it serves */
+	bool			 served;	/* and said so once */
 	int			 signal_fd;
 	int			 ready[2];	/* workers write their pid */
 	int			 exe_fd;
@@ -121,109 +132,16 @@ struct supervisor {
 	bool			 stopping;
 	int64_t			 stop_deadline;
 	int			 status;	/* the exit status */
+	struct members		*table;		/* the current generation's */
+	int			 probe[2];	/* probes write who answered */
+	pid_t			 probes[PROBES_MAX];
+	pid_t			 hung_probe;	/* the one waiting for hung homes */
+	int64_t			 probe_at;	/* the next probe; 0: none due */
+	int64_t			 reload_at;	/* a home answered; 0: none due */
+	int64_t			 reloaded;	/* the last reload for that */
+	int64_t			 spacing;	/* the least time between two */
+	const char		*due_why;	/* the reason of reload_at */
 };
-
-/* /proc/self/mountinfo, whole (malloc'd), or NULL. */
-static char *
-mountinfo_read(void)
-{
-	size_t len = 0, size = 65536;
-	char *text = NULL, *bigger;
-	ssize_t n = 1;
-	int fd;
-
-	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
-		return NULL;
-	while (n > 0 && (bigger = realloc(text, size)) != NULL) {
-		text = bigger;
-		while (len < size - 1 &&
-		    (n = read(fd, text + len, size - 1 - len)) > 0)
-			len += (size_t)n;
-		size *= 2;
-	}
-	close(fd);
-	if (text != NULL)
-		text[len] = '\0';
-	return text;
-}
-
-struct home_mount {
-	unsigned long	 mount;
-	size_t		 member;
-};
-
-static int
-home_mount_compare(const void *a, const void *b)
-{
-	const struct home_mount *x = a, *y = b;
-
-	if (x->mount != y->mount)
-		return (x->mount > y->mount) - (x->mount < y->mount);
-	return (x->member > y->member) - (x->member < y->member);
-}
-
-/*
- * The mount each member's home is on (mount, by member; 0 where not
- * known), as the first member whose home is on it (client.c: the
- * requests on the homes of one mount take turns).  Sorted, not compared
- * pairwise: a group may have tens of thousands of members.  Without the
- * memory for it, each home is on a mount of its own.
- */
-static void
-homes_group(struct members *members, const unsigned long *mount)
-{
-	struct home_mount *by = NULL;
-	size_t i, n = 0, first = 0;
-
-	for (i = 0; i < members->count; i++)
-		members->v[i].fs = (unsigned)i;
-	if (mount == NULL ||
-	    (by = calloc(members->count + 1, sizeof(*by))) == NULL)
-		return;
-	for (i = 0; i < members->count; i++)
-		if (mount[i] != 0)
-			by[n++] = (struct home_mount){ mount[i], i };
-	qsort(by, n, sizeof(*by), home_mount_compare);
-	for (i = 0; i < n; i++) {
-		if (by[i].mount != by[first].mount)
-			first = i;
-		members->v[by[i].member].fs = (unsigned)by[first].member;
-	}
-	free(by);
-}
-
-/*
- * What the workers need to know of each member's home: whether Landlock
- * can allow it alone (a member whose home is /, or not an absolute path,
- * is served no plan, and the log says so, at each generation), whether
- * inotify sees every change there (watches.c), and the mount it is on,
- * worked out here from the mount table, so that no worker looks at a
- * file system for it.
- */
-static void
-homes_check(struct members *members)
-{
-	char *mountinfo = mountinfo_read(), home[256];
-	struct mount_table *table = mount_table_parse(mountinfo);
-	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
-	size_t i;
-
-	for (i = 0; i < members->count; i++) {
-		members->v[i].watchable = watches_home_watchable(table,
-		    members->v[i].home, mount != NULL ? &mount[i] : NULL);
-		if (landlock_home_servable(members->v[i].home))
-			continue;
-		log_escape(home, sizeof(home), members->v[i].home,
-		    strlen(members->v[i].home));
-		log_warnx("member %s: home \"%s\" is not served: a worker "
-		    "reads only beneath an absolute home other than /",
-		    members->v[i].login, home);
-	}
-	homes_group(members, mount);
-	free(mount);
-	mount_table_free(table);
-	free(mountinfo);
-}
 
 /*
  * The setup of a generation: the options and the packed table, in a
@@ -256,13 +174,17 @@ setup_publish(const struct options *o, const void *table, size_t len)
 	return fd;
 }
 
-/* The workers' table of these members, what their homes are included. */
+/*
+ * The workers' table of these members, what is known of their homes
+ * included (homes_check: before, the table served, or NULL).
+ */
 static void *
-table_pack(struct members *members, size_t *len)
+table_pack(struct members *members, const struct members *before,
+    size_t *len)
 {
 	void *table;
 
-	homes_check(members);
+	homes_check(members, before);
 	if ((table = members_pack(members, len)) == NULL)
 		log_warnx("out of memory for the workers' table");
 	return table;
@@ -439,12 +361,14 @@ announce(struct supervisor *s)
 	if (s->announced || !generation_serves(s) || older_listening(s))
 		return;
 	s->announced = true;
-	if (s->generation == 1)
+	/* A reload before the first generation served: the start's line. */
+	if (!s->served)
 		log_info("serving group %s (%zu member%s)", s->options->group,
 		    s->members, plural(s->members));
 	else
 		log_info("%s: group %s has %zu member%s", s->reload_why,
 		    s->options->group, s->members, plural(s->members));
+	s->served = true;
 }
 
 /*
@@ -592,6 +516,122 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
 	memset(w, 0, sizeof(*w));
 }
 
+/* A probe ended (reaped with the workers). */
+static void
+probe_gone(struct supervisor *s, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (s->probes[i] == pid)
+			s->probes[i] = 0;
+	if (s->hung_probe == pid)
+		s->hung_probe = 0;
+}
+
+/* The next probe, while the table has homes missing or hung. */
+static void
+probe_schedule(struct supervisor *s)
+{
+	s->probe_at = homes_unreached(s->table) ?
+	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
+}
+
+/*
+ * A child that tries the homes missing or hung (homes_probe) with no
+ * descriptor but its pipe: one held by a home must not hold a listening
+ * socket open after a stop.  One probe at a time waits for hung homes.
+ */
+static void
+probe_start(struct supervisor *s)
+{
+	bool with_hung = s->hung_probe == 0;
+	size_t i;
+	pid_t pid;
+	int fd = s->probe[1];
+
+	for (i = 0; i < PROBES_MAX && s->probes[i] != 0; i++)
+		continue;
+	if (i == PROBES_MAX)
+		return;
+	if ((pid = fork()) < 0) {
+		log_warn("cannot try the homes missing or hung again");
+		return;
+	}
+	if (pid == 0) {
+		only_descriptor(fd);
+		homes_probe(s->table, fd, with_hung);
+	}
+	s->probes[i] = pid;
+	if (with_hung)
+		s->hung_probe = pid;
+}
+
+static void
+probes_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+	size_t before;
+
+	if (s->stopping)
+		return;
+	if (s->reload_at != 0 && s->reload_at <= now) {
+		s->reload_at = 0;
+		s->reloaded = now;
+		before = homes_unreached(s->table);
+		reload(s, s->due_why);
+		/*
+		 * A home that answers a probe but not the survey in time (slow,
+		 * not hung) would start a generation every few seconds.
+		 */
+		if (homes_unreached(s->table) < before)
+			s->spacing = RELOAD_SPACING_NS;
+		else if ((s->spacing *= 2) > RELOAD_SPACING_MAX_NS)
+			s->spacing = RELOAD_SPACING_MAX_NS;
+	}
+	if (s->probe_at != 0 && s->probe_at <= now) {
+		probe_schedule(s);
+		if (s->probe_at != 0)
+			probe_start(s);
+	}
+}
+
+/*
+ * A new generation for what the homes answer now, spaced out: a probe
+ * found one answering, or a worker did not find one that the survey did
+ * (hung since, or only slow: the survey tells).
+ */
+static void
+reload_due(struct supervisor *s, const char *why)
+{
+	int64_t now = monotonic_ns();
+
+	if (s->reload_at != 0)
+		return;
+	s->reload_at = now;
+	s->due_why = why;
+	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
+		s->reload_at = s->reloaded + s->spacing;
+}
+
+/* A probe says a home answers now. */
+static void
+probe_read(struct supervisor *s)
+{
+	uint32_t member;
+	bool answered = false;
+
+	/* The probe that waited for a hung home ends as it says so. */
+	while (read(s->probe[0], &member, sizeof(member)) == sizeof(member)) {
+		answered = true;
+		if (member < s->table->count &&
+		    s->table->v[member].reach == HOME_HUNG)
+			s->hung_probe = 0;
+	}
+	if (answered)
+		reload_due(s, "a home answered");
+}
+
 static void
 reap_workers(struct supervisor *s)
 {
@@ -602,6 +642,8 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
+		else
+			probe_gone(s, pid);
 	announce(s);
 }
 
@@ -620,16 +662,16 @@ workers_alive(const struct supervisor *s)
 static bool
 table_served(const struct supervisor *s, const void *table, size_t len)
 {
-	return s->table != NULL && s->table_len == len &&
-	    memcmp(s->table, table, len) == 0;
+	return s->packed != NULL && s->packed_len == len &&
+	    memcmp(s->packed, table, len) == 0;
 }
 
 /*
- * The group again (why: SIGHUP, or the user database followed), in a new
- * generation: always on SIGHUP, otherwise only when what the workers
- * serve changed, so that a reading that finds nothing new costs no
- * worker.  The workers still starting with an older table are told to
- * stop at once.
+ * The group again (why: SIGHUP, the user database followed, a home that
+ * answered), in a new generation: always on SIGHUP, otherwise only when
+ * what the workers serve changed, so that a reading that finds nothing
+ * new costs no worker.  The workers still starting with an older table
+ * are told to stop at once.
  */
 static void
 reload(struct supervisor *s, const char *why)
@@ -638,7 +680,7 @@ reload(struct supervisor *s, const char *why)
 	bool forced = strcmp(why, "SIGHUP") == 0;
 	struct members *t;
 	size_t i, len;
-	void *table;
+	void *packed;
 	int fd;
 
 	if ((t = members_load(group, &failed)) == NULL) {
@@ -647,28 +689,30 @@ reload(struct supervisor *s, const char *why)
 		    plural(s->members));
 		return;
 	}
-	if ((table = table_pack(t, &len)) == NULL ||
-	    (!forced && table_served(s, table, len)) ||
-	    (fd = setup_publish(s->options, table, len)) < 0) {
-		free(table);
+	if ((packed = table_pack(t, s->hung_probe != 0 ? s->table : NULL,
+	    &len)) == NULL || (!forced && table_served(s, packed, len)) ||
+	    (fd = setup_publish(s->options, packed, len)) < 0) {
+		free(packed);
 		members_release(t);
 		return;
 	}
 	close(s->setup_fd);
 	s->setup_fd = fd;
-	free(s->table);
-	s->table = table;
-	s->table_len = len;
+	free(s->packed);
+	s->packed = packed;
+	s->packed_len = len;
 	s->generation++;
 	s->members = t->count;
 	s->reload_why = why;
 	s->announced = false;	/* once the new workers serve */
+	members_release(s->table);
+	s->table = t;
+	probe_schedule(s);
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0 &&
 		    s->workers[i].state == WORKER_STARTING)
 			worker_stop(&s->workers[i]);
 	generation_start(s);
-	members_release(t);
 }
 
 /*
@@ -724,6 +768,9 @@ stop(struct supervisor *s, int signo)
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0)
 			worker_stop(&s->workers[i]);
+	for (i = 0; i < PROBES_MAX; i++)
+		if (s->probes[i] != 0)
+			kill(s->probes[i], SIGKILL);
 }
 
 /*
@@ -860,6 +907,10 @@ poll_timeout(const struct supervisor *s)
 	next = earliest(next, counters_metrics_due());
 	for (i = 0; i < s->options->workers && !s->stopping; i++)
 		next = earliest(next, s->slots[i].restart_at);
+	if (!s->stopping) {
+		next = earliest(next, s->probe_at);
+		next = earliest(next, s->reload_at);
+	}
 	if (next == 0)
 		return -1;
 	left = next - monotonic_ns();
@@ -879,6 +930,10 @@ ready_read(struct supervisor *s)
 	pid_t pid;
 
 	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid)) {
+		if (pid > 0 && (pid & WORKER_READY_MISSED)) {
+			pid &= ~WORKER_READY_MISSED;
+			reload_due(s, "a worker missed a home");
+		}
 		if (pid < 0 && (w = worker_find(s, -pid)) != NULL) {
 			w->listening = false;
 			announce(s);
@@ -896,13 +951,14 @@ ready_read(struct supervisor *s)
 static void
 wait_events(struct supervisor *s)
 {
-	struct pollfd pfd[4] = {
+	struct pollfd pfd[5] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
 		{ .fd = userdb_watch_fd(s->userdb), .events = POLLIN },
+		{ .fd = s->probe[0], .events = POLLIN },
 		{ .fd = log_fd(), .events = POLLOUT },
 	};
-	nfds_t n = log_flush() ? 3 : 4;
+	nfds_t n = log_flush() ? 4 : 5;
 
 	if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 		fatal(EX_OSERR, "poll");
@@ -910,6 +966,8 @@ wait_events(struct supervisor *s)
 		userdb_read(s);
 	if (pfd[1].revents != 0)
 		ready_read(s);
+	if (pfd[3].revents != 0)
+		probe_read(s);
 	if (pfd[0].revents != 0)
 		signals_read(s);
 }
@@ -966,14 +1024,18 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		    "workers: mount /proc");
 	if ((s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "/dev/null");
-	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0 ||
+	    pipe2(s->probe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
-	if ((s->table = table_pack(members, &s->table_len)) == NULL ||
-	    (s->setup_fd = setup_publish(o, s->table, s->table_len)) < 0)
+	if ((s->packed = table_pack(members, NULL, &s->packed_len)) == NULL ||
+	    (s->setup_fd = setup_publish(o, s->packed, s->packed_len)) < 0)
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
+	s->table = members_hold(members);
+	s->spacing = RELOAD_SPACING_NS;
+	probe_schedule(s);
 	s->userdb = userdb_watch_open();
 	if (o->reread > 0)
 		s->periodic_at = monotonic_ns() +
@@ -998,16 +1060,20 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		rereads_due(&s);
 		restarts_due(&s);
 		metrics_due(&s);
+		probes_due(&s);
 		stop_overdue(&s);
 	}
 	report(&s, false);		/* -M: the last counts */
 	log_queue_stop(LOG_GRACE_NS);
 	close(s.setup_fd);
-	free(s.table);
+	free(s.packed);
 	userdb_watch_close(s.userdb);
 	close(s.signal_fd);
 	close(s.ready[0]);
 	close(s.ready[1]);
+	close(s.probe[0]);
+	close(s.probe[1]);
+	members_release(s.table);
 	close(s.exe_fd);
 	close(s.null_fd);
 	free(s.workers);

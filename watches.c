@@ -515,6 +515,92 @@ watches_mount_type(const struct mount_table *t, const char *path,
 	}
 }
 
+/* Appends the name of len bytes to the path of *len bytes in real. */
+static bool
+path_append(char *real, size_t size, size_t *len, const char *name,
+    size_t name_len)
+{
+	if (*len + 1 + name_len >= size)
+		return false;
+	real[*len] = '/';
+	memcpy(real + *len + 1, name, name_len);
+	*len += 1 + name_len;
+	real[*len] = '\0';
+	return true;
+}
+
+/*
+ * The link at real read in place of its name: rest becomes its target
+ * followed by what came after the name (after).
+ */
+static bool
+link_follow(const char *real, char *rest, size_t size, const char *after)
+{
+	char target[PATH_MAX], joined[PATH_MAX];
+	ssize_t n;
+
+	if ((n = readlink(real, target, sizeof(target) - 1)) <= 0)
+		return false;
+	target[n] = '\0';
+	if ((size_t)snprintf(joined, sizeof(joined), "%s%s", target,
+	    after) >= sizeof(joined) || strlen(joined) >= size)
+		return false;
+	memcpy(rest, joined, strlen(joined) + 1);
+	return true;
+}
+
+/*
+ * The path home leads to, into real, as realpath(3) finds it, but
+ * looking only at the file systems of this machine: each component's
+ * mount is known from t before it is looked at (lstat, readlink), and
+ * the walk stops, false, where it would enter one that is not (an NFS
+ * server that hangs would hold the caller), or at a component that is
+ * not there.  *id is the mount of the last component reached.
+ */
+static bool
+resolve_local(const struct mount_table *t, const char *home, char *real,
+    size_t size, unsigned long *id)
+{
+	char rest[PATH_MAX], type[64], *name, *after;
+	size_t len = 0, name_len;
+	unsigned links = 0;
+	struct stat st;
+
+	if ((size_t)snprintf(rest, sizeof(rest), "%s", home) >= sizeof(rest))
+		return false;
+	real[0] = '\0';
+	for (name = rest; *(name += strspn(name, "/")) != '\0'; name = after) {
+		after = name + (name_len = strcspn(name, "/"));
+		if (name_len == 1 && name[0] == '.')
+			continue;
+		if (name_len == 2 && name[0] == '.' && name[1] == '.') {
+			while (len > 0 && real[--len] != '/')
+				continue;
+			real[len] = '\0';
+			continue;
+		}
+		if (!path_append(real, size, &len, name, name_len) ||
+		    !watches_mount_type(t, real, type, sizeof(type), id) ||
+		    !local_type(type) || lstat(real, &st) != 0)
+			return false;
+		if (!S_ISLNK(st.st_mode))
+			continue;
+		if (++links > 40 || !link_follow(real, rest, sizeof(rest),
+		    after))
+			return false;
+		if (rest[0] == '/')
+			len = 0;
+		else
+			while (len > 0 && real[--len] != '/')
+				continue;
+		real[len] = '\0';
+		after = rest;
+	}
+	if (len == 0)
+		snprintf(real, size, "/");
+	return watches_mount_type(t, real, type, sizeof(type), id);
+}
+
 /*
  * Whether inotify sees every change to the plan in home: a home on a file
  * system of this machine (the mount table t says which, without touching
@@ -522,23 +608,26 @@ watches_mount_type(const struct mount_table *t, const char *path,
  * could come to name another directory with no event.  And into *mount
  * (unless NULL) the ID of the mount the home is on, 0 when not known:
  * by its path, or, where that is on this machine and has a link, by the
- * path it leads to (a path on NFS is never resolved: a server that hangs
- * would hold the supervisor).  For the supervisor, when it reads the
- * group.
+ * path it leads to, as far as that stays on this machine (resolve_local:
+ * a path on NFS is never looked at, even through a link, as a server that
+ * hangs would hold the supervisor).  For the supervisor, when it reads
+ * the group.
  */
 bool
 watches_home_watchable(const struct mount_table *t, const char *home,
     unsigned long *mount)
 {
 	char type[64], real[PATH_MAX];
-	unsigned long id = 0;
+	unsigned long id = 0, real_id;
 	bool watchable = false;
 
 	if (watches_mount_type(t, home, type, sizeof(type), &id) &&
-	    local_type(type) && realpath(home, real) != NULL &&
-	    !(watchable = strcmp(real, home) == 0) &&
-	    !watches_mount_type(t, real, type, sizeof(type), &id))
-		id = 0;
+	    local_type(type)) {
+		real_id = id;
+		if (resolve_local(t, home, real, sizeof(real), &real_id))
+			watchable = strcmp(real, home) == 0;
+		id = real_id;
+	}
 	if (mount != NULL)
 		*mount = id;
 	return watchable;

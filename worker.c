@@ -593,7 +593,10 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
 		log_warn("inotify_init1: plans are looked at on every query");
 	client_send_buffer(o->inetd ? STDIN_FILENO : listen_fd);
-	landlock_restrict(members);
+	/* The children that open the homes, some held by one, reap nothing. */
+	signal(SIGCHLD, SIG_IGN);
+	if (!landlock_restrict(members))
+		self |= WORKER_READY_MISSED;
 	seccomp_restrict(o->engine);
 	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
 	    sizeof(self))

@@ -382,6 +382,20 @@ home_file_write(struct fixture *f, const char *login, const char *name,
 	write_file(path, data, len, 0644);
 }
 
+/* An account appended to the fixture's passwd, named login, its home at home. */
+void
+passwd_append(struct fixture *f, const char *login, unsigned uid,
+    const char *home)
+{
+	char line[512];
+	FILE *fp;
+
+	snprintf(line, sizeof(line), "%s:x:%u:%u:%s:%s:/bin/sh\n", login, uid,
+	    uid, login, home);
+	cr_assert((fp = fopen(f->passwd, "a")) != NULL);
+	cr_assert(fputs(line, fp) >= 0 && fclose(fp) == 0);
+}
+
 void
 home_file_remove(struct fixture *f, const char *login, const char *name)
 {
@@ -690,6 +704,28 @@ daemon_alive(struct fixture *f)
 }
 
 /*
+ * Whether pid is a worker, by its title: the supervisor's other children
+ * (homes.c: those that open the members' homes, some held by one that
+ * hangs) are not.
+ */
+static bool
+is_worker(pid_t pid)
+{
+	static const char title[] = "fingerd: worker";
+	char path[64], text[sizeof(title)] = "";
+	ssize_t n = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	return n == (ssize_t)sizeof(title) - 1 &&
+	    memcmp(text, title, sizeof(title) - 1) == 0;
+}
+
+/*
  * The supervisor's children, the workers (at most n into pids); how many
  * there are.
  */
@@ -706,6 +742,8 @@ daemon_workers(const struct fixture *f, pid_t *pids, size_t n)
 	if ((fp = fopen(path, "r")) == NULL)
 		return 0;
 	while (fscanf(fp, "%ld", &pid) == 1) {
+		if (!is_worker((pid_t)pid))
+			continue;
 		if (count < n)
 			pids[count] = (pid_t)pid;
 		count++;
@@ -858,6 +896,57 @@ struct call_range {
 };
 
 #define RANGES_MAX	4
+
+/*
+ * fingerd -i as inetd runs it, on one connection from 127.0.0.1 that
+ * sent query: the socket its stdin and stdout, its log the fixture's.
+ * The flags (a NULL-terminated list) must hold -i.  Returns the exit
+ * status as daemon_run() does, the reply in *reply and the time from
+ * the start to the exit in *took.
+ */
+int
+inetd_finger(struct fixture *f, const char *query, struct buffer *reply,
+    double *took, ...)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sin);
+	int listener, client, served, stdio[3], status;
+	double start;
+	va_list ap;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert((listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
+	cr_assert_eq(bind(listener, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	cr_assert_eq(listen(listener, 1), 0);
+	cr_assert_eq(getsockname(listener, (struct sockaddr *)&sin, &len), 0);
+	cr_assert((client = client_connect("127.0.0.1",
+	    ntohs(sin.sin_port))) >= 0);
+	cr_assert((served = accept(listener, NULL, NULL)) >= 0);
+	close(listener);
+	stdio[0] = stdio[1] = served;
+	cr_assert((stdio[2] = open(f->log, O_WRONLY | O_APPEND | O_CREAT |
+	    O_CLOEXEC, 0644)) >= 0);
+	f->stdio = stdio;
+	client_send(client, query, strlen(query));
+	start = now_seconds();
+	va_start(ap, took);
+	daemon_spawn(f, false, ap);
+	va_end(ap);
+	close(served);
+	close(stdio[2]);
+	f->stdio = NULL;
+	if ((status = daemon_wait(f, WAIT_EXIT_MS)) == -1)
+		daemon_stop(f, SIGKILL);
+	else
+		status = WIFSIGNALED(status) ? 128 + WTERMSIG(status) :
+		    WEXITSTATUS(status);
+	*took = now_seconds() - start;
+	memset(reply, 0, sizeof(*reply));
+	if (client_read_all(client, reply, WAIT_REPLY_MS) != 0)
+		status = status == 0 ? -1 : status;
+	close(client);
+	return status;
+}
 
 /*
  * For the child: a seccomp filter that fails the system calls in the n

@@ -166,6 +166,8 @@ struct fixture {
 void	 fixture_create(struct fixture *);
 void	 fixture_destroy(struct fixture *);
 void	 fixture_group_rewrite(struct fixture *, const char *);
+void	 passwd_append(struct fixture *, const char *, unsigned,
+	    const char *);
 void	 plan_write(struct fixture *, const char *, const void *, size_t);
 void	 plan_remove(struct fixture *, const char *);
 void	 plan_symlink(struct fixture *, const char *, const char *);
@@ -188,6 +190,8 @@ char	*crlf_convert(const char *, size_t, size_t *);
 void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
 void	 daemon_launch(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
+int	 inetd_finger(struct fixture *, const char *, struct buffer *,
+	    double *, ...) __attribute__((sentinel));
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);

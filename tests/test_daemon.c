@@ -1934,6 +1934,69 @@ Test(daemon, cache_sees_a_home_closed)
 	stopped_cleanly();
 }
 
+/*
+ * A home the daemon's account cannot search (Debian 12's adduser makes
+ * them 0700): at the start and at each reading of the group, one warning
+ * that names the login, the plan and the command that opens it (issue 21).
+ */
+Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
+{
+	char home[256], pattern[1024];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	snprintf(pattern, sizeof(pattern), "member alice: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: its home is not "
+	    "searchable; to serve it: chmod o\\+x %s$", home, home);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "SIGHUP: group finger has 5 members$", 1,
+	    WAIT_LOG_MS));
+	cr_assert_eq(log_count(&fx, pattern), 2,
+	    "not warned again at the reload");
+	cr_assert_eq(chmod(home, 0755), 0);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "SIGHUP: group finger has 5 members$", 2,
+	    WAIT_LOG_MS));
+	cr_assert_eq(log_count(&fx, "out of reach"), 2);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * Homes that lead to / without being spelled so (issue 20, 7): not
+ * served, each one logged at the start; the others are.
+ */
+Test(daemon, a_home_that_leads_to_slash_is_not_served)
+{
+	char link[256];
+
+	snprintf(link, sizeof(link), "%s/to-root", fx.dir);
+	cr_assert_eq(symlink("/", link), 0);
+	passwd_append(&fx, "dot", 1021, "/.");
+	passwd_append(&fx, "up", 1022, "/usr/..");
+	passwd_append(&fx, "linked", 1023, link);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",dot,up,linked");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "is not served: it is the root "
+	    "directory$"), 3);
+	cr_assert_eq(log_count(&fx, "member dot: home \"/\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member up: home \"/usr/\\.\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member linked: home \".*/to-root\" is "
+	    "not served"), 1);
+	EXPECT("dot\r\n", "Login: dot\tName: dot\r\n" NO_PLAN);
+	EXPECT("linked\r\n", "Login: linked\tName: linked\r\n" NO_PLAN);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
 /* ---------------------------------------------------------------- /W */
 
 #define PROJECT_LINE(text)	"Project: " text "\r\n"

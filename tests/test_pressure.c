@@ -641,6 +641,224 @@ Test(pressure, a_read_error_is_not_cached)
 	slowfs_end();
 }
 
+/* ------------------------------------------- homes hung before the start */
+
+#define NO_PLAN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nNo Plan.\r\n"
+#define LOGIN_YAN	"Login: yan\tName: yan\r\n"
+#define HUNG_LINE(login) "member " login ": home \".*\" did not answer " \
+			"within 500 ms: served no plan until it does$"
+
+/* Asks query until the reply is want, for at most seconds. */
+static bool
+reply_becomes(const char *query, const char *want, double seconds)
+{
+	double deadline = now_seconds() + seconds;
+	struct buffer b;
+	bool same;
+
+	do {
+		cr_assert_eq(finger(SERVER, fx.port, query, strlen(query), &b),
+		    0, "query %s: no close from the server", query);
+		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+		buffer_free(&b);
+		if (same)
+			return true;
+		usleep(100 * 1000);
+	} while (now_seconds() < deadline);
+	return false;
+}
+
+/* The one worker, once the older ones are gone; its pid. */
+static pid_t
+worker_alone(void)
+{
+	pid_t pid = daemon_worker(&fx);
+
+	cr_assert(pid > 0);
+	return pid;
+}
+
+/*
+ * The daemon, started while zoe's home hangs (in the group), serves the
+ * others within 2 s and zoe "No Plan." at once, and says why once.
+ */
+static void
+started_while_zoe_hangs(const char *members, const char *home_link)
+{
+	double start, took;
+
+	slowfs_mount();
+	if (home_link != NULL) {
+		char target[300], link[300];
+
+		snprintf(target, sizeof(target), "%s/srv/zoe", fx.dir);
+		snprintf(link, sizeof(link), "%s/%s", fx.dir, home_link);
+		cr_assert_eq(symlink(target, link), 0);
+		passwd_append(&fx, "yan", 1011, link);
+	}
+	fixture_group_rewrite(&fx, members);
+	write_text(control, "hang");
+	start = now_seconds();
+	daemon_start(&fx, "-B", SERVER, "-t", "3", NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "alice served %.2f s after the start "
+	    "while zoe's home hangs", took);
+	figure("alice served after a start while a home hangs", took * 1000,
+	    "ms", "< 2000 ms");
+	start = now_seconds();
+	EXPECT("zoe\r\n", NO_PLAN_ZOE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(0.5), "zoe answered in %.2f s", took);
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 1,
+	    "zoe's hung home not logged once");
+}
+
+/*
+ * A member's home hangs before the daemon starts (issue 20, 1): no
+ * worker waits for it to confine itself, at the start, at SIGHUP, nor
+ * when one killed is replaced; SIGTERM ends the daemon at once.
+ */
+Test(pressure, a_home_hung_before_the_start_holds_no_worker)
+{
+	double start, took;
+	pid_t worker;
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "SIGHUP: group finger has 6 members$", 1,
+	    (int)(LATENCY(2) * 1000)), "no new generation serves after SIGHUP");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("zoe\r\n", NO_PLAN_ZOE);
+	worker = worker_alone();
+	start = now_seconds();
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	cr_assert(log_wait(&fx, "killed by signal 9 .*; starting another$", 1,
+	    WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "a killed worker replaced in %.2f s",
+	    took);
+	cr_assert_neq(worker_alone(), worker);
+	start = now_seconds();
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
+	slowfs_end();
+}
+
+/*
+ * The same with -i (issue 20, 1): fingerd -i -t 3 answers alice and
+ * exits well within its deadline while zoe's home hangs, and zoe gets
+ * "No Plan." at once.
+ */
+Test(pressure, inetd_with_a_hung_home_answers_within_its_deadline)
+{
+	struct buffer b;
+	double took;
+	int status;
+
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	write_text(control, "hang");
+	status = inetd_finger(&fx, "alice\r\n", &b, &took, "-i", "-t", "3",
+	    NULL);
+	cr_assert_eq(status, 0, "fingerd -i: status %d after %.2f s", status,
+	    took);
+	assert_reply(&b, REPLY_ALICE, "-i while zoe's home hangs");
+	buffer_free(&b);
+	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	figure("fingerd -i with a hung home", took * 1000, "ms", "< 1500 ms");
+	status = inetd_finger(&fx, "zoe\r\n", &b, &took, "-i", "-t", "3",
+	    NULL);
+	cr_assert_eq(status, 0, "fingerd -i zoe: status %d", status);
+	assert_reply(&b, NO_PLAN_ZOE, "-i, zoe while her home hangs");
+	buffer_free(&b);
+	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 1);
+	slowfs_end();
+}
+
+/*
+ * A home that is a symbolic link into a mount that hangs (issue 20, 2):
+ * the supervisor does not follow it there, so it starts, replaces a
+ * worker killed, and obeys SIGTERM at once.
+ */
+Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
+{
+	double start, took;
+	pid_t worker;
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe,yan", "yan-link");
+	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
+	worker = worker_alone();
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	cr_assert(log_wait(&fx, "killed by signal 9 .*; starting another$", 1,
+	    WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_neq(worker_alone(), worker);
+	start = now_seconds();
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
+	slowfs_end();
+}
+
+/*
+ * A hung home that answers again is served from then, with no SIGHUP
+ * (issue 20, also seen): a probe waits for it.
+ */
+Test(pressure, a_hung_home_that_answers_is_served_from_then)
+{
+	double start, took;
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
+	write_text(control, "");
+	start = now_seconds();
+	cr_assert(reply_becomes("zoe\r\n", REPLY_ZOE, LATENCY(5)),
+	    "zoe not served once her home answered");
+	took = now_seconds() - start;
+	figure("a hung home served once it answers", took * 1000, "ms",
+	    "< 5000 ms");
+	cr_assert(log_wait(&fx, "a home answered: group finger has 6 "
+	    "members$", 1, WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A member's home made after the start is served within a few seconds,
+ * with no SIGHUP (issue 20, also seen); while it is missing, no new
+ * generation starts.
+ */
+Test(pressure, a_home_made_after_the_start_is_served)
+{
+	char home[300], plan[320];
+	double start;
+
+	snprintf(home, sizeof(home), "%s/home/yan", fx.dir);
+	snprintf(plan, sizeof(plan), "%s/.plan", home);
+	passwd_append(&fx, "yan", 1011, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",yan");
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
+	usleep((useconds_t)(LATENCY(3) * 1000 * 1000));
+	cr_assert_eq(log_count(&fx, "group finger has"), 0,
+	    "a new generation while nothing changed");
+	cr_assert_eq(mkdir(home, 0755), 0);
+	cr_assert_eq(chmod(home, 0755), 0);
+	write_text(plan, "Later.\n");
+	start = now_seconds();
+	cr_assert(reply_becomes("yan\r\n", LOGIN_YAN "Plan:\r\nLater.\r\n",
+	    LATENCY(5)), "yan's new home not served");
+	figure("a home made after the start served", (now_seconds() - start) *
+	    1000, "ms", "< 5000 ms");
+	cr_assert_eq(log_count(&fx, "a home answered: group finger has 6 "
+	    "members$"), 1);
+	stopped_cleanly();
+}
+
 /* A port nothing listens on now. */
 static int
 free_port(void)

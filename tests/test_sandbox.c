@@ -260,6 +260,87 @@ Test(sandbox, a_home_at_the_top_or_slash)
 	cr_assert_not(landlock_home_servable("home/alice"));
 }
 
+/*
+ * alice, and three members whose homes lead to / without being spelled
+ * so (issue 20, 7): "/.", "/usr/..", and a symbolic link to /.
+ */
+static struct members *
+members_rooted(void)
+{
+	static char home[PATH_MAX + 16], link[PATH_MAX + 16], gecos[] = "A",
+	    alice[] = "alice", dot[] = "dot", up[] = "up", linked[] = "linked",
+	    dot_home[] = "/.", up_home[] = "/usr/..";
+	struct account a[] = {
+		{ .login = alice, .gecos = gecos, .home = home, .gid = 79 },
+		{ .login = dot, .gecos = gecos, .home = dot_home, .gid = 79 },
+		{ .login = up, .gecos = gecos, .home = up_home, .gid = 79 },
+		{ .login = linked, .gecos = gecos, .home = link, .gid = 79 },
+	};
+
+	snprintf(home, sizeof(home), "%s/home/alice", served);
+	snprintf(link, sizeof(link), "%s/to-root", served);
+	return members_build(79, NULL, a, 4);
+}
+
+/* check under Landlock with members_rooted(), stderr into log. */
+static int
+rooted_restricted(int (*check)(void), const char *log)
+{
+	struct members *t;
+	int status, fd;
+	pid_t pid;
+
+	cr_assert((pid = fork()) >= 0);
+	if (pid == 0) {
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644)) < 0 ||
+		    dup2(fd, STDERR_FILENO) < 0 || (t = members_rooted()) == NULL ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+			_exit(255);
+		landlock_restrict(t);
+		members_release(t);
+		_exit(check());
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "wait status %#x", status);
+	return WEXITSTATUS(status);
+}
+
+/* How many lines of the file at path hold text. */
+static size_t
+lines_with(const char *path, const char *text)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f;
+
+	cr_assert_not_null(f = fopen(path, "r"), "%s", path);
+	while (fgets(line, sizeof(line), f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A home that opens to / is not allowed, however it is spelled, and
+ * each is logged: the worker reads no more than with the others.
+ */
+Test(sandbox, a_home_that_leads_to_slash_is_not_allowed)
+{
+	char link[PATH_MAX + 16], log[PATH_MAX + 16];
+
+	snprintf(link, sizeof(link), "%s/to-root", served);
+	snprintf(log, sizeof(log), "%s/log", elsewhere);
+	cr_assert_eq(symlink("/", link), 0);
+	cr_assert_eq(rooted_restricted(reads_nothing_else, log), 0);
+	cr_assert_eq(lines_with(log, "is not served: it is the root "
+	    "directory"), 3);
+	cr_assert_eq(lines_with(log, "member dot: home \"/.\" is not served"),
+	    1);
+	cr_assert_eq(lines_with(log, "member up: home \"/usr/..\" is not "
+	    "served"), 1);
+	cr_assert_eq(rooted_restricted(reads_served, log), 0);
+}
+
 /* Under seccomp: what the loop does works, and exits 0. */
 static int
 loop_calls(void)

@@ -1,0 +1,574 @@
+/*
+ * What is known of each member's home when the group is read: the mount
+ * it is on, whether inotify sees its changes, and whether it answers.
+ * The supervisor learns it at each reading (homes_check), fingerd -i
+ * and each worker as they confine themselves (landlock.c).
+ *
+ * Nothing here waits for a file system that does not answer, as a hard
+ * NFS mount or a FUSE daemon that hangs: the mount table says where a
+ * home is without touching it, and a home is opened only by a
+ * short-lived child (homes_open), whose answers are waited for
+ * HOME_ANSWER_NS each.  A child held by a home is killed and another
+ * goes on past it, and past every home on the same mount; the homes
+ * that did not answer are served "No Plan." until one does, which a
+ * probe (homes_probe) that the supervisor runs every few seconds learns
+ * of, and a new generation then serves it.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fingerd.h"
+
+/* /proc/self/mountinfo, whole (malloc'd), or NULL. */
+static char *
+mountinfo_read(void)
+{
+	size_t len = 0, size = 65536;
+	char *text = NULL, *bigger;
+	ssize_t n = 1;
+	int fd;
+
+	if ((fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	while (n > 0 && (bigger = realloc(text, size)) != NULL) {
+		text = bigger;
+		while (len < size - 1 &&
+		    (n = read(fd, text + len, size - 1 - len)) > 0)
+			len += (size_t)n;
+		size *= 2;
+	}
+	close(fd);
+	if (text != NULL)
+		text[len] = '\0';
+	return text;
+}
+
+struct home_mount {
+	unsigned long	 mount;
+	size_t		 member;
+};
+
+static int
+home_mount_compare(const void *a, const void *b)
+{
+	const struct home_mount *x = a, *y = b;
+
+	if (x->mount != y->mount)
+		return (x->mount > y->mount) - (x->mount < y->mount);
+	return (x->member > y->member) - (x->member < y->member);
+}
+
+/*
+ * The mount each member's home is on (mount, by member; 0 where not
+ * known), as the first member whose home is on it (client.c: the
+ * requests on the homes of one mount take turns).  Sorted, not compared
+ * pairwise: a group may have tens of thousands of members.  Without the
+ * memory for it, each home is on a mount of its own.
+ */
+static void
+homes_group(struct members *members, const unsigned long *mount)
+{
+	struct home_mount *by = NULL;
+	size_t i, n = 0, first = 0;
+
+	for (i = 0; i < members->count; i++)
+		members->v[i].fs = (unsigned)i;
+	if (mount == NULL ||
+	    (by = calloc(members->count + 1, sizeof(*by))) == NULL)
+		return;
+	for (i = 0; i < members->count; i++)
+		if (mount[i] != 0)
+			by[n++] = (struct home_mount){ mount[i], i };
+	qsort(by, n, sizeof(*by), home_mount_compare);
+	for (i = 0; i < n; i++) {
+		if (by[i].mount != by[first].mount)
+			first = i;
+		members->v[by[i].member].fs = (unsigned)by[first].member;
+	}
+	free(by);
+}
+
+/* The home, escaped for the log. */
+static const char *
+home_escaped(const struct member *m, char *buf, size_t size)
+{
+	log_escape(buf, size, m->home, strlen(m->home));
+	return buf;
+}
+
+/*
+ * Whether Landlock can allow each home alone (a member whose home is /,
+ * or not an absolute path, is served no plan, and the log says so),
+ * whether inotify sees every change there (watches.c), and the mount it
+ * is on, worked out from the mount table, looking only at the file
+ * systems of this machine (watches_home_watchable).
+ */
+void
+homes_mounts(struct members *members)
+{
+	char *mountinfo = mountinfo_read(), home[256];
+	struct mount_table *table = mount_table_parse(mountinfo);
+	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
+	struct member *m;
+	size_t i;
+
+	for (i = 0; i < members->count; i++) {
+		m = &members->v[i];
+		m->watchable = watches_home_watchable(table, m->home,
+		    mount != NULL ? &mount[i] : NULL);
+		m->reach = HOME_REACHED;
+		if (landlock_home_servable(m->home))
+			continue;
+		m->reach = HOME_REFUSED;
+		log_warnx("member %s: home \"%s\" is not served: a worker "
+		    "reads only beneath an absolute home other than /",
+		    m->login, home_escaped(m, home, sizeof(home)));
+	}
+	homes_group(members, mount);
+	free(mount);
+	mount_table_free(table);
+	free(mountinfo);
+}
+
+/* The child's first word, before any home: it runs. */
+#define HELLO			UINT32_MAX
+/* How long it may take to say so, or to answer for a home at most. */
+#define OPENER_START_NS		(5 * NS_PER_SECOND)
+/* How often a child that has not answered is looked at. */
+#define SAMPLE_NS		(NS_PER_SECOND / 40)
+
+/* One answer of the child that opens the homes, with the fd if opened. */
+struct home_answer {
+	uint32_t	 member;
+	uint8_t		 reach;		/* enum home_reach */
+	uint8_t		 flags;		/* HOME_DIRECTORY, HOME_SEARCHABLE */
+};
+
+static void
+answer_send(int sock, const struct home_answer *a, int fd)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)a,
+	    .iov_len = sizeof(*a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+	char byte;
+
+	if (fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	/*
+	 * A descriptor in flight counts against the user's RLIMIT_NOFILE
+	 * (ETOOMANYREFS), across every process of the account: one at a
+	 * time, each acknowledged, and a wait while others are in flight.
+	 */
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof(*a))
+		if (errno != ETOOMANYREFS && errno != EINTR)
+			_exit(1);
+		else
+			nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	if (fd >= 0 && recv(sock, &byte, 1, 0) != 1)
+		_exit(1);
+}
+
+/*
+ * What opening home says, and its fd (O_PATH) when it is served, with
+ * its flags: a directory this account cannot search (Debian 12's
+ * adduser makes homes 0700) serves no plan.
+ */
+static enum home_reach
+home_reach(const char *home, const struct stat *root, int *fd,
+    unsigned *flags)
+{
+	enum home_reach reach = HOME_MISSING;
+	struct stat st;
+
+	*fd = -1;
+	*flags = 0;
+	if (!landlock_home_servable(home))
+		return HOME_REFUSED;
+	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0)
+		return HOME_MISSING;
+	if (fstat(*fd, &st) == 0)
+		reach = st.st_dev == root->st_dev && st.st_ino == root->st_ino ?
+		    HOME_ROOT : HOME_REACHED;
+	if (reach != HOME_REACHED) {
+		close(*fd);
+		*fd = -1;
+	} else if (S_ISDIR(st.st_mode)) {
+		*flags = HOME_DIRECTORY;
+		if (faccessat(*fd, ".", X_OK, 0) == 0)
+			*flags |= HOME_SEARCHABLE;
+	}
+	return reach;
+}
+
+/*
+ * In a child that a home may hold for long: no descriptor but fd, so
+ * that it holds no listening socket or client connection open after
+ * its parent is done with them.
+ */
+void
+only_descriptor(int fd)
+{
+	if (fd > 0)
+		syscall(SYS_close_range, 0U, (unsigned)fd - 1, 0U);
+	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
+}
+
+/*
+ * The child: opens each pending home in order and sends what it found,
+ * the fd with it.  It may be held for ever by one; then it is killed.
+ * Only calls that are safe after a fork of a threaded process.
+ */
+static void __attribute__((noreturn))
+opener(int sock, const struct members *t, const bool *pending)
+{
+	struct home_answer a;
+	struct stat root;
+	unsigned flags = 0;
+	size_t i;
+	int fd;
+
+	only_descriptor(sock);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (stat("/", &root) != 0)
+		_exit(1);
+	a = (struct home_answer){ .member = HELLO };
+	answer_send(sock, &a, -1);
+	for (i = 0; i < t->count; i++) {
+		if (!pending[i])
+			continue;
+		a = (struct home_answer){ .member = (uint32_t)i };
+		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd,
+		    &flags);
+		a.flags = (uint8_t)flags;
+		answer_send(sock, &a, fd);
+		if (fd >= 0)
+			close(fd);
+	}
+	_exit(0);
+}
+
+/*
+ * Whether process pid is running or waits for a CPU: then it is not held
+ * by a file system, only slow on a loaded machine (/proc/pid/stat's
+ * state, after the command's parenthesis).
+ */
+static bool
+runnable(pid_t pid)
+{
+	char path[64], text[512], *state;
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		close(fd);
+	}
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	return (state = strrchr(text, ')')) != NULL && state[1] == ' ' &&
+	    state[2] == 'R';
+}
+
+/*
+ * The next answer of child pid into *a, and its fd or -1: 1, or 0 at
+ * the end (the child exited), -1 when none came while the child slept
+ * (as in a file system's wait) for wait ns on end, or OPENER_START_NS
+ * in all.  It is looked at every SAMPLE_NS: one that only waits for a
+ * CPU on a loaded machine is not taken for hung.
+ */
+static int
+answer_receive(int sock, pid_t pid, struct home_answer *a, int *fd,
+    int64_t wait)
+{
+	union {
+		struct cmsghdr	 align;
+		char		 buf[CMSG_SPACE(sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = a, .iov_len = sizeof(*a) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = control.buf, .msg_controllen = sizeof(control) };
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	int64_t deadline = monotonic_ns() + wait, left,
+	    last = monotonic_ns() + OPENER_START_NS;
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int ready;
+
+	*fd = -1;
+	while ((left = deadline - monotonic_ns()) > 0) {
+		if (left > SAMPLE_NS)
+			left = SAMPLE_NS;
+		if ((ready = poll(&pfd, 1, (int)(left / 1000000) + 1)) <= 0) {
+			if (ready == 0 && runnable(pid) && monotonic_ns() < last)
+				deadline = monotonic_ns() + wait;
+			continue;
+		}
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof(*a))
+			return 0;
+		cmsg = CMSG_FIRSTHDR(&msg);
+		if (cmsg != NULL && cmsg->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
+		/* A home opened came with its fd (unless we had no room). */
+		if (a->reach == HOME_REACHED && a->member != HELLO &&
+		    send(sock, "", 1, MSG_NOSIGNAL) != 1)
+			return 0;
+		if (a->reach == HOME_REACHED && *fd < 0)
+			a->reach = HOME_MISSING;
+		return 1;
+	}
+	return -1;
+}
+
+static size_t
+first_pending(const struct members *t, const bool *pending)
+{
+	size_t i;
+
+	for (i = 0; i < t->count && !pending[i]; i++)
+		continue;
+	return i;
+}
+
+/*
+ * The child held by member k's home: k and every pending home on the
+ * same mount did not answer (a server that hangs holds them all).
+ */
+static void
+hung(const struct members *t, bool *pending, size_t k, home_answer_fn *fn,
+    void *arg)
+{
+	size_t i;
+
+	for (i = k; i < t->count; i++)
+		if (pending[i] && (i == k || t->v[i].fs == t->v[k].fs)) {
+			pending[i] = false;
+			fn(arg, i, HOME_HUNG, -1, 0);
+		}
+}
+
+/*
+ * One child's answers, until it is done or held; false when held.  The
+ * time it takes to start (a fork, slow under valgrind) is not a home's.
+ */
+static bool
+answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
+    home_answer_fn *fn, void *arg)
+{
+	struct home_answer a;
+	int fd, got;
+
+	if (answer_receive(sock, pid, &a, &fd, OPENER_START_NS) <= 0 ||
+	    a.member != HELLO) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	while ((got = answer_receive(sock, pid, &a, &fd, HOME_ANSWER_NS)) >
+	    0) {
+		if (a.member >= t->count || !pending[a.member]) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		pending[a.member] = false;
+		fn(arg, a.member, (enum home_reach)a.reach, fd, a.flags);
+	}
+	return got == 0;
+}
+
+/*
+ * Opens the home of each member whose pending[] is set, in children
+ * (above), and tells fn of each: opened, with its fd, or not.  Returns
+ * once all have answered or were found hung; clears pending[].  A
+ * child that is held is killed, not waited for: its parent reaps it
+ * (the supervisor's SIGCHLD) or ignores SIGCHLD (a worker).
+ */
+void
+homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
+    void *arg)
+{
+	int sv[2];
+	size_t k;
+	pid_t pid;
+
+	while ((k = first_pending(t, pending)) < t->count) {
+		pid = -1;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sv) == 0 && (pid = fork()) < 0) {
+			close(sv[0]);
+			close(sv[1]);
+		}
+		if (pid < 0) {
+			log_warn("cannot open the members' homes");
+			for (; k < t->count; k++)
+				if (pending[k])
+					hung(t, pending, k, fn, arg);
+			break;
+		}
+		if (pid == 0) {
+			close(sv[0]);
+			opener(sv[1], t, pending);
+		}
+		close(sv[1]);
+		if (!answers_read(sv[0], pid, t, pending, fn, arg)) {
+			kill(pid, SIGKILL);
+			hung(t, pending, first_pending(t, pending), fn, arg);
+		} else if (first_pending(t, pending) < t->count) {
+			/* It ended early: nothing more to learn from it. */
+			hung(t, pending, first_pending(t, pending), fn, arg);
+		}
+		close(sv[0]);
+	}
+}
+
+/*
+ * homes_check's answers: what each home is, the fd not kept.  A home
+ * this account cannot search is logged with the command that opens it.
+ */
+static void
+surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
+{
+	struct members *t = arg;
+	struct member *m = &t->v[i];
+	char home[256];
+
+	if (fd >= 0)
+		close(fd);
+	m->reach = (uint8_t)reach;
+	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
+	    !(flags & HOME_SEARCHABLE))
+		log_warnx("member %s: plan \"%s\" is out of reach of "
+		    "fingerd's account: its home is not searchable; to serve "
+		    "it: chmod o+x %s", m->login, m->plan,
+		    home_escaped(m, home, sizeof(home)));
+	else if (reach == HOME_ROOT)
+		log_warnx("member %s: home \"%s\" is not served: it is the "
+		    "root directory", m->login,
+		    home_escaped(m, home, sizeof(home)));
+	else if (reach == HOME_HUNG)
+		log_warnx("member %s: home \"%s\" did not answer within "
+		    "%lld ms: served no plan until it does", m->login,
+		    home_escaped(m, home, sizeof(home)),
+		    (long long)(HOME_ANSWER_NS / 1000000));
+}
+
+/* Whether m's home, the same in before, did not answer there. */
+static bool
+still_hung(const struct members *before, const struct member *m)
+{
+	const struct member *b;
+
+	if (before == NULL ||
+	    (b = members_find(before, m->login, strlen(m->login))) == NULL)
+		return false;
+	return b->reach == HOME_HUNG && strcmp(b->home, m->home) == 0;
+}
+
+/*
+ * At each reading of the group, by the supervisor: the mounts, then
+ * whether each home answers (a home the workers could not confine
+ * themselves to is served "No Plan." without a look).  A home that was
+ * hung in before, where a probe still waits for it, is not tried again:
+ * each try leaves a child held by it.
+ */
+void
+homes_check(struct members *members, const struct members *before)
+{
+	bool *pending = calloc(members->count + 1, sizeof(*pending));
+	size_t i;
+
+	homes_mounts(members);
+	if (pending == NULL)
+		return;
+	for (i = 0; i < members->count; i++) {
+		if (members->v[i].reach != HOME_REACHED)
+			continue;
+		if (still_hung(before, &members->v[i]))
+			surveyed(members, i, HOME_HUNG, -1, 0);
+		else
+			pending[i] = true;
+	}
+	homes_open(members, pending, surveyed, members);
+	free(pending);
+}
+
+/* Whether a home missing or hung may answer later (homes_probe). */
+static bool
+unreached(const struct member *m)
+{
+	return m->reach == HOME_MISSING || m->reach == HOME_HUNG;
+}
+
+/* How many homes were missing or hung. */
+size_t
+homes_unreached(const struct members *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->count; i++)
+		n += unreached(&t->v[i]);
+	return n;
+}
+
+/*
+ * In a child of the supervisor: tries each home that was missing, then
+ * (with hung) each that did not answer, and writes to fd the index of
+ * the first that is there now, then exits.  A hung home holds it until
+ * it answers: then it says so, which is the point.
+ */
+void
+homes_probe(const struct members *t, int fd, bool with_hung)
+{
+	struct stat root;
+	unsigned flags;
+	uint32_t n;
+	size_t i, pass;
+	int home_fd;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (stat("/", &root) != 0)
+		_exit(1);
+	for (pass = HOME_MISSING; pass <= (with_hung ? HOME_HUNG :
+	    HOME_MISSING); pass++)
+		for (i = 0; i < t->count; i++) {
+			if (t->v[i].reach != pass || home_reach(t->v[i].home,
+			    &root, &home_fd, &flags) != HOME_REACHED)
+				continue;
+			n = (uint32_t)i;
+			if (write(fd, &n, sizeof(n)) != sizeof(n))
+				_exit(1);
+			_exit(0);
+		}
+	_exit(0);
+}
