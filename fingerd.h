@@ -110,12 +110,22 @@ struct exchange_record {
 
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND
+/*
+ * How long the supervisor (or, with -i, the one process) waits at its
+ * exit for a stalled log to take its last lines and the count of those
+ * lost (fingerd.8, Logging).
+ */
+#define LOG_EXIT_GRACE_NS	(3 * NS_PER_SECOND)
 
 void		 log_init(const char *);
 void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);
 bool		 log_queue_start(size_t);
 void		 log_queue_stop(int64_t);
+unsigned long	 log_lost_take(void);
+void		 log_lost_add(unsigned long);
+void		 log_lost_note(int64_t);
+void		 log_end(int64_t);
 void		 log_nonblocking(void);
 int		 log_fd(void);
 void		 log_stderr_nonblocking(void);
@@ -417,7 +427,7 @@ void	 signals_block(sigset_t *, bool);
  * fingerd with WORKER_ENVIRONMENT set and these descriptors (0 and 1 are
  * /dev/null, 2 the log): its listening socket, its setup (a sealed memfd:
  * struct worker_setup, then members_pack()'s block) and a pipe on which
- * it writes one byte once it serves.
+ * it tells the supervisor what it must know (struct worker_news).
  */
 #define WORKER_ENVIRONMENT	"FINGERD_WORKER"
 #define WORKER_FD_LISTEN	3
@@ -436,6 +446,22 @@ struct worker_setup {
 	enum engine_kind engine;
 	uint64_t	 plan_max;
 	char		 group[NAME_MAX_LEN];
+};
+
+/*
+ * What a worker writes on the ready pipe, each in one write, far below
+ * PIPE_BUF, so that those of several workers never mix.
+ */
+enum worker_event {
+	WORKER_SERVES,		/* confined, taking clients */
+	WORKER_CLOSED,		/* its listener closed: takes no more */
+	WORKER_LOST		/* at its exit: log lines lost, not noted */
+};
+
+struct worker_news {
+	pid_t			 pid;
+	enum worker_event	 event;
+	uint64_t		 count;		/* WORKER_LOST: the lines */
 };
 
 int	 supervise(const struct options *, struct members *, const int *);

@@ -15,7 +15,10 @@
  * every client it serves (log_room), so no line is ever dropped for want
  * of room.  Lines that cannot be written at all (the log closed, or the
  * end of a stop's grace) are counted, and the count is logged as soon as
- * the log takes lines again, and at exit.
+ * the log takes lines again, and at exit: a worker hands its count to
+ * the supervisor (log_lost_take), which adds it to its own (log_lost_add)
+ * and waits a few seconds at its exit for the log to take the note
+ * (log_end).
  *
  * When stderr is the journal's stream (JOURNAL_STREAM names it), each
  * line starts with its syslog level, <6> info, <4> warning, <3> error,
@@ -64,6 +67,7 @@ static struct {
 	unsigned long	 lost;		/* lines not written, not yet noted */
 	unsigned long	 noting;	/* the lost lines of the note in flight */
 	bool		 note_due;	/* the log takes lines again */
+	bool		 ending;	/* log_queue_stop: the note comes last */
 	char		 note[128];
 	size_t		 note_len;
 } queue;
@@ -111,8 +115,8 @@ lines_in(const char *p, size_t len)
 
 /*
  * Moves what waits to the front of the buffer, when the kernel reads none
- * of it.  After a write, once a quarter of the buffer is behind: each
- * byte is moved a bounded number of times.
+ * of it.  The room behind start is reachable only so, and no longer once
+ * a write is in flight: log_room() does not count it.
  */
 static void
 compact(void)
@@ -130,7 +134,7 @@ enqueue(const char *line, size_t n)
 	if (queue.end + n > queue.size)
 		compact();
 	if (queue.end + n > queue.size) {
-		queue.lost++;	/* log_room() makes this never happen */
+		queue.lost++;	/* a line beyond what log_room() kept room for */
 		return;
 	}
 	if (queue.end == queue.start)
@@ -292,36 +296,54 @@ log_fd(void)
 	return nonblocking_fd;
 }
 
+/* The descriptor the end of the log writes to, without the ring. */
+static int
+log_out(void)
+{
+	return nonblocking_fd >= 0 ? nonblocking_fd : STDERR_FILENO;
+}
+
+/*
+ * Whether the log takes a write (of at most PIPE_BUF bytes, without
+ * blocking) now or before deadline, in monotonic ns.
+ */
+static bool
+log_writable(int64_t deadline)
+{
+	struct pollfd pfd = { .fd = log_out(), .events = POLLOUT };
+	int64_t left = deadline - monotonic_ns();
+
+	return poll(&pfd, 1, left > 0 ? (int)(left / 1000000) + 1 : 0) == 1 &&
+	    (pfd.revents & POLLOUT);
+}
+
 /*
  * The end: what is queued and not in flight is written, within the
  * grace, as the log takes it (a reader that is gone or stalled takes
  * nothing, and costs no more than the grace); what remains is counted
- * lost, and the count noted, when the log takes it.  A queue the kernel
- * may still read from (fatal() in the middle of a write) is left to the
- * exit.
+ * lost.  The note of the lines lost is left to log_lost_note(), after
+ * the last line.  A queue the kernel may still read from (fatal() in
+ * the middle of a write) is left to the exit.
  */
 void
 log_queue_stop(int64_t grace_ns)
 {
-	int64_t deadline = monotonic_ns() + grace_ns, left;
-	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	int64_t deadline = monotonic_ns() + grace_ns;
 	const void *data;
 	size_t len;
 	int res;
 
 	if (queue.buf == NULL)
 		return;
-	if (nonblocking_fd >= 0)
-		pfd.fd = nonblocking_fd;
 	queue.since = 0;		/* everything is due */
-	while (queue.writing == 0 && (left = deadline - monotonic_ns()) > 0 &&
-	    log_next(&data, &len)) {
-		if (poll(&pfd, 1, (int)(left / 1000000) + 1) != 1 ||
-		    !(pfd.revents & POLLOUT)) {
+	queue.ending = true;
+	queue.note_due = false;
+	while (queue.writing == 0 && log_next(&data, &len)) {
+		if (!log_writable(deadline)) {
 			queue.writing = 0;
 			break;
 		}
-		res = (int)write(pfd.fd, data, len);
+		res = (int)write(log_out(), data, len);
 		log_wrote(res < 0 ? -errno : res);
 	}
 	if (queue.writing == 0) {
@@ -330,27 +352,82 @@ log_queue_stop(int64_t grace_ns)
 		free(queue.buf);
 	}
 	queue.buf = NULL;
-	if (queue.lost > 0) {
-		snprintf(queue.note, sizeof(queue.note), "%s: %lu log line%s "
-		    "lost: the log took no more\n", progname, queue.lost,
-		    plural(queue.lost));
-		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
-			(void)!write(pfd.fd, queue.note, strlen(queue.note));
-	}
+}
+
+/* The lines lost and not yet noted, which the caller now answers for. */
+unsigned long
+log_lost_take(void)
+{
+	unsigned long lost = queue.lost;
+
+	queue.lost = 0;
+	return lost;
+}
+
+/*
+ * Lines another process lost (a worker's, at its exit): noted with this
+ * process's own, as soon as the log takes lines.
+ */
+void
+log_lost_add(unsigned long lost)
+{
+	queue.lost += lost;
+	if (queue.lost > 0 && !queue.ending)
+		queue.note_due = true;
+}
+
+/* The note of lost lines, as it is written. */
+static size_t
+note_format(unsigned long lost)
+{
+	return (size_t)snprintf(queue.note, sizeof(queue.note), "%s: %lu log "
+	    "line%s lost: the log took no more\n", progname, lost,
+	    plural(lost));
+}
+
+/*
+ * After log_queue_stop(): the count of the lines lost, if any, as the
+ * last line, once the log takes it, waiting at most grace_ns for it.
+ */
+void
+log_lost_note(int64_t grace_ns)
+{
+	int64_t deadline = monotonic_ns() + grace_ns;
+	size_t len;
+
+	if (queue.lost == 0)
+		return;
+	len = note_format(queue.lost);
+	if (log_writable(deadline) &&
+	    write(log_out(), queue.note, len) == (ssize_t)len)
+		queue.lost = 0;
+}
+
+/*
+ * The end of the log of a process: the queue written, then the count of
+ * what was lost, waiting for the log at most grace_ns in all.
+ */
+void
+log_end(int64_t grace_ns)
+{
+	int64_t deadline = monotonic_ns() + grace_ns;
+
+	log_queue_stop(grace_ns);
+	log_lost_note(deadline - monotonic_ns());
 }
 
 /*
  * Room for lines more lines of any length: the loop takes a client only
  * when the lines of every client it serves, that one included, fit.
+ * Only the room after the queued lines counts: the room before them is
+ * out of reach while a write is in flight, and one may start before the
+ * lines come (log_wrote() moves them to the front when it can).
  */
 bool
 log_room(size_t lines)
 {
-	size_t free = queue.size - queue.end;
-
-	if (queue.writing == 0)		/* enqueue() can compact */
-		free += queue.start;
-	return queue.buf == NULL || free >= lines * LOG_LINE_MAX;
+	return queue.buf == NULL ||
+	    queue.size - queue.end >= lines * LOG_LINE_MAX;
 }
 
 /*
@@ -388,9 +465,7 @@ log_next(const void **data, size_t *len)
 		return false;
 	if (queue.note_due) {
 		queue.noting = queue.lost;
-		queue.note_len = (size_t)snprintf(queue.note,
-		    sizeof(queue.note), "%s: %lu log line%s lost: the log "
-		    "took no more\n", progname, queue.lost, plural(queue.lost));
+		queue.note_len = note_format(queue.lost);
 		queue.writing = queue.note_len;
 		*data = queue.note;
 		*len = queue.note_len;
@@ -409,37 +484,42 @@ log_next(const void **data, size_t *len)
 /*
  * The write from log_next() returned res.  -EAGAIN: nothing was written
  * and the writer must wait for the log to be writable (returns false).
- * Another error loses the lines of that write, counted.  A write that
- * takes lines after a loss makes the note of it due.
+ * Another error loses the lines of that write, counted (and a note that
+ * fails waits for a write that takes lines).  A write that takes lines
+ * after a loss makes the note of it due.
+ *
+ * What waits moves to the front as soon as a third of it is behind:
+ * each byte moved is paid for by a byte written since the last move
+ * (three at most), and the room left behind, which log_room() does
+ * not count, stays under a third of what waits.
  */
 bool
 log_wrote(int res)
 {
-	bool note = queue.noting > 0;
+	unsigned long noted = queue.noting;
 	size_t n = queue.writing;
 
 	queue.writing = 0;
+	queue.noting = 0;
 	if (res == -EAGAIN || res == -EINTR)
 		return false;
-	if (note) {
-		if (res > 0) {
-			queue.lost -= queue.noting;
-			queue.note_due = false;
-		}
-		queue.noting = 0;
+	if (noted > 0) {
+		if (res > 0)
+			queue.lost -= noted;
+		queue.note_due = false;
 		return true;
 	}
 	if (res < 0) {
 		queue.lost += lines_in(queue.buf + queue.start, n);
 		queue.note_due = false;
 		res = (int)n;
-	} else if (queue.lost > 0) {
+	} else if (queue.lost > 0 && !queue.ending) {
 		queue.note_due = true;
 	}
 	queue.start += (size_t)res;
 	if (queue.start == queue.end)
 		queue.start = queue.end = 0;
-	else if (queue.start >= queue.size / 4)
+	else if (3 * queue.start >= queue.end - queue.start)
 		compact();
 	if (queue.start < queue.end)
 		queue.since = monotonic_ns();
@@ -499,7 +579,7 @@ fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, strerror(saved), fmt, ap);
 	va_end(ap);
-	log_queue_stop(LOG_GRACE_NS);
+	log_end(LOG_GRACE_NS);
 	exit(status);
 }
 
@@ -511,7 +591,7 @@ fatalx(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, NULL, fmt, ap);
 	va_end(ap);
-	log_queue_stop(LOG_GRACE_NS);
+	log_end(LOG_GRACE_NS);
 	exit(status);
 }
 

@@ -25,8 +25,9 @@
  * neither side can change what the other reads.  (A socketpair would
  * copy the table into each worker and need a protocol; a sealed memfd
  * is the table itself.)  One pipe, for the life of the supervisor,
- * carries each worker's pid once it serves: the supervisor holds one
- * descriptor a socket and a few more, whatever -w.
+ * carries what workers tell it (struct worker_news): that one serves,
+ * that it closed its listener, the log lines it lost at its exit; the
+ * supervisor holds one descriptor a socket and a few more, whatever -w.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -713,23 +714,27 @@ poll_timeout(const struct supervisor *s)
 }
 
 /*
- * The pids that workers wrote once they serve, and negated once they
- * closed their listener: a pid_t is one write, far below PIPE_BUF, so
- * several never mix.  A worker no longer known (it died since) is passed
- * over.
+ * What workers wrote on the ready pipe: that one serves, that it closed
+ * its listener, that it lost log lines at its exit.  A worker no longer
+ * known (it died since) is passed over, but not the lines it lost,
+ * which are noted with this process's own.
  */
 static void
 ready_read(struct supervisor *s)
 {
+	struct worker_news news;
 	struct worker *w;
-	pid_t pid;
 
-	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid)) {
-		if (pid < 0 && (w = worker_find(s, -pid)) != NULL) {
+	while (read(s->ready[0], &news, sizeof(news)) == sizeof(news)) {
+		w = worker_find(s, news.pid);
+		if (news.event == WORKER_LOST) {
+			log_lost_add((unsigned long)news.count);
+		} else if (w == NULL) {
+			continue;
+		} else if (news.event == WORKER_CLOSED) {
 			w->listening = false;
 			announce(s);
-		} else if ((w = worker_find(s, pid)) != NULL &&
-		    w->state == WORKER_STARTING) {
+		} else if (w->state == WORKER_STARTING) {
 			worker_ready(s, w);
 		}
 	}
@@ -803,7 +808,8 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		restarts_due(&s);
 		stop_overdue(&s);
 	}
-	log_queue_stop(LOG_GRACE_NS);
+	ready_read(&s);		/* the lines the last workers lost */
+	log_end(LOG_EXIT_GRACE_NS);
 	close(s.setup_fd);
 	close(s.signal_fd);
 	close(s.ready[0]);

@@ -38,7 +38,12 @@
 /* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
 #define ACCEPT_PAUSE_MIN_NS	1000000
 #define ACCEPT_PAUSE_MAX_NS	NS_PER_SECOND
-/* A client's lines: its exchange's and a warning's, kept room for. */
+/*
+ * A client's lines: its exchange's and a warning's (client.c warns once
+ * an exchange), kept room for.  The worker's own few lines (a signal, a
+ * failed accept, which a client's room is kept for) come from the
+ * spare.
+ */
 #define LINES_A_CLIENT		2
 
 static struct sockaddr_storage accept_address;
@@ -102,19 +107,32 @@ accept_arm(struct context *ctx)
 }
 
 /*
+ * Tells the supervisor of an event, in one write that never blocks (the
+ * pipe is O_NONBLOCK, and the supervisor reads it at once); false when
+ * it could not be told (with -i, there is none).
+ */
+static bool
+supervisor_tell(enum worker_event event, uint64_t count)
+{
+	struct worker_news news = {
+		.pid = getpid(), .event = event, .count = count,
+	};
+
+	return supervisor_fd >= 0 &&
+	    write(supervisor_fd, &news, sizeof(news)) == sizeof(news);
+}
+
+/*
  * Closes the listener, and tells the supervisor, which announces a new
  * generation only once no older worker can take a connection.
  */
 static void
 listener_close(struct context *ctx)
 {
-	pid_t closed = -getpid();
-
 	if (ctx->listen_fd >= 0) {
 		engine_forget(ctx->engine, ctx->listen_fd);
 		close(ctx->listen_fd);
-		if (supervisor_fd >= 0 && write(supervisor_fd, &closed,
-		    sizeof(closed)) != sizeof(closed))
+		if (supervisor_fd >= 0 && !supervisor_tell(WORKER_CLOSED, 0))
 			log_warn("telling the supervisor");
 	}
 	ctx->listen_fd = -1;
@@ -534,6 +552,23 @@ inetd_peer(struct sockaddr_storage *peer)
 }
 
 /*
+ * The lines this worker could not write are the supervisor's to note,
+ * which may wait for the log longer than a worker should; with -i (or a
+ * supervisor that cannot be told) this process notes them, waiting for
+ * the log as the supervisor would.
+ */
+static void
+log_lost_hand_over(const struct context *ctx)
+{
+	unsigned long lost = log_lost_take();
+
+	if (lost == 0 || supervisor_tell(WORKER_LOST, lost))
+		return;
+	log_lost_add(lost);
+	log_lost_note(ctx->options->inetd ? LOG_EXIT_GRACE_NS : 0);
+}
+
+/*
  * The loop is over.  Exchanges still held by a file system that hangs
  * keep their memory, which the kernel may yet write: left to the exit.
  */
@@ -541,6 +576,7 @@ static int
 serve_end(struct context *ctx)
 {
 	log_queue_stop(0);
+	log_lost_hand_over(ctx);
 	if (ctx->active > 0) {
 		log_warnx("%u exchange%s still held by a file system at exit",
 		    ctx->active, plural(ctx->active));
@@ -571,7 +607,6 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		.options = o, .members = members, .listen_fd = listen_fd,
 	};
 	struct sockaddr_storage peer;
-	pid_t self = getpid();
 
 	if (o->inetd)
 		inetd_peer(&peer);
@@ -592,10 +627,9 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		log_warn("inotify_init1: plans are looked at on every query");
 	landlock_restrict(members);
 	seccomp_restrict(o->engine);
-	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
-	    sizeof(self))
-		fatal(EX_OSERR, "telling the supervisor");
 	supervisor_fd = ready_fd;
+	if (ready_fd >= 0 && !supervisor_tell(WORKER_SERVES, 0))
+		fatal(EX_OSERR, "telling the supervisor");
 	signal_arm(&ctx);
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);

@@ -938,22 +938,21 @@ log_lines(const struct fixture *f)
 }
 
 /*
- * Counts the whole lines of the log that match the extended regular
- * expression; match(line, arg), when given, sees the first of them.
+ * Counts the whole lines of a log's text (changed) that match the
+ * extended regular expression; match(line, arg), when given, sees the
+ * first of them.
  */
 static size_t
-log_scan(const struct fixture *f, const char *pattern,
+text_scan(char *text, const char *pattern,
     void (*match)(const char *, void *), void *arg)
 {
-	struct buffer b;
 	regex_t re;
 	char *line, *next;
 	size_t n = 0;
 
 	cr_assert(regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) == 0,
 	    "bad pattern %s", pattern);
-	log_read(f, &b);
-	for (line = b.data; *line != '\0'; line = next) {
+	for (line = text; *line != '\0'; line = next) {
 		next = line + strcspn(line, "\n");
 		if (*next != '\n')
 			break;		/* a line still being written */
@@ -964,7 +963,32 @@ log_scan(const struct fixture *f, const char *pattern,
 			match(line, arg);
 	}
 	regfree(&re);
+	return n;
+}
+
+static size_t
+log_scan(const struct fixture *f, const char *pattern,
+    void (*match)(const char *, void *), void *arg)
+{
+	struct buffer b;
+	size_t n;
+
+	log_read(f, &b);
+	n = text_scan(b.data, pattern, match, arg);
 	buffer_free(&b);
+	return n;
+}
+
+/* The whole lines of a log read elsewhere (a pipe) that match. */
+size_t
+log_count_in(const struct buffer *log, const char *pattern)
+{
+	struct buffer copy = { 0 };
+	size_t n;
+
+	buffer_append(&copy, log->data, log->len);
+	n = text_scan(copy.data, pattern, NULL, NULL);
+	buffer_free(&copy);
 	return n;
 }
 

@@ -203,6 +203,7 @@ void	 log_read(const struct fixture *, struct buffer *);
 void	 out_read(const struct fixture *, struct buffer *);
 size_t	 log_lines(const struct fixture *);
 size_t	 log_count(const struct fixture *, const char *);
+size_t	 log_count_in(const struct buffer *, const char *);
 bool	 log_find(const struct fixture *, const char *, struct buffer *);
 bool	 log_wait(struct fixture *, const char *, size_t, int);
 int	 log_port(const struct fixture *);

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -130,4 +131,85 @@ Test(log, cuts_marked_after_the_reply)
 		one_write(buf, sizeof(buf));
 		cr_assert_not_null(strstr(buf, cases[i].want), "%s", buf);
 	}
+}
+
+/* A line of the longest kind the queue tests use: 4,010 bytes. */
+static void
+long_line(void)
+{
+	static char text[4001];
+
+	memset(text, 'a', sizeof(text) - 1);
+	log_info("%s", text);
+}
+
+/* Writes what is due, as a worker's ring would, until nothing is. */
+static void
+queue_drain(void)
+{
+	const void *data;
+	size_t len;
+
+	while (log_next(&data, &len))
+		cr_assert(log_wrote((int)len));
+}
+
+/*
+ * The room log_room() promises stays there whatever comes first: asked
+ * while no write is in flight and lines are written behind, then a
+ * write starts before the lines come.  The room behind the lines
+ * written counted, the last lines were lost (issue 20).
+ */
+Test(log, the_room_promised_holds_when_a_write_starts_first)
+{
+	const void *data;
+	size_t len, i, n;
+
+	cr_assert(log_queue_start(2));		/* 66 lines of PIPE_BUF */
+	for (i = 0; i < 60; i++)
+		long_line();
+	for (i = 0; i < 10; i++) {
+		cr_assert(log_next(&data, &len));
+		cr_assert(log_wrote((int)len));
+	}
+	for (n = 0; log_room(n + 1); n++)
+		continue;
+	cr_assert(log_next(&data, &len));	/* in flight: no moving */
+	for (i = 0; i < n; i++)
+		long_line();
+	cr_assert(log_wrote((int)len));
+	cr_assert_eq(log_lost_take(), 0, "lines lost with room for %zu", n);
+	queue_drain();
+	log_queue_stop(0);
+}
+
+/*
+ * At the end, the lines queued are written first, then the count of
+ * those lost (a worker's, added), once; a note the log would not take
+ * (EAGAIN) before does not count as written.
+ */
+Test(log, the_end_writes_the_lines_then_the_count_lost)
+{
+	static const char want[] = "fingerd: after\n"
+	    "fingerd: 5 log lines lost: the log took no more\n";
+	const void *data;
+	char buf[PIPE_BUF + 1], all[2 * PIPE_BUF];
+	size_t len, n = 0;
+
+	cr_assert(log_queue_start(1));
+	log_lost_add(5);
+	cr_assert(log_next(&data, &len));
+	cr_assert_eq(len, sizeof(want) - 1 - sizeof("fingerd: after\n") + 1);
+	cr_assert_not(log_wrote(-EAGAIN));
+	log_info("after");
+	log_end(0);
+	close(pipe_fds[1]);
+	dup2(saved_stderr, STDERR_FILENO);
+	while ((len = (size_t)read(pipe_fds[0], buf, sizeof(buf))) > 0 &&
+	    len <= sizeof(buf) && n + len < sizeof(all)) {
+		memcpy(all + n, buf, len);
+		n += len;
+	}
+	all[n] = '\0';
+	cr_assert_str_eq(all, want);
 }

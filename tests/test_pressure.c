@@ -680,6 +680,7 @@ accepting(int port)
 enum log_kind { LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE };
 
 #define HOSTILE		1020		/* connections at once */
+#define HOSTILE_MAX	2000
 
 struct reader {
 	int		 fd;
@@ -788,25 +789,30 @@ port_from(struct reader *r)
 	return port;
 }
 
-/* 1,020 connections at once, each a 1,023-byte line of control bytes. */
+/*
+ * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
+ * control bytes; a stalled reader reads again stall_ms after they are
+ * sent.
+ */
 static void
-hostile_clients(int port, struct reader *r)
+hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
 {
-	static int fds[HOSTILE];
+	static int fds[HOSTILE_MAX];
 	static char query[1023];
 	struct buffer b = { 0 };
 	size_t i;
 
+	cr_assert_leq(n, HOSTILE_MAX);
 	memset(query, 0x01, sizeof(query) - 1);
 	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < HOSTILE; i++) {
+	for (i = 0; i < n; i++) {
 		cr_assert((fds[i] = client_connect(SERVER, port)) >= 0,
 		    "connection %zu: %s", i, strerror(errno));
 		client_send(fds[i], query, sizeof(query));
 	}
-	usleep(500 * 1000);
+	usleep(stall_ms * 1000);
 	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
-	for (i = 0; i < HOSTILE; i++) {
+	for (i = 0; i < n; i++) {
 		memset(&b, 0, sizeof(b));
 		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
 		    "connection %zu: %s", i, strerror(errno));
@@ -851,39 +857,67 @@ log_checked(const struct buffer *log, size_t exchanges)
 	    lines, exchanges);
 }
 
+/*
+ * The daemon started with its stderr the log of this kind (and the
+ * reader's thread started on it), serving.
+ */
 static void
-log_under_pressure(enum log_kind kind, const char *workers)
+log_daemon_start(struct reader *r, pthread_t *reader, const char *workers,
+    const char *clients, const char *timeout)
 {
-	struct reader r = { .kind = kind, .go = 1 };
 	int stdio[3], daemon_end;
-	pthread_t reader;
 
-	pthread_mutex_init(&r.lock, NULL);
-	r.fd = log_open(kind, &daemon_end);
-	buffer_append(&r.text, "", 0);
+	pthread_mutex_init(&r->lock, NULL);
+	r->go = 1;
+	r->fd = log_open(r->kind, &daemon_end);
+	buffer_append(&r->text, "", 0);
 	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
 	stdio[1] = stdio[0];
 	stdio[2] = daemon_end;
 	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", SERVER, "-w", workers, NULL);
+	daemon_launch(&fx, "-B", SERVER, "-w", workers, "-c", clients,
+	    "-t", timeout, NULL);
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(daemon_end);
-	if (r.fd >= 0)
-		cr_assert_eq(pthread_create(&reader, NULL, reader_run, &r), 0);
-	fx.port = port_from(&r);
-	hostile_clients(fx.port, &r);
-	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
-	if (r.fd >= 0) {
-		__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
+	if (r->fd >= 0)
+		cr_assert_eq(pthread_create(reader, NULL, reader_run, r), 0);
+	fx.port = port_from(r);
+}
+
+/* The daemon has exited: the whole log, once its reader has read it. */
+static void
+log_reader_end(struct reader *r, pthread_t reader)
+{
+	if (r->fd >= 0) {
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
 		pthread_join(reader, NULL);
-		close(r.fd);
+		close(r->fd);
 	} else {
-		buffer_free(&r.text);
-		log_read(&fx, &r.text);
+		buffer_free(&r->text);
+		log_read(&fx, &r->text);
 	}
-	log_checked(&r.text, HOSTILE);
+}
+
+static void
+log_under_pressure_of(enum log_kind kind, const char *workers,
+    const char *clients, size_t queries, unsigned stall_ms)
+{
+	struct reader r = { .kind = kind };
+	pthread_t reader;
+
+	log_daemon_start(&r, &reader, workers, clients, "10");
+	hostile_clients(fx.port, &r, queries, stall_ms);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	log_checked(&r.text, queries);
 	buffer_free(&r.text);
+}
+
+static void
+log_under_pressure(enum log_kind kind, const char *workers)
+{
+	log_under_pressure_of(kind, workers, "1024", HOSTILE, 500);
 }
 
 Test(pressure, log_a_file)
@@ -927,8 +961,100 @@ Test(pressure, log_an_o_nonblock_pipe_two_workers)
 }
 
 /*
+ * Few client slots, so a small queue, and a log that stalls for long: a
+ * worker that took a client while no write was in flight, counting the
+ * room behind the lines written, then started a write, had no room for
+ * that client's line (7 to 22 lines lost).  Every exchange is logged.
+ */
+Test(pressure, log_stalled_long_with_few_slots, .timeout = 120)
+{
+	log_under_pressure_of(LOG_STALLED_FIFO, "3", "16", HOSTILE_MAX,
+	    8000);
+}
+
+/* Lines that end in "lost ..." : the lost lines they count, summed. */
+static unsigned long
+lost_counted(const char *log, bool *last)
+{
+	regex_t re;
+	regmatch_t m[2];
+	const char *p;
+	unsigned long lost = 0;
+
+	cr_assert_eq(regcomp(&re, "^fingerd: ([0-9]+) log lines? lost: ",
+	    REG_EXTENDED | REG_NEWLINE), 0);
+	*last = false;
+	for (p = log; regexec(&re, p, 2, m, p == log ? 0 : REG_NOTBOL) == 0;
+	    p += m[0].rm_eo) {
+		lost += strtoul(p + m[1].rm_so, NULL, 10);
+		*last = strchr(p + m[0].rm_eo, '\n') != NULL &&
+		    strchr(p + m[0].rm_eo, '\n')[1] == '\0';
+	}
+	regfree(&re);
+	return lost;
+}
+
+/*
+ * SIGTERM while the log is stalled: the queued connections are served,
+ * the worker's lines wait the grace and are lost, and the count of them
+ * reaches the log once it is read again, as its last line (the
+ * supervisor waits a few seconds for it at its exit).  Every line is
+ * either in the log or counted: each exchange's, and the worker's
+ * "stopping" line.
+ */
+Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost,
+    .timeout = 120)
+{
+	static int fds[300];
+	static char query[1023];
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	struct buffer b;
+	pthread_t reader;
+	double deadline;
+	size_t i, served = 0, exchanges, stops;
+	unsigned long lost;
+	bool last;
+	pid_t worker;
+
+	log_daemon_start(&r, &reader, "1", "16", "2");
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < 300; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, sizeof(query));
+	}
+	usleep(500 * 1000);
+	daemon_signal(&fx, SIGTERM);
+	for (i = 0; i < 300; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		served += b.len == sizeof(REPLY_INVALID) - 1 &&
+		    memcmp(b.data, REPLY_INVALID, b.len) == 0;
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (daemon_workers(&fx, &worker, 1) > 0 && now_seconds() < deadline)
+		usleep(10000);
+	cr_assert_eq(daemon_workers(&fx, &worker, 1), 0, "the worker stays");
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	exchanges = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ");
+	stops = log_count_in(&r.text, "stopping after");
+	lost = lost_counted(r.text.data, &last);
+	cr_assert(served > 0 && lost > 0, "%zu served, %lu lost", served, lost);
+	cr_assert(last, "the count of the lines lost is not the last line:\n"
+	    "%s", r.text.data);
+	cr_assert_eq(exchanges + stops + lost, served + 1, "%zu exchanges "
+	    "served, %zu logged, %zu stop lines, %lu lines lost", served,
+	    exchanges, stops, lost);
+	buffer_free(&r.text);
+}
+
+/*
  * A log that stalls for good: SIGTERM still ends the daemon within -t and
- * the grace, and the lines it could not write are counted, not silently
+ * the graces, and the lines it could not write are counted, not silently
  * dropped (the count goes where it can: nowhere, here, but the exit is
  * timely).
  */
@@ -960,8 +1086,11 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 		}
 	start = now_seconds();
 	daemon_signal(&fx, SIGTERM);
-	/* -t, then a second's grace each for the worker and the supervisor */
-	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(6.5) * 1000)), -1,
+	/*
+	 * -t, then a second's grace for the worker and three seconds for
+	 * the supervisor to write its last lines and the count of those lost
+	 */
+	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(8.5) * 1000)), -1,
 	    "not stopped %.1f s after SIGTERM with the log stalled",
 	    now_seconds() - start);
 	close(fds[0]);
