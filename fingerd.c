@@ -376,6 +376,8 @@ signals_block(sigset_t *set, bool children)
 	sigaddset(set, SIGHUP);
 	if (children)
 		sigaddset(set, SIGCHLD);
+	else
+		sigaddset(set, SIGUSR2);	/* a worker's: retire */
 	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
 		fatal(EX_OSERR, "sigprocmask");
 }

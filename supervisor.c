@@ -357,11 +357,16 @@ generation_start(struct supervisor *s)
 		worker_start(s, i);
 }
 
+/*
+ * A worker is told to stop with SIGTERM when the daemon stops, and with
+ * SIGUSR2 when a newer generation replaces it (a reload, which its log
+ * must not call a stop).
+ */
 static void
-worker_stop(struct worker *w)
+worker_stop(struct worker *w, int signo)
 {
 	w->state = WORKER_RETIRING;
-	kill(w->pid, SIGTERM);
+	kill(w->pid, signo);
 }
 
 static bool
@@ -427,7 +432,7 @@ worker_ready(struct supervisor *s, struct worker *w)
 		if (old->pid != 0 && old->slot == w->slot &&
 		    old->generation < w->generation &&
 		    old->state != WORKER_RETIRING)
-			worker_stop(old);
+			worker_stop(old, SIGUSR2);
 	}
 	announce(s);
 }
@@ -605,7 +610,7 @@ reload(struct supervisor *s)
 		for (i = 0; i < s->workers_size; i++)
 			if (s->workers[i].pid != 0 &&
 			    s->workers[i].state == WORKER_STARTING)
-				worker_stop(&s->workers[i]);
+				worker_stop(&s->workers[i], SIGUSR2);
 		generation_start(s);
 	}
 	members_release(t);
@@ -633,7 +638,7 @@ stop(struct supervisor *s, int signo)
 			close(s->slots[i].listen_fd);
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0)
-			worker_stop(&s->workers[i]);
+			worker_stop(&s->workers[i], SIGTERM);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * A worker: one single-threaded io_uring event loop that serves clients
- * until SIGTERM (from the supervisor, when a new generation takes over or
- * the daemon stops, or as its parent-death signal) and the last exchange.
+ * until SIGTERM (from the supervisor, when the daemon stops, or as its
+ * parent-death signal) or SIGUSR2 (when a new generation takes over),
+ * and the last exchange.
  * The supervisor execs it (fingerd with FINGERD_WORKER set) with its
  * descriptors in place (WORKER_FD_*): a fresh image, with nothing of the
  * supervisor's memory, where the user database was read; the table it
@@ -450,7 +451,8 @@ signalled(struct context *ctx, int res)
 		errno = res < 0 ? -res : EIO;
 		fatal(EX_OSERR, "reading the signalfd");
 	}
-	if (!ctx->draining)
+	/* SIGUSR2: a newer generation serves; the reload is logged there */
+	if (!ctx->draining && signal_info.ssi_signo != SIGUSR2)
 		log_info("%s: stopping after %u exchange%s in flight",
 		    strsignal((int)signal_info.ssi_signo), ctx->active,
 		    plural(ctx->active));

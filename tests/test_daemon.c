@@ -593,6 +593,11 @@ Test(daemon, sighup_reloads_group)
 	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	EXPECT("mallory\r\n", REPLY_MALLORY);
 	stopped_cleanly();
+	/* the generations replaced said nothing of a stop: only the last */
+	cr_assert_eq(log_count(&fx, "stopping"), 2, "a reload logged as a "
+	    "stop: %zu stopping lines", log_count(&fx, "stopping"));
+	cr_assert_eq(log_count(&fx, "^fingerd: Terminated: stopping after 0 "
+	    "exchanges in flight$"), 1);
 }
 
 /*
