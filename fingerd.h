@@ -118,6 +118,8 @@ struct exchange_record {
 #define LOG_EXIT_GRACE_NS	(3 * NS_PER_SECOND)
 
 void		 log_init(const char *);
+bool		 log_syslog(bool);
+const char	*log_syslog_path(void);
 void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);
 bool		 log_queue_start(size_t);
@@ -357,6 +359,7 @@ struct options {
 	unsigned	 workers;
 	bool		 refuse_list;
 	bool		 inetd;
+	bool		 syslog;	/* -l */
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
 };
 

@@ -20,12 +20,26 @@
  * and waits a few seconds at its exit for the log to take the note
  * (log_end).
  *
- * When stderr is the journal's stream (JOURNAL_STREAM names it), each
- * line starts with its syslog level, <6> info, <4> warning, <3> error,
- * which journald takes off and keeps as the entry's priority.
+ * Where the lines go decides how they begin (enum sink):
+ *
+ *	a file, a pipe, a terminal	2026-12-06T19:37:41.123Z fingerd: ...
+ *	the journal's stream		<6>...
+ *	syslog (-l), a datagram each	<30>Dec  6 19:37:41 fingerd[812]: ...
+ *	another socket			fingerd: ...
+ *
+ * The journal (stderr is the stream JOURNAL_STREAM names) takes the
+ * syslog level off, <6> info, <4> warning, <3> error, and shows the
+ * program's name itself.  Syslog's datagrams go to /dev/log (or, for the
+ * tests, FINGERD_SYSLOG_PATH) on a socket the supervisor connects before
+ * anything is confined, which becomes stderr, the workers' too; each
+ * datagram is one line, sent without blocking through the same queue
+ * as any log, with the same rules: a socket whose reader stalls stalls
+ * the accepting, one that is gone loses its lines, counted (and the
+ * supervisor connects it again, for everyone).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 
@@ -49,9 +63,28 @@
 #define LOG_DELAY_NS	10000000	/* the longest a line waits */
 #define LOG_SPARE_LINES	64		/* beyond what log_room() reserves */
 
+#define SYSLOG_PATH	"/dev/log"
+#define SYSLOG_PATH_ENV	"FINGERD_SYSLOG_PATH"	/* for the tests */
+
 static const char *progname = "fingerd";
 static size_t progname_len = sizeof("fingerd") - 1;
-static bool journal;		/* lines start with their level */
+static pid_t log_pid;
+
+/* Where the lines go, which decides how they begin. */
+static enum sink {
+	SINK_FILE,		/* the time, then the name */
+	SINK_SOCKET,		/* the name */
+	SINK_JOURNAL,		/* the level */
+	SINK_SYSLOG		/* the priority, the time, the name and pid */
+} sink;
+static size_t header_max;	/* the longest a line's beginning is */
+
+/* The second the time of the last line began with, formatted. */
+static struct {
+	time_t	 second;
+	char	 text[32];
+	size_t	 len;
+} clock_cache = { .second = -1 };
 
 /*
  * Lines not yet written; the kernel may read [start, start + writing).
@@ -68,7 +101,7 @@ static struct {
 	unsigned long	 noting;	/* the lost lines of the note in flight */
 	bool		 note_due;	/* the log takes lines again */
 	bool		 ending;	/* log_queue_stop: the note comes last */
-	char		 note[128];
+	char		 note[LOG_LINE_MAX];
 	size_t		 note_len;
 } queue;
 
@@ -91,12 +124,106 @@ stderr_is_journal(void)
 	    (unsigned long long)st.st_ino == ino;
 }
 
+/* Whether stderr is a datagram socket: syslog's (log_syslog()). */
+static bool
+stderr_is_datagram(void)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(STDERR_FILENO, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == 0 && type == SOCK_DGRAM;
+}
+
+static enum sink
+sink_of_stderr(void)
+{
+	struct stat st;
+
+	if (stderr_is_datagram())
+		return SINK_SYSLOG;
+	if (stderr_is_journal())
+		return SINK_JOURNAL;
+	if (fstat(STDERR_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
+		return SINK_SOCKET;
+	return SINK_FILE;
+}
+
+static size_t	header_put(char *, int);
+
+/*
+ * The log of this process, named name ("fingerd", or "fingerd[pid]" for
+ * a worker of several), wherever stderr goes.  The time zone is read
+ * now, before any confinement, for syslog's local time stamps.
+ */
 void
 log_init(const char *name)
 {
+	char header[LOG_LINE_MAX];
+
 	progname = name;
 	progname_len = strlen(name);
-	journal = stderr_is_journal();
+	log_pid = getpid();
+	sink = sink_of_stderr();
+	clock_cache.second = -1;
+	tzset();
+	header_max = header_put(header, LOG_ERR);
+}
+
+/* Where syslog's socket is: /dev/log, or the tests' own. */
+static const char *
+syslog_path(void)
+{
+	const char *path = getenv(SYSLOG_PATH_ENV);
+
+	return path != NULL && *path != '\0' ? path : SYSLOG_PATH;
+}
+
+static int
+syslog_connect(int fd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = syslog_path();
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	return connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+/*
+ * -l: the log goes to syslog from now on, on a datagram socket connected
+ * to it, which takes stderr's place (the workers inherit it as theirs).
+ * False when syslog cannot be reached (errno says why): stderr is then
+ * left as it was, unless replace, when the socket takes its place all
+ * the same (its lines are counted lost until it can be reached).
+ */
+bool
+log_syslog(bool replace)
+{
+	int fd, saved;
+	bool connected;
+
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	connected = syslog_connect(fd) == 0;
+	saved = errno;
+	if ((connected || replace) && dup2(fd, STDERR_FILENO) < 0)
+		connected = false;
+	close(fd);
+	if (stderr_is_datagram())
+		log_init(progname);
+	errno = saved;
+	return connected;
+}
+
+/* The path log_syslog() sends to, for a message. */
+const char *
+log_syslog_path(void)
+{
+	return syslog_path();
 }
 
 /* How many lines the len bytes at p hold. */
@@ -143,17 +270,25 @@ enqueue(const char *line, size_t n)
 	queue.end += n;
 }
 
-/* One write on the nonblocking descriptor: what the ring would return. */
+/*
+ * One write on the nonblocking descriptor: what the ring would return.
+ * Syslog's socket, when its reader is gone (a syslog daemon restarted
+ * makes a new one), is connected again and the line sent again: the
+ * socket is the workers' too, whose lines then go again as well.
+ */
 static int
 write_nonblocking(const void *data, size_t len)
 {
 	ssize_t n;
 
-	if (nonblocking_send)
+	if (!nonblocking_send)
+		n = write(nonblocking_fd, data, len);
+	else if ((n = send(nonblocking_fd, data, len, MSG_DONTWAIT |
+	    MSG_NOSIGNAL)) < 0 && sink == SINK_SYSLOG &&
+	    (errno == ECONNREFUSED || errno == ENOTCONN) &&
+	    syslog_connect(nonblocking_fd) == 0)
 		n = send(nonblocking_fd, data, len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL);
-	else
-		n = write(nonblocking_fd, data, len);
 	return n < 0 ? -errno : (int)n;
 }
 
@@ -173,6 +308,69 @@ log_flush(void)
 	return true;
 }
 
+/* The time now, formatted for the sink, the second's part cached. */
+static size_t
+time_put(char *buf)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct timespec now;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != clock_cache.second) {
+		if (sink == SINK_SYSLOG) {	/* RFC 3164, local time */
+			localtime_r(&now.tv_sec, &tm);
+			clock_cache.len = (size_t)snprintf(clock_cache.text,
+			    sizeof(clock_cache.text), "%.3s %2d %02d:%02d:%02d",
+			    months + 3 * (tm.tm_mon % 12), tm.tm_mday,
+			    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		} else {			/* RFC 3339, UTC */
+			gmtime_r(&now.tv_sec, &tm);
+			clock_cache.len = strftime(clock_cache.text,
+			    sizeof(clock_cache.text), "%Y-%m-%dT%H:%M:%S", &tm);
+		}
+		clock_cache.second = now.tv_sec;
+	}
+	memcpy(buf, clock_cache.text, clock_cache.len);
+	n = clock_cache.len;
+	if (sink == SINK_FILE)
+		n += (size_t)snprintf(buf + n, 7, ".%03ldZ",
+		    now.tv_nsec / 1000000);
+	return n;
+}
+
+/*
+ * How a line at this syslog level begins, for the sink, into buf (at
+ * least LOG_LINE_MAX bytes); its length.
+ */
+static size_t
+header_put(char *buf, int level)
+{
+	size_t n = 0;
+
+	switch (sink) {
+	case SINK_JOURNAL:	/* a worker of several says which */
+		return (size_t)sprintf(buf, progname[progname_len - 1] == ']' ?
+		    "<%d>worker=%d " : "<%d>", level, (int)log_pid);
+	case SINK_SYSLOG:
+		n = (size_t)sprintf(buf, "<%d>", LOG_DAEMON | level);
+		n += time_put(buf + n);
+		return n + (size_t)sprintf(buf + n, " fingerd[%d]: ",
+		    (int)log_pid);
+	case SINK_FILE:
+		n = time_put(buf);
+		buf[n++] = ' ';
+		break;
+	case SINK_SOCKET:
+		break;
+	}
+	memcpy(buf + n, progname, progname_len);
+	n += progname_len;
+	memcpy(buf + n, ": ", 2);
+	return n + 2;
+}
+
 /*
  * Writes one whole line at a syslog level; a line that does not fit is
  * cut, never split.
@@ -182,20 +380,13 @@ log_line(int level, const char *line)
 {
 	int saved = errno;
 	char buf[LOG_LINE_MAX];
-	size_t len = strlen(line), n = 0;
+	size_t len = strlen(line), n;
 
-	if (journal) {
-		buf[n++] = '<';
-		buf[n++] = (char)('0' + level);
-		buf[n++] = '>';
-	}
-	if (n + progname_len + 2 + len + 1 > sizeof(buf))
-		len = sizeof(buf) - n - progname_len - 3;
-	memcpy(buf + n, progname, progname_len);
-	n += progname_len;
-	memcpy(buf + n, ": ", 2);
-	memcpy(buf + n + 2, line, len);
-	n += 2 + len;
+	n = header_put(buf, level);
+	if (n + len + 1 > sizeof(buf))
+		len = sizeof(buf) - n - 1;
+	memcpy(buf + n, line, len);
+	n += len;
 	buf[n++] = '\n';
 	if (queue.buf != NULL) {
 		enqueue(buf, n);
@@ -380,9 +571,16 @@ log_lost_add(unsigned long lost)
 static size_t
 note_format(unsigned long lost)
 {
-	return (size_t)snprintf(queue.note, sizeof(queue.note), "%s: %lu log "
-	    "line%s lost: the log took no more\n", progname, lost,
-	    plural(lost));
+	char text[128];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "%lu log line%s lost: the "
+	    "log took no more\n", lost, plural(lost));
+	n = n < sizeof(text) ? n : sizeof(text) - 1;
+	queue.note_len = header_put(queue.note, LOG_WARNING);
+	memcpy(queue.note + queue.note_len, text, n);
+	queue.note_len += n;
+	return queue.note_len;
 }
 
 /*
@@ -471,7 +669,10 @@ log_next(const void **data, size_t *len)
 		*len = queue.note_len;
 		return true;
 	}
-	if (n > LOG_WRITE_MAX) {
+	if (sink == SINK_SYSLOG) {		/* a datagram a line */
+		nl = memchr(p, '\n', n);
+		n = (size_t)(nl - p) + 1;
+	} else if (n > LOG_WRITE_MAX) {
 		nl = memrchr(p, '\n', LOG_WRITE_MAX);
 		n = (size_t)(nl - p) + 1;
 	}
@@ -637,7 +838,7 @@ put_number(struct line *l, uint64_t v, int width)
 static size_t
 line_room(void)
 {
-	return LOG_LINE_MAX - (journal ? 3 : 0) - progname_len - 2 - 1;
+	return LOG_LINE_MAX - header_max - 1;
 }
 
 /* How long log_escape() makes these bytes. */

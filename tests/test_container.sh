@@ -282,7 +282,8 @@ sys.exit(not (s["defaultAction"] == "SCMP_ACT_ERRNO"
 		return
 	fi
 	ok "fingerd starts in the container, no flag: 'serving group finger'"
-	sed -n '1,/^fingerd: serving group/p' "$T/container.log" >"$T/first"
+	log_text "$T/container.log" | sed -n '1,/^fingerd: serving group/p' \
+	    >"$T/first"
 	check "the log's first lines name the engine (/$ENGINE_RE/)" \
 	    log_has "$T/first" "$ENGINE_RE" || show_log
 

@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -928,17 +930,18 @@ Test(daemon, log_levels_for_the_journal)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
 	stopped_cleanly();
+	cr_assert_eq(log_count(&fx, "^<"), 0, "a level for another stream");
 
 	snprintf(stream, sizeof(stream), "%llu:%llu",
 	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	cr_assert(setenv("JOURNAL_STREAM", stream, 1) == 0);
 	daemon_launch(&fx, "-B", LOCAL, NULL);
 	unsetenv("JOURNAL_STREAM");
-	cr_assert(log_wait(&fx, "^<6>fingerd: serving group finger ", 1,
+	cr_assert(log_wait(&fx, "^<6>serving group finger ", 1,
 	    WAIT_START_MS), "no serving line at level 6");
 	fx.port = log_port(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
-	EXPECT_LOG("^<6>fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	EXPECT_LOG("^<6>client=127\\.0\\.0\\.1 query=\"alice\" ");
 	/* A group file without the group: the reload fails, a warning. */
 	cr_assert(stat(fx.group, &st) == 0);
 	cr_assert_not_null(group = fopen(fx.group, "w"));
@@ -947,10 +950,13 @@ Test(daemon, log_levels_for_the_journal)
 	later[1].tv_sec = st.st_mtim.tv_sec + 1;
 	cr_assert(utimensat(AT_FDCWD, fx.group, later, 0) == 0);
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^<4>fingerd: SIGHUP: group finger: ");
-	cr_assert_eq(log_count(&fx, "^fingerd"), 0,
-	    "a line without its level");
+	EXPECT_LOG("^<4>SIGHUP: group finger: ");
 	stopped_cleanly();
+	cr_assert_eq(log_count(&fx, "^<[0-7]>"), log_count(&fx, ""),
+	    "a line without its level");
+	cr_assert_eq(log_count(&fx, "fingerd"), 0, "the name the journal "
+	    "shows, in a line");
+	cr_assert_eq(log_count(&fx, LOG_TIME_RE), 0, "a time in a line");
 }
 
 /*
@@ -1012,6 +1018,7 @@ exchange_lines(const struct buffer *log, const char *pattern)
 {
 	size_t n = 0;
 	char *copy = strdup(log->data), *line, *next;
+	const char *text;
 
 	cr_assert_not_null(copy);
 	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
@@ -1019,11 +1026,12 @@ exchange_lines(const struct buffer *log, const char *pattern)
 	for (line = copy; *line != '\0'; line = next) {
 		next = strchr(line, '\n');
 		*next++ = '\0';
-		if (strncmp(line, "fingerd: client=", 16) != 0)
+		text = log_untimed(line);
+		if (strncmp(text, "fingerd: client=", 16) != 0)
 			continue;
-		cr_assert(strstr(line, pattern) == line + 16 &&
-		    strstr(line, " ms=") != NULL, "not a whole line: %.200s",
-		    line);
+		cr_assert(strstr(text, pattern) == text + 16 &&
+		    strstr(text, " ms=") != NULL, "not a whole line: %.200s",
+		    text);
 		n++;
 	}
 	free(copy);
@@ -1538,6 +1546,28 @@ Test(daemon, inetd_log_never_reaches_the_client)
 	buffer_free(&log);
 }
 
+/*
+ * inetd hands the connection over as stderr too: the log goes to syslog
+ * by default (FINGERD_SYSLOG_PATH stands for /dev/log), not to /dev/null
+ * (no log at all), and never to the client.
+ */
+Test(daemon, inetd_logs_to_syslog_when_stderr_is_the_connection)
+{
+	struct buffer reply = { 0 }, log = { 0 }, datagrams = { 0 };
+	int fd = syslog_bind(&fx);
+
+	inetd_exchange(true, &reply, &log, NULL);
+	assert_reply(&reply, REPLY_ALICE, "-i, stderr the connection");
+	cr_assert_eq(log.len, 0);
+	cr_assert(syslog_wait(fd, &datagrams, "^fingerd\\[[0-9]+\\]: "
+	    "client=127\\.0\\.0\\.1 query=\"alice\" reply=plan end=ok ", 1,
+	    WAIT_LOG_MS), "no exchange line in syslog: %s", datagrams.data);
+	close(fd);
+	buffer_free(&reply);
+	buffer_free(&log);
+	buffer_free(&datagrams);
+}
+
 /* Under systemd (Accept=yes), stderr is the journal's socket: kept. */
 Test(daemon, inetd_logs_to_another_socket)
 {
@@ -1951,4 +1981,122 @@ Test(daemon, a_worker_with_every_slot_taken_sleeps_through_connections)
 		close(queued[i]);
 	buffer_free(&b);
 	stopped_cleanly();
+}
+
+/*
+ * A log in a file (or a terminal, or a pipe): each line begins with its
+ * time, RFC 3339 in UTC with milliseconds, then the line as before.
+ */
+Test(daemon, log_file_lines_begin_with_their_time)
+{
+	struct buffer b;
+	struct tm tm = { 0 };
+	char *line, *next;
+	time_t start = time(NULL), t;
+	regex_t re;
+	size_t lines = 0;
+
+	cr_assert_eq(regcomp(&re, "^" LOG_TIME_RE " fingerd: [^ ]", REG_EXTENDED |
+	    REG_NOSUB), 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	stopped_cleanly();
+	log_read(&fx, &b);
+	for (line = b.data; *line != '\0'; line = next, lines++) {
+		cr_assert_not_null(next = strchr(line, '\n'));
+		*next++ = '\0';
+		cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0, "%s", line);
+		cr_assert_not_null(strptime(line, "%Y-%m-%dT%H:%M:%S", &tm));
+		t = timegm(&tm);
+		cr_assert(t >= start && t <= time(NULL), "%s: not UTC now",
+		    line);
+	}
+	cr_assert_geq(lines, 5, "%zu lines", lines);
+	regfree(&re);
+	buffer_free(&b);
+}
+
+/* The port from a syslog "listening on" line, once the daemon serves. */
+static int
+syslog_port(int fd, struct buffer *log)
+{
+	const char *line;
+
+	cr_assert(syslog_wait(fd, log, "^fingerd\\[[0-9]+\\]: serving group "
+	    "finger ", 1, WAIT_START_MS), "not serving; syslog: %s",
+	    log->data != NULL ? log->data : "");
+	cr_assert_not_null(line = strstr(log->data, "]: listening on "
+	    "127.0.0.1:"));
+	return atoi(line + sizeof("]: listening on 127.0.0.1:") - 1);
+}
+
+/*
+ * -l: every line goes to syslog (FINGERD_SYSLOG_PATH stands for
+ * /dev/log), the supervisor's and each worker's, a whole datagram each
+ * (syslog_read() checks them) of facility daemon at its level; none to
+ * stderr.
+ */
+Test(daemon, syslog_lines_are_datagrams)
+{
+	struct buffer log = { 0 }, err;
+	int fd = syslog_bind(&fx);
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, "-w", "2", NULL);
+	fx.port = syslog_port(fd, &log);
+	cr_assert_eq(strncmp(log.data, "<30>", 4), 0, "%s", log.data);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert(syslog_wait(fd, &log, "^fingerd\\[[0-9]+\\]: client=127\\."
+	    "0\\.0\\.1 query=\"alice\" reply=plan end=ok sent=[0-9]+ "
+	    "ms=[0-9]+\\.[0-9]{3}$", 1, WAIT_LOG_MS), "%s", log.data);
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: Terminated: "
+	    "stopping after 0 exchanges in flight$"), 2, "%s", log.data);
+	cr_assert_null(strstr(log.data, "\n<2"), "not info: %s", log.data);
+	log_read(&fx, &err);
+	cr_assert_eq(err.len, 0, "on stderr: %s", err.data);
+	buffer_free(&err);
+	buffer_free(&log);
+	close(fd);
+}
+
+/* -l, and no syslog to reach: one clear line at start, and no start. */
+Test(daemon, syslog_unreachable_at_start)
+{
+	int fd = syslog_bind(&fx);
+
+	close(fd);
+	cr_assert_eq(daemon_run(&fx, "-l", "-B", LOCAL, NULL), EX_UNAVAILABLE);
+	cr_assert_eq(log_count(&fx, "^fingerd: -l: cannot reach syslog at "
+	    ".*/log\\.socket \\(is a syslog daemon running\\?\\): "), 1);
+}
+
+/*
+ * Syslog's socket gone (its daemon stopped): the lines are lost,
+ * counted; once a socket is there again the count reaches it, exactly.
+ */
+Test(daemon, syslog_gone_loses_lines_counted)
+{
+	struct buffer log = { 0 };
+	int fd = syslog_bind(&fx), i;
+	unsigned long lost;
+	bool last;
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
+	fx.port = syslog_port(fd, &log);
+	close(fd);
+	for (i = 0; i < 5; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	usleep(200 * 1000);	/* their lines tried, 10 ms after */
+	fd = syslog_bind(&fx);
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	cr_assert_eq(log_count_in(&log, "client="), 0, "%s", log.data);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: Terminated: "
+	    "stopping after 0 exchanges in flight$"), 1, "%s", log.data);
+	lost = log_lost_count(&log, &last);
+	cr_assert_eq(lost, 5, "%lu lines counted lost: %s", lost, log.data);
+	buffer_free(&log);
+	close(fd);
 }

@@ -7,15 +7,48 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
 
+#define TIME_LEN	(sizeof("2026-12-06T19:37:41.123Z ") - 1)
+
 static int pipe_fds[2], saved_stderr;
+
+/*
+ * Checks that each line of text begins with its time, within a second
+ * of now, and takes the times out.
+ */
+static void
+untimed(char *text)
+{
+	regex_t re;
+	struct tm tm = { 0 };
+	char *line;
+	time_t now = time(NULL), t;
+
+	cr_assert_eq(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z $", REG_EXTENDED | REG_NOSUB), 0);
+	for (line = text; *line != '\0'; line = strchr(line, '\n') + 1) {
+		char time[TIME_LEN + 1];
+
+		memcpy(time, line, TIME_LEN);
+		time[TIME_LEN] = '\0';
+		cr_assert_eq(regexec(&re, time, 0, NULL, 0), 0, "%s", line);
+		cr_assert_not_null(strptime(time, "%Y-%m-%dT%H:%M:%S", &tm));
+		t = timegm(&tm);
+		cr_assert(t >= now - 1 && t <= now, "%s: not now", time);
+		memmove(line, line + TIME_LEN, strlen(line + TIME_LEN) + 1);
+		cr_assert_not_null(strchr(line, '\n'));
+	}
+	regfree(&re);
+}
 
 static void
 setup(void)
@@ -36,14 +69,19 @@ teardown(void)
 
 TestSuite(log, .init = setup, .fini = teardown);
 
-/* What one write put in the pipe. */
+/*
+ * What one write put in the pipe, and its length (a pipe is neither the
+ * journal nor a socket: each line begins with its time, RFC 3339 in UTC,
+ * which is checked and left out of buf).
+ */
 static size_t
 one_write(char *buf, size_t size)
 {
 	ssize_t n = read(pipe_fds[0], buf, size - 1);
 
-	cr_assert(n > 0);
+	cr_assert(n > 0 && (size_t)n > TIME_LEN);
 	buf[n] = '\0';
+	untimed(buf);
 	return (size_t)n;
 }
 
@@ -82,7 +120,7 @@ Test(log, a_long_query_cut_to_one_pipe_buf)
 	n = one_write(buf, sizeof(buf));
 	cr_assert_leq(n, PIPE_BUF);
 	cr_assert_gt(n, PIPE_BUF - 8, "%zu bytes: not cut at the bound", n);
-	cr_assert_eq(buf[n - 1], '\n');
+	cr_assert_eq(buf[n - TIME_LEN - 1], '\n');
 	cr_assert_eq(strncmp(buf, "fingerd: client=192.0.2.1 query=\"\\x01",
 	    37), 0);
 	cr_assert_not_null(quote = strstr(buf, "\"... reply=invalid end=ok "
@@ -101,7 +139,7 @@ Test(log, any_line_at_most_pipe_buf)
 	log_warnx("%s", text);
 	n = one_write(buf, sizeof(buf));
 	cr_assert_eq(n, PIPE_BUF);
-	cr_assert_eq(buf[n - 1], '\n');
+	cr_assert_eq(buf[n - TIME_LEN - 1], '\n');
 }
 
 /* The cuts of a reply, each marked after its word. */
@@ -199,7 +237,7 @@ Test(log, the_end_writes_the_lines_then_the_count_lost)
 	cr_assert(log_queue_start(1));
 	log_lost_add(5);
 	cr_assert(log_next(&data, &len));
-	cr_assert_eq(len, sizeof(want) - 1 - sizeof("fingerd: after\n") + 1);
+	cr_assert_eq(len, TIME_LEN + sizeof(want) - sizeof("fingerd: after\n"));
 	cr_assert_not(log_wrote(-EAGAIN));
 	log_info("after");
 	log_end(0);
@@ -211,5 +249,6 @@ Test(log, the_end_writes_the_lines_then_the_count_lost)
 		n += len;
 	}
 	all[n] = '\0';
+	untimed(all);
 	cr_assert_str_eq(all, want);
 }

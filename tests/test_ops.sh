@@ -286,10 +286,10 @@ test_socket_activation() {
 	check "the log says it used the passed socket" log_has \
 	    "$T/activate.log" '^fingerd: listening on the socket systemd passed$'
 	check "it bound nothing itself (-B and -P ignored)" eval \
-	    "! grep -q '^fingerd: listening on [0-9[]' '$T/activate.log'"
+	    "! log_text '$T/activate.log' | grep -q '^fingerd: listening on [0-9[]'"
 	pid=$(children "$tpid")
 	check "one fingerd served both (Accept=no)" eval \
-	    "[ \$(grep -c '^fingerd: client=' '$T/activate.log') = 2 ] &&
+	    "[ \$(log_text '$T/activate.log' | grep -c '^fingerd: client=') = 2 ] &&
 	    [ \"\$(readlink /proc/$pid/exe)\" = '$FINGERD' ]"
 	kill -TERM "$pid" 2>/dev/null
 	wait_exit "$tpid" 10
@@ -341,8 +341,8 @@ many() {
 
 # The pids in the log's client lines, on one line.
 served_by() {
-	echo $(sed -n 's/^fingerd\[\([0-9]*\)\]: client=.*/\1/p' \
-	    "$T/$1.log" | sort -n -u)
+	echo $(log_text "$T/$1.log" |
+	    sed -n 's/^fingerd\[\([0-9]*\)\]: client=.*/\1/p' | sort -n -u)
 }
 
 # The fingerd supervisor among a process's descendants: the one whose
@@ -497,7 +497,7 @@ fingerd: worker 1/2, generation 1 \" ]"
 	workers=$(workers_of "$pid")
 	check "  the old workers are gone ($old)" wait_until 10 none_alive $old
 	check "  no SIGHUP line from a worker" eval \
-	    "! grep -qE '^fingerd\\[[0-9]+\\]: SIGHUP' '$T/workers.log'"
+	    "! log_text '$T/workers.log' | grep -qE '^fingerd\\[[0-9]+\\]: SIGHUP'"
 	WRONG=0
 	for _ in $(seq 40); do
 		quick $port mallory "$REPLY_MALLORY" || WRONG=$((WRONG + 1))
@@ -520,12 +520,12 @@ fingerd: worker 1/2, generation 1 \" ]"
 	    '[ -n "$new" ] && [ "$(workers_of "$pid" | wc -w)" = 2 ]'
 	n=0
 	while [ $n -lt 100 ] &&
-	    ! grep -q "^fingerd\[$new\]: client=" "$T/workers.log"; do
+	    ! log_has "$T/workers.log" "^fingerd\[$new\]: client="; do
 		quick $port alice "$REPLY_ALICE"
 		n=$((n + 1))
 	done
 	check "  which serves (seen after $n connections)" \
-	    grep -q "^fingerd\[$new\]: client=" "$T/workers.log"
+	    log_has "$T/workers.log" "^fingerd\[$new\]: client="
 
 	workers=$(workers_of "$pid")
 	kill -TERM "$pid"

@@ -677,7 +677,10 @@ accepting(int port)
 
 /* ------------------------------------------------- the log under pressure */
 
-enum log_kind { LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE };
+enum log_kind {
+	LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE,
+	LOG_STALLED_SYSLOG		/* -l, a datagram socket not read */
+};
 
 #define HOSTILE		1020		/* connections at once */
 #define HOSTILE_MAX	2000
@@ -699,7 +702,8 @@ reader_run(void *arg)
 	ssize_t n;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		if (r->kind == LOG_STALLED_FIFO &&
+		if ((r->kind == LOG_STALLED_FIFO ||
+		    r->kind == LOG_STALLED_SYSLOG) &&
 		    !__atomic_load_n(&r->go, __ATOMIC_RELAXED)) {
 			usleep(10000);
 			continue;
@@ -739,6 +743,10 @@ log_open(enum log_kind kind, int *daemon_end)
 		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
 		    O_CLOEXEC, 0644);
 		return -1;
+	case LOG_STALLED_SYSLOG:	/* stderr the file, which stays empty */
+		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+		return syslog_bind(&fx);
 	case LOG_STALLED_FIFO:
 		snprintf(fifo, sizeof(fifo), "%s/log.fifo", fx.dir);
 		cr_assert_eq(mkfifo(fifo, 0600), 0);
@@ -779,12 +787,12 @@ port_from(struct reader *r)
 			buffer_free(&r->text);
 			log_read(&fx, &r->text);
 		}
-		if ((line = strstr(r->text.data, "fingerd: listening on "
+		if ((line = strstr(r->text.data, ": listening on "
 		    "127.0.0.1:")) != NULL && strstr(line, "serving group"))
-			port = atoi(line + 32);
+			port = atoi(line + 25);
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (r->kind == LOG_STALLED_FIFO)
+	if (r->kind == LOG_STALLED_FIFO || r->kind == LOG_STALLED_SYSLOG)
 		__atomic_store_n(&r->go, 0, __ATOMIC_RELAXED);
 	return port;
 }
@@ -823,19 +831,22 @@ hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
 }
 
 /*
- * Every line of the log whole, at most PIPE_BUF bytes, and one exchange
- * line per exchange, each parsing as such; no line lost.
+ * Every line of the log whole, at most PIPE_BUF bytes (with syslog, each
+ * a datagram of facility daemon), and one exchange line per exchange,
+ * each parsing as such; no line lost.
  */
 static void
-log_checked(const struct buffer *log, size_t exchanges)
+log_checked(const struct buffer *log, size_t exchanges, bool datagrams)
 {
-	regex_t re;
+	regex_t re, datagram;
 	char *copy, *line, *next;
 	size_t lines = 0;
 
 	cr_assert_eq(regcomp(&re, "^fingerd(\\[[0-9]+\\])?: client=127\\.0\\.0"
 	    "\\.1 query=\"(\\\\x01)+\"(\\.\\.\\.)? reply=invalid end=ok "
 	    "sent=15 ms=[0-9]+\\.[0-9]{3}$", REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regcomp(&datagram, "^" SYSLOG_HEAD_RE "fingerd\\[[0-9]+"
+	    "\\]: ", REG_EXTENDED | REG_NOSUB), 0);
 	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
 	    "the log ends within a line");
 	cr_assert_not_null(copy = strdup(log->data));
@@ -845,14 +856,17 @@ log_checked(const struct buffer *log, size_t exchanges)
 		cr_assert_leq((size_t)(next - line), PIPE_BUF,
 		    "a line of %zu bytes", (size_t)(next - line));
 		cr_assert_null(strstr(line, "lost"), "%s", line);
+		cr_assert(!datagrams || regexec(&datagram, line, 0, NULL, 0) ==
+		    0, "not a datagram of facility daemon: %.300s", line);
 		if (strstr(line, "client=") == NULL)
 			continue;
-		cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0,
+		cr_assert_eq(regexec(&re, log_untimed(line), 0, NULL, 0), 0,
 		    "not an exchange's line: %.300s", line);
 		lines++;
 	}
 	free(copy);
 	regfree(&re);
+	regfree(&datagram);
 	cr_assert_eq(lines, exchanges, "%zu exchange lines for %zu exchanges",
 	    lines, exchanges);
 }
@@ -875,8 +889,12 @@ log_daemon_start(struct reader *r, pthread_t *reader, const char *workers,
 	stdio[1] = stdio[0];
 	stdio[2] = daemon_end;
 	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", SERVER, "-w", workers, "-c", clients,
-	    "-t", timeout, NULL);
+	if (r->kind == LOG_STALLED_SYSLOG)
+		daemon_launch(&fx, "-l", "-B", SERVER, "-w", workers, "-c",
+		    clients, "-t", timeout, NULL);
+	else
+		daemon_launch(&fx, "-B", SERVER, "-w", workers, "-c", clients,
+		    "-t", timeout, NULL);
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(daemon_end);
@@ -910,7 +928,7 @@ log_under_pressure_of(enum log_kind kind, const char *workers,
 	hostile_clients(fx.port, &r, queries, stall_ms);
 	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 	log_reader_end(&r, reader);
-	log_checked(&r.text, queries);
+	log_checked(&r.text, queries, kind == LOG_STALLED_SYSLOG);
 	buffer_free(&r.text);
 }
 
@@ -972,26 +990,14 @@ Test(pressure, log_stalled_long_with_few_slots, .timeout = 120)
 	    8000);
 }
 
-/* Lines that end in "lost ..." : the lost lines they count, summed. */
-static unsigned long
-lost_counted(const char *log, bool *last)
+/*
+ * -l, syslog's socket not read (its queue full): the workers stop
+ * accepting, lose nothing, and catch up once it is read; every line a
+ * whole datagram of facility daemon (syslog_read() checks each).
+ */
+Test(pressure, log_a_stalled_syslog_socket, .timeout = 120)
 {
-	regex_t re;
-	regmatch_t m[2];
-	const char *p;
-	unsigned long lost = 0;
-
-	cr_assert_eq(regcomp(&re, "^fingerd: ([0-9]+) log lines? lost: ",
-	    REG_EXTENDED | REG_NEWLINE), 0);
-	*last = false;
-	for (p = log; regexec(&re, p, 2, m, p == log ? 0 : REG_NOTBOL) == 0;
-	    p += m[0].rm_eo) {
-		lost += strtoul(p + m[1].rm_so, NULL, 10);
-		*last = strchr(p + m[0].rm_eo, '\n') != NULL &&
-		    strchr(p + m[0].rm_eo, '\n')[1] == '\0';
-	}
-	regfree(&re);
-	return lost;
+	log_under_pressure_of(LOG_STALLED_SYSLOG, "2", "16", HOSTILE, 2000);
 }
 
 /*
@@ -1042,7 +1048,7 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost,
 	log_reader_end(&r, reader);
 	exchanges = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ");
 	stops = log_count_in(&r.text, "stopping after");
-	lost = lost_counted(r.text.data, &last);
+	lost = log_lost_count(&r.text, &last);
 	cr_assert(served > 0 && lost > 0, "%zu served, %lu lost", served, lost);
 	cr_assert(last, "the count of the lines lost is not the last line:\n"
 	    "%s", r.text.data);

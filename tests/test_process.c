@@ -288,9 +288,9 @@ Test(process, a_log_that_closes_kills_nothing)
 	n = read(pipe_fds[0], line, sizeof(line) - 1);
 	cr_assert(n > 0);
 	line[n] = '\0';
-	cr_assert_eq(strncmp(line, "fingerd: listening on 127.0.0.1:", 32), 0,
-	    "%s", line);
-	fx.port = atoi(line + 32);
+	cr_assert_eq(strncmp(log_untimed(line), "fingerd: listening on "
+	    "127.0.0.1:", 32), 0, "%s", line);
+	fx.port = atoi(log_untimed(line) + 32);
 	close(pipe_fds[0]);		/* head -1 exits */
 	workers_wait(workers, 3);
 	EXPECT("alice\r\n", REPLY_ALICE);
