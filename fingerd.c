@@ -292,8 +292,7 @@ activated_socket(void)
 		    "socket unit (ListenStream=, Accept=no)");
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		fatal(EX_OSERR, "fcntl");
-	snprintf(listen_where, sizeof(listen_where),
-	    "the socket systemd passed");
+	snprintf(listen_where, sizeof(listen_where), "systemd");
 	return 3;
 }
 
@@ -482,7 +481,7 @@ main(int argc, char *argv[])
 	privileges_drop(&privileges);
 	o.engine = engine_choose(o.engine, why, sizeof(why));
 	members = group_load(o.group);
-	log_info("listening on %s", listen_where);
+	log_info("event=listen address=%s", listen_where);
 	engine_log(o.engine, why);
 	return supervise(&o, members, fds);
 }

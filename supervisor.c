@@ -408,11 +408,11 @@ announce(struct supervisor *s)
 		return;
 	s->announced = true;
 	if (s->generation == 1)
-		log_info("serving group %s (%zu member%s)", s->options->group,
-		    s->members, plural(s->members));
+		log_info("event=start group=%s members=%zu workers=%u",
+		    s->options->group, s->members, s->options->workers);
 	else
-		log_info("SIGHUP: group %s has %zu member%s",
-		    s->options->group, s->members, plural(s->members));
+		log_info("event=reload group=%s members=%zu generation=%u",
+		    s->options->group, s->members, s->generation);
 }
 
 /*
@@ -468,16 +468,18 @@ worker_failed(struct supervisor *s, int status)
 static void
 worker_report(const struct worker *w, int status, const char *then)
 {
+	int signo = WTERMSIG(status);
+
 	if (WIFEXITED(status))
-		log_warnx("worker %d exited with status %d%s", (int)w->pid,
+		log_warnx("event=worker-exit pid=%d status=%d%s", (int)w->pid,
 		    WEXITSTATUS(status), then);
 	else
-		log_warnx("worker %d killed by signal %d (%s)%s%s",
-		    (int)w->pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
-		    ": a system call outside its seccomp allow-list, which "
-		    "the kernel's audit log names (type=1326)" : "",
-		    then);
+		log_warnx("event=worker-exit pid=%d signal=SIG%s why=\"%s%s\"%s",
+		    (int)w->pid, sigabbrev_np(signo) != NULL ?
+		    sigabbrev_np(signo) : "?", strsignal(signo),
+		    signo == SIGSYS ? ": a system call outside its seccomp "
+		    "allow-list, which the kernel's audit log names "
+		    "(type=1326)" : "", then);
 }
 
 /* When a worker of this slot that died is started again. */
@@ -500,11 +502,8 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 		slot->delay = RESTART_DELAY_MAX_NS;
 	slot->died = now;
 	slot->restart_at = now + slot->delay;
-	if (slot->delay == 0)
-		snprintf(then, sizeof(then), "; starting another");
-	else
-		snprintf(then, sizeof(then), "; starting another in %lld s",
-		    (long long)(slot->delay / NS_PER_SECOND));
+	snprintf(then, sizeof(then), " restart=%llds",
+	    (long long)(slot->delay / NS_PER_SECOND));
 	worker_report(w, status, then);
 }
 
@@ -632,7 +631,7 @@ stop(struct supervisor *s, int signo)
 	s->stop_deadline = monotonic_ns() +
 	    (int64_t)s->options->timeout * NS_PER_SECOND + STOP_GRACE_NS;
 	if (signo != 0)
-		log_info("%s: stopping the workers", strsignal(signo));
+		log_info("event=stop signal=SIG%s", sigabbrev_np(signo));
 	for (i = 0; i < s->options->workers; i++)
 		if (i == 0 || s->slots[i].listen_fd != s->slots[0].listen_fd)
 			close(s->slots[i].listen_fd);

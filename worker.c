@@ -453,9 +453,8 @@ signalled(struct context *ctx, int res)
 	}
 	/* SIGUSR2: a newer generation serves; the reload is logged there */
 	if (!ctx->draining && signal_info.ssi_signo != SIGUSR2)
-		log_info("%s: stopping after %u exchange%s in flight",
-		    strsignal((int)signal_info.ssi_signo), ctx->active,
-		    plural(ctx->active));
+		log_info("event=stop signal=SIG%s in_flight=%u",
+		    sigabbrev_np((int)signal_info.ssi_signo), ctx->active);
 	stop(ctx);
 	signal_arm(ctx);
 }

@@ -765,7 +765,7 @@ daemon_stop(struct fixture *f, int sig)
 	return WEXITSTATUS(status);
 }
 
-/* The port of the "listening on" line, or -1. */
+/* The port of the "event=listen" line, or -1. */
 int
 log_port(const struct fixture *f)
 {
@@ -774,8 +774,7 @@ log_port(const struct fixture *f)
 	int port = -1;
 
 	log_read(f, &b);
-	if ((line = strstr(b.data, " listening on ")) != NULL ||
-	    (line = strstr(b.data, ">listening on ")) != NULL) {
+	if ((line = strstr(b.data, "event=listen address=")) != NULL) {
 		line[strcspn(line, "\n")] = '\0';
 		if ((colon = strrchr(line, ':')) != NULL)
 			port = atoi(colon + 1);
@@ -797,14 +796,14 @@ daemon_start(struct fixture *f, ...)
 	va_start(ap, f);
 	daemon_spawn(f, true, ap);
 	va_end(ap);
-	if (!log_wait(f, "^fingerd: serving group ", 1, WAIT_START_MS)) {
+	if (!log_wait(f, "^fingerd: event=start group=", 1, WAIT_START_MS)) {
 		log_read(f, &b);
 		cr_assert_fail("the daemon did not start; its log:\n%s",
 		    b.data);
 	}
 	f->port = log_port(f);
 	cr_assert(f->port > 0 && f->port < 65536,
-	    "no port in the \"listening on\" line");
+	    "no port in the \"event=listen\" line");
 }
 
 /* Starts the daemon on a free port ("-P 0" first) and does not wait. */

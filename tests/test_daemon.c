@@ -537,7 +537,7 @@ Test(daemon, dual_stack_by_default)
 	char pattern[64];
 
 	daemon_start(&fx, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "\\[::\\]:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	expect_at(LOCAL, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
@@ -552,7 +552,7 @@ Test(daemon, bind_ipv4_refuses_ipv6)
 	char pattern[64];
 
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "127\\.0\\.0\\.1:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	cr_assert_eq(client_connect(LOCAL6, fx.port), -1,
@@ -567,7 +567,7 @@ Test(daemon, bind_ipv6_refuses_ipv4)
 	char pattern[64];
 
 	daemon_start(&fx, "-B", LOCAL6, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "\\[::1\\]:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	cr_assert_eq(client_connect(LOCAL, fx.port), -1,
@@ -581,25 +581,25 @@ Test(daemon, bind_ipv6_refuses_ipv4)
 Test(daemon, sighup_reloads_group)
 {
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
-	    "\\(5 members\\)$"), 1);
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=finger "
+	    "members=5 workers=[0-9]+$"), 1);
 	EXPECT("mallory\r\n", REPLY_NO_SUCH_USER);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",mallory");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 6 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=6 generation=[0-9]+$");
 	EXPECT("mallory\r\n", REPLY_MALLORY);
 	EXPECT("\r\n", REPLY_LIST LIST_MALLORY);
 	fixture_group_rewrite(&fx, "erin,carol,dan,mallory");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+$");
 	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	EXPECT("mallory\r\n", REPLY_MALLORY);
 	stopped_cleanly();
 	/* the generations replaced said nothing of a stop: only the last */
-	cr_assert_eq(log_count(&fx, "stopping"), 2, "a reload logged as a "
-	    "stop: %zu stopping lines", log_count(&fx, "stopping"));
-	cr_assert_eq(log_count(&fx, "^fingerd: Terminated: stopping after 0 "
-	    "exchanges in flight$"), 1);
+	cr_assert_eq(log_count(&fx, "stop"), 2, "a reload logged as a "
+	    "stop: %zu stop lines", log_count(&fx, "stop"));
+	cr_assert_eq(log_count(&fx, "^fingerd: event=stop signal=SIGTERM "
+	    "in_flight=0$"), 1);
 }
 
 /*
@@ -640,7 +640,7 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	client_send(fd, "alice\r\n", 7);
 	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
 	daemon_signal(&fx, SIGTERM);
-	EXPECT_LOG("^fingerd: .*stopping after 1 ");
+	EXPECT_LOG("^fingerd: event=stop signal=SIGTERM in_flight=1$");
 	cr_assert(refused_soon(LOCAL, fx.port),
 	    "connections still accepted after SIGTERM");
 	cr_assert(daemon_alive(&fx), "exited with the reply in flight");
@@ -937,7 +937,7 @@ Test(daemon, log_levels_for_the_journal)
 	cr_assert(setenv("JOURNAL_STREAM", stream, 1) == 0);
 	daemon_launch(&fx, "-B", LOCAL, NULL);
 	unsetenv("JOURNAL_STREAM");
-	cr_assert(log_wait(&fx, "^<6>serving group finger ", 1,
+	cr_assert(log_wait(&fx, "^<6>event=start group=finger ", 1,
 	    WAIT_START_MS), "no serving line at level 6");
 	fx.port = log_port(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
@@ -983,15 +983,16 @@ launch_with_log_pipe(int *log_fd, struct buffer *log, const char *clients)
 	cr_assert_eq(fcntl(*log_fd, F_SETFL, O_NONBLOCK), 0);
 	memset(log, 0, sizeof(*log));
 	buffer_append(log, "", 0);
-	while (strstr(log->data, "fingerd: serving group ") == NULL) {
+	while (strstr(log->data, "fingerd: event=start ") == NULL) {
 		cr_assert(now_seconds() < deadline, "the daemon did not start; "
 		    "its log:\n%s", log->data);
 		log_pipe_read(*log_fd, log);
 		usleep(1000);
 	}
-	line = strstr(log->data, "fingerd: listening on 127.0.0.1:");
+	line = strstr(log->data, "fingerd: event=listen address=127.0.0.1:");
 	cr_assert_not_null(line, "no listening line in:\n%s", log->data);
-	fx.port = atoi(line + strlen("fingerd: listening on 127.0.0.1:"));
+	fx.port = atoi(line + strlen("fingerd: event=listen "
+	    "address=127.0.0.1:"));
 }
 
 /* SIGTERM, reading the log meanwhile: the daemon writes it before exit. */
@@ -1137,7 +1138,7 @@ Test(daemon, log_file_shared_by_workers)
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(stdio[2]);
-	cr_assert(log_wait(&fx, "^fingerd: serving group ", 1, WAIT_START_MS),
+	cr_assert(log_wait(&fx, "^fingerd: event=start group=", 1, WAIT_START_MS),
 	    "two workers did not start");
 	cr_assert((fx.port = log_port(&fx)) > 0, "no listening line");
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/2", (int)fx.pid);
@@ -1234,15 +1235,15 @@ Test(daemon, one_member_is_singular)
 {
 	fixture_group_rewrite(&fx, "alice");
 	daemon_start(&fx, "-B", LOCAL, "-g", "users", NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group users "
-	    "\\(1 member\\)$"), 1, "mallory's primary group");
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=users "
+	    "members=1 workers=[0-9]+$"), 1, "mallory's primary group");
 	stopped_cleanly();
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
-	    "\\(2 members\\)$"), 1);
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=finger "
+	    "members=2 workers=[0-9]+$"), 1);
 	fixture_group_rewrite(&fx, "");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 1 member$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=1 generation=[0-9]+$");
 	stopped_cleanly();
 }
 
@@ -1338,13 +1339,14 @@ falls_back(void (*profile)(void), int error)
 
 	fx.child_setup = profile;
 	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: engine: epoll, as "
-	    "io_uring is refused: %s$", refusal_expected(error));
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=engine engine=epoll "
+	    "why=\"io_uring is refused: %s\"$", refusal_expected(error));
 	log_read(&fx, &log);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s:\n%s", pattern,
 	    log.data);
-	cr_assert(strstr(log.data, "listening on") < strstr(log.data,
-	    "engine: "), "the engine's line before where:\n%s", log.data);
+	cr_assert(strstr(log.data, "event=listen") < strstr(log.data,
+	    "event=engine"), "the engine's line before where:\n%s",
+	    log.data);
 	buffer_free(&log);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("\r\n", REPLY_LIST);
@@ -1393,11 +1395,11 @@ Test(daemon, engine_io_uring_demanded_under_podmans_profile)
 Test(daemon, engine_named_in_the_log)
 {
 	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
-	EXPECT_LOG("^fingerd: engine: io_uring$");
+	EXPECT_LOG("^fingerd: event=engine engine=io_uring$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 	daemon_start(&fx, "-B", LOCAL, "-E", "epoll", NULL);
-	EXPECT_LOG("^fingerd: engine: epoll \\(-E epoll\\)$");
+	EXPECT_LOG("^fingerd: event=engine engine=epoll why=\"-E epoll\"$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }
@@ -1493,7 +1495,7 @@ Test(daemon, leak_check_at_exit)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("\r\n", REPLY_LIST);
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+$");
 	EXPECT("carol\r\n", REPLY_CAROL);
 	stopped_cleanly();
 	cr_assert_eq(log_count(&fx, "Sanitizer"), 0, "a sanitizer spoke");
@@ -1903,7 +1905,7 @@ Test(daemon, a_worker_that_listens_no_more_sleeps_through_connections)
 	cr_assert((silent = client_connect(LOCAL, fx.port)) >= 0);
 	EXPECT("alice\r\n", REPLY_ALICE);	/* the silent one is in */
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+$");
 	before = wakeups(old);
 	for (i = 0; i < 200; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
@@ -1930,10 +1932,9 @@ Test(daemon, a_worker_killed_by_its_filter_is_explained)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	worker = daemon_worker(&fx);
 	cr_assert_eq(kill(worker, SIGSYS), 0);
-	EXPECT_LOG("^fingerd: worker [0-9]+ killed by signal 31 \\(Bad system "
-	    "call\\): a system call outside its seccomp allow-list, which the "
-	    "kernel's audit log names \\(type=1326\\); starting "
-	    "another$");
+	EXPECT_LOG("^fingerd: event=worker-exit pid=[0-9]+ signal=SIGSYS why=\"Bad "
+	    "system call: a system call outside its seccomp allow-list, which "
+	    "the kernel\'s audit log names \\(type=1326\\)\" restart=0s$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_neq(daemon_worker(&fx), worker);
 	daemon_signal(&fx, SIGTERM);
@@ -2017,18 +2018,18 @@ Test(daemon, log_file_lines_begin_with_their_time)
 	buffer_free(&b);
 }
 
-/* The port from a syslog "listening on" line, once the daemon serves. */
+/* The port from a syslog "event=listen" line, once the daemon serves. */
 static int
 syslog_port(int fd, struct buffer *log)
 {
 	const char *line;
 
-	cr_assert(syslog_wait(fd, log, "^fingerd\\[[0-9]+\\]: serving group "
-	    "finger ", 1, WAIT_START_MS), "not serving; syslog: %s",
+	cr_assert(syslog_wait(fd, log, "^fingerd\\[[0-9]+\\]: event=start "
+	    "group=finger ", 1, WAIT_START_MS), "not serving; syslog: %s",
 	    log->data != NULL ? log->data : "");
-	cr_assert_not_null(line = strstr(log->data, "]: listening on "
-	    "127.0.0.1:"));
-	return atoi(line + sizeof("]: listening on 127.0.0.1:") - 1);
+	cr_assert_not_null(line = strstr(log->data, "]: event=listen "
+	    "address=127.0.0.1:"));
+	return atoi(line + sizeof("]: event=listen address=127.0.0.1:") - 1);
 }
 
 /*
@@ -2051,8 +2052,8 @@ Test(daemon, syslog_lines_are_datagrams)
 	    "ms=[0-9]+\\.[0-9]{3}$", 1, WAIT_LOG_MS), "%s", log.data);
 	stopped_cleanly();
 	syslog_read(fd, &log);
-	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: Terminated: "
-	    "stopping after 0 exchanges in flight$"), 2, "%s", log.data);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 2, "%s", log.data);
 	cr_assert_null(strstr(log.data, "\n<2"), "not info: %s", log.data);
 	log_read(&fx, &err);
 	cr_assert_eq(err.len, 0, "on stderr: %s", err.data);
@@ -2093,10 +2094,50 @@ Test(daemon, syslog_gone_loses_lines_counted)
 	stopped_cleanly();
 	syslog_read(fd, &log);
 	cr_assert_eq(log_count_in(&log, "client="), 0, "%s", log.data);
-	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: Terminated: "
-	    "stopping after 0 exchanges in flight$"), 1, "%s", log.data);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 1, "%s", log.data);
 	lost = log_lost_count(&log, &last);
 	cr_assert_eq(lost, 5, "%lu lines counted lost: %s", lost, log.data);
 	buffer_free(&log);
 	close(fd);
+}
+
+/*
+ * The daemon's own events (where it listens, the engine, the start, a
+ * reload, a worker's end and its restart, the stops) are key=value
+ * lines, as the exchanges' are: every line of such a life parses so.
+ */
+Test(daemon, own_events_are_key_value_lines)
+{
+	static const char *const events[] = {
+		"^fingerd: event=listen address=127\\.0\\.0\\.1:[0-9]+$",
+		"^fingerd: event=engine engine=",
+		"^fingerd: event=start group=finger members=5 workers=2$",
+		"^fingerd: event=reload group=finger members=5 generation=2$",
+		"^fingerd: event=worker-exit pid=[0-9]+ signal=SIGKILL "
+		    "why=\"Killed\" restart=0s$",
+		"^fingerd: event=stop signal=SIGTERM$",
+		"^fingerd\\[[0-9]+\\]: event=stop signal=SIGTERM in_flight=0$",
+	};
+	pid_t workers[4];
+	double deadline;
+	size_t i;
+
+	daemon_start(&fx, "-B", LOCAL, "-w", "2", NULL);
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG(events[3]);
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (daemon_workers(&fx, workers, 4) != 2 && now_seconds() < deadline)
+		usleep(10000);	/* the old generation leaves */
+	cr_assert_eq(daemon_workers(&fx, workers, 4), 2);
+	cr_assert_eq(kill(workers[0], SIGKILL), 0);
+	EXPECT_LOG(events[4]);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		cr_assert_geq(log_count(&fx, events[i]), 1, "no line %s",
+		    events[i]);
+	cr_assert_eq(log_count(&fx, "^fingerd(\\[[0-9]+\\])?: (event=[a-z-]+|"
+	    "client=[^ ]+)( [a-z_]+=(\"[^\"]*\"|[^ \"]*)(\\.\\.\\.)?)*$"),
+	    log_count(&fx, ""), "a line that is not key=value");
 }

@@ -769,7 +769,7 @@ log_open(enum log_kind kind, int *daemon_end)
 }
 
 /*
- * The port from the log's "listening on" line, once it serves; a stalled
+ * The port from the log's "event=listen" line, once it serves; a stalled
  * reader stops reading then.
  */
 static int
@@ -787,9 +787,9 @@ port_from(struct reader *r)
 			buffer_free(&r->text);
 			log_read(&fx, &r->text);
 		}
-		if ((line = strstr(r->text.data, ": listening on "
-		    "127.0.0.1:")) != NULL && strstr(line, "serving group"))
-			port = atoi(line + 25);
+		if ((line = strstr(r->text.data, ": event=listen address="
+		    "127.0.0.1:")) != NULL && strstr(line, "event=start"))
+			port = atoi(line + 33);
 		pthread_mutex_unlock(&r->lock);
 	}
 	if (r->kind == LOG_STALLED_FIFO || r->kind == LOG_STALLED_SYSLOG)
@@ -1006,7 +1006,7 @@ Test(pressure, log_a_stalled_syslog_socket, .timeout = 120)
  * reaches the log once it is read again, as its last line (the
  * supervisor waits a few seconds for it at its exit).  Every line is
  * either in the log or counted: each exchange's, and the worker's
- * "stopping" line.
+ * stop line.
  */
 Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost,
     .timeout = 120)
@@ -1047,7 +1047,7 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost,
 	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 	log_reader_end(&r, reader);
 	exchanges = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ");
-	stops = log_count_in(&r.text, "stopping after");
+	stops = log_count_in(&r.text, "event=stop signal=SIGTERM in_flight=");
 	lost = log_lost_count(&r.text, &last);
 	cr_assert(served > 0 && lost > 0, "%zu served, %lu lost", served, lost);
 	cr_assert(last, "the count of the lines lost is not the last line:\n"

@@ -257,7 +257,7 @@ serve_steps() {
 	start "fingerd.$SOURCE" "$FINGERD" -P 7979 -B 127.0.0.1 -g finger \
 	    -u nobody
 	pid=$PID FPID=$PID
-	if ! wait_until 10 log_has "$log" '^fingerd: serving group finger \(1 member\)$'; then
+	if ! wait_until 10 log_has "$log" '^fingerd: event=start group=finger members=1 workers=[0-9]+$'; then
 		not_ok "fingerd starts: serving group finger (1 member)"
 		return
 	fi
@@ -274,7 +274,7 @@ serve_steps() {
 	    "setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    cat /srv/b/carol/.plan >/dev/null"
 	kill -HUP "$pid"
-	if wait_until 5 log_has "$log" '^fingerd: SIGHUP: group finger has 2 members$'; then
+	if wait_until 5 log_has "$log" '^fingerd: event=reload group=finger members=2 generation=[0-9]+$'; then
 		ok "b. SIGHUP: group finger has 2 members"
 	else
 		not_ok "b. SIGHUP: group finger has 2 members"
@@ -296,7 +296,7 @@ serve_steps() {
 	fi
 	ok "c. alice leaves the group in the $SOURCE source"
 	kill -HUP "$pid"
-	wait_until 5 log_has "$log" '^fingerd: SIGHUP: group finger has 1 member$'
+	wait_until 5 log_has "$log" '^fingerd: event=reload group=finger members=1 generation=[0-9]+$'
 	wait_until 5 reply_is alice "$REPLY_NO_SUCH"
 	query alice >"$T/r.alice2"
 	expect_bytes "c. after SIGHUP, alice: No such user" "$T/r.alice2" \
