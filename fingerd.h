@@ -127,6 +127,7 @@ void		 log_queue_stop(int64_t);
 unsigned long	 log_lost_take(void);
 void		 log_lost_add(unsigned long);
 void		 log_lost_note(int64_t);
+void		 log_reconnect(void);
 void		 log_end(int64_t);
 void		 log_nonblocking(void);
 int		 log_fd(void);
@@ -458,7 +459,8 @@ struct worker_setup {
 enum worker_event {
 	WORKER_SERVES,		/* confined, taking clients */
 	WORKER_CLOSED,		/* its listener closed: takes no more */
-	WORKER_LOST		/* at its exit: log lines lost, not noted */
+	WORKER_LOST,		/* at its exit: log lines lost, not noted */
+	WORKER_LOG_GONE		/* syslog's socket refused a line */
 };
 
 struct worker_news {

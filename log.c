@@ -271,6 +271,18 @@ enqueue(const char *line, size_t n)
 }
 
 /*
+ * Syslog's socket connected again, when a worker says it refuses lines
+ * (a syslog daemon restarted): the workers share it, and cannot connect
+ * it themselves once confined.
+ */
+void
+log_reconnect(void)
+{
+	if (sink == SINK_SYSLOG && nonblocking_fd >= 0)
+		(void)syslog_connect(nonblocking_fd);
+}
+
+/*
  * One write on the nonblocking descriptor: what the ring would return.
  * Syslog's socket, when its reader is gone (a syslog daemon restarted
  * makes a new one), is connected again and the line sent again: the

@@ -719,7 +719,8 @@ poll_timeout(const struct supervisor *s)
 
 /*
  * What workers wrote on the ready pipe: that one serves, that it closed
- * its listener, that it lost log lines at its exit.  A worker no longer
+ * its listener, that it lost log lines at its exit, that syslog's
+ * socket refuses their lines (it is connected again).  A worker no longer
  * known (it died since) is passed over, but not the lines it lost,
  * which are noted with this process's own.
  */
@@ -733,6 +734,8 @@ ready_read(struct supervisor *s)
 		w = worker_find(s, news.pid);
 		if (news.event == WORKER_LOST) {
 			log_lost_add((unsigned long)news.count);
+		} else if (news.event == WORKER_LOG_GONE) {
+			log_reconnect();
 		} else if (w == NULL) {
 			continue;
 		} else if (news.event == WORKER_CLOSED) {

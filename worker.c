@@ -385,10 +385,23 @@ log_arm(struct context *ctx)
 	}
 }
 
+/*
+ * A log that refuses a line as not connected is syslog's socket whose
+ * reader is gone (a syslog daemon restarted): the supervisor, which may
+ * connect (this process may not), is told, once a second at most, and
+ * connects the socket, which is this worker's too, again.
+ */
 static void
 log_written(struct context *ctx, int res)
 {
+	static int64_t told;
+	int64_t now;
+
 	ctx->logging = false;
+	if ((res == -ECONNREFUSED || res == -ENOTCONN) &&
+	    (now = monotonic_ns()) - told >= NS_PER_SECOND &&
+	    supervisor_tell(WORKER_LOG_GONE, 0))
+		told = now;
 	if (!log_wrote(res) && !ctx->stopped) {
 		engine_poll(ctx->engine, STDERR_FILENO, POLLOUT,
 		    TAG(OP_LOG_POLL, 0, 0));

@@ -2141,3 +2141,44 @@ Test(daemon, own_events_are_key_value_lines)
 	    "client=[^ ]+)( [a-z_]+=(\"[^\"]*\"|[^ \"]*)(\\.\\.\\.)?)*$"),
 	    log_count(&fx, ""), "a line that is not key=value");
 }
+
+/*
+ * Syslog restarted (its socket gone, then a new one): the workers' lines
+ * reach the new one without waiting for the supervisor to log anything,
+ * as it connects the socket they share again when they say it refuses
+ * their lines; every exchange is then logged or counted lost.
+ */
+Test(daemon, syslog_back_after_a_restart)
+{
+	struct buffer log = { 0 };
+	double deadline;
+	int fd = syslog_bind(&fx), i;
+	size_t served = 0, logged;
+	unsigned long lost;
+	bool last;
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
+	fx.port = syslog_port(fd, &log);
+	close(fd);
+	for (i = 0; i < 5; i++, served++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	usleep(200 * 1000);
+	fd = syslog_bind(&fx);
+	deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	while (log_count_in(&log, "client=") == 0) {
+		cr_assert(now_seconds() < deadline, "no exchange line after "
+		    "%zu queries: %s", served, log.data);
+		EXPECT("alice\r\n", REPLY_ALICE);
+		served++;
+		usleep(100 * 1000);
+		syslog_read(fd, &log);
+	}
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	logged = log_count_in(&log, "client=");
+	lost = log_lost_count(&log, &last);
+	cr_assert(lost >= 5 && logged + lost == served, "%zu exchanges, %zu "
+	    "logged, %lu counted lost: %s", served, logged, lost, log.data);
+	buffer_free(&log);
+	close(fd);
+}

@@ -984,7 +984,7 @@ Test(pressure, log_an_o_nonblock_pipe_two_workers)
  * room behind the lines written, then started a write, had no room for
  * that client's line (7 to 22 lines lost).  Every exchange is logged.
  */
-Test(pressure, log_stalled_long_with_few_slots, .timeout = 120)
+Test(pressure, log_stalled_long_with_few_slots)
 {
 	log_under_pressure_of(LOG_STALLED_FIFO, "3", "16", HOSTILE_MAX,
 	    8000);
@@ -995,7 +995,7 @@ Test(pressure, log_stalled_long_with_few_slots, .timeout = 120)
  * accepting, lose nothing, and catch up once it is read; every line a
  * whole datagram of facility daemon (syslog_read() checks each).
  */
-Test(pressure, log_a_stalled_syslog_socket, .timeout = 120)
+Test(pressure, log_a_stalled_syslog_socket)
 {
 	log_under_pressure_of(LOG_STALLED_SYSLOG, "2", "16", HOSTILE, 2000);
 }
@@ -1008,8 +1008,7 @@ Test(pressure, log_a_stalled_syslog_socket, .timeout = 120)
  * either in the log or counted: each exchange's, and the worker's
  * stop line.
  */
-Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost,
-    .timeout = 120)
+Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 {
 	static int fds[300];
 	static char query[1023];
