@@ -506,6 +506,18 @@ log_out(void)
 	return nonblocking_fd >= 0 ? nonblocking_fd : STDERR_FILENO;
 }
 
+/* One write at the end, once log_writable(): its result, or -errno. */
+static int
+write_end(const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (nonblocking_fd >= 0)
+		return write_nonblocking(data, len);
+	n = write(STDERR_FILENO, data, len);
+	return n < 0 ? -errno : (int)n;
+}
+
 /*
  * Whether the log takes a write (of at most PIPE_BUF bytes, without
  * blocking) now or before deadline, in monotonic ns.
@@ -534,7 +546,6 @@ log_queue_stop(int64_t grace_ns)
 	int64_t deadline = monotonic_ns() + grace_ns;
 	const void *data;
 	size_t len;
-	int res;
 
 	if (queue.buf == NULL)
 		return;
@@ -546,8 +557,7 @@ log_queue_stop(int64_t grace_ns)
 			queue.writing = 0;
 			break;
 		}
-		res = (int)write(log_out(), data, len);
-		log_wrote(res < 0 ? -errno : res);
+		log_wrote(write_end(data, len));
 	}
 	if (queue.writing == 0) {
 		queue.lost += lines_in(queue.buf + queue.start,
@@ -609,7 +619,7 @@ log_lost_note(int64_t grace_ns)
 		return;
 	len = note_format(queue.lost);
 	if (log_writable(deadline) &&
-	    write(log_out(), queue.note, len) == (ssize_t)len)
+	    write_end(queue.note, len) == (int)len)
 		queue.lost = 0;
 }
 
