@@ -1006,7 +1006,8 @@ file_chunk_arrived(struct context *ctx, struct client *c, int res)
 		return;
 	}
 	if (res < 0) {
-		file_read_failed(c, -res);
+		if (!c->read_error)	/* one warning an exchange (worker.c) */
+			file_read_failed(c, -res);
 		c->read_error = true;
 		res = 0;
 	}

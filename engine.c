@@ -65,14 +65,17 @@ engine_open(enum engine_kind kind, unsigned clients)
 void
 engine_log(enum engine_kind kind, const char *why)
 {
+	char text[256];
 	int refused;
 
+	log_escape(text, sizeof(text), why, strlen(why));
 	if (kind == ENGINE_URING)
-		log_info("engine: io_uring");
+		log_info("event=engine engine=io_uring");
 	else if (strcmp(why, "-E epoll") == 0)
-		log_info("engine: epoll (-E epoll)");
+		log_info("event=engine engine=epoll why=\"-E epoll\"");
 	else
-		log_info("engine: epoll, as io_uring is refused: %s", why);
+		log_info("event=engine engine=epoll why=\"io_uring is refused: "
+		    "%s\"", text);
 	if (kind == ENGINE_EPOLL && (refused = openat2_refusal()) != 0)
 		log_info("openat2 refused (%s): using openat",
 		    refused == EPERM ? "EPERM" : "ENOSYS");

@@ -36,7 +36,7 @@
 #include "fingerd.h"
 
 #define USAGE \
-	"usage: fingerd [-hVin] [-B addr] [-P port] [-g group] [-u user] " \
+	"usage: fingerd [-hVinl] [-B addr] [-P port] [-g group] [-u user] " \
 	"[-t seconds]\n" \
 	"               [-c clients] [-a per-address] [-m bytes] " \
 	"[-w workers]\n" \
@@ -76,6 +76,10 @@
 	"64 at most)\n" \
 	"  -i             inetd mode: serve the connection on stdin, " \
 	"then exit\n" \
+	"  -l             log to syslog (facility daemon) instead of " \
+	"stderr; the\n" \
+	"                 default with -i when stderr is the client's " \
+	"socket\n" \
 	"  -V             print the version and exit\n" \
 	"  -h             print this help and exit\n"
 
@@ -155,7 +159,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	int ch;
 
 	opterr = 0;
-	while ((ch = getopt(argc, argv, ":hVinB:P:g:u:t:c:a:m:w:E:R:M:p:")) !=
+	while ((ch = getopt(argc, argv, ":hVinlB:P:g:u:t:c:a:m:w:E:R:M:p:")) !=
 	    -1) {
 		switch (ch) {
 		case 'h':
@@ -169,6 +173,9 @@ parse_options(int argc, char *argv[], struct options *o)
 			break;
 		case 'n':
 			o->refuse_list = true;
+			break;
+		case 'l':
+			o->syslog = true;
 			break;
 		case 'B':
 			o->bind_address = optarg;
@@ -325,8 +332,7 @@ activated_socket(void)
 		    "socket unit (ListenStream=, Accept=no)");
 	if (fcntl(3, F_SETFD, FD_CLOEXEC) != 0)
 		fatal(EX_OSERR, "fcntl");
-	snprintf(listen_where, sizeof(listen_where),
-	    "the socket systemd passed");
+	snprintf(listen_where, sizeof(listen_where), "systemd");
 	return 3;
 }
 
@@ -383,23 +389,28 @@ listen_sockets(struct options *o, int *fds)
 
 /*
  * inetd may hand over the connection as stderr too: then the log goes to
- * /dev/null, never to the client.  Any other stderr (a file, the journal's
- * socket) keeps it.
+ * syslog, never to the client (and where syslog cannot be reached, its
+ * lines are counted lost).  Any other stderr (a file, the journal's
+ * socket) keeps it, unless -l.
  */
 static void
 inetd_logging(void)
 {
 	struct stat in, err;
-	int fd;
 
 	if (fstat(STDIN_FILENO, &in) != 0 || fstat(STDERR_FILENO, &err) != 0 ||
 	    in.st_dev != err.st_dev || in.st_ino != err.st_ino)
 		return;
-	if ((fd = open("/dev/null", O_WRONLY)) < 0)
-		fatal(EX_OSERR, "/dev/null");
-	dup2(fd, STDERR_FILENO);
-	if (fd != STDERR_FILENO)
-		close(fd);
+	(void)log_syslog(true);
+}
+
+/* -l: syslog from the start, or a clear line and no start at all. */
+static void
+syslog_open(void)
+{
+	if (!log_syslog(false))
+		fatal(EX_UNAVAILABLE, "-l: cannot reach syslog at %s (is a "
+		    "syslog daemon running?)", log_syslog_path());
 }
 
 /*
@@ -417,6 +428,8 @@ signals_block(sigset_t *set, bool children)
 	if (children) {
 		sigaddset(set, SIGCHLD);
 		sigaddset(set, SIGUSR1);
+	} else {
+		sigaddset(set, SIGUSR2);	/* a worker's: retire */
 	}
 	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
 		fatal(EX_OSERR, "sigprocmask");
@@ -501,6 +514,8 @@ main(int argc, char *argv[])
 	descriptors_open();
 	log_init("fingerd");
 	parse_options(argc, argv, &o);
+	if (o.syslog)
+		syslog_open();
 	log_file_append();
 	if (o.inetd)
 		return inetd(&o);
@@ -511,7 +526,7 @@ main(int argc, char *argv[])
 	privileges_drop(&privileges);
 	o.engine = engine_choose(o.engine, why, sizeof(why));
 	members = group_load(o.group);
-	log_info("listening on %s", listen_where);
+	log_info("event=listen address=%s", listen_where);
 	engine_log(o.engine, why);
 	return supervise(&o, members, fds);
 }

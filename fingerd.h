@@ -112,12 +112,25 @@ struct exchange_record {
 
 /* How long the last lines may take at exit, the log being slow. */
 #define LOG_GRACE_NS	NS_PER_SECOND
+/*
+ * How long the supervisor (or, with -i, the one process) waits at its
+ * exit for a stalled log to take its last lines and the count of those
+ * lost (fingerd.8, Logging).
+ */
+#define LOG_EXIT_GRACE_NS	(3 * NS_PER_SECOND)
 
 void		 log_init(const char *);
+bool		 log_syslog(bool);
+const char	*log_syslog_path(void);
 void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);
 bool		 log_queue_start(size_t);
 void		 log_queue_stop(int64_t);
+unsigned long	 log_lost_take(void);
+void		 log_lost_add(unsigned long);
+void		 log_lost_note(int64_t);
+void		 log_reconnect(void);
+void		 log_end(int64_t);
 void		 log_nonblocking(void);
 int		 log_fd(void);
 void		 log_stderr_nonblocking(void);
@@ -498,6 +511,7 @@ struct options {
 	bool		 refuse_list;
 	bool		 inetd;
 	const char	*metrics;	/* -M: the file, or NULL */
+	bool		 syslog;	/* -l */
 	enum engine_kind engine;	/* chosen: never ENGINE_AUTO once serving */
 	struct proxy_table proxies;	/* -p */
 };
@@ -569,8 +583,8 @@ void	 signals_block(sigset_t *, bool);
  * fingerd with WORKER_ENVIRONMENT set and these descriptors (0 and 1 are
  * /dev/null, 2 the log): its listening socket, its setup (a sealed memfd:
  * struct worker_setup, then members_pack()'s block), a pipe on which
- * it writes one byte once it serves, and the memfd it counts into
- * (counters.c; /dev/null when there is none).
+ * it tells the supervisor what it must know (struct worker_news), and
+ * the memfd it counts into (counters.c; /dev/null when there is none).
  */
 #define WORKER_ENVIRONMENT	"FINGERD_WORKER"
 #define WORKER_FD_LISTEN	3
@@ -578,12 +592,6 @@ void	 signals_block(sigset_t *, bool);
 #define WORKER_FD_READY		5
 #define WORKER_FD_COUNTERS	6	/* its page of counters.c */
 #define WORKER_SETUP_MAGIC	"fingerdW"
-/*
- * Or'd with the pid a worker writes once it serves (pids stay below
- * 2^22): a home the supervisor found answering did not answer it.
- */
-#define WORKER_READY_MISSED	0x40000000
-
 struct worker_setup {
 	char		 magic[8];
 	pid_t		 supervisor;
@@ -596,6 +604,25 @@ struct worker_setup {
 	enum engine_kind engine;
 	uint64_t	 plan_max;
 	char		 group[NAME_MAX_LEN];
+};
+
+/*
+ * What a worker writes on the ready pipe, each in one write, far below
+ * PIPE_BUF, so that those of several workers never mix.
+ */
+enum worker_event {
+	WORKER_SERVES,		/* confined, taking clients; count 1: a
+				   home the supervisor reached did not
+				   answer it (homes.c) */
+	WORKER_CLOSED,		/* its listener closed: takes no more */
+	WORKER_LOST,		/* at its exit: log lines lost, not noted */
+	WORKER_LOG_GONE		/* syslog's socket refused a line */
+};
+
+struct worker_news {
+	pid_t			 pid;
+	enum worker_event	 event;
+	uint64_t		 count;		/* WORKER_LOST: the lines */
 };
 
 int	 supervise(const struct options *, struct members *, const int *);

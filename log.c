@@ -15,14 +15,31 @@
  * every client it serves (log_room), so no line is ever dropped for want
  * of room.  Lines that cannot be written at all (the log closed, or the
  * end of a stop's grace) are counted, and the count is logged as soon as
- * the log takes lines again, and at exit.
+ * the log takes lines again, and at exit: a worker hands its count to
+ * the supervisor (log_lost_take), which adds it to its own (log_lost_add)
+ * and waits a few seconds at its exit for the log to take the note
+ * (log_end).
  *
- * When stderr is the journal's stream (JOURNAL_STREAM names it), each
- * line starts with its syslog level, <6> info, <4> warning, <3> error,
- * which journald takes off and keeps as the entry's priority.
+ * Where the lines go decides how they begin (enum sink):
+ *
+ *	a file, a pipe, a terminal	2026-12-06T19:37:41.123Z fingerd: ...
+ *	the journal's stream		<6>...
+ *	syslog (-l), a datagram each	<30>Dec  6 19:37:41 fingerd[812]: ...
+ *	another socket			fingerd: ...
+ *
+ * The journal (stderr is the stream JOURNAL_STREAM names) takes the
+ * syslog level off, <6> info, <4> warning, <3> error, and shows the
+ * program's name itself.  Syslog's datagrams go to /dev/log (or, for the
+ * tests, FINGERD_SYSLOG_PATH) on a socket the supervisor connects before
+ * anything is confined, which becomes stderr, the workers' too; each
+ * datagram is one line, sent without blocking through the same queue
+ * as any log, with the same rules: a socket whose reader stalls stalls
+ * the accepting, one that is gone loses its lines, counted (and the
+ * supervisor connects it again, for everyone).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <arpa/inet.h>
 
@@ -46,9 +63,28 @@
 #define LOG_DELAY_NS	10000000	/* the longest a line waits */
 #define LOG_SPARE_LINES	64		/* beyond what log_room() reserves */
 
+#define SYSLOG_PATH	"/dev/log"
+#define SYSLOG_PATH_ENV	"FINGERD_SYSLOG_PATH"	/* for the tests */
+
 static const char *progname = "fingerd";
 static size_t progname_len = sizeof("fingerd") - 1;
-static bool journal;		/* lines start with their level */
+static pid_t log_pid;
+
+/* Where the lines go, which decides how they begin. */
+static enum sink {
+	SINK_FILE,		/* the time, then the name */
+	SINK_SOCKET,		/* the name */
+	SINK_JOURNAL,		/* the level */
+	SINK_SYSLOG		/* the priority, the time, the name and pid */
+} sink;
+static size_t header_max;	/* the longest a line's beginning is */
+
+/* The second the time of the last line began with, formatted. */
+static struct {
+	time_t	 second;
+	char	 text[32];
+	size_t	 len;
+} clock_cache = { .second = -1 };
 
 /*
  * Lines not yet written; the kernel may read [start, start + writing).
@@ -63,9 +99,12 @@ static struct {
 	int64_t		 since;		/* when start was queued */
 	unsigned long	 lost;		/* lines not written, not yet noted */
 	uint64_t	 noted;		/* lost lines whose note was written */
+	uint64_t	 given;		/* lost lines handed to another */
+	uint64_t	 received;	/* lost lines another handed over */
 	unsigned long	 noting;	/* the lost lines of the note in flight */
 	bool		 note_due;	/* the log takes lines again */
-	char		 note[128];
+	bool		 ending;	/* log_queue_stop: the note comes last */
+	char		 note[LOG_LINE_MAX];
 	size_t		 note_len;
 } queue;
 
@@ -88,12 +127,106 @@ stderr_is_journal(void)
 	    (unsigned long long)st.st_ino == ino;
 }
 
+/* Whether stderr is a datagram socket: syslog's (log_syslog()). */
+static bool
+stderr_is_datagram(void)
+{
+	int type = 0;
+	socklen_t len = sizeof(type);
+
+	return getsockopt(STDERR_FILENO, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == 0 && type == SOCK_DGRAM;
+}
+
+static enum sink
+sink_of_stderr(void)
+{
+	struct stat st;
+
+	if (stderr_is_datagram())
+		return SINK_SYSLOG;
+	if (stderr_is_journal())
+		return SINK_JOURNAL;
+	if (fstat(STDERR_FILENO, &st) == 0 && S_ISSOCK(st.st_mode))
+		return SINK_SOCKET;
+	return SINK_FILE;
+}
+
+static size_t	header_put(char *, int);
+
+/*
+ * The log of this process, named name ("fingerd", or "fingerd[pid]" for
+ * a worker of several), wherever stderr goes.  The time zone is read
+ * now, before any confinement, for syslog's local time stamps.
+ */
 void
 log_init(const char *name)
 {
+	char header[LOG_LINE_MAX];
+
 	progname = name;
 	progname_len = strlen(name);
-	journal = stderr_is_journal();
+	log_pid = getpid();
+	sink = sink_of_stderr();
+	clock_cache.second = -1;
+	tzset();
+	header_max = header_put(header, LOG_ERR);
+}
+
+/* Where syslog's socket is: /dev/log, or the tests' own. */
+static const char *
+syslog_path(void)
+{
+	const char *path = getenv(SYSLOG_PATH_ENV);
+
+	return path != NULL && *path != '\0' ? path : SYSLOG_PATH;
+}
+
+static int
+syslog_connect(int fd)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = syslog_path();
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	return connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+}
+
+/*
+ * -l: the log goes to syslog from now on, on a datagram socket connected
+ * to it, which takes stderr's place (the workers inherit it as theirs).
+ * False when syslog cannot be reached (errno says why): stderr is then
+ * left as it was, unless replace, when the socket takes its place all
+ * the same (its lines are counted lost until it can be reached).
+ */
+bool
+log_syslog(bool replace)
+{
+	int fd, saved;
+	bool connected;
+
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return false;
+	connected = syslog_connect(fd) == 0;
+	saved = errno;
+	if ((connected || replace) && dup2(fd, STDERR_FILENO) < 0)
+		connected = false;
+	close(fd);
+	if (stderr_is_datagram())
+		log_init(progname);
+	errno = saved;
+	return connected;
+}
+
+/* The path log_syslog() sends to, for a message. */
+const char *
+log_syslog_path(void)
+{
+	return syslog_path();
 }
 
 /* How many lines the len bytes at p hold. */
@@ -112,8 +245,8 @@ lines_in(const char *p, size_t len)
 
 /*
  * Moves what waits to the front of the buffer, when the kernel reads none
- * of it.  After a write, once a quarter of the buffer is behind: each
- * byte is moved a bounded number of times.
+ * of it.  The room behind start is reachable only so, and no longer once
+ * a write is in flight: log_room() does not count it.
  */
 static void
 compact(void)
@@ -131,7 +264,7 @@ enqueue(const char *line, size_t n)
 	if (queue.end + n > queue.size)
 		compact();
 	if (queue.end + n > queue.size) {
-		queue.lost++;	/* log_room() makes this never happen */
+		queue.lost++;	/* a line beyond what log_room() kept room for */
 		return;
 	}
 	if (queue.end == queue.start)
@@ -140,17 +273,37 @@ enqueue(const char *line, size_t n)
 	queue.end += n;
 }
 
-/* One write on the nonblocking descriptor: what the ring would return. */
+/*
+ * Syslog's socket connected again, when a worker says it refuses lines
+ * (a syslog daemon restarted): the workers share it, and cannot connect
+ * it themselves once confined.
+ */
+void
+log_reconnect(void)
+{
+	if (sink == SINK_SYSLOG && nonblocking_fd >= 0)
+		(void)syslog_connect(nonblocking_fd);
+}
+
+/*
+ * One write on the nonblocking descriptor: what the ring would return.
+ * Syslog's socket, when its reader is gone (a syslog daemon restarted
+ * makes a new one), is connected again and the line sent again: the
+ * socket is the workers' too, whose lines then go again as well.
+ */
 static int
 write_nonblocking(const void *data, size_t len)
 {
 	ssize_t n;
 
-	if (nonblocking_send)
+	if (!nonblocking_send)
+		n = write(nonblocking_fd, data, len);
+	else if ((n = send(nonblocking_fd, data, len, MSG_DONTWAIT |
+	    MSG_NOSIGNAL)) < 0 && sink == SINK_SYSLOG &&
+	    (errno == ECONNREFUSED || errno == ENOTCONN) &&
+	    syslog_connect(nonblocking_fd) == 0)
 		n = send(nonblocking_fd, data, len, MSG_DONTWAIT |
 		    MSG_NOSIGNAL);
-	else
-		n = write(nonblocking_fd, data, len);
 	return n < 0 ? -errno : (int)n;
 }
 
@@ -170,6 +323,69 @@ log_flush(void)
 	return true;
 }
 
+/* The time now, formatted for the sink, the second's part cached. */
+static size_t
+time_put(char *buf)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	struct timespec now;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (now.tv_sec != clock_cache.second) {
+		if (sink == SINK_SYSLOG) {	/* RFC 3164, local time */
+			localtime_r(&now.tv_sec, &tm);
+			clock_cache.len = (size_t)snprintf(clock_cache.text,
+			    sizeof(clock_cache.text), "%.3s %2d %02d:%02d:%02d",
+			    months + 3 * (tm.tm_mon % 12), tm.tm_mday,
+			    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		} else {			/* RFC 3339, UTC */
+			gmtime_r(&now.tv_sec, &tm);
+			clock_cache.len = strftime(clock_cache.text,
+			    sizeof(clock_cache.text), "%Y-%m-%dT%H:%M:%S", &tm);
+		}
+		clock_cache.second = now.tv_sec;
+	}
+	memcpy(buf, clock_cache.text, clock_cache.len);
+	n = clock_cache.len;
+	if (sink == SINK_FILE)
+		n += (size_t)snprintf(buf + n, 7, ".%03ldZ",
+		    now.tv_nsec / 1000000);
+	return n;
+}
+
+/*
+ * How a line at this syslog level begins, for the sink, into buf (at
+ * least LOG_LINE_MAX bytes); its length.
+ */
+static size_t
+header_put(char *buf, int level)
+{
+	size_t n = 0;
+
+	switch (sink) {
+	case SINK_JOURNAL:	/* a worker of several says which */
+		return (size_t)sprintf(buf, progname[progname_len - 1] == ']' ?
+		    "<%d>worker=%d " : "<%d>", level, (int)log_pid);
+	case SINK_SYSLOG:
+		n = (size_t)sprintf(buf, "<%d>", LOG_DAEMON | level);
+		n += time_put(buf + n);
+		return n + (size_t)sprintf(buf + n, " fingerd[%d]: ",
+		    (int)log_pid);
+	case SINK_FILE:
+		n = time_put(buf);
+		buf[n++] = ' ';
+		break;
+	case SINK_SOCKET:
+		break;
+	}
+	memcpy(buf + n, progname, progname_len);
+	n += progname_len;
+	memcpy(buf + n, ": ", 2);
+	return n + 2;
+}
+
 /*
  * Writes one whole line at a syslog level; a line that does not fit is
  * cut, never split.
@@ -179,20 +395,13 @@ log_line(int level, const char *line)
 {
 	int saved = errno;
 	char buf[LOG_LINE_MAX];
-	size_t len = strlen(line), n = 0;
+	size_t len = strlen(line), n;
 
-	if (journal) {
-		buf[n++] = '<';
-		buf[n++] = (char)('0' + level);
-		buf[n++] = '>';
-	}
-	if (n + progname_len + 2 + len + 1 > sizeof(buf))
-		len = sizeof(buf) - n - progname_len - 3;
-	memcpy(buf + n, progname, progname_len);
-	n += progname_len;
-	memcpy(buf + n, ": ", 2);
-	memcpy(buf + n + 2, line, len);
-	n += 2 + len;
+	n = header_put(buf, level);
+	if (n + len + 1 > sizeof(buf))
+		len = sizeof(buf) - n - 1;
+	memcpy(buf + n, line, len);
+	n += len;
 	buf[n++] = '\n';
 	if (queue.buf != NULL) {
 		enqueue(buf, n);
@@ -293,37 +502,65 @@ log_fd(void)
 	return nonblocking_fd;
 }
 
+/* The descriptor the end of the log writes to, without the ring. */
+static int
+log_out(void)
+{
+	return nonblocking_fd >= 0 ? nonblocking_fd : STDERR_FILENO;
+}
+
+/* One write at the end, once log_writable(): its result, or -errno. */
+static int
+write_end(const void *data, size_t len)
+{
+	ssize_t n;
+
+	if (nonblocking_fd >= 0)
+		return write_nonblocking(data, len);
+	n = write(STDERR_FILENO, data, len);
+	return n < 0 ? -errno : (int)n;
+}
+
+/*
+ * Whether the log takes a write (of at most PIPE_BUF bytes, without
+ * blocking) now or before deadline, in monotonic ns.
+ */
+static bool
+log_writable(int64_t deadline)
+{
+	struct pollfd pfd = { .fd = log_out(), .events = POLLOUT };
+	int64_t left = deadline - monotonic_ns();
+
+	return poll(&pfd, 1, left > 0 ? (int)(left / 1000000) + 1 : 0) == 1 &&
+	    (pfd.revents & POLLOUT);
+}
+
 /*
  * The end: what is queued and not in flight is written, within the
  * grace, as the log takes it (a reader that is gone or stalled takes
  * nothing, and costs no more than the grace); what remains is counted
- * lost, and the count noted, when the log takes it.  A queue the kernel
- * may still read from (fatal() in the middle of a write) is left to the
- * exit.
+ * lost.  The note of the lines lost is left to log_lost_note(), after
+ * the last line.  A queue the kernel may still read from (fatal() in
+ * the middle of a write) is left to the exit.
  */
 void
 log_queue_stop(int64_t grace_ns)
 {
-	int64_t deadline = monotonic_ns() + grace_ns, left;
-	struct pollfd pfd = { .fd = STDERR_FILENO, .events = POLLOUT };
+	int64_t deadline = monotonic_ns() + grace_ns;
 	const void *data;
 	size_t len;
-	int res;
 
 	if (queue.buf == NULL)
 		return;
-	if (nonblocking_fd >= 0)
-		pfd.fd = nonblocking_fd;
 	queue.since = 0;		/* everything is due */
-	while (queue.writing == 0 && (left = deadline - monotonic_ns()) > 0 &&
-	    log_next(&data, &len)) {
-		if (poll(&pfd, 1, (int)(left / 1000000) + 1) != 1 ||
-		    !(pfd.revents & POLLOUT)) {
+	queue.ending = true;
+	queue.note_due = false;
+	while (queue.writing == 0 && log_next(&data, &len)) {
+		if (!log_writable(deadline)) {
 			queue.writing = 0;
 			break;
 		}
-		res = (int)write(pfd.fd, data, len);
-		log_wrote(res < 0 ? -errno : res);
+		log_wrote(write_end(data, len));
 	}
 	if (queue.writing == 0) {
 		queue.lost += lines_in(queue.buf + queue.start,
@@ -331,27 +568,91 @@ log_queue_stop(int64_t grace_ns)
 		free(queue.buf);
 	}
 	queue.buf = NULL;
-	if (queue.lost > 0) {
-		snprintf(queue.note, sizeof(queue.note), "%s: %lu log line%s "
-		    "lost: the log took no more\n", progname, queue.lost,
-		    plural(queue.lost));
-		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
-			(void)!write(pfd.fd, queue.note, strlen(queue.note));
-	}
+}
+
+/* The lines lost and not yet noted, which the caller now answers for. */
+unsigned long
+log_lost_take(void)
+{
+	unsigned long lost = queue.lost;
+
+	queue.lost = 0;
+	queue.given += lost;
+	return lost;
+}
+
+/*
+ * Lines another process lost (a worker's, at its exit): noted with this
+ * process's own, as soon as the log takes lines.
+ */
+void
+log_lost_add(unsigned long lost)
+{
+	queue.lost += lost;
+	queue.received += lost;
+	if (queue.lost > 0 && !queue.ending)
+		queue.note_due = true;
+}
+
+/* The note of lost lines, as it is written. */
+static size_t
+note_format(unsigned long lost)
+{
+	char text[128];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "%lu log line%s lost: the "
+	    "log took no more\n", lost, plural(lost));
+	n = n < sizeof(text) ? n : sizeof(text) - 1;
+	queue.note_len = header_put(queue.note, LOG_WARNING);
+	memcpy(queue.note + queue.note_len, text, n);
+	queue.note_len += n;
+	return queue.note_len;
+}
+
+/*
+ * After log_queue_stop(): the count of the lines lost, if any, as the
+ * last line, once the log takes it, waiting at most grace_ns for it.
+ */
+void
+log_lost_note(int64_t grace_ns)
+{
+	int64_t deadline = monotonic_ns() + grace_ns;
+	size_t len;
+
+	if (queue.lost == 0)
+		return;
+	len = note_format(queue.lost);
+	if (log_writable(deadline) &&
+	    write_end(queue.note, len) == (int)len)
+		queue.lost = 0;
+}
+
+/*
+ * The end of the log of a process: the queue written, then the count of
+ * what was lost, waiting for the log at most grace_ns in all.
+ */
+void
+log_end(int64_t grace_ns)
+{
+	int64_t deadline = monotonic_ns() + grace_ns;
+
+	log_queue_stop(grace_ns);
+	log_lost_note(deadline - monotonic_ns());
 }
 
 /*
  * Room for lines more lines of any length: the loop takes a client only
  * when the lines of every client it serves, that one included, fit.
+ * Only the room after the queued lines counts: the room before them is
+ * out of reach while a write is in flight, and one may start before the
+ * lines come (log_wrote() moves them to the front when it can).
  */
 bool
 log_room(size_t lines)
 {
-	size_t free = queue.size - queue.end;
-
-	if (queue.writing == 0)		/* enqueue() can compact */
-		free += queue.start;
-	return queue.buf == NULL || free >= lines * LOG_LINE_MAX;
+	return queue.buf == NULL ||
+	    queue.size - queue.end >= lines * LOG_LINE_MAX;
 }
 
 /*
@@ -389,15 +690,16 @@ log_next(const void **data, size_t *len)
 		return false;
 	if (queue.note_due) {
 		queue.noting = queue.lost;
-		queue.note_len = (size_t)snprintf(queue.note,
-		    sizeof(queue.note), "%s: %lu log line%s lost: the log "
-		    "took no more\n", progname, queue.lost, plural(queue.lost));
+		queue.note_len = note_format(queue.lost);
 		queue.writing = queue.note_len;
 		*data = queue.note;
 		*len = queue.note_len;
 		return true;
 	}
-	if (n > LOG_WRITE_MAX) {
+	if (sink == SINK_SYSLOG) {		/* a datagram a line */
+		nl = memchr(p, '\n', n);
+		n = (size_t)(nl - p) + 1;
+	} else if (n > LOG_WRITE_MAX) {
 		nl = memrchr(p, '\n', LOG_WRITE_MAX);
 		n = (size_t)(nl - p) + 1;
 	}
@@ -410,38 +712,44 @@ log_next(const void **data, size_t *len)
 /*
  * The write from log_next() returned res.  -EAGAIN: nothing was written
  * and the writer must wait for the log to be writable (returns false).
- * Another error loses the lines of that write, counted.  A write that
- * takes lines after a loss makes the note of it due.
+ * Another error loses the lines of that write, counted (and a note that
+ * fails waits for a write that takes lines).  A write that takes lines
+ * after a loss makes the note of it due.
+ *
+ * What waits moves to the front as soon as a third of it is behind:
+ * each byte moved is paid for by a byte written since the last move
+ * (three at most), and the room left behind, which log_room() does
+ * not count, stays under a third of what waits.
  */
 bool
 log_wrote(int res)
 {
-	bool note = queue.noting > 0;
+	unsigned long noted = queue.noting;
 	size_t n = queue.writing;
 
 	queue.writing = 0;
+	queue.noting = 0;
 	if (res == -EAGAIN || res == -EINTR)
 		return false;
-	if (note) {
+	if (noted > 0) {
 		if (res > 0) {
-			queue.noted += queue.noting;
-			queue.lost -= queue.noting;
-			queue.note_due = false;
+			queue.noted += noted;
+			queue.lost -= noted;
 		}
-		queue.noting = 0;
+		queue.note_due = false;
 		return true;
 	}
 	if (res < 0) {
 		queue.lost += lines_in(queue.buf + queue.start, n);
 		queue.note_due = false;
 		res = (int)n;
-	} else if (queue.lost > 0) {
+	} else if (queue.lost > 0 && !queue.ending) {
 		queue.note_due = true;
 	}
 	queue.start += (size_t)res;
 	if (queue.start == queue.end)
 		queue.start = queue.end = 0;
-	else if (queue.start >= queue.size / 4)
+	else if (3 * queue.start >= queue.end - queue.start)
 		compact();
 	if (queue.start < queue.end)
 		queue.since = monotonic_ns();
@@ -501,7 +809,7 @@ fatal(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, strerror(saved), fmt, ap);
 	va_end(ap);
-	log_queue_stop(LOG_GRACE_NS);
+	log_end(LOG_GRACE_NS);
 	exit(status);
 }
 
@@ -513,7 +821,7 @@ fatalx(int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_vformat(LOG_ERR, NULL, fmt, ap);
 	va_end(ap);
-	log_queue_stop(LOG_GRACE_NS);
+	log_end(LOG_GRACE_NS);
 	exit(status);
 }
 
@@ -559,7 +867,7 @@ put_number(struct line *l, uint64_t v, int width)
 static size_t
 line_room(void)
 {
-	return LOG_LINE_MAX - (journal ? 3 : 0) - progname_len - 2 - 1;
+	return LOG_LINE_MAX - header_max - 1;
 }
 
 /* How long log_escape() makes these bytes. */
@@ -626,11 +934,15 @@ log_exchange(const struct exchange_record *r)
 	log_line(LOG_INFO, text);
 }
 
-/* The lines this process could not write, since start (counters.c). */
+/*
+ * The lines this process could not write, since start (counters.c):
+ * those another handed over (a worker's, at its exit) are the other's
+ * count, and those handed over stay this one's.
+ */
 uint64_t
 log_lost(void)
 {
-	return queue.noted + queue.lost;
+	return queue.noted + queue.lost + queue.given - queue.received;
 }
 
 /*

@@ -25,8 +25,9 @@
  * neither side can change what the other reads.  (A socketpair would
  * copy the table into each worker and need a protocol; a sealed memfd
  * is the table itself.)  One pipe, for the life of the supervisor,
- * carries each worker's pid once it serves: the supervisor holds one
- * descriptor a socket and a few more, whatever -w.
+ * carries what workers tell it (struct worker_news): that one serves,
+ * that it closed its listener, the log lines it lost at its exit; the
+ * supervisor holds one descriptor a socket and a few more, whatever -w.
  */
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -316,11 +317,16 @@ generation_start(struct supervisor *s)
 		worker_start(s, i);
 }
 
+/*
+ * A worker is told to stop with SIGTERM when the daemon stops, and with
+ * SIGUSR2 when a newer generation replaces it (a reload, which its log
+ * must not call a stop).
+ */
 static void
-worker_stop(struct worker *w)
+worker_stop(struct worker *w, int signo)
 {
 	w->state = WORKER_RETIRING;
-	kill(w->pid, SIGTERM);
+	kill(w->pid, signo);
 }
 
 static bool
@@ -363,11 +369,12 @@ announce(struct supervisor *s)
 	s->announced = true;
 	/* A reload before the first generation served: the start's line. */
 	if (!s->served)
-		log_info("serving group %s (%zu member%s)", s->options->group,
-		    s->members, plural(s->members));
+		log_info("event=start group=%s members=%zu workers=%u",
+		    s->options->group, s->members, s->options->workers);
 	else
-		log_info("%s: group %s has %zu member%s", s->reload_why,
-		    s->options->group, s->members, plural(s->members));
+		log_info("event=reload group=%s members=%zu generation=%u "
+		    "why=%s", s->options->group, s->members, s->generation,
+		    s->reload_why);
 	s->served = true;
 }
 
@@ -388,7 +395,7 @@ worker_ready(struct supervisor *s, struct worker *w)
 		if (old->pid != 0 && old->slot == w->slot &&
 		    old->generation < w->generation &&
 		    old->state != WORKER_RETIRING)
-			worker_stop(old);
+			worker_stop(old, SIGUSR2);
 	}
 	announce(s);
 }
@@ -424,16 +431,18 @@ worker_failed(struct supervisor *s, int status)
 static void
 worker_report(const struct worker *w, int status, const char *then)
 {
+	int signo = WTERMSIG(status);
+
 	if (WIFEXITED(status))
-		log_warnx("worker %d exited with status %d%s", (int)w->pid,
+		log_warnx("event=worker-exit pid=%d status=%d%s", (int)w->pid,
 		    WEXITSTATUS(status), then);
 	else
-		log_warnx("worker %d killed by signal %d (%s)%s%s",
-		    (int)w->pid, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), WTERMSIG(status) == SIGSYS ?
-		    ": a system call outside its seccomp allow-list, which "
-		    "the kernel's audit log names (type=1326)" : "",
-		    then);
+		log_warnx("event=worker-exit pid=%d signal=SIG%s why=\"%s%s\"%s",
+		    (int)w->pid, sigabbrev_np(signo) != NULL ?
+		    sigabbrev_np(signo) : "?", strsignal(signo),
+		    signo == SIGSYS ? ": a system call outside its seccomp "
+		    "allow-list, which the kernel's audit log names "
+		    "(type=1326)" : "", then);
 }
 
 /* When a worker of this slot that died is started again. */
@@ -456,11 +465,8 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 		slot->delay = RESTART_DELAY_MAX_NS;
 	slot->died = now;
 	slot->restart_at = now + slot->delay;
-	if (slot->delay == 0)
-		snprintf(then, sizeof(then), "; starting another");
-	else
-		snprintf(then, sizeof(then), "; starting another in %lld s",
-		    (long long)(slot->delay / NS_PER_SECOND));
+	snprintf(then, sizeof(then), " restart=%llds",
+	    (long long)(slot->delay / NS_PER_SECOND));
 	worker_report(w, status, then);
 }
 
@@ -629,7 +635,7 @@ probe_read(struct supervisor *s)
 			s->hung_probe = 0;
 	}
 	if (answered)
-		reload_due(s, "a home answered");
+		reload_due(s, "home-answered");
 }
 
 static void
@@ -677,14 +683,14 @@ static void
 reload(struct supervisor *s, const char *why)
 {
 	const char *group = s->options->group, *failed;
-	bool forced = strcmp(why, "SIGHUP") == 0;
+	bool forced = strcmp(why, "sighup") == 0;
 	struct members *t;
 	size_t i, len;
 	void *packed;
 	int fd;
 
 	if ((t = members_load(group, &failed)) == NULL) {
-		log_warnx("%s: group %s: %s; keeping the %zu member%s "
+		log_warnx("reload (%s): group %s: %s; keeping the %zu member%s "
 		    "loaded before", why, group, failed, s->members,
 		    plural(s->members));
 		return;
@@ -711,7 +717,7 @@ reload(struct supervisor *s, const char *why)
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0 &&
 		    s->workers[i].state == WORKER_STARTING)
-			worker_stop(&s->workers[i]);
+			worker_stop(&s->workers[i], SIGUSR2);
 	generation_start(s);
 }
 
@@ -723,18 +729,20 @@ static void
 rereads_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
+	const char *why;
 
 	if (s->stopping)
 		return;
 	if (s->periodic_at != 0 && s->periodic_at <= now) {
 		s->periodic_at = now +
 		    (int64_t)s->options->reread * NS_PER_SECOND;
+		why = s->reread_at != 0 ? "userdb-changed" : "userdb-reread";
 		s->reread_at = 0;
-		reload(s, "the user database read again (-R)");
+		reload(s, why);
 	}
 	if (s->reread_at != 0 && s->reread_at <= now) {
 		s->reread_at = 0;
-		reload(s, "the user database changed");
+		reload(s, "userdb-changed");
 	}
 }
 
@@ -761,13 +769,13 @@ stop(struct supervisor *s, int signo)
 	s->stop_deadline = monotonic_ns() +
 	    (int64_t)s->options->timeout * NS_PER_SECOND + STOP_GRACE_NS;
 	if (signo != 0)
-		log_info("%s: stopping the workers", strsignal(signo));
+		log_info("event=stop signal=SIG%s", sigabbrev_np(signo));
 	for (i = 0; i < s->options->workers; i++)
 		if (i == 0 || s->slots[i].listen_fd != s->slots[0].listen_fd)
 			close(s->slots[i].listen_fd);
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0)
-			worker_stop(&s->workers[i]);
+			worker_stop(&s->workers[i], SIGTERM);
 	for (i = 0; i < PROBES_MAX; i++)
 		if (s->probes[i] != 0)
 			kill(s->probes[i], SIGKILL);
@@ -857,7 +865,7 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s, "SIGHUP");
+			reload(s, "sighup");
 		else if (si.ssi_signo == SIGUSR1)
 			report(s, true);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
@@ -918,27 +926,32 @@ poll_timeout(const struct supervisor *s)
 }
 
 /*
- * The pids that workers wrote once they serve, and negated once they
- * closed their listener: a pid_t is one write, far below PIPE_BUF, so
- * several never mix.  A worker no longer known (it died since) is passed
- * over.
+ * What workers wrote on the ready pipe: that one serves, that it closed
+ * its listener, that it lost log lines at its exit, that syslog's
+ * socket refuses their lines (it is connected again).  A worker no longer
+ * known (it died since) is passed over, but not the lines it lost,
+ * which are noted with this process's own.
  */
 static void
 ready_read(struct supervisor *s)
 {
+	struct worker_news news;
 	struct worker *w;
-	pid_t pid;
 
-	while (read(s->ready[0], &pid, sizeof(pid)) == sizeof(pid)) {
-		if (pid > 0 && (pid & WORKER_READY_MISSED)) {
-			pid &= ~WORKER_READY_MISSED;
-			reload_due(s, "a worker missed a home");
-		}
-		if (pid < 0 && (w = worker_find(s, -pid)) != NULL) {
+	while (read(s->ready[0], &news, sizeof(news)) == sizeof(news)) {
+		w = worker_find(s, news.pid);
+		if (news.event == WORKER_LOST) {
+			log_lost_add((unsigned long)news.count);
+		} else if (news.event == WORKER_LOG_GONE) {
+			log_reconnect();
+		} else if (w == NULL) {
+			continue;
+		} else if (news.event == WORKER_CLOSED) {
 			w->listening = false;
 			announce(s);
-		} else if ((w = worker_find(s, pid)) != NULL &&
-		    w->state == WORKER_STARTING) {
+		} else if (w->state == WORKER_STARTING) {
+			if (news.count != 0)
+				reload_due(s, "home-missed");
 			worker_ready(s, w);
 		}
 	}
@@ -1063,8 +1076,9 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		probes_due(&s);
 		stop_overdue(&s);
 	}
+	ready_read(&s);		/* the lines the last workers lost */
 	report(&s, false);		/* -M: the last counts */
-	log_queue_stop(LOG_GRACE_NS);
+	log_end(LOG_EXIT_GRACE_NS);
 	close(s.setup_fd);
 	free(s.packed);
 	userdb_watch_close(s.userdb);

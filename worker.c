@@ -1,7 +1,8 @@
 /*
  * A worker: one single-threaded io_uring event loop that serves clients
- * until SIGTERM (from the supervisor, when a new generation takes over or
- * the daemon stops, or as its parent-death signal) and the last exchange.
+ * until SIGTERM (from the supervisor, when the daemon stops, or as its
+ * parent-death signal) or SIGUSR2 (when a new generation takes over),
+ * and the last exchange.
  * The supervisor execs it (fingerd with FINGERD_WORKER set) with its
  * descriptors in place (WORKER_FD_*): a fresh image, with nothing of the
  * supervisor's memory, where the user database was read; the table it
@@ -38,7 +39,12 @@
 /* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
 #define ACCEPT_PAUSE_MIN_NS	1000000
 #define ACCEPT_PAUSE_MAX_NS	NS_PER_SECOND
-/* A client's lines: its exchange's and a warning's, kept room for. */
+/*
+ * A client's lines: its exchange's and a warning's (client.c warns once
+ * an exchange), kept room for.  The worker's own few lines (a signal, a
+ * failed accept, which a client's room is kept for) come from the
+ * spare.
+ */
 #define LINES_A_CLIENT		2
 
 static struct sockaddr_storage accept_address;
@@ -102,19 +108,32 @@ accept_arm(struct context *ctx)
 }
 
 /*
+ * Tells the supervisor of an event, in one write that never blocks (the
+ * pipe is O_NONBLOCK, and the supervisor reads it at once); false when
+ * it could not be told (with -i, there is none).
+ */
+static bool
+supervisor_tell(enum worker_event event, uint64_t count)
+{
+	struct worker_news news = {
+		.pid = getpid(), .event = event, .count = count,
+	};
+
+	return supervisor_fd >= 0 &&
+	    write(supervisor_fd, &news, sizeof(news)) == sizeof(news);
+}
+
+/*
  * Closes the listener, and tells the supervisor, which announces a new
  * generation only once no older worker can take a connection.
  */
 static void
 listener_close(struct context *ctx)
 {
-	pid_t closed = -getpid();
-
 	if (ctx->listen_fd >= 0) {
 		engine_forget(ctx->engine, ctx->listen_fd);
 		close(ctx->listen_fd);
-		if (supervisor_fd >= 0 && write(supervisor_fd, &closed,
-		    sizeof(closed)) != sizeof(closed))
+		if (supervisor_fd >= 0 && !supervisor_tell(WORKER_CLOSED, 0))
 			log_warn("telling the supervisor");
 	}
 	ctx->listen_fd = -1;
@@ -366,10 +385,23 @@ log_arm(struct context *ctx)
 	}
 }
 
+/*
+ * A log that refuses a line as not connected is syslog's socket whose
+ * reader is gone (a syslog daemon restarted): the supervisor, which may
+ * connect (this process may not), is told, once a second at most, and
+ * connects the socket, which is this worker's too, again.
+ */
 static void
 log_written(struct context *ctx, int res)
 {
+	static int64_t told;
+	int64_t now;
+
 	ctx->logging = false;
+	if ((res == -ECONNREFUSED || res == -ENOTCONN) &&
+	    (now = monotonic_ns()) - told >= NS_PER_SECOND &&
+	    supervisor_tell(WORKER_LOG_GONE, 0))
+		told = now;
 	if (!log_wrote(res) && !ctx->stopped) {
 		engine_poll(ctx->engine, STDERR_FILENO, POLLOUT,
 		    TAG(OP_LOG_POLL, 0, 0));
@@ -432,10 +464,10 @@ signalled(struct context *ctx, int res)
 		errno = res < 0 ? -res : EIO;
 		fatal(EX_OSERR, "reading the signalfd");
 	}
-	if (!ctx->draining)
-		log_info("%s: stopping after %u exchange%s in flight",
-		    strsignal((int)signal_info.ssi_signo), ctx->active,
-		    plural(ctx->active));
+	/* SIGUSR2: a newer generation serves; the reload is logged there */
+	if (!ctx->draining && signal_info.ssi_signo != SIGUSR2)
+		log_info("event=stop signal=SIG%s in_flight=%u",
+		    sigabbrev_np((int)signal_info.ssi_signo), ctx->active);
 	stop(ctx);
 	signal_arm(ctx);
 }
@@ -535,6 +567,23 @@ inetd_peer(struct sockaddr_storage *peer)
 }
 
 /*
+ * The lines this worker could not write are the supervisor's to note,
+ * which may wait for the log longer than a worker should; with -i (or a
+ * supervisor that cannot be told) this process notes them, waiting for
+ * the log as the supervisor would.
+ */
+static void
+log_lost_hand_over(const struct context *ctx)
+{
+	unsigned long lost = log_lost_take();
+
+	if (lost == 0 || supervisor_tell(WORKER_LOST, lost))
+		return;
+	log_lost_add(lost);
+	log_lost_note(ctx->options->inetd ? LOG_EXIT_GRACE_NS : 0);
+}
+
+/*
  * The loop is over.  Exchanges still held by a file system that hangs
  * keep their memory, which the kernel may yet write: left to the exit.
  */
@@ -543,6 +592,7 @@ serve_end(struct context *ctx)
 {
 	log_queue_stop(0);
 	counters_log_lost(log_lost());
+	log_lost_hand_over(ctx);
 	if (ctx->active > 0) {
 		log_warnx("%u exchange%s still held by a file system at exit",
 		    ctx->active, plural(ctx->active));
@@ -573,7 +623,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		.options = o, .members = members, .listen_fd = listen_fd,
 	};
 	struct sockaddr_storage peer;
-	pid_t self = getpid();
+	bool missed;
 
 	if (o->inetd)
 		inetd_peer(&peer);
@@ -595,13 +645,11 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	client_send_buffer(o->inetd ? STDIN_FILENO : listen_fd);
 	/* The children that open the homes, some held by one, reap nothing. */
 	signal(SIGCHLD, SIG_IGN);
-	if (!landlock_restrict(members))
-		self |= WORKER_READY_MISSED;
+	missed = !landlock_restrict(members);
 	seccomp_restrict(o->engine);
-	if (ready_fd >= 0 && write(ready_fd, &self, sizeof(self)) !=
-	    sizeof(self))
-		fatal(EX_OSERR, "telling the supervisor");
 	supervisor_fd = ready_fd;
+	if (ready_fd >= 0 && !supervisor_tell(WORKER_SERVES, missed))
+		fatal(EX_OSERR, "telling the supervisor");
 	signal_arm(&ctx);
 	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
 		watch_arm(&ctx);

@@ -70,8 +70,13 @@ wait_until() {
 	return 1
 }
 
+log_text() {	# log_text file: its lines without the time they begin with
+	sed -E 's/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z //' \
+	    "$1" 2>/dev/null
+}
+
 log_has() {	# log_has file ERE [count]
-	[ "$(grep -cE -- "$2" "$1" 2>/dev/null)" -ge "${3:-1}" ]
+	[ "$(log_text "$1" | grep -cE -- "$2")" -ge "${3:-1}" ]
 }
 
 # build_deb dir: the Debian package of this tree (from $TOP), built by

@@ -207,11 +207,25 @@ void	 child_block_inotify(void);
 void	 child_add_privileges(void);
 void	 child_unprivileged_no_capset(void);
 
-/* Its log; the patterns are POSIX extended regular expressions. */
+/*
+ * Its log; the patterns are POSIX extended regular expressions, matched
+ * against each line without the time a line in a file begins with.
+ */
+#define LOG_TIME_RE	"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:" \
+			"[0-9]{2}\\.[0-9]{3}Z"
+#define LOG_TIME_LEN	24
+#define SYSLOG_HEAD_RE	"<(2[4-9]|3[01])>[A-Z][a-z]{2} [ 1-3][0-9] " \
+			"[0-9]{2}:[0-9]{2}:[0-9]{2} "
+const char *log_untimed(const char *);
 void	 log_read(const struct fixture *, struct buffer *);
 void	 out_read(const struct fixture *, struct buffer *);
 size_t	 log_lines(const struct fixture *);
 size_t	 log_count(const struct fixture *, const char *);
+size_t	 log_count_in(const struct buffer *, const char *);
+unsigned long log_lost_count(const struct buffer *, bool *);
+int	 syslog_bind(const struct fixture *);
+size_t	 syslog_read(int, struct buffer *);
+bool	 syslog_wait(int, struct buffer *, const char *, size_t, int);
 bool	 log_find(const struct fixture *, const char *, struct buffer *);
 bool	 log_wait(struct fixture *, const char *, size_t, int);
 int	 log_port(const struct fixture *);

@@ -977,9 +977,9 @@ static void
 other_line(struct verdict *v, const char *line)
 {
 	static const char *const expected[] = {
-		"listening on ", "serving group finger (6 members)",
-		"Terminated: stopping", ": engine: io_uring",
-		": engine: epoll (-E epoll)",
+		"event=listen ", "event=start group=finger members=6 ",
+		"event=stop signal=SIGTERM", ": event=engine engine=io_uring",
+		": event=engine engine=epoll why=\"-E epoll\"",
 	};
 	const char *p;
 	unsigned long n;
@@ -991,11 +991,12 @@ other_line(struct verdict *v, const char *line)
 		fail(v, "log: %.200s", line);
 		return;
 	}
-	if (strstr(line, "SIGHUP: group finger has 6 members") != NULL) {
+	if (strstr(line, "event=reload group=finger members=6 ") != NULL) {
 		v->announced++;
 		return;
 	}
-	if (strstr(line, "killed by signal 9 (Killed)") != NULL) {
+	if (strstr(line, "event=worker-exit pid=") != NULL &&
+	    strstr(line, " signal=SIGKILL ") != NULL) {
 		v->killed_lines++;
 		return;
 	}

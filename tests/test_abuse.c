@@ -378,7 +378,7 @@ Test(abuse, reloads_under_load_lose_nothing)
 {
 	struct load l = { 0 };
 	pthread_t threads[LOAD_THREADS];
-	char pattern[64];
+	char pattern[96];
 	int i;
 
 	daemon_start(&fx, "-B", SERVER, "-w", "2", "-c", "256", "-a", "256",
@@ -389,8 +389,8 @@ Test(abuse, reloads_under_load_lose_nothing)
 		    &l), 0);
 	for (i = 1; i <= 50; i++) {
 		daemon_signal(&fx, SIGHUP);
-		snprintf(pattern, sizeof(pattern), "^fingerd: SIGHUP: group "
-		    "finger has 5 members$");
+		snprintf(pattern, sizeof(pattern), "^fingerd: event=reload "
+		    "group=finger members=5 generation=[0-9]+ why=sighup$");
 		cr_assert(log_wait(&fx, pattern, (size_t)i, WAIT_START_MS),
 		    "reload %d did not serve", i);
 	}
@@ -483,7 +483,7 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 	    "a process ran out of descriptors");
 	cr_assert_eq(log_count(&fx, "query=\"bob\" reply=no-plan"), 0);
 	daemon_signal(&fx, SIGTERM);
-	cr_assert(log_wait(&fx, "^fingerd: Terminated: stopping the workers$",
+	cr_assert(log_wait(&fx, "^fingerd: event=stop signal=SIGTERM$",
 	    1, WAIT_LOG_MS));
 	start = now_seconds();
 	while ((fd = client_connect(SERVER, fx.port)) >= 0 &&

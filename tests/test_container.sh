@@ -36,7 +36,7 @@
 
 # The line of the log, before "serving group", that names the engine and
 # the cause: Podman's profile refuses io_uring with ENOSYS.
-ENGINE_RE=${FINGERD_CONTAINER_ENGINE_RE:-'^fingerd: engine: epoll, as io_uring is refused: a seccomp profile refuses it with ENOSYS'}
+ENGINE_RE=${FINGERD_CONTAINER_ENGINE_RE:-'^fingerd: event=engine engine=epoll why="io_uring is refused: a seccomp profile refuses it with ENOSYS'}
 
 set -u
 [ -n "${OPS_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
@@ -150,17 +150,17 @@ add_standin() {
 	cat >"$ROOTFS/usr/sbin/fingerd" <<'EOF'
 #!/bin/sh
 # Self-test stand-in: not fingerd.  Serves alice's plan on port 79.
-echo "fingerd: engine: epoll, as io_uring is refused: a seccomp profile refuses it with ENOSYS (self-test stand-in, not fingerd: busybox nc -ll)" >&2
+echo "fingerd: event=engine engine=epoll why=\"io_uring is refused: a seccomp profile refuses it with ENOSYS (self-test stand-in, not fingerd: busybox nc -ll)\"" >&2
 busybox nc -ll -p 79 -e /usr/sbin/finger-reply &
 nc=$!
-trap 'kill $nc; echo "fingerd: Terminated: stopping" >&2; exit 0' TERM
+trap 'kill $nc; echo "fingerd: event=stop signal=SIGTERM" >&2; exit 0' TERM
 i=0
 until busybox netstat -ltn | busybox grep -q ':79 '; do
 	i=$((i + 1))
 	[ $i -lt 100 ] || exit 1
 	busybox sleep 0.1
 done
-echo "fingerd: serving group finger (1 members)" >&2
+echo "fingerd: event=start group=finger members=1 workers=1" >&2
 wait
 EOF
 	cat >"$ROOTFS/usr/sbin/finger-reply" <<'EOF'
@@ -269,8 +269,8 @@ sys.exit(not (s["defaultAction"] == "SCMP_ACT_ERRNO"
 	    </dev/null >"$T/container.out" 2>"$T/container.log" &
 	RUNC_PID=$!
 	wait_until 15 eval "log_has '$T/container.log' \
-	    '^fingerd: serving group finger' || ! alive $RUNC_PID"
-	if ! log_has "$T/container.log" '^fingerd: serving group finger'; then
+	    '^fingerd: event=start group=finger ' || ! alive $RUNC_PID"
+	if ! log_has "$T/container.log" '^fingerd: event=start group=finger '; then
 		not_ok "fingerd starts in the container, no flag: 'serving group finger'"
 		show_log
 		if wait_until 5 eval '! alive '"$RUNC_PID"; then
@@ -282,7 +282,8 @@ sys.exit(not (s["defaultAction"] == "SCMP_ACT_ERRNO"
 		return
 	fi
 	ok "fingerd starts in the container, no flag: 'serving group finger'"
-	sed -n '1,/^fingerd: serving group/p' "$T/container.log" >"$T/first"
+	log_text "$T/container.log" | sed -n '1,/^fingerd: event=start /p' \
+	    >"$T/first"
 	check "the log's first lines name the engine (/$ENGINE_RE/)" \
 	    log_has "$T/first" "$ENGINE_RE" || show_log
 

@@ -222,14 +222,14 @@ Test(counters, status_counts_every_exchange_across_generations_and_deaths)
 	no_query();
 	exchanges_wait(BATCH + 2);
 	daemon_signal(&fx, SIGHUP);
-	cr_assert(log_wait(&fx, "fingerd: SIGHUP: group finger has 5 members",
+	cr_assert(log_wait(&fx, "fingerd: event=reload group=finger members=5 .* why=sighup$",
 	    1, WAIT_LOG_MS), "no reload");
 	two_workers(workers);
 	batch();
 	exchanges_wait(2 * BATCH + 2);		/* each line written */
 	cr_assert_eq(kill(workers[0], SIGKILL), 0);
-	snprintf(killed, sizeof(killed), "worker %d killed by signal 9",
-	    (int)workers[0]);
+	snprintf(killed, sizeof(killed), "event=worker-exit pid=%d "
+	    "signal=SIGKILL ", (int)workers[0]);
 	cr_assert(log_wait(&fx, killed, 1, WAIT_LOG_MS), "no restart");
 	two_workers(workers);
 	batch();
@@ -286,7 +286,7 @@ Test(counters, status_counts_every_exchange_across_generations_and_deaths)
 	two_workers(after);
 	cr_assert(after[0] == workers[0] && after[1] == workers[1],
 	    "a worker died of SIGUSR1");
-	cr_assert_eq(log_count(&fx, "killed by signal"), 1);
+	cr_assert_eq(log_count(&fx, "event=worker-exit "), 1);
 	stopped_cleanly();
 }
 
@@ -357,7 +357,7 @@ Test(counters, sigusr1_kills_neither_supervisor_nor_worker)
 	cr_assert_eq(kill(worker, SIGUSR1), 0);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_eq(daemon_worker(&fx), worker, "the worker was replaced");
-	cr_assert_eq(log_count(&fx, "killed by signal"), 0);
+	cr_assert_eq(log_count(&fx, "event=worker-exit "), 0);
 	stopped_cleanly();
 }
 

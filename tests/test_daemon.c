@@ -14,10 +14,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -669,7 +671,7 @@ Test(daemon, dual_stack_by_default)
 	char pattern[64];
 
 	daemon_start(&fx, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "\\[::\\]:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	expect_at(LOCAL, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
@@ -684,7 +686,7 @@ Test(daemon, bind_ipv4_refuses_ipv6)
 	char pattern[64];
 
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "127\\.0\\.0\\.1:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	cr_assert_eq(client_connect(LOCAL6, fx.port), -1,
@@ -699,7 +701,7 @@ Test(daemon, bind_ipv6_refuses_ipv4)
 	char pattern[64];
 
 	daemon_start(&fx, "-B", LOCAL6, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: listening on "
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
 	    "\\[::1\\]:%d$", fx.port);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
 	cr_assert_eq(client_connect(LOCAL, fx.port), -1,
@@ -713,20 +715,25 @@ Test(daemon, bind_ipv6_refuses_ipv4)
 Test(daemon, sighup_reloads_group)
 {
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
-	    "\\(5 members\\)$"), 1);
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=finger "
+	    "members=5 workers=[0-9]+$"), 1);
 	EXPECT("mallory\r\n", REPLY_NO_SUCH_USER);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",mallory");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 6 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=6 generation=[0-9]+ why=sighup$");
 	EXPECT("mallory\r\n", REPLY_MALLORY);
 	EXPECT("\r\n", REPLY_LIST LIST_MALLORY);
 	fixture_group_rewrite(&fx, "erin,carol,dan,mallory");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+ why=sighup$");
 	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	EXPECT("mallory\r\n", REPLY_MALLORY);
 	stopped_cleanly();
+	/* the generations replaced said nothing of a stop: only the last */
+	cr_assert_eq(log_count(&fx, "stop"), 2, "a reload logged as a "
+	    "stop: %zu stop lines", log_count(&fx, "stop"));
+	cr_assert_eq(log_count(&fx, "^fingerd: event=stop signal=SIGTERM "
+	    "in_flight=0$"), 1);
 }
 
 /*
@@ -768,7 +775,7 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	client_send(fd, "alice\r\n", 7);
 	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
 	daemon_signal(&fx, SIGTERM);
-	EXPECT_LOG("^fingerd: .*stopping after 1 ");
+	EXPECT_LOG("^fingerd: event=stop signal=SIGTERM in_flight=1$");
 	cr_assert(refused_soon(LOCAL, fx.port),
 	    "connections still accepted after SIGTERM");
 	cr_assert(daemon_alive(&fx), "exited with the reply in flight");
@@ -1058,17 +1065,18 @@ Test(daemon, log_levels_for_the_journal)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
 	stopped_cleanly();
+	cr_assert_eq(log_count(&fx, "^<"), 0, "a level for another stream");
 
 	snprintf(stream, sizeof(stream), "%llu:%llu",
 	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
 	cr_assert(setenv("JOURNAL_STREAM", stream, 1) == 0);
 	daemon_launch(&fx, "-B", LOCAL, NULL);
 	unsetenv("JOURNAL_STREAM");
-	cr_assert(log_wait(&fx, "^<6>fingerd: serving group finger ", 1,
+	cr_assert(log_wait(&fx, "^<6>event=start group=finger ", 1,
 	    WAIT_START_MS), "no serving line at level 6");
 	fx.port = log_port(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
-	EXPECT_LOG("^<6>fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	EXPECT_LOG("^<6>client=127\\.0\\.0\\.1 query=\"alice\" ");
 	/* A group file without the group: the reload fails, a warning. */
 	cr_assert(stat(fx.group, &st) == 0);
 	cr_assert_not_null(group = fopen(fx.group, "w"));
@@ -1077,10 +1085,13 @@ Test(daemon, log_levels_for_the_journal)
 	later[1].tv_sec = st.st_mtim.tv_sec + 1;
 	cr_assert(utimensat(AT_FDCWD, fx.group, later, 0) == 0);
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^<4>fingerd: SIGHUP: group finger: ");
-	cr_assert_eq(log_count(&fx, "^fingerd"), 0,
-	    "a line without its level");
+	EXPECT_LOG("^<4>reload \\(sighup\\): group finger: ");
 	stopped_cleanly();
+	cr_assert_eq(log_count(&fx, "^<[0-7]>"), log_count(&fx, ""),
+	    "a line without its level");
+	cr_assert_eq(log_count(&fx, "fingerd"), 0, "the name the journal "
+	    "shows, in a line");
+	cr_assert_eq(log_count(&fx, LOG_TIME_RE), 0, "a time in a line");
 }
 
 /*
@@ -1107,15 +1118,16 @@ launch_with_log_pipe(int *log_fd, struct buffer *log, const char *clients)
 	cr_assert_eq(fcntl(*log_fd, F_SETFL, O_NONBLOCK), 0);
 	memset(log, 0, sizeof(*log));
 	buffer_append(log, "", 0);
-	while (strstr(log->data, "fingerd: serving group ") == NULL) {
+	while (strstr(log->data, "fingerd: event=start ") == NULL) {
 		cr_assert(now_seconds() < deadline, "the daemon did not start; "
 		    "its log:\n%s", log->data);
 		log_pipe_read(*log_fd, log);
 		usleep(1000);
 	}
-	line = strstr(log->data, "fingerd: listening on 127.0.0.1:");
+	line = strstr(log->data, "fingerd: event=listen address=127.0.0.1:");
 	cr_assert_not_null(line, "no listening line in:\n%s", log->data);
-	fx.port = atoi(line + strlen("fingerd: listening on 127.0.0.1:"));
+	fx.port = atoi(line + strlen("fingerd: event=listen "
+	    "address=127.0.0.1:"));
 }
 
 /* SIGTERM, reading the log meanwhile: the daemon writes it before exit. */
@@ -1142,6 +1154,7 @@ exchange_lines(const struct buffer *log, const char *pattern)
 {
 	size_t n = 0;
 	char *copy = strdup(log->data), *line, *next;
+	const char *text;
 
 	cr_assert_not_null(copy);
 	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
@@ -1149,11 +1162,12 @@ exchange_lines(const struct buffer *log, const char *pattern)
 	for (line = copy; *line != '\0'; line = next) {
 		next = strchr(line, '\n');
 		*next++ = '\0';
-		if (strncmp(line, "fingerd: client=", 16) != 0)
+		text = log_untimed(line);
+		if (strncmp(text, "fingerd: client=", 16) != 0)
 			continue;
-		cr_assert(strstr(line, pattern) == line + 16 &&
-		    strstr(line, " ms=") != NULL, "not a whole line: %.200s",
-		    line);
+		cr_assert(strstr(text, pattern) == text + 16 &&
+		    strstr(text, " ms=") != NULL, "not a whole line: %.200s",
+		    text);
 		n++;
 	}
 	free(copy);
@@ -1259,7 +1273,7 @@ Test(daemon, log_file_shared_by_workers)
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(stdio[2]);
-	cr_assert(log_wait(&fx, "^fingerd: serving group ", 1, WAIT_START_MS),
+	cr_assert(log_wait(&fx, "^fingerd: event=start group=", 1, WAIT_START_MS),
 	    "two workers did not start");
 	cr_assert((fx.port = log_port(&fx)) > 0, "no listening line");
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/2", (int)fx.pid);
@@ -1399,15 +1413,15 @@ Test(daemon, one_member_is_singular)
 {
 	fixture_group_rewrite(&fx, "alice");
 	daemon_start(&fx, "-B", LOCAL, "-g", "users", NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group users "
-	    "\\(1 member\\)$"), 1, "mallory's primary group");
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=users "
+	    "members=1 workers=[0-9]+$"), 1, "mallory's primary group");
 	stopped_cleanly();
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(log_count(&fx, "^fingerd: serving group finger "
-	    "\\(2 members\\)$"), 1);
+	cr_assert_eq(log_count(&fx, "^fingerd: event=start group=finger "
+	    "members=2 workers=[0-9]+$"), 1);
 	fixture_group_rewrite(&fx, "");
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 1 member$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=1 generation=[0-9]+ why=sighup$");
 	stopped_cleanly();
 }
 
@@ -1503,13 +1517,14 @@ falls_back(void (*profile)(void), int error)
 
 	fx.child_setup = profile;
 	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: engine: epoll, as "
-	    "io_uring is refused: %s$", refusal_expected(error));
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=engine engine=epoll "
+	    "why=\"io_uring is refused: %s\"$", refusal_expected(error));
 	log_read(&fx, &log);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s:\n%s", pattern,
 	    log.data);
-	cr_assert(strstr(log.data, "listening on") < strstr(log.data,
-	    "engine: "), "the engine's line before where:\n%s", log.data);
+	cr_assert(strstr(log.data, "event=listen") < strstr(log.data,
+	    "event=engine"), "the engine's line before where:\n%s",
+	    log.data);
 	buffer_free(&log);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("\r\n", REPLY_LIST);
@@ -1558,11 +1573,11 @@ Test(daemon, engine_io_uring_demanded_under_podmans_profile)
 Test(daemon, engine_named_in_the_log)
 {
 	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
-	EXPECT_LOG("^fingerd: engine: io_uring$");
+	EXPECT_LOG("^fingerd: event=engine engine=io_uring$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 	daemon_start(&fx, "-B", LOCAL, "-E", "epoll", NULL);
-	EXPECT_LOG("^fingerd: engine: epoll \\(-E epoll\\)$");
+	EXPECT_LOG("^fingerd: event=engine engine=epoll why=\"-E epoll\"$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }
@@ -1599,19 +1614,20 @@ openat2_refused(void (*profile)(void), const char *engine,
 Test(daemon, openat2_refused_under_epoll)
 {
 	openat2_refused(child_block_openat2, "epoll",
-	    "^fingerd: engine: epoll \\(-E epoll\\)$", 1);
+	    "^fingerd: event=engine engine=epoll why=\"-E epoll\"$", 1);
 }
 
 Test(daemon, openat2_refused_under_auto)
 {
 	openat2_refused(child_block_openat2, "auto",
-	    "^fingerd: engine: io_uring$", 0);
+	    "^fingerd: event=engine engine=io_uring$", 0);
 }
 
 Test(daemon, openat2_and_io_uring_refused_under_auto)
 {
 	openat2_refused(child_block_io_uring_and_openat2, "auto",
-	    "^fingerd: engine: epoll, as io_uring is refused: ", 1);
+	    "^fingerd: event=engine engine=epoll why=\"io_uring is refused: ",
+	    1);
 }
 
 Test(daemon, engine_unknown)
@@ -1730,7 +1746,7 @@ Test(daemon, leak_check_at_exit)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("\r\n", REPLY_LIST);
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+ why=sighup$");
 	EXPECT("carol\r\n", REPLY_CAROL);
 	stopped_cleanly();
 	cr_assert_eq(log_count(&fx, "Sanitizer"), 0, "a sanitizer spoke");
@@ -1781,6 +1797,28 @@ Test(daemon, inetd_log_never_reaches_the_client)
 	cr_assert_eq(log.len, 0);
 	buffer_free(&reply);
 	buffer_free(&log);
+}
+
+/*
+ * inetd hands the connection over as stderr too: the log goes to syslog
+ * by default (FINGERD_SYSLOG_PATH stands for /dev/log), not to /dev/null
+ * (no log at all), and never to the client.
+ */
+Test(daemon, inetd_logs_to_syslog_when_stderr_is_the_connection)
+{
+	struct buffer reply = { 0 }, log = { 0 }, datagrams = { 0 };
+	int fd = syslog_bind(&fx);
+
+	inetd_exchange(true, &reply, &log, NULL);
+	assert_reply(&reply, REPLY_ALICE, "-i, stderr the connection");
+	cr_assert_eq(log.len, 0);
+	cr_assert(syslog_wait(fd, &datagrams, "^fingerd\\[[0-9]+\\]: "
+	    "client=127\\.0\\.0\\.1 query=\"alice\" reply=plan end=ok ", 1,
+	    WAIT_LOG_MS), "no exchange line in syslog: %s", datagrams.data);
+	close(fd);
+	buffer_free(&reply);
+	buffer_free(&log);
+	buffer_free(&datagrams);
 }
 
 /* Under systemd (Accept=yes), stderr is the journal's socket: kept. */
@@ -1955,13 +1993,13 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 	cr_assert_eq(log_count(&fx, "out of reach"), 1);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	daemon_signal(&fx, SIGHUP);
-	cr_assert(log_wait(&fx, "SIGHUP: group finger has 5 members$", 1,
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 .* why=sighup$", 1,
 	    WAIT_LOG_MS));
 	cr_assert_eq(log_count(&fx, pattern), 2,
 	    "not warned again at the reload");
 	cr_assert_eq(chmod(home, 0755), 0);
 	daemon_signal(&fx, SIGHUP);
-	cr_assert(log_wait(&fx, "SIGHUP: group finger has 5 members$", 2,
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 .* why=sighup$", 2,
 	    WAIT_LOG_MS));
 	cr_assert_eq(log_count(&fx, "out of reach"), 2);
 	EXPECT("alice\r\n", REPLY_ALICE);
@@ -2181,7 +2219,7 @@ Test(daemon, a_worker_that_listens_no_more_sleeps_through_connections)
 	cr_assert((silent = client_connect(LOCAL, fx.port)) >= 0);
 	EXPECT("alice\r\n", REPLY_ALICE);	/* the silent one is in */
 	daemon_signal(&fx, SIGHUP);
-	EXPECT_LOG("^fingerd: SIGHUP: group finger has 5 members$");
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 generation=[0-9]+ why=sighup$");
 	before = wakeups(old);
 	for (i = 0; i < 200; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
@@ -2208,10 +2246,9 @@ Test(daemon, a_worker_killed_by_its_filter_is_explained)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	worker = daemon_worker(&fx);
 	cr_assert_eq(kill(worker, SIGSYS), 0);
-	EXPECT_LOG("^fingerd: worker [0-9]+ killed by signal 31 \\(Bad system "
-	    "call\\): a system call outside its seccomp allow-list, which the "
-	    "kernel's audit log names \\(type=1326\\); starting "
-	    "another$");
+	EXPECT_LOG("^fingerd: event=worker-exit pid=[0-9]+ signal=SIGSYS why=\"Bad "
+	    "system call: a system call outside its seccomp allow-list, which "
+	    "the kernel\'s audit log names \\(type=1326\\)\" restart=0s$");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_neq(daemon_worker(&fx), worker);
 	daemon_signal(&fx, SIGTERM);
@@ -2259,4 +2296,203 @@ Test(daemon, a_worker_with_every_slot_taken_sleeps_through_connections)
 		close(queued[i]);
 	buffer_free(&b);
 	stopped_cleanly();
+}
+
+/*
+ * A log in a file (or a terminal, or a pipe): each line begins with its
+ * time, RFC 3339 in UTC with milliseconds, then the line as before.
+ */
+Test(daemon, log_file_lines_begin_with_their_time)
+{
+	struct buffer b;
+	struct tm tm = { 0 };
+	char *line, *next;
+	time_t start = time(NULL), t;
+	regex_t re;
+	size_t lines = 0;
+
+	cr_assert_eq(regcomp(&re, "^" LOG_TIME_RE " fingerd: [^ ]", REG_EXTENDED |
+	    REG_NOSUB), 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
+	stopped_cleanly();
+	log_read(&fx, &b);
+	for (line = b.data; *line != '\0'; line = next, lines++) {
+		cr_assert_not_null(next = strchr(line, '\n'));
+		*next++ = '\0';
+		cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0, "%s", line);
+		cr_assert_not_null(strptime(line, "%Y-%m-%dT%H:%M:%S", &tm));
+		t = timegm(&tm);
+		cr_assert(t >= start && t <= time(NULL), "%s: not UTC now",
+		    line);
+	}
+	cr_assert_geq(lines, 5, "%zu lines", lines);
+	regfree(&re);
+	buffer_free(&b);
+}
+
+/* The port from a syslog "event=listen" line, once the daemon serves. */
+static int
+syslog_port(int fd, struct buffer *log)
+{
+	const char *line;
+
+	cr_assert(syslog_wait(fd, log, "^fingerd\\[[0-9]+\\]: event=start "
+	    "group=finger ", 1, WAIT_START_MS), "not serving; syslog: %s",
+	    log->data != NULL ? log->data : "");
+	cr_assert_not_null(line = strstr(log->data, "]: event=listen "
+	    "address=127.0.0.1:"));
+	return atoi(line + sizeof("]: event=listen address=127.0.0.1:") - 1);
+}
+
+/*
+ * -l: every line goes to syslog (FINGERD_SYSLOG_PATH stands for
+ * /dev/log), the supervisor's and each worker's, a whole datagram each
+ * (syslog_read() checks them) of facility daemon at its level; none to
+ * stderr.
+ */
+Test(daemon, syslog_lines_are_datagrams)
+{
+	struct buffer log = { 0 }, err;
+	int fd = syslog_bind(&fx);
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, "-w", "2", NULL);
+	fx.port = syslog_port(fd, &log);
+	cr_assert_eq(strncmp(log.data, "<30>", 4), 0, "%s", log.data);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert(syslog_wait(fd, &log, "^fingerd\\[[0-9]+\\]: client=127\\."
+	    "0\\.0\\.1 query=\"alice\" reply=plan end=ok sent=[0-9]+ "
+	    "ms=[0-9]+\\.[0-9]{3}$", 1, WAIT_LOG_MS), "%s", log.data);
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 2, "%s", log.data);
+	cr_assert_null(strstr(log.data, "\n<2"), "not info: %s", log.data);
+	log_read(&fx, &err);
+	cr_assert_eq(err.len, 0, "on stderr: %s", err.data);
+	buffer_free(&err);
+	buffer_free(&log);
+	close(fd);
+}
+
+/* -l, and no syslog to reach: one clear line at start, and no start. */
+Test(daemon, syslog_unreachable_at_start)
+{
+	int fd = syslog_bind(&fx);
+
+	close(fd);
+	cr_assert_eq(daemon_run(&fx, "-l", "-B", LOCAL, NULL), EX_UNAVAILABLE);
+	cr_assert_eq(log_count(&fx, "^fingerd: -l: cannot reach syslog at "
+	    ".*/log\\.socket \\(is a syslog daemon running\\?\\): "), 1);
+}
+
+/*
+ * Syslog's socket gone (its daemon stopped): the lines are lost,
+ * counted; once a socket is there again the count reaches it, exactly.
+ */
+Test(daemon, syslog_gone_loses_lines_counted)
+{
+	struct buffer log = { 0 };
+	int fd = syslog_bind(&fx), i;
+	unsigned long lost;
+	bool last;
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
+	fx.port = syslog_port(fd, &log);
+	close(fd);
+	for (i = 0; i < 5; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	usleep(200 * 1000);	/* their lines tried, 10 ms after */
+	fd = syslog_bind(&fx);
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	cr_assert_eq(log_count_in(&log, "client="), 0, "%s", log.data);
+	cr_assert_eq(log_count_in(&log, "^fingerd\\[[0-9]+\\]: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 1, "%s", log.data);
+	lost = log_lost_count(&log, &last);
+	cr_assert_eq(lost, 5, "%lu lines counted lost: %s", lost, log.data);
+	buffer_free(&log);
+	close(fd);
+}
+
+/*
+ * The daemon's own events (where it listens, the engine, the start, a
+ * reload, a worker's end and its restart, the stops) are key=value
+ * lines, as the exchanges' are: every line of such a life parses so.
+ */
+Test(daemon, own_events_are_key_value_lines)
+{
+	static const char *const events[] = {
+		"^fingerd: event=listen address=127\\.0\\.0\\.1:[0-9]+$",
+		"^fingerd: event=engine engine=",
+		"^fingerd: event=start group=finger members=5 workers=2$",
+		"^fingerd: event=reload group=finger members=5 generation=2 why=sighup$",
+		"^fingerd: event=worker-exit pid=[0-9]+ signal=SIGKILL "
+		    "why=\"Killed\" restart=0s$",
+		"^fingerd: event=stop signal=SIGTERM$",
+		"^fingerd\\[[0-9]+\\]: event=stop signal=SIGTERM in_flight=0$",
+	};
+	pid_t workers[4];
+	double deadline;
+	size_t i;
+
+	daemon_start(&fx, "-B", LOCAL, "-w", "2", NULL);
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG(events[3]);
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (daemon_workers(&fx, workers, 4) != 2 && now_seconds() < deadline)
+		usleep(10000);	/* the old generation leaves */
+	cr_assert_eq(daemon_workers(&fx, workers, 4), 2);
+	cr_assert_eq(kill(workers[0], SIGKILL), 0);
+	EXPECT_LOG(events[4]);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+	for (i = 0; i < sizeof(events) / sizeof(events[0]); i++)
+		cr_assert_geq(log_count(&fx, events[i]), 1, "no line %s",
+		    events[i]);
+	cr_assert_eq(log_count(&fx, "^fingerd(\\[[0-9]+\\])?: (event=[a-z-]+|"
+	    "client=[^ ]+)( [a-z_]+=(\"[^\"]*\"|[^ \"]*)(\\.\\.\\.)?)*$"),
+	    log_count(&fx, ""), "a line that is not key=value");
+}
+
+/*
+ * Syslog restarted (its socket gone, then a new one): the workers' lines
+ * reach the new one without waiting for the supervisor to log anything,
+ * as it connects the socket they share again when they say it refuses
+ * their lines; every exchange is then logged or counted lost.
+ */
+Test(daemon, syslog_back_after_a_restart)
+{
+	struct buffer log = { 0 };
+	double deadline;
+	int fd = syslog_bind(&fx), i;
+	size_t served = 0, logged;
+	unsigned long lost;
+	bool last;
+
+	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
+	fx.port = syslog_port(fd, &log);
+	close(fd);
+	for (i = 0; i < 5; i++, served++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	usleep(200 * 1000);
+	fd = syslog_bind(&fx);
+	deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	while (log_count_in(&log, "client=") == 0) {
+		cr_assert(now_seconds() < deadline, "no exchange line after "
+		    "%zu queries: %s", served, log.data);
+		EXPECT("alice\r\n", REPLY_ALICE);
+		served++;
+		usleep(100 * 1000);
+		syslog_read(fd, &log);
+	}
+	stopped_cleanly();
+	syslog_read(fd, &log);
+	logged = log_count_in(&log, "client=");
+	lost = log_lost_count(&log, &last);
+	cr_assert(lost >= 5 && logged + lost == served, "%zu exchanges, %zu "
+	    "logged, %lu counted lost: %s", served, logged, lost, log.data);
+	buffer_free(&log);
+	close(fd);
 }

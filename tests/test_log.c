@@ -5,16 +5,50 @@
  */
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
 
+#define TIME_LEN	(sizeof("2026-12-06T19:37:41.123Z ") - 1)
+
 static int pipe_fds[2], saved_stderr;
+
+/*
+ * Checks that each line of text begins with its time, within a second
+ * of now, and takes the times out.
+ */
+static void
+untimed(char *text)
+{
+	regex_t re;
+	struct tm tm = { 0 };
+	char *line;
+	time_t now = time(NULL), t;
+
+	cr_assert_eq(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:"
+	    "[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z $", REG_EXTENDED | REG_NOSUB), 0);
+	for (line = text; *line != '\0'; line = strchr(line, '\n') + 1) {
+		char time[TIME_LEN + 1];
+
+		memcpy(time, line, TIME_LEN);
+		time[TIME_LEN] = '\0';
+		cr_assert_eq(regexec(&re, time, 0, NULL, 0), 0, "%s", line);
+		cr_assert_not_null(strptime(time, "%Y-%m-%dT%H:%M:%S", &tm));
+		t = timegm(&tm);
+		cr_assert(t >= now - 1 && t <= now, "%s: not now", time);
+		memmove(line, line + TIME_LEN, strlen(line + TIME_LEN) + 1);
+		cr_assert_not_null(strchr(line, '\n'));
+	}
+	regfree(&re);
+}
 
 static void
 setup(void)
@@ -35,14 +69,19 @@ teardown(void)
 
 TestSuite(log, .init = setup, .fini = teardown);
 
-/* What one write put in the pipe. */
+/*
+ * What one write put in the pipe, and its length (a pipe is neither the
+ * journal nor a socket: each line begins with its time, RFC 3339 in UTC,
+ * which is checked and left out of buf).
+ */
 static size_t
 one_write(char *buf, size_t size)
 {
 	ssize_t n = read(pipe_fds[0], buf, size - 1);
 
-	cr_assert(n > 0);
+	cr_assert(n > 0 && (size_t)n > TIME_LEN);
 	buf[n] = '\0';
+	untimed(buf);
 	return (size_t)n;
 }
 
@@ -81,7 +120,7 @@ Test(log, a_long_query_cut_to_one_pipe_buf)
 	n = one_write(buf, sizeof(buf));
 	cr_assert_leq(n, PIPE_BUF);
 	cr_assert_gt(n, PIPE_BUF - 8, "%zu bytes: not cut at the bound", n);
-	cr_assert_eq(buf[n - 1], '\n');
+	cr_assert_eq(buf[n - TIME_LEN - 1], '\n');
 	cr_assert_eq(strncmp(buf, "fingerd: client=192.0.2.1 query=\"\\x01",
 	    37), 0);
 	cr_assert_not_null(quote = strstr(buf, "\"... reply=invalid end=ok "
@@ -100,7 +139,7 @@ Test(log, any_line_at_most_pipe_buf)
 	log_warnx("%s", text);
 	n = one_write(buf, sizeof(buf));
 	cr_assert_eq(n, PIPE_BUF);
-	cr_assert_eq(buf[n - 1], '\n');
+	cr_assert_eq(buf[n - TIME_LEN - 1], '\n');
 }
 
 /* The cuts of a reply, each marked after its word. */
@@ -130,4 +169,86 @@ Test(log, cuts_marked_after_the_reply)
 		one_write(buf, sizeof(buf));
 		cr_assert_not_null(strstr(buf, cases[i].want), "%s", buf);
 	}
+}
+
+/* A line of the longest kind the queue tests use: 4,010 bytes. */
+static void
+long_line(void)
+{
+	static char text[4001];
+
+	memset(text, 'a', sizeof(text) - 1);
+	log_info("%s", text);
+}
+
+/* Writes what is due, as a worker's ring would, until nothing is. */
+static void
+queue_drain(void)
+{
+	const void *data;
+	size_t len;
+
+	while (log_next(&data, &len))
+		cr_assert(log_wrote((int)len));
+}
+
+/*
+ * The room log_room() promises stays there whatever comes first: asked
+ * while no write is in flight and lines are written behind, then a
+ * write starts before the lines come.  The room behind the lines
+ * written counted, the last lines were lost (issue 20).
+ */
+Test(log, the_room_promised_holds_when_a_write_starts_first)
+{
+	const void *data;
+	size_t len, i, n;
+
+	cr_assert(log_queue_start(2));		/* 66 lines of PIPE_BUF */
+	for (i = 0; i < 60; i++)
+		long_line();
+	for (i = 0; i < 10; i++) {
+		cr_assert(log_next(&data, &len));
+		cr_assert(log_wrote((int)len));
+	}
+	for (n = 0; log_room(n + 1); n++)
+		continue;
+	cr_assert(log_next(&data, &len));	/* in flight: no moving */
+	for (i = 0; i < n; i++)
+		long_line();
+	cr_assert(log_wrote((int)len));
+	cr_assert_eq(log_lost_take(), 0, "lines lost with room for %zu", n);
+	queue_drain();
+	log_queue_stop(0);
+}
+
+/*
+ * At the end, the lines queued are written first, then the count of
+ * those lost (a worker's, added), once; a note the log would not take
+ * (EAGAIN) before does not count as written.
+ */
+Test(log, the_end_writes_the_lines_then_the_count_lost)
+{
+	static const char want[] = "fingerd: after\n"
+	    "fingerd: 5 log lines lost: the log took no more\n";
+	const void *data;
+	char buf[PIPE_BUF + 1], all[2 * PIPE_BUF];
+	size_t len, n = 0;
+
+	cr_assert(log_queue_start(1));
+	log_lost_add(5);
+	cr_assert(log_next(&data, &len));
+	cr_assert_eq(len, TIME_LEN + sizeof(want) - sizeof("fingerd: after\n"));
+	cr_assert_not(log_wrote(-EAGAIN));
+	log_info("after");
+	log_end(0);
+	close(pipe_fds[1]);
+	dup2(saved_stderr, STDERR_FILENO);
+	while ((len = (size_t)read(pipe_fds[0], buf, sizeof(buf))) > 0 &&
+	    len <= sizeof(buf) && n + len < sizeof(all)) {
+		memcpy(all + n, buf, len);
+		n += len;
+	}
+	all[n] = '\0';
+	untimed(all);
+	cr_assert_str_eq(all, want);
 }

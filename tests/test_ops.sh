@@ -203,14 +203,14 @@ test_finger_client() {
 	fi
 	start port79 "${DAEMON_ENV[@]}" "$FINGERD" "${ENGINE[@]}"
 	local pid=$PID
-	if ! wait_until 10 log_has "$T/port79.log" '^fingerd: serving group finger'; then
+	if ! wait_until 10 log_has "$T/port79.log" '^fingerd: event=start group=finger '; then
 		not_ok "fingerd with no flags starts on port 79"
 		ascii_log port79
 		return
 	fi
 	ok "fingerd with no flags starts on port 79"
 	check "it listens on [::]:79, dual-stack" \
-	    log_has "$T/port79.log" '^fingerd: listening on \[::\]:79$'
+	    log_has "$T/port79.log" '^fingerd: event=listen address=\[::\]:79$'
 	check "it runs as nobody (uid and gid 65534 in every slot, no groups)" \
 	    eval "grep -qE '^Uid:\s+65534\s+65534\s+65534\s+65534$' /proc/$pid/status &&
 	    grep -qE '^Gid:\s+65534\s+65534\s+65534\s+65534$' /proc/$pid/status &&
@@ -284,12 +284,12 @@ test_socket_activation() {
 	expect_bytes "so is the next, by the same fingerd" "$T/r.act2" \
 	    "$REPLY_LIST"
 	check "the log says it used the passed socket" log_has \
-	    "$T/activate.log" '^fingerd: listening on the socket systemd passed$'
+	    "$T/activate.log" '^fingerd: event=listen address=systemd$'
 	check "it bound nothing itself (-B and -P ignored)" eval \
-	    "! grep -q '^fingerd: listening on [0-9[]' '$T/activate.log'"
+	    "! log_text '$T/activate.log' | grep -q '^fingerd: event=listen address=[0-9[]'"
 	pid=$(children "$tpid")
 	check "one fingerd served both (Accept=no)" eval \
-	    "[ \$(grep -c '^fingerd: client=' '$T/activate.log') = 2 ] &&
+	    "[ \$(log_text '$T/activate.log' | grep -c '^fingerd: client=') = 2 ] &&
 	    [ \"\$(readlink /proc/$pid/exe)\" = '$FINGERD' ]"
 	kill -TERM "$pid" 2>/dev/null
 	wait_exit "$tpid" 10
@@ -306,7 +306,7 @@ test_socket_activation() {
 		ascii_log activate2
 		return
 	fi
-	wait_until 10 log_has "$T/activate2.log" '^fingerd: serving group'
+	wait_until 10 log_has "$T/activate2.log" '^fingerd: event=start '
 	many 7978 50 activate2
 	check "both workers serve on the passed socket (pids $(served_by activate2))" \
 	    [ "$(served_by activate2 | wc -w)" = 2 ]
@@ -341,8 +341,8 @@ many() {
 
 # The pids in the log's client lines, on one line.
 served_by() {
-	echo $(sed -n 's/^fingerd\[\([0-9]*\)\]: client=.*/\1/p' \
-	    "$T/$1.log" | sort -n -u)
+	echo $(log_text "$T/$1.log" |
+	    sed -n 's/^fingerd\[\([0-9]*\)\]: client=.*/\1/p' | sort -n -u)
 }
 
 # The fingerd supervisor among a process's descendants: the one whose
@@ -463,7 +463,7 @@ test_workers() {
 	start workers "${DAEMON_ENV[@]}" "$FINGERD" "${ENGINE[@]}" -w 2 -B 127.0.0.1 -P $port
 	pid=$PID
 	if ! wait_until 10 log_has "$T/workers.log" \
-	    '^fingerd: serving group finger \(2 members\)$'; then
+	    '^fingerd: event=start group=finger members=2 workers=2$'; then
 		not_ok "-w 2 starts two workers"
 		ascii_log workers
 		return
@@ -488,7 +488,7 @@ fingerd: worker 1/2, generation 1 \" ]"
 	kill -HUP "$pid"
 	check "SIGHUP: the supervisor reads the group, once" wait_until 5 \
 	    log_has "$T/workers.log" \
-	    '^fingerd: SIGHUP: group finger has 3 members$'
+	    '^fingerd: event=reload group=finger members=3 generation=[0-9]+ why=[a-z-]+$'
 	old=$workers
 	check "  two new workers replace the two old ones" wait_until 10 eval \
 	    '[ "$(workers_of '"$pid"' | wc -w)" = 2 ] &&
@@ -497,7 +497,7 @@ fingerd: worker 1/2, generation 1 \" ]"
 	workers=$(workers_of "$pid")
 	check "  the old workers are gone ($old)" wait_until 10 none_alive $old
 	check "  no SIGHUP line from a worker" eval \
-	    "! grep -qE '^fingerd\\[[0-9]+\\]: SIGHUP' '$T/workers.log'"
+	    "! log_text '$T/workers.log' | grep -qE '^fingerd\\[[0-9]+\\]: event=reload'"
 	WRONG=0
 	for _ in $(seq 40); do
 		quick $port mallory "$REPLY_MALLORY" || WRONG=$((WRONG + 1))
@@ -510,7 +510,7 @@ fingerd: worker 1/2, generation 1 \" ]"
 	kill -KILL "$killed"
 	check "SIGKILL of worker $killed is reported" wait_until 5 log_has \
 	    "$T/workers.log" \
-	    "^fingerd: worker $killed killed by signal 9 .*starting another"
+	    "^fingerd: event=worker-exit pid=$killed signal=SIGKILL .* restart=[0-9]+s$"
 	wait_until 5 eval '[ "$(workers_of '"$pid"' | wc -w)" = 2 ] &&
 	    ! workers_of '"$pid"' | grep -qw '"$killed"
 	new=$(workers_of "$pid" | tr ' ' '\n' | grep -vx "$survivor" |
@@ -519,12 +519,12 @@ fingerd: worker 1/2, generation 1 \" ]"
 	    '[ -n "$new" ] && [ "$(workers_of "$pid" | wc -w)" = 2 ]'
 	n=0
 	while [ $n -lt 100 ] &&
-	    ! grep -q "^fingerd\[$new\]: client=" "$T/workers.log"; do
+	    ! log_has "$T/workers.log" "^fingerd\[$new\]: client="; do
 		quick $port alice "$REPLY_ALICE"
 		n=$((n + 1))
 	done
 	check "  which serves (seen after $n connections)" \
-	    grep -q "^fingerd\[$new\]: client=" "$T/workers.log"
+	    log_has "$T/workers.log" "^fingerd\[$new\]: client="
 
 	workers=$(workers_of "$pid")
 	kill -TERM "$pid"
@@ -534,8 +534,8 @@ fingerd: worker 1/2, generation 1 \" ]"
 	write_group alice 4
 	check "  both workers ($workers) are gone" none_alive $workers
 	check "  no other worker was reported dying" eval \
-	    "! grep -E 'worker [0-9]+ (exited|killed)' '$T/workers.log' |
-	    grep -v 'worker $killed killed by signal 9' | grep -q ."
+	    "! grep -E 'event=worker-exit' '$T/workers.log' |
+	    grep -v 'pid=$killed signal=SIGKILL ' | grep -q ."
 }
 
 # ---------------------------------------------- the syscalls the unit allows
@@ -640,7 +640,7 @@ test_syscall_filter() {
 	fi
 	pid=$(supervisor_of "$PID")
 	kill -HUP "$pid"
-	wait_until 5 log_has "$T/strace1.log" '^fingerd: SIGHUP'
+	wait_until 5 log_has "$T/strace1.log" '^fingerd: event=reload '
 	sleep 0.5
 	query 7982 alice >/dev/null
 	kill -TERM "$pid"
@@ -653,7 +653,7 @@ test_syscall_filter() {
 	    -E NSS_WRAPPER_PASSWD="$T/passwd" -E NSS_WRAPPER_GROUP="$T/group" \
 	    "$FINGERD" "${ENGINE[@]}" -w 2 -B 127.0.0.1 -P 7983
 	local spid=$PID
-	if ! wait_until 10 log_has "$T/strace2.log" '^fingerd: serving group'
+	if ! wait_until 10 log_has "$T/strace2.log" '^fingerd: event=start '
 	then
 		not_ok "fingerd -w 2 runs under strace"
 		ascii_log strace2
@@ -663,7 +663,7 @@ test_syscall_filter() {
 	query 7983 '' >/dev/null
 	pid=$(children "$spid")
 	kill -HUP "$pid"
-	wait_until 5 log_has "$T/strace2.log" '^fingerd: SIGHUP'
+	wait_until 5 log_has "$T/strace2.log" '^fingerd: event=reload '
 	sleep 0.5
 	kill -KILL "$(workers_of "$pid" | awk '{ print $1 }')"
 	wait_until 5 eval '[ "$(workers_of '"$pid"' | wc -w)" = 2 ]'
@@ -929,6 +929,7 @@ test_manual() {
 	# Every flag of the list, with its argument's name from the usage.
 	sed -n 's/^  -\([A-Za-z]\) .*/\1/p' "$T/help" | while read -r flag; do
 		arg=$(sed -n "s/^-$flag \(.*\)/\1/p" "$T/help.synopsis")
+		arg=${arg% ...}		# a repeatable flag's
 		echo "$flag${arg:+ $arg}"
 	done | sort >"$T/help.flags"
 	sed -n 's/^\.It Fl \([A-Za-z]\)\( Ar \([a-z-]*\)\)\{0,1\}$/\1 \3/p' \
@@ -1023,7 +1024,7 @@ test_file_capability() {
 	start filecap setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    "$bin" "${ENGINE[@]}" -g nogroup
 	pid=$PID
-	if ! wait_until 10 log_has "$T/filecap.log" '^fingerd: serving group nogroup'; then
+	if ! wait_until 10 log_has "$T/filecap.log" '^fingerd: event=start group=nogroup '; then
 		not_ok "with the file capability, fingerd starts on port 79"
 		ascii_log filecap
 		return

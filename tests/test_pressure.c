@@ -726,14 +726,15 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
 	daemon_signal(&fx, SIGHUP);
-	cr_assert(log_wait(&fx, "SIGHUP: group finger has 6 members$", 1,
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 .* why=sighup$", 1,
 	    (int)(LATENCY(2) * 1000)), "no new generation serves after SIGHUP");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("zoe\r\n", NO_PLAN_ZOE);
 	worker = worker_alone();
 	start = now_seconds();
 	cr_assert_eq(kill(worker, SIGKILL), 0);
-	cr_assert(log_wait(&fx, "killed by signal 9 .*; starting another$", 1,
+	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
+	    "signal=SIGKILL .*restart=", 1,
 	    WAIT_LOG_MS));
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - start;
@@ -793,7 +794,8 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
 	worker = worker_alone();
 	cr_assert_eq(kill(worker, SIGKILL), 0);
-	cr_assert(log_wait(&fx, "killed by signal 9 .*; starting another$", 1,
+	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
+	    "signal=SIGKILL .*restart=", 1,
 	    WAIT_LOG_MS));
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_neq(worker_alone(), worker);
@@ -820,8 +822,8 @@ Test(pressure, a_hung_home_that_answers_is_served_from_then)
 	took = now_seconds() - start;
 	figure("a hung home served once it answers", took * 1000, "ms",
 	    "< 5000 ms");
-	cr_assert(log_wait(&fx, "a home answered: group finger has 6 "
-	    "members$", 1, WAIT_LOG_MS));
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=[0-9]+ why=home-answered$", 1, WAIT_LOG_MS));
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 	slowfs_end();
@@ -854,8 +856,8 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	    LATENCY(5)), "yan's new home not served");
 	figure("a home made after the start served", (now_seconds() - start) *
 	    1000, "ms", "< 5000 ms");
-	cr_assert_eq(log_count(&fx, "a home answered: group finger has 6 "
-	    "members$"), 1);
+	cr_assert_eq(log_count(&fx, "event=reload group=finger members=6 "
+	    "generation=[0-9]+ why=home-answered$"), 1);
 	stopped_cleanly();
 }
 
@@ -895,9 +897,13 @@ accepting(int port)
 
 /* ------------------------------------------------- the log under pressure */
 
-enum log_kind { LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE };
+enum log_kind {
+	LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE,
+	LOG_STALLED_SYSLOG		/* -l, a datagram socket not read */
+};
 
 #define HOSTILE		1020		/* connections at once */
+#define HOSTILE_MAX	2000
 
 struct reader {
 	int		 fd;
@@ -916,7 +922,8 @@ reader_run(void *arg)
 	ssize_t n;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		if (r->kind == LOG_STALLED_FIFO &&
+		if ((r->kind == LOG_STALLED_FIFO ||
+		    r->kind == LOG_STALLED_SYSLOG) &&
 		    !__atomic_load_n(&r->go, __ATOMIC_RELAXED)) {
 			usleep(10000);
 			continue;
@@ -956,6 +963,10 @@ log_open(enum log_kind kind, int *daemon_end)
 		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
 		    O_CLOEXEC, 0644);
 		return -1;
+	case LOG_STALLED_SYSLOG:	/* stderr the file, which stays empty */
+		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+		return syslog_bind(&fx);
 	case LOG_STALLED_FIFO:
 		snprintf(fifo, sizeof(fifo), "%s/log.fifo", fx.dir);
 		cr_assert_eq(mkfifo(fifo, 0600), 0);
@@ -978,7 +989,7 @@ log_open(enum log_kind kind, int *daemon_end)
 }
 
 /*
- * The port from the log's "listening on" line, once it serves; a stalled
+ * The port from the log's "event=listen" line, once it serves; a stalled
  * reader stops reading then.
  */
 static int
@@ -996,35 +1007,40 @@ port_from(struct reader *r)
 			buffer_free(&r->text);
 			log_read(&fx, &r->text);
 		}
-		if ((line = strstr(r->text.data, "fingerd: listening on "
-		    "127.0.0.1:")) != NULL && strstr(line, "serving group"))
-			port = atoi(line + 32);
+		if ((line = strstr(r->text.data, ": event=listen address="
+		    "127.0.0.1:")) != NULL && strstr(line, "event=start"))
+			port = atoi(line + 33);
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (r->kind == LOG_STALLED_FIFO)
+	if (r->kind == LOG_STALLED_FIFO || r->kind == LOG_STALLED_SYSLOG)
 		__atomic_store_n(&r->go, 0, __ATOMIC_RELAXED);
 	return port;
 }
 
-/* 1,020 connections at once, each a 1,023-byte line of control bytes. */
+/*
+ * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
+ * control bytes; a stalled reader reads again stall_ms after they are
+ * sent.
+ */
 static void
-hostile_clients(int port, struct reader *r)
+hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
 {
-	static int fds[HOSTILE];
+	static int fds[HOSTILE_MAX];
 	static char query[1023];
 	struct buffer b = { 0 };
 	size_t i;
 
+	cr_assert_leq(n, HOSTILE_MAX);
 	memset(query, 0x01, sizeof(query) - 1);
 	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < HOSTILE; i++) {
+	for (i = 0; i < n; i++) {
 		cr_assert((fds[i] = client_connect(SERVER, port)) >= 0,
 		    "connection %zu: %s", i, strerror(errno));
 		client_send(fds[i], query, sizeof(query));
 	}
-	usleep(500 * 1000);
+	usleep(stall_ms * 1000);
 	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
-	for (i = 0; i < HOSTILE; i++) {
+	for (i = 0; i < n; i++) {
 		memset(&b, 0, sizeof(b));
 		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
 		    "connection %zu: %s", i, strerror(errno));
@@ -1035,19 +1051,22 @@ hostile_clients(int port, struct reader *r)
 }
 
 /*
- * Every line of the log whole, at most PIPE_BUF bytes, and one exchange
- * line per exchange, each parsing as such; no line lost.
+ * Every line of the log whole, at most PIPE_BUF bytes (with syslog, each
+ * a datagram of facility daemon), and one exchange line per exchange,
+ * each parsing as such; no line lost.
  */
 static void
-log_checked(const struct buffer *log, size_t exchanges)
+log_checked(const struct buffer *log, size_t exchanges, bool datagrams)
 {
-	regex_t re;
+	regex_t re, datagram;
 	char *copy, *line, *next;
 	size_t lines = 0;
 
 	cr_assert_eq(regcomp(&re, "^fingerd(\\[[0-9]+\\])?: client=127\\.0\\.0"
 	    "\\.1 query=\"(\\\\x01)+\"(\\.\\.\\.)? reply=invalid end=ok "
 	    "sent=15 ms=[0-9]+\\.[0-9]{3}$", REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regcomp(&datagram, "^" SYSLOG_HEAD_RE "fingerd\\[[0-9]+"
+	    "\\]: ", REG_EXTENDED | REG_NOSUB), 0);
 	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
 	    "the log ends within a line");
 	cr_assert_not_null(copy = strdup(log->data));
@@ -1057,51 +1076,86 @@ log_checked(const struct buffer *log, size_t exchanges)
 		cr_assert_leq((size_t)(next - line), PIPE_BUF,
 		    "a line of %zu bytes", (size_t)(next - line));
 		cr_assert_null(strstr(line, "lost"), "%s", line);
+		cr_assert(!datagrams || regexec(&datagram, line, 0, NULL, 0) ==
+		    0, "not a datagram of facility daemon: %.300s", line);
 		if (strstr(line, "client=") == NULL)
 			continue;
-		cr_assert_eq(regexec(&re, line, 0, NULL, 0), 0,
+		cr_assert_eq(regexec(&re, log_untimed(line), 0, NULL, 0), 0,
 		    "not an exchange's line: %.300s", line);
 		lines++;
 	}
 	free(copy);
 	regfree(&re);
+	regfree(&datagram);
 	cr_assert_eq(lines, exchanges, "%zu exchange lines for %zu exchanges",
 	    lines, exchanges);
+}
+
+/*
+ * The daemon started with its stderr the log of this kind (and the
+ * reader's thread started on it), serving.
+ */
+static void
+log_daemon_start(struct reader *r, pthread_t *reader, const char *workers,
+    const char *clients, const char *timeout)
+{
+	int stdio[3], daemon_end;
+
+	pthread_mutex_init(&r->lock, NULL);
+	r->go = 1;
+	r->fd = log_open(r->kind, &daemon_end);
+	buffer_append(&r->text, "", 0);
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[0];
+	stdio[2] = daemon_end;
+	fx.stdio = stdio;
+	if (r->kind == LOG_STALLED_SYSLOG)
+		daemon_launch(&fx, "-l", "-B", SERVER, "-w", workers, "-c",
+		    clients, "-t", timeout, NULL);
+	else
+		daemon_launch(&fx, "-B", SERVER, "-w", workers, "-c", clients,
+		    "-t", timeout, NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(daemon_end);
+	if (r->fd >= 0)
+		cr_assert_eq(pthread_create(reader, NULL, reader_run, r), 0);
+	fx.port = port_from(r);
+}
+
+/* The daemon has exited: the whole log, once its reader has read it. */
+static void
+log_reader_end(struct reader *r, pthread_t reader)
+{
+	if (r->fd >= 0) {
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+		pthread_join(reader, NULL);
+		close(r->fd);
+	} else {
+		buffer_free(&r->text);
+		log_read(&fx, &r->text);
+	}
+}
+
+static void
+log_under_pressure_of(enum log_kind kind, const char *workers,
+    const char *clients, size_t queries, unsigned stall_ms)
+{
+	struct reader r = { .kind = kind };
+	pthread_t reader;
+
+	log_daemon_start(&r, &reader, workers, clients, "10");
+	hostile_clients(fx.port, &r, queries, stall_ms);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	log_checked(&r.text, queries, kind == LOG_STALLED_SYSLOG);
+	buffer_free(&r.text);
 }
 
 static void
 log_under_pressure(enum log_kind kind, const char *workers)
 {
-	struct reader r = { .kind = kind, .go = 1 };
-	int stdio[3], daemon_end;
-	pthread_t reader;
-
-	pthread_mutex_init(&r.lock, NULL);
-	r.fd = log_open(kind, &daemon_end);
-	buffer_append(&r.text, "", 0);
-	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
-	stdio[1] = stdio[0];
-	stdio[2] = daemon_end;
-	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", SERVER, "-w", workers, NULL);
-	fx.stdio = NULL;
-	close(stdio[0]);
-	close(daemon_end);
-	if (r.fd >= 0)
-		cr_assert_eq(pthread_create(&reader, NULL, reader_run, &r), 0);
-	fx.port = port_from(&r);
-	hostile_clients(fx.port, &r);
-	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
-	if (r.fd >= 0) {
-		__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
-		pthread_join(reader, NULL);
-		close(r.fd);
-	} else {
-		buffer_free(&r.text);
-		log_read(&fx, &r.text);
-	}
-	log_checked(&r.text, HOSTILE);
-	buffer_free(&r.text);
+	log_under_pressure_of(kind, workers, "1024", HOSTILE, 500);
 }
 
 Test(pressure, log_a_file)
@@ -1145,8 +1199,87 @@ Test(pressure, log_an_o_nonblock_pipe_two_workers)
 }
 
 /*
+ * Few client slots, so a small queue, and a log that stalls for long: a
+ * worker that took a client while no write was in flight, counting the
+ * room behind the lines written, then started a write, had no room for
+ * that client's line (7 to 22 lines lost).  Every exchange is logged.
+ */
+Test(pressure, log_stalled_long_with_few_slots)
+{
+	log_under_pressure_of(LOG_STALLED_FIFO, "3", "16", HOSTILE_MAX,
+	    8000);
+}
+
+/*
+ * -l, syslog's socket not read (its queue full): the workers stop
+ * accepting, lose nothing, and catch up once it is read; every line a
+ * whole datagram of facility daemon (syslog_read() checks each).
+ */
+Test(pressure, log_a_stalled_syslog_socket)
+{
+	log_under_pressure_of(LOG_STALLED_SYSLOG, "2", "16", HOSTILE, 2000);
+}
+
+/*
+ * SIGTERM while the log is stalled: the queued connections are served,
+ * the worker's lines wait the grace and are lost, and the count of them
+ * reaches the log once it is read again, as its last line (the
+ * supervisor waits a few seconds for it at its exit).  Every line is
+ * either in the log or counted: each exchange's, and the worker's
+ * stop line.
+ */
+Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
+{
+	static int fds[300];
+	static char query[1023];
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	struct buffer b;
+	pthread_t reader;
+	double deadline;
+	size_t i, served = 0, exchanges, stops;
+	unsigned long lost;
+	bool last;
+	pid_t worker;
+
+	log_daemon_start(&r, &reader, "1", "16", "2");
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < 300; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, sizeof(query));
+	}
+	usleep(500 * 1000);
+	daemon_signal(&fx, SIGTERM);
+	for (i = 0; i < 300; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		served += b.len == sizeof(REPLY_INVALID) - 1 &&
+		    memcmp(b.data, REPLY_INVALID, b.len) == 0;
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (daemon_workers(&fx, &worker, 1) > 0 && now_seconds() < deadline)
+		usleep(10000);
+	cr_assert_eq(daemon_workers(&fx, &worker, 1), 0, "the worker stays");
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	exchanges = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ");
+	stops = log_count_in(&r.text, "event=stop signal=SIGTERM in_flight=");
+	lost = log_lost_count(&r.text, &last);
+	cr_assert(served > 0 && lost > 0, "%zu served, %lu lost", served, lost);
+	cr_assert(last, "the count of the lines lost is not the last line:\n"
+	    "%s", r.text.data);
+	cr_assert_eq(exchanges + stops + lost, served + 1, "%zu exchanges "
+	    "served, %zu logged, %zu stop lines, %lu lines lost", served,
+	    exchanges, stops, lost);
+	buffer_free(&r.text);
+}
+
+/*
  * A log that stalls for good: SIGTERM still ends the daemon within -t and
- * the grace, and the lines it could not write are counted, not silently
+ * the graces, and the lines it could not write are counted, not silently
  * dropped (the count goes where it can: nowhere, here, but the exit is
  * timely).
  */
@@ -1178,8 +1311,11 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 		}
 	start = now_seconds();
 	daemon_signal(&fx, SIGTERM);
-	/* -t, then a second's grace each for the worker and the supervisor */
-	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(6.5) * 1000)), -1,
+	/*
+	 * -t, then a second's grace for the worker and three seconds for
+	 * the supervisor to write its last lines and the count of those lost
+	 */
+	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(8.5) * 1000)), -1,
 	    "not stopped %.1f s after SIGTERM with the log stalled",
 	    now_seconds() - start);
 	close(fds[0]);

@@ -258,7 +258,7 @@ serve_steps() {
 	start "fingerd.$SOURCE" "$FINGERD" -P 7979 -B 127.0.0.1 -g finger \
 	    -u nobody
 	pid=$PID FPID=$PID
-	if ! wait_until 10 log_has "$log" '^fingerd: serving group finger \(1 member\)$'; then
+	if ! wait_until 10 log_has "$log" '^fingerd: event=start group=finger members=1 workers=[0-9]+$'; then
 		not_ok "fingerd starts: serving group finger (1 member)"
 		return
 	fi
@@ -275,7 +275,7 @@ serve_steps() {
 	    "setpriv --reuid=65534 --regid=65534 --clear-groups \
 	    cat /srv/b/carol/.plan >/dev/null"
 	kill -HUP "$pid"
-	if wait_until 5 log_has "$log" '^fingerd: SIGHUP: group finger has 2 members$'; then
+	if wait_until 5 log_has "$log" '^fingerd: event=reload group=finger members=2 generation=[0-9]+ why=[a-z-]+$'; then
 		ok "b. SIGHUP: group finger has 2 members"
 	else
 		not_ok "b. SIGHUP: group finger has 2 members"
@@ -297,7 +297,7 @@ serve_steps() {
 	fi
 	ok "c. alice leaves the group in the $SOURCE source"
 	kill -HUP "$pid"
-	wait_until 5 log_has "$log" '^fingerd: SIGHUP: group finger has 1 member$'
+	wait_until 5 log_has "$log" '^fingerd: event=reload group=finger members=1 generation=[0-9]+ why=[a-z-]+$'
 	wait_until 5 reply_is alice "$REPLY_NO_SUCH"
 	query alice >"$T/r.alice2"
 	expect_bytes "c. after SIGHUP, alice: No such user" "$T/r.alice2" \
@@ -583,9 +583,9 @@ follow_flow() {
 	REPLY_CAROL_MOVED='Login: carol\tName: Carol L.\r\nPlan:\r\nMoved to /srv/c.\r\n'
 	SHOW_LOGS=$log
 	start "fingerd.files.$engine" "$FINGERD" -P 7979 -B 127.0.0.1 \
-	    -g finger -u nobody -E "$engine" -R 1
+	    -g finger -u nobody -E "$engine" -R 2
 	pid=$PID
-	if ! wait_until 10 log_has "$log" '^fingerd: serving group finger \(1 member\)$'; then
+	if ! wait_until 10 log_has "$log" '^fingerd: event=start group=finger members=1 workers=[0-9]+$'; then
 		not_ok "$engine: fingerd starts: serving group finger (1 member)"
 		return
 	fi
@@ -611,11 +611,11 @@ follow_flow() {
 	    eval '[ ! -s "$T/load.bad" ] && [ "$(wc -l <"$T/load.count")" -ge 10 ]' ||
 	    sed 's/^/       /' "$T/load.bad" | head -6
 	workers=$(pgrep -P "$pid" | sort | tr '\n' ' ')
-	sleep 3.2
-	check "$engine: -R 1, three readings that find nothing new start no worker ($workers)" \
+	sleep 4.2
+	check "$engine: -R 2, two readings that find nothing new start no worker ($workers)" \
 	    [ "$workers" = "$(pgrep -P "$pid" | sort | tr '\n' ' ')" ]
 	check "$engine: each change logged as such" log_has "$log" \
-	    '^fingerd: the user database changed: group finger has [12] members?$' 4
+	    '^fingerd: event=reload group=finger members=[12] generation=[0-9]+ why=userdb-changed$' 4
 	kill -TERM "$pid"
 	wait_exit "$pid" 10
 	check "$engine: SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
