@@ -28,7 +28,7 @@ UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
-	tests/test_counters.c \
+	tests/test_counters.c tests/test_proxied.c \
 	tests/soak.c tests/harness.c
 
 # B is the build directory; check-asan builds a second tree in build-asan.
@@ -75,7 +75,8 @@ $(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 $(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_process.o \
-	    $(B)/tests/test_counters.o $(B)/tests/harness.o
+	    $(B)/tests/test_counters.o $(B)/tests/test_proxied.o \
+	    $(B)/tests/harness.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The abuse tests load the machine: one at a time, after the others, so

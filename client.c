@@ -133,7 +133,9 @@ struct client {
 	bool			 timer;		/* an OP_DEADLINE timer set */
 	enum fingerd_error	 end;		/* why it ended early */
 	const char		*reply;		/* what was sent, for the log */
-	const char		*why;		/* of "no-plan", for the log */
+	const char		*why;		/* of "no-plan", "bad-proxy" */
+	bool			 proxied;	/* its PROXY header awaited (-p) */
+	bool			 counted;	/* its address, for -a */
 	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
 	struct timespec		 started;
 	struct in6_addr		 address;
@@ -1191,6 +1193,64 @@ request_failed(int res)
 	return res == -ECANCELED ? E_TIMEOUT : E_CLIENT_GONE;
 }
 
+/*
+ * Counts c's address for -a; false when it is past it, and the error
+ * line is on its way.
+ */
+static bool
+client_count(struct context *ctx, struct client *c)
+{
+	c->counted = true;
+	if (address_counts_add(ctx->addresses, &c->address) <=
+	    ctx->options->per_address)
+		return true;
+	client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
+	return false;
+}
+
+/*
+ * From a -p proxy, the bytes so far (ended: and no more will come) begin
+ * with a PROXY header, or may yet, or do not: then the connection is
+ * closed with no reply.  A whole header is dropped, and the client is
+ * the address it names (a LOCAL one: the proxy itself), counted for -a
+ * from now.  Whether what follows it is to be taken as the query.
+ */
+static bool
+proxy_received(struct context *ctx, struct client *c, bool ended)
+{
+	struct proxy_header h;
+
+	switch (proxy_header_parse(c->query, c->query_len, &h)) {
+	case PROXY_MORE:
+		if (!ended) {
+			client_recv(ctx, c, OP_RECV_QUERY);
+			return false;
+		}
+		h.why = "truncated";
+		/* FALLTHROUGH */
+	case PROXY_INVALID:
+		c->why = h.why;
+		client_end(c, E_BAD_PROXY);
+		return false;
+	case PROXY_DONE:
+		break;
+	}
+	c->query_len -= h.length;
+	memmove(c->query, c->query + h.length, c->query_len);
+	c->proxied = false;
+	if (!h.local)
+		c->address = h.address;
+	if (!client_count(ctx, c))
+		return false;
+	if (c->query_len > 0)
+		return true;
+	if (ended)
+		client_end(c, E_NO_QUERY);
+	else
+		client_recv(ctx, c, OP_RECV_QUERY);
+	return false;
+}
+
 static void
 query_received(struct context *ctx, struct client *c, int res)
 {
@@ -1206,6 +1266,8 @@ query_received(struct context *ctx, struct client *c, int res)
 	}
 	KERNEL_WROTE(c->query + c->query_len, (size_t)res);
 	c->query_len += (size_t)res;
+	if (c->proxied && !proxy_received(ctx, c, res == 0))
+		return;
 	if (query_line_end(c->query, c->query_len, &c->line_len)) {
 		end = (size_t)((char *)memchr(c->query, '\n', c->query_len) -
 		    c->query);
@@ -1313,7 +1375,8 @@ client_log(const struct client *c)
 	struct exchange_record r = {
 		.address = &c->address, .query = c->query,
 		.query_len = c->line_len, .reply = c->reply, .cut = c->cut,
-		.why = c->reply != NULL && strcmp(c->reply, "no-plan") == 0 ?
+		.why = c->end == E_BAD_PROXY ? c->why :
+		    c->reply != NULL && strcmp(c->reply, "no-plan") == 0 ?
 		    (c->why != NULL ? c->why : "missing") : NULL,
 		.end = c->end, .sent = c->sent,
 	};
@@ -1333,7 +1396,8 @@ client_finish(struct context *ctx, struct client *c)
 		return;
 	c->finished = true;
 	client_log(c);
-	address_counts_remove(ctx->addresses, &c->address);
+	if (c->counted)
+		address_counts_remove(ctx->addresses, &c->address);
 }
 
 /*
@@ -1422,11 +1486,10 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	c->deadline.tv_sec = c->started.tv_sec + ctx->options->timeout;
 	c->deadline.tv_nsec = c->started.tv_nsec;
 	address_normalize(ss, &c->address);
-	if (address_counts_add(ctx->addresses, &c->address) >
-	    ctx->options->per_address) {
-		client_error(ctx, c, E_TOO_MANY_FROM_ADDRESS);
+	if (proxy_listed(&ctx->options->proxies, &c->address))
+		c->proxied = true;	/* counted as the client it names */
+	else if (!client_count(ctx, c))
 		return;
-	}
 	evictable_add(&ctx->silent, c, (int64_t)c->started.tv_sec *
 	    NS_PER_SECOND + c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);

@@ -24,6 +24,7 @@ static const struct {
 	[E_NO_QUERY]		= { "no-query",		NULL },
 	[E_SERVER]		= { "server-error",	NULL },
 	[E_EVICTED]		= { "evicted",		NULL },
+	[E_BAD_PROXY]		= { "bad-proxy",	NULL },
 };
 
 /* The line sent to the client for this error, or NULL: only logged. */

@@ -73,6 +73,7 @@ enum fingerd_error {
 	E_NO_QUERY,
 	E_SERVER,
 	E_EVICTED,		/* made room for another: silent, or stuck */
+	E_BAD_PROXY,		/* from a -p proxy, without a valid header */
 	E_COUNT			/* not an error: how many values there are */
 };
 
@@ -604,6 +605,7 @@ struct worker_setup {
 	enum engine_kind engine;
 	uint64_t	 plan_max;
 	char		 group[NAME_MAX_LEN];
+	struct proxy_table proxies;	/* -p */
 };
 
 /*

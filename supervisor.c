@@ -157,6 +157,7 @@ setup_publish(const struct options *o, const void *table, size_t len)
 		.supervisor = getpid(), .timeout = o->timeout,
 		.clients = o->clients, .per_address = o->per_address,
 		.plan_max = o->plan_max, .refuse_list = o->refuse_list,
+		.proxies = o->proxies,
 		.workers = o->workers, .engine = o->engine,
 	};
 	int fd;

@@ -726,6 +726,7 @@ worker_main(void)
 	o.clients = setup->clients;
 	o.per_address = setup->per_address;
 	o.plan_max = setup->plan_max;
+	o.proxies = setup->proxies;
 	o.refuse_list = setup->refuse_list;
 	o.workers = setup->workers;
 	o.engine = setup->engine;

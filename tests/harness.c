@@ -1352,10 +1352,10 @@ wait_for(int fd, short events, double deadline)
 }
 
 static int
-connect_to(const char *host, int port, int rcvbuf)
+connect_to_from(const char *source, const char *host, int port, int rcvbuf)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-	    .ai_flags = AI_NUMERICSERV }, *ai;
+	    .ai_flags = AI_NUMERICSERV }, *ai, *from;
 	double deadline = now_seconds() + WAIT_CONNECT_MS / 1000.0;
 	char service[16];
 	socklen_t len = sizeof(int);
@@ -1369,6 +1369,14 @@ connect_to(const char *host, int port, int rcvbuf)
 	cr_assert(fd >= 0, "socket: %s", strerror(errno));
 	if (rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (source != NULL) {
+		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+		cr_assert(getaddrinfo(source, NULL, &hints, &from) == 0,
+		    "cannot resolve %s", source);
+		cr_assert(bind(fd, from->ai_addr, from->ai_addrlen) == 0,
+		    "bind %s: %s", source, strerror(errno));
+		freeaddrinfo(from);
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
 		error = errno;
 		if (error == EINPROGRESS) {
@@ -1387,11 +1395,37 @@ connect_to(const char *host, int port, int rcvbuf)
 	return fd;
 }
 
+static int
+connect_to(const char *host, int port, int rcvbuf)
+{
+	return connect_to_from(NULL, host, port, rcvbuf);
+}
+
 /* A connected socket, or -1 with errno (ECONNREFUSED, ETIMEDOUT). */
 int
 client_connect(const char *host, int port)
 {
 	return connect_to(host, port, 0);
+}
+
+/* The same from the local address source (127.0.0.2, say). */
+int
+client_connect_from(const char *source, const char *host, int port)
+{
+	return connect_to_from(source, host, port, 0);
+}
+
+/* Sends SIGTERM: the daemon must exit 0 (the log is shown if not). */
+void
+daemon_stopped_cleanly(struct fixture *f)
+{
+	struct buffer b;
+	int status = daemon_stop(f, SIGTERM);
+
+	log_read(f, &b);
+	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
+	    status, b.data);
+	buffer_free(&b);
 }
 
 /* The same with a small receive buffer, for a reply that must stall. */
