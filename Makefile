@@ -147,6 +147,7 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 	done
 	$(TEST_ENV) FINGERD=$(BIN) tests/test_container.sh
 	$(TEST_ENV) FINGERD=$(BIN) tests/test_userdb.sh
+	$(TEST_ENV) FINGERD=$(BIN) tests/test_haproxy.sh
 	if [ "$(OPS_DEB)" != skip ]; then tests/test_systemd.sh; fi
 
 # tests/test_ops.sh: the real finger client, systemd-socket-activate,
@@ -154,7 +155,9 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 # the normal run).  tests/test_container.sh: fingerd with no flag in runc
 # under Podman's default seccomp profile, which refuses io_uring.  tests/test_userdb.sh: real user databases, LDAP
 # (slapd, nslcd) and libnss-extrausers, in namespaces of its own.
-# tests/test_systemd.sh: the .deb under a real systemd, in a Debian 12
+# tests/test_haproxy.sh: HAProxy (send-proxy, send-proxy-v2) and nginx's
+# stream module (proxy_protocol) in front of fingerd -p, in a network
+# namespace.  tests/test_systemd.sh: the .deb under a real systemd, in a Debian 12
 # tree booted by systemd-nspawn (the tree cached in /var/cache/fingerd-tests);
 # like the .deb of test_ops.sh, in the normal run only (not with OPS_DEB=skip).
 OPS_DEB ?= build

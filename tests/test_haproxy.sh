@@ -1,0 +1,200 @@
+#!/bin/bash
+# tests/test_haproxy.sh: fingerd behind the proxies real sites put in
+# front of port 79, each speaking the PROXY protocol: HAProxy 2.6 with
+# send-proxy (v1) and send-proxy-v2, and nginx's stream module with
+# proxy_protocol on (v1).  fingerd runs with -p 127.0.0.9, the address
+# the proxies connect from; clients connect to the proxies from
+# 127.0.0.2 to 127.0.0.6.  Checked, under each engine: every reply
+# byte for byte; the log names the real client, never the proxy; -a
+# limits each real client, and one that holds its share locks no other
+# out; a connection from the proxy's address with no header gets nothing.
+#
+# Run as root: tests/test_haproxy.sh (FINGERD=path, default ./fingerd).
+# Everything runs in a network namespace of its own (unshare -n), on its
+# loopback; nothing on the machine is touched.  Needs haproxy, nginx-light
+# and libnginx-mod-stream (Debian), netcat-openbsd, libnss-wrapper.
+# Prints one line per check and ends with "N passed, N failed".  About
+# 10 s.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
+	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+if [ "$(id -u)" -ne 0 ]; then
+	echo "SKIP - tests/test_haproxy.sh needs root (a network namespace)"
+	echo "0 passed, 0 failed"
+	exit 0
+fi
+if [ -z "${FINGERD_HAPROXY_NETNS:-}" ]; then
+	exec timeout -k 10 120 unshare -n env FINGERD_HAPROXY_NETNS=1 \
+	    FINGERD="$FINGERD" bash "$0" "$@"
+fi
+timeout 5 ip link set lo up || { echo "FAIL - ip link set lo up"; exit 1; }
+
+passed=0
+failed=0
+T=$(mktemp -d /tmp/fingerd-haproxy.XXXXXX)
+chmod 755 "$T"
+PIDS=()
+. tests/checks.sh
+
+cleanup() {
+	local p
+	trap - EXIT INT TERM
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'echo "interrupted"; exit 1' INT TERM
+
+start() {	# start name command...: in the background, its log $T/name.log
+	local name=$1
+	shift
+	"$@" </dev/null >"$T/$name.log" 2>&1 &
+	PID=$!
+	PIDS+=("$PID")
+}
+
+NSS_LIB=${NSS_WRAPPER_LIB:-}
+[ -n "$NSS_LIB" ] || NSS_LIB=$(ls /usr/lib/*/libnss_wrapper.so 2>/dev/null |
+    head -1)
+missing=""
+for c in haproxy nginx nc; do
+	command -v "$c" >/dev/null || missing="$missing $c"
+done
+[ -f /usr/lib/nginx/modules/ngx_stream_module.so ] ||
+    missing="$missing libnginx-mod-stream"
+[ -n "$NSS_LIB" ] || missing="$missing libnss-wrapper"
+if [ -n "$missing" ]; then
+	not_ok "missing:$missing (apt-get install haproxy nginx-light libnginx-mod-stream netcat-openbsd libnss-wrapper)"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+
+# The user database (nss_wrapper) and alice's plan.
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' \
+    'nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin' \
+    "alice:x:1001:1001:Alice Liddell:$T/home/alice:/bin/sh" >"$T/passwd"
+printf '%s\n' 'root:x:0:' 'finger:x:79:alice' 'nogroup:x:65534:' >"$T/group"
+mkdir -p "$T/home/alice"
+printf 'Down the rabbit hole.\n' >"$T/home/alice/.plan"
+chmod 755 "$T/home" "$T/home/alice"
+chmod 644 "$T/passwd" "$T/group" "$T/home/alice/.plan"
+REPLY_ALICE='Login: alice\tName: Alice Liddell\r\nPlan:\r\nDown the rabbit hole.\r\n'
+REPLY_TOO_MANY='Too many connections from your address\r\n'
+
+cat >"$T/haproxy.cfg" <<EOF
+global
+	maxconn 200
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 20s
+	timeout server 20s
+frontend v1
+	bind 127.0.0.1:7901
+	default_backend fingerd_v1
+backend fingerd_v1
+	server fingerd 127.0.0.1:7979 send-proxy source 127.0.0.9
+frontend v2
+	bind 127.0.0.1:7902
+	default_backend fingerd_v2
+backend fingerd_v2
+	server fingerd 127.0.0.1:7979 send-proxy-v2 source 127.0.0.9
+EOF
+cat >"$T/nginx.conf" <<EOF
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+daemon off;
+master_process off;
+pid $T/nginx.pid;
+error_log $T/nginx.err;
+events {}
+stream {
+	server {
+		listen 127.0.0.1:7903;
+		proxy_pass 127.0.0.1:7979;
+		proxy_protocol on;
+		proxy_bind 127.0.0.9;
+	}
+}
+EOF
+
+# query from port name: a query from the address from, through port.
+query() {
+	printf '%s\r\n' "$3" | timeout 10 nc -w 5 -s "$1" 127.0.0.1 "$2"
+}
+
+start haproxy haproxy -f "$T/haproxy.cfg" -db
+start nginx nginx -e "$T/nginx.err" -p "$T" -c "$T/nginx.conf"
+if ! wait_until 10 eval 'ss -ltn | grep -q 127.0.0.1:7903 &&
+    ss -ltn | grep -q 127.0.0.1:7902'; then
+	SHOW_LOGS="$T/haproxy.log $T/nginx.log $T/nginx.err"
+	not_ok "haproxy and nginx listen"
+	echo "$passed passed, $failed failed"
+	exit 1
+fi
+ok "haproxy $(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p') and nginx $(nginx -v 2>&1 | sed 's|.*/||') listen, in front of 127.0.0.1:7979"
+
+behind() {	# behind engine
+	local engine=$1 log=$T/fingerd.$1.log pid held=() i
+	echo "# -E $engine"
+	SHOW_LOGS=$log
+	start "fingerd.$engine" env LD_PRELOAD="$NSS_LIB" \
+	    NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
+	    "$FINGERD" -E "$engine" -B 127.0.0.1 -P 7979 -p 127.0.0.9 \
+	    -a 2 -t 8
+	pid=$PID
+	if ! wait_until 10 log_has "$log" '^fingerd: event=start '; then
+		not_ok "fingerd -E $engine -p 127.0.0.9 starts"
+		return
+	fi
+	query 127.0.0.2 7901 alice >"$T/r.v1"
+	expect_bytes "HAProxy send-proxy (v1): alice's plan" "$T/r.v1" \
+	    "$REPLY_ALICE"
+	query 127.0.0.3 7902 alice >"$T/r.v2"
+	expect_bytes "HAProxy send-proxy-v2: alice's plan" "$T/r.v2" \
+	    "$REPLY_ALICE"
+	query 127.0.0.4 7903 alice >"$T/r.nginx"
+	expect_bytes "nginx stream, proxy_protocol on: alice's plan" \
+	    "$T/r.nginx" "$REPLY_ALICE"
+	check "  the log names each real client (127.0.0.2, .3, .4)" eval \
+	    "log_has '$log' '^fingerd: client=127\\.0\\.0\\.2 query=\"alice\" reply=plan end=ok ' &&
+	    log_has '$log' '^fingerd: client=127\\.0\\.0\\.3 query=\"alice\" reply=plan end=ok ' &&
+	    log_has '$log' '^fingerd: client=127\\.0\\.0\\.4 query=\"alice\" reply=plan end=ok '"
+	check "  and never the proxy" eval \
+	    "! log_has '$log' '^fingerd: client=127\\.0\\.0\\.9 '"
+	# 127.0.0.5 holds its two (-a 2) through HAProxy, silent.
+	for i in 1 2; do
+		timeout 20 nc -d -s 127.0.0.5 127.0.0.1 7901 >"$T/held.$i" &
+		held+=($!)
+	done
+	sleep 0.5
+	query 127.0.0.5 7902 alice >"$T/r.third"
+	expect_bytes "-a 2: a third connection of 127.0.0.5 gets the error line" \
+	    "$T/r.third" "$REPLY_TOO_MANY"
+	query 127.0.0.6 7901 alice >"$T/r.other"
+	expect_bytes "  while 127.0.0.6, behind the same proxy, is served" \
+	    "$T/r.other" "$REPLY_ALICE"
+	check "  logged as 127.0.0.5's" wait_until 3 log_has "$log" \
+	    '^fingerd: client=127\.0\.0\.5 query="" reply=too-many-from-address '
+	kill "${held[@]}" 2>/dev/null
+	printf 'alice\r\n' | timeout 10 nc -w 5 -s 127.0.0.9 127.0.0.1 7979 \
+	    >"$T/r.bare"
+	check "from the proxy's address with no header: no reply" \
+	    [ ! -s "$T/r.bare" ]
+	check "  logged bad-proxy" wait_until 3 log_has "$log" \
+	    '^fingerd: client=127\.0\.0\.9 query="alice[^"]*" reply=none why=[a-z0-9-]+ end=bad-proxy '
+	kill -TERM "$pid"
+	wait_until 10 eval '! alive '"$pid"
+	wait "$pid"
+	check "SIGTERM: exit status 0 (got $?)" [ $? = 0 ]
+}
+
+behind io_uring
+behind epoll
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
