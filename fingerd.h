@@ -206,6 +206,7 @@ struct member {
 	char		*home;
 	bool		 watchable;	/* watches.c may watch its files */
 	uint8_t		 reach;		/* enum home_reach: homes.c */
+	bool		 hidden;	/* ~/.nofinger: served as no one */
 	unsigned	 fs;		/* the first member on its home's mount */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
@@ -237,6 +238,7 @@ struct account {
 struct members	*members_build(gid_t, char *const *, const struct account *,
 		    size_t);
 struct members	*members_load(const char *, const char **);
+bool		 members_render_list(struct members *);
 const struct member *members_find(const struct members *, const char *,
 		    size_t);
 struct members	*members_hold(struct members *);
@@ -479,6 +481,9 @@ enum home_reach {
  */
 #define HOME_DIRECTORY		1u
 #define HOME_SEARCHABLE		2u
+#define HOME_HIDDEN		4u	/* it holds a .nofinger */
+/* Or'd with a member's index a probe writes: its .nofinger came or went. */
+#define HOME_PROBE_HIDDEN	0x80000000u
 
 typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 		    unsigned);
@@ -490,6 +495,7 @@ void	 homes_check(struct members *, const struct members *);
 size_t	 homes_unreached(const struct members *);
 void	 homes_probe(const struct members *, int, bool)
 	    __attribute__((noreturn));
+void	 homes_hidden_probe(const struct members *, int);
 void	 only_descriptor(int);
 
 /* landlock.c and seccomp.c: a worker's confinement. */

@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -154,7 +155,7 @@ homes_mounts(struct members *members)
 struct home_answer {
 	uint32_t	 member;
 	uint8_t		 reach;		/* enum home_reach */
-	uint8_t		 flags;		/* HOME_DIRECTORY, HOME_SEARCHABLE */
+	uint8_t		 flags;		/* HOME_DIRECTORY, ... HOME_HIDDEN */
 };
 
 static void
@@ -197,7 +198,9 @@ answer_send(int sock, const struct home_answer *a, int fd)
 /*
  * What opening home says, and its fd (O_PATH) when it is served, with
  * its flags: a directory this account cannot search (Debian 12's
- * adduser makes homes 0700) serves no plan.
+ * adduser makes homes 0700) serves no plan; one that holds a .nofinger
+ * (of any type; looked at as this account, as plans are) hides its
+ * member.
  */
 static enum home_reach
 home_reach(const char *home, const struct stat *root, int *fd,
@@ -222,6 +225,8 @@ home_reach(const char *home, const struct stat *root, int *fd,
 		*flags = HOME_DIRECTORY;
 		if (faccessat(*fd, ".", X_OK, 0) == 0)
 			*flags |= HOME_SEARCHABLE;
+		if (fstatat(*fd, ".nofinger", &st, AT_SYMLINK_NOFOLLOW) == 0)
+			*flags |= HOME_HIDDEN;
 	}
 	return reach;
 }
@@ -466,6 +471,7 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	if (fd >= 0)
 		close(fd);
 	m->reach = (uint8_t)reach;
+	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
 		log_warnx("member %s: plan \"%s\" is out of reach of "
@@ -570,5 +576,38 @@ homes_probe(const struct members *t, int fd, bool with_hung)
 				_exit(1);
 			_exit(0);
 		}
+	_exit(0);
+}
+
+/*
+ * In a child of the supervisor, every HIDDEN_INTERVAL_NS: whether the
+ * .nofinger of each home that answered came or went since t was made;
+ * writes to fd the first such member's index, or'd with
+ * HOME_PROBE_HIDDEN, then exits.  A home that hangs since holds it (the
+ * supervisor kills it, and reads the group again to learn which).
+ */
+void
+homes_hidden_probe(const struct members *t, int fd)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	bool hidden;
+	uint32_t n;
+	size_t i;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (i = 0; i < t->count; i++) {
+		if (t->v[i].reach != HOME_REACHED ||
+		    snprintf(path, sizeof(path), "%s/.nofinger", t->v[i].home) >=
+		    (int)sizeof(path))
+			continue;
+		hidden = fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		if (hidden == t->v[i].hidden)
+			continue;
+		n = (uint32_t)i | HOME_PROBE_HIDDEN;
+		if (write(fd, &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		_exit(0);
+	}
 	_exit(0);
 }

@@ -146,6 +146,7 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 
 	if (fd >= 0 && reach == HOME_REACHED) {
 		allow_fd(a->ruleset, fd, flags & HOME_DIRECTORY, m->home);
+		m->hidden = (flags & HOME_HIDDEN) != 0;	/* ~/.nofinger */
 		return;
 	}
 	if (fd >= 0)

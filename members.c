@@ -139,7 +139,7 @@ render_list(struct members *t)
 	uint8_t login[FIELD_MAX + 1];
 
 	for (i = 0; i < t->count; i++)
-		if (login_columns(t->v[i].login) > width)
+		if (!t->v[i].hidden && login_columns(t->v[i].login) > width)
 			width = login_columns(t->v[i].login);
 	width += 2;
 	len = width + sizeof("Name\r\n");
@@ -147,8 +147,11 @@ render_list(struct members *t)
 		len += width + FIELD_MAX + strlen(t->v[i].name) + 2;
 	if ((t->list = malloc(len + 1)) == NULL)
 		return false;
+	t->list_len = 0;
 	list_line(t, "Login", 5, width, "Name");
 	for (i = 0; i < t->count; i++) {
+		if (t->v[i].hidden)
+			continue;
 		plan_filter_field(t->v[i].login, login, sizeof(login));
 		list_line(t, (char *)login, login_columns(t->v[i].login),
 		    width, t->v[i].name);
@@ -375,16 +378,38 @@ member_key_compare(const void *key, const void *elem)
 	return login[q->user_len] == '\0' ? 0 : -1;
 }
 
-/* The member whose login is the len bytes at name, or NULL. */
+/*
+ * The list again, once what the homes say is known (homes_check): a
+ * member hidden by ~/.nofinger is not in it, and the columns are as if
+ * they were never in the group.  The supervisor's, which has the names.
+ */
+bool
+members_render_list(struct members *t)
+{
+	char *old = t->list;
+
+	if (!render_list(t)) {
+		t->list = old;
+		return false;
+	}
+	free(old);
+	return true;
+}
+
+/*
+ * The member whose login is the len bytes at name, or NULL; a member
+ * hidden by ~/.nofinger is no one, as an account outside the group.
+ */
 const struct member *
 members_find(const struct members *t, const char *name, size_t len)
 {
 	struct query key = { .user = name, .user_len = len };
+	const struct member *m;
 
 	if (memchr(name, '\0', len) != NULL)
 		return NULL;
-	return bsearch(&key, t->v, t->count, sizeof(*t->v),
-	    member_key_compare);
+	m = bsearch(&key, t->v, t->count, sizeof(*t->v), member_key_compare);
+	return m != NULL && m->hidden ? NULL : m;
 }
 
 struct members *
@@ -430,6 +455,7 @@ struct table_record {
 	uint64_t	 watchable;
 	uint64_t	 fs;
 	uint64_t	 reach;
+	uint64_t	 hidden;
 };
 
 /* Appends len bytes and a NUL to the block; returns their offset. */
@@ -479,6 +505,7 @@ members_pack(const struct members *t, size_t *len)
 		r[i].watchable = m->watchable;
 		r[i].fs = m->fs;
 		r[i].reach = m->reach;
+		r[i].hidden = m->hidden;
 	}
 	h.list = pack_string(block, len, t->list, t->list_len);
 	memcpy(h.magic, TABLE_MAGIC, sizeof(h.magic));
@@ -510,6 +537,7 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->watchable = r->watchable != 0;
 	m->fs = (unsigned)r->fs;
 	m->reach = (uint8_t)r->reach;
+	m->hidden = r->hidden != 0;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
 	    m->project != NULL && m->pgpkey != NULL &&
 	    m->login_line != NULL && strlen(m->login_line) == r->login_line_len;

@@ -76,6 +76,12 @@
 #define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
 #define PROBES_MAX		4
 #define RELOAD_SPACING_NS	(3 * NS_PER_SECOND)
+/*
+ * How often the homes are looked at for a .nofinger that came or went,
+ * and how long that look may take before a home is taken for hung.
+ */
+#define HIDDEN_INTERVAL_NS	NS_PER_SECOND
+#define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
 #define RELOAD_SPACING_MAX_NS	(60 * NS_PER_SECOND)
 
 extern char **environ;
@@ -137,6 +143,9 @@ struct supervisor {
 	int			 probe[2];	/* probes write who answered */
 	pid_t			 probes[PROBES_MAX];
 	pid_t			 hung_probe;	/* the one waiting for hung homes */
+	pid_t			 hidden_probe;	/* looking for .nofinger */
+	int64_t			 hidden_at;	/* the next look */
+	int64_t			 hidden_started;
 	int64_t			 probe_at;	/* the next probe; 0: none due */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	int64_t			 reloaded;	/* the last reload for that */
@@ -184,10 +193,11 @@ static void *
 table_pack(struct members *members, const struct members *before,
     size_t *len)
 {
-	void *table;
+	void *table = NULL;
 
 	homes_check(members, before);
-	if ((table = members_pack(members, len)) == NULL)
+	if (!members_render_list(members) ||
+	    (table = members_pack(members, len)) == NULL)
 		log_warnx("out of memory for the workers' table");
 	return table;
 }
@@ -534,6 +544,8 @@ probe_gone(struct supervisor *s, pid_t pid)
 			s->probes[i] = 0;
 	if (s->hung_probe == pid)
 		s->hung_probe = 0;
+	if (s->hidden_probe == pid)
+		s->hidden_probe = 0;
 }
 
 /* The next probe, while the table has homes missing or hung. */
@@ -621,15 +633,54 @@ reload_due(struct supervisor *s, const char *why)
 		s->reload_at = s->reloaded + s->spacing;
 }
 
-/* A probe says a home answers now. */
+/*
+ * Every HIDDEN_INTERVAL_NS, a child looks at the homes for a .nofinger
+ * that came or went (homes_hidden_probe), so that a member hides (or
+ * shows) themselves within about a second, with no signal.  One that
+ * takes HIDDEN_STUCK_NS is held by a home that hangs since the last
+ * reading: killed, and the group read again, which finds that home
+ * hung and leaves it to the other probes.
+ */
+static void
+hidden_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+	pid_t pid;
+
+	if (s->stopping || now < s->hidden_at)
+		return;
+	s->hidden_at = now + HIDDEN_INTERVAL_NS;
+	if (s->hidden_probe != 0) {
+		if (now - s->hidden_started < HIDDEN_STUCK_NS)
+			return;
+		kill(s->hidden_probe, SIGKILL);
+		s->hidden_probe = 0;
+		reload_due(s, "home-missed");
+		return;
+	}
+	if ((pid = fork()) < 0)
+		return;
+	if (pid == 0) {
+		only_descriptor(s->probe[1]);
+		homes_hidden_probe(s->table, s->probe[1]);
+	}
+	s->hidden_probe = pid;
+	s->hidden_started = now;
+}
+
+/* A probe says a home answers now, or its .nofinger came or went. */
 static void
 probe_read(struct supervisor *s)
 {
 	uint32_t member;
-	bool answered = false;
+	bool answered = false, hidden = false;
 
 	/* The probe that waited for a hung home ends as it says so. */
 	while (read(s->probe[0], &member, sizeof(member)) == sizeof(member)) {
+		if (member & HOME_PROBE_HIDDEN) {
+			hidden = true;
+			continue;
+		}
 		answered = true;
 		if (member < s->table->count &&
 		    s->table->v[member].reach == HOME_HUNG)
@@ -637,6 +688,8 @@ probe_read(struct supervisor *s)
 	}
 	if (answered)
 		reload_due(s, "home-answered");
+	if (hidden)
+		reload(s, "nofinger");
 }
 
 static void
@@ -780,6 +833,8 @@ stop(struct supervisor *s, int signo)
 	for (i = 0; i < PROBES_MAX; i++)
 		if (s->probes[i] != 0)
 			kill(s->probes[i], SIGKILL);
+	if (s->hidden_probe != 0)
+		kill(s->hidden_probe, SIGKILL);
 }
 
 /*
@@ -919,6 +974,7 @@ poll_timeout(const struct supervisor *s)
 	if (!s->stopping) {
 		next = earliest(next, s->probe_at);
 		next = earliest(next, s->reload_at);
+		next = earliest(next, s->hidden_at);
 	}
 	if (next == 0)
 		return -1;
@@ -1050,6 +1106,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 	s->table = members_hold(members);
 	s->spacing = RELOAD_SPACING_NS;
 	probe_schedule(s);
+	s->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
 	s->userdb = userdb_watch_open();
 	if (o->reread > 0)
 		s->periodic_at = monotonic_ns() +
@@ -1075,6 +1132,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		restarts_due(&s);
 		metrics_due(&s);
 		probes_due(&s);
+		hidden_due(&s);
 		stop_overdue(&s);
 	}
 	ready_read(&s);		/* the lines the last workers lost */

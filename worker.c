@@ -646,6 +646,9 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	/* The children that open the homes, some held by one, reap nothing. */
 	signal(SIGCHLD, SIG_IGN);
 	missed = !landlock_restrict(members);
+	/* -i read the group itself: its list without the hidden. */
+	if (o->inetd && !members_render_list(members))
+		fatalx(EX_OSERR, "out of memory for the member list");
 	seccomp_restrict(o->engine);
 	supervisor_fd = ready_fd;
 	if (ready_fd >= 0 && !supervisor_tell(WORKER_SERVES, missed))

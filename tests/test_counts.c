@@ -76,7 +76,8 @@ Test(counts, status_line)
 	    "reply.invalid=0 reply.forwarding-denied=0 reply.list-denied=0 "
 	    "reply.no-such-user=2 reply.too-many-from-address=0 end.ok=12 "
 	    "end.timeout=1 end.client-gone=0 end.no-query=0 "
-	    "end.server-error=0 end.evicted=1 evicted=1 log.lost=4 "
+	    "end.server-error=0 end.evicted=1 end.bad-proxy=0 evicted=1 "
+	    "log.lost=4 "
 	    "cache.hits=8 cache.misses=1 engine=epoll generation=3 "
 	    "workers=2 members=5 uptime=61";
 	struct daemon_status d = {

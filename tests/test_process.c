@@ -193,6 +193,51 @@ Test(process, the_group_is_followed_with_no_signal)
 }
 
 /*
+ * A member who puts a .nofinger in their home is no one: the non-member
+ * reply, byte for byte, and not in the list, within two seconds, with
+ * no signal; removing it brings them back.  Under -i as well.
+ */
+#define LIST_WITHOUT_ALICE	LIST_HEADER "bob       Bob Builder\r\n" \
+				"carol     Carol Noplan\r\n" \
+				"dan       Dan Noeol\r\n" \
+				"erin      Erin Unsafe\r\n"
+
+Test(process, nofinger_hides_a_member)
+{
+	struct buffer reply;
+	double changed, at, took;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	changed = now_seconds();
+	home_file_write(&fx, "alice", ".nofinger", "", 0);
+	at = served_at("alice\r\n", REPLY_NO_SUCH_USER, 4);
+	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
+	    "hidden after %.3f s", at - changed);
+	EXPECT("\r\n", LIST_WITHOUT_ALICE);
+	EXPECT("/W alice\r\n", REPLY_NO_SUCH_USER);
+	EXPECT_LOG("^fingerd: event=reload group=finger members=5 "
+	    "generation=[0-9]+ why=nofinger$");
+	changed = now_seconds();
+	home_file_remove(&fx, "alice", ".nofinger");
+	at = served_at("alice\r\n", REPLY_ALICE, 4);
+	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
+	    "back after %.3f s", at - changed);
+	EXPECT("\r\n", REPLY_LIST);
+	stopped_cleanly();
+
+	home_file_write(&fx, "alice", ".nofinger", "", 0);
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, REPLY_NO_SUCH_USER, "-i, alice hidden");
+	buffer_free(&reply);
+	cr_assert_eq(inetd_finger(&fx, "\r\n", &reply, &took, "-i", NULL),
+	    0);
+	assert_reply(&reply, LIST_WITHOUT_ALICE, "-i, the list");
+	buffer_free(&reply);
+}
+
+/*
  * A member whose home is / is served no plan, and the log says why: a
  * worker reads beneath the homes alone, and / would be everything.
  */
