@@ -114,6 +114,7 @@ struct slot {
 	int64_t		 restart_at;	/* monotonic ns; 0: none due */
 	int64_t		 delay;
 	int64_t		 died;		/* its last worker's death */
+	bool		 paused;	/* not listening until it starts one */
 };
 
 struct supervisor {
@@ -300,6 +301,11 @@ worker_start(struct supervisor *s, unsigned slot)
 	pid_t pid;
 
 	s->slots[slot].restart_at = 0;
+	if (s->slots[slot].paused) {
+		if (listen(s->slots[slot].listen_fd, SOMAXCONN) != 0)
+			log_warn("listen again");
+		s->slots[slot].paused = false;
+	}
 	if (w == NULL || (pid = fork()) < 0) {
 		log_warn("cannot start a worker");
 		s->slots[slot].restart_at = monotonic_ns() + RESTART_DELAY_NS;
@@ -457,6 +463,34 @@ worker_report(const struct worker *w, int status, const char *then)
 }
 
 /* When a worker of this slot that died is started again. */
+/*
+ * While a slot waits to start its worker again, the kernel would still
+ * give its socket a share of the connections (SO_REUSEPORT), to wait
+ * there for seconds: the socket stops listening meanwhile, which resets
+ * those that wait in it (or, with net.ipv4.tcp_migrate_req, moves them
+ * to another worker's socket) and sends the new ones to the others;
+ * worker_start() listens again.  Not a socket another process listens
+ * on: systemd's, shared by every worker, or one an older generation
+ * still accepts from.
+ */
+static void
+slot_pause(struct supervisor *s, const struct worker *dead)
+{
+	struct slot *slot = &s->slots[dead->slot];
+	unsigned i;
+
+	for (i = 0; i < s->options->workers; i++)
+		if (i != dead->slot && s->slots[i].listen_fd == slot->listen_fd)
+			return;
+	for (i = 0; i < s->workers_size; i++)
+		if (s->workers[i].pid != 0 && &s->workers[i] != dead &&
+		    s->workers[i].slot == dead->slot)
+			return;
+	if (s->options->workers == 1 || shutdown(slot->listen_fd, SHUT_RD) != 0)
+		return;
+	slot->paused = true;
+}
+
 static void
 restart_schedule(struct supervisor *s, const struct worker *w, int status)
 {
@@ -476,6 +510,8 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 		slot->delay = RESTART_DELAY_MAX_NS;
 	slot->died = now;
 	slot->restart_at = now + slot->delay;
+	if (slot->delay > 0)
+		slot_pause(s, w);
 	snprintf(then, sizeof(then), " restart=%llds",
 	    (long long)(slot->delay / NS_PER_SECOND));
 	worker_report(w, status, then);

@@ -238,6 +238,65 @@ Test(process, nofinger_hides_a_member)
 }
 
 /*
+ * A worker that keeps dying is started again after a delay; meanwhile
+ * its socket does not listen, so that no connection waits there for a
+ * worker that is gone: with -w 2, every query during the delay is
+ * answered at once, by the other.
+ */
+/* The worker of the first slot ("fingerd: worker 1/2, ..."). */
+static pid_t
+first_slot_worker(void)
+{
+	char path[64], title[128];
+	pid_t pids[2];
+	size_t i, n;
+	FILE *f;
+
+	cr_assert_eq(daemon_workers(&fx, pids, 2), 2);
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pids[i]);
+		cr_assert_not_null(f = fopen(path, "r"));
+		n = fread(title, 1, sizeof(title) - 1, f);
+		fclose(f);
+		title[n] = '\0';
+		if (strncmp(title, "fingerd: worker 1/", 18) == 0)
+			return pids[i];
+	}
+	cr_assert_fail("no worker of the first slot");
+	return 0;
+}
+
+Test(process, no_connection_waits_for_a_worker_that_is_gone)
+{
+	pid_t pids[2];
+	struct buffer b;
+	double start;
+	int i;
+
+	daemon_start(&fx, "-B", LOCAL, "-w", "2", NULL);
+	cr_assert_eq(kill(first_slot_worker(), SIGKILL), 0);	/* at once */
+	cr_assert(log_wait(&fx, "event=worker-exit .* restart=0s$", 1,
+	    WAIT_LOG_MS));
+	usleep(300 * 1000);
+	cr_assert_eq(kill(first_slot_worker(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=worker-exit .* restart=1s$", 1,
+	    WAIT_LOG_MS), "the second death is not delayed");
+	for (i = 0; i < 20; i++) {
+		start = now_seconds();
+		cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+		assert_reply(&b, REPLY_ALICE, "during the delay");
+		buffer_free(&b);
+		cr_assert(now_seconds() - start < LATENCY(0.3),
+		    "query %d waited %.3f s", i, now_seconds() - start);
+	}
+	usleep(1200 * 1000);
+	cr_assert_eq(daemon_workers(&fx, pids, 2), 2, "not started again");
+	for (i = 0; i < 10; i++)
+		EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
  * A member whose home is / is served no plan, and the log says why: a
  * worker reads beneath the homes alone, and / would be everything.
  */
