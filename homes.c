@@ -583,8 +583,11 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * In a child of the supervisor, every HIDDEN_INTERVAL_NS: whether the
  * .nofinger of each home that answered came or went since t was made;
  * writes to fd the first such member's index, or'd with
- * HOME_PROBE_HIDDEN, then exits.  A home that hangs since holds it (the
- * supervisor kills it, and reads the group again to learn which).
+ * HOME_PROBE_HIDDEN, then exits.  Only homes on this machine's own file
+ * systems (those watches.c may watch): one on NFS or FUSE, which a
+ * server may hold, is looked at when the group is read (the user
+ * database changed, -R, SIGHUP).  A local home that hangs all the same
+ * holds the child: the supervisor kills it, and reads the group again.
  */
 void
 homes_hidden_probe(const struct members *t, int fd)
@@ -597,7 +600,7 @@ homes_hidden_probe(const struct members *t, int fd)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (i = 0; i < t->count; i++) {
-		if (t->v[i].reach != HOME_REACHED ||
+		if (t->v[i].reach != HOME_REACHED || !t->v[i].watchable ||
 		    snprintf(path, sizeof(path), "%s/.nofinger", t->v[i].home) >=
 		    (int)sizeof(path))
 			continue;
