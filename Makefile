@@ -190,7 +190,12 @@ check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
 	    SLOWFS=$(B)/slowfs $(B)/abuse-tests --jobs=1 --timeout=300; \
 	done
 
-check: check-normal check-asan check-valgrind fuzz
+# Every test, and how long they took in all.
+check:
+	@start=$$(date +%s); $(MAKE) check-all; status=$$?; \
+	    echo "make check: $$(($$(date +%s) - start)) s"; exit $$status
+
+check-all: check-normal check-asan check-valgrind fuzz
 
 # The benchmark: fingerd against the epoll and io_uring ceilings (and
 # netkit's in.fingerd when installed); see bench/README.
@@ -210,7 +215,7 @@ clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all help bench bench-trace check check-normal check-asan \
+.PHONY: all help bench bench-trace check check-all check-normal check-asan \
 	check-valgrind fuzz clean soak pressure
 
 include install.mk
