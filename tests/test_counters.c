@@ -171,18 +171,6 @@ engine_is(const struct buffer *line)
 	    line->data);
 }
 
-static void
-stopped_cleanly(void)
-{
-	struct buffer b;
-	int status = daemon_stop(&fx, SIGTERM);
-
-	log_read(&fx, &b);
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
-	    status, b.data);
-	buffer_free(&b);
-}
-
 static int
 pid_compare(const void *a, const void *b)
 {
@@ -287,7 +275,7 @@ Test(counters, status_counts_every_exchange_across_generations_and_deaths)
 	cr_assert(after[0] == workers[0] && after[1] == workers[1],
 	    "a worker died of SIGUSR1");
 	cr_assert_eq(log_count(&fx, "event=worker-exit "), 1);
-	stopped_cleanly();
+	daemon_stopped_cleanly(&fx);
 }
 
 /* How many lines of /proc/<pid>/maps name the memfd of counters. */
@@ -358,7 +346,7 @@ Test(counters, sigusr1_kills_neither_supervisor_nor_worker)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_eq(daemon_worker(&fx), worker, "the worker was replaced");
 	cr_assert_eq(log_count(&fx, "event=worker-exit "), 0);
-	stopped_cleanly();
+	daemon_stopped_cleanly(&fx);
 }
 
 /*
@@ -559,7 +547,7 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	    "written again after %.1f s", now_seconds() - stopped);
 	cr_assert_eq(log_count(&fx, STATUS_LINE), statuses,
 	    "a SIGUSR1 came meanwhile");
-	stopped_cleanly();
+	daemon_stopped_cleanly(&fx);
 }
 
 /*
@@ -612,5 +600,5 @@ Test(counters, metrics_directory_not_writable)
 	cr_assert_not_null(strstr(b.data, "fingerd_exchanges_total"
 	    "{reply=\"plan\",end=\"ok\"} 1\n"), "%s", b.data);
 	buffer_free(&b);
-	stopped_cleanly();
+	daemon_stopped_cleanly(&fx);
 }
