@@ -238,6 +238,7 @@ struct account {
 struct members	*members_build(gid_t, char *const *, const struct account *,
 		    size_t);
 struct members	*members_load(const char *, const char **);
+void		 members_hidden_keep(struct members *, const struct members *);
 bool		 members_render_list(struct members *);
 const struct member *members_find(const struct members *, const char *,
 		    size_t);

@@ -396,6 +396,17 @@ members_render_list(struct members *t)
 	return true;
 }
 
+static const struct member *
+find_any(const struct members *t, const char *name, size_t len)
+{
+	struct query key = { .user = name, .user_len = len };
+
+	if (memchr(name, '\0', len) != NULL)
+		return NULL;
+	return bsearch(&key, t->v, t->count, sizeof(*t->v),
+	    member_key_compare);
+}
+
 /*
  * The member whose login is the len bytes at name, or NULL; a member
  * hidden by ~/.nofinger is no one, as an account outside the group.
@@ -403,13 +414,26 @@ members_render_list(struct members *t)
 const struct member *
 members_find(const struct members *t, const char *name, size_t len)
 {
-	struct query key = { .user = name, .user_len = len };
-	const struct member *m;
+	const struct member *m = find_any(t, name, len);
 
-	if (memchr(name, '\0', len) != NULL)
-		return NULL;
-	m = bsearch(&key, t->v, t->count, sizeof(*t->v), member_key_compare);
 	return m != NULL && m->hidden ? NULL : m;
+}
+
+/*
+ * A member whose home did not answer this time (missing, hung) stays
+ * hidden as in served, the table the workers serve: a home that is away
+ * must not show whom its .nofinger hid.
+ */
+void
+members_hidden_keep(struct members *t, const struct members *served)
+{
+	const struct member *was;
+	size_t i;
+
+	for (i = 0; served != NULL && i < t->count; i++)
+		if (t->v[i].reach != HOME_REACHED && (was = find_any(served,
+		    t->v[i].login, strlen(t->v[i].login))) != NULL)
+			t->v[i].hidden = was->hidden;
 }
 
 struct members *

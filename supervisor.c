@@ -82,6 +82,8 @@
  */
 #define HIDDEN_INTERVAL_NS	NS_PER_SECOND
 #define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
+/* A .nofinger change after this long since the last is read at once. */
+#define HIDDEN_CALM_NS		(10 * NS_PER_SECOND)
 #define RELOAD_SPACING_MAX_NS	(60 * NS_PER_SECOND)
 
 extern char **environ;
@@ -147,6 +149,9 @@ struct supervisor {
 	pid_t			 hidden_probe;	/* looking for .nofinger */
 	int64_t			 hidden_at;	/* the next look */
 	int64_t			 hidden_started;
+	int64_t			 hidden_reloaded; /* the last reload for it */
+	int64_t			 hidden_reload_at; /* a delayed one */
+	int64_t			 hidden_spacing;
 	int64_t			 probe_at;	/* the next probe; 0: none due */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	int64_t			 reloaded;	/* the last reload for that */
@@ -192,11 +197,12 @@ setup_publish(const struct options *o, const void *table, size_t len)
  */
 static void *
 table_pack(struct members *members, const struct members *before,
-    size_t *len)
+    const struct members *served, size_t *len)
 {
 	void *table = NULL;
 
 	homes_check(members, before);
+	members_hidden_keep(members, served);
 	if (!members_render_list(members) ||
 	    (table = members_pack(members, len)) == NULL)
 		log_warnx("out of memory for the workers' table");
@@ -270,7 +276,13 @@ worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 	 * workers too, which ignore it from before the exec on.
 	 */
 	signal(SIGUSR1, SIG_IGN);
+	/*
+	 * SIGUSR2 (retire: a newer generation serves) stays blocked across
+	 * the exec, to wait for the worker's signalfd: one sent while it
+	 * starts would otherwise kill it.
+	 */
 	sigemptyset(&none);
+	sigaddset(&none, SIGUSR2);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	snprintf(title, sizeof(title), "fingerd: worker %u/%u, generation %u",
 	    slot + 1, s->options->workers, s->generation);
@@ -302,8 +314,13 @@ worker_start(struct supervisor *s, unsigned slot)
 
 	s->slots[slot].restart_at = 0;
 	if (s->slots[slot].paused) {
-		if (listen(s->slots[slot].listen_fd, SOMAXCONN) != 0)
-			log_warn("listen again");
+		if (listen(s->slots[slot].listen_fd, SOMAXCONN) != 0) {
+			log_warn("worker %u: listening again (retried in a "
+			    "second)", slot + 1);
+			s->slots[slot].restart_at = monotonic_ns() +
+			    RESTART_DELAY_NS;
+			return;
+		}
 		s->slots[slot].paused = false;
 	}
 	if (w == NULL || (pid = fork()) < 0) {
@@ -704,6 +721,28 @@ hidden_due(struct supervisor *s)
 	s->hidden_started = now;
 }
 
+/*
+ * A .nofinger came or went: the group again, at once the first time in
+ * a while, then with a delay that doubles up to a minute, so that a
+ * member who toggles it (or a user database that cannot be read) cannot
+ * start a generation every second.  Never while stopping.
+ */
+static void
+hidden_reload(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+
+	if (s->stopping || now < s->hidden_reload_at)
+		return;		/* the next probe asks again */
+	reload(s, "nofinger");
+	if (now - s->hidden_reloaded >= HIDDEN_CALM_NS)
+		s->hidden_spacing = NS_PER_SECOND;
+	else if ((s->hidden_spacing *= 2) > RESTART_DELAY_MAX_NS)
+		s->hidden_spacing = RESTART_DELAY_MAX_NS;
+	s->hidden_reloaded = now;
+	s->hidden_reload_at = now + s->hidden_spacing;
+}
+
 /* A probe says a home answers now, or its .nofinger came or went. */
 static void
 probe_read(struct supervisor *s)
@@ -725,7 +764,7 @@ probe_read(struct supervisor *s)
 	if (answered)
 		reload_due(s, "home-answered");
 	if (hidden)
-		reload(s, "nofinger");
+		hidden_reload(s);
 }
 
 static void
@@ -786,7 +825,7 @@ reload(struct supervisor *s, const char *why)
 		return;
 	}
 	if ((packed = table_pack(t, s->hung_probe != 0 ? s->table : NULL,
-	    &len)) == NULL || (!forced && table_served(s, packed, len)) ||
+	    s->table, &len)) == NULL || (!forced && table_served(s, packed, len)) ||
 	    (fd = setup_publish(s->options, packed, len)) < 0) {
 		free(packed);
 		members_release(t);
@@ -1135,7 +1174,8 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatal(EX_OSERR, "pipe");
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
-	if ((s->packed = table_pack(members, NULL, &s->packed_len)) == NULL ||
+	if ((s->packed = table_pack(members, NULL, NULL, &s->packed_len)) ==
+	    NULL ||
 	    (s->setup_fd = setup_publish(o, s->packed, s->packed_len)) < 0)
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;

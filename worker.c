@@ -464,6 +464,14 @@ signalled(struct context *ctx, int res)
 		errno = res < 0 ? -res : EIO;
 		fatal(EX_OSERR, "reading the signalfd");
 	}
+	/*
+	 * SIGHUP is the supervisor's: blocked for the signalfd, it is
+	 * queued here all the same when sent to every fingerd process.
+	 */
+	if (signal_info.ssi_signo == SIGHUP) {
+		signal_arm(ctx);
+		return;
+	}
 	/* SIGUSR2: a newer generation serves; the reload is logged there */
 	if (!ctx->draining && signal_info.ssi_signo != SIGUSR2)
 		log_info("event=stop signal=SIG%s in_flight=%u",

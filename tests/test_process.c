@@ -204,6 +204,7 @@ Test(process, the_group_is_followed_with_no_signal)
 
 Test(process, nofinger_hides_a_member)
 {
+	char home[256], away[256];
 	struct buffer reply;
 	double changed, at, took;
 
@@ -218,6 +219,18 @@ Test(process, nofinger_hides_a_member)
 	EXPECT("/W alice\r\n", REPLY_NO_SUCH_USER);
 	EXPECT_LOG("^fingerd: event=reload group=finger members=5 "
 	    "generation=[0-9]+ why=nofinger$");
+	/* Her home away (missing at a reading): she stays hidden. */
+	home_file_path(&fx, "alice", "", home, sizeof(home));
+	snprintf(away, sizeof(away), "%.*saway", (int)strlen(home) - 1, home);
+	cr_assert_eq(rename(home, away), 0);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, " why=sighup$", 1, WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
+	EXPECT("\r\n", LIST_WITHOUT_ALICE);
+	cr_assert_eq(rename(away, home), 0);
+	cr_assert(log_wait(&fx, " why=home-answered$", 1, 3 * WAIT_LOG_MS),
+	    "her home back, not read again");
+	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	changed = now_seconds();
 	home_file_remove(&fx, "alice", ".nofinger");
 	at = served_at("alice\r\n", REPLY_ALICE, 4);
@@ -293,6 +306,25 @@ Test(process, no_connection_waits_for_a_worker_that_is_gone)
 	cr_assert_eq(daemon_workers(&fx, pids, 2), 2, "not started again");
 	for (i = 0; i < 10; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * SIGHUP sent to every fingerd process (pkill -HUP fingerd, systemctl
+ * kill -s HUP): the supervisor reloads; a worker goes on serving and
+ * logs no stop.
+ */
+Test(process, a_worker_takes_no_sighup_for_a_stop)
+{
+	pid_t worker;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	worker = daemon_worker(&fx);
+	cr_assert_eq(kill(worker, SIGHUP), 0);
+	usleep(300 * 1000);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_eq(daemon_worker(&fx), worker, "the worker was replaced");
+	cr_assert_eq(log_count(&fx, "event=stop"), 0, "a worker logged a stop");
 	stopped_cleanly();
 }
 
