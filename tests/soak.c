@@ -521,7 +521,12 @@ run_hostile(struct client *c, int fd, enum kind k, double deadline)
 	    deadline);
 }
 
-/* Nothing sent: the server closes at -t, or evicts it before. */
+/*
+ * Nothing sent: the server resets it at -t (the deadline holds in the
+ * kernel too), or evicts it before (a reset as well).  A close before
+ * -t, or a reset before it with no eviction near, is not what it must
+ * be.
+ */
 static enum outcome
 run_silent(int fd, double start, double deadline)
 {
@@ -534,11 +539,11 @@ run_silent(int fd, double start, double deadline)
 		wrong_note(SILENT, &byte, got);
 		return WRONG;
 	}
-	if (end == READ_RESET)
-		return RESET;
 	if (end == READ_TIMEOUT)
 		return STALLED;
-	return now_seconds() - start >= DEADLINE - 0.01 ? EXACT : CUT;
+	if (now_seconds() - start < DEADLINE - 0.01)
+		return end == READ_RESET ? RESET : CUT;
+	return EXACT;
 }
 
 /* A little of zoe's 8 MiB, then a reset (SO_LINGER 0). */
