@@ -44,6 +44,8 @@ help:
 	@echo 'make check-normal   the unit and system tests in a normal build'
 	@echo 'make check-asan     the same under AddressSanitizer and UBSan'
 	@echo 'make check-valgrind the system tests with the daemon under valgrind'
+	@echo 'make check-arm64    the exchange and daemon suites in an emulated arm64'
+	@echo '                    machine (root; tests/arm64/run)'
 	@echo 'make fuzz           the libFuzzer targets, FUZZ_SECONDS each'
 	@echo 'make soak           SOAK_SECONDS of mixed clients, reloads and kills'
 	@echo 'make pressure       the pressure figures, into bench/results'
@@ -197,6 +199,13 @@ check:
 
 check-all: check-normal check-asan check-valgrind fuzz
 
+# The exchange and daemon suites, each engine, on arm64: built in a Debian
+# arm64 tree and run in qemu-system-aarch64 (TCG), the tree cached in
+# ARM64_CACHE (tests/arm64/run).  Not part of check: ./quickstart check
+# (CI) runs it after.
+check-arm64:
+	tests/arm64/run
+
 # The benchmark: fingerd against the epoll and io_uring ceilings (and
 # netkit's in.fingerd when installed); see bench/README.
 bench: all
@@ -216,6 +225,6 @@ clean:
 	$(MAKE) -C tests/fuzz clean
 
 .PHONY: all help bench bench-trace check check-all check-normal check-asan \
-	check-valgrind fuzz clean soak pressure
+	check-valgrind check-arm64 fuzz clean soak pressure
 
 include install.mk

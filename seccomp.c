@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <linux/sockios.h>
 
@@ -183,6 +184,45 @@ allow_socket_calls(scmp_filter_ctx filter)
 	allow(filter, SCMP_SYS(setsockopt), 2, linger);
 }
 
+/*
+ * The lists above name the calls glibc makes on x86_64; elsewhere it
+ * makes others for the same functions.  A name the architecture has not
+ * (epoll_wait, poll, readlink on arm64) is a pseudo-call to libseccomp,
+ * whose rule it drops: the lists name them everywhere, and only the
+ * replacements are added here.  arm64 has the *at and p* forms alone:
+ * epoll_pwait and ppoll are in the lists, readlinkat (readlink's) is
+ * not.  The 32-bit architectures call the *_time64 forms first (the old
+ * ones are the fallback), fcntl64, statfs64, mmap2 (seccomp_restrict)
+ * and, for a handler without SA_SIGINFO, sigreturn.  The 32-bit lists
+ * were never run: debian/control does not claim their architectures.
+ */
+static void
+allow_arch(scmp_filter_ctx filter, enum engine_kind engine)
+{
+#if !defined(__NR_readlink)
+	allow(filter, SCMP_SYS(readlinkat), 0, NULL);
+#endif
+#if !defined(__LP64__)
+	static const int calls[] = {
+		SCMP_SYS(clock_gettime64),
+		SCMP_SYS(ppoll_time64),
+		SCMP_SYS(statfs64),
+		SCMP_SYS(sigreturn),
+	};
+	static const int epoll[] = {
+		SCMP_SYS(fcntl64),
+		SCMP_SYS(timerfd_settime64),
+		SCMP_SYS(futex_time64),
+	};
+
+	ALLOW_ALL(filter, calls);
+	if (engine == ENGINE_EPOLL)
+		ALLOW_ALL(filter, epoll);
+#endif
+	(void)filter;
+	(void)engine;
+}
+
 void
 seccomp_restrict(enum engine_kind engine)
 {
@@ -203,6 +243,7 @@ seccomp_restrict(enum engine_kind engine)
 		ALLOW_ALL(filter, uring_calls);
 	}
 	allow_socket_calls(filter);
+	allow_arch(filter, engine);
 #if !defined(__SANITIZE_ADDRESS__)
 	{
 		/* mmap and mprotect only without PROT_EXEC. */
@@ -210,6 +251,9 @@ seccomp_restrict(enum engine_kind engine)
 		    SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
 
 		allow(filter, SCMP_SYS(mmap), 1, &no_exec);
+#if !defined(__LP64__)
+		allow(filter, SCMP_SYS(mmap2), 1, &no_exec);
+#endif
 		allow(filter, SCMP_SYS(mprotect), 1, &no_exec);
 	}
 #endif
