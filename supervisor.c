@@ -59,6 +59,12 @@
 #define CALM_NS			(10LL * NS_PER_SECOND)
 #define RESTART_DELAY_NS	NS_PER_SECOND
 #define RESTART_DELAY_MAX_NS	(60LL * NS_PER_SECOND)
+/*
+ * A delay this long or longer is not waited out in the socket: it stops
+ * listening meanwhile (slot_pause).  A shorter one is, as the
+ * connections in its queue would be reset.
+ */
+#define PAUSE_DELAY_NS		(4LL * NS_PER_SECOND)
 /* After -t, a worker that has not stopped is killed. */
 #define STOP_GRACE_NS		(5LL * NS_PER_SECOND)
 /*
@@ -481,12 +487,12 @@ worker_report(const struct worker *w, int status, const char *then)
 
 /* When a worker of this slot that died is started again. */
 /*
- * While a slot waits to start its worker again, the kernel would still
- * give its socket a share of the connections (SO_REUSEPORT), to wait
- * there for seconds: the socket stops listening meanwhile, which resets
- * those that wait in it (or, with net.ipv4.tcp_migrate_req, moves them
- * to another worker's socket) and sends the new ones to the others;
- * worker_start() listens again.  Not a socket another process listens
+ * While a slot waits PAUSE_DELAY_NS or more to start its worker again,
+ * the kernel would still give its socket a share of the connections
+ * (SO_REUSEPORT), to wait there for seconds: the socket stops listening
+ * meanwhile, which resets those that wait in it (or, with
+ * net.ipv4.tcp_migrate_req, moves them to another worker's socket) and
+ * sends the new ones to the others; worker_start() listens again.  Not a socket another process listens
  * on: systemd's, shared by every worker, or one an older generation
  * still accepts from.
  */
@@ -527,7 +533,7 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 		slot->delay = RESTART_DELAY_MAX_NS;
 	slot->died = now;
 	slot->restart_at = now + slot->delay;
-	if (slot->delay > 0)
+	if (slot->delay >= PAUSE_DELAY_NS)
 		slot_pause(s, w);
 	snprintf(then, sizeof(then), " restart=%llds",
 	    (long long)(slot->delay / NS_PER_SECOND));

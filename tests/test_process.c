@@ -251,11 +251,23 @@ Test(process, nofinger_hides_a_member)
 }
 
 /*
- * A worker that keeps dying is started again after a delay; meanwhile
- * its socket does not listen, so that no connection waits there for a
- * worker that is gone: with -w 2, every query during the delay is
- * answered at once, by the other.
+ * A worker that keeps dying is started again after a delay; a delay of
+ * 4 s or more its socket does not listen, so that no connection waits
+ * there for a worker that is gone: with -w 2, every query during the
+ * delay is answered at once, by the other.
  */
+/* Waits for the daemon to have its two workers, restarted or not. */
+static void
+two_workers_wait(void)
+{
+	double end = now_seconds() + 2 * WAIT_START_MS / 1000.0;
+	pid_t pids[2];
+
+	while (daemon_workers(&fx, pids, 2) != 2 && now_seconds() < end)
+		usleep(20 * 1000);
+	cr_assert_eq(daemon_workers(&fx, pids, 2), 2, "not two workers");
+}
+
 /* The worker of the first slot ("fingerd: worker 1/2, ..."). */
 static pid_t
 first_slot_worker(void)
@@ -279,21 +291,23 @@ first_slot_worker(void)
 	return 0;
 }
 
-Test(process, no_connection_waits_for_a_worker_that_is_gone)
+Test(process, no_connection_waits_for_a_worker_that_is_gone,
+    .timeout = 120)
 {
-	pid_t pids[2];
 	struct buffer b;
 	double start;
 	int i;
 
 	daemon_start(&fx, "-B", LOCAL, "-w", "2", NULL);
-	cr_assert_eq(kill(first_slot_worker(), SIGKILL), 0);	/* at once */
-	cr_assert(log_wait(&fx, "event=worker-exit .* restart=0s$", 1,
-	    WAIT_LOG_MS));
-	usleep(300 * 1000);
-	cr_assert_eq(kill(first_slot_worker(), SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=worker-exit .* restart=1s$", 1,
-	    WAIT_LOG_MS), "the second death is not delayed");
+	/* Restarted at once, then after 1 s, 2 s, then 4 s: paused. */
+	for (i = 0; i < 4; i++) {
+		two_workers_wait();
+		cr_assert_eq(kill(first_slot_worker(), SIGKILL), 0);
+		cr_assert(log_wait(&fx, "event=worker-exit ", (size_t)i + 1,
+		    WAIT_LOG_MS));
+	}
+	cr_assert(log_wait(&fx, "event=worker-exit .* restart=4s$", 1,
+	    WAIT_LOG_MS), "the fourth death is not delayed 4 s");
 	for (i = 0; i < 20; i++) {
 		start = now_seconds();
 		cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
@@ -302,8 +316,7 @@ Test(process, no_connection_waits_for_a_worker_that_is_gone)
 		cr_assert(now_seconds() - start < LATENCY(0.3),
 		    "query %d waited %.3f s", i, now_seconds() - start);
 	}
-	usleep(1200 * 1000);
-	cr_assert_eq(daemon_workers(&fx, pids, 2), 2, "not started again");
+	two_workers_wait();
 	for (i = 0; i < 10; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
