@@ -961,7 +961,7 @@ quickstart_runs() {	# name: run quickstart with the rest, then TERM it
 	shift
 	start "$name" "$@"
 	pid=$PID
-	wait_until 20 log_has "$T/$name.log" '^fingerd: serving group'
+	wait_until 20 log_has "$T/$name.log" '^fingerd: event=start '
 	kill -TERM "$pid" 2>/dev/null
 	wait_exit "$pid" 10
 }
@@ -979,7 +979,7 @@ test_quickstart() {
 	    eval "grep -q 'serves port 7979 on 127.0.0.1' '$T/qs.root.out' &&
 	    grep -qE '^  opt a user in:  gpasswd -a alice nogroup\$' '$T/qs.root.out'"
 	check "  and fingerd served on it" log_has "$T/qs.root.log" \
-	    '^fingerd: serving group nogroup'
+	    '^fingerd: event=start group=nogroup '
 	chmod o+rx "$TOP" 2>/dev/null
 	quickstart_runs qs.user setpriv --reuid=65534 --regid=65534 \
 	    --clear-groups "$TOP/quickstart" -g nogroup -t 5
@@ -988,7 +988,7 @@ test_quickstart() {
 	    grep -q 'serves port 7979 on every address' '$T/qs.user.out' &&
 	    grep -qF 'nc localhost 7979' '$T/qs.user.out'"
 	check "  and fingerd served on it" log_has "$T/qs.user.log" \
-	    '^fingerd: listening on \[::\]:7979$'
+	    '^fingerd: event=listen address=\[::\]:7979$'
 }
 
 # Started as nobody with only a file capability to bind port 79: after
