@@ -139,18 +139,29 @@ if ! wait_until 10 eval 'ss -ltn | grep -q 127.0.0.1:7903 &&
 fi
 ok "haproxy $(haproxy -v | sed -n 's/^HAProxy version \([^ ]*\).*/\1/p') and nginx $(nginx -v 2>&1 | sed 's|.*/||') listen, in front of 127.0.0.1:7979"
 
-behind() {	# behind engine
-	local engine=$1 log=$T/fingerd.$1.log pid held=() i
-	echo "# -E $engine"
+behind() {	# behind engine [activated]: -E engine, or systemd's socket
+	local engine=$1 log=$T/fingerd.$1${2:-}.log pid held=() i launch=()
+	echo "# -E $engine${2:+, the socket passed as systemd does}"
 	SHOW_LOGS=$log
-	start "fingerd.$engine" env LD_PRELOAD="$NSS_LIB" \
+	[ -n "${2:-}" ] && launch=(systemd-socket-activate -l 127.0.0.1:7979)
+	start "fingerd.$engine${2:-}" "${launch[@]}" env LD_PRELOAD="$NSS_LIB" \
 	    NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
 	    "$FINGERD" -E "$engine" -B 127.0.0.1 -P 7979 -p 127.0.0.9 \
 	    -a 2 -t 8
 	pid=$PID
+	# systemd-socket-activate starts fingerd at the first connection.
+	[ -n "${2:-}" ] && wait_until 5 eval 'ss -ltn | grep -q 127.0.0.1:7979' &&
+	    printf 'PROXY TCP4 127.0.0.7 127.0.0.1 1 79\r\nalice\r\n' |
+	    timeout 5 nc -w 3 -s 127.0.0.9 127.0.0.1 7979 >"$T/r.first"
 	if ! wait_until 10 log_has "$log" '^fingerd: event=start '; then
 		not_ok "fingerd -E $engine -p 127.0.0.9 starts"
 		return
+	fi
+	if [ -n "${2:-}" ]; then
+		check "  on the socket passed (event=listen address=systemd)" \
+		    log_has "$log" '^fingerd: event=listen address=systemd$'
+		expect_bytes "  its first connection, a header naming 127.0.0.7: alice's plan" \
+		    "$T/r.first" "$REPLY_ALICE"
 	fi
 	query 127.0.0.2 7901 alice >"$T/r.v1"
 	expect_bytes "HAProxy send-proxy (v1): alice's plan" "$T/r.v1" \
@@ -196,5 +207,7 @@ behind() {	# behind engine
 
 behind io_uring
 behind epoll
+command -v systemd-socket-activate >/dev/null &&
+    behind io_uring .activated
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
