@@ -615,7 +615,7 @@ follow_flow() {
 	check "$engine: -R 2, two readings that find nothing new start no worker ($workers)" \
 	    [ "$workers" = "$(pgrep -P "$pid" | sort | tr '\n' ' ')" ]
 	check "$engine: each change logged as such" log_has "$log" \
-	    '^fingerd: event=reload group=finger members=[12] generation=[0-9]+ why=userdb-changed$' 4
+	    '^fingerd: event=reload group=finger members=[12] generation=[0-9]+ why=userdb-(changed|reread)$' 4
 	kill -TERM "$pid"
 	wait_exit "$pid" 10
 	check "$engine: SIGTERM: exit status 0 (got $STATUS)" [ "$STATUS" = 0 ]
