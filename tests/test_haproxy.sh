@@ -172,8 +172,8 @@ behind() {	# behind engine [activated]: -E engine, or systemd's socket
 	query 127.0.0.4 7903 alice >"$T/r.nginx"
 	expect_bytes "nginx stream, proxy_protocol on: alice's plan" \
 	    "$T/r.nginx" "$REPLY_ALICE"
-	check "  the log names each real client (127.0.0.2, .3, .4)" eval \
-	    "log_has '$log' '^fingerd: client=127\\.0\\.0\\.2 query=\"alice\" reply=plan end=ok ' &&
+	check "  the log names each real client (127.0.0.2, .3, .4)" \
+	    wait_until 3 eval "log_has '$log' '^fingerd: client=127\\.0\\.0\\.2 query=\"alice\" reply=plan end=ok ' &&
 	    log_has '$log' '^fingerd: client=127\\.0\\.0\\.3 query=\"alice\" reply=plan end=ok ' &&
 	    log_has '$log' '^fingerd: client=127\\.0\\.0\\.4 query=\"alice\" reply=plan end=ok '"
 	check "  and never the proxy" eval \
