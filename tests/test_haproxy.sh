@@ -144,7 +144,10 @@ behind() {	# behind engine [activated]: -E engine, or systemd's socket
 	echo "# -E $engine${2:+, the socket passed as systemd does}"
 	SHOW_LOGS=$log
 	[ -n "${2:-}" ] && launch=(systemd-socket-activate -l 127.0.0.1:7979)
-	start "fingerd.$engine${2:-}" "${launch[@]}" env LD_PRELOAD="$NSS_LIB" \
+	# systemd-socket-activate passes on no environment: env sets it.
+	start "fingerd.$engine${2:-}" "${launch[@]}" env \
+	    ASAN_OPTIONS="${ASAN_OPTIONS:-}" LSAN_OPTIONS="${LSAN_OPTIONS:-}" \
+	    UBSAN_OPTIONS="${UBSAN_OPTIONS:-}" LD_PRELOAD="$NSS_LIB" \
 	    NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
 	    "$FINGERD" -E "$engine" -B 127.0.0.1 -P 7979 -p 127.0.0.9 \
 	    -a 2 -t 8
