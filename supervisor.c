@@ -485,16 +485,15 @@ worker_report(const struct worker *w, int status, const char *then)
 		    "(type=1326)" : "", then);
 }
 
-/* When a worker of this slot that died is started again. */
 /*
  * While a slot waits PAUSE_DELAY_NS or more to start its worker again,
  * the kernel would still give its socket a share of the connections
  * (SO_REUSEPORT), to wait there for seconds: the socket stops listening
  * meanwhile, which resets those that wait in it (or, with
  * net.ipv4.tcp_migrate_req, moves them to another worker's socket) and
- * sends the new ones to the others; worker_start() listens again.  Not a socket another process listens
- * on: systemd's, shared by every worker, or one an older generation
- * still accepts from.
+ * sends the new ones to the others; worker_start() listens again.  Not
+ * a socket another process listens on: systemd's, shared by every
+ * worker, or one an older generation still accepts from.
  */
 static void
 slot_pause(struct supervisor *s, const struct worker *dead)
@@ -514,6 +513,7 @@ slot_pause(struct supervisor *s, const struct worker *dead)
 	slot->paused = true;
 }
 
+/* When a worker of this slot that died is started again. */
 static void
 restart_schedule(struct supervisor *s, const struct worker *w, int status)
 {
