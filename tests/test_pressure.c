@@ -724,6 +724,9 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 	double start, took;
 	pid_t worker;
 
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
 	daemon_signal(&fx, SIGHUP);
 	cr_assert(log_wait(&fx, "event=reload group=finger members=6 .* why=sighup$", 1,
@@ -759,6 +762,9 @@ Test(pressure, inetd_with_a_hung_home_answers_within_its_deadline)
 	double took;
 	int status;
 
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
 	slowfs_mount();
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
 	write_text(control, "hang");
@@ -790,6 +796,9 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 	double start, took;
 	pid_t worker;
 
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe,yan", "yan-link");
 	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
 	worker = worker_alone();
@@ -813,6 +822,9 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 Test(pressure, a_hung_home_that_answers_is_served_from_then)
 {
 	double start, took;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
 
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
 	write_text(control, "");
@@ -838,6 +850,9 @@ Test(pressure, a_home_made_after_the_start_is_served)
 {
 	char home[300], plan[320];
 	double start;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
 
 	snprintf(home, sizeof(home), "%s/home/yan", fx.dir);
 	snprintf(plan, sizeof(plan), "%s/.plan", home);
