@@ -88,13 +88,41 @@ address_slot(const struct address_counts *t, const struct in6_addr *a)
 	return i;
 }
 
-/* What a's connections count under: its /64, or itself (see above). */
+/* RFC 6052's well-known prefix, 64:ff9b::/96: NAT64, an IPv4 client. */
+static bool
+is_nat64(const struct in6_addr *a)
+{
+	static const uint8_t prefix[12] = { 0x00, 0x64, 0xff, 0x9b };
+
+	return memcmp(a->s6_addr, prefix, sizeof(prefix)) == 0;
+}
+
+/*
+ * Teredo (RFC 4380), 2001::/32: the /64 is the Teredo server's, shared by
+ * all its clients; the client is in the other half.
+ */
+static bool
+is_teredo(const struct in6_addr *a)
+{
+	return a->s6_addr[0] == 0x20 && a->s6_addr[1] == 0x01 &&
+	    a->s6_addr[2] == 0 && a->s6_addr[3] == 0;
+}
+
+/*
+ * What a's connections count under: its /64 (a site is given a /64 at
+ * least, so rotating through its addresses gains nothing), or itself
+ * (IPv4, link-local, loopback, Teredo); a client behind NAT64 counts as
+ * the IPv4 address it comes from.
+ */
 void
 address_limit_key(const struct in6_addr *a, struct in6_addr *key)
 {
 	*key = *a;
-	if (!IN6_IS_ADDR_V4MAPPED(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
-	    !IN6_IS_ADDR_LOOPBACK(a))
+	if (is_nat64(a)) {
+		memset(key->s6_addr, 0, 10);
+		key->s6_addr[10] = key->s6_addr[11] = 0xff;
+	} else if (!IN6_IS_ADDR_V4MAPPED(a) && !IN6_IS_ADDR_LINKLOCAL(a) &&
+	    !IN6_IS_ADDR_LOOPBACK(a) && !is_teredo(a))
 		memset(&key->s6_addr[8], 0, 8);
 }
 

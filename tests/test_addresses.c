@@ -522,3 +522,32 @@ Test(address_limit_key, ipv4_link_local_and_loopback_count_alone)
 	}
 	address_counts_free(t);
 }
+
+/*
+ * Behind NAT64 (64:ff9b::/96) the client is the IPv4 address in the last
+ * 32 bits: one /64 holds every IPv4 client of the translator, so each
+ * counts as its IPv4 address, the same as when it comes directly.
+ * Teredo's /64 (2001::/32) is its server's: each address counts alone.
+ */
+Test(address_limit_key, nat64_and_teredo_clients_count_alone)
+{
+	struct address_counts *t = address_counts_new(CLIENTS);
+	struct in6_addr nat_a = ipv6("64:ff9b::192.0.2.1");
+	struct in6_addr nat_b = ipv6("64:ff9b::192.0.2.2");
+	struct in6_addr direct_a = ipv6("::ffff:192.0.2.1");
+	struct in6_addr teredo_a = ipv6("2001:0:4136:e378:8000:63bf:3fff:fdd2");
+	struct in6_addr teredo_b = ipv6("2001:0:4136:e378:8000:63bf:3fff:fdd3");
+	struct in6_addr key;
+
+	cr_assert_not_null(t);
+	cr_assert_eq(address_counts_add(t, &nat_a), 1);
+	cr_assert_eq(address_counts_add(t, &nat_b), 1, "another IPv4 client");
+	cr_assert_eq(address_counts_add(t, &direct_a), 2,
+	    "the same IPv4 client, directly");
+	cr_assert_eq(address_counts_add(t, &teredo_a), 1);
+	cr_assert_eq(address_counts_add(t, &teredo_b), 1,
+	    "another client of the same Teredo server");
+	address_limit_key(&nat_a, &key);
+	cr_assert_eq(memcmp(&key, &direct_a, sizeof(key)), 0);
+	address_counts_free(t);
+}
