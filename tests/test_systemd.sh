@@ -14,6 +14,9 @@
 #   Landlock works there (nspawn's own filter is told to allow it)
 #   systemd-analyze security fingerd.service: exposure at most 1.0
 #   -E epoll (a drop-in) serves under the unit's filter too
+#   -M as fingerd.8 says to set it under the unit (a drop-in with
+#   RuntimeDirectory=): the metrics file is written, 0644, and counts
+#   the query made
 #
 # The container has a network namespace of its own (--private-network:
 # loopback only), so port 79 inside is not the machine's.  Its root is
@@ -326,6 +329,24 @@ test_epoll() {
 	    'journal -o cat | grep -qE "^event=engine engine=epoll why=\"-E epoll\"$"'
 }
 
+test_metrics() {
+	echo "# -M under the same unit, as fingerd.8 says (a drop-in)"
+	in_ct bash -c 'printf "%s\n" "[Service]" "RuntimeDirectory=fingerd" \
+	    "RuntimeDirectoryMode=0755" "ExecStart=" \
+	    "ExecStart=/usr/sbin/fingerd -M /run/fingerd/fingerd.prom" \
+	    >/run/systemd/system/fingerd.service.d/metrics.conf &&
+	    systemctl daemon-reload && systemctl restart fingerd.service'
+	query alice >"$T/r.metrics"
+	expect_bytes "a query for alice gets her plan" "$T/r.metrics" \
+	    'Login: alice\tName: Alice Liddell\r\nPlan:\r\nDown the rabbit hole.\r\n'
+	in_ct systemctl kill -s USR1 --kill-who=main fingerd.service
+	check "the metrics file counts it" wait_until 10 in_ct grep -qx \
+	    'fingerd_exchanges_total{reply="plan",end="ok"} 1' \
+	    /run/fingerd/fingerd.prom
+	check "  readable by the collector (mode 644)" eval \
+	    '[ "$(in_ct stat -c %a /run/fingerd/fingerd.prom)" = 644 ]'
+}
+
 began=$SECONDS
 if ! make_tree; then
 	echo "       | $(tail -1 "$T/debootstrap.log")"
@@ -356,7 +377,7 @@ esac
 
 if start_container; then
 	for t in test_package test_activation test_reload test_worker_killed \
-	    test_journal test_exposure test_epoll; do
+	    test_journal test_exposure test_epoll test_metrics; do
 		began=$SECONDS
 		$t || break
 		echo "# ($((SECONDS - began)) s)"
