@@ -57,11 +57,12 @@ help:
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
-$(B)/%.o: %.c fingerd.h engine.h
+$(B)/%.o: %.c fingerd.h engine.h loop.h uring.h epoll.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c fingerd.h engine.h tests/harness.h tests/rng.h
+$(B)/tests/%.o: tests/%.c fingerd.h engine.h loop.h uring.h epoll.h \
+	    tests/harness.h tests/rng.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 

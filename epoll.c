@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "engine.h"
+#include "epoll.h"
 #include "fingerd.h"
 
 #define EVENTS_MAX	256
@@ -127,7 +128,7 @@ struct epoll_engine {
 	size_t			 nfds;
 	struct descriptor	*fds;
 	size_t			 nslots;
-	struct request		**slots;	/* by TAG_INDEX: cancellable */
+	struct request		**slots;	/* by tag_slot(): cancellable */
 	struct request		*free;
 	struct heap		 timers;
 	struct fifo		 done;
@@ -147,15 +148,10 @@ struct epoll_engine {
 
 #define EPOLL(e)	((struct epoll_engine *)(void *)(e))
 
-/*
- * A completion, queued.  As with io_uring (uring_wait), a client's timer
- * that was cancelled is no completion.
- */
+/* A completion, queued. */
 static void
 completed(struct epoll_engine *p, uint64_t tag, int res)
 {
-	if (TAG_OP(tag) == OP_DEADLINE && res == -ECANCELED)
-		return;
 	if (!fifo_push(&p->done, tag, res))
 		fatalx(EX_OSERR, "out of memory for completions");
 }
@@ -176,12 +172,14 @@ request_new(struct epoll_engine *p, enum kind kind, int fd, uint64_t tag)
 	return r;
 }
 
+/*
+ * The list a tag's requests are in, for a cancel to find them: the tag
+ * hashed (Fibonacci hashing), as the engine never looks inside a tag.
+ */
 static struct request **
 slot_of(struct epoll_engine *p, uint64_t tag)
 {
-	size_t i = TAG_INDEX(tag);
-
-	return &p->slots[i < p->nslots ? i : 0];
+	return &p->slots[(tag * 0x9e3779b97f4a7c15ULL >> 32) % p->nslots];
 }
 
 /* r can be found by its tag, to be cancelled. */
@@ -227,9 +225,9 @@ request_done(struct epoll_engine *p, struct request *r, int res)
 }
 
 static void
-timed(struct epoll_engine *p, struct request *r, const deadline_t *at)
+timed(struct epoll_engine *p, struct request *r, int64_t at)
 {
-	r->node.at = deadline_ns(at);
+	r->node.at = at;
 	if (!heap_push(&p->timers, &r->node))
 		fatalx(EX_OSERR, "out of memory for a timer");
 	r->timed = true;
@@ -373,7 +371,7 @@ unregister(struct epoll_engine *p, int fd)
  * else when its descriptor is ready, until its deadline.
  */
 static void
-start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
+start(struct epoll_engine *p, struct request *r, const int64_t *deadline)
 {
 	int res;
 
@@ -391,7 +389,7 @@ start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
 		return;
 	}
 	if (deadline != NULL)
-		timed(p, r, deadline);
+		timed(p, r, *deadline);
 	slot_add(p, r);
 	wait_ready(p, r);
 }
@@ -649,7 +647,7 @@ ep_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 
 static void
 ep_recv(struct engine *e, int fd, void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_RECV, fd, tag);
@@ -661,7 +659,7 @@ ep_recv(struct engine *e, int fd, void *buf, size_t len,
 
 static void
 ep_send(struct engine *e, int fd, const void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_SEND, fd, tag);
@@ -704,7 +702,7 @@ ep_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
  */
 static void
 ep_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
@@ -773,7 +771,7 @@ ep_close(struct engine *e, int fd, uint64_t tag)
 }
 
 static void
-ep_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+ep_timeout(struct engine *e, int64_t at, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_TIMER, -1, tag);
@@ -783,22 +781,22 @@ ep_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
 }
 
 /*
- * The waiting request or timer of this tag completes -ECANCELED, and the
- * cancel 0; a file request, which a thread runs, cannot be stopped: the
- * cancel completes -ENOENT, as for a tag not in flight.
+ * The waiting request or timer tagged target completes -ECANCELED, and
+ * the cancel 0; a file request, which a thread runs, cannot be stopped:
+ * the cancel completes -ENOENT, as for a tag not in flight.
  */
 static void
-ep_cancel(struct engine *e, uint64_t tag)
+ep_cancel(struct engine *e, uint64_t target, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
 
-	for (r = *slot_of(p, tag); r != NULL; r = r->slot_next)
-		if (r->tag == tag)
+	for (r = *slot_of(p, target); r != NULL; r = r->slot_next)
+		if (r->tag == target)
 			break;
 	if (r != NULL)
 		request_done(p, r, -ECANCELED);
-	completed(p, TAG(OP_CANCEL, 0, 0), r != NULL ? 0 : -ENOENT);
+	completed(p, tag, r != NULL ? 0 : -ENOENT);
 }
 
 /* Requests and timers whose time has come: the timerfd fired. */
@@ -814,14 +812,8 @@ expire(struct epoll_engine *p)
 	p->timer_at = 0;
 	while ((n = heap_top(&p->timers)) != NULL && n->at <= now) {
 		r = (struct request *)(void *)n;
-		if (r->kind == K_TIMER) {
-			request_done(p, r, -ETIME);
-			continue;
-		}
-		/* as io_uring's linked timeout: it fired, its request ends */
-		completed(p, TAG(OP_DEADLINE, TAG_INDEX(r->tag),
-		    TAG_SERIAL(r->tag)), -ETIME);
-		request_done(p, r, -ECANCELED);
+		/* a timer fires; a request is cut off at its deadline */
+		request_done(p, r, r->kind == K_TIMER ? -ETIME : -ECANCELED);
 	}
 }
 

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "engine.h"
-#include "fingerd.h"
+#include "epoll.h"
 
 bool
 heap_init(struct heap *h, size_t size)
