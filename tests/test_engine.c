@@ -1,9 +1,9 @@
 /*
  * The engines (engine.h), each through the same calls: the results and
  * the deadlines the state machines rely on.  And the epoll engine's own
- * bookkeeping (pending.c): its heap of deadlines keeps the earliest on
- * top through any pushes and removals; its FIFO of completions gives them
- * back in the order they came, across growth and wrap-around.
+ * bookkeeping: its heap of deadlines (timers.c) keeps the earliest on top
+ * through any pushes and removals; its FIFO of completions (epoll.c)
+ * gives them back in the order they came, across growth and wrap-around.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
