@@ -77,9 +77,7 @@ struct request {
 enum {
 	FD_REGISTERED = 1 << 0,	/* in the epoll set */
 	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
-	FD_KNOWN = 1 << 2,	/* whether a socket is known: */
-	FD_SOCKET = 1 << 3,	/* it is one */
-	FD_EDGE = 1 << 4	/* edge-triggered, kept between accepts */
+	FD_EDGE = 1 << 2	/* edge-triggered, kept between accepts */
 };
 
 struct descriptor {
