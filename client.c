@@ -852,8 +852,8 @@ part_statted(struct context *ctx, struct client *c, int res)
 {
 	struct plan_key *key = &c->key.file[c->part];
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+	if (res == -ECANCELED) {	/* a file request takes no deadline */
+		client_end(c, E_SERVER);
 		return;
 	}
 	KERNEL_WROTE(&c->stx, sizeof(c->stx));
@@ -1004,8 +1004,8 @@ file_chunk_arrived(struct context *ctx, struct client *c, int res)
 {
 	bool last;
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+	if (res == -ECANCELED) {	/* a file request takes no deadline */
+		client_end(c, E_SERVER);
 		return;
 	}
 	if (res < 0) {
@@ -1101,12 +1101,15 @@ extra_start(struct context *ctx, struct client *c)
 		file_chunk_arrived(ctx, c, 0);
 }
 
-/* A request on a file that failed: -ECANCELED is the deadline's. */
+/*
+ * A request on a file that failed.  It takes no deadline (engine.h):
+ * -ECANCELED is the engine's fault, not a timeout.
+ */
 static bool
 file_request_failed(struct context *ctx, struct client *c, int res)
 {
 	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+		client_end(c, E_SERVER);
 	} else if (res < 0) {
 		plan_refused(c, -res, 0);
 		part_gone(ctx, c);
