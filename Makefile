@@ -18,9 +18,9 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # Pure logic, no system call: the daemon's, the unit tests' and the
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
-PURE = errors.c query.c plan.c cache.c pending.c proxy.c
+PURE = errors.c query.c plan.c cache.c timers.c proxy.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
-DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
+DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c pool.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
@@ -57,16 +57,17 @@ help:
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
-$(B)/%.o: %.c fingerd.h engine.h
+$(B)/%.o: %.c fingerd.h engine.h loop.h uring.h epoll.h timers.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c fingerd.h engine.h tests/harness.h tests/rng.h
+$(B)/tests/%.o: tests/%.c fingerd.h engine.h loop.h uring.h epoll.h timers.h \
+	    tests/harness.h tests/rng.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
 
 $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
-	    $(SUPPORT:%.c=$(B)/%.o) $(B)/engine.o $(B)/uring.o $(B)/epoll.o \
+	    $(SUPPORT:%.c=$(B)/%.o) $(B)/engine.o $(B)/uring.o $(B)/epoll.o $(B)/pool.o \
 	    $(B)/landlock.o $(B)/seccomp.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 

@@ -59,6 +59,7 @@
 
 #include "engine.h"
 #include "fingerd.h"
+#include "loop.h"
 
 /* Bytes of a plan read at once. */
 #define PLAN_CHUNK	16384
@@ -136,7 +137,7 @@ struct client {
 	const char		*why;		/* of "no-plan", "bad-proxy" */
 	bool			 proxied;	/* its PROXY header awaited (-p) */
 	bool			 counted;	/* its address, for -a */
-	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
+	int64_t			 deadline;	/* CLOCK_MONOTONIC ns */
 	struct timespec		 started;
 	struct in6_addr		 address;
 	struct members		*members;
@@ -344,7 +345,7 @@ client_timer(struct context *ctx, struct client *c)
 	if (c->timer)
 		return;
 	c->timer = true;
-	engine_timeout(ctx->engine, &c->deadline, TAG(OP_DEADLINE,
+	engine_timeout(ctx->engine, c->deadline, TAG(OP_DEADLINE,
 	    client_index(ctx, c), c->serial));
 }
 
@@ -652,7 +653,7 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 			continue;	/* since listed, left or taken */
 		file_turn_forgo(ctx, c);
 		now = monotonic_ns();
-		if (now >= deadline_ns(&c->deadline)) {
+		if (now >= c->deadline) {
 			file_turn_too_late(c);
 			client_leave(ctx, c);	/* nothing in flight */
 		} else {
@@ -681,7 +682,7 @@ file_turn(struct context *ctx, struct client *c)
 	struct mount_turns *f = mount_of(ctx, c);
 	int64_t now = monotonic_ns();
 
-	if (now >= deadline_ns(&c->deadline)) {
+	if (now >= c->deadline) {
 		file_turn_too_late(c);
 		return;
 	}
@@ -851,8 +852,8 @@ part_statted(struct context *ctx, struct client *c, int res)
 {
 	struct plan_key *key = &c->key.file[c->part];
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+	if (res == -ECANCELED) {	/* a file request takes no deadline */
+		client_end(c, E_SERVER);
 		return;
 	}
 	KERNEL_WROTE(&c->stx, sizeof(c->stx));
@@ -1003,8 +1004,8 @@ file_chunk_arrived(struct context *ctx, struct client *c, int res)
 {
 	bool last;
 
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+	if (res == -ECANCELED) {	/* a file request takes no deadline */
+		client_end(c, E_SERVER);
 		return;
 	}
 	if (res < 0) {
@@ -1100,12 +1101,15 @@ extra_start(struct context *ctx, struct client *c)
 		file_chunk_arrived(ctx, c, 0);
 }
 
-/* A request on a file that failed: -ECANCELED is the deadline's. */
+/*
+ * A request on a file that failed.  It takes no deadline (engine.h):
+ * -ECANCELED is the engine's fault, not a timeout.
+ */
 static bool
 file_request_failed(struct context *ctx, struct client *c, int res)
 {
 	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
+		client_end(c, E_SERVER);
 	} else if (res < 0) {
 		plan_refused(c, -res, 0);
 		part_gone(ctx, c);
@@ -1427,7 +1431,7 @@ client_leave(struct context *ctx, struct client *c)
 	client_finish(ctx, c);
 	if (c->timer)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
-		    client_index(ctx, c), c->serial));
+		    client_index(ctx, c), c->serial), TAG(OP_CANCEL, 0, 0));
 	close_file(ctx, c);
 	socket_close(c);
 	free(c->head);
@@ -1483,8 +1487,8 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	c->file_fd = -1;
 	c->state = CLIENT_RECV_QUERY;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
-	c->deadline.tv_sec = c->started.tv_sec + ctx->options->timeout;
-	c->deadline.tv_nsec = c->started.tv_nsec;
+	c->deadline = ((int64_t)c->started.tv_sec + ctx->options->timeout) *
+	    NS_PER_SECOND + c->started.tv_nsec;
 	address_normalize(ss, &c->address);
 	if (proxy_listed(&ctx->options->proxies, &c->address))
 		c->proxied = true;	/* counted as the client it names */
@@ -1611,8 +1615,9 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 {
 	struct client *c = &ctx->clients[TAG_INDEX(tag)];
 
-	if (TAG_OP(tag) == OP_DEADLINE) {
-		client_expired(ctx, c, TAG_SERIAL(tag));
+	if (TAG_OP(tag) == OP_DEADLINE) {	/* cancelled: no more */
+		if (res != -ECANCELED)
+			client_expired(ctx, c, TAG_SERIAL(tag));
 		return;
 	}
 	c->inflight--;

@@ -10,7 +10,9 @@
 #include <sysexits.h>
 
 #include "engine.h"
+#include "epoll.h"
 #include "fingerd.h"
+#include "uring.h"
 
 const char *
 engine_name(enum engine_kind kind)

@@ -14,148 +14,108 @@
  *     A listening socket stays registered, edge-triggered, from one
  *     accept to the next, so that an accept waits with no call
  *     (wait_ready()).
- *   - A deadline or a timer is a node in one heap (pending.c), and a
+ *   - A deadline or a timer is a node in one heap (timers.c), and a
  *     timerfd is set no later than the earliest: set again only when an
  *     earlier one comes or it fires (timer_set()), not on every wait, as
  *     a timeout on epoll_wait would be.  A request still waiting at its
  *     deadline completes -ECANCELED.
  *   - A request on a file (statx, openat2, pread, close), which may block
- *     in its file system, runs on a thread of a pool that grows on
- *     demand, one thread for each such request in flight at most, and
- *     is never cancelled (engine.h); the threads say what is done on an
- *     eventfd, which the loop reads like any other descriptor.
- *   - Completions queue in a FIFO (pending.c), taken in batches by
+ *     in its file system, runs on a thread of a pool (pool.c), which
+ *     says what is done on an eventfd, read here like any other
+ *     descriptor.
+ *   - Completions queue in a FIFO, taken in batches by
  *     engine_wait(), which first collects every readiness: an inotify
  *     event that came before a query is in the same batch as the query,
  *     and the loop handles it first, as with io_uring.  A batch of calls
  *     that completed as they started and read nothing (a send, a close)
  *     is handed over without that wait (ep_wait()).
- *
- * The threads are created as needed after the worker confined itself:
- * they are under its seccomp filter and Landlock domain.
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "engine.h"
+#include "epoll.h"
 #include "fingerd.h"
 
 #define EVENTS_MAX	256
-#define THREAD_STACK	(256 * 1024)
-#define THREAD_IDLE_NS	NS_PER_SECOND	/* then an idle thread exits */
 #define UNPOLLED_MAX	8	/* batches in a row handed over unpolled */
 
-enum kind {
-	K_ACCEPT,
-	K_RECV,
-	K_SEND,
-	K_READ,		/* a stream: signalfd, inotify */
-	K_WRITE,	/* the log */
-	K_POLL,
-	K_TIMER,
-	K_FILE		/* on the pool */
-};
-
-enum file_op {
-	F_OPENAT,
-	F_STATX,
-	F_PREAD,
-	F_CLOSE
-};
-
-struct request {
-	struct heap_node	 node;		/* first: its deadline */
-	struct request		*next;		/* free list, the pool's queues */
-	struct request		*slot_prev;	/* the waiting and timed ones */
-	struct request		*slot_next;	/* of its tag's slot */
-	uint64_t		 tag;
-	enum kind		 kind;
-	bool			 timed;		/* in the heap */
-	bool			 listed;	/* in its slot's list */
-	bool			 once;		/* an accept that never waits */
-	int			 fd;
-	void			*buf;
-	const void		*data;
-	size_t			 len;
-	unsigned		 events;	/* K_POLL */
-	struct sockaddr_storage	*ss;
-	socklen_t		*sslen;
-	enum file_op		 op;		/* K_FILE */
-	const char		*path;
-	const struct open_how	*how;
-	struct statx		*stx;
-	uint64_t		 offset;
-	int			 res;		/* the pool's answer */
-};
-
-/* What the engine knows of a descriptor. */
-enum {
-	FD_REGISTERED = 1 << 0,	/* in the epoll set */
-	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
-	FD_KNOWN = 1 << 2,	/* whether a socket is known: */
-	FD_SOCKET = 1 << 3,	/* it is one */
-	FD_EDGE = 1 << 4	/* edge-triggered, kept between accepts */
-};
-
-struct descriptor {
-	struct request		*waiting;	/* for readiness, at most one */
-	unsigned		 flags;
-	uint32_t		 serial;	/* the files it has had */
-};
-
-struct epoll_engine {
-	struct engine		 engine;	/* first */
-	int			 epfd;
-	int			 eventfd;	/* the pool's */
-	int			 timerfd;
-	int64_t			 timer_at;	/* when it fires; 0: not set */
-	size_t			 nfds;
-	struct descriptor	*fds;
-	size_t			 nslots;
-	struct request		**slots;	/* by TAG_INDEX: cancellable */
-	struct request		*free;
-	struct heap		 timers;
-	struct fifo		 done;
-	bool			 pool_warned;
-	bool			 openat2;	/* not refused (file_open()) */
-	bool			 input_done;	/* a read done as it started */
-	unsigned		 unpolled;	/* batches since the last poll */
-	/* the pool, under lock */
-	pthread_mutex_t		 lock;
-	pthread_cond_t		 work;
-	bool			 freed;		/* the last thread frees it */
-	struct request		*todo, *todo_last;
-	unsigned		 queued;	/* in todo */
-	struct request		*finished, *finished_last;
-	unsigned		 threads, idle, threads_max;
-};
-
-#define EPOLL(e)	((struct epoll_engine *)(void *)(e))
-
 /*
- * A completion, queued.  As with io_uring (uring_wait), a client's timer
- * that was cancelled is no completion.
+ * The completions, a ring in the order they were made, as io_uring's
+ * completion queue gives them; it grows when full, as the requests in
+ * flight bound it anyway.
  */
+bool
+fifo_init(struct fifo *f, size_t size)
+{
+	f->head = f->count = 0;
+	f->size = size > 0 ? size : 16;
+	return (f->v = calloc(f->size, sizeof(*f->v))) != NULL;
+}
+
+void
+fifo_free(struct fifo *f)
+{
+	free(f->v);
+	f->v = NULL;
+	f->head = f->count = f->size = 0;
+}
+
+/* Adds a completion at the end; false when out of memory. */
+bool
+fifo_push(struct fifo *f, uint64_t tag, int res)
+{
+	struct completion *v;
+	size_t i, n;
+
+	if (f->count == f->size) {
+		n = 2 * f->size;
+		if ((v = calloc(n, sizeof(*v))) == NULL)
+			return false;
+		for (i = 0; i < f->count; i++)
+			v[i] = f->v[(f->head + i) % f->size];
+		free(f->v);
+		f->v = v;
+		f->size = n;
+		f->head = 0;
+	}
+	f->v[(f->head + f->count++) % f->size] = (struct completion){
+		.tag = tag, .res = res,
+	};
+	return true;
+}
+
+/* Moves at most max completions, oldest first, into out; how many. */
+size_t
+fifo_take(struct fifo *f, struct completion *out, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && f->count > 0) {
+		out[n++] = f->v[f->head];
+		f->head = (f->head + 1) % f->size;
+		f->count--;
+	}
+	return n;
+}
+
+/* A completion, queued. */
 static void
 completed(struct epoll_engine *p, uint64_t tag, int res)
 {
-	if (TAG_OP(tag) == OP_DEADLINE && res == -ECANCELED)
-		return;
 	if (!fifo_push(&p->done, tag, res))
 		fatalx(EX_OSERR, "out of memory for completions");
 }
@@ -176,12 +136,14 @@ request_new(struct epoll_engine *p, enum kind kind, int fd, uint64_t tag)
 	return r;
 }
 
+/*
+ * The list a tag's requests are in, for a cancel to find them: the tag
+ * hashed (Fibonacci hashing), as the engine never looks inside a tag.
+ */
 static struct request **
 slot_of(struct epoll_engine *p, uint64_t tag)
 {
-	size_t i = TAG_INDEX(tag);
-
-	return &p->slots[i < p->nslots ? i : 0];
+	return &p->slots[(tag * 0x9e3779b97f4a7c15ULL >> 32) % p->nslots];
 }
 
 /* r can be found by its tag, to be cancelled. */
@@ -212,7 +174,7 @@ slot_remove(struct epoll_engine *p, struct request *r)
 }
 
 /* r completes with res: out of the heap, its slot, its descriptor. */
-static void
+void
 request_done(struct epoll_engine *p, struct request *r, int res)
 {
 	completed(p, r->tag, res);
@@ -227,16 +189,16 @@ request_done(struct epoll_engine *p, struct request *r, int res)
 }
 
 static void
-timed(struct epoll_engine *p, struct request *r, const deadline_t *at)
+timed(struct epoll_engine *p, struct request *r, int64_t at)
 {
-	r->node.at = deadline_ns(at);
+	r->node.at = at;
 	if (!heap_push(&p->timers, &r->node))
 		fatalx(EX_OSERR, "out of memory for a timer");
 	r->timed = true;
 }
 
 /* A descriptor number is new to the engine: a socket accepted, a file. */
-static void
+void
 descriptor_new(struct epoll_engine *p, int fd, unsigned flags)
 {
 	if (fd >= 0 && (size_t)fd < p->nfds)
@@ -245,17 +207,17 @@ descriptor_new(struct epoll_engine *p, int fd, unsigned flags)
 		};
 }
 
-/* Whether fd is a socket (a write takes MSG_DONTWAIT then). */
+/*
+ * Whether fd is a socket (a write takes MSG_DONTWAIT then), asked at each
+ * write of the log: a call for a batch of lines (0.03 a request: make
+ * bench-trace), not worth keeping the answer.
+ */
 static bool
-is_socket(struct epoll_engine *p, int fd)
+is_socket(int fd)
 {
-	struct descriptor *d = &p->fds[fd];
 	struct stat st;
 
-	if (!(d->flags & FD_KNOWN))
-		d->flags |= FD_KNOWN | (fstat(fd, &st) == 0 &&
-		    S_ISSOCK(st.st_mode) ? FD_SOCKET : 0);
-	return d->flags & FD_SOCKET;
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 /* One try of a readiness request: its result, or -EAGAIN. */
@@ -272,7 +234,7 @@ try_request(struct epoll_engine *p, struct request *r)
 		    SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
 			return -errno;
-		descriptor_new(p, fd, FD_KNOWN | FD_SOCKET);
+		descriptor_new(p, fd, 0);
 		return fd;
 	case K_RECV:
 		n = recvfrom(r->fd, r->buf, r->len, MSG_DONTWAIT, NULL, NULL);
@@ -285,7 +247,7 @@ try_request(struct epoll_engine *p, struct request *r)
 		n = read(r->fd, r->buf, r->len);
 		break;
 	case K_WRITE:
-		if (is_socket(p, r->fd))
+		if (is_socket(r->fd))
 			n = sendto(r->fd, r->data, r->len, MSG_DONTWAIT |
 			    MSG_NOSIGNAL, NULL, 0);
 		else
@@ -373,7 +335,7 @@ unregister(struct epoll_engine *p, int fd)
  * else when its descriptor is ready, until its deadline.
  */
 static void
-start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
+start(struct epoll_engine *p, struct request *r, const int64_t *deadline)
 {
 	int res;
 
@@ -391,7 +353,7 @@ start(struct epoll_engine *p, struct request *r, const deadline_t *deadline)
 		return;
 	}
 	if (deadline != NULL)
-		timed(p, r, deadline);
+		timed(p, r, *deadline);
 	slot_add(p, r);
 	wait_ready(p, r);
 }
@@ -423,199 +385,23 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 	request_done(p, r, res);
 }
 
-/* ------------------------------------------------------------ the pool */
-
-/*
- * Whether openat2 is refused, and how: 0 when it is there, else EPERM (a
- * container's seccomp profile older than it: Docker's before 20.10
- * refuses what it does not list with EPERM) or ENOSYS (valgrind, a
- * kernel before 5.6, a profile that says so).  Asked with a size too
- * small for any open_how, which the kernel refuses with EINVAL before
- * it looks at anything else: nothing is opened.
- */
-int
-openat2_refusal(void)
-{
-	if (syscall(SYS_openat2, AT_FDCWD, "", NULL, (size_t)0) == 0 ||
-	    (errno != EPERM && errno != ENOSYS))
-		return 0;
-	return errno;
-}
-
-/*
- * Without openat2: openat, with the same flags, whose O_NOFOLLOW refuses
- * a link at the plan; what RESOLVE_NO_MAGICLINKS refuses, a magic link,
- * lives in /proc, which Landlock keeps out.
- */
-static int
-file_open(const struct request *r, bool openat2)
-{
-	if (openat2)
-		return (int)syscall(SYS_openat2, AT_FDCWD, r->path, r->how,
-		    sizeof(*r->how));
-	return openat(AT_FDCWD, r->path, (int)r->how->flags);
-}
-
-static int
-file_call(struct request *r, bool openat2)
-{
-	ssize_t n;
-	int ret;
-
-	switch (r->op) {
-	case F_OPENAT:
-		ret = file_open(r, openat2);
-		break;
-	case F_STATX:
-		ret = statx(r->fd, r->path, AT_SYMLINK_NOFOLLOW |
-		    (r->path[0] == '\0' ? AT_EMPTY_PATH : 0),
-		    STATX_BASIC_STATS, r->stx);
-		break;
-	case F_PREAD:
-		n = pread(r->fd, r->buf, r->len, (off_t)r->offset);
-		ret = n < 0 ? -1 : (int)n;
-		break;
-	default:
-		ret = close(r->fd);
-		break;
-	}
-	return ret < 0 ? -errno : ret;
-}
-
-/*
- * Waits for a request, at most THREAD_IDLE_NS; NULL when none came.
- * Called and returns with the lock held.
- */
-static struct request *
-pool_next(struct epoll_engine *p)
-{
-	struct timespec until;
-	int64_t at = monotonic_ns() + THREAD_IDLE_NS;
-	int ret = 0;
-
-	until.tv_sec = at / NS_PER_SECOND;
-	until.tv_nsec = at % NS_PER_SECOND;
-	while (p->todo == NULL && ret != ETIMEDOUT) {
-		p->idle++;
-		ret = pthread_cond_timedwait(&p->work, &p->lock, &until);
-		p->idle--;
-	}
-	return p->todo;
-}
-
-/*
- * A thread of the pool: takes the oldest request, makes its call, queues
- * it as finished and says so on the eventfd.  Idle for a second, it
- * exits: a process of one thread shares its descriptor table with no
- * other, and the kernel looks a descriptor up for a socket call without
- * an atomic reference then (fdget), which a busy loop of socket calls
- * feels.
- */
-static void	pool_free(struct epoll_engine *);
-
-static void *
-pool_thread(void *arg)
-{
-	struct epoll_engine *p = arg;
-	const uint64_t one = 1;
-	struct request *r;
-	bool last;
-
-	pthread_mutex_lock(&p->lock);
-	for (;;) {
-		if ((r = pool_next(p)) == NULL) {
-			last = --p->threads == 0 && p->freed;
-			pthread_mutex_unlock(&p->lock);
-			if (last)
-				pool_free(p);
-			return NULL;
-		}
-		if ((p->todo = r->next) == NULL)
-			p->todo_last = NULL;
-		p->queued--;
-		pthread_mutex_unlock(&p->lock);
-		r->res = file_call(r, p->openat2);
-		pthread_mutex_lock(&p->lock);
-		r->next = NULL;
-		if (p->finished_last != NULL)
-			p->finished_last->next = r;
-		else
-			p->finished = r;
-		p->finished_last = r;
-		/* Cannot fail: the count would have to reach 2^64 - 1. */
-		(void)!write(p->eventfd, &one, sizeof(one));
-	}
-	return NULL;
-}
-
-/*
- * Queues a file request for the pool, with a thread more when more are
- * queued than threads are idle (an idle thread signalled may not have
- * taken its request yet): one a request in flight, so that a file system
- * that hangs holds its own requests only.  Past the most threads (two a
- * client), or when the system refuses one more, the request waits for a
- * thread.
- */
-static void
-pool_queue(struct epoll_engine *p, struct request *r)
-{
-	pthread_attr_t attr;
-	pthread_t thread;
-	unsigned threads;
-	int ret = 0;
-
-	pthread_mutex_lock(&p->lock);
-	r->next = NULL;
-	if (p->todo_last != NULL)
-		p->todo_last->next = r;
-	else
-		p->todo = r;
-	p->todo_last = r;
-	p->queued++;
-	if (p->queued > p->idle && p->threads < p->threads_max) {
-		pthread_attr_init(&attr);
-		pthread_attr_setstacksize(&attr, THREAD_STACK);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if ((ret = pthread_create(&thread, &attr, pool_thread, p)) == 0)
-			p->threads++;
-		pthread_attr_destroy(&attr);
-	}
-	if (p->idle > 0)
-		pthread_cond_signal(&p->work);
-	threads = p->threads;
-	pthread_mutex_unlock(&p->lock);
-	if (ret == 0)
-		return;
-	errno = ret;
-	if (threads == 0)
-		fatal(EX_OSERR, "a thread for the file requests");
-	if (!p->pool_warned)
-		log_warn("a thread for the file requests (%u running): "
-		    "requests wait for one", threads);
-	p->pool_warned = true;
-}
-
-/* What the pool has done, into the completions, in the order it was. */
-static void
-pool_collect(struct epoll_engine *p)
-{
-	struct request *r, *next;
-	uint64_t count;
-
-	(void)!read(p->eventfd, &count, sizeof(count));
-	pthread_mutex_lock(&p->lock);
-	r = p->finished;
-	p->finished = p->finished_last = NULL;
-	pthread_mutex_unlock(&p->lock);
-	for (; r != NULL; r = next) {
-		next = r->next;
-		if (r->op == F_OPENAT)
-			descriptor_new(p, r->res, 0);
-		request_done(p, r, r->res);
-	}
-}
-
 /* ----------------------------------------------------------- the ops */
+
+/*
+ * fd made O_NONBLOCK, once: a descriptor the worker made (the listener,
+ * its signalfd and inotify) waits in epoll, never in a call.
+ */
+static void
+nonblocking(struct epoll_engine *p, int fd)
+{
+	int flags;
+
+	if (fd >= 0 && (size_t)fd < p->nfds &&
+	    !(p->fds[fd].flags & FD_NONBLOCK) &&
+	    (flags = fcntl(fd, F_GETFL)) >= 0 &&
+	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
+		p->fds[fd].flags |= FD_NONBLOCK;
+}
 
 static void
 ep_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
@@ -623,14 +409,8 @@ ep_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_ACCEPT, fd, tag);
-	int flags;
 
-	/* The listening socket waits in epoll, not in accept. */
-	if (fd >= 0 && (size_t)fd < p->nfds &&
-	    !(p->fds[fd].flags & FD_NONBLOCK) &&
-	    (flags = fcntl(fd, F_GETFL)) >= 0 &&
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
-		p->fds[fd].flags |= FD_NONBLOCK;
+	nonblocking(p, fd);	/* it waits in epoll, not in accept */
 	r->ss = ss;
 	r->sslen = len;
 	r->once = once;
@@ -649,7 +429,7 @@ ep_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 
 static void
 ep_recv(struct engine *e, int fd, void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_RECV, fd, tag);
@@ -661,7 +441,7 @@ ep_recv(struct engine *e, int fd, void *buf, size_t len,
 
 static void
 ep_send(struct engine *e, int fd, const void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_SEND, fd, tag);
@@ -704,11 +484,10 @@ ep_statx(struct engine *e, int dirfd, const char *path, struct statx *stx,
  */
 static void
 ep_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
-	int flags;
 
 	if (offset != (uint64_t)-1) {
 		r = request_new(p, K_FILE, fd, tag);
@@ -719,11 +498,7 @@ ep_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
 		pool_queue(p, r);
 		return;
 	}
-	if (fd >= 0 && (size_t)fd < p->nfds &&
-	    !(p->fds[fd].flags & FD_NONBLOCK) &&
-	    (flags = fcntl(fd, F_GETFL)) >= 0 &&
-	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0)
-		p->fds[fd].flags |= FD_NONBLOCK;
+	nonblocking(p, fd);
 	r = request_new(p, K_READ, fd, tag);
 	r->buf = buf;
 	r->len = len;
@@ -773,7 +548,7 @@ ep_close(struct engine *e, int fd, uint64_t tag)
 }
 
 static void
-ep_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+ep_timeout(struct engine *e, int64_t at, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r = request_new(p, K_TIMER, -1, tag);
@@ -783,22 +558,22 @@ ep_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
 }
 
 /*
- * The waiting request or timer of this tag completes -ECANCELED, and the
- * cancel 0; a file request, which a thread runs, cannot be stopped: the
- * cancel completes -ENOENT, as for a tag not in flight.
+ * The waiting request or timer tagged target completes -ECANCELED, and
+ * the cancel 0; a file request, which a thread runs, cannot be stopped:
+ * the cancel completes -ENOENT, as for a tag not in flight.
  */
 static void
-ep_cancel(struct engine *e, uint64_t tag)
+ep_cancel(struct engine *e, uint64_t target, uint64_t tag)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
 
-	for (r = *slot_of(p, tag); r != NULL; r = r->slot_next)
-		if (r->tag == tag)
+	for (r = *slot_of(p, target); r != NULL; r = r->slot_next)
+		if (r->tag == target)
 			break;
 	if (r != NULL)
 		request_done(p, r, -ECANCELED);
-	completed(p, TAG(OP_CANCEL, 0, 0), r != NULL ? 0 : -ENOENT);
+	completed(p, tag, r != NULL ? 0 : -ENOENT);
 }
 
 /* Requests and timers whose time has come: the timerfd fired. */
@@ -814,14 +589,8 @@ expire(struct epoll_engine *p)
 	p->timer_at = 0;
 	while ((n = heap_top(&p->timers)) != NULL && n->at <= now) {
 		r = (struct request *)(void *)n;
-		if (r->kind == K_TIMER) {
-			request_done(p, r, -ETIME);
-			continue;
-		}
-		/* as io_uring's linked timeout: it fired, its request ends */
-		completed(p, TAG(OP_DEADLINE, TAG_INDEX(r->tag),
-		    TAG_SERIAL(r->tag)), -ETIME);
-		request_done(p, r, -ECANCELED);
+		/* a timer fires; a request is cut off at its deadline */
+		request_done(p, r, r->kind == K_TIMER ? -ETIME : -ECANCELED);
 	}
 }
 
@@ -894,26 +663,12 @@ ep_wait(struct engine *e, struct completion *batch, size_t max)
 	return fifo_take(&p->done, batch, max);
 }
 
-/* The pool's part of the engine, and the engine: no thread is left. */
-static void
-pool_free(struct epoll_engine *p)
-{
-	close(p->eventfd);
-	pthread_mutex_destroy(&p->lock);
-	pthread_cond_destroy(&p->work);
-	free(p);
-}
-
-/*
- * The pool's threads live on, idle or held by a file system: the
- * structure they share stays with them, and the last to end frees it.
- */
+/* The requests, the descriptors; the pool frees the rest (pool_leave). */
 static void
 ep_free(struct engine *e)
 {
 	struct epoll_engine *p = EPOLL(e);
 	struct request *r;
-	unsigned threads;
 	size_t i;
 
 	for (i = 0; i < p->nslots; i++)		/* waiting, timed */
@@ -933,12 +688,7 @@ ep_free(struct engine *e)
 	free(p->slots);
 	p->fds = NULL;
 	p->slots = NULL;
-	pthread_mutex_lock(&p->lock);	/* a thread may be retiring */
-	threads = p->threads;
-	p->freed = true;
-	pthread_mutex_unlock(&p->lock);
-	if (threads == 0)
-		pool_free(p);
+	pool_leave(p);
 }
 
 static const struct engine_ops epoll_ops = {
@@ -968,7 +718,6 @@ epoll_engine_open(unsigned clients)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	struct epoll_engine *p = calloc(1, sizeof(*p));
-	pthread_condattr_t monotonic;
 	struct rlimit rl;
 
 	if (p == NULL || getrlimit(RLIMIT_NOFILE, &rl) != 0)
@@ -977,13 +726,7 @@ epoll_engine_open(unsigned clients)
 	p->nfds = rl.rlim_cur > (rlim_t)1 << 20 ? (size_t)1 << 20 :
 	    (size_t)rl.rlim_cur;
 	p->nslots = clients > 0 ? clients : 1;
-	p->threads_max = 2 * clients + 16;
-	p->openat2 = openat2_refusal() == 0;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_condattr_init(&monotonic);
-	pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
-	pthread_cond_init(&p->work, &monotonic);
-	pthread_condattr_destroy(&monotonic);
+	pool_init(p, clients);
 	if ((p->fds = calloc(p->nfds, sizeof(*p->fds))) == NULL ||
 	    (p->slots = calloc(p->nslots, sizeof(*p->slots))) == NULL ||
 	    !heap_init(&p->timers, 2 * (size_t)clients + 16) ||

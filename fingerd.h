@@ -14,8 +14,6 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "engine.h"
-
 #define FINGERD_VERSION		"0.1.0"
 
 /*
@@ -499,6 +497,25 @@ void	 homes_probe(const struct members *, int, bool)
 void	 homes_hidden_probe(const struct members *, int);
 void	 only_descriptor(int);
 
+/*
+ * engine.c: the engines, io_uring where the kernel and the seccomp
+ * profile allow it (engine.c probes), else epoll.  Every worker of a
+ * daemon runs the one the supervisor chose.  engine.h is the seam they
+ * serve the loop through.
+ */
+enum engine_kind {
+	ENGINE_AUTO,
+	ENGINE_URING,
+	ENGINE_EPOLL
+};
+
+struct engine;
+
+const char	*engine_name(enum engine_kind);
+enum engine_kind engine_choose(enum engine_kind, char *, size_t);
+struct engine	*engine_open(enum engine_kind, unsigned);
+void		 engine_log(enum engine_kind, const char *);
+
 /* landlock.c and seccomp.c: a worker's confinement. */
 bool	 landlock_restrict(struct members *);
 bool	 landlock_home_servable(const char *);
@@ -638,15 +655,6 @@ int	 supervise(const struct options *, struct members *, const int *);
 int	 worker_main(void);
 int	 serve(const struct options *, struct members *, int, int);
 
-/* uring.c: a client has at most two requests in flight. */
-#define RING_CQ_ENTRIES(clients)	(2 * (clients) + 16)
-
-struct io_uring;
-struct io_uring_sqe;
-
-void			 ring_open(struct io_uring *, unsigned);
-struct io_uring_sqe	*ring_sqe(struct io_uring *, unsigned);
-
 /* client.c */
 bool	 clients_init(struct context *);
 void	 clients_free(struct context *);
@@ -656,7 +664,5 @@ bool	 client_evict_oldest(struct context *, int64_t *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 void	 client_send_buffer(int);
-/* How many completions one engine_wait() may return. */
-#define COMPLETIONS(clients)	RING_CQ_ENTRIES(clients)
 
 #endif /* FINGERD_H */

@@ -13,10 +13,13 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <linux/time_types.h>
+
 #include <liburing.h>
 
 #include "engine.h"
 #include "fingerd.h"
+#include "uring.h"
 
 static const uint8_t allowed_ops[] = {
 	IORING_OP_ACCEPT,
@@ -100,7 +103,7 @@ ring_create(struct io_uring *ring, unsigned clients)
 		memset(&p, 0, sizeof(p));
 		p.flags = flags[i] | IORING_SETUP_CQSIZE |
 		    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_R_DISABLED;
-		p.cq_entries = RING_CQ_ENTRIES(clients);
+		p.cq_entries = ENGINE_COMPLETIONS(clients);
 		ret = io_uring_queue_init_params(entries, ring, &p);
 		if (ret != -EINVAL)
 			break;
@@ -208,15 +211,18 @@ ring_sqe(struct io_uring *ring, unsigned need)
 /*
  * The engine (engine.h) on the ring.  A request with a deadline goes out
  * linked to an IORING_OP_LINK_TIMEOUT holding it; both completions
- * arrive, in either order.  The timeout's completion, tagged OP_DEADLINE
- * with the request's client and serial, is delivered only when it fired:
- * then a socket request completes -ECANCELED, and a file request, which
- * an io-wq thread may be blocked in, completes when the file system
- * lets it.
+ * arrive, in either order.  The timeout's is the engine's own (tagged
+ * ENGINE_TAG): when it fired, its request completes -ECANCELED, which
+ * says all the loop needs.
+ *
+ * The kernel reads a timeout's time as its SQE is submitted: each SQE has
+ * its time beside it (at()), which stays until the SQE is reused, after
+ * the submission.
  */
 struct uring {
-	struct engine	 engine;		/* first */
-	struct io_uring	 ring;
+	struct engine		 engine;	/* first */
+	struct io_uring		 ring;
+	struct __kernel_timespec *times;	/* one an SQE */
 };
 
 #define URING(e)	((struct uring *)(void *)(e))
@@ -225,12 +231,25 @@ static void
 uring_free(struct engine *e)
 {
 	io_uring_queue_exit(&URING(e)->ring);
+	free(URING(e)->times);
 	free(e);
+}
+
+/* The time for sqe, a timeout's: ns of CLOCK_MONOTONIC as the kernel's. */
+static struct __kernel_timespec *
+at(struct engine *e, const struct io_uring_sqe *sqe, int64_t ns)
+{
+	struct __kernel_timespec *ts =
+	    &URING(e)->times[sqe - URING(e)->ring.sq.sqes];
+
+	ts->tv_sec = ns / NS_PER_SECOND;
+	ts->tv_nsec = ns % NS_PER_SECOND;
+	return ts;
 }
 
 /* Tags sqe, and links its deadline when it has one. */
 static void
-submit(struct engine *e, struct io_uring_sqe *sqe, const deadline_t *deadline,
+submit(struct engine *e, struct io_uring_sqe *sqe, const int64_t *deadline,
     uint64_t tag)
 {
 	struct io_uring_sqe *timeout;
@@ -240,15 +259,14 @@ submit(struct engine *e, struct io_uring_sqe *sqe, const deadline_t *deadline,
 		return;
 	sqe->flags |= IOSQE_IO_LINK;
 	timeout = io_uring_get_sqe(&URING(e)->ring);	/* reserved by request() */
-	io_uring_prep_link_timeout(timeout, (deadline_t *)(uintptr_t)deadline,
+	io_uring_prep_link_timeout(timeout, at(e, timeout, *deadline),
 	    IORING_TIMEOUT_ABS);
-	io_uring_sqe_set_data64(timeout, TAG(OP_DEADLINE, TAG_INDEX(tag),
-	    TAG_SERIAL(tag)));
+	io_uring_sqe_set_data64(timeout, ENGINE_TAG);
 }
 
 /* An SQE, with room after it for the timeout of a deadline. */
 static struct io_uring_sqe *
-request(struct engine *e, const deadline_t *deadline)
+request(struct engine *e, const int64_t *deadline)
 {
 	return ring_sqe(&URING(e)->ring, deadline != NULL ? 2 : 1);
 }
@@ -288,7 +306,7 @@ uring_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 
 static void
 uring_recv(struct engine *e, int fd, void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
 
@@ -298,7 +316,7 @@ uring_recv(struct engine *e, int fd, void *buf, size_t len,
 
 static void
 uring_send(struct engine *e, int fd, const void *buf, size_t len,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
 
@@ -348,7 +366,7 @@ uring_close(struct engine *e, int fd, uint64_t tag)
 /* A read at offset; (uint64_t)-1: at the file's position (a pipe). */
 static void
 uring_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
-    const deadline_t *deadline, uint64_t tag)
+    const int64_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
 
@@ -366,31 +384,30 @@ uring_write(struct engine *e, int fd, const void *buf, size_t len,
 	submit(e, sqe, NULL, tag);
 }
 
-/* A timer that completes -ETIME at an absolute CLOCK_MONOTONIC time. */
+/* A timer that completes -ETIME at a time of CLOCK_MONOTONIC. */
 static void
-uring_timeout(struct engine *e, const deadline_t *at, uint64_t tag)
+uring_timeout(struct engine *e, int64_t ns, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
-	io_uring_prep_timeout(sqe, (deadline_t *)(uintptr_t)at, 0,
-	    IORING_TIMEOUT_ABS);
+	io_uring_prep_timeout(sqe, at(e, sqe, ns), 0, IORING_TIMEOUT_ABS);
 	submit(e, sqe, NULL, tag);
 }
 
-/* Cancels the requests of this tag; the cancel itself completes OP_CANCEL. */
+/* Cancels the requests tagged target; the cancel itself completes tag. */
 static void
-uring_cancel(struct engine *e, uint64_t tag)
+uring_cancel(struct engine *e, uint64_t target, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
-	io_uring_prep_cancel64(sqe, tag, 0);
-	submit(e, sqe, NULL, TAG(OP_CANCEL, 0, 0));
+	io_uring_prep_cancel64(sqe, target, 0);
+	submit(e, sqe, NULL, tag);
 }
 
 /*
  * Submits what is queued, waits for at least one completion, and copies
- * out those there are (at most max); a deadline that did not fire is not
- * one.  Returns how many.
+ * out those there are (at most max); a deadline's own is not one.
+ * Returns how many.
  */
 static size_t
 uring_wait(struct engine *e, struct completion *batch, size_t max)
@@ -411,13 +428,11 @@ uring_wait(struct engine *e, struct completion *batch, size_t max)
 			break;
 		seen++;
 		/*
-		 * A deadline that fired completes -ETIME, or with what the
-		 * cancel of its request found (-EALREADY: running on an
-		 * io-wq thread, held by a file system); one disarmed by its
-		 * request's completion, -ECANCELED.
+		 * A deadline, fired (-ETIME) or disarmed by its request's
+		 * completion (-ECANCELED): the request's completion says
+		 * which.
 		 */
-		if (TAG_OP(cqe->user_data) == OP_DEADLINE &&
-		    cqe->res == -ECANCELED)
+		if (cqe->user_data == ENGINE_TAG)
 			continue;
 		batch[n].tag = cqe->user_data;
 		batch[n++].res = cqe->res;
@@ -460,5 +475,8 @@ uring_engine_open(unsigned clients)
 		fatalx(EX_OSERR, "out of memory for the ring");
 	u->engine.ops = &uring_ops;
 	ring_open(&u->ring, clients);
+	if ((u->times = calloc(u->ring.sq.ring_entries,
+	    sizeof(*u->times))) == NULL)
+		fatalx(EX_OSERR, "out of memory for the ring");
 	return &u->engine;
 }

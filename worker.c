@@ -35,6 +35,7 @@
 
 #include "engine.h"
 #include "fingerd.h"
+#include "loop.h"
 
 /* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
 #define ACCEPT_PAUSE_MIN_NS	1000000
@@ -53,10 +54,10 @@ static struct signalfd_siginfo signal_info;
 static int signal_fd = -1;
 static char watch_events[4096]
     __attribute__((aligned(__alignof__(struct inotify_event))));
-static deadline_t accept_pause;		/* when to accept again */
-static deadline_t evict_at;		/* when the oldest silent may go */
-static deadline_t log_due_at;		/* when queued lines are due */
-static deadline_t stop_at;		/* the end of a stop's grace */
+static int64_t accept_pause;		/* when to accept again */
+static int64_t evict_at;		/* when the oldest silent may go */
+static int64_t log_due_at;		/* when queued lines are due */
+static int64_t stop_at;			/* the end of a stop's grace */
 static int supervisor_fd = -1;		/* the ready pipe, kept */
 
 static void	stop(struct context *);
@@ -75,15 +76,14 @@ signals_open(void)
 
 /* A timer's time, at in nanoseconds of CLOCK_MONOTONIC. */
 static void
-deadline_at(deadline_t *d, int64_t at)
+deadline_at(int64_t *d, int64_t at)
 {
-	d->tv_sec = at / NS_PER_SECOND;
-	d->tv_nsec = at % NS_PER_SECOND;
+	*d = at;
 }
 
 /* The time in delay_ns from now, for a timer. */
 static void
-deadline_in(deadline_t *d, int64_t delay_ns)
+deadline_in(int64_t *d, int64_t delay_ns)
 {
 	deadline_at(d, monotonic_ns() + delay_ns);
 }
@@ -171,7 +171,7 @@ room_make(struct context *ctx)
 	ctx->evicting = client_evict_oldest(ctx, &at);
 	if (at != 0) {
 		deadline_at(&evict_at, at);
-		engine_timeout(ctx->engine, &evict_at,
+		engine_timeout(ctx->engine, evict_at,
 		    TAG(OP_EVICT_WAIT, 0, 0));
 		ctx->evict_waiting = true;
 	}
@@ -216,7 +216,7 @@ accept_pause_arm(struct context *ctx)
 	else if ((ctx->accept_delay *= 2) > ACCEPT_PAUSE_MAX_NS)
 		ctx->accept_delay = ACCEPT_PAUSE_MAX_NS;
 	deadline_in(&accept_pause, ctx->accept_delay);
-	engine_timeout(ctx->engine, &accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
+	engine_timeout(ctx->engine, accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
 	ctx->accept_paused = true;
 }
 
@@ -380,7 +380,7 @@ log_arm(struct context *ctx)
 		ctx->logging = true;
 	} else if (due > 0 && !ctx->log_timer) {
 		deadline_in(&log_due_at, due);
-		engine_timeout(ctx->engine, &log_due_at, TAG(OP_LOG_TIMER, 0, 0));
+		engine_timeout(ctx->engine, log_due_at, TAG(OP_LOG_TIMER, 0, 0));
 		ctx->log_timer = true;
 	}
 }
@@ -422,15 +422,19 @@ stop(struct context *ctx)
 	ctx->draining = true;
 	deadline_in(&stop_at, (int64_t)ctx->options->timeout * NS_PER_SECOND +
 	    LOG_GRACE_NS);
-	engine_timeout(ctx->engine, &stop_at, TAG(OP_STOP_TIMER, 0, 0));
+	engine_timeout(ctx->engine, stop_at, TAG(OP_STOP_TIMER, 0, 0));
 	if (ctx->listen_polling)
-		engine_cancel(ctx->engine, TAG(OP_LISTEN_POLL, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_LISTEN_POLL, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	if (ctx->accept_paused)
-		engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	if (ctx->evict_waiting)
-		engine_cancel(ctx->engine, TAG(OP_EVICT_WAIT, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_EVICT_WAIT, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	if (ctx->accepting)
-		engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	else if (ctx->listen_fd >= 0)
 		accept_last(ctx);
 }
@@ -441,9 +445,11 @@ stop_overdue(struct context *ctx)
 {
 	ctx->stopped = true;
 	if (ctx->logging)
-		engine_cancel(ctx->engine, TAG(OP_LOG, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_LOG, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	if (ctx->log_waiting)
-		engine_cancel(ctx->engine, TAG(OP_LOG_POLL, 0, 0));
+		engine_cancel(ctx->engine, TAG(OP_LOG_POLL, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 }
 
 static bool

@@ -14,6 +14,7 @@
 #include <liburing.h>
 
 #include "fingerd.h"
+#include "uring.h"
 
 static struct io_uring ring;
 static int pipe_fds[2];

@@ -1,19 +1,12 @@
 /*
- * The epoll engine's bookkeeping, with no I/O: a min-heap of deadlines
- * and a FIFO of completions.
- *
- * The heap holds nodes that callers embed in their own structures; a
- * node knows its place, so that one can leave the heap in O(log n) when
- * its request completes before its deadline.  The FIFO is a ring of
- * completions, in the order they were made, as io_uring's completion
- * queue gives them; it grows when full, as the requests in flight bound
- * it anyway.
+ * The epoll engine's timers, with no I/O: a min-heap of deadlines.  It
+ * holds nodes that callers embed in their own structures; a node knows
+ * its place, so that one can leave the heap in O(log n) when its request
+ * completes before its deadline.
  */
 #include <stdlib.h>
-#include <string.h>
 
-#include "engine.h"
-#include "fingerd.h"
+#include "timers.h"
 
 bool
 heap_init(struct heap *h, size_t size)
@@ -106,58 +99,4 @@ heap_remove(struct heap *h, struct heap_node *n)
 		sift_up(h, i);
 	else
 		sift_down(h, i);
-}
-
-bool
-fifo_init(struct fifo *f, size_t size)
-{
-	f->head = f->count = 0;
-	f->size = size > 0 ? size : 16;
-	return (f->v = calloc(f->size, sizeof(*f->v))) != NULL;
-}
-
-void
-fifo_free(struct fifo *f)
-{
-	free(f->v);
-	f->v = NULL;
-	f->head = f->count = f->size = 0;
-}
-
-/* Adds a completion at the end; false when out of memory. */
-bool
-fifo_push(struct fifo *f, uint64_t tag, int res)
-{
-	struct completion *v;
-	size_t i, n;
-
-	if (f->count == f->size) {
-		n = 2 * f->size;
-		if ((v = calloc(n, sizeof(*v))) == NULL)
-			return false;
-		for (i = 0; i < f->count; i++)
-			v[i] = f->v[(f->head + i) % f->size];
-		free(f->v);
-		f->v = v;
-		f->size = n;
-		f->head = 0;
-	}
-	f->v[(f->head + f->count++) % f->size] = (struct completion){
-		.tag = tag, .res = res,
-	};
-	return true;
-}
-
-/* Moves at most max completions, oldest first, into out; how many. */
-size_t
-fifo_take(struct fifo *f, struct completion *out, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && f->count > 0) {
-		out[n++] = f->v[f->head];
-		f->head = (f->head + 1) % f->size;
-		f->count--;
-	}
-	return n;
 }
