@@ -18,7 +18,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # Pure logic, no system call: the daemon's, the unit tests' and the
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
-PURE = errors.c query.c plan.c cache.c pending.c proxy.c
+PURE = errors.c query.c plan.c cache.c pending.c proxy.c turns.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)

@@ -32,11 +32,10 @@
  * connection then (shut down, logged, its address uncounted), and the
  * slot is left when the file system gives the request back.  So that a
  * file system that hangs holds few slots past their deadlines, the
- * requests on one member's files take turns (struct home_turns), and so
- * do those on the homes of one mount (struct mount_turns): a few at
- * once, the rest waiting in order, each at most until its deadline, when
- * it leaves its slot at once, or until a connection that waits for a
- * slot takes its (client_evict_oldest).
+ * requests on one member's files take turns (turns.c): a few at once,
+ * the rest waiting in order, each at most until its deadline, when it
+ * leaves its slot at once, or until a connection that waits for a slot
+ * takes its (client_evict_oldest).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -112,16 +111,9 @@ enum client_state {
  * a reference on members and, while a plan is sent, a plan_buffer; with
  * /W, its head.
  */
-/* A client's place in a queue of clients (struct client_queue). */
-struct client_link {
-	struct client		*older, *newer;
-};
-
 struct client {
 	struct client		*next_free;
-	struct client_queue	*queue;		/* silent or waiting, or NULL */
-	struct client_link	 evict;		/* in it */
-	int64_t			 queued;	/* since, monotonic ns */
+	struct turn_entry	 turn;		/* its turns, its eviction */
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
@@ -155,8 +147,6 @@ struct client {
 	uint64_t		 sent;
 	struct reply_key	 key;		/* its files, keyed or read */
 	uint8_t			 part;		/* the file keyed or read */
-	bool			 turn_waiting;	/* in its home's queue */
-	struct client_link	 turn;
 	uint8_t			*head;		/* /W: Login line and parts */
 	size_t			 head_len, head_size;
 	uint64_t		 file_offset;
@@ -165,43 +155,6 @@ struct client {
 	size_t			 line_len;
 	char			 query[QUERY_MAX];	/* last: not cleared */
 };
-
-/*
- * The requests on one member's files in flight, and the clients waiting
- * for a turn, oldest first.  A request that a working file system holds
- * comes back in microseconds (a local disk) or milliseconds (NFS), and
- * the queue drains as fast; one that hangs holds its turn until the file
- * system answers.
- */
-struct home_turns {
-	unsigned		 busy;
-	int64_t			 turned;	/* a request came back, or went */
-	struct client_queue	 waiting;
-	struct home_turns	*ready_next;	/* in its mount's ready list */
-	bool			 ready;
-};
-
-/*
- * The same for the homes on one mount (member->fs, from the mount table
- * the supervisor read): the requests on its files in flight, and the
- * homes listed when they had a client waiting and a turn free, in the
- * order they came (one whose clients left since is passed over).
- */
-struct mount_turns {
-	unsigned		 busy;
-	int64_t			 turned;
-	struct home_turns	*ready, *ready_last;
-};
-
-/*
- * A home's turns: an eighth of -c, from 1 to 8; a mount's: a quarter
- * of -c, and one more than a home's, so that every home of a file system
- * that hangs (an NFS server for all) keeps three quarters of the slots
- * for everyone else, and one hung home does not stop its mount.  Each
- * request of an exchange (a statx, an open, each read) takes its turn:
- * a slow reader of a long plan holds none while its chunk is sent.
- */
-#define HOME_TURNS_MAX	8
 
 /* client_start() clears every field but query, which must stay last. */
 _Static_assert(offsetof(struct client, query) + QUERY_MAX ==
@@ -218,12 +171,8 @@ clients_init(struct context *ctx)
 {
 	unsigned i, n = ctx->options->clients;
 
-	/* (one home more: calloc may give NULL for none) */
 	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
-	    (ctx->homes = calloc(ctx->members->count + 1,
-	    sizeof(*ctx->homes))) == NULL ||
-	    (ctx->mounts = calloc(ctx->members->count + 1,
-	    sizeof(*ctx->mounts))) == NULL)
+	    !turns_init(&ctx->turns, n, ctx->members->count))
 		return false;
 	for (i = n; i-- > 0;) {
 		ctx->clients[i].next_free = ctx->free_clients;
@@ -242,11 +191,8 @@ clients_free(struct context *ctx)
 		free(b);
 	}
 	free(ctx->clients);
-	free(ctx->homes);
-	free(ctx->mounts);
 	ctx->clients = NULL;
-	ctx->homes = NULL;
-	ctx->mounts = NULL;
+	turns_free(&ctx->turns);
 }
 
 bool
@@ -255,82 +201,17 @@ client_slot_free(const struct context *ctx)
 	return ctx->free_clients != NULL;
 }
 
-/*
- * Queues of clients, oldest first, each a client_link of the clients in
- * it (at `link` in struct client): its home's turns (turn), and the
- * evictable (evict).
- */
-static struct client_link *
-link_of(struct client *c, size_t link)
-{
-	return (struct client_link *)((char *)c + link);
-}
-
-static void
-queue_add(struct client_queue *q, size_t link, struct client *c)
-{
-	link_of(c, link)->older = q->newest;
-	link_of(c, link)->newer = NULL;
-	if (q->newest != NULL)
-		link_of(q->newest, link)->newer = c;
-	else
-		q->oldest = c;
-	q->newest = c;
-}
-
-static void
-queue_unlink(struct client_queue *q, size_t link, struct client *c)
-{
-	struct client_link *l = link_of(c, link);
-
-	if (l->older != NULL)
-		link_of(l->older, link)->newer = l->newer;
-	else
-		q->oldest = l->newer;
-	if (l->newer != NULL)
-		link_of(l->newer, link)->older = l->older;
-	else
-		q->newest = l->older;
-}
-
-#define TURN	offsetof(struct client, turn)
-#define EVICT	offsetof(struct client, evict)
-
-/*
- * The clients that may be evicted, in two queues: those that have not
- * completed their query line (ctx->silent), and those waiting for a
- * turn on their home's files (ctx->waiting), which a home that hangs
- * keeps waiting until their deadlines (before a byte of their reply is
- * sent: one is never cut in the middle).  When every slot is taken and
- * a connection waits, the oldest silent client is evicted to make room,
- * else the longest waiting for turns that a file system that hangs holds
- * (client_evict_oldest).  A real client sends its query in its first
- * packet and leaves the first queue at once, and a working file system
- * gives turns in microseconds or milliseconds; one that holds a slot
- * saying nothing is the first to go.  A client is in one of them at
- * most.
- */
-static void
-evictable_add(struct client_queue *q, struct client *c, int64_t now)
-{
-	c->queue = q;
-	c->queued = now;
-	queue_add(q, EVICT, c);
-}
-
-static void
-evictable_remove(struct client *c)
-{
-	if (c->queue == NULL)
-		return;
-	queue_unlink(c->queue, EVICT, c);
-	c->queue = NULL;
-}
-
 bool
 client_evictable(const struct context *ctx)
 {
-	return ctx->silent.oldest != NULL || ctx->waiting.oldest != NULL;
+	return turns_evictable(&ctx->turns);
+}
+
+/* The client whose entry in the turns e is. */
+static struct client *
+client_of(struct turn_entry *e)
+{
+	return (struct client *)((char *)e - offsetof(struct client, turn));
 }
 
 /*
@@ -519,34 +400,6 @@ client_no_plan(struct context *ctx, struct client *c)
 	client_reply(ctx, c, "no-plan", c->buffer->out, len);
 }
 
-static struct home_turns *
-home_of(struct context *ctx, const struct client *c)
-{
-	return &ctx->homes[c->member - ctx->members->v];
-}
-
-static struct mount_turns *
-mount_of(struct context *ctx, const struct client *c)
-{
-	return &ctx->mounts[c->member->fs];
-}
-
-static unsigned
-turns_a_home(const struct context *ctx)
-{
-	unsigned n = ctx->options->clients / 8;
-
-	return n < 1 ? 1 : n > HOME_TURNS_MAX ? HOME_TURNS_MAX : n;
-}
-
-static unsigned
-turns_a_mount(const struct context *ctx)
-{
-	unsigned n = ctx->options->clients / 4;
-
-	return n > turns_a_home(ctx) ? n : turns_a_home(ctx) + 1;
-}
-
 static bool
 file_op(enum op op)
 {
@@ -603,66 +456,26 @@ file_turn_too_late(struct client *c)
 
 static void	client_leave(struct context *, struct client *);
 
-/* c, waiting for a turn, waits no more. */
-static void
-file_turn_forgo(struct context *ctx, struct client *c)
-{
-	queue_unlink(&home_of(ctx, c)->waiting, TURN, c);
-	c->turn_waiting = false;
-	evictable_remove(c);
-}
-
 /*
- * h, on mount f, has clients waiting and a turn of its own free: it is
- * listed there, once.
+ * The turns free on mount m go to the clients waiting on it, in turn
+ * (turns_give); one whose deadline has passed (its timer not yet
+ * handled) leaves its slot instead.
  */
 static void
-home_ready(struct context *ctx, struct mount_turns *f, struct home_turns *h)
+file_turns_give(struct context *ctx, unsigned m)
 {
-	if (h->ready || h->waiting.oldest == NULL ||
-	    h->busy >= turns_a_home(ctx))
-		return;
-	h->ready = true;
-	h->ready_next = NULL;
-	if (f->ready_last != NULL)
-		f->ready_last->ready_next = h;
-	else
-		f->ready = h;
-	f->ready_last = h;
-}
-
-/*
- * The turns free on mount f go to its homes listed, in turn, each to its
- * oldest client waiting; one whose deadline has passed (its timer not
- * yet handled) leaves its slot instead.
- */
-static void
-file_turns_give(struct context *ctx, struct mount_turns *f)
-{
-	struct home_turns *h;
+	struct turn_entry *e;
 	struct client *c;
-	int64_t now;
+	bool late;
 
-	while (f->busy < turns_a_mount(ctx) && (h = f->ready) != NULL) {
-		if ((f->ready = h->ready_next) == NULL)
-			f->ready_last = NULL;
-		h->ready = false;
-		if ((c = h->waiting.oldest) == NULL ||
-		    h->busy >= turns_a_home(ctx))
-			continue;	/* since listed, left or taken */
-		file_turn_forgo(ctx, c);
-		now = monotonic_ns();
-		if (now >= deadline_ns(&c->deadline)) {
+	while ((e = turns_give(&ctx->turns, m, monotonic_ns(), &late)) !=
+	    NULL) {
+		c = client_of(e);
+		if (late) {
 			file_turn_too_late(c);
 			client_leave(ctx, c);	/* nothing in flight */
-		} else {
-			if (h->busy++ == 0)	/* its clock starts */
-				h->turned = now;
-			if (f->busy++ == 0)
-				f->turned = now;
+		} else
 			file_request(ctx, c);
-		}
-		home_ready(ctx, f, h);
 	}
 }
 
@@ -677,35 +490,22 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
 static void
 file_turn(struct context *ctx, struct client *c)
 {
-	struct home_turns *h = home_of(ctx, c);
-	struct mount_turns *f = mount_of(ctx, c);
-	int64_t now = monotonic_ns();
-
-	if (now >= deadline_ns(&c->deadline)) {
+	c->turn.home = (unsigned)(c->member - ctx->members->v);
+	c->turn.mount = c->member->fs;
+	/* never evicted in the middle of a reply */
+	if (!turns_wait(&ctx->turns, &c->turn, c->sent == 0, monotonic_ns())) {
 		file_turn_too_late(c);
 		return;
 	}
-	queue_add(&h->waiting, TURN, c);
-	c->turn_waiting = true;
-	evictable_remove(c);		/* past its query line: not silent */
-	if (c->sent == 0)		/* never cut in the middle of a reply */
-		evictable_add(&ctx->waiting, c, now);
-	home_ready(ctx, f, h);
-	file_turns_give(ctx, f);
+	file_turns_give(ctx, c->turn.mount);
 }
 
 /* A request on a home's files is back: its turns go to the next. */
 static void
 file_turn_end(struct context *ctx, struct client *c)
 {
-	struct home_turns *h = home_of(ctx, c);
-	struct mount_turns *f = mount_of(ctx, c);
-
-	h->busy--;
-	f->busy--;
-	h->turned = f->turned = monotonic_ns();
-	home_ready(ctx, f, h);
-	file_turns_give(ctx, f);
+	turns_done(&ctx->turns, &c->turn, monotonic_ns());
+	file_turns_give(ctx, c->turn.mount);
 }
 
 /* Reads the next chunk of the file, in its home's turn (file_request). */
@@ -1421,7 +1221,7 @@ socket_close(const struct client *c)
 static void
 client_leave(struct context *ctx, struct client *c)
 {
-	evictable_remove(c);
+	turns_unlist(&c->turn);
 	ctx->evicting = false;		/* a slot is free: the listener goes on */
 	ctx->fd_starved = false;	/* and descriptors */
 	client_finish(ctx, c);
@@ -1490,82 +1290,39 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 		c->proxied = true;	/* counted as the client it names */
 	else if (!client_count(ctx, c))
 		return;
-	evictable_add(&ctx->silent, c, (int64_t)c->started.tv_sec *
+	c->turn.deadline = deadline_ns(&c->deadline);
+	turns_silent(&ctx->turns, &c->turn, (int64_t)c->started.tv_sec *
 	    NS_PER_SECOND + c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);
 }
 
 /*
- * When c, waiting for a turn, may be evicted: once it has waited the
- * grace, and what holds it (its home's turns, else its mount's) has
- * given no request back for TURN_STUCK_NS: a file system that hangs,
- * not a working one that is slow or busy, whose queries wait their
- * turns as they would wait in the backlog.
- */
-static int64_t
-turn_stuck_at(struct context *ctx, const struct client *c)
-{
-	const struct home_turns *h = home_of(ctx, c);
-	int64_t waited = c->queued + EVICT_GRACE_NS;
-	int64_t stuck = (h->busy >= turns_a_home(ctx) ? h->turned :
-	    mount_of(ctx, c)->turned) + TURN_STUCK_NS;
-
-	return waited > stuck ? waited : stuck;
-}
-
-/*
- * Makes room for a connection that waits: evicts the oldest silent
- * client, else the one waiting longest for a turn that a file system
- * that hangs holds (the queues above).  A silent one's connection is
- * shut down, which completes its receive, and its slot is free once
- * that comes back: true.  One waiting for a turn has nothing in flight,
- * and leaves its slot now: false, as when there is none.
- *
- * While the worker is calm, a silent client is not evicted before
- * EVICT_GRACE_NS in its slot: a connection is accepted on the
- * handshake's last packet and its query travels apart, so one just
- * accepted may be a real client whose query is on its way.  No grace
- * while silent ones were evicted within the last one (a flood): at most
- * -c connections a grace would get in, and a query would wait for the
- * whole queue ahead of it.  A client waiting for a turn always has its
- * grace (turn_stuck_at).  *evictable_at is when the next may go, 0 when
- * none is waiting.
+ * Makes room for a connection that waits: evicts the client turns_evict
+ * chooses.  A silent one's connection is shut down, which completes its
+ * receive, and its slot is free once that comes back: true.  One
+ * waiting for a turn has nothing in flight, and leaves its slot now:
+ * false, as when there is none.  *evictable_at is when the next may go,
+ * 0 when none is waiting.
  */
 bool
 client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
-	int64_t now = monotonic_ns(), at, soonest = 0;
+	struct turn_entry *e;
 	struct client *c;
+	bool silent;
 
-	if ((c = ctx->silent.oldest) != NULL) {
-		at = now - ctx->evicted_at < EVICT_GRACE_NS ? now :
-		    c->queued + EVICT_GRACE_NS;
-		if (at <= now) {
-			ctx->evicted_at = now;
-			evictable_remove(c);
-			client_end(c, E_EVICTED);
-			shutdown(c->fd, SHUT_RDWR);
-			*evictable_at = 0;
-			return true;
-		}
-		soonest = at;
-	}
-	for (c = ctx->waiting.oldest; c != NULL; c = c->evict.newer) {
-		if ((at = turn_stuck_at(ctx, c)) <= now) {
-			client_end(c, E_EVICTED);
-			shutdown(c->fd, SHUT_RDWR);
-			client_finish(ctx, c);
-			file_turn_forgo(ctx, c);
-			*evictable_at = 0;
-			if (c->inflight > 0)
-				return true;
-			client_leave(ctx, c);
-			return false;
-		}
-		if (soonest == 0 || at < soonest)
-			soonest = at;
-	}
-	*evictable_at = soonest;
+	e = turns_evict(&ctx->turns, monotonic_ns(), evictable_at, &silent);
+	if (e == NULL)
+		return false;
+	c = client_of(e);
+	client_end(c, E_EVICTED);
+	shutdown(c->fd, SHUT_RDWR);
+	if (silent)
+		return true;
+	client_finish(ctx, c);
+	if (c->inflight > 0)
+		return true;
+	client_leave(ctx, c);
 	return false;
 }
 
@@ -1591,8 +1348,8 @@ client_expired(struct context *ctx, struct client *c, uint32_t serial)
 	client_end(c, E_TIMEOUT);
 	shutdown(c->fd, SHUT_RDWR);
 	client_finish(ctx, c);
-	if (c->turn_waiting) {
-		file_turn_forgo(ctx, c);
+	if (c->turn.waiting) {
+		turns_forgo(&ctx->turns, &c->turn);
 		if (c->inflight == 0)
 			client_leave(ctx, c);
 	}
@@ -1623,8 +1380,8 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 	else switch (TAG_OP(tag)) {
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
-		if (c->state != CLIENT_RECV_QUERY && c->queue == &ctx->silent)
-			evictable_remove(c);
+		if (c->state != CLIENT_RECV_QUERY)
+			turns_spoken(&ctx->turns, &c->turn);
 		break;
 	case OP_STAT_PLAN:
 		part_statted(ctx, c, res);
