@@ -25,7 +25,8 @@ DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \
-	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c
+	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c \
+	tests/test_turns.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
 	tests/test_counters.c tests/test_proxied.c \
