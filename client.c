@@ -294,6 +294,40 @@ client_end(struct client *c, enum fingerd_error e)
 	c->state = CLIENT_DONE;
 }
 
+/* Whether the client waits on a request to a file system. */
+static bool
+on_file(const struct client *c)
+{
+	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
+	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
+}
+
+static void	client_finish(struct context *, struct client *);
+
+/*
+ * Ends the exchange now, not at a request's completion: at its deadline,
+ * or to make room.  The socket shut down completes a request on it at
+ * once; a request on a file may not come back for long, so a client that
+ * waits on a file system (a request held, or its turn) is logged now,
+ * and one waiting for its turn waits no more.  True when nothing is in
+ * flight: the slot is to be left (client_leave) by the caller, or, in
+ * the handling of a completion of c's, when that is over
+ * (client_complete).
+ */
+static bool
+client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
+{
+	bool held = on_file(c);
+
+	client_end(c, e);
+	shutdown(c->fd, SHUT_RDWR);
+	if (held)
+		client_finish(ctx, c);
+	if (c->turn.waiting)
+		turns_forgo(&ctx->turns, &c->turn);
+	return c->inflight == 0;
+}
+
 /*
  * A file's descriptor is closed by the engine: closing a file may wait
  * on its file system (a flush), and that is no wait for the loop.
@@ -446,36 +480,26 @@ file_request(struct context *ctx, struct client *c)
 	}
 }
 
-/* Its deadline passed with no request on its files in flight. */
-static void
-file_turn_too_late(struct client *c)
-{
-	client_end(c, E_TIMEOUT);
-	shutdown(c->fd, SHUT_RDWR);
-}
-
 static void	client_leave(struct context *, struct client *);
 
 /*
- * The turns free on mount m go to the clients waiting on it, in turn
- * (turns_give); one whose deadline has passed (its timer not yet
- * handled) leaves its slot instead.
+ * The turns free on mount m at now go to the clients waiting on it, in
+ * turn (turns_give); one whose deadline has passed (its timer not yet
+ * handled) has nothing in flight, and leaves its slot instead.
  */
 static void
-file_turns_give(struct context *ctx, unsigned m)
+file_turns_give(struct context *ctx, unsigned m, int64_t now)
 {
 	struct turn_entry *e;
 	struct client *c;
 	bool late;
 
-	while ((e = turns_give(&ctx->turns, m, monotonic_ns(), &late)) !=
-	    NULL) {
+	while ((e = turns_give(&ctx->turns, m, now, &late)) != NULL) {
 		c = client_of(e);
-		if (late) {
-			file_turn_too_late(c);
-			client_leave(ctx, c);	/* nothing in flight */
-		} else
+		if (!late)
 			file_request(ctx, c);
+		else if (client_cut(ctx, c, E_TIMEOUT))
+			client_leave(ctx, c);
 	}
 }
 
@@ -484,28 +508,34 @@ file_turns_give(struct context *ctx, unsigned m)
  * waiting for its home, and those of the homes of its mount listed
  * before it, until the client's deadline (its timer is set by then).
  * With no one waiting and a turn free, that is now.  Past the deadline
- * (its timer may have fired while a send was in flight), it ends.  The
- * caller touches c no more: it may have left its slot.
+ * (its timer may have fired while a send was in flight), it ends.  It
+ * is called in the handling of c's completions, which leaves the slot
+ * of one ended: c is not left here (the same now, it is not late for
+ * the turns given).
  */
 static void
 file_turn(struct context *ctx, struct client *c)
 {
+	int64_t now = monotonic_ns();
+
 	c->turn.home = (unsigned)(c->member - ctx->members->v);
 	c->turn.mount = c->member->fs;
 	/* never evicted in the middle of a reply */
-	if (!turns_wait(&ctx->turns, &c->turn, c->sent == 0, monotonic_ns())) {
-		file_turn_too_late(c);
+	if (!turns_wait(&ctx->turns, &c->turn, c->sent == 0, now)) {
+		(void)client_cut(ctx, c, E_TIMEOUT);
 		return;
 	}
-	file_turns_give(ctx, c->turn.mount);
+	file_turns_give(ctx, c->turn.mount, now);
 }
 
 /* A request on a home's files is back: its turns go to the next. */
 static void
 file_turn_end(struct context *ctx, struct client *c)
 {
-	turns_done(&ctx->turns, &c->turn, monotonic_ns());
-	file_turns_give(ctx, c->turn.mount);
+	int64_t now = monotonic_ns();
+
+	turns_done(&ctx->turns, &c->turn, now);
+	file_turns_give(ctx, c->turn.mount, now);
 }
 
 /* Reads the next chunk of the file, in its home's turn (file_request). */
@@ -1309,29 +1339,15 @@ client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
 	struct turn_entry *e;
 	struct client *c;
-	bool silent;
 
-	e = turns_evict(&ctx->turns, monotonic_ns(), evictable_at, &silent);
-	if (e == NULL)
+	if ((e = turns_evict(&ctx->turns, monotonic_ns(), evictable_at)) ==
+	    NULL)
 		return false;
 	c = client_of(e);
-	client_end(c, E_EVICTED);
-	shutdown(c->fd, SHUT_RDWR);
-	if (silent)
-		return true;
-	client_finish(ctx, c);
-	if (c->inflight > 0)
+	if (!client_cut(ctx, c, E_EVICTED))
 		return true;
 	client_leave(ctx, c);
 	return false;
-}
-
-/* Whether the client waits on a request to a file system. */
-static bool
-on_file(const struct client *c)
-{
-	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
-	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
 }
 
 /*
@@ -1345,14 +1361,8 @@ client_expired(struct context *ctx, struct client *c, uint32_t serial)
 {
 	if (serial != c->serial || !on_file(c))
 		return;
-	client_end(c, E_TIMEOUT);
-	shutdown(c->fd, SHUT_RDWR);
-	client_finish(ctx, c);
-	if (c->turn.waiting) {
-		turns_forgo(&ctx->turns, &c->turn);
-		if (c->inflight == 0)
-			client_leave(ctx, c);
-	}
+	if (client_cut(ctx, c, E_TIMEOUT))
+		client_leave(ctx, c);	/* it waited for its turn */
 }
 
 /* A completion for a client whose exchange is over: only kept tidy. */

@@ -569,7 +569,7 @@ void		 turns_done(struct turns *, const struct turn_entry *, int64_t);
 void		 turns_forgo(struct turns *, struct turn_entry *);
 int64_t		 turns_stuck_at(const struct turns *,
 		    const struct turn_entry *);
-struct turn_entry *turns_evict(struct turns *, int64_t, int64_t *, bool *);
+struct turn_entry *turns_evict(struct turns *, int64_t, int64_t *);
 
 /*
  * client.c and worker.c: the loop's context.  Requests go to the engine

@@ -260,9 +260,9 @@ turns_stuck_at(const struct turns *t, const struct turn_entry *e)
 /*
  * Who makes room for a connection that waits: the oldest silent entry,
  * else the one waiting longest for a turn that a file system that hangs
- * holds.  It is unlisted (and waits for its turn no more); *silent says
- * which it was.  NULL when none may go yet: *evictable_at is when the
- * next may, 0 when none is waiting.
+ * holds.  It is unlisted (and waits for its turn no more).  NULL when
+ * none may go yet: *evictable_at is when the next may, 0 when none is
+ * waiting.
  *
  * While the worker is calm, a silent entry is not evicted before
  * EVICT_GRACE_NS in its slot: a connection is accepted on the
@@ -274,7 +274,7 @@ turns_stuck_at(const struct turns *t, const struct turn_entry *e)
  * grace (turns_stuck_at).
  */
 struct turn_entry *
-turns_evict(struct turns *t, int64_t now, int64_t *evictable_at, bool *silent)
+turns_evict(struct turns *t, int64_t now, int64_t *evictable_at)
 {
 	struct turn_entry *e;
 	int64_t at, soonest = 0;
@@ -285,7 +285,6 @@ turns_evict(struct turns *t, int64_t now, int64_t *evictable_at, bool *silent)
 		if (at <= now) {
 			t->evicted_at = now;
 			turns_unlist(e);
-			*silent = true;
 			*evictable_at = 0;
 			return e;
 		}
@@ -294,7 +293,6 @@ turns_evict(struct turns *t, int64_t now, int64_t *evictable_at, bool *silent)
 	TAILQ_FOREACH(e, &t->waiting, evict) {
 		if ((at = turns_stuck_at(t, e)) <= now) {
 			turns_forgo(t, e);
-			*silent = false;
 			*evictable_at = 0;
 			return e;
 		}

@@ -64,9 +64,9 @@ give(unsigned mount, int64_t now)
 }
 
 static int
-evict(int64_t now, int64_t *at, bool *silent)
+evict(int64_t now, int64_t *at)
 {
-	struct turn_entry *g = turns_evict(&t, now, at, silent);
+	struct turn_entry *g = turns_evict(&t, now, at);
 
 	return g == NULL ? -1 : (int)(g - e);
 }
@@ -197,33 +197,30 @@ Test(turns, a_silent_connection_has_its_grace_unless_a_flood,
     .fini = finish)
 {
 	int64_t at = -1;
-	bool silent = false;
 
 	start(8);
 	turns_silent(&t, &e[0], MS(0));
 	cr_assert(turns_evictable(&t));
-	cr_assert_eq(evict(MS(10), &at, &silent), -1);
+	cr_assert_eq(evict(MS(10), &at), -1);
 	cr_assert_eq(at, MS(20), "its grace is 20 ms");
-	cr_assert_eq(evict(MS(20), &at, &silent), 0);
-	cr_assert(silent);
+	cr_assert_eq(evict(MS(20), &at), 0);
 	cr_assert_eq(at, 0);
 	cr_assert_null(e[0].queue);
 	cr_assert_not(turns_evictable(&t));
 
 	/* within 20 ms of an eviction: a flood, no grace */
 	turns_silent(&t, &e[1], MS(30));
-	cr_assert_eq(evict(MS(30), &at, &silent), 1);
-	cr_assert(silent);
+	cr_assert_eq(evict(MS(30), &at), 1);
 	/* calm again: the grace again */
 	turns_silent(&t, &e[2], MS(60));
-	cr_assert_eq(evict(MS(60), &at, &silent), -1);
+	cr_assert_eq(evict(MS(60), &at), -1);
 	cr_assert_eq(at, MS(80));
 
 	/* one whose query line is in is no longer evictable */
 	turns_spoken(&t, &e[2]);
 	cr_assert_null(e[2].queue);
 	cr_assert_not(turns_evictable(&t));
-	cr_assert_eq(evict(MS(100), &at, &silent), -1);
+	cr_assert_eq(evict(MS(100), &at), -1);
 	cr_assert_eq(at, 0, "none waiting");
 }
 
@@ -266,7 +263,6 @@ Test(turns, a_holder_is_stuck_a_second_after_its_last_turn_back,
 Test(turns, the_silent_go_first_then_the_longest_stuck, .fini = finish)
 {
 	int64_t at = -1;
-	bool silent = true;
 
 	start(8);		/* a home 1 turn, a mount 2 */
 	wait_at(0, 0, 0, MS(0));	/* home 0 hangs from 0 */
@@ -282,27 +278,24 @@ Test(turns, the_silent_go_first_then_the_longest_stuck, .fini = finish)
 	cr_assert_eq(give(1, MS(900)), 2);
 	wait_at(6, 1, 1, MS(910));	/* now waits on the slow home */
 
-	cr_assert_eq(evict(MS(999), &at, &silent), -1);
+	cr_assert_eq(evict(MS(999), &at), -1);
 	cr_assert_eq(at, MS(1000), "home 0 is stuck at 1000 ms");
 
 	turns_silent(&t, &e[7], MS(1000));
 	turns_silent(&t, &e[8], MS(1010));
-	cr_assert_eq(evict(MS(1020), &at, &silent), 7, "the silent first");
-	cr_assert(silent);
-	cr_assert_eq(evict(MS(1025), &at, &silent), 8, "a flood: no grace");
-	cr_assert(silent);
+	cr_assert_eq(evict(MS(1020), &at), 7, "the silent first");
+	cr_assert_eq(evict(MS(1025), &at), 8, "a flood: no grace");
 
 	/* then those waiting, oldest first, only where stuck */
-	cr_assert_eq(evict(MS(1025), &at, &silent), 3);
-	cr_assert_not(silent);
+	cr_assert_eq(evict(MS(1025), &at), 3);
 	cr_assert_not(e[3].waiting);
 	cr_assert_null(e[3].queue);
-	cr_assert_eq(evict(MS(1025), &at, &silent), 4);
-	cr_assert_eq(evict(MS(1025), &at, &silent), -1);
+	cr_assert_eq(evict(MS(1025), &at), 4);
+	cr_assert_eq(evict(MS(1025), &at), -1);
 	cr_assert_eq(at, MS(1900), "the slow home is stuck at 1900 ms");
 	cr_assert(e[5].waiting, "a reply begun waits on");
-	cr_assert_eq(evict(MS(1900), &at, &silent), 6);
-	cr_assert_eq(evict(MS(100000), &at, &silent), -1);
+	cr_assert_eq(evict(MS(1900), &at), 6);
+	cr_assert_eq(evict(MS(100000), &at), -1);
 	cr_assert_eq(at, 0);
 	cr_assert_not(turns_evictable(&t));
 	turns_forgo(&t, &e[5]);
