@@ -20,8 +20,8 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c pending.c proxy.c turns.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
-DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
-	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
+DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
+	epoll.c privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \
@@ -58,7 +58,7 @@ help:
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
-$(B)/%.o: %.c fingerd.h engine.h
+$(B)/%.o: %.c fingerd.h engine.h client.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 

@@ -14,7 +14,8 @@
  * is read: /W's project line and key into the client's head, then the
  * plan.  A plan the cache has room for is read whole
  * into a new entry (READ_PLAN alone), then sent; one it has no room for
- * is streamed, READ_PLAN and SEND_PLAN taking turns.  Every one of those
+ * is streamed, READ_PLAN and SEND_PLAN taking turns (reply.c builds the
+ * reply from what is read; client.h holds the slot).  Every one of those
  * is a request to the engine, never a call on the loop: a file system
  * that hangs holds its requests, not the loop.
  *
@@ -58,12 +59,8 @@
 
 #include "engine.h"
 #include "fingerd.h"
+#include "client.h"
 
-/* Bytes of a plan read at once. */
-#define PLAN_CHUNK	16384
-/* Bytes of a .project looked at for its first line; of a .pgpkey sent. */
-#define PROJECT_READ	4096
-#define PGPKEY_MAX	65536
 /*
  * A reply this long may still be partly the kernel's to send at the
  * close, to a client that reads it as it comes (more than a first TCP
@@ -72,93 +69,6 @@
  * would cost every exchange a call.
  */
 #define REPLY_LONG	16384
-
-static const char plan_header[] = "Plan:\r\n";
-static const char no_plan[] = "No Plan.\r\n";
-static const char project_header[] = "Project: ";
-static const char pgpkey_header[] = "PGP key:\r\n";
-
-/*
- * Buffers for a plan transfer, taken from a free list when a member's plan
- * is opened and given back when the client leaves its slot: at most one
- * per client, never freed before exit.  out holds the Login line, the Plan
- * line and a whole filtered chunk, so the filter never reallocates.
- */
-struct plan_buffer {
-	struct plan_buffer	*next;
-	uint8_t			 in[PLAN_CHUNK];
-	uint8_t			 out[sizeof("Login: \tName: \r\n") +
-				    2 * FIELD_MAX + sizeof(plan_header) +
-				    PLAN_FILTER_BOUND(PLAN_CHUNK) +
-				    PLAN_FINISH_BOUND];
-};
-
-enum client_state {
-	CLIENT_FREE,
-	CLIENT_RECV_QUERY,
-	CLIENT_STAT_PLAN,	/* statx of the path */
-	CLIENT_OPEN_PLAN,
-	CLIENT_STAT_OPENED,	/* statx of the descriptor */
-	CLIENT_READ_PLAN,
-	CLIENT_SEND_PLAN,	/* then read more of the plan */
-	CLIENT_SEND_LAST,	/* then close */
-	CLIENT_DRAIN,		/* replied; reading to EOF before the close */
-	CLIENT_DONE
-};
-
-/*
- * A client slot.  It owns fd and file_fd (closed in client_leave), holds
- * a reference on members and, while a plan is sent, a plan_buffer; with
- * /W, its head.
- */
-struct client {
-	struct client		*next_free;
-	struct turn_entry	 turn;		/* its turns, its eviction */
-	uint32_t		 serial;	/* in its tags */
-	enum client_state	 state;
-	unsigned		 inflight;	/* SQEs whose CQE is due */
-	int			 fd;
-	int			 file_fd;	/* -1 when closed */
-	bool			 linger;	/* input may be left unread */
-	uint8_t			 cut;		/* CUT_PLAN, CUT_PGPKEY */
-	bool			 finished;	/* logged, address uncounted */
-	bool			 timer;		/* an OP_DEADLINE timer set */
-	enum fingerd_error	 end;		/* why it ended early */
-	const char		*reply;		/* what was sent, for the log */
-	const char		*why;		/* of "no-plan", "bad-proxy" */
-	bool			 proxied;	/* its PROXY header awaited (-p) */
-	bool			 counted;	/* its address, for -a */
-	deadline_t		 deadline;	/* CLOCK_MONOTONIC */
-	struct timespec		 started;
-	struct in6_addr		 address;
-	struct members		*members;
-	const struct member	*member;
-	struct plan_buffer	*buffer;
-	struct cached_plan	*entry;		/* sent from, or being built */
-	size_t			 entry_len;	/* bytes built so far */
-	bool			 keep;		/* build for the cache, not self */
-	bool			 read_error;	/* a file read short: not kept */
-	struct plan_filter	 filter;
-	struct open_how		 how;
-	struct statx		 stx;		/* the kernel writes it */
-	uint64_t		 arm;		/* of the plan's watch */
-	const uint8_t		*send_next;
-	size_t			 send_left;
-	uint64_t		 sent;
-	struct reply_key	 key;		/* its files, keyed or read */
-	uint8_t			 part;		/* the file keyed or read */
-	uint8_t			*head;		/* /W: Login line and parts */
-	size_t			 head_len, head_size;
-	uint64_t		 file_offset;
-	uint64_t		 file_end;	/* its size at open, or its cap */
-	size_t			 query_len;
-	size_t			 line_len;
-	char			 query[QUERY_MAX];	/* last: not cleared */
-};
-
-/* client_start() clears every field but query, which must stay last. */
-_Static_assert(offsetof(struct client, query) + QUERY_MAX ==
-    sizeof(struct client), "query is not the last field of struct client");
 
 static size_t
 client_index(const struct context *ctx, const struct client *c)
@@ -252,7 +162,7 @@ client_recv(struct context *ctx, struct client *c, enum op op)
 		    client_tag(ctx, c, op));
 }
 
-static void
+void
 client_send(struct context *ctx, struct client *c)
 {
 	engine_send(ctx->engine, c->fd, c->send_next, c->send_left,
@@ -260,7 +170,7 @@ client_send(struct context *ctx, struct client *c)
 }
 
 /* Sends len bytes at data, valid until the client leaves, then closes. */
-static void
+void
 client_reply(struct context *ctx, struct client *c, const char *reply,
     const void *data, size_t len)
 {
@@ -284,7 +194,7 @@ client_error(struct context *ctx, struct client *c, enum fingerd_error e)
  * cut off (by the deadline, an eviction, a reset) is logged as far as it
  * came.
  */
-static void
+void
 client_end(struct client *c, enum fingerd_error e)
 {
 	if (c->end == E_NONE)
@@ -332,7 +242,7 @@ client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
  * A file's descriptor is closed by the engine: closing a file may wait
  * on its file system (a flush), and that is no wait for the loop.
  */
-static void
+void
 close_file(struct context *ctx, struct client *c)
 {
 	if (c->file_fd >= 0)
@@ -345,93 +255,6 @@ part_path(const struct member *m, unsigned part)
 {
 	return part == PART_PLAN ? m->plan : part == PART_PROJECT ?
 	    m->project : m->pgpkey;
-}
-
-static const char *const part_names[PARTS] = {
-	[PART_PROJECT] = ".project", [PART_PGPKEY] = ".pgpkey",
-	[PART_PLAN] = ".plan",
-};
-
-/* Writes the Login line and line2 at out; returns their length. */
-static size_t
-out_start(const struct client *c, uint8_t *out, const char *line2,
-    size_t len2)
-{
-	memcpy(out, c->member->login_line, c->member->login_line_len);
-	memcpy(out + c->member->login_line_len, line2, len2);
-	return c->member->login_line_len + len2;
-}
-
-static bool
-buffer_take(struct context *ctx, struct client *c)
-{
-	struct plan_buffer *b = ctx->free_buffers;
-
-	if (c->buffer != NULL)
-		return true;
-	if (b != NULL)
-		ctx->free_buffers = b->next;
-	else if ((b = malloc(sizeof(*b))) == NULL) {
-		log_warnx("out of memory for a plan buffer");
-		client_end(c, E_SERVER);
-		return false;
-	}
-	c->buffer = b;
-	return true;
-}
-
-/*
- * /W's head: the Login line, then the project and key parts as they are
- * read, then the Plan line (or "No Plan.").  It grows to hold more bytes
- * and the line that ends it; false when out of memory (the exchange
- * ends).
- */
-static bool
-head_room(struct client *c, size_t more)
-{
-	size_t need = c->head_len + more + sizeof(plan_header) +
-	    sizeof(no_plan);
-	uint8_t *head;
-
-	if (c->head == NULL)
-		need += c->member->login_line_len;
-	if (need <= c->head_size)
-		return true;
-	if ((head = realloc(c->head, need)) == NULL) {
-		log_warnx("out of memory for a /W reply");
-		client_end(c, E_SERVER);
-		return false;
-	}
-	if (c->head == NULL)
-		c->head_len = out_start(c, head, "", 0);
-	c->head = head;
-	c->head_size = need;
-	return true;
-}
-
-static void
-head_add(struct client *c, const void *data, size_t len)
-{
-	memcpy(c->head + c->head_len, data, len);
-	c->head_len += len;
-}
-
-/* No plan: "No Plan." after the Login line (and /W's parts). */
-static void
-client_no_plan(struct context *ctx, struct client *c)
-{
-	size_t len;
-
-	close_file(ctx, c);
-	if (c->head != NULL) {
-		head_add(c, no_plan, sizeof(no_plan) - 1);
-		client_reply(ctx, c, "no-plan", c->head, c->head_len);
-		return;
-	}
-	if (!buffer_take(ctx, c))
-		return;
-	len = out_start(c, c->buffer->out, no_plan, sizeof(no_plan) - 1);
-	client_reply(ctx, c, "no-plan", c->buffer->out, len);
 }
 
 static bool
@@ -539,46 +362,12 @@ file_turn_end(struct context *ctx, struct client *c)
 }
 
 /* Reads the next chunk of the file, in its home's turn (file_request). */
-static void
+void
 client_read_file(struct context *ctx, struct client *c)
 {
 	c->state = CLIENT_READ_PLAN;
 	file_turn(ctx, c);
 }
-
-/* What was cut of a reply made of the files of this key. */
-static uint8_t
-cuts(const struct context *ctx, const struct reply_key *key)
-{
-	uint8_t cut = 0;
-
-	if ((key->present & PART_BIT(PART_PLAN)) &&
-	    key->file[PART_PLAN].size > ctx->options->plan_max)
-		cut |= CUT_PLAN;
-	if ((key->present & PART_BIT(PART_PGPKEY)) &&
-	    key->file[PART_PGPKEY].size > PGPKEY_MAX)
-		cut |= CUT_PGPKEY;
-	return cut;
-}
-
-/* Sends the cached reply to this member made of the files of key, if any. */
-static bool
-reply_cached(struct context *ctx, struct client *c,
-    const struct reply_key *key)
-{
-	const struct member *m = c->member;
-
-	c->entry = plan_cache_find(ctx->cache, key, m->login_line,
-	    m->login_line_len, monotonic_ns());
-	if (c->entry == NULL)
-		return false;
-	c->cut = cuts(ctx, key);
-	client_reply(ctx, c, key->present & PART_BIT(PART_PLAN) ? "plan" :
-	    "no-plan", plan_cache_data(c->entry), plan_cache_len(c->entry));
-	return true;
-}
-
-static void	client_open_next(struct context *, struct client *);
 
 /*
  * Every file of the reply keyed: a reply made of those files is sent
@@ -703,7 +492,7 @@ part_statted(struct context *ctx, struct client *c, int res)
  * and without blocking on a FIFO or a device; part_opened() checks what
  * it is.  After the last, with no plan, "No Plan.".
  */
-static void
+void
 client_open_next(struct context *ctx, struct client *c)
 {
 	while (c->part < PARTS && !(c->key.present & PART_BIT(c->part)))
@@ -731,203 +520,6 @@ part_gone(struct context *ctx, struct client *c)
 	memset(&c->key.file[c->part], 0, sizeof(c->key.file[c->part]));
 	c->part++;
 	client_open_next(ctx, c);
-}
-
-/* The home comes from the user database: escaped, like all logged text. */
-static void
-file_read_failed(const struct client *c, int error)
-{
-	char home[1024];
-
-	log_escape(home, sizeof(home), c->member->home,
-	    strlen(c->member->home));
-	errno = error;
-	log_warn("reading %s/%s", home, part_names[c->part]);
-}
-
-/*
- * Streaming: a chunk joins whatever out already holds (the Login and
- * Plan lines, before the first chunk) and is sent before the next read.
- */
-static void
-plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *out = c->buffer->out + c->send_left;
-
-	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
-	if (last) {
-		out += plan_filter_finish(&c->filter, out);
-		close_file(ctx, c);
-	}
-	c->send_next = c->buffer->out;
-	c->send_left = (size_t)(out - c->buffer->out);
-	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
-	if (c->send_left > 0)
-		client_send(ctx, c);
-	else if (!last)
-		client_read_file(ctx, c);
-	else
-		client_end(c, E_NONE);
-}
-
-/* Converting: the whole plan goes into its entry, then is sent. */
-static void
-plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *data = plan_cache_data(c->entry);
-
-	c->entry_len += plan_filter_chunk(&c->filter, c->buffer->in, n,
-	    data + c->entry_len);
-	if (!last) {
-		client_read_file(ctx, c);
-		return;
-	}
-	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
-	close_file(ctx, c);
-	if (c->keep && !c->read_error)	/* a reply cut by an error: once */
-		plan_cache_insert(ctx->cache, c->entry,
-		    c->member->login_line_len, c->entry_len);
-	client_reply(ctx, c, "plan", data, c->entry_len);
-}
-
-/*
- * A chunk of .project or .pgpkey is in: the project's first line, once
- * it has come whole, or the key's chunk, filtered into the head.  At the
- * end of the file the next part is opened.
- */
-static void
-extra_chunk_arrived(struct context *ctx, struct client *c, size_t n,
-    bool last)
-{
-	const uint8_t *in = c->buffer->in;
-
-	if (c->part == PART_PROJECT) {
-		if (!last && memchr(in, '\n', c->file_offset) == NULL &&
-		    memchr(in, '\r', c->file_offset) == NULL) {
-			client_read_file(ctx, c);
-			return;
-		}
-		c->head_len += plan_first_line(in, c->file_offset,
-		    c->head + c->head_len);
-	} else {
-		c->head_len += plan_filter_chunk(&c->filter, in, n,
-		    c->head + c->head_len);
-		if (!last) {
-			client_read_file(ctx, c);
-			return;
-		}
-		c->head_len += plan_filter_finish(&c->filter,
-		    c->head + c->head_len);
-	}
-	close_file(ctx, c);
-	c->part++;
-	client_open_next(ctx, c);
-}
-
-/*
- * A chunk of the file is in.  At the end of the file, or at its cap, it
- * ends.
- */
-static void
-file_chunk_arrived(struct context *ctx, struct client *c, int res)
-{
-	bool last;
-
-	if (res == -ECANCELED) {
-		client_end(c, E_TIMEOUT);
-		return;
-	}
-	if (res < 0) {
-		if (!c->read_error)	/* one warning an exchange (worker.c) */
-			file_read_failed(c, -res);
-		c->read_error = true;
-		res = 0;
-	}
-	KERNEL_WROTE(c->buffer->in + (c->part == PART_PROJECT ?
-	    c->file_offset : 0), (size_t)res);
-	c->file_offset += (uint64_t)res;
-	last = res == 0 || c->file_offset >= c->file_end;
-	if (c->part != PART_PLAN)
-		extra_chunk_arrived(ctx, c, (size_t)res, last);
-	else if (c->entry != NULL)
-		plan_converted(ctx, c, (size_t)res, last);
-	else
-		plan_streamed(ctx, c, (size_t)res, last);
-}
-
-/*
- * The plan, after the Login line (and /W's parts).  A cached reply made
- * of these very files is sent as it is.  Otherwise the plan is converted
- * into a new entry when the cache has room for it, or streamed through
- * the client's buffer (after /W's head) when it has not.
- */
-static void
-plan_start(struct context *ctx, struct client *c)
-{
-	size_t len;
-
-	if (reply_cached(ctx, c, &c->key)) {
-		close_file(ctx, c);
-		return;
-	}
-	plan_filter_init(&c->filter, false);
-	c->reply = "plan";
-	if (c->head != NULL)
-		head_add(c, plan_header, sizeof(plan_header) - 1);
-	len = c->head != NULL ? c->head_len :
-	    c->member->login_line_len + sizeof(plan_header) - 1;
-	c->entry = plan_cache_reserve(ctx->cache, &c->key, len +
-	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND,
-	    monotonic_ns());
-	if (c->entry != NULL) {
-		if (c->head != NULL)
-			memcpy(plan_cache_data(c->entry), c->head, len);
-		else
-			out_start(c, plan_cache_data(c->entry), plan_header,
-			    sizeof(plan_header) - 1);
-		c->entry_len = len;
-		c->keep = reply_key_settled(&c->key, time(NULL));
-	} else if (c->head != NULL) {
-		/* the head first, then the plan chunk by chunk */
-		c->send_next = c->head;
-		c->send_left = c->head_len;
-		c->state = CLIENT_SEND_PLAN;
-		client_send(ctx, c);
-		return;
-	} else {
-		c->send_next = c->buffer->out;
-		c->send_left = out_start(c, c->buffer->out, plan_header,
-		    sizeof(plan_header) - 1);
-	}
-	if (c->file_end > 0)
-		client_read_file(ctx, c);
-	else
-		file_chunk_arrived(ctx, c, 0);
-}
-
-/*
- * .project or .pgpkey: its part begins in the head, and the file is
- * read (the project's first line only, the key up to its cap).
- */
-static void
-extra_start(struct context *ctx, struct client *c)
-{
-	bool project = c->part == PART_PROJECT;
-
-	if (!head_room(c, project ? sizeof(project_header) +
-	    PLAN_FILTER_BOUND(c->file_end) + 2 : sizeof(pgpkey_header) +
-	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND))
-		return;
-	if (project) {
-		head_add(c, project_header, sizeof(project_header) - 1);
-	} else {
-		head_add(c, pgpkey_header, sizeof(pgpkey_header) - 1);
-		plan_filter_init(&c->filter, false);
-	}
-	if (c->file_end > 0)
-		client_read_file(ctx, c);
-	else
-		file_chunk_arrived(ctx, c, 0);
 }
 
 /* A request on a file that failed: -ECANCELED is the deadline's. */
@@ -1315,12 +907,12 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->deadline.tv_sec = c->started.tv_sec + ctx->options->timeout;
 	c->deadline.tv_nsec = c->started.tv_nsec;
+	c->turn.deadline = deadline_ns(&c->deadline);
 	address_normalize(ss, &c->address);
 	if (proxy_listed(&ctx->options->proxies, &c->address))
 		c->proxied = true;	/* counted as the client it names */
 	else if (!client_count(ctx, c))
 		return;
-	c->turn.deadline = deadline_ns(&c->deadline);
 	turns_silent(&ctx->turns, &c->turn, (int64_t)c->started.tv_sec *
 	    NS_PER_SECOND + c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);
