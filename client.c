@@ -844,8 +844,7 @@ static void
 client_leave(struct context *ctx, struct client *c)
 {
 	turns_unlist(&c->turn);
-	ctx->evicting = false;		/* a slot is free: the listener goes on */
-	ctx->fd_starved = false;	/* and descriptors */
+	worker_slot_freed(ctx);		/* and a descriptor */
 	client_finish(ctx, c);
 	if (c->timer)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,

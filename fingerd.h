@@ -582,8 +582,6 @@ struct plan_buffer;
 
 struct context {
 	struct engine		*engine;
-	struct completion	*completions;	/* one batch */
-	unsigned		 completions_size;
 	const struct options	*options;
 	struct members		*members;	/* the newest table */
 	struct address_counts	*addresses;
@@ -595,23 +593,6 @@ struct context {
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
 	struct turns		 turns;		/* on files; the evictable */
-	int			 listen_fd;	/* -1 when not listening */
-	bool			 accepting;	/* an accept is in flight */
-	bool			 accept_paused;	/* after an error */
-	bool			 listen_polling; /* for a connection waiting */
-	bool			 evicting;	/* until a slot is free */
-	bool			 connection_waits; /* the listener's poll said */
-	bool			 evict_waiting;	/* an OP_EVICT_WAIT in flight */
-	bool			 fd_starved;	/* EMFILE: until a client leaves */
-	int64_t			 accept_delay;	/* the last pause, ns */
-	int64_t			 accept_logged;	/* the last error's line */
-	unsigned long		 accept_unlogged;
-	bool			 logging;	/* a write of log lines in flight */
-	bool			 log_waiting;	/* a poll for the log writable */
-	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
-	bool			 draining;	/* SIGTERM: no new clients */
-	bool			 stopped;	/* and the grace is over */
-	int			 status;	/* the worker's exit status */
 };
 
 /* fingerd.c */
@@ -692,6 +673,8 @@ bool	 client_evict_oldest(struct context *, int64_t *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 void	 client_send_buffer(int);
+/* worker.c, told by client.c */
+void	 worker_slot_freed(struct context *);
 /* How many completions one engine_wait() may return. */
 #define COMPLETIONS(clients)	RING_CQ_ENTRIES(clients)
 
