@@ -63,6 +63,23 @@ give(unsigned mount, int64_t now)
 	return (int)(g - e);
 }
 
+/*
+ * With -c 16 (a home 2 turns, a mount 4), n entries wait on home 0 of
+ * mount 0, from 0 ms: the first two take its turns.
+ */
+static void
+home_full(unsigned n)
+{
+	unsigned i;
+
+	start(16);
+	for (i = 0; i < n; i++)
+		wait_at(i, 0, 0, MS(i));
+	cr_assert_eq(give(0, MS(n)), 0);
+	cr_assert_eq(give(0, MS(n)), 1);
+	cr_assert_eq(give(0, MS(n)), -1, "a home holds 2 turns at most");
+}
+
 static int
 evict(int64_t now, int64_t *at)
 {
@@ -93,14 +110,7 @@ Test(turns, a_home_has_an_eighth_a_mount_a_quarter_of_the_slots,
 Test(turns, a_home_takes_its_turns_oldest_first_then_waits,
     .fini = finish)
 {
-	unsigned i;
-
-	start(16);		/* a home 2 turns, a mount 4 */
-	for (i = 0; i < 4; i++)
-		wait_at(i, 0, 0, MS(i));
-	cr_assert_eq(give(0, MS(4)), 0);
-	cr_assert_eq(give(0, MS(4)), 1);
-	cr_assert_eq(give(0, MS(4)), -1, "a home holds 2 turns at most");
+	home_full(4);
 	cr_assert(e[2].waiting);
 	cr_assert(e[3].waiting);
 
@@ -116,13 +126,7 @@ Test(turns, a_hung_home_keeps_to_its_few_turns, .fini = finish)
 {
 	unsigned i;
 
-	start(16);		/* a home 2 turns, a mount 4 */
-	/* home 0 hangs: its two requests never come back */
-	for (i = 0; i < 6; i++)
-		wait_at(i, 0, 0, MS(i));
-	cr_assert_eq(give(0, MS(6)), 0);
-	cr_assert_eq(give(0, MS(6)), 1);
-	cr_assert_eq(give(0, MS(6)), -1);
+	home_full(6);	/* home 0 hangs: its two requests never come back */
 
 	/* home 1 on the same mount is served, turn after turn */
 	for (i = 0; i < 5; i++) {
