@@ -18,14 +18,16 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # Pure logic, no system call: the daemon's, the unit tests' and the
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
-PURE = errors.c query.c plan.c cache.c timers.c proxy.c
+PURE = errors.c query.c plan.c cache.c timers.c proxy.c turns.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
-DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c pool.c \
-	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
+DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
+	epoll.c pool.c privileges.c landlock.c seccomp.c userdb.c $(PURE) \
+	$(SUPPORT)
 UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
 	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
 	tests/test_cache.c tests/test_watches.c tests/test_log.c \
-	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c
+	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c \
+	tests/test_turns.c
 SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
 	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
 	tests/test_counters.c tests/test_proxied.c \
@@ -57,7 +59,7 @@ help:
 $(BIN): $(DAEMON:%.c=$(B)/%.o)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(URING_LIBS) $(LDLIBS)
 
-$(B)/%.o: %.c fingerd.h engine.h loop.h uring.h epoll.h timers.h
+$(B)/%.o: %.c fingerd.h engine.h loop.h uring.h epoll.h timers.h client.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 

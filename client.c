@@ -14,7 +14,8 @@
  * is read: /W's project line and key into the client's head, then the
  * plan.  A plan the cache has room for is read whole
  * into a new entry (READ_PLAN alone), then sent; one it has no room for
- * is streamed, READ_PLAN and SEND_PLAN taking turns.  Every one of those
+ * is streamed, READ_PLAN and SEND_PLAN taking turns (reply.c builds the
+ * reply from what is read; client.h holds the slot).  Every one of those
  * is a request to the engine, never a call on the loop: a file system
  * that hangs holds its requests, not the loop.
  *
@@ -32,11 +33,10 @@
  * connection then (shut down, logged, its address uncounted), and the
  * slot is left when the file system gives the request back.  So that a
  * file system that hangs holds few slots past their deadlines, the
- * requests on one member's files take turns (struct home_turns), and so
- * do those on the homes of one mount (struct mount_turns): a few at
- * once, the rest waiting in order, each at most until its deadline, when
- * it leaves its slot at once, or until a connection that waits for a
- * slot takes its (client_evict_oldest).
+ * requests on one member's files take turns (turns.c): a few at once,
+ * the rest waiting in order, each at most until its deadline, when it
+ * leaves its slot at once, or until a connection that waits for a slot
+ * takes its (client_evict_oldest).
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -59,13 +59,9 @@
 
 #include "engine.h"
 #include "fingerd.h"
+#include "client.h"
 #include "loop.h"
 
-/* Bytes of a plan read at once. */
-#define PLAN_CHUNK	16384
-/* Bytes of a .project looked at for its first line; of a .pgpkey sent. */
-#define PROJECT_READ	4096
-#define PGPKEY_MAX	65536
 /*
  * A reply this long may still be partly the kernel's to send at the
  * close, to a client that reads it as it comes (more than a first TCP
@@ -74,139 +70,6 @@
  * would cost every exchange a call.
  */
 #define REPLY_LONG	16384
-
-static const char plan_header[] = "Plan:\r\n";
-static const char no_plan[] = "No Plan.\r\n";
-static const char project_header[] = "Project: ";
-static const char pgpkey_header[] = "PGP key:\r\n";
-
-/*
- * Buffers for a plan transfer, taken from a free list when a member's plan
- * is opened and given back when the client leaves its slot: at most one
- * per client, never freed before exit.  out holds the Login line, the Plan
- * line and a whole filtered chunk, so the filter never reallocates.
- */
-struct plan_buffer {
-	struct plan_buffer	*next;
-	uint8_t			 in[PLAN_CHUNK];
-	uint8_t			 out[sizeof("Login: \tName: \r\n") +
-				    2 * FIELD_MAX + sizeof(plan_header) +
-				    PLAN_FILTER_BOUND(PLAN_CHUNK) +
-				    PLAN_FINISH_BOUND];
-};
-
-enum client_state {
-	CLIENT_FREE,
-	CLIENT_RECV_QUERY,
-	CLIENT_STAT_PLAN,	/* statx of the path */
-	CLIENT_OPEN_PLAN,
-	CLIENT_STAT_OPENED,	/* statx of the descriptor */
-	CLIENT_READ_PLAN,
-	CLIENT_SEND_PLAN,	/* then read more of the plan */
-	CLIENT_SEND_LAST,	/* then close */
-	CLIENT_DRAIN,		/* replied; reading to EOF before the close */
-	CLIENT_DONE
-};
-
-/*
- * A client slot.  It owns fd and file_fd (closed in client_leave), holds
- * a reference on members and, while a plan is sent, a plan_buffer; with
- * /W, its head.
- */
-/* A client's place in a queue of clients (struct client_queue). */
-struct client_link {
-	struct client		*older, *newer;
-};
-
-struct client {
-	struct client		*next_free;
-	struct client_queue	*queue;		/* silent or waiting, or NULL */
-	struct client_link	 evict;		/* in it */
-	int64_t			 queued;	/* since, monotonic ns */
-	uint32_t		 serial;	/* in its tags */
-	enum client_state	 state;
-	unsigned		 inflight;	/* SQEs whose CQE is due */
-	int			 fd;
-	int			 file_fd;	/* -1 when closed */
-	bool			 linger;	/* input may be left unread */
-	uint8_t			 cut;		/* CUT_PLAN, CUT_PGPKEY */
-	bool			 finished;	/* logged, address uncounted */
-	bool			 timer;		/* an OP_DEADLINE timer set */
-	enum fingerd_error	 end;		/* why it ended early */
-	const char		*reply;		/* what was sent, for the log */
-	const char		*why;		/* of "no-plan", "bad-proxy" */
-	bool			 proxied;	/* its PROXY header awaited (-p) */
-	bool			 counted;	/* its address, for -a */
-	int64_t			 deadline;	/* CLOCK_MONOTONIC ns */
-	struct timespec		 started;
-	struct in6_addr		 address;
-	struct members		*members;
-	const struct member	*member;
-	struct plan_buffer	*buffer;
-	struct cached_plan	*entry;		/* sent from, or being built */
-	size_t			 entry_len;	/* bytes built so far */
-	bool			 keep;		/* build for the cache, not self */
-	bool			 read_error;	/* a file read short: not kept */
-	struct plan_filter	 filter;
-	struct open_how		 how;
-	struct statx		 stx;		/* the kernel writes it */
-	uint64_t		 arm;		/* of the plan's watch */
-	const uint8_t		*send_next;
-	size_t			 send_left;
-	uint64_t		 sent;
-	struct reply_key	 key;		/* its files, keyed or read */
-	uint8_t			 part;		/* the file keyed or read */
-	bool			 turn_waiting;	/* in its home's queue */
-	struct client_link	 turn;
-	uint8_t			*head;		/* /W: Login line and parts */
-	size_t			 head_len, head_size;
-	uint64_t		 file_offset;
-	uint64_t		 file_end;	/* its size at open, or its cap */
-	size_t			 query_len;
-	size_t			 line_len;
-	char			 query[QUERY_MAX];	/* last: not cleared */
-};
-
-/*
- * The requests on one member's files in flight, and the clients waiting
- * for a turn, oldest first.  A request that a working file system holds
- * comes back in microseconds (a local disk) or milliseconds (NFS), and
- * the queue drains as fast; one that hangs holds its turn until the file
- * system answers.
- */
-struct home_turns {
-	unsigned		 busy;
-	int64_t			 turned;	/* a request came back, or went */
-	struct client_queue	 waiting;
-	struct home_turns	*ready_next;	/* in its mount's ready list */
-	bool			 ready;
-};
-
-/*
- * The same for the homes on one mount (member->fs, from the mount table
- * the supervisor read): the requests on its files in flight, and the
- * homes listed when they had a client waiting and a turn free, in the
- * order they came (one whose clients left since is passed over).
- */
-struct mount_turns {
-	unsigned		 busy;
-	int64_t			 turned;
-	struct home_turns	*ready, *ready_last;
-};
-
-/*
- * A home's turns: an eighth of -c, from 1 to 8; a mount's: a quarter
- * of -c, and one more than a home's, so that every home of a file system
- * that hangs (an NFS server for all) keeps three quarters of the slots
- * for everyone else, and one hung home does not stop its mount.  Each
- * request of an exchange (a statx, an open, each read) takes its turn:
- * a slow reader of a long plan holds none while its chunk is sent.
- */
-#define HOME_TURNS_MAX	8
-
-/* client_start() clears every field but query, which must stay last. */
-_Static_assert(offsetof(struct client, query) + QUERY_MAX ==
-    sizeof(struct client), "query is not the last field of struct client");
 
 static size_t
 client_index(const struct context *ctx, const struct client *c)
@@ -219,12 +82,8 @@ clients_init(struct context *ctx)
 {
 	unsigned i, n = ctx->options->clients;
 
-	/* (one home more: calloc may give NULL for none) */
 	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
-	    (ctx->homes = calloc(ctx->members->count + 1,
-	    sizeof(*ctx->homes))) == NULL ||
-	    (ctx->mounts = calloc(ctx->members->count + 1,
-	    sizeof(*ctx->mounts))) == NULL)
+	    !turns_init(&ctx->turns, n, ctx->members->count))
 		return false;
 	for (i = n; i-- > 0;) {
 		ctx->clients[i].next_free = ctx->free_clients;
@@ -243,11 +102,8 @@ clients_free(struct context *ctx)
 		free(b);
 	}
 	free(ctx->clients);
-	free(ctx->homes);
-	free(ctx->mounts);
 	ctx->clients = NULL;
-	ctx->homes = NULL;
-	ctx->mounts = NULL;
+	turns_free(&ctx->turns);
 }
 
 bool
@@ -256,82 +112,17 @@ client_slot_free(const struct context *ctx)
 	return ctx->free_clients != NULL;
 }
 
-/*
- * Queues of clients, oldest first, each a client_link of the clients in
- * it (at `link` in struct client): its home's turns (turn), and the
- * evictable (evict).
- */
-static struct client_link *
-link_of(struct client *c, size_t link)
-{
-	return (struct client_link *)((char *)c + link);
-}
-
-static void
-queue_add(struct client_queue *q, size_t link, struct client *c)
-{
-	link_of(c, link)->older = q->newest;
-	link_of(c, link)->newer = NULL;
-	if (q->newest != NULL)
-		link_of(q->newest, link)->newer = c;
-	else
-		q->oldest = c;
-	q->newest = c;
-}
-
-static void
-queue_unlink(struct client_queue *q, size_t link, struct client *c)
-{
-	struct client_link *l = link_of(c, link);
-
-	if (l->older != NULL)
-		link_of(l->older, link)->newer = l->newer;
-	else
-		q->oldest = l->newer;
-	if (l->newer != NULL)
-		link_of(l->newer, link)->older = l->older;
-	else
-		q->newest = l->older;
-}
-
-#define TURN	offsetof(struct client, turn)
-#define EVICT	offsetof(struct client, evict)
-
-/*
- * The clients that may be evicted, in two queues: those that have not
- * completed their query line (ctx->silent), and those waiting for a
- * turn on their home's files (ctx->waiting), which a home that hangs
- * keeps waiting until their deadlines (before a byte of their reply is
- * sent: one is never cut in the middle).  When every slot is taken and
- * a connection waits, the oldest silent client is evicted to make room,
- * else the longest waiting for turns that a file system that hangs holds
- * (client_evict_oldest).  A real client sends its query in its first
- * packet and leaves the first queue at once, and a working file system
- * gives turns in microseconds or milliseconds; one that holds a slot
- * saying nothing is the first to go.  A client is in one of them at
- * most.
- */
-static void
-evictable_add(struct client_queue *q, struct client *c, int64_t now)
-{
-	c->queue = q;
-	c->queued = now;
-	queue_add(q, EVICT, c);
-}
-
-static void
-evictable_remove(struct client *c)
-{
-	if (c->queue == NULL)
-		return;
-	queue_unlink(c->queue, EVICT, c);
-	c->queue = NULL;
-}
-
 bool
 client_evictable(const struct context *ctx)
 {
-	return ctx->silent.oldest != NULL || ctx->waiting.oldest != NULL;
+	return turns_evictable(&ctx->turns);
+}
+
+/* The client whose entry in the turns e is. */
+static struct client *
+client_of(struct turn_entry *e)
+{
+	return (struct client *)((char *)e - offsetof(struct client, turn));
 }
 
 /*
@@ -372,7 +163,7 @@ client_recv(struct context *ctx, struct client *c, enum op op)
 		    client_tag(ctx, c, op));
 }
 
-static void
+void
 client_send(struct context *ctx, struct client *c)
 {
 	engine_send(ctx->engine, c->fd, c->send_next, c->send_left,
@@ -380,7 +171,7 @@ client_send(struct context *ctx, struct client *c)
 }
 
 /* Sends len bytes at data, valid until the client leaves, then closes. */
-static void
+void
 client_reply(struct context *ctx, struct client *c, const char *reply,
     const void *data, size_t len)
 {
@@ -404,7 +195,7 @@ client_error(struct context *ctx, struct client *c, enum fingerd_error e)
  * cut off (by the deadline, an eviction, a reset) is logged as far as it
  * came.
  */
-static void
+void
 client_end(struct client *c, enum fingerd_error e)
 {
 	if (c->end == E_NONE)
@@ -414,11 +205,45 @@ client_end(struct client *c, enum fingerd_error e)
 	c->state = CLIENT_DONE;
 }
 
+/* Whether the client waits on a request to a file system. */
+static bool
+on_file(const struct client *c)
+{
+	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
+	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
+}
+
+static void	client_finish(struct context *, struct client *);
+
+/*
+ * Ends the exchange now, not at a request's completion: at its deadline,
+ * or to make room.  The socket shut down completes a request on it at
+ * once; a request on a file may not come back for long, so a client that
+ * waits on a file system (a request held, or its turn) is logged now,
+ * and one waiting for its turn waits no more.  True when nothing is in
+ * flight: the slot is to be left (client_leave) by the caller, or, in
+ * the handling of a completion of c's, when that is over
+ * (client_complete).
+ */
+static bool
+client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
+{
+	bool held = on_file(c);
+
+	client_end(c, e);
+	shutdown(c->fd, SHUT_RDWR);
+	if (held)
+		client_finish(ctx, c);
+	if (c->turn.waiting)
+		turns_forgo(&ctx->turns, &c->turn);
+	return c->inflight == 0;
+}
+
 /*
  * A file's descriptor is closed by the engine: closing a file may wait
  * on its file system (a flush), and that is no wait for the loop.
  */
-static void
+void
 close_file(struct context *ctx, struct client *c)
 {
 	if (c->file_fd >= 0)
@@ -431,121 +256,6 @@ part_path(const struct member *m, unsigned part)
 {
 	return part == PART_PLAN ? m->plan : part == PART_PROJECT ?
 	    m->project : m->pgpkey;
-}
-
-static const char *const part_names[PARTS] = {
-	[PART_PROJECT] = ".project", [PART_PGPKEY] = ".pgpkey",
-	[PART_PLAN] = ".plan",
-};
-
-/* Writes the Login line and line2 at out; returns their length. */
-static size_t
-out_start(const struct client *c, uint8_t *out, const char *line2,
-    size_t len2)
-{
-	memcpy(out, c->member->login_line, c->member->login_line_len);
-	memcpy(out + c->member->login_line_len, line2, len2);
-	return c->member->login_line_len + len2;
-}
-
-static bool
-buffer_take(struct context *ctx, struct client *c)
-{
-	struct plan_buffer *b = ctx->free_buffers;
-
-	if (c->buffer != NULL)
-		return true;
-	if (b != NULL)
-		ctx->free_buffers = b->next;
-	else if ((b = malloc(sizeof(*b))) == NULL) {
-		log_warnx("out of memory for a plan buffer");
-		client_end(c, E_SERVER);
-		return false;
-	}
-	c->buffer = b;
-	return true;
-}
-
-/*
- * /W's head: the Login line, then the project and key parts as they are
- * read, then the Plan line (or "No Plan.").  It grows to hold more bytes
- * and the line that ends it; false when out of memory (the exchange
- * ends).
- */
-static bool
-head_room(struct client *c, size_t more)
-{
-	size_t need = c->head_len + more + sizeof(plan_header) +
-	    sizeof(no_plan);
-	uint8_t *head;
-
-	if (c->head == NULL)
-		need += c->member->login_line_len;
-	if (need <= c->head_size)
-		return true;
-	if ((head = realloc(c->head, need)) == NULL) {
-		log_warnx("out of memory for a /W reply");
-		client_end(c, E_SERVER);
-		return false;
-	}
-	if (c->head == NULL)
-		c->head_len = out_start(c, head, "", 0);
-	c->head = head;
-	c->head_size = need;
-	return true;
-}
-
-static void
-head_add(struct client *c, const void *data, size_t len)
-{
-	memcpy(c->head + c->head_len, data, len);
-	c->head_len += len;
-}
-
-/* No plan: "No Plan." after the Login line (and /W's parts). */
-static void
-client_no_plan(struct context *ctx, struct client *c)
-{
-	size_t len;
-
-	close_file(ctx, c);
-	if (c->head != NULL) {
-		head_add(c, no_plan, sizeof(no_plan) - 1);
-		client_reply(ctx, c, "no-plan", c->head, c->head_len);
-		return;
-	}
-	if (!buffer_take(ctx, c))
-		return;
-	len = out_start(c, c->buffer->out, no_plan, sizeof(no_plan) - 1);
-	client_reply(ctx, c, "no-plan", c->buffer->out, len);
-}
-
-static struct home_turns *
-home_of(struct context *ctx, const struct client *c)
-{
-	return &ctx->homes[c->member - ctx->members->v];
-}
-
-static struct mount_turns *
-mount_of(struct context *ctx, const struct client *c)
-{
-	return &ctx->mounts[c->member->fs];
-}
-
-static unsigned
-turns_a_home(const struct context *ctx)
-{
-	unsigned n = ctx->options->clients / 8;
-
-	return n < 1 ? 1 : n > HOME_TURNS_MAX ? HOME_TURNS_MAX : n;
-}
-
-static unsigned
-turns_a_mount(const struct context *ctx)
-{
-	unsigned n = ctx->options->clients / 4;
-
-	return n > turns_a_home(ctx) ? n : turns_a_home(ctx) + 1;
 }
 
 static bool
@@ -594,76 +304,26 @@ file_request(struct context *ctx, struct client *c)
 	}
 }
 
-/* Its deadline passed with no request on its files in flight. */
-static void
-file_turn_too_late(struct client *c)
-{
-	client_end(c, E_TIMEOUT);
-	shutdown(c->fd, SHUT_RDWR);
-}
-
 static void	client_leave(struct context *, struct client *);
 
-/* c, waiting for a turn, waits no more. */
-static void
-file_turn_forgo(struct context *ctx, struct client *c)
-{
-	queue_unlink(&home_of(ctx, c)->waiting, TURN, c);
-	c->turn_waiting = false;
-	evictable_remove(c);
-}
-
 /*
- * h, on mount f, has clients waiting and a turn of its own free: it is
- * listed there, once.
+ * The turns free on mount m at now go to the clients waiting on it, in
+ * turn (turns_give); one whose deadline has passed (its timer not yet
+ * handled) has nothing in flight, and leaves its slot instead.
  */
 static void
-home_ready(struct context *ctx, struct mount_turns *f, struct home_turns *h)
+file_turns_give(struct context *ctx, unsigned m, int64_t now)
 {
-	if (h->ready || h->waiting.oldest == NULL ||
-	    h->busy >= turns_a_home(ctx))
-		return;
-	h->ready = true;
-	h->ready_next = NULL;
-	if (f->ready_last != NULL)
-		f->ready_last->ready_next = h;
-	else
-		f->ready = h;
-	f->ready_last = h;
-}
-
-/*
- * The turns free on mount f go to its homes listed, in turn, each to its
- * oldest client waiting; one whose deadline has passed (its timer not
- * yet handled) leaves its slot instead.
- */
-static void
-file_turns_give(struct context *ctx, struct mount_turns *f)
-{
-	struct home_turns *h;
+	struct turn_entry *e;
 	struct client *c;
-	int64_t now;
+	bool late;
 
-	while (f->busy < turns_a_mount(ctx) && (h = f->ready) != NULL) {
-		if ((f->ready = h->ready_next) == NULL)
-			f->ready_last = NULL;
-		h->ready = false;
-		if ((c = h->waiting.oldest) == NULL ||
-		    h->busy >= turns_a_home(ctx))
-			continue;	/* since listed, left or taken */
-		file_turn_forgo(ctx, c);
-		now = monotonic_ns();
-		if (now >= c->deadline) {
-			file_turn_too_late(c);
-			client_leave(ctx, c);	/* nothing in flight */
-		} else {
-			if (h->busy++ == 0)	/* its clock starts */
-				h->turned = now;
-			if (f->busy++ == 0)
-				f->turned = now;
+	while ((e = turns_give(&ctx->turns, m, now, &late)) != NULL) {
+		c = client_of(e);
+		if (!late)
 			file_request(ctx, c);
-		}
-		home_ready(ctx, f, h);
+		else if (client_cut(ctx, c, E_TIMEOUT))
+			client_leave(ctx, c);
 	}
 }
 
@@ -672,84 +332,43 @@ file_turns_give(struct context *ctx, struct mount_turns *f)
  * waiting for its home, and those of the homes of its mount listed
  * before it, until the client's deadline (its timer is set by then).
  * With no one waiting and a turn free, that is now.  Past the deadline
- * (its timer may have fired while a send was in flight), it ends.  The
- * caller touches c no more: it may have left its slot.
+ * (its timer may have fired while a send was in flight), it ends.  It
+ * is called in the handling of c's completions, which leaves the slot
+ * of one ended: c is not left here (the same now, it is not late for
+ * the turns given).
  */
 static void
 file_turn(struct context *ctx, struct client *c)
 {
-	struct home_turns *h = home_of(ctx, c);
-	struct mount_turns *f = mount_of(ctx, c);
 	int64_t now = monotonic_ns();
 
-	if (now >= c->deadline) {
-		file_turn_too_late(c);
+	c->turn.home = (unsigned)(c->member - ctx->members->v);
+	c->turn.mount = c->member->fs;
+	/* never evicted in the middle of a reply */
+	if (!turns_wait(&ctx->turns, &c->turn, c->sent == 0, now)) {
+		(void)client_cut(ctx, c, E_TIMEOUT);
 		return;
 	}
-	queue_add(&h->waiting, TURN, c);
-	c->turn_waiting = true;
-	evictable_remove(c);		/* past its query line: not silent */
-	if (c->sent == 0)		/* never cut in the middle of a reply */
-		evictable_add(&ctx->waiting, c, now);
-	home_ready(ctx, f, h);
-	file_turns_give(ctx, f);
+	file_turns_give(ctx, c->turn.mount, now);
 }
 
 /* A request on a home's files is back: its turns go to the next. */
 static void
 file_turn_end(struct context *ctx, struct client *c)
 {
-	struct home_turns *h = home_of(ctx, c);
-	struct mount_turns *f = mount_of(ctx, c);
+	int64_t now = monotonic_ns();
 
-	h->busy--;
-	f->busy--;
-	h->turned = f->turned = monotonic_ns();
-	home_ready(ctx, f, h);
-	file_turns_give(ctx, f);
+	turns_done(&ctx->turns, &c->turn, now);
+	file_turns_give(ctx, c->turn.mount, now);
 }
 
 /* Reads the next chunk of the file, in its home's turn (file_request). */
-static void
+void
 client_read_file(struct context *ctx, struct client *c)
 {
 	c->state = CLIENT_READ_PLAN;
 	file_turn(ctx, c);
 }
-
-/* What was cut of a reply made of the files of this key. */
-static uint8_t
-cuts(const struct context *ctx, const struct reply_key *key)
-{
-	uint8_t cut = 0;
-
-	if ((key->present & PART_BIT(PART_PLAN)) &&
-	    key->file[PART_PLAN].size > ctx->options->plan_max)
-		cut |= CUT_PLAN;
-	if ((key->present & PART_BIT(PART_PGPKEY)) &&
-	    key->file[PART_PGPKEY].size > PGPKEY_MAX)
-		cut |= CUT_PGPKEY;
-	return cut;
-}
-
-/* Sends the cached reply to this member made of the files of key, if any. */
-static bool
-reply_cached(struct context *ctx, struct client *c,
-    const struct reply_key *key)
-{
-	const struct member *m = c->member;
-
-	c->entry = plan_cache_find(ctx->cache, key, m->login_line,
-	    m->login_line_len, monotonic_ns());
-	if (c->entry == NULL)
-		return false;
-	c->cut = cuts(ctx, key);
-	client_reply(ctx, c, key->present & PART_BIT(PART_PLAN) ? "plan" :
-	    "no-plan", plan_cache_data(c->entry), plan_cache_len(c->entry));
-	return true;
-}
-
-static void	client_open_next(struct context *, struct client *);
 
 /*
  * Every file of the reply keyed: a reply made of those files is sent
@@ -874,7 +493,7 @@ part_statted(struct context *ctx, struct client *c, int res)
  * and without blocking on a FIFO or a device; part_opened() checks what
  * it is.  After the last, with no plan, "No Plan.".
  */
-static void
+void
 client_open_next(struct context *ctx, struct client *c)
 {
 	while (c->part < PARTS && !(c->key.present & PART_BIT(c->part)))
@@ -902,203 +521,6 @@ part_gone(struct context *ctx, struct client *c)
 	memset(&c->key.file[c->part], 0, sizeof(c->key.file[c->part]));
 	c->part++;
 	client_open_next(ctx, c);
-}
-
-/* The home comes from the user database: escaped, like all logged text. */
-static void
-file_read_failed(const struct client *c, int error)
-{
-	char home[1024];
-
-	log_escape(home, sizeof(home), c->member->home,
-	    strlen(c->member->home));
-	errno = error;
-	log_warn("reading %s/%s", home, part_names[c->part]);
-}
-
-/*
- * Streaming: a chunk joins whatever out already holds (the Login and
- * Plan lines, before the first chunk) and is sent before the next read.
- */
-static void
-plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *out = c->buffer->out + c->send_left;
-
-	out += plan_filter_chunk(&c->filter, c->buffer->in, n, out);
-	if (last) {
-		out += plan_filter_finish(&c->filter, out);
-		close_file(ctx, c);
-	}
-	c->send_next = c->buffer->out;
-	c->send_left = (size_t)(out - c->buffer->out);
-	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
-	if (c->send_left > 0)
-		client_send(ctx, c);
-	else if (!last)
-		client_read_file(ctx, c);
-	else
-		client_end(c, E_NONE);
-}
-
-/* Converting: the whole plan goes into its entry, then is sent. */
-static void
-plan_converted(struct context *ctx, struct client *c, size_t n, bool last)
-{
-	uint8_t *data = plan_cache_data(c->entry);
-
-	c->entry_len += plan_filter_chunk(&c->filter, c->buffer->in, n,
-	    data + c->entry_len);
-	if (!last) {
-		client_read_file(ctx, c);
-		return;
-	}
-	c->entry_len += plan_filter_finish(&c->filter, data + c->entry_len);
-	close_file(ctx, c);
-	if (c->keep && !c->read_error)	/* a reply cut by an error: once */
-		plan_cache_insert(ctx->cache, c->entry,
-		    c->member->login_line_len, c->entry_len);
-	client_reply(ctx, c, "plan", data, c->entry_len);
-}
-
-/*
- * A chunk of .project or .pgpkey is in: the project's first line, once
- * it has come whole, or the key's chunk, filtered into the head.  At the
- * end of the file the next part is opened.
- */
-static void
-extra_chunk_arrived(struct context *ctx, struct client *c, size_t n,
-    bool last)
-{
-	const uint8_t *in = c->buffer->in;
-
-	if (c->part == PART_PROJECT) {
-		if (!last && memchr(in, '\n', c->file_offset) == NULL &&
-		    memchr(in, '\r', c->file_offset) == NULL) {
-			client_read_file(ctx, c);
-			return;
-		}
-		c->head_len += plan_first_line(in, c->file_offset,
-		    c->head + c->head_len);
-	} else {
-		c->head_len += plan_filter_chunk(&c->filter, in, n,
-		    c->head + c->head_len);
-		if (!last) {
-			client_read_file(ctx, c);
-			return;
-		}
-		c->head_len += plan_filter_finish(&c->filter,
-		    c->head + c->head_len);
-	}
-	close_file(ctx, c);
-	c->part++;
-	client_open_next(ctx, c);
-}
-
-/*
- * A chunk of the file is in.  At the end of the file, or at its cap, it
- * ends.
- */
-static void
-file_chunk_arrived(struct context *ctx, struct client *c, int res)
-{
-	bool last;
-
-	if (res == -ECANCELED) {	/* a file request takes no deadline */
-		client_end(c, E_SERVER);
-		return;
-	}
-	if (res < 0) {
-		if (!c->read_error)	/* one warning an exchange (worker.c) */
-			file_read_failed(c, -res);
-		c->read_error = true;
-		res = 0;
-	}
-	KERNEL_WROTE(c->buffer->in + (c->part == PART_PROJECT ?
-	    c->file_offset : 0), (size_t)res);
-	c->file_offset += (uint64_t)res;
-	last = res == 0 || c->file_offset >= c->file_end;
-	if (c->part != PART_PLAN)
-		extra_chunk_arrived(ctx, c, (size_t)res, last);
-	else if (c->entry != NULL)
-		plan_converted(ctx, c, (size_t)res, last);
-	else
-		plan_streamed(ctx, c, (size_t)res, last);
-}
-
-/*
- * The plan, after the Login line (and /W's parts).  A cached reply made
- * of these very files is sent as it is.  Otherwise the plan is converted
- * into a new entry when the cache has room for it, or streamed through
- * the client's buffer (after /W's head) when it has not.
- */
-static void
-plan_start(struct context *ctx, struct client *c)
-{
-	size_t len;
-
-	if (reply_cached(ctx, c, &c->key)) {
-		close_file(ctx, c);
-		return;
-	}
-	plan_filter_init(&c->filter, false);
-	c->reply = "plan";
-	if (c->head != NULL)
-		head_add(c, plan_header, sizeof(plan_header) - 1);
-	len = c->head != NULL ? c->head_len :
-	    c->member->login_line_len + sizeof(plan_header) - 1;
-	c->entry = plan_cache_reserve(ctx->cache, &c->key, len +
-	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND,
-	    monotonic_ns());
-	if (c->entry != NULL) {
-		if (c->head != NULL)
-			memcpy(plan_cache_data(c->entry), c->head, len);
-		else
-			out_start(c, plan_cache_data(c->entry), plan_header,
-			    sizeof(plan_header) - 1);
-		c->entry_len = len;
-		c->keep = reply_key_settled(&c->key, time(NULL));
-	} else if (c->head != NULL) {
-		/* the head first, then the plan chunk by chunk */
-		c->send_next = c->head;
-		c->send_left = c->head_len;
-		c->state = CLIENT_SEND_PLAN;
-		client_send(ctx, c);
-		return;
-	} else {
-		c->send_next = c->buffer->out;
-		c->send_left = out_start(c, c->buffer->out, plan_header,
-		    sizeof(plan_header) - 1);
-	}
-	if (c->file_end > 0)
-		client_read_file(ctx, c);
-	else
-		file_chunk_arrived(ctx, c, 0);
-}
-
-/*
- * .project or .pgpkey: its part begins in the head, and the file is
- * read (the project's first line only, the key up to its cap).
- */
-static void
-extra_start(struct context *ctx, struct client *c)
-{
-	bool project = c->part == PART_PROJECT;
-
-	if (!head_room(c, project ? sizeof(project_header) +
-	    PLAN_FILTER_BOUND(c->file_end) + 2 : sizeof(pgpkey_header) +
-	    PLAN_FILTER_BOUND(c->file_end) + PLAN_FINISH_BOUND))
-		return;
-	if (project) {
-		head_add(c, project_header, sizeof(project_header) - 1);
-	} else {
-		head_add(c, pgpkey_header, sizeof(pgpkey_header) - 1);
-		plan_filter_init(&c->filter, false);
-	}
-	if (c->file_end > 0)
-		client_read_file(ctx, c);
-	else
-		file_chunk_arrived(ctx, c, 0);
 }
 
 /*
@@ -1425,9 +847,8 @@ socket_close(const struct client *c)
 static void
 client_leave(struct context *ctx, struct client *c)
 {
-	evictable_remove(c);
-	ctx->evicting = false;		/* a slot is free: the listener goes on */
-	ctx->fd_starved = false;	/* and descriptors */
+	turns_unlist(&c->turn);
+	worker_slot_freed(ctx);		/* and a descriptor */
 	client_finish(ctx, c);
 	if (c->timer)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
@@ -1489,96 +910,39 @@ client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->deadline = ((int64_t)c->started.tv_sec + ctx->options->timeout) *
 	    NS_PER_SECOND + c->started.tv_nsec;
+	c->turn.deadline = c->deadline;
 	address_normalize(ss, &c->address);
 	if (proxy_listed(&ctx->options->proxies, &c->address))
 		c->proxied = true;	/* counted as the client it names */
 	else if (!client_count(ctx, c))
 		return;
-	evictable_add(&ctx->silent, c, (int64_t)c->started.tv_sec *
+	turns_silent(&ctx->turns, &c->turn, (int64_t)c->started.tv_sec *
 	    NS_PER_SECOND + c->started.tv_nsec);
 	client_recv(ctx, c, OP_RECV_QUERY);
 }
 
 /*
- * When c, waiting for a turn, may be evicted: once it has waited the
- * grace, and what holds it (its home's turns, else its mount's) has
- * given no request back for TURN_STUCK_NS: a file system that hangs,
- * not a working one that is slow or busy, whose queries wait their
- * turns as they would wait in the backlog.
- */
-static int64_t
-turn_stuck_at(struct context *ctx, const struct client *c)
-{
-	const struct home_turns *h = home_of(ctx, c);
-	int64_t waited = c->queued + EVICT_GRACE_NS;
-	int64_t stuck = (h->busy >= turns_a_home(ctx) ? h->turned :
-	    mount_of(ctx, c)->turned) + TURN_STUCK_NS;
-
-	return waited > stuck ? waited : stuck;
-}
-
-/*
- * Makes room for a connection that waits: evicts the oldest silent
- * client, else the one waiting longest for a turn that a file system
- * that hangs holds (the queues above).  A silent one's connection is
- * shut down, which completes its receive, and its slot is free once
- * that comes back: true.  One waiting for a turn has nothing in flight,
- * and leaves its slot now: false, as when there is none.
- *
- * While the worker is calm, a silent client is not evicted before
- * EVICT_GRACE_NS in its slot: a connection is accepted on the
- * handshake's last packet and its query travels apart, so one just
- * accepted may be a real client whose query is on its way.  No grace
- * while silent ones were evicted within the last one (a flood): at most
- * -c connections a grace would get in, and a query would wait for the
- * whole queue ahead of it.  A client waiting for a turn always has its
- * grace (turn_stuck_at).  *evictable_at is when the next may go, 0 when
- * none is waiting.
+ * Makes room for a connection that waits: evicts the client turns_evict
+ * chooses.  A silent one's connection is shut down, which completes its
+ * receive, and its slot is free once that comes back: true.  One
+ * waiting for a turn has nothing in flight, and leaves its slot now:
+ * false, as when there is none.  *evictable_at is when the next may go,
+ * 0 when none is waiting.
  */
 bool
 client_evict_oldest(struct context *ctx, int64_t *evictable_at)
 {
-	int64_t now = monotonic_ns(), at, soonest = 0;
+	struct turn_entry *e;
 	struct client *c;
 
-	if ((c = ctx->silent.oldest) != NULL) {
-		at = now - ctx->evicted_at < EVICT_GRACE_NS ? now :
-		    c->queued + EVICT_GRACE_NS;
-		if (at <= now) {
-			ctx->evicted_at = now;
-			evictable_remove(c);
-			client_end(c, E_EVICTED);
-			shutdown(c->fd, SHUT_RDWR);
-			*evictable_at = 0;
-			return true;
-		}
-		soonest = at;
-	}
-	for (c = ctx->waiting.oldest; c != NULL; c = c->evict.newer) {
-		if ((at = turn_stuck_at(ctx, c)) <= now) {
-			client_end(c, E_EVICTED);
-			shutdown(c->fd, SHUT_RDWR);
-			client_finish(ctx, c);
-			file_turn_forgo(ctx, c);
-			*evictable_at = 0;
-			if (c->inflight > 0)
-				return true;
-			client_leave(ctx, c);
-			return false;
-		}
-		if (soonest == 0 || at < soonest)
-			soonest = at;
-	}
-	*evictable_at = soonest;
+	if ((e = turns_evict(&ctx->turns, monotonic_ns(), evictable_at)) ==
+	    NULL)
+		return false;
+	c = client_of(e);
+	if (!client_cut(ctx, c, E_EVICTED))
+		return true;
+	client_leave(ctx, c);
 	return false;
-}
-
-/* Whether the client waits on a request to a file system. */
-static bool
-on_file(const struct client *c)
-{
-	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
-	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
 }
 
 /*
@@ -1592,14 +956,8 @@ client_expired(struct context *ctx, struct client *c, uint32_t serial)
 {
 	if (serial != c->serial || !on_file(c))
 		return;
-	client_end(c, E_TIMEOUT);
-	shutdown(c->fd, SHUT_RDWR);
-	client_finish(ctx, c);
-	if (c->turn_waiting) {
-		file_turn_forgo(ctx, c);
-		if (c->inflight == 0)
-			client_leave(ctx, c);
-	}
+	if (client_cut(ctx, c, E_TIMEOUT))
+		client_leave(ctx, c);	/* it waited for its turn */
 }
 
 /* A completion for a client whose exchange is over: only kept tidy. */
@@ -1628,8 +986,8 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 	else switch (TAG_OP(tag)) {
 	case OP_RECV_QUERY:
 		query_received(ctx, c, res);
-		if (c->state != CLIENT_RECV_QUERY && c->queue == &ctx->silent)
-			evictable_remove(c);
+		if (c->state != CLIENT_RECV_QUERY)
+			turns_spoken(&ctx->turns, &c->turn);
 		break;
 	case OP_STAT_PLAN:
 		part_statted(ctx, c, res);

@@ -5,6 +5,7 @@
 #ifndef FINGERD_H
 #define FINGERD_H
 
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <netinet/in.h>
@@ -97,7 +98,7 @@ struct exchange_record {
 
 /*
  * How long a new connection has for its query before it can be evicted,
- * while the worker is calm (client_evict_oldest): far more than a real
+ * while the worker is calm (turns_evict): far more than a real
  * client's query takes after its handshake (the two leave together).
  */
 #define EVICT_GRACE_NS	(NS_PER_SECOND / 50)
@@ -542,6 +543,52 @@ struct options {
 };
 
 /*
+ * turns.c: who may make the next request on a file system, and who is
+ * evicted (pure; the time passed in, monotonic ns).  A client's entry is
+ * embedded in its slot (client.c), set by it: deadline at the start,
+ * home (its member's index) and mount (member->fs) before each wait.
+ */
+TAILQ_HEAD(turn_queue, turn_entry);
+
+struct turn_entry {
+	TAILQ_ENTRY(turn_entry)	 turn;		/* in its home's queue */
+	TAILQ_ENTRY(turn_entry)	 evict;		/* in *queue */
+	struct turn_queue	*queue;		/* silent or waiting, or NULL */
+	int64_t			 queued;	/* since */
+	int64_t			 deadline;
+	unsigned		 home;
+	unsigned		 mount;
+	bool			 waiting;	/* in its home's queue */
+};
+
+struct home_turns;
+struct mount_turns;
+
+struct turns {
+	struct home_turns	*homes;		/* a member each */
+	struct mount_turns	*mounts;	/* by member->fs */
+	unsigned		 home_max;	/* turns a home, at once */
+	unsigned		 mount_max;	/* turns a mount */
+	struct turn_queue	 silent;	/* no query line yet, and */
+	struct turn_queue	 waiting;	/* for a turn: the evictable */
+	int64_t			 evicted_at;	/* the last silent one's */
+};
+
+bool		 turns_init(struct turns *, unsigned, unsigned);
+void		 turns_free(struct turns *);
+void		 turns_silent(struct turns *, struct turn_entry *, int64_t);
+void		 turns_spoken(struct turns *, struct turn_entry *);
+void		 turns_unlist(struct turn_entry *);
+bool		 turns_evictable(const struct turns *);
+bool		 turns_wait(struct turns *, struct turn_entry *, bool, int64_t);
+struct turn_entry *turns_give(struct turns *, unsigned, int64_t, bool *);
+void		 turns_done(struct turns *, const struct turn_entry *, int64_t);
+void		 turns_forgo(struct turns *, struct turn_entry *);
+int64_t		 turns_stuck_at(const struct turns *,
+		    const struct turn_entry *);
+struct turn_entry *turns_evict(struct turns *, int64_t, int64_t *);
+
+/*
  * client.c and worker.c: the loop's context.  Requests go to the engine
  * (engine.h), tagged with the client's slot and serial.
  */
@@ -549,18 +596,9 @@ struct engine;
 struct completion;
 struct client;
 struct plan_buffer;
-struct home_turns;
-struct mount_turns;
-
-/* Clients in order, oldest first (client.c: the evictable). */
-struct client_queue {
-	struct client		*oldest, *newest;
-};
 
 struct context {
 	struct engine		*engine;
-	struct completion	*completions;	/* one batch */
-	unsigned		 completions_size;
 	const struct options	*options;
 	struct members		*members;	/* the newest table */
 	struct address_counts	*addresses;
@@ -569,30 +607,9 @@ struct context {
 	struct client		*clients;	/* options->clients slots */
 	struct client		*free_clients;
 	struct plan_buffer	*free_buffers;
-	struct home_turns	*homes;		/* a member each (client.c) */
-	struct mount_turns	*mounts;	/* by member->fs */
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
-	struct client_queue	 silent;	/* no query line yet, and */
-	struct client_queue	 waiting;	/* for a turn: the evictable */
-	int			 listen_fd;	/* -1 when not listening */
-	bool			 accepting;	/* an accept is in flight */
-	bool			 accept_paused;	/* after an error */
-	bool			 listen_polling; /* for a connection waiting */
-	bool			 evicting;	/* until a slot is free */
-	int64_t			 evicted_at;	/* the last eviction, ns */
-	bool			 connection_waits; /* the listener's poll said */
-	bool			 evict_waiting;	/* an OP_EVICT_WAIT in flight */
-	bool			 fd_starved;	/* EMFILE: until a client leaves */
-	int64_t			 accept_delay;	/* the last pause, ns */
-	int64_t			 accept_logged;	/* the last error's line */
-	unsigned long		 accept_unlogged;
-	bool			 logging;	/* a write of log lines in flight */
-	bool			 log_waiting;	/* a poll for the log writable */
-	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
-	bool			 draining;	/* SIGTERM: no new clients */
-	bool			 stopped;	/* and the grace is over */
-	int			 status;	/* the worker's exit status */
+	struct turns		 turns;		/* on files; the evictable */
 };
 
 /* fingerd.c */
@@ -664,5 +681,7 @@ bool	 client_evict_oldest(struct context *, int64_t *);
 void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 void	 client_send_buffer(int);
+/* worker.c, told by client.c */
+void	 worker_slot_freed(struct context *);
 
 #endif /* FINGERD_H */

@@ -48,19 +48,65 @@
  */
 #define LINES_A_CLIENT		2
 
-static struct sockaddr_storage accept_address;
-static socklen_t accept_address_len;
-static struct signalfd_siginfo signal_info;
-static int signal_fd = -1;
-static char watch_events[4096]
-    __attribute__((aligned(__alignof__(struct inotify_event))));
-static int64_t accept_pause;		/* when to accept again */
-static int64_t evict_at;		/* when the oldest silent may go */
-static int64_t log_due_at;		/* when queued lines are due */
-static int64_t stop_at;			/* the end of a stop's grace */
-static int supervisor_fd = -1;		/* the ready pipe, kept */
+/*
+ * What the listener has in flight: nothing, an accept, the pause after
+ * an error, or a poll that says a connection waits while every slot is
+ * taken.  (At a stop, one cancelled may still be on its way back while
+ * the last accept is in flight: its completion changes nothing then.)
+ */
+enum listener_state {
+	LISTENER_IDLE,
+	LISTENER_ACCEPTING,
+	LISTENER_PAUSED,
+	LISTENER_POLLING
+};
 
-static void	stop(struct context *);
+/*
+ * Room for a connection that waits while every slot is taken: none
+ * wanted; a poll said one waits; a client was evicted, and the room is
+ * made once a slot is free; a timer (OP_EVICT_WAIT) runs until the next
+ * may be.
+ */
+enum room_state {
+	ROOM_NONE,
+	ROOM_WANTED,
+	ROOM_MAKING,
+	ROOM_LATER
+};
+
+/*
+ * One worker's loop: the context it shares with client.c, and what the
+ * loop alone knows.  What a request names (the accept's address, the
+ * signal's and the watches' buffers) is here, for as long as the process
+ * (serve()).
+ */
+struct worker {
+	struct context		 ctx;
+	struct completion	*completions;	/* one batch */
+	unsigned		 completions_size;
+	int			 listen_fd;	/* -1 when not listening */
+	enum listener_state	 listener;
+	enum room_state		 room;
+	bool			 fd_starved;	/* EMFILE: until a client leaves */
+	int64_t			 accept_delay;	/* the last pause, ns */
+	int64_t			 accept_logged;	/* the last error's line */
+	unsigned long		 accept_unlogged;
+	bool			 logging;	/* a write of log lines in flight */
+	bool			 log_waiting;	/* a poll for the log writable */
+	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
+	bool			 draining;	/* SIGTERM: no new clients */
+	bool			 stopped;	/* and the grace is over */
+	int			 status;	/* the worker's exit status */
+	int			 supervisor_fd;	/* the ready pipe, or -1 */
+	int			 signal_fd;
+	struct signalfd_siginfo	 signal_info;
+	struct sockaddr_storage	 accept_address;
+	socklen_t		 accept_address_len;
+	char			 watch_events[4096]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+};
+
+static void	stop(struct worker *);
 
 static int
 signals_open(void)
@@ -74,20 +120,6 @@ signals_open(void)
 	return fd;
 }
 
-/* A timer's time, at in nanoseconds of CLOCK_MONOTONIC. */
-static void
-deadline_at(int64_t *d, int64_t at)
-{
-	*d = at;
-}
-
-/* The time in delay_ns from now, for a timer. */
-static void
-deadline_in(int64_t *d, int64_t delay_ns)
-{
-	deadline_at(d, monotonic_ns() + delay_ns);
-}
-
 /*
  * The listener.  An accept is in flight while a client slot is free and
  * the log has room for the lines of every client (so that no line is
@@ -99,12 +131,12 @@ deadline_in(int64_t *d, int64_t delay_ns)
  * it is new, once it has had its grace.
  */
 static void
-accept_arm(struct context *ctx)
+accept_arm(struct worker *w)
 {
-	accept_address_len = sizeof(accept_address);
-	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
-	    &accept_address_len, false, TAG(OP_ACCEPT, 0, 0));
-	ctx->accepting = true;
+	w->accept_address_len = sizeof(w->accept_address);
+	engine_accept(w->ctx.engine, w->listen_fd, &w->accept_address,
+	    &w->accept_address_len, false, TAG(OP_ACCEPT, 0, 0));
+	w->listener = LISTENER_ACCEPTING;
 }
 
 /*
@@ -113,14 +145,15 @@ accept_arm(struct context *ctx)
  * it could not be told (with -i, there is none).
  */
 static bool
-supervisor_tell(enum worker_event event, uint64_t count)
+supervisor_tell(const struct worker *w, enum worker_event event,
+    uint64_t count)
 {
 	struct worker_news news = {
 		.pid = getpid(), .event = event, .count = count,
 	};
 
-	return supervisor_fd >= 0 &&
-	    write(supervisor_fd, &news, sizeof(news)) == sizeof(news);
+	return w->supervisor_fd >= 0 &&
+	    write(w->supervisor_fd, &news, sizeof(news)) == sizeof(news);
 }
 
 /*
@@ -128,15 +161,16 @@ supervisor_tell(enum worker_event event, uint64_t count)
  * generation only once no older worker can take a connection.
  */
 static void
-listener_close(struct context *ctx)
+listener_close(struct worker *w)
 {
-	if (ctx->listen_fd >= 0) {
-		engine_forget(ctx->engine, ctx->listen_fd);
-		close(ctx->listen_fd);
-		if (supervisor_fd >= 0 && !supervisor_tell(WORKER_CLOSED, 0))
+	if (w->listen_fd >= 0) {
+		engine_forget(w->ctx.engine, w->listen_fd);
+		close(w->listen_fd);
+		if (w->supervisor_fd >= 0 &&
+		    !supervisor_tell(w, WORKER_CLOSED, 0))
 			log_warn("telling the supervisor");
 	}
-	ctx->listen_fd = -1;
+	w->listen_fd = -1;
 }
 
 /*
@@ -145,16 +179,16 @@ listener_close(struct context *ctx)
  * waits is refused.
  */
 static void
-accept_last(struct context *ctx)
+accept_last(struct worker *w)
 {
-	if (!client_slot_free(ctx) || ctx->fd_starved) {
-		listener_close(ctx);
+	if (!client_slot_free(&w->ctx) || w->fd_starved) {
+		listener_close(w);
 		return;
 	}
-	accept_address_len = sizeof(accept_address);
-	engine_accept(ctx->engine, ctx->listen_fd, &accept_address,
-	    &accept_address_len, true, TAG(OP_ACCEPT_LAST, 0, 0));
-	ctx->accepting = true;
+	w->accept_address_len = sizeof(w->accept_address);
+	engine_accept(w->ctx.engine, w->listen_fd, &w->accept_address,
+	    &w->accept_address_len, true, TAG(OP_ACCEPT_LAST, 0, 0));
+	w->listener = LISTENER_ACCEPTING;
 }
 
 /*
@@ -163,17 +197,15 @@ accept_last(struct context *ctx)
  * be evicted.
  */
 static void
-room_make(struct context *ctx)
+room_make(struct worker *w)
 {
 	int64_t at;
 
-	ctx->connection_waits = false;
-	ctx->evicting = client_evict_oldest(ctx, &at);
+	w->room = client_evict_oldest(&w->ctx, &at) ? ROOM_MAKING : ROOM_NONE;
 	if (at != 0) {
-		deadline_at(&evict_at, at);
-		engine_timeout(ctx->engine, evict_at,
+		engine_timeout(w->ctx.engine, at,
 		    TAG(OP_EVICT_WAIT, 0, 0));
-		ctx->evict_waiting = true;
+		w->room = ROOM_LATER;
 	}
 }
 
@@ -182,62 +214,74 @@ room_make(struct context *ctx)
  * here, once the whole batch is handled: the poll that says it waits can
  * come before, in one batch, the query of the client it would evict
  * (io_uring posts a request that completed inline before one that went
- * through task work).
+ * through task work).  A slot free is the room made (a client left);
+ * the eviction timer, if any, runs on.
  */
 static void
-listener_arm(struct context *ctx)
+listener_arm(struct worker *w)
 {
-	if (ctx->listen_fd < 0 || ctx->draining || ctx->accepting ||
-	    ctx->accept_paused || ctx->listen_polling ||
-	    !log_room(LINES_A_CLIENT * (ctx->active + 1)))
+	if (w->listen_fd < 0 || w->draining ||
+	    w->listener != LISTENER_IDLE ||
+	    !log_room(LINES_A_CLIENT * (w->ctx.active + 1)))
 		return;
-	if (client_slot_free(ctx)) {
-		ctx->connection_waits = false;
-		if (!ctx->fd_starved)
-			accept_arm(ctx);
-	} else if (ctx->evicting || ctx->evict_waiting) {
+	if (client_slot_free(&w->ctx)) {
+		if (w->room != ROOM_LATER)
+			w->room = ROOM_NONE;
+		if (!w->fd_starved)
+			accept_arm(w);
+	} else if (w->room == ROOM_MAKING || w->room == ROOM_LATER) {
 		return;
-	} else if (ctx->connection_waits) {
-		room_make(ctx);
-		if (client_slot_free(ctx) && !ctx->fd_starved)
-			accept_arm(ctx);	/* one waiting for a turn left */
-	} else if (client_evictable(ctx)) {
-		engine_poll(ctx->engine, ctx->listen_fd, POLLIN,
+	} else if (w->room == ROOM_WANTED) {
+		room_make(w);
+		if (client_slot_free(&w->ctx) && !w->fd_starved)
+			accept_arm(w);	/* one waiting for a turn left */
+	} else if (client_evictable(&w->ctx)) {
+		engine_poll(w->ctx.engine, w->listen_fd, POLLIN,
 		    TAG(OP_LISTEN_POLL, 0, 0));
-		ctx->listen_polling = true;
+		w->listener = LISTENER_POLLING;
 	}
 }
 
-static void
-accept_pause_arm(struct context *ctx)
+/* A client left its slot (client.c): descriptors may be had again. */
+void
+worker_slot_freed(struct context *ctx)
 {
-	if (ctx->accept_delay < ACCEPT_PAUSE_MIN_NS)
-		ctx->accept_delay = ACCEPT_PAUSE_MIN_NS;
-	else if ((ctx->accept_delay *= 2) > ACCEPT_PAUSE_MAX_NS)
-		ctx->accept_delay = ACCEPT_PAUSE_MAX_NS;
-	deadline_in(&accept_pause, ctx->accept_delay);
-	engine_timeout(ctx->engine, accept_pause, TAG(OP_ACCEPT_PAUSE, 0, 0));
-	ctx->accept_paused = true;
+	struct worker *w = (struct worker *)((char *)ctx -
+	    offsetof(struct worker, ctx));
+
+	w->fd_starved = false;
+}
+
+static void
+accept_pause_arm(struct worker *w)
+{
+	if (w->accept_delay < ACCEPT_PAUSE_MIN_NS)
+		w->accept_delay = ACCEPT_PAUSE_MIN_NS;
+	else if ((w->accept_delay *= 2) > ACCEPT_PAUSE_MAX_NS)
+		w->accept_delay = ACCEPT_PAUSE_MAX_NS;
+	engine_timeout(w->ctx.engine, monotonic_ns() + w->accept_delay,
+	    TAG(OP_ACCEPT_PAUSE, 0, 0));
+	w->listener = LISTENER_PAUSED;
 }
 
 /* An accept error, logged at most once a second with those passed over. */
 static void
-accept_error_log(struct context *ctx, int error)
+accept_error_log(struct worker *w, int error)
 {
 	int64_t now = monotonic_ns();
 
-	if (now - ctx->accept_logged < NS_PER_SECOND && ctx->accept_logged) {
-		ctx->accept_unlogged++;
+	if (now - w->accept_logged < NS_PER_SECOND && w->accept_logged) {
+		w->accept_unlogged++;
 		return;
 	}
 	errno = error;
-	if (ctx->accept_unlogged > 0)
+	if (w->accept_unlogged > 0)
 		log_warn("accept (and %lu errors since the last line)",
-		    ctx->accept_unlogged);
+		    w->accept_unlogged);
 	else
 		log_warn("accept");
-	ctx->accept_logged = now;
-	ctx->accept_unlogged = 0;
+	w->accept_logged = now;
+	w->accept_unlogged = 0;
 }
 
 /*
@@ -247,53 +291,53 @@ accept_error_log(struct context *ctx, int error)
  * it and says what follows.
  */
 static void
-listener_gone(struct context *ctx)
+listener_gone(struct worker *w)
 {
-	ctx->status = EX_UNAVAILABLE;
-	listener_close(ctx);
-	stop(ctx);
+	w->status = EX_UNAVAILABLE;
+	listener_close(w);
+	stop(w);
 }
 
 static void
-accept_failed(struct context *ctx, int error)
+accept_failed(struct worker *w, int error)
 {
 	switch (error) {
 	case EINVAL:
 	case EBADF:
 	case ENOTSOCK:
 	case EOPNOTSUPP:
-		listener_gone(ctx);
+		listener_gone(w);
 		return;
 	case EMFILE:
 	case ENFILE:
-		accept_error_log(ctx, error);
-		if (ctx->active > 0)
-			ctx->fd_starved = true;	/* until a client leaves */
+		accept_error_log(w, error);
+		if (w->ctx.active > 0)
+			w->fd_starved = true;	/* until a client leaves */
 		else
-			accept_pause_arm(ctx);
+			accept_pause_arm(w);
 		return;
 	default:	/* that connection's, or memory: a pause, then again */
-		accept_error_log(ctx, error);
-		accept_pause_arm(ctx);
+		accept_error_log(w, error);
+		accept_pause_arm(w);
 		return;
 	}
 }
 
 static void
-accepted(struct context *ctx, enum op op, int res)
+accepted(struct worker *w, enum op op, int res)
 {
-	ctx->accepting = false;
+	w->listener = LISTENER_IDLE;
 	if (res >= 0) {
-		ctx->accept_delay = 0;
-		client_start(ctx, res, &accept_address);
+		w->accept_delay = 0;
+		client_start(&w->ctx, res, &w->accept_address);
 	}
-	if (ctx->draining) {	/* accepted before the stop: served */
+	if (w->draining) {	/* accepted before the stop: served */
 		if (op == OP_ACCEPT || res >= 0)
-			accept_last(ctx);
+			accept_last(w);
 		else
-			listener_close(ctx);
+			listener_close(w);
 	} else if (res < 0) {
-		accept_failed(ctx, -res);
+		accept_failed(w, -res);
 	}
 }
 
@@ -301,37 +345,45 @@ accepted(struct context *ctx, enum op op, int res)
  * A connection waits and every slot is taken (listener_arm); or the
  * socket no longer listens (a hang-up: a listening TCP socket reports
  * none), which no one is evicted for.  A poll that failed is tried
- * again after a pause, as an accept that failed.
+ * again after a pause, as an accept that failed.  One cancelled by a
+ * stop may come back after the last accept went: then only a hang-up
+ * counts.
  */
 static void
-listener_polled(struct context *ctx, int res)
+listener_polled(struct worker *w, int res)
 {
-	ctx->listen_polling = false;
+	bool current = w->listener == LISTENER_POLLING;
+
+	if (current)
+		w->listener = LISTENER_IDLE;
 	if (res > 0 && (res & (POLLHUP | POLLERR)))
-		listener_gone(ctx);
+		listener_gone(w);
+	else if (!current)
+		return;
 	else if (res > 0)
-		ctx->connection_waits = true;
+		w->room = ROOM_WANTED;
 	else if (res != -ECANCELED)
-		accept_pause_arm(ctx);
+		accept_pause_arm(w);
 }
 
 static void
-signal_arm(struct context *ctx)
+signal_arm(struct worker *w)
 {
-	engine_read(ctx->engine, signal_fd, &signal_info, sizeof(signal_info),
-	    (uint64_t)-1, NULL, TAG(OP_SIGNAL, 0, 0));
+	engine_read(w->ctx.engine, w->signal_fd, &w->signal_info,
+	    sizeof(w->signal_info), (uint64_t)-1, NULL, TAG(OP_SIGNAL, 0, 0));
 }
 
 /* Reads the next inotify events (watches.c) from the watches' descriptor. */
 static void
-watch_arm(struct context *ctx)
+watch_arm(struct worker *w)
 {
-	engine_read(ctx->engine, watches_fd(ctx->watches), watch_events,
-	    sizeof(watch_events), (uint64_t)-1, NULL, TAG(OP_WATCH, 0, 0));
+	engine_read(w->ctx.engine, watches_fd(w->ctx.watches),
+	    w->watch_events, sizeof(w->watch_events), (uint64_t)-1, NULL,
+	    TAG(OP_WATCH, 0, 0));
 }
 
 static void
-watch_read(struct context *ctx, int res)
+watch_read(struct worker *w, int res)
 {
 	if (res == -ECANCELED)
 		return;
@@ -339,7 +391,7 @@ watch_read(struct context *ctx, int res)
 		errno = res < 0 ? -res : EIO;
 		log_warn("reading inotify events; plans are looked at on "
 		    "every query from now on");
-		watches_disable(ctx->watches);
+		watches_disable(w->ctx.watches);
 		return;
 	}
 	/*
@@ -347,11 +399,11 @@ watch_read(struct context *ctx, int res)
 	 * other completions: a query among them may have come after them.
 	 */
 	do {
-		watches_events(ctx->watches, watch_events, (size_t)res);
-		res = (int)read(watches_fd(ctx->watches), watch_events,
-		    sizeof(watch_events));
+		watches_events(w->ctx.watches, w->watch_events, (size_t)res);
+		res = (int)read(watches_fd(w->ctx.watches), w->watch_events,
+		    sizeof(w->watch_events));
 	} while (res > 0);
-	watch_arm(ctx);
+	watch_arm(w);
 }
 
 /*
@@ -362,26 +414,26 @@ watch_read(struct context *ctx, int res)
  * is polled until it can.
  */
 static void
-log_arm(struct context *ctx)
+log_arm(struct worker *w)
 {
 	const void *data;
 	size_t len;
 	int64_t due;
 
-	if (ctx->logging || ctx->log_waiting || ctx->stopped)
+	if (w->logging || w->log_waiting || w->stopped)
 		return;
 	/*
 	 * One look at the clock: due later when it looked, due now when
 	 * log_next() looks again would leave the lines with no timer.
 	 */
 	if ((due = log_due()) == 0 && log_next(&data, &len)) {
-		engine_write(ctx->engine, STDERR_FILENO, data, len,
+		engine_write(w->ctx.engine, STDERR_FILENO, data, len,
 		    TAG(OP_LOG, 0, 0));
-		ctx->logging = true;
-	} else if (due > 0 && !ctx->log_timer) {
-		deadline_in(&log_due_at, due);
-		engine_timeout(ctx->engine, log_due_at, TAG(OP_LOG_TIMER, 0, 0));
-		ctx->log_timer = true;
+		w->logging = true;
+	} else if (due > 0 && !w->log_timer) {
+		engine_timeout(w->ctx.engine, monotonic_ns() + due,
+		    TAG(OP_LOG_TIMER, 0, 0));
+		w->log_timer = true;
 	}
 }
 
@@ -392,20 +444,20 @@ log_arm(struct context *ctx)
  * connects the socket, which is this worker's too, again.
  */
 static void
-log_written(struct context *ctx, int res)
+log_written(struct worker *w, int res)
 {
 	static int64_t told;
 	int64_t now;
 
-	ctx->logging = false;
+	w->logging = false;
 	if ((res == -ECONNREFUSED || res == -ENOTCONN) &&
 	    (now = monotonic_ns()) - told >= NS_PER_SECOND &&
-	    supervisor_tell(WORKER_LOG_GONE, 0))
+	    supervisor_tell(w, WORKER_LOG_GONE, 0))
 		told = now;
-	if (!log_wrote(res) && !ctx->stopped) {
-		engine_poll(ctx->engine, STDERR_FILENO, POLLOUT,
+	if (!log_wrote(res) && !w->stopped) {
+		engine_poll(w->ctx.engine, STDERR_FILENO, POLLOUT,
 		    TAG(OP_LOG_POLL, 0, 0));
-		ctx->log_waiting = true;
+		w->log_waiting = true;
 	}
 }
 
@@ -415,58 +467,59 @@ log_written(struct context *ctx, int res)
  * is bounded by its deadline (-t), the log by the grace after it.
  */
 static void
-stop(struct context *ctx)
+stop(struct worker *w)
 {
-	if (ctx->draining)
+	if (w->draining)
 		return;
-	ctx->draining = true;
-	deadline_in(&stop_at, (int64_t)ctx->options->timeout * NS_PER_SECOND +
-	    LOG_GRACE_NS);
-	engine_timeout(ctx->engine, stop_at, TAG(OP_STOP_TIMER, 0, 0));
-	if (ctx->listen_polling)
-		engine_cancel(ctx->engine, TAG(OP_LISTEN_POLL, 0, 0),
+	w->draining = true;
+	engine_timeout(w->ctx.engine, monotonic_ns() +
+	    (int64_t)w->ctx.options->timeout * NS_PER_SECOND + LOG_GRACE_NS,
+	    TAG(OP_STOP_TIMER, 0, 0));
+	if (w->listener == LISTENER_POLLING)
+		engine_cancel(w->ctx.engine, TAG(OP_LISTEN_POLL, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
-	if (ctx->accept_paused)
-		engine_cancel(ctx->engine, TAG(OP_ACCEPT_PAUSE, 0, 0),
+	if (w->listener == LISTENER_PAUSED)
+		engine_cancel(w->ctx.engine, TAG(OP_ACCEPT_PAUSE, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
-	if (ctx->evict_waiting)
-		engine_cancel(ctx->engine, TAG(OP_EVICT_WAIT, 0, 0),
+	if (w->room == ROOM_LATER)
+		engine_cancel(w->ctx.engine, TAG(OP_EVICT_WAIT, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
-	if (ctx->accepting)
-		engine_cancel(ctx->engine, TAG(OP_ACCEPT, 0, 0),
+	if (w->listener == LISTENER_ACCEPTING)
+		engine_cancel(w->ctx.engine, TAG(OP_ACCEPT, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
-	else if (ctx->listen_fd >= 0)
-		accept_last(ctx);
+	else if (w->listen_fd >= 0)
+		accept_last(w);
 }
 
 /* The grace is over: what the log has not taken is lost, and counted. */
 static void
-stop_overdue(struct context *ctx)
+stop_overdue(struct worker *w)
 {
-	ctx->stopped = true;
-	if (ctx->logging)
-		engine_cancel(ctx->engine, TAG(OP_LOG, 0, 0),
+	w->stopped = true;
+	if (w->logging)
+		engine_cancel(w->ctx.engine, TAG(OP_LOG, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
-	if (ctx->log_waiting)
-		engine_cancel(ctx->engine, TAG(OP_LOG_POLL, 0, 0),
+	if (w->log_waiting)
+		engine_cancel(w->ctx.engine, TAG(OP_LOG_POLL, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
 }
 
 static bool
-stopped(const struct context *ctx)
+stopped(const struct worker *w)
 {
-	if (!ctx->draining || ctx->listen_fd >= 0 || ctx->accepting)
+	if (!w->draining || w->listen_fd >= 0 ||
+	    w->listener == LISTENER_ACCEPTING)
 		return false;
-	if (ctx->stopped)	/* the kernel must give the log's buffer back */
-		return !ctx->logging && !ctx->log_waiting;
-	return ctx->active == 0 && !ctx->logging && !ctx->log_waiting &&
+	if (w->stopped)	/* the kernel must give the log's buffer back */
+		return !w->logging && !w->log_waiting;
+	return w->ctx.active == 0 && !w->logging && !w->log_waiting &&
 	    log_due() < 0;
 }
 
 static void
-signalled(struct context *ctx, int res)
+signalled(struct worker *w, int res)
 {
-	if (res != (int)sizeof(signal_info)) {
+	if (res != (int)sizeof(w->signal_info)) {
 		errno = res < 0 ? -res : EIO;
 		fatal(EX_OSERR, "reading the signalfd");
 	}
@@ -474,59 +527,60 @@ signalled(struct context *ctx, int res)
 	 * SIGHUP is the supervisor's: blocked for the signalfd, it is
 	 * queued here all the same when sent to every fingerd process.
 	 */
-	if (signal_info.ssi_signo == SIGHUP) {
-		signal_arm(ctx);
+	if (w->signal_info.ssi_signo == SIGHUP) {
+		signal_arm(w);
 		return;
 	}
 	/* SIGUSR2: a newer generation serves; the reload is logged there */
-	if (!ctx->draining && signal_info.ssi_signo != SIGUSR2)
+	if (!w->draining && w->signal_info.ssi_signo != SIGUSR2)
 		log_info("event=stop signal=SIG%s in_flight=%u",
-		    sigabbrev_np((int)signal_info.ssi_signo), ctx->active);
-	stop(ctx);
-	signal_arm(ctx);
+		    sigabbrev_np((int)w->signal_info.ssi_signo), w->ctx.active);
+	stop(w);
+	signal_arm(w);
 }
 
 static void
-dispatch(struct context *ctx, uint64_t tag, int res)
+dispatch(struct worker *w, uint64_t tag, int res)
 {
 	switch (TAG_OP(tag)) {
 	case OP_ACCEPT:
 	case OP_ACCEPT_LAST:
-		accepted(ctx, TAG_OP(tag), res);
+		accepted(w, TAG_OP(tag), res);
 		break;
 	case OP_ACCEPT_PAUSE:
-		ctx->accept_paused = false;
+		if (w->listener == LISTENER_PAUSED)	/* not since a stop */
+			w->listener = LISTENER_IDLE;
 		break;
 	case OP_LISTEN_POLL:
-		listener_polled(ctx, res);
+		listener_polled(w, res);
 		break;
 	case OP_EVICT_WAIT:
-		ctx->evict_waiting = false;
+		w->room = ROOM_NONE;	/* ROOM_LATER till then */
 		break;
 	case OP_SIGNAL:
-		signalled(ctx, res);
+		signalled(w, res);
 		break;
 	case OP_WATCH:
-		watch_read(ctx, res);
+		watch_read(w, res);
 		break;
 	case OP_LOG:
-		log_written(ctx, res);
+		log_written(w, res);
 		break;
 	case OP_LOG_POLL:
-		ctx->log_waiting = false;
+		w->log_waiting = false;
 		break;
 	case OP_LOG_TIMER:	/* the loop writes what is due */
-		ctx->log_timer = false;
+		w->log_timer = false;
 		break;
 	case OP_STOP_TIMER:
 		if (res == -ETIME)
-			stop_overdue(ctx);
+			stop_overdue(w);
 		break;
 	case OP_CANCEL:
 	case OP_CLOSE:
 		break;
 	default:
-		client_complete(ctx, tag, res);
+		client_complete(&w->ctx, tag, res);
 		break;
 	}
 }
@@ -541,30 +595,30 @@ dispatch(struct context *ctx, uint64_t tag, int res)
  * arrives in the middle of a batch.
  */
 static void
-reap(struct context *ctx, size_t n)
+reap(struct worker *w, size_t n)
 {
-	struct completion *batch = ctx->completions;
+	struct completion *batch = w->completions;
 	size_t i;
 
 	for (i = 0; i < n; i++)
 		if (TAG_OP(batch[i].tag) == OP_WATCH)
-			watch_read(ctx, batch[i].res);
+			watch_read(w, batch[i].res);
 	for (i = 0; i < n; i++)
 		if (TAG_OP(batch[i].tag) != OP_WATCH)
-			dispatch(ctx, batch[i].tag, batch[i].res);
+			dispatch(w, batch[i].tag, batch[i].res);
 }
 
 static void
-loop(struct context *ctx)
+loop(struct worker *w)
 {
 	size_t n;
 
-	while (!stopped(ctx)) {
-		listener_arm(ctx);
-		log_arm(ctx);
-		n = engine_wait(ctx->engine, ctx->completions,
-		    ctx->completions_size);
-		reap(ctx, n);
+	while (!stopped(w)) {
+		listener_arm(w);
+		log_arm(w);
+		n = engine_wait(w->ctx.engine, w->completions,
+		    w->completions_size);
+		reap(w, n);
 		counters_log_lost(log_lost());
 	}
 }
@@ -587,14 +641,14 @@ inetd_peer(struct sockaddr_storage *peer)
  * the log as the supervisor would.
  */
 static void
-log_lost_hand_over(const struct context *ctx)
+log_lost_hand_over(const struct worker *w)
 {
 	unsigned long lost = log_lost_take();
 
-	if (lost == 0 || supervisor_tell(WORKER_LOST, lost))
+	if (lost == 0 || supervisor_tell(w, WORKER_LOST, lost))
 		return;
 	log_lost_add(lost);
-	log_lost_note(ctx->options->inetd ? LOG_EXIT_GRACE_NS : 0);
+	log_lost_note(w->ctx.options->inetd ? LOG_EXIT_GRACE_NS : 0);
 }
 
 /*
@@ -602,25 +656,25 @@ log_lost_hand_over(const struct context *ctx)
  * keep their memory, which the kernel may yet write: left to the exit.
  */
 static int
-serve_end(struct context *ctx)
+serve_end(struct worker *w)
 {
 	log_queue_stop(0);
 	counters_log_lost(log_lost());
-	log_lost_hand_over(ctx);
-	if (ctx->active > 0) {
+	log_lost_hand_over(w);
+	if (w->ctx.active > 0) {
 		log_warnx("%u exchange%s still held by a file system at exit",
-		    ctx->active, plural(ctx->active));
-		return ctx->status;
+		    w->ctx.active, plural(w->ctx.active));
+		return w->status;
 	}
-	engine_free(ctx->engine);
-	clients_free(ctx);
-	free(ctx->completions);
-	address_counts_free(ctx->addresses);
-	plan_cache_free(ctx->cache);
-	watches_free(ctx->watches);
-	members_release(ctx->members);
-	close(signal_fd);
-	return ctx->status;
+	engine_free(w->ctx.engine);
+	clients_free(&w->ctx);
+	free(w->completions);
+	address_counts_free(w->ctx.addresses);
+	plan_cache_free(w->ctx.cache);
+	watches_free(w->ctx.watches);
+	members_release(w->ctx.members);
+	close(w->signal_fd);
+	return w->status;
 }
 
 /*
@@ -633,28 +687,33 @@ int
 serve(const struct options *o, struct members *members, int listen_fd,
     int ready_fd)
 {
-	struct context ctx = {
-		.options = o, .members = members, .listen_fd = listen_fd,
-	};
+	/* static: what a request names lives until the exit (serve_end) */
+	static struct worker worker;
+	struct worker *w = &worker;
+	struct context *ctx = &w->ctx;
 	struct sockaddr_storage peer;
 	bool missed;
 
+	ctx->options = o;
+	ctx->members = members;
+	w->listen_fd = listen_fd;
+	w->supervisor_fd = -1;
 	if (o->inetd)
 		inetd_peer(&peer);
-	signal_fd = signals_open();
-	ctx.engine = engine_open(o->engine, o->clients);
-	ctx.completions_size = COMPLETIONS(o->clients);
-	ctx.completions = calloc(ctx.completions_size,
-	    sizeof(*ctx.completions));
-	if (ctx.completions == NULL || !clients_init(&ctx) ||
-	    (ctx.addresses = address_counts_new(o->clients)) == NULL ||
-	    (ctx.cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
+	w->signal_fd = signals_open();
+	ctx->engine = engine_open(o->engine, o->clients);
+	w->completions_size = COMPLETIONS(o->clients);
+	w->completions = calloc(w->completions_size,
+	    sizeof(*w->completions));
+	if (w->completions == NULL || !clients_init(ctx) ||
+	    (ctx->addresses = address_counts_new(o->clients)) == NULL ||
+	    (ctx->cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
 	if (!log_queue_start(LINES_A_CLIENT * (size_t)o->clients))
 		fatalx(EX_OSERR, "out of memory for the log");
-	if (!o->inetd && (ctx.watches = watches_new()) == NULL)
+	if (!o->inetd && (ctx->watches = watches_new()) == NULL)
 		fatalx(EX_OSERR, "out of memory for the plan watches");
-	if (ctx.watches != NULL && watches_fd(ctx.watches) < 0)
+	if (ctx->watches != NULL && watches_fd(ctx->watches) < 0)
 		log_warn("inotify_init1: plans are looked at on every query");
 	client_send_buffer(o->inetd ? STDIN_FILENO : listen_fd);
 	/* The children that open the homes, some held by one, reap nothing. */
@@ -664,18 +723,18 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (o->inetd && !members_render_list(members))
 		fatalx(EX_OSERR, "out of memory for the member list");
 	seccomp_restrict(o->engine);
-	supervisor_fd = ready_fd;
-	if (ready_fd >= 0 && !supervisor_tell(WORKER_SERVES, missed))
+	w->supervisor_fd = ready_fd;
+	if (ready_fd >= 0 && !supervisor_tell(w, WORKER_SERVES, missed))
 		fatal(EX_OSERR, "telling the supervisor");
-	signal_arm(&ctx);
-	if (ctx.watches != NULL && watches_fd(ctx.watches) >= 0)
-		watch_arm(&ctx);
+	signal_arm(w);
+	if (ctx->watches != NULL && watches_fd(ctx->watches) >= 0)
+		watch_arm(w);
 	if (o->inetd) {
-		client_start(&ctx, STDIN_FILENO, &peer);
-		stop(&ctx);
+		client_start(ctx, STDIN_FILENO, &peer);
+		stop(w);
 	}
-	loop(&ctx);
-	return serve_end(&ctx);
+	loop(w);
+	return serve_end(w);
 }
 
 /*
