@@ -614,6 +614,8 @@ struct worker_setup {
 	char		 group[NAME_MAX_LEN];
 	struct proxy_table proxies;	/* -p */
 };
+void	 worker_setup_from(struct worker_setup *, const struct options *);
+void	 worker_setup_to(struct options *, const struct worker_setup *);
 
 /*
  * What a worker writes on the ready pipe, each in one write, far below

@@ -175,27 +175,9 @@ setup_publish(const struct options *o, const void *table, size_t len)
 	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE;
 	struct worker_setup setup;
-	unsigned i;
 	int fd;
 
-	/* Every byte written is set, the padding too (valgrind). */
-	memset(&setup, 0, sizeof(setup));
-	setup.supervisor = getpid();
-	setup.timeout = o->timeout;
-	setup.clients = o->clients;
-	setup.per_address = o->per_address;
-	setup.plan_max = o->plan_max;
-	setup.refuse_list = o->refuse_list;
-	setup.workers = o->workers;
-	setup.engine = o->engine;
-	setup.proxies.count = o->proxies.count;
-	for (i = 0; i < o->proxies.count; i++) {
-		setup.proxies.v[i].address = o->proxies.v[i].address;
-		setup.proxies.v[i].length = o->proxies.v[i].length;
-	}
-
-	memcpy(setup.magic, WORKER_SETUP_MAGIC, sizeof(setup.magic));
-	snprintf(setup.group, sizeof(setup.group), "%s", o->group);
+	worker_setup_from(&setup, o);
 	fd = memfd_create("fingerd-setup", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, &setup, sizeof(setup)) != sizeof(setup) ||
 	    write(fd, table, len) != (ssize_t)len ||
