@@ -94,6 +94,24 @@
 
 extern char **environ;
 
+/*
+ * Something that may come too often (a worker that keeps dying, a
+ * reload for a home or a .nofinger) is spaced out: after each, the next
+ * is due spacing later, a spacing that goes back to first when reset
+ * (a calm while, progress) and doubles up to most otherwise (from least
+ * when it was 0).
+ */
+struct backoff {
+	int64_t		 first;
+	int64_t		 least;
+	int64_t		 most;
+	int64_t		 last;		/* monotonic ns of the last; 0: none */
+	int64_t		 spacing;	/* from the last to the next */
+};
+
+#define BACKOFF(first, least, most)	\
+	((struct backoff){ (first), (least), (most), 0, (first) })
+
 struct supervisor;
 static void	stop(struct supervisor *, int);
 static void	reload(struct supervisor *, const char *);
@@ -120,8 +138,7 @@ struct worker {
 struct slot {
 	int		 listen_fd;
 	int64_t		 restart_at;	/* monotonic ns; 0: none due */
-	int64_t		 delay;
-	int64_t		 died;		/* its last worker's death */
+	struct backoff	 deaths;	/* its workers' */
 	bool		 paused;	/* not listening until it starts one */
 };
 
@@ -155,15 +172,40 @@ struct supervisor {
 	pid_t			 hidden_probe;	/* looking for .nofinger */
 	int64_t			 hidden_at;	/* the next look */
 	int64_t			 hidden_started;
-	int64_t			 hidden_reloaded; /* the last reload for it */
-	int64_t			 hidden_reload_at; /* a delayed one */
-	int64_t			 hidden_spacing;
+	struct backoff		 hidden_reloads;	/* for a .nofinger */
 	int64_t			 probe_at;	/* the next probe; 0: none due */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
-	int64_t			 reloaded;	/* the last reload for that */
-	int64_t			 spacing;	/* the least time between two */
+	struct backoff		 reloads;	/* for a home */
 	const char		*due_why;	/* the reason of reload_at */
 };
+
+/* One more at now: the spacing to the next, reset or doubled. */
+static void
+backoff_step(struct backoff *b, int64_t now, bool reset)
+{
+	if (reset)
+		b->spacing = b->first;
+	else if (b->spacing == 0)
+		b->spacing = b->least;
+	else if ((b->spacing *= 2) > b->most)
+		b->spacing = b->most;
+	b->last = now;
+}
+
+/* When the next is due: now, or the spacing after the last. */
+static int64_t
+backoff_due(const struct backoff *b, int64_t now)
+{
+	return b->last != 0 && b->last + b->spacing > now ?
+	    b->last + b->spacing : now;
+}
+
+/* Whether none came for calm ns (or ever). */
+static bool
+backoff_calm(const struct backoff *b, int64_t now, int64_t calm)
+{
+	return b->last == 0 || now - b->last >= calm;
+}
 
 /*
  * The setup of a generation: the options and the packed table, in a
@@ -518,18 +560,13 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 	 * Connections wait in the socket meanwhile: the first death in a
 	 * while is answered at once, only a worker that keeps dying waits.
 	 */
-	if (slot->died == 0 || now - slot->died >= CALM_NS)
-		slot->delay = 0;
-	else if (slot->delay == 0)
-		slot->delay = RESTART_DELAY_NS;
-	else if ((slot->delay *= 2) > RESTART_DELAY_MAX_NS)
-		slot->delay = RESTART_DELAY_MAX_NS;
-	slot->died = now;
-	slot->restart_at = now + slot->delay;
-	if (slot->delay >= PAUSE_DELAY_NS)
+	backoff_step(&slot->deaths, now, backoff_calm(&slot->deaths, now,
+	    CALM_NS));
+	slot->restart_at = backoff_due(&slot->deaths, now);
+	if (slot->deaths.spacing >= PAUSE_DELAY_NS)
 		slot_pause(s, w);
 	snprintf(then, sizeof(then), " restart=%llds",
-	    (long long)(slot->delay / NS_PER_SECOND));
+	    (long long)(slot->deaths.spacing / NS_PER_SECOND));
 	worker_report(w, status, then);
 }
 
@@ -648,17 +685,14 @@ probes_due(struct supervisor *s)
 		return;
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
-		s->reloaded = now;
 		before = homes_unreached(s->table);
 		reload(s, s->due_why);
 		/*
 		 * A home that answers a probe but not the survey in time (slow,
 		 * not hung) would start a generation every few seconds.
 		 */
-		if (homes_unreached(s->table) < before)
-			s->spacing = RELOAD_SPACING_NS;
-		else if ((s->spacing *= 2) > RELOAD_SPACING_MAX_NS)
-			s->spacing = RELOAD_SPACING_MAX_NS;
+		backoff_step(&s->reloads, now,
+		    homes_unreached(s->table) < before);
 	}
 	if (s->probe_at != 0 && s->probe_at <= now) {
 		probe_schedule(s);
@@ -679,10 +713,8 @@ reload_due(struct supervisor *s, const char *why)
 
 	if (s->reload_at != 0)
 		return;
-	s->reload_at = now;
+	s->reload_at = backoff_due(&s->reloads, now);
 	s->due_why = why;
-	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
-		s->reload_at = s->reloaded + s->spacing;
 }
 
 /*
@@ -731,15 +763,11 @@ hidden_reload(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
 
-	if (s->stopping || now < s->hidden_reload_at)
+	if (s->stopping || now < backoff_due(&s->hidden_reloads, now))
 		return;		/* the next probe asks again */
 	reload(s, "nofinger");
-	if (now - s->hidden_reloaded >= HIDDEN_CALM_NS)
-		s->hidden_spacing = NS_PER_SECOND;
-	else if ((s->hidden_spacing *= 2) > RESTART_DELAY_MAX_NS)
-		s->hidden_spacing = RESTART_DELAY_MAX_NS;
-	s->hidden_reloaded = now;
-	s->hidden_reload_at = now + s->hidden_spacing;
+	backoff_step(&s->hidden_reloads, now,
+	    backoff_calm(&s->hidden_reloads, now, HIDDEN_CALM_NS));
 }
 
 /* A probe says a home answers now, or its .nofinger came or went. */
@@ -1158,8 +1186,11 @@ supervisor_init(struct supervisor *s, const struct options *o,
 	s->options = o;
 	s->status = EX_OK;
 	s->generation = 1;
-	for (i = 0; i < o->workers; i++)
+	for (i = 0; i < o->workers; i++) {
 		s->slots[i].listen_fd = fds[i];
+		s->slots[i].deaths = BACKOFF(0, RESTART_DELAY_NS,
+		    RESTART_DELAY_MAX_NS);
+	}
 	signals_block(&set, true);
 	if ((s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		fatal(EX_OSERR, "signalfd");
@@ -1179,7 +1210,10 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
 	s->table = members_hold(members);
-	s->spacing = RELOAD_SPACING_NS;
+	s->reloads = BACKOFF(RELOAD_SPACING_NS, RELOAD_SPACING_NS,
+	    RELOAD_SPACING_MAX_NS);
+	s->hidden_reloads = BACKOFF(NS_PER_SECOND, NS_PER_SECOND,
+	    RESTART_DELAY_MAX_NS);
 	probe_schedule(s);
 	s->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
 	s->userdb = userdb_watch_open();
