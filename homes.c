@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -553,7 +554,7 @@ homes_unreached(const struct members *t)
  * the first that is there now, then exits.  A hung home holds it until
  * it answers: then it says so, which is the point.
  */
-void
+static void __attribute__((noreturn))
 homes_probe(const struct members *t, int fd, bool with_hung)
 {
 	struct stat root;
@@ -589,7 +590,7 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * database changed, -R, SIGHUP).  A local home that hangs all the same
  * holds the child: the supervisor kills it, and reads the group again.
  */
-void
+static void __attribute__((noreturn))
 homes_hidden_probe(const struct members *t, int fd)
 {
 	char path[PATH_MAX];
@@ -613,4 +614,188 @@ homes_hidden_probe(const struct members *t, int fd)
 		_exit(0);
 	}
 	_exit(0);
+}
+
+/*
+ * The supervisor's probes (homes_probes_*): homes missing or hung are
+ * tried again every PROBE_INTERVAL_NS (homes_probe), by at most
+ * PROBES_MAX children at once, one of them waiting for hung homes.
+ * Every HIDDEN_INTERVAL_NS another looks for a .nofinger that came or
+ * went (homes_hidden_probe); one that takes HIDDEN_STUCK_NS is held by
+ * a home that hangs since the last reading.  Each child holds no
+ * descriptor but the pipe: one held by a home must not hold a listening
+ * socket open after a stop.
+ */
+#define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
+#define HIDDEN_INTERVAL_NS	NS_PER_SECOND
+#define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
+
+/* The next probe, while the table has homes missing or hung. */
+void
+homes_probes_schedule(struct home_probes *p, const struct members *table)
+{
+	p->probe_at = homes_unreached(table) ?
+	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
+}
+
+void
+homes_probes_init(struct home_probes *p, const struct members *table)
+{
+	memset(p, 0, sizeof(*p));
+	if (pipe2(p->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal(EX_OSERR, "pipe");
+	homes_probes_schedule(p, table);
+	p->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
+}
+
+/* A child of the supervisor's, with no descriptor but the pipe. */
+static pid_t
+probe_fork(const struct home_probes *p)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		only_descriptor(p->pipe[1]);
+	return pid;
+}
+
+/* One more probe, unless PROBES_MAX run; one at a time waits for hung homes. */
+static void
+probe_start(struct home_probes *p, const struct members *table)
+{
+	bool with_hung = p->hung == 0;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < PROBES_MAX && p->probes[i] != 0; i++)
+		continue;
+	if (i == PROBES_MAX)
+		return;
+	if ((pid = probe_fork(p)) < 0) {
+		log_warn("cannot try the homes missing or hung again");
+		return;
+	}
+	if (pid == 0)
+		homes_probe(table, p->pipe[1], with_hung);
+	p->probes[i] = pid;
+	if (with_hung)
+		p->hung = pid;
+}
+
+/*
+ * The look for a .nofinger, when due.  Returns true when it was stuck
+ * (killed): the group must be read again, which finds that home hung
+ * and leaves it to the other probes.
+ */
+static bool
+hidden_due(struct home_probes *p, const struct members *table, int64_t now)
+{
+	pid_t pid;
+
+	if (now < p->hidden_at)
+		return false;
+	p->hidden_at = now + HIDDEN_INTERVAL_NS;
+	if (p->hidden != 0) {
+		if (now - p->hidden_started < HIDDEN_STUCK_NS)
+			return false;
+		kill(p->hidden, SIGKILL);
+		p->hidden = 0;
+		return true;
+	}
+	if ((pid = probe_fork(p)) < 0)
+		return false;
+	if (pid == 0)
+		homes_hidden_probe(table, p->pipe[1]);
+	p->hidden = pid;
+	p->hidden_started = now;
+	return false;
+}
+
+/*
+ * The probes due at now, for the homes of table; true when the group
+ * must be read again (a look for .nofinger was held).
+ */
+bool
+homes_probes_due(struct home_probes *p, const struct members *table,
+    int64_t now)
+{
+	if (p->probe_at != 0 && p->probe_at <= now) {
+		homes_probes_schedule(p, table);
+		if (p->probe_at != 0)
+			probe_start(p, table);
+	}
+	return hidden_due(p, table, now);
+}
+
+/* The next time a probe is due (monotonic ns). */
+int64_t
+homes_probes_next(const struct home_probes *p)
+{
+	return p->probe_at != 0 && p->probe_at < p->hidden_at ? p->probe_at :
+	    p->hidden_at;
+}
+
+/*
+ * What the probes wrote: *answered when a home missing or hung answers
+ * now, *hidden when a .nofinger came or went.
+ */
+void
+homes_probes_read(struct home_probes *p, const struct members *table,
+    bool *answered, bool *hidden)
+{
+	uint32_t member;
+
+	*answered = *hidden = false;
+	/* The probe that waited for a hung home ends as it says so. */
+	while (read(p->pipe[0], &member, sizeof(member)) == sizeof(member)) {
+		if (member & HOME_PROBE_HIDDEN) {
+			*hidden = true;
+			continue;
+		}
+		*answered = true;
+		if (member < table->count &&
+		    table->v[member].reach == HOME_HUNG)
+			p->hung = 0;
+	}
+}
+
+/* Whether pid was a probe (reaped with the workers). */
+bool
+homes_probes_gone(struct home_probes *p, pid_t pid)
+{
+	bool probe = false;
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (p->probes[i] == pid) {
+			p->probes[i] = 0;
+			probe = true;
+		}
+	if (p->hung == pid)
+		p->hung = 0;
+	if (p->hidden == pid) {
+		p->hidden = 0;
+		probe = true;
+	}
+	return probe;
+}
+
+/* At a stop: every probe killed. */
+void
+homes_probes_stop(struct home_probes *p)
+{
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (p->probes[i] != 0)
+			kill(p->probes[i], SIGKILL);
+	if (p->hidden != 0)
+		kill(p->hidden, SIGKILL);
+}
+
+void
+homes_probes_close(struct home_probes *p)
+{
+	close(p->pipe[0]);
+	close(p->pipe[1]);
 }
