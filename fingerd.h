@@ -537,7 +537,6 @@ typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 
 void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);
-void	 homes_mounts(struct members *);
 void	 homes_check(struct members *, const struct members *);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);

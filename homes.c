@@ -1,8 +1,11 @@
 /*
  * What is known of each member's home when the group is read: the mount
- * it is on, whether inotify sees its changes, and whether it answers.
- * The supervisor learns it at each reading (homes_check), fingerd -i
- * and each worker as they confine themselves (landlock.c).
+ * it is on, whether inotify sees its changes, whether it answers, and
+ * whether a .nofinger hides its member.  The supervisor learns it at
+ * each reading of the group, fingerd -i at its start, alike
+ * (homes_check, which also warns of a plan out of reach); a worker
+ * opens the homes again as it confines itself (landlock.c), and takes
+ * only whether they still answer from that.
  *
  * Nothing here waits for a file system that does not answer, as a hard
  * NFS mount or a FUSE daemon that hangs: the mount table says where a
@@ -118,7 +121,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
  * is on, worked out from the mount table, looking only at the file
  * systems of this machine (watches_home_watchable).
  */
-void
+static void
 homes_mounts(struct members *members)
 {
 	char *mountinfo = mountinfo_read(), home[256];

@@ -2013,6 +2013,38 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 }
 
 /*
+ * The same under -i (issue 21, 1), which never surveyed the homes: one
+ * warning, with the path and the command that fixes it, at each start
+ * (each exchange; the log begins anew at each here); none once fixed.
+ */
+Test(daemon, inetd_warns_of_a_home_out_of_reach)
+{
+	char home[256], pattern[1024];
+	struct buffer reply;
+	double took;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	snprintf(pattern, sizeof(pattern), "member alice: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: its home is not "
+	    "searchable; to serve it: chmod o\\+x %s$", home, home);
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, LOGIN_ALICE NO_PLAN, "-i, alice's home 0700");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	cr_assert_eq(chmod(home, 0755), 0);
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, REPLY_ALICE, "-i, alice's home 0755");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, "out of reach"), 0);
+}
+
+/*
  * Homes that lead to / without being spelled so (issue 20, 7): not
  * served, each one logged at the start; the others are.
  */
