@@ -547,14 +547,18 @@ struct home_probes {
 	int		 pipe[2];	/* probes write who answered */
 	pid_t		 probes[PROBES_MAX];
 	pid_t		 hung;		/* the one waiting for hung homes */
-	pid_t		 hidden;	/* looking for .nofinger */
+	pid_t		 hidden;	/* looking for .nofinger, local homes */
+	pid_t		 held;		/* one that was, killed, held by a home */
+	pid_t		 remote;	/* looking in homes on NFS or FUSE */
+	unsigned	 tables;	/* the tables seen */
+	unsigned	 held_table;	/* the one it was killed in */
 	int64_t		 hidden_at;	/* the next look */
 	int64_t		 hidden_started;
 	int64_t		 probe_at;	/* the next probe; 0: none due */
 };
 
 void	 homes_probes_init(struct home_probes *, const struct members *);
-void	 homes_probes_schedule(struct home_probes *, const struct members *);
+void	 homes_probes_table(struct home_probes *, const struct members *);
 bool	 homes_probes_due(struct home_probes *, const struct members *,
 	    int64_t);
 int64_t	 homes_probes_next(const struct home_probes *);

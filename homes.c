@@ -587,14 +587,13 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * In a child of the supervisor, every HIDDEN_INTERVAL_NS: whether the
  * .nofinger of each home that answered came or went since t was made;
  * writes to fd the first such member's index, or'd with
- * HOME_PROBE_HIDDEN, then exits.  Only homes on this machine's own file
- * systems (those watches.c may watch): one on NFS or FUSE, which a
- * server may hold, is looked at when the group is read (the user
- * database changed, -R, SIGHUP).  A local home that hangs all the same
- * holds the child: the supervisor kills it, and reads the group again.
+ * HOME_PROBE_HIDDEN, then exits.  Either the homes on this machine's
+ * own file systems (those watches.c may watch), or (remote) those on
+ * NFS, CIFS or FUSE, which a server may hold.  A home known hung is
+ * passed over; one that hangs since holds the child.
  */
 static void __attribute__((noreturn))
-homes_hidden_probe(const struct members *t, int fd)
+homes_hidden_probe(const struct members *t, int fd, bool remote)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -604,7 +603,8 @@ homes_hidden_probe(const struct members *t, int fd)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (i = 0; i < t->count; i++) {
-		if (t->v[i].reach != HOME_REACHED || !t->v[i].watchable ||
+		if (t->v[i].reach != HOME_REACHED ||
+		    t->v[i].watchable == remote ||
 		    snprintf(path, sizeof(path), "%s/.nofinger", t->v[i].home) >=
 		    (int)sizeof(path))
 			continue;
@@ -623,22 +623,37 @@ homes_hidden_probe(const struct members *t, int fd)
  * The supervisor's probes (homes_probes_*): homes missing or hung are
  * tried again every PROBE_INTERVAL_NS (homes_probe), by at most
  * PROBES_MAX children at once, one of them waiting for hung homes.
- * Every HIDDEN_INTERVAL_NS another looks for a .nofinger that came or
- * went (homes_hidden_probe); one that takes HIDDEN_STUCK_NS is held by
- * a home that hangs since the last reading.  Each child holds no
- * descriptor but the pipe: one held by a home must not hold a listening
- * socket open after a stop.
+ * Every HIDDEN_INTERVAL_NS two more look for a .nofinger that came or
+ * went (homes_hidden_probe), one in the local homes, one in the remote
+ * ones.  A local look that takes HIDDEN_STUCK_NS is held by a home that
+ * hangs since the last reading: it is killed and the group read again,
+ * which finds that home hung; the next local look waits for that table,
+ * and one killed but still held at most.  A remote look held by a home
+ * (a FUSE daemon or an NFS server that hangs, where a kill takes effect
+ * only once it answers) is left to end when the home answers, and the
+ * next waits for it: the workers' turns deal with such a home, and one
+ * child is all it holds.  Each child holds no descriptor but the pipe:
+ * one held by a home must not hold a listening socket open after a
+ * stop.
  */
 #define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
 #define HIDDEN_INTERVAL_NS	NS_PER_SECOND
 #define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
 
 /* The next probe, while the table has homes missing or hung. */
-void
-homes_probes_schedule(struct home_probes *p, const struct members *table)
+static void
+probe_schedule(struct home_probes *p, const struct members *table)
 {
 	p->probe_at = homes_unreached(table) ?
 	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
+}
+
+/* A new table, which knows the homes found hung in the last reading. */
+void
+homes_probes_table(struct home_probes *p, const struct members *table)
+{
+	p->tables++;
+	probe_schedule(p, table);
 }
 
 void
@@ -647,7 +662,7 @@ homes_probes_init(struct home_probes *p, const struct members *table)
 	memset(p, 0, sizeof(*p));
 	if (pipe2(p->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
-	homes_probes_schedule(p, table);
+	probe_schedule(p, table);
 	p->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
 }
 
@@ -685,31 +700,45 @@ probe_start(struct home_probes *p, const struct members *table)
 		p->hung = pid;
 }
 
+/* A look for .nofinger (homes_hidden_probe); its pid, or 0. */
+static pid_t
+hidden_start(const struct home_probes *p, const struct members *table,
+    bool remote)
+{
+	pid_t pid;
+
+	if ((pid = probe_fork(p)) < 0)
+		return 0;
+	if (pid == 0)
+		homes_hidden_probe(table, p->pipe[1], remote);
+	return pid;
+}
+
 /*
- * The look for a .nofinger, when due.  Returns true when it was stuck
- * (killed): the group must be read again, which finds that home hung
- * and leaves it to the other probes.
+ * The looks for .nofinger, when due.  Returns true when the local one
+ * was stuck (killed): the group must be read again, which finds that
+ * home hung and leaves it to the other probes.
  */
 static bool
 hidden_due(struct home_probes *p, const struct members *table, int64_t now)
 {
-	pid_t pid;
-
 	if (now < p->hidden_at)
 		return false;
 	p->hidden_at = now + HIDDEN_INTERVAL_NS;
+	if (p->remote == 0)
+		p->remote = hidden_start(p, table, true);
 	if (p->hidden != 0) {
-		if (now - p->hidden_started < HIDDEN_STUCK_NS)
+		if (now - p->hidden_started < HIDDEN_STUCK_NS || p->held != 0)
 			return false;
 		kill(p->hidden, SIGKILL);
+		p->held = p->hidden;
+		p->held_table = p->tables;
 		p->hidden = 0;
 		return true;
 	}
-	if ((pid = probe_fork(p)) < 0)
+	if (p->held != 0 && p->held_table == p->tables)
 		return false;
-	if (pid == 0)
-		homes_hidden_probe(table, p->pipe[1]);
-	p->hidden = pid;
+	p->hidden = hidden_start(p, table, false);
 	p->hidden_started = now;
 	return false;
 }
@@ -723,7 +752,7 @@ homes_probes_due(struct home_probes *p, const struct members *table,
     int64_t now)
 {
 	if (p->probe_at != 0 && p->probe_at <= now) {
-		homes_probes_schedule(p, table);
+		probe_schedule(p, table);
 		if (p->probe_at != 0)
 			probe_start(p, table);
 	}
@@ -776,8 +805,10 @@ homes_probes_gone(struct home_probes *p, pid_t pid)
 		}
 	if (p->hung == pid)
 		p->hung = 0;
-	if (p->hidden == pid) {
-		p->hidden = 0;
+	if (p->hidden == pid || p->held == pid || p->remote == pid) {
+		p->hidden = p->hidden == pid ? 0 : p->hidden;
+		p->held = p->held == pid ? 0 : p->held;
+		p->remote = p->remote == pid ? 0 : p->remote;
 		probe = true;
 	}
 	return probe;
@@ -794,6 +825,10 @@ homes_probes_stop(struct home_probes *p)
 			kill(p->probes[i], SIGKILL);
 	if (p->hidden != 0)
 		kill(p->hidden, SIGKILL);
+	if (p->held != 0)
+		kill(p->held, SIGKILL);
+	if (p->remote != 0)
+		kill(p->remote, SIGKILL);
 }
 
 void

@@ -709,7 +709,7 @@ reload(struct supervisor *s, const char *why)
 	s->announced = false;	/* once the new workers serve */
 	members_release(s->table);
 	s->table = t;
-	homes_probes_schedule(&s->probes, s->table);
+	homes_probes_table(&s->probes, s->table);
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0 &&
 		    s->workers[i].state == WORKER_STARTING)
