@@ -678,6 +678,13 @@ serve(const struct options *o, struct members *members, int listen_fd,
  * stay in step.  Every byte of the setup is set, the padding and the
  * unused proxies too (valgrind: it is written whole to a memfd).
  */
+/* The fields copied as they are, each way, named once. */
+#define SETUP_FIELDS(COPY)						\
+	COPY(timeout) COPY(clients) COPY(per_address) COPY(plan_max)	\
+	COPY(refuse_list) COPY(workers) COPY(engine)
+#define TO_SETUP(field)		setup->field = o->field;
+#define FROM_SETUP(field)	o->field = setup->field;
+
 void
 worker_setup_from(struct worker_setup *setup, const struct options *o)
 {
@@ -686,13 +693,7 @@ worker_setup_from(struct worker_setup *setup, const struct options *o)
 	memset(setup, 0, sizeof(*setup));
 	memcpy(setup->magic, WORKER_SETUP_MAGIC, sizeof(setup->magic));
 	setup->supervisor = getpid();
-	setup->timeout = o->timeout;
-	setup->clients = o->clients;
-	setup->per_address = o->per_address;
-	setup->plan_max = o->plan_max;
-	setup->refuse_list = o->refuse_list;
-	setup->workers = o->workers;
-	setup->engine = o->engine;
+	SETUP_FIELDS(TO_SETUP)
 	setup->proxies.count = o->proxies.count;
 	for (i = 0; i < o->proxies.count; i++) {
 		setup->proxies.v[i].address = o->proxies.v[i].address;
@@ -707,14 +708,8 @@ worker_setup_to(struct options *o, const struct worker_setup *setup)
 {
 	memset(o, 0, sizeof(*o));
 	o->group = setup->group;
-	o->timeout = setup->timeout;
-	o->clients = setup->clients;
-	o->per_address = setup->per_address;
-	o->plan_max = setup->plan_max;
+	SETUP_FIELDS(FROM_SETUP)
 	o->proxies = setup->proxies;
-	o->refuse_list = setup->refuse_list;
-	o->workers = setup->workers;
-	o->engine = setup->engine;
 }
 
 /*

@@ -206,11 +206,27 @@ Test(process, the_group_is_followed_with_no_signal)
 				"dan       Dan Noeol\r\n" \
 				"erin      Erin Unsafe\r\n"
 
+/* fingerd -i with alice's .nofinger there: she is no one. */
+static void
+inetd_alice_hidden(void)
+{
+	struct buffer reply;
+	double took;
+
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, REPLY_NO_SUCH_USER, "-i, alice hidden");
+	buffer_free(&reply);
+	cr_assert_eq(inetd_finger(&fx, "\r\n", &reply, &took, "-i", NULL),
+	    0);
+	assert_reply(&reply, LIST_WITHOUT_ALICE, "-i, the list");
+	buffer_free(&reply);
+}
+
 Test(process, nofinger_hides_a_member)
 {
 	char home[256], away[256];
-	struct buffer reply;
-	double changed, at, took;
+	double changed, at;
 
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	EXPECT("alice\r\n", REPLY_ALICE);
@@ -244,14 +260,7 @@ Test(process, nofinger_hides_a_member)
 	stopped_cleanly();
 
 	home_file_write(&fx, "alice", ".nofinger", "", 0);
-	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
-	    NULL), 0);
-	assert_reply(&reply, REPLY_NO_SUCH_USER, "-i, alice hidden");
-	buffer_free(&reply);
-	cr_assert_eq(inetd_finger(&fx, "\r\n", &reply, &took, "-i", NULL),
-	    0);
-	assert_reply(&reply, LIST_WITHOUT_ALICE, "-i, the list");
-	buffer_free(&reply);
+	inetd_alice_hidden();
 }
 
 /*
@@ -278,19 +287,9 @@ Test(process, nofinger_hides_a_member_under_load)
  */
 Test(process, inetd_hides_a_member_without_landlock)
 {
-	struct buffer reply;
-	double took;
-
 	home_file_write(&fx, "alice", ".nofinger", "", 0);
 	fx.child_setup = child_block_landlock;
-	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
-	    NULL), 0);
-	assert_reply(&reply, REPLY_NO_SUCH_USER, "-i, alice hidden");
-	buffer_free(&reply);
-	cr_assert_eq(inetd_finger(&fx, "\r\n", &reply, &took, "-i", NULL),
-	    0);
-	assert_reply(&reply, LIST_WITHOUT_ALICE, "-i, the list");
-	buffer_free(&reply);
+	inetd_alice_hidden();
 	cr_assert_eq(log_count(&fx, "Landlock is not available"), 1,
 	    "Landlock was there after all");
 }
