@@ -714,6 +714,18 @@ hidden_start(const struct home_probes *p, const struct members *table,
 	return pid;
 }
 
+/* Whether any home that answered is on NFS, CIFS or FUSE. */
+static bool
+remote_homes(const struct members *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (t->v[i].reach == HOME_REACHED && !t->v[i].watchable)
+			return true;
+	return false;
+}
+
 /*
  * The looks for .nofinger, when due.  Returns true when the local one
  * was stuck (killed): the group must be read again, which finds that
@@ -725,7 +737,7 @@ hidden_due(struct home_probes *p, const struct members *table, int64_t now)
 	if (now < p->hidden_at)
 		return false;
 	p->hidden_at = now + HIDDEN_INTERVAL_NS;
-	if (p->remote == 0)
+	if (p->remote == 0 && remote_homes(table))
 		p->remote = hidden_start(p, table, true);
 	if (p->hidden != 0) {
 		if (now - p->hidden_started < HIDDEN_STUCK_NS || p->held != 0)
