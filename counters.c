@@ -29,10 +29,12 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "fingerd.h"
@@ -362,12 +364,11 @@ static struct {
 static bool	metrics_replace(const uint64_t *, const struct daemon_status *);
 
 /*
- * At start: the directory of path opened, and the file written a first
- * time, which says whether the account fingerd runs as may write there;
- * false (errno set) when not.
+ * The directory of path opened, and the file written a first time;
+ * false (errno set) on failure.
  */
-bool
-counters_metrics_start(const char *path, const uint64_t *sum,
+static bool
+metrics_open(const char *path, const uint64_t *sum,
     const struct daemon_status *d)
 {
 	char dir[PATH_MAX], base[PATH_MAX];
@@ -393,6 +394,32 @@ counters_metrics_start(const char *path, const uint64_t *sum,
 	metrics.due = monotonic_ns() + METRICS_PERIOD_NS;
 	metrics.dir = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	return metrics.dir >= 0 && metrics_replace(sum, d);
+}
+
+/*
+ * -M at start, by the account fingerd runs as from now on: the file
+ * written a first time; a directory it cannot write in ends the
+ * program here.
+ */
+void
+counters_metrics_start(const char *path, const uint64_t *sum,
+    const struct daemon_status *d)
+{
+	struct passwd *pw;
+	char account[64];
+	int error;
+
+	if (metrics_open(path, sum, d))
+		return;
+	error = errno;
+	if ((pw = getpwuid(geteuid())) != NULL)
+		snprintf(account, sizeof(account), "%s", pw->pw_name);
+	else
+		snprintf(account, sizeof(account), "uid %u",
+		    (unsigned)geteuid());
+	errno = error;
+	fatal(EX_CANTCREAT, "-M %s: cannot write it as %s (make its directory "
+	    "writable by %s, or name another file)", path, account, account);
 }
 
 /* One write of the file; false (errno set) on failure. */

@@ -475,7 +475,9 @@ group_load(const char *group)
 
 /*
  * -i: one process, one connection.  It reads the group as the -u
- * account, then serves the connection on stdin, confined as a worker.
+ * account and surveys the homes as the supervisor does (homes_check: its
+ * warnings, each .nofinger, never waiting on a hung home for long), then
+ * serves the connection on stdin, confined as a worker.
  */
 static int
 inetd(struct options *o)
@@ -491,7 +493,9 @@ inetd(struct options *o)
 	privileges_drop(&privileges);
 	o->engine = engine_choose(o->engine, why, sizeof(why));
 	members = group_load(o->group);
-	homes_mounts(members);
+	/* The children that open the homes, some held by one, reap nothing. */
+	signal(SIGCHLD, SIG_IGN);
+	homes_check(members, NULL);
 	return serve(o, members, -1, -1);
 }
 

@@ -40,6 +40,52 @@ monotonic_ns(void)
 
 #define NS_PER_SECOND	1000000000LL
 
+/*
+ * Something that may come too often (a worker that keeps dying, a
+ * reload for a home or a .nofinger) is spaced out: after each, the next
+ * is due spacing later, a spacing that goes back to first when reset
+ * (a calm while, progress) and doubles up to most otherwise (from least
+ * when it was 0).
+ */
+struct backoff {
+	int64_t		 first;
+	int64_t		 least;
+	int64_t		 most;
+	int64_t		 last;		/* monotonic ns of the last; 0: none */
+	int64_t		 spacing;	/* from the last to the next */
+};
+
+#define BACKOFF(first, least, most)	\
+	((struct backoff){ (first), (least), (most), 0, (first) })
+
+/* One more at now: the spacing to the next, reset or doubled. */
+static inline void
+backoff_step(struct backoff *b, int64_t now, bool reset)
+{
+	if (reset)
+		b->spacing = b->first;
+	else if (b->spacing == 0)
+		b->spacing = b->least;
+	else if ((b->spacing *= 2) > b->most)
+		b->spacing = b->most;
+	b->last = now;
+}
+
+/* When the next is due: now, or the spacing after the last. */
+static inline int64_t
+backoff_due(const struct backoff *b, int64_t now)
+{
+	return b->last != 0 && b->last + b->spacing > now ?
+	    b->last + b->spacing : now;
+}
+
+/* Whether none came for calm ns (or ever). */
+static inline bool
+backoff_calm(const struct backoff *b, int64_t now, int64_t calm)
+{
+	return b->last == 0 || now - b->last >= calm;
+}
+
 /* The "s" of a count's plural in a log line. */
 static inline const char *
 plural(size_t n)
@@ -449,7 +495,7 @@ int64_t		 counters_uptime(void);
 const char	*counters_reply_word(unsigned);
 void		 counters_status_format(char *, size_t, const uint64_t *,
 		    const struct daemon_status *);
-bool		 counters_metrics_start(const char *, const uint64_t *,
+void		 counters_metrics_start(const char *, const uint64_t *,
 		    const struct daemon_status *);
 bool		 counters_metrics_write(const uint64_t *,
 		    const struct daemon_status *);
@@ -490,13 +536,36 @@ typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 
 void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);
-void	 homes_mounts(struct members *);
 void	 homes_check(struct members *, const struct members *);
 size_t	 homes_unreached(const struct members *);
-void	 homes_probe(const struct members *, int, bool)
-	    __attribute__((noreturn));
-void	 homes_hidden_probe(const struct members *, int);
 void	 only_descriptor(int);
+
+/* The supervisor's children that try the homes again (homes.c). */
+#define PROBES_MAX		4
+struct home_probes {
+	int		 pipe[2];	/* probes write who answered */
+	pid_t		 probes[PROBES_MAX];
+	pid_t		 hung;		/* the one waiting for hung homes */
+	pid_t		 hidden;	/* looking for .nofinger, local homes */
+	pid_t		 held;		/* one that was, killed, held by a home */
+	pid_t		 remote;	/* looking in homes on NFS or FUSE */
+	unsigned	 tables;	/* the tables seen */
+	unsigned	 held_table;	/* the one it was killed in */
+	int64_t		 hidden_at;	/* the next look */
+	int64_t		 hidden_started;
+	int64_t		 probe_at;	/* the next probe; 0: none due */
+};
+
+void	 homes_probes_init(struct home_probes *, const struct members *);
+void	 homes_probes_table(struct home_probes *, const struct members *);
+bool	 homes_probes_due(struct home_probes *, const struct members *,
+	    int64_t);
+int64_t	 homes_probes_next(const struct home_probes *);
+void	 homes_probes_read(struct home_probes *, const struct members *,
+	    bool *, bool *);
+bool	 homes_probes_gone(struct home_probes *, pid_t);
+void	 homes_probes_stop(struct home_probes *);
+void	 homes_probes_close(struct home_probes *);
 
 /*
  * engine.c: the engines, io_uring where the kernel and the seccomp
@@ -648,6 +717,8 @@ struct worker_setup {
 	char		 group[NAME_MAX_LEN];
 	struct proxy_table proxies;	/* -p */
 };
+void	 worker_setup_from(struct worker_setup *, const struct options *);
+void	 worker_setup_to(struct options *, const struct worker_setup *);
 
 /*
  * What a worker writes on the ready pipe, each in one write, far below

@@ -1,8 +1,11 @@
 /*
  * What is known of each member's home when the group is read: the mount
- * it is on, whether inotify sees its changes, and whether it answers.
- * The supervisor learns it at each reading (homes_check), fingerd -i
- * and each worker as they confine themselves (landlock.c).
+ * it is on, whether inotify sees its changes, whether it answers, and
+ * whether a .nofinger hides its member.  The supervisor learns it at
+ * each reading of the group, fingerd -i at its start, alike
+ * (homes_check, which also warns of a plan out of reach); a worker
+ * opens the homes again as it confines itself (landlock.c), and takes
+ * only whether they still answer from that.
  *
  * Nothing here waits for a file system that does not answer, as a hard
  * NFS mount or a FUSE daemon that hangs: the mount table says where a
@@ -28,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,7 +121,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
  * is on, worked out from the mount table, looking only at the file
  * systems of this machine (watches_home_watchable).
  */
-void
+static void
 homes_mounts(struct members *members)
 {
 	char *mountinfo = mountinfo_read(), home[256];
@@ -553,7 +557,7 @@ homes_unreached(const struct members *t)
  * the first that is there now, then exits.  A hung home holds it until
  * it answers: then it says so, which is the point.
  */
-void
+static void __attribute__((noreturn))
 homes_probe(const struct members *t, int fd, bool with_hung)
 {
 	struct stat root;
@@ -583,14 +587,13 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * In a child of the supervisor, every HIDDEN_INTERVAL_NS: whether the
  * .nofinger of each home that answered came or went since t was made;
  * writes to fd the first such member's index, or'd with
- * HOME_PROBE_HIDDEN, then exits.  Only homes on this machine's own file
- * systems (those watches.c may watch): one on NFS or FUSE, which a
- * server may hold, is looked at when the group is read (the user
- * database changed, -R, SIGHUP).  A local home that hangs all the same
- * holds the child: the supervisor kills it, and reads the group again.
+ * HOME_PROBE_HIDDEN, then exits.  Either the homes on this machine's
+ * own file systems (those watches.c may watch), or (remote) those on
+ * NFS, CIFS or FUSE, which a server may hold.  A home known hung is
+ * passed over; one that hangs since holds the child.
  */
-void
-homes_hidden_probe(const struct members *t, int fd)
+static void __attribute__((noreturn))
+homes_hidden_probe(const struct members *t, int fd, bool remote)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -600,7 +603,8 @@ homes_hidden_probe(const struct members *t, int fd)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (i = 0; i < t->count; i++) {
-		if (t->v[i].reach != HOME_REACHED || !t->v[i].watchable ||
+		if (t->v[i].reach != HOME_REACHED ||
+		    t->v[i].watchable == remote ||
 		    snprintf(path, sizeof(path), "%s/.nofinger", t->v[i].home) >=
 		    (int)sizeof(path))
 			continue;
@@ -613,4 +617,235 @@ homes_hidden_probe(const struct members *t, int fd)
 		_exit(0);
 	}
 	_exit(0);
+}
+
+/*
+ * The supervisor's probes (homes_probes_*): homes missing or hung are
+ * tried again every PROBE_INTERVAL_NS (homes_probe), by at most
+ * PROBES_MAX children at once, one of them waiting for hung homes.
+ * Every HIDDEN_INTERVAL_NS two more look for a .nofinger that came or
+ * went (homes_hidden_probe), one in the local homes, one in the remote
+ * ones.  A local look that takes HIDDEN_STUCK_NS is held by a home that
+ * hangs since the last reading: it is killed and the group read again,
+ * which finds that home hung; the next local look waits for that table,
+ * and one killed but still held at most.  A remote look held by a home
+ * (a FUSE daemon or an NFS server that hangs, where a kill takes effect
+ * only once it answers) is left to end when the home answers, and the
+ * next waits for it: the workers' turns deal with such a home, and one
+ * child is all it holds.  Each child holds no descriptor but the pipe:
+ * one held by a home must not hold a listening socket open after a
+ * stop.
+ */
+#define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
+#define HIDDEN_INTERVAL_NS	NS_PER_SECOND
+#define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
+
+/* The next probe, while the table has homes missing or hung. */
+static void
+probe_schedule(struct home_probes *p, const struct members *table)
+{
+	p->probe_at = homes_unreached(table) ?
+	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
+}
+
+/* A new table, which knows the homes found hung in the last reading. */
+void
+homes_probes_table(struct home_probes *p, const struct members *table)
+{
+	p->tables++;
+	probe_schedule(p, table);
+}
+
+void
+homes_probes_init(struct home_probes *p, const struct members *table)
+{
+	memset(p, 0, sizeof(*p));
+	if (pipe2(p->pipe, O_CLOEXEC | O_NONBLOCK) != 0)
+		fatal(EX_OSERR, "pipe");
+	probe_schedule(p, table);
+	p->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
+}
+
+/* A child of the supervisor's, with no descriptor but the pipe. */
+static pid_t
+probe_fork(const struct home_probes *p)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		only_descriptor(p->pipe[1]);
+	return pid;
+}
+
+/* One more probe, unless PROBES_MAX run; one at a time waits for hung homes. */
+static void
+probe_start(struct home_probes *p, const struct members *table)
+{
+	bool with_hung = p->hung == 0;
+	size_t i;
+	pid_t pid;
+
+	for (i = 0; i < PROBES_MAX && p->probes[i] != 0; i++)
+		continue;
+	if (i == PROBES_MAX)
+		return;
+	if ((pid = probe_fork(p)) < 0) {
+		log_warn("cannot try the homes missing or hung again");
+		return;
+	}
+	if (pid == 0)
+		homes_probe(table, p->pipe[1], with_hung);
+	p->probes[i] = pid;
+	if (with_hung)
+		p->hung = pid;
+}
+
+/* A look for .nofinger (homes_hidden_probe); its pid, or 0. */
+static pid_t
+hidden_start(const struct home_probes *p, const struct members *table,
+    bool remote)
+{
+	pid_t pid;
+
+	if ((pid = probe_fork(p)) < 0)
+		return 0;
+	if (pid == 0)
+		homes_hidden_probe(table, p->pipe[1], remote);
+	return pid;
+}
+
+/* Whether any home that answered is on NFS, CIFS or FUSE. */
+static bool
+remote_homes(const struct members *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->count; i++)
+		if (t->v[i].reach == HOME_REACHED && !t->v[i].watchable)
+			return true;
+	return false;
+}
+
+/*
+ * The looks for .nofinger, when due.  Returns true when the local one
+ * was stuck (killed): the group must be read again, which finds that
+ * home hung and leaves it to the other probes.
+ */
+static bool
+hidden_due(struct home_probes *p, const struct members *table, int64_t now)
+{
+	if (now < p->hidden_at)
+		return false;
+	p->hidden_at = now + HIDDEN_INTERVAL_NS;
+	if (p->remote == 0 && remote_homes(table))
+		p->remote = hidden_start(p, table, true);
+	if (p->hidden != 0) {
+		if (now - p->hidden_started < HIDDEN_STUCK_NS || p->held != 0)
+			return false;
+		kill(p->hidden, SIGKILL);
+		p->held = p->hidden;
+		p->held_table = p->tables;
+		p->hidden = 0;
+		return true;
+	}
+	if (p->held != 0 && p->held_table == p->tables)
+		return false;
+	p->hidden = hidden_start(p, table, false);
+	p->hidden_started = now;
+	return false;
+}
+
+/*
+ * The probes due at now, for the homes of table; true when the group
+ * must be read again (a look for .nofinger was held).
+ */
+bool
+homes_probes_due(struct home_probes *p, const struct members *table,
+    int64_t now)
+{
+	if (p->probe_at != 0 && p->probe_at <= now) {
+		probe_schedule(p, table);
+		if (p->probe_at != 0)
+			probe_start(p, table);
+	}
+	return hidden_due(p, table, now);
+}
+
+/* The next time a probe is due (monotonic ns). */
+int64_t
+homes_probes_next(const struct home_probes *p)
+{
+	return p->probe_at != 0 && p->probe_at < p->hidden_at ? p->probe_at :
+	    p->hidden_at;
+}
+
+/*
+ * What the probes wrote: *answered when a home missing or hung answers
+ * now, *hidden when a .nofinger came or went.
+ */
+void
+homes_probes_read(struct home_probes *p, const struct members *table,
+    bool *answered, bool *hidden)
+{
+	uint32_t member;
+
+	*answered = *hidden = false;
+	/* The probe that waited for a hung home ends as it says so. */
+	while (read(p->pipe[0], &member, sizeof(member)) == sizeof(member)) {
+		if (member & HOME_PROBE_HIDDEN) {
+			*hidden = true;
+			continue;
+		}
+		*answered = true;
+		if (member < table->count &&
+		    table->v[member].reach == HOME_HUNG)
+			p->hung = 0;
+	}
+}
+
+/* Whether pid was a probe (reaped with the workers). */
+bool
+homes_probes_gone(struct home_probes *p, pid_t pid)
+{
+	bool probe = false;
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (p->probes[i] == pid) {
+			p->probes[i] = 0;
+			probe = true;
+		}
+	if (p->hung == pid)
+		p->hung = 0;
+	if (p->hidden == pid || p->held == pid || p->remote == pid) {
+		p->hidden = p->hidden == pid ? 0 : p->hidden;
+		p->held = p->held == pid ? 0 : p->held;
+		p->remote = p->remote == pid ? 0 : p->remote;
+		probe = true;
+	}
+	return probe;
+}
+
+/* At a stop: every probe killed. */
+void
+homes_probes_stop(struct home_probes *p)
+{
+	size_t i;
+
+	for (i = 0; i < PROBES_MAX; i++)
+		if (p->probes[i] != 0)
+			kill(p->probes[i], SIGKILL);
+	if (p->hidden != 0)
+		kill(p->hidden, SIGKILL);
+	if (p->held != 0)
+		kill(p->held, SIGKILL);
+	if (p->remote != 0)
+		kill(p->remote, SIGKILL);
+}
+
+void
+homes_probes_close(struct home_probes *p)
+{
+	close(p->pipe[0]);
+	close(p->pipe[1]);
 }

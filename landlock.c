@@ -133,8 +133,10 @@ struct allowing {
 
 /*
  * A home opened by homes_open()'s child, or not: the member is then
- * served no plan, without a look, and the log says so where the
- * supervisor did not (fingerd -i, a home that stopped answering since).
+ * served no plan, without a look, and the log says so (a home that
+ * stopped answering since the survey).  Its .nofinger is the survey's
+ * to tell (homes_check, by the supervisor or fingerd -i): one look,
+ * so that the list and the queries never disagree.
  */
 static void
 home_answered(void *arg, size_t i, enum home_reach reach, int fd,
@@ -146,7 +148,6 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 
 	if (fd >= 0 && reach == HOME_REACHED) {
 		allow_fd(a->ruleset, fd, flags & HOME_DIRECTORY, m->home);
-		m->hidden = (flags & HOME_HIDDEN) != 0;	/* ~/.nofinger */
 		return;
 	}
 	if (fd >= 0)
@@ -164,7 +165,7 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 }
 
 /*
- * The homes the supervisor found reached (all, with -i), each opened
+ * The homes the survey found reached (homes_check), each opened
  * off this thread of control with a bounded wait (homes.c): a file
  * system that hangs under one home must not keep a worker from serving
  * the others.

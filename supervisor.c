@@ -42,7 +42,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,19 +74,10 @@
 /* The lines that may wait for a slow log: a few for each worker. */
 #define SUPERVISOR_LINES	(8 * WORKERS_MAX)
 /*
- * Homes missing or hung are tried again this often (homes_probe), by
- * at most PROBES_MAX children at once; one that answers starts a new
- * generation, at most one every RELOAD_SPACING_NS for that.
+ * A home that answers a probe (homes.c) starts a new generation, at
+ * most one every RELOAD_SPACING_NS for that.
  */
-#define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
-#define PROBES_MAX		4
 #define RELOAD_SPACING_NS	(3 * NS_PER_SECOND)
-/*
- * How often the homes are looked at for a .nofinger that came or went,
- * and how long that look may take before a home is taken for hung.
- */
-#define HIDDEN_INTERVAL_NS	NS_PER_SECOND
-#define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
 /* A .nofinger change after this long since the last is read at once. */
 #define HIDDEN_CALM_NS		(10 * NS_PER_SECOND)
 #define RELOAD_SPACING_MAX_NS	(60 * NS_PER_SECOND)
@@ -120,8 +110,7 @@ struct worker {
 struct slot {
 	int		 listen_fd;
 	int64_t		 restart_at;	/* monotonic ns; 0: none due */
-	int64_t		 delay;
-	int64_t		 died;		/* its last worker's death */
+	struct backoff	 deaths;	/* its workers' */
 	bool		 paused;	/* not listening until it starts one */
 };
 
@@ -149,19 +138,10 @@ struct supervisor {
 	int64_t			 stop_deadline;
 	int			 status;	/* the exit status */
 	struct members		*table;		/* the current generation's */
-	int			 probe[2];	/* probes write who answered */
-	pid_t			 probes[PROBES_MAX];
-	pid_t			 hung_probe;	/* the one waiting for hung homes */
-	pid_t			 hidden_probe;	/* looking for .nofinger */
-	int64_t			 hidden_at;	/* the next look */
-	int64_t			 hidden_started;
-	int64_t			 hidden_reloaded; /* the last reload for it */
-	int64_t			 hidden_reload_at; /* a delayed one */
-	int64_t			 hidden_spacing;
-	int64_t			 probe_at;	/* the next probe; 0: none due */
+	struct home_probes	 probes;	/* homes.c */
+	struct backoff		 hidden_reloads;	/* for a .nofinger */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
-	int64_t			 reloaded;	/* the last reload for that */
-	int64_t			 spacing;	/* the least time between two */
+	struct backoff		 reloads;	/* for a home */
 	const char		*due_why;	/* the reason of reload_at */
 };
 
@@ -175,27 +155,9 @@ setup_publish(const struct options *o, const void *table, size_t len)
 	const int seals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW |
 	    F_SEAL_WRITE;
 	struct worker_setup setup;
-	unsigned i;
 	int fd;
 
-	/* Every byte written is set, the padding too (valgrind). */
-	memset(&setup, 0, sizeof(setup));
-	setup.supervisor = getpid();
-	setup.timeout = o->timeout;
-	setup.clients = o->clients;
-	setup.per_address = o->per_address;
-	setup.plan_max = o->plan_max;
-	setup.refuse_list = o->refuse_list;
-	setup.workers = o->workers;
-	setup.engine = o->engine;
-	setup.proxies.count = o->proxies.count;
-	for (i = 0; i < o->proxies.count; i++) {
-		setup.proxies.v[i].address = o->proxies.v[i].address;
-		setup.proxies.v[i].length = o->proxies.v[i].length;
-	}
-
-	memcpy(setup.magic, WORKER_SETUP_MAGIC, sizeof(setup.magic));
-	snprintf(setup.group, sizeof(setup.group), "%s", o->group);
+	worker_setup_from(&setup, o);
 	fd = memfd_create("fingerd-setup", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0 || write(fd, &setup, sizeof(setup)) != sizeof(setup) ||
 	    write(fd, table, len) != (ssize_t)len ||
@@ -536,18 +498,13 @@ restart_schedule(struct supervisor *s, const struct worker *w, int status)
 	 * Connections wait in the socket meanwhile: the first death in a
 	 * while is answered at once, only a worker that keeps dying waits.
 	 */
-	if (slot->died == 0 || now - slot->died >= CALM_NS)
-		slot->delay = 0;
-	else if (slot->delay == 0)
-		slot->delay = RESTART_DELAY_NS;
-	else if ((slot->delay *= 2) > RESTART_DELAY_MAX_NS)
-		slot->delay = RESTART_DELAY_MAX_NS;
-	slot->died = now;
-	slot->restart_at = now + slot->delay;
-	if (slot->delay >= PAUSE_DELAY_NS)
+	backoff_step(&slot->deaths, now, backoff_calm(&slot->deaths, now,
+	    CALM_NS));
+	slot->restart_at = backoff_due(&slot->deaths, now);
+	if (slot->deaths.spacing >= PAUSE_DELAY_NS)
 		slot_pause(s, w);
 	snprintf(then, sizeof(then), " restart=%llds",
-	    (long long)(slot->delay / NS_PER_SECOND));
+	    (long long)(slot->deaths.spacing / NS_PER_SECOND));
 	worker_report(w, status, then);
 }
 
@@ -603,88 +560,6 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
 	memset(w, 0, sizeof(*w));
 }
 
-/* A probe ended (reaped with the workers). */
-static void
-probe_gone(struct supervisor *s, pid_t pid)
-{
-	size_t i;
-
-	for (i = 0; i < PROBES_MAX; i++)
-		if (s->probes[i] == pid)
-			s->probes[i] = 0;
-	if (s->hung_probe == pid)
-		s->hung_probe = 0;
-	if (s->hidden_probe == pid)
-		s->hidden_probe = 0;
-}
-
-/* The next probe, while the table has homes missing or hung. */
-static void
-probe_schedule(struct supervisor *s)
-{
-	s->probe_at = homes_unreached(s->table) ?
-	    monotonic_ns() + PROBE_INTERVAL_NS : 0;
-}
-
-/*
- * A child that tries the homes missing or hung (homes_probe) with no
- * descriptor but its pipe: one held by a home must not hold a listening
- * socket open after a stop.  One probe at a time waits for hung homes.
- */
-static void
-probe_start(struct supervisor *s)
-{
-	bool with_hung = s->hung_probe == 0;
-	size_t i;
-	pid_t pid;
-	int fd = s->probe[1];
-
-	for (i = 0; i < PROBES_MAX && s->probes[i] != 0; i++)
-		continue;
-	if (i == PROBES_MAX)
-		return;
-	if ((pid = fork()) < 0) {
-		log_warn("cannot try the homes missing or hung again");
-		return;
-	}
-	if (pid == 0) {
-		only_descriptor(fd);
-		homes_probe(s->table, fd, with_hung);
-	}
-	s->probes[i] = pid;
-	if (with_hung)
-		s->hung_probe = pid;
-}
-
-static void
-probes_due(struct supervisor *s)
-{
-	int64_t now = monotonic_ns();
-	size_t before;
-
-	if (s->stopping)
-		return;
-	if (s->reload_at != 0 && s->reload_at <= now) {
-		s->reload_at = 0;
-		s->reloaded = now;
-		before = homes_unreached(s->table);
-		reload(s, s->due_why);
-		/*
-		 * A home that answers a probe but not the survey in time (slow,
-		 * not hung) would start a generation every few seconds.
-		 */
-		if (homes_unreached(s->table) < before)
-			s->spacing = RELOAD_SPACING_NS;
-		else if ((s->spacing *= 2) > RELOAD_SPACING_MAX_NS)
-			s->spacing = RELOAD_SPACING_MAX_NS;
-	}
-	if (s->probe_at != 0 && s->probe_at <= now) {
-		probe_schedule(s);
-		if (s->probe_at != 0)
-			probe_start(s);
-	}
-}
-
 /*
  * A new generation for what the homes answer now, spaced out: a probe
  * found one answering, or a worker did not find one that the survey did
@@ -697,45 +572,8 @@ reload_due(struct supervisor *s, const char *why)
 
 	if (s->reload_at != 0)
 		return;
-	s->reload_at = now;
+	s->reload_at = backoff_due(&s->reloads, now);
 	s->due_why = why;
-	if (s->reloaded != 0 && s->reloaded + s->spacing > now)
-		s->reload_at = s->reloaded + s->spacing;
-}
-
-/*
- * Every HIDDEN_INTERVAL_NS, a child looks at the homes for a .nofinger
- * that came or went (homes_hidden_probe), so that a member hides (or
- * shows) themselves within about a second, with no signal.  One that
- * takes HIDDEN_STUCK_NS is held by a home that hangs since the last
- * reading: killed, and the group read again, which finds that home
- * hung and leaves it to the other probes.
- */
-static void
-hidden_due(struct supervisor *s)
-{
-	int64_t now = monotonic_ns();
-	pid_t pid;
-
-	if (s->stopping || now < s->hidden_at)
-		return;
-	s->hidden_at = now + HIDDEN_INTERVAL_NS;
-	if (s->hidden_probe != 0) {
-		if (now - s->hidden_started < HIDDEN_STUCK_NS)
-			return;
-		kill(s->hidden_probe, SIGKILL);
-		s->hidden_probe = 0;
-		reload_due(s, "home-missed");
-		return;
-	}
-	if ((pid = fork()) < 0)
-		return;
-	if (pid == 0) {
-		only_descriptor(s->probe[1]);
-		homes_hidden_probe(s->table, s->probe[1]);
-	}
-	s->hidden_probe = pid;
-	s->hidden_started = now;
 }
 
 /*
@@ -749,35 +587,47 @@ hidden_reload(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
 
-	if (s->stopping || now < s->hidden_reload_at)
+	if (s->stopping || now < backoff_due(&s->hidden_reloads, now))
 		return;		/* the next probe asks again */
 	reload(s, "nofinger");
-	if (now - s->hidden_reloaded >= HIDDEN_CALM_NS)
-		s->hidden_spacing = NS_PER_SECOND;
-	else if ((s->hidden_spacing *= 2) > RESTART_DELAY_MAX_NS)
-		s->hidden_spacing = RESTART_DELAY_MAX_NS;
-	s->hidden_reloaded = now;
-	s->hidden_reload_at = now + s->hidden_spacing;
+	backoff_step(&s->hidden_reloads, now,
+	    backoff_calm(&s->hidden_reloads, now, HIDDEN_CALM_NS));
+}
+
+/*
+ * The probes due (homes.c), and a new generation when one is: a
+ * home answered, or the look for .nofinger was held by a home.
+ */
+static void
+homes_due(struct supervisor *s)
+{
+	int64_t now = monotonic_ns();
+	size_t before;
+
+	if (s->stopping)
+		return;
+	if (s->reload_at != 0 && s->reload_at <= now) {
+		s->reload_at = 0;
+		before = homes_unreached(s->table);
+		reload(s, s->due_why);
+		/*
+		 * A home that answers a probe but not the survey in time (slow,
+		 * not hung) would start a generation every few seconds.
+		 */
+		backoff_step(&s->reloads, now,
+		    homes_unreached(s->table) < before);
+	}
+	if (homes_probes_due(&s->probes, s->table, now))
+		reload_due(s, "home-missed");
 }
 
 /* A probe says a home answers now, or its .nofinger came or went. */
 static void
 probe_read(struct supervisor *s)
 {
-	uint32_t member;
-	bool answered = false, hidden = false;
+	bool answered, hidden;
 
-	/* The probe that waited for a hung home ends as it says so. */
-	while (read(s->probe[0], &member, sizeof(member)) == sizeof(member)) {
-		if (member & HOME_PROBE_HIDDEN) {
-			hidden = true;
-			continue;
-		}
-		answered = true;
-		if (member < s->table->count &&
-		    s->table->v[member].reach == HOME_HUNG)
-			s->hung_probe = 0;
-	}
+	homes_probes_read(&s->probes, s->table, &answered, &hidden);
 	if (answered)
 		reload_due(s, "home-answered");
 	if (hidden)
@@ -795,7 +645,7 @@ reap_workers(struct supervisor *s)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
 		else
-			probe_gone(s, pid);
+			(void)homes_probes_gone(&s->probes, pid);
 	announce(s);
 }
 
@@ -841,7 +691,7 @@ reload(struct supervisor *s, const char *why)
 		    plural(s->members));
 		return;
 	}
-	if ((packed = table_pack(t, s->hung_probe != 0 ? s->table : NULL,
+	if ((packed = table_pack(t, s->probes.hung != 0 ? s->table : NULL,
 	    s->table, &len)) == NULL || (!forced && table_served(s, packed, len)) ||
 	    (fd = setup_publish(s->options, packed, len)) < 0) {
 		free(packed);
@@ -859,7 +709,7 @@ reload(struct supervisor *s, const char *why)
 	s->announced = false;	/* once the new workers serve */
 	members_release(s->table);
 	s->table = t;
-	probe_schedule(s);
+	homes_probes_table(&s->probes, s->table);
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0 &&
 		    s->workers[i].state == WORKER_STARTING)
@@ -922,11 +772,7 @@ stop(struct supervisor *s, int signo)
 	for (i = 0; i < s->workers_size; i++)
 		if (s->workers[i].pid != 0)
 			worker_stop(&s->workers[i], SIGTERM);
-	for (i = 0; i < PROBES_MAX; i++)
-		if (s->probes[i] != 0)
-			kill(s->probes[i], SIGKILL);
-	if (s->hidden_probe != 0)
-		kill(s->hidden_probe, SIGKILL);
+	homes_probes_stop(&s->probes);
 }
 
 /*
@@ -1064,9 +910,8 @@ poll_timeout(const struct supervisor *s)
 	for (i = 0; i < s->options->workers && !s->stopping; i++)
 		next = earliest(next, s->slots[i].restart_at);
 	if (!s->stopping) {
-		next = earliest(next, s->probe_at);
+		next = earliest(next, homes_probes_next(&s->probes));
 		next = earliest(next, s->reload_at);
-		next = earliest(next, s->hidden_at);
 	}
 	if (next == 0)
 		return -1;
@@ -1117,7 +962,7 @@ wait_events(struct supervisor *s)
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
 		{ .fd = userdb_watch_fd(s->userdb), .events = POLLIN },
-		{ .fd = s->probe[0], .events = POLLIN },
+		{ .fd = s->probes.pipe[0], .events = POLLIN },
 		{ .fd = log_fd(), .events = POLLOUT },
 	};
 	nfds_t n = log_flush() ? 4 : 5;
@@ -1134,36 +979,19 @@ wait_events(struct supervisor *s)
 		signals_read(s);
 }
 
-/*
- * -M: the file written once at start, by the account fingerd runs as
- * from now on: a directory it cannot write in ends the program here.
- */
+/* -M: the file written once at start (counters.c). */
 static void
 metrics_start(const struct supervisor *s)
 {
 	uint64_t sum[COUNTERS];
 	struct daemon_status d;
-	struct passwd *pw;
-	char account[64];
-	int error;
 
 	counters_start();
 	if (s->options->metrics == NULL)
 		return;
 	daemon_status_get(s, &d);
 	counters_sum(sum, log_lost());
-	if (counters_metrics_start(s->options->metrics, sum, &d))
-		return;
-	error = errno;
-	if ((pw = getpwuid(geteuid())) != NULL)
-		snprintf(account, sizeof(account), "%s", pw->pw_name);
-	else
-		snprintf(account, sizeof(account), "uid %u",
-		    (unsigned)geteuid());
-	errno = error;
-	fatal(EX_CANTCREAT, "-M %s: cannot write it as %s (make its directory "
-	    "writable by %s, or name another file)", s->options->metrics,
-	    account, account);
+	counters_metrics_start(s->options->metrics, sum, &d);
 }
 
 static void
@@ -1176,8 +1004,11 @@ supervisor_init(struct supervisor *s, const struct options *o,
 	s->options = o;
 	s->status = EX_OK;
 	s->generation = 1;
-	for (i = 0; i < o->workers; i++)
+	for (i = 0; i < o->workers; i++) {
 		s->slots[i].listen_fd = fds[i];
+		s->slots[i].deaths = BACKOFF(0, RESTART_DELAY_NS,
+		    RESTART_DELAY_MAX_NS);
+	}
 	signals_block(&set, true);
 	if ((s->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) < 0)
 		fatal(EX_OSERR, "signalfd");
@@ -1186,8 +1017,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		    "workers: mount /proc");
 	if ((s->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		fatal(EX_OSERR, "/dev/null");
-	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0 ||
-	    pipe2(s->probe, O_CLOEXEC | O_NONBLOCK) != 0)
+	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
 	if (!log_queue_start(SUPERVISOR_LINES))
 		fatalx(EX_OSERR, "out of memory for the log");
@@ -1197,9 +1027,11 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatalx(EX_OSERR, "cannot hand the table to the workers");
 	s->members = members->count;
 	s->table = members_hold(members);
-	s->spacing = RELOAD_SPACING_NS;
-	probe_schedule(s);
-	s->hidden_at = monotonic_ns() + HIDDEN_INTERVAL_NS;
+	s->reloads = BACKOFF(RELOAD_SPACING_NS, RELOAD_SPACING_NS,
+	    RELOAD_SPACING_MAX_NS);
+	s->hidden_reloads = BACKOFF(NS_PER_SECOND, NS_PER_SECOND,
+	    RESTART_DELAY_MAX_NS);
+	homes_probes_init(&s->probes, s->table);
 	s->userdb = userdb_watch_open();
 	if (o->reread > 0)
 		s->periodic_at = monotonic_ns() +
@@ -1224,8 +1056,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		rereads_due(&s);
 		restarts_due(&s);
 		metrics_due(&s);
-		probes_due(&s);
-		hidden_due(&s);
+		homes_due(&s);
 		stop_overdue(&s);
 	}
 	ready_read(&s);		/* the lines the last workers lost */
@@ -1237,8 +1068,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	close(s.signal_fd);
 	close(s.ready[0]);
 	close(s.ready[1]);
-	close(s.probe[0]);
-	close(s.probe[1]);
+	homes_probes_close(&s.probes);
 	members_release(s.table);
 	close(s.exe_fd);
 	close(s.null_fd);

@@ -738,6 +738,46 @@ serve(const struct options *o, struct members *members, int listen_fd,
 }
 
 /*
+ * The options a worker needs, into the setup the supervisor publishes
+ * (supervisor.c), and back in the worker: one pair, so that the two
+ * stay in step.  Every byte of the setup is set, the padding and the
+ * unused proxies too (valgrind: it is written whole to a memfd).
+ */
+/* The fields copied as they are, each way, named once. */
+#define SETUP_FIELDS(COPY)						\
+	COPY(timeout) COPY(clients) COPY(per_address) COPY(plan_max)	\
+	COPY(refuse_list) COPY(workers) COPY(engine)
+#define TO_SETUP(field)		setup->field = o->field;
+#define FROM_SETUP(field)	o->field = setup->field;
+
+void
+worker_setup_from(struct worker_setup *setup, const struct options *o)
+{
+	unsigned i;
+
+	memset(setup, 0, sizeof(*setup));
+	memcpy(setup->magic, WORKER_SETUP_MAGIC, sizeof(setup->magic));
+	setup->supervisor = getpid();
+	SETUP_FIELDS(TO_SETUP)
+	setup->proxies.count = o->proxies.count;
+	for (i = 0; i < o->proxies.count; i++) {
+		setup->proxies.v[i].address = o->proxies.v[i].address;
+		setup->proxies.v[i].length = o->proxies.v[i].length;
+	}
+	snprintf(setup->group, sizeof(setup->group), "%s", o->group);
+}
+
+/* The options of a worker, from its setup (which must outlive them). */
+void
+worker_setup_to(struct options *o, const struct worker_setup *setup)
+{
+	memset(o, 0, sizeof(*o));
+	o->group = setup->group;
+	SETUP_FIELDS(FROM_SETUP)
+	o->proxies = setup->proxies;
+}
+
+/*
  * The setup the supervisor wrote: the header and, after it, the table.
  * The memfd must be sealed against any change, so what this worker
  * serves is what the supervisor published, and stays so.
@@ -797,14 +837,6 @@ worker_main(void)
 	if (getppid() != setup->supervisor)
 		return EX_OK;		/* it died before we could tell */
 	signal(SIGHUP, SIG_IGN);
-	o.group = setup->group;
-	o.timeout = setup->timeout;
-	o.clients = setup->clients;
-	o.per_address = setup->per_address;
-	o.plan_max = setup->plan_max;
-	o.proxies = setup->proxies;
-	o.refuse_list = setup->refuse_list;
-	o.workers = setup->workers;
-	o.engine = setup->engine;
+	worker_setup_to(&o, setup);
 	return serve(&o, members, WORKER_FD_LISTEN, WORKER_FD_READY);
 }

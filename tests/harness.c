@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -1033,6 +1036,15 @@ child_block_io_uring_and_openat2(void)
 	child_block(both, 2, EPERM);
 }
 
+/* Landlock absent, as on a kernel built without it (ENOSYS). */
+void
+child_block_landlock(void)
+{
+	const struct call_range landlock = { __NR_landlock_create_ruleset, 3 };
+
+	child_block(&landlock, 1, ENOSYS);
+}
+
 /* inotify_init1 refused, as when the account has used up its instances. */
 void
 child_block_inotify(void)
@@ -1595,4 +1607,175 @@ assert_bytes(const struct buffer *b, const void *want, size_t len,
 	cr_assert_fail("%s: %zu bytes received, %zu expected, first "
 	    "difference at byte %zu\n  received: \"%s\"\n  expected: \"%s\"",
 	    what, b->len, len, i, got_text, want_text);
+}
+
+/* ------------------------------------------- a .nofinger under a load */
+
+#define HIDING_THREADS	4
+#define HIDING_REPLIES	(1 << 18)
+
+/*
+ * Clients that ask for one member again and again, each reply noted with
+ * when it was asked and which of the two it is: shown (0), hidden (1),
+ * or neither (-1: other bytes, or no whole reply).
+ */
+struct hiding {
+	const char	*host;
+	int		 port;
+	const char	*query;
+	const char	*want[2];
+	int		 stop;		/* read and set atomically */
+	pthread_mutex_t	 lock;
+	size_t		 count;
+	bool		 full;		/* more replies than noted */
+	struct {
+		double	 asked;
+		int	 which;
+	}		 v[HIDING_REPLIES];
+};
+
+/* One exchange with blocking calls, each bounded by SO_RCVTIMEO. */
+static int
+hiding_exchange(const struct hiding *h)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	struct timeval bound = { 10, 0 };
+	char reply[1024];
+	size_t got = 0, len = strlen(h->query);
+	ssize_t n = -1;
+	int fd, i;
+
+	inet_pton(AF_INET, h->host, &to.sin_addr);
+	to.sin_port = htons((uint16_t)h->port);
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound));
+	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0 &&
+	    send(fd, h->query, len, MSG_NOSIGNAL) == (ssize_t)len)
+		while (got < sizeof(reply) &&
+		    (n = recv(fd, reply + got, sizeof(reply) - got, 0)) > 0)
+			got += (size_t)n;
+	close(fd);
+	for (i = 0; i < 2 && n == 0; i++)
+		if (got == strlen(h->want[i]) &&
+		    memcmp(reply, h->want[i], got) == 0)
+			return i;
+	return -1;
+}
+
+static void *
+hiding_thread(void *arg)
+{
+	struct hiding *h = arg;
+	double asked;
+	int which;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		asked = now_seconds();
+		which = hiding_exchange(h);
+		pthread_mutex_lock(&h->lock);
+		if (h->count < HIDING_REPLIES) {
+			h->v[h->count].asked = asked;
+			h->v[h->count++].which = which;
+		} else {
+			h->full = true;
+		}
+		pthread_mutex_unlock(&h->lock);
+		usleep(1000);	/* a load, not a flood */
+	}
+	return NULL;
+}
+
+/*
+ * Of the replies asked in [from, to): how many, and how many were not
+ * want (which).
+ */
+static size_t
+hiding_others(struct hiding *h, double from, double to, int want,
+    size_t *asked)
+{
+	size_t i, others = 0;
+
+	*asked = 0;
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->count; i++)
+		if (h->v[i].asked >= from && h->v[i].asked < to) {
+			(*asked)++;
+			others += h->v[i].which != want;
+		}
+	pthread_mutex_unlock(&h->lock);
+	return others;
+}
+
+/* The list, byte for byte. */
+static void
+hiding_list(const struct hiding *h, const char *want, const char *what)
+{
+	struct buffer b;
+
+	cr_assert_eq(finger(h->host, h->port, "\r\n", 2, &b), 0);
+	assert_bytes(&b, want, strlen(want), what);
+	buffer_free(&b);
+}
+
+/*
+ * A member hides under load (issue 21, 3): clients ask for them
+ * continuously (query) while the file nofinger is created, then
+ * removed.  Every reply is shown or hidden byte for byte; every reply
+ * asked 2 s (scaled) after the creation is hidden, and the list is then
+ * list_hidden; every one asked 2 s after the removal is shown, and the
+ * list is list_shown.  The daemon is f's, listening on host.
+ */
+void
+nofinger_under_load(struct fixture *f, const char *host, const char *query,
+    const char *nofinger, const char *shown, const char *hidden,
+    const char *list_shown, const char *list_hidden)
+{
+	struct hiding *h = calloc(1, sizeof(*h));
+	pthread_t threads[HIDING_THREADS];
+	double start, created, removed, end, settle = 2.0 * wait_scale();
+	size_t asked, others;
+	int i;
+
+	cr_assert_not_null(h);
+	*h = (struct hiding){ .host = host, .port = f->port, .query = query,
+	    .want = { shown, hidden } };
+	pthread_mutex_init(&h->lock, NULL);
+	start = now_seconds();
+	for (i = 0; i < HIDING_THREADS; i++)
+		cr_assert_eq(pthread_create(&threads[i], NULL, hiding_thread,
+		    h), 0);
+	usleep(500 * 1000);
+	created = now_seconds();
+	write_file(nofinger, "", 0, 0644);
+	usleep((useconds_t)(settle * 1e6) + 200 * 1000);
+	hiding_list(h, list_hidden, "the list, .nofinger there");
+	usleep(1000 * 1000);
+	removed = now_seconds();
+	cr_assert_eq(unlink(nofinger), 0, "%s: %s", nofinger, strerror(errno));
+	usleep((useconds_t)(settle * 1e6) + 200 * 1000);
+	hiding_list(h, list_shown, "the list, .nofinger gone");
+	usleep(1000 * 1000);
+	end = now_seconds();
+	__atomic_store_n(&h->stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < HIDING_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	cr_assert(!h->full, "more than %d replies", HIDING_REPLIES);
+	others = hiding_others(h, start, created, 0, &asked);
+	cr_assert(asked > 0 && others == 0, "before: %zu of %zu replies not "
+	    "the member's", others, asked);
+	others = hiding_others(h, created + settle, removed, 1, &asked);
+	cr_assert(asked > 0 && others == 0, "%zu of %zu replies asked %.1f s "
+	    "or more after .nofinger was made not the non-member's", others,
+	    asked, settle);
+	others = hiding_others(h, removed + settle, end, 0, &asked);
+	cr_assert(asked > 0 && others == 0, "%zu of %zu replies asked %.1f s "
+	    "or more after .nofinger was removed not the member's", others,
+	    asked, settle);
+	for (i = 0; i < (int)h->count; i++)
+		cr_assert_neq(h->v[i].which, -1, "a reply asked %.3f s after "
+		    "the start neither the member's nor the non-member's",
+		    h->v[i].asked - start);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
 }

@@ -204,6 +204,7 @@ void	 child_block_io_uring_enosys(void);
 void	 child_block_openat2(void);
 void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
+void	 child_block_landlock(void);
 void	 child_add_privileges(void);
 void	 child_unprivileged_no_capset(void);
 
@@ -249,6 +250,10 @@ void	 buffer_free(struct buffer *);
 void	 assert_bytes(const struct buffer *, const void *, size_t,
 	    const char *);
 #define assert_reply(b, s, what)	assert_bytes(b, s, sizeof(s) - 1, what)
+
+void	 nofinger_under_load(struct fixture *, const char *, const char *,
+	    const char *, const char *, const char *, const char *,
+	    const char *);
 
 double	 now_seconds(void);
 void	 figure(const char *, double, const char *, const char *);

@@ -11,8 +11,10 @@
  * a number N, once the request has been held N ms; "hang", not while the
  * file says so; "eio": at once, but every read fails with EIO (a disk or
  * a server that errs).  CONTROL_FILE.count holds "RECEIVED HELD\n": how many
- * such requests came so far and how many are held now, replaced (rename)
- * at each change, so a test knows that a request reached slowfs and waits.
+ * such requests came so far and how many are held now, then a line for
+ * each held one with the thread that asked (so that a test can tell whose
+ * they are), replaced (rename) at each change, so a test knows that a
+ * request reached slowfs and waits.
  *
  * Like a hard NFS mount it ignores interrupts: a held request goes only
  * when the control file says so or slowfs ends, with EIO.  SIGTERM ends
@@ -46,6 +48,7 @@ static const char *control;
 static char count_path[4096], count_tmp[4096];
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long received, held;
+static pid_t holders[64];	/* the threads whose requests are held */
 
 /* The path in the backing directory (relative to its descriptor). */
 static const char *
@@ -54,17 +57,30 @@ rel(const char *path)
 	return path[1] == '\0' ? "." : path + 1;
 }
 
-/* A request arrives (1) or leaves (-1); 0 writes the count only. */
+/*
+ * A request of thread pid arrives (1) or leaves (-1); 0 writes the count
+ * only.
+ */
 static void
-tally(int delta)
+tally(pid_t pid, int delta)
 {
+	size_t i;
 	FILE *f;
 
 	pthread_mutex_lock(&count_lock);
 	received += delta > 0;
 	held += delta;
+	for (i = 0; delta != 0 && i < sizeof(holders) / sizeof(holders[0]);
+	    i++)
+		if (holders[i] == (delta > 0 ? 0 : pid)) {
+			holders[i] = delta > 0 ? pid : 0;
+			break;
+		}
 	if ((f = fopen(count_tmp, "w")) != NULL) {
 		fprintf(f, "%lu %lu\n", received, held);
+		for (i = 0; i < sizeof(holders) / sizeof(holders[0]); i++)
+			if (holders[i] != 0)
+				fprintf(f, "%d\n", (int)holders[i]);
 		if (fclose(f) == 0)
 			rename(count_tmp, count_path);
 	}
@@ -105,11 +121,12 @@ static int
 gate(void)
 {
 	struct fuse_session *se = fuse_get_session(fuse_get_context()->fuse);
+	pid_t pid = fuse_get_context()->pid;
 	struct timespec tick = { 0, 10 * 1000000 };
 	long ms, waited;
 	int error = 0;
 
-	tally(1);
+	tally(pid, 1);
 	for (waited = 0; (ms = delay()) < 0 || waited < ms; waited += 10) {
 		if (fuse_session_exited(se)) {
 			error = -EIO;
@@ -117,7 +134,7 @@ gate(void)
 		}
 		nanosleep(&tick, NULL);
 	}
-	tally(-1);
+	tally(pid, -1);
 	return error;
 }
 
@@ -248,7 +265,7 @@ main(int argc, char *argv[])
 	control = argv[3];
 	snprintf(count_path, sizeof(count_path), "%s.count", control);
 	snprintf(count_tmp, sizeof(count_tmp), "%s.count.tmp", control);
-	tally(0);
+	tally(0, 0);
 	/* Foreground, threads enough for many held requests; then theirs. */
 	fuse_opt_add_arg(&args, argv[0]);
 	fuse_opt_add_arg(&args, argv[2]);

@@ -1979,6 +1979,23 @@ Test(daemon, cache_sees_a_home_closed)
 }
 
 /*
+ * Alice's home made 0700 (root only: the daemon then runs as another
+ * user): its path into home, the warning expected into pattern.
+ */
+static void
+alice_home_closed(char *home, size_t home_size, char *pattern,
+    size_t pattern_size)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	snprintf(home, home_size, "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	snprintf(pattern, pattern_size, "member alice: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: its home is not "
+	    "searchable; to serve it: chmod o\\+x %s$", home, home);
+}
+
+/*
  * A home the daemon's account cannot search (Debian 12's adduser makes
  * them 0700): at the start and at each reading of the group, one warning
  * that names the login, the plan and the command that opens it (issue 21).
@@ -1987,13 +2004,7 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 {
 	char home[256], pattern[1024];
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root: the daemon must run as another user");
-	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
-	cr_assert_eq(chmod(home, 0700), 0);
-	snprintf(pattern, sizeof(pattern), "member alice: plan \"%s/\\.plan\" "
-	    "is out of reach of fingerd's account: its home is not "
-	    "searchable; to serve it: chmod o\\+x %s$", home, home);
+	alice_home_closed(home, sizeof(home), pattern, sizeof(pattern));
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
 	cr_assert_eq(log_count(&fx, "out of reach"), 1);
@@ -2010,6 +2021,32 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 	cr_assert_eq(log_count(&fx, "out of reach"), 2);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
+}
+
+/*
+ * The same under -i (issue 21, 1), which never surveyed the homes: one
+ * warning, with the path and the command that fixes it, at each start
+ * (each exchange; the log begins anew at each here); none once fixed.
+ */
+Test(daemon, inetd_warns_of_a_home_out_of_reach)
+{
+	char home[256], pattern[1024];
+	struct buffer reply;
+	double took;
+
+	alice_home_closed(home, sizeof(home), pattern, sizeof(pattern));
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, LOGIN_ALICE NO_PLAN, "-i, alice's home 0700");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	cr_assert_eq(chmod(home, 0755), 0);
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, REPLY_ALICE, "-i, alice's home 0755");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, "out of reach"), 0);
 }
 
 /*
