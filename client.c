@@ -85,10 +85,9 @@ clients_init(struct context *ctx)
 	if ((ctx->clients = calloc(n, sizeof(*ctx->clients))) == NULL ||
 	    !turns_init(&ctx->turns, n, ctx->members->count))
 		return false;
-	for (i = n; i-- > 0;) {
-		ctx->clients[i].next_free = ctx->free_clients;
-		ctx->free_clients = &ctx->clients[i];
-	}
+	for (i = n; i-- > 0;)
+		SLIST_INSERT_HEAD(&ctx->free_clients, &ctx->clients[i],
+		    free_link);
 	return true;
 }
 
@@ -97,8 +96,8 @@ clients_free(struct context *ctx)
 {
 	struct plan_buffer *b;
 
-	while ((b = ctx->free_buffers) != NULL) {
-		ctx->free_buffers = b->next;
+	while ((b = SLIST_FIRST(&ctx->free_buffers)) != NULL) {
+		SLIST_REMOVE_HEAD(&ctx->free_buffers, free_link);
 		free(b);
 	}
 	free(ctx->clients);
@@ -109,7 +108,7 @@ clients_free(struct context *ctx)
 bool
 client_slot_free(const struct context *ctx)
 {
-	return ctx->free_clients != NULL;
+	return !SLIST_EMPTY(&ctx->free_clients);
 }
 
 bool
@@ -209,8 +208,8 @@ client_end(struct client *c, enum fingerd_error e)
 static bool
 on_file(const struct client *c)
 {
-	return c->state == CLIENT_STAT_PLAN || c->state == CLIENT_OPEN_PLAN ||
-	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PLAN;
+	return c->state == CLIENT_STAT_PART || c->state == CLIENT_OPEN_PART ||
+	    c->state == CLIENT_STAT_OPENED || c->state == CLIENT_READ_PART;
 }
 
 static void	client_finish(struct context *, struct client *);
@@ -261,8 +260,8 @@ part_path(const struct member *m, unsigned part)
 static bool
 file_op(enum op op)
 {
-	return op == OP_STAT_PLAN || op == OP_OPEN_PLAN ||
-	    op == OP_STAT_OPENED || op == OP_READ_PLAN;
+	return op == OP_STAT_PART || op == OP_OPEN_PART ||
+	    op == OP_STAT_OPENED || op == OP_READ_PART;
 }
 
 /*
@@ -278,26 +277,26 @@ file_request(struct context *ctx, struct client *c)
 	uint8_t *in;
 
 	switch (c->state) {
-	case CLIENT_STAT_PLAN:
+	case CLIENT_STAT_PART:
 		engine_statx(ctx->engine, AT_FDCWD, part_path(c->member,
-		    c->part), &c->stx, client_tag(ctx, c, OP_STAT_PLAN));
+		    c->part), &c->stx, client_tag(ctx, c, OP_STAT_PART));
 		break;
-	case CLIENT_OPEN_PLAN:
+	case CLIENT_OPEN_PART:
 		engine_openat(ctx->engine, part_path(c->member, c->part),
-		    &c->how, client_tag(ctx, c, OP_OPEN_PLAN));
+		    &c->how, client_tag(ctx, c, OP_OPEN_PART));
 		break;
 	case CLIENT_STAT_OPENED:
 		engine_statx(ctx->engine, c->file_fd, "", &c->stx,
 		    client_tag(ctx, c, OP_STAT_OPENED));
 		break;
-	case CLIENT_READ_PLAN:
+	case CLIENT_READ_PART:
 		left = c->file_end - c->file_offset;
 		in = c->buffer->in;
 		if (c->part == PART_PROJECT)
 			in += c->file_offset;	/* file_end <= PROJECT_READ */
-		engine_read(ctx->engine, c->file_fd, in, left < PLAN_CHUNK ?
-		    (size_t)left : PLAN_CHUNK, c->file_offset, NULL,
-		    client_tag(ctx, c, OP_READ_PLAN));
+		engine_read(ctx->engine, c->file_fd, in, left < FILE_CHUNK ?
+		    (size_t)left : FILE_CHUNK, c->file_offset, NULL,
+		    client_tag(ctx, c, OP_READ_PART));
 		break;
 	default:
 		fatalx(EX_SOFTWARE, "a file request in state %d", c->state);
@@ -343,7 +342,7 @@ file_turn(struct context *ctx, struct client *c)
 	int64_t now = monotonic_ns();
 
 	c->turn.home = (unsigned)(c->member - ctx->members->v);
-	c->turn.mount = c->member->fs;
+	c->turn.mount = c->member->mount;
 	/* never evicted in the middle of a reply */
 	if (!turns_wait(&ctx->turns, &c->turn, c->sent == 0, now)) {
 		(void)client_cut(ctx, c, E_TIMEOUT);
@@ -366,7 +365,7 @@ file_turn_end(struct context *ctx, struct client *c)
 void
 client_read_file(struct context *ctx, struct client *c)
 {
-	c->state = CLIENT_READ_PLAN;
+	c->state = CLIENT_READ_PART;
 	file_turn(ctx, c);
 }
 
@@ -426,7 +425,7 @@ client_key_next(struct context *ctx, struct client *c)
 		if (m->watchable)
 			c->arm = watches_arm(ctx->watches, m->home, path, now);
 		client_timer(ctx, c);
-		c->state = CLIENT_STAT_PLAN;
+		c->state = CLIENT_STAT_PART;
 		file_turn(ctx, c);
 		return;
 	}
@@ -508,7 +507,7 @@ client_open_next(struct context *ctx, struct client *c)
 	c->how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
 	    O_CLOEXEC;
 	c->how.resolve = RESOLVE_NO_MAGICLINKS;
-	c->state = CLIENT_OPEN_PLAN;
+	c->state = CLIENT_OPEN_PART;
 	file_turn(ctx, c);
 }
 
@@ -772,7 +771,7 @@ data_sent(struct context *ctx, struct client *c, int res)
 	c->send_left -= (size_t)res;
 	if (c->send_left > 0)
 		client_send(ctx, c);
-	else if (c->state == CLIENT_SEND_PLAN)
+	else if (c->state == CLIENT_SEND_MORE)
 		client_read_file(ctx, c);
 	else
 		client_replied(ctx, c);
@@ -859,13 +858,10 @@ client_leave(struct context *ctx, struct client *c)
 	members_release(c->members);
 	if (c->entry != NULL)
 		plan_cache_release(ctx->cache, c->entry);
-	if (c->buffer != NULL) {
-		c->buffer->next = ctx->free_buffers;
-		ctx->free_buffers = c->buffer;
-	}
+	if (c->buffer != NULL)
+		SLIST_INSERT_HEAD(&ctx->free_buffers, c->buffer, free_link);
 	c->state = CLIENT_FREE;
-	c->next_free = ctx->free_clients;
-	ctx->free_clients = c;
+	SLIST_INSERT_HEAD(&ctx->free_clients, c, free_link);
 	ctx->active--;
 }
 
@@ -897,12 +893,11 @@ client_send_buffer(int fd)
 void
 client_start(struct context *ctx, int fd, const struct sockaddr_storage *ss)
 {
-	struct client *c = ctx->free_clients;
-	struct client *next = c->next_free;
+	struct client *c = SLIST_FIRST(&ctx->free_clients);
 
+	SLIST_REMOVE_HEAD(&ctx->free_clients, free_link);
 	memset(c, 0, offsetof(struct client, query));
 	c->serial = ++ctx->serial;
-	ctx->free_clients = next;
 	ctx->active++;
 	c->fd = fd;
 	c->file_fd = -1;
@@ -964,7 +959,7 @@ client_expired(struct context *ctx, struct client *c, uint32_t serial)
 static void
 client_discard(struct client *c, enum op op, int res)
 {
-	if (op == OP_OPEN_PLAN && res >= 0)
+	if (op == OP_OPEN_PART && res >= 0)
 		c->file_fd = res;	/* closed as the slot is left */
 }
 
@@ -989,16 +984,16 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 		if (c->state != CLIENT_RECV_QUERY)
 			turns_spoken(&ctx->turns, &c->turn);
 		break;
-	case OP_STAT_PLAN:
+	case OP_STAT_PART:
 		part_statted(ctx, c, res);
 		break;
-	case OP_OPEN_PLAN:
+	case OP_OPEN_PART:
 		part_opened(ctx, c, res);
 		break;
 	case OP_STAT_OPENED:
 		part_opened_statted(ctx, c, res);
 		break;
-	case OP_READ_PLAN:
+	case OP_READ_PART:
 		file_chunk_arrived(ctx, c, res);
 		break;
 	case OP_SEND:

@@ -12,8 +12,8 @@
 
 #include "fingerd.h"
 
-/* Bytes of a plan read at once. */
-#define PLAN_CHUNK	16384
+/* Bytes of a member's file (.plan, .project, .pgpkey) read at once. */
+#define FILE_CHUNK	16384
 /* Bytes of a .project looked at for its first line; of a .pgpkey sent. */
 #define PROJECT_READ	4096
 #define PGPKEY_MAX	65536
@@ -26,22 +26,22 @@
  * line and a whole filtered chunk, so the filter never reallocates.
  */
 struct plan_buffer {
-	struct plan_buffer	*next;
-	uint8_t			 in[PLAN_CHUNK];
+	SLIST_ENTRY(plan_buffer) free_link;
+	uint8_t			 in[FILE_CHUNK];
 	uint8_t			 out[sizeof("Login: \tName: \r\n") +
 				    2 * FIELD_MAX + sizeof(PLAN_HEADER) +
-				    PLAN_FILTER_BOUND(PLAN_CHUNK) +
+				    PLAN_FILTER_BOUND(FILE_CHUNK) +
 				    PLAN_FINISH_BOUND];
 };
 
 enum client_state {
 	CLIENT_FREE,
 	CLIENT_RECV_QUERY,
-	CLIENT_STAT_PLAN,	/* statx of the path */
-	CLIENT_OPEN_PLAN,
+	CLIENT_STAT_PART,	/* statx of the path */
+	CLIENT_OPEN_PART,
 	CLIENT_STAT_OPENED,	/* statx of the descriptor */
-	CLIENT_READ_PLAN,
-	CLIENT_SEND_PLAN,	/* then read more of the plan */
+	CLIENT_READ_PART,
+	CLIENT_SEND_MORE,	/* then read more of the part */
 	CLIENT_SEND_LAST,	/* then close */
 	CLIENT_DRAIN,		/* replied; reading to EOF before the close */
 	CLIENT_DONE
@@ -53,7 +53,7 @@ enum client_state {
  * /W, its head.
  */
 struct client {
-	struct client		*next_free;
+	SLIST_ENTRY(client)	 free_link;	/* while free */
 	struct turn_entry	 turn;		/* its turns, its eviction */
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;

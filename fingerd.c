@@ -1,8 +1,7 @@
 /*
  * fingerd: a finger daemon (RFC 1288) for the members of one Unix group,
- * each worker one single-threaded io_uring event loop.  Needs Linux 6.1
- * or later (IORING_SETUP_DEFER_TASKRUN; older kernels fall back to
- * plainer rings) and liburing 2.3.
+ * each worker one single-threaded event loop on io_uring, or on epoll
+ * where io_uring is refused (engine.h).
  *
  * main() is the program's setup: the options, the listening sockets (or
  * systemd's), the switch to -u; then the supervisor (supervisor.c) reads
@@ -101,7 +100,7 @@ usage_error(const char *fmt, ...)
 }
 
 static unsigned long long
-number(int flag, const char *text, unsigned long long min,
+option_number(int flag, const char *text, unsigned long long min,
     unsigned long long max)
 {
 	unsigned long long n;
@@ -118,7 +117,7 @@ number(int flag, const char *text, unsigned long long min,
 
 /* A group or account name: not empty. */
 static const char *
-name(int flag, const char *text)
+option_name(int flag, const char *text)
 {
 	if (text[0] == '\0')
 		usage_error("-%c: the name is empty", flag);
@@ -181,35 +180,35 @@ parse_options(int argc, char *argv[], struct options *o)
 			o->bind_address = optarg;
 			break;
 		case 'P':
-			o->port = (unsigned)number(ch, optarg, 0, 65535);
+			o->port = (unsigned)option_number(ch, optarg, 0, 65535);
 			break;
 		case 'g':
-			o->group = name(ch, optarg);
+			o->group = option_name(ch, optarg);
 			break;
 		case 'u':
-			o->user = name(ch, optarg);
+			o->user = option_name(ch, optarg);
 			break;
 		case 't':
-			o->timeout = (unsigned)number(ch, optarg, 1, 86400);
+			o->timeout = (unsigned)option_number(ch, optarg, 1, 86400);
 			break;
 		case 'c':
-			o->clients = (unsigned)number(ch, optarg, 1, 30000);
+			o->clients = (unsigned)option_number(ch, optarg, 1, 30000);
 			break;
 		case 'a':
-			o->per_address = (unsigned)number(ch, optarg, 1, 30000);
+			o->per_address = (unsigned)option_number(ch, optarg, 1, 30000);
 			break;
 		case 'm':
-			o->plan_max = number(ch, optarg, 0, 1ULL << 40);
+			o->plan_max = option_number(ch, optarg, 0, 1ULL << 40);
 			break;
 		case 'w':
-			o->workers = (unsigned)number(ch, optarg, 1,
+			o->workers = (unsigned)option_number(ch, optarg, 1,
 			    WORKERS_MAX);
 			break;
 		case 'E':
 			o->engine = engine_named(optarg);
 			break;
 		case 'R':
-			o->reread = (unsigned)number(ch, optarg, 0, 86400);
+			o->reread = (unsigned)option_number(ch, optarg, 0, 86400);
 			break;
 		case 'M':
 			if (optarg[0] == '\0')
@@ -416,7 +415,7 @@ syslog_open(void)
 /*
  * The signals fingerd acts on (SIGTERM, SIGINT, SIGHUP, and SIGCHLD and
  * SIGUSR1 for the parent of workers) into set, blocked: they are read,
- * from a signalfd or sigtimedwait, never caught.
+ * from a signalfd, never caught.
  */
 void
 signals_block(sigset_t *set, bool children)

@@ -252,7 +252,7 @@ struct member {
 	bool		 watchable;	/* watches.c may watch its files */
 	uint8_t		 reach;		/* enum home_reach: homes.c */
 	bool		 hidden;	/* ~/.nofinger: served as no one */
-	unsigned	 fs;		/* the first member on its home's mount */
+	unsigned	 mount;		/* its home's: the first member on it */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
 	char		*pgpkey;	/* home/.pgpkey */
@@ -615,7 +615,7 @@ struct options {
  * turns.c: who may make the next request on a file system, and who is
  * evicted (pure; the time passed in, monotonic ns).  A client's entry is
  * embedded in its slot (client.c), set by it: deadline at the start,
- * home (its member's index) and mount (member->fs) before each wait.
+ * home (its member's index) and mount (member->mount) before each wait.
  */
 TAILQ_HEAD(turn_queue, turn_entry);
 
@@ -635,7 +635,7 @@ struct mount_turns;
 
 struct turns {
 	struct home_turns	*homes;		/* a member each */
-	struct mount_turns	*mounts;	/* by member->fs */
+	struct mount_turns	*mounts;	/* by member->mount */
 	unsigned		 home_max;	/* turns a home, at once */
 	unsigned		 mount_max;	/* turns a mount */
 	struct turn_queue	 silent;	/* no query line yet, and */
@@ -674,8 +674,8 @@ struct context {
 	struct plan_cache	*cache;
 	struct plan_watches	*watches;	/* NULL with -i */
 	struct client		*clients;	/* options->clients slots */
-	struct client		*free_clients;
-	struct plan_buffer	*free_buffers;
+	SLIST_HEAD(, client)	 free_clients;
+	SLIST_HEAD(, plan_buffer) free_buffers;
 	uint32_t		 serial;	/* the last client's */
 	unsigned		 active;	/* clients in a slot */
 	struct turns		 turns;		/* on files; the evictable */

@@ -90,7 +90,7 @@ homes_group(struct members *members, const unsigned long *mount)
 	size_t i, n = 0, first = 0;
 
 	for (i = 0; i < members->count; i++)
-		members->v[i].fs = (unsigned)i;
+		members->v[i].mount = (unsigned)i;
 	if (mount == NULL ||
 	    (by = calloc(members->count + 1, sizeof(*by))) == NULL)
 		return;
@@ -101,7 +101,7 @@ homes_group(struct members *members, const unsigned long *mount)
 	for (i = 0; i < n; i++) {
 		if (by[i].mount != by[first].mount)
 			first = i;
-		members->v[by[i].member].fs = (unsigned)by[first].member;
+		members->v[by[i].member].mount = (unsigned)by[first].member;
 	}
 	free(by);
 }
@@ -380,7 +380,7 @@ hung(const struct members *t, bool *pending, size_t k, home_answer_fn *fn,
 	size_t i;
 
 	for (i = k; i < t->count; i++)
-		if (pending[i] && (i == k || t->v[i].fs == t->v[k].fs)) {
+		if (pending[i] && (i == k || t->v[i].mount == t->v[k].mount)) {
 			pending[i] = false;
 			fn(arg, i, HOME_HUNG, -1, 0);
 		}

@@ -30,12 +30,13 @@ enum op {
 	OP_LOG_TIMER,		/* a timeout: queued log lines are due */
 	OP_WATCH,		/* a read of inotify events */
 	OP_DEADLINE,		/* a client's deadline passed */
-	OP_CLOSE,		/* a plan's descriptor closed */
+	OP_CLOSE,		/* a member's file closed */
 	OP_RECV_QUERY,
-	OP_STAT_PLAN,
-	OP_OPEN_PLAN,
+	/* on a member's files, the parts of a reply (.plan, .project...) */
+	OP_STAT_PART,
+	OP_OPEN_PART,
 	OP_STAT_OPENED,
-	OP_READ_PLAN,
+	OP_READ_PART,
 	OP_SEND,
 	OP_DRAIN
 };

@@ -477,7 +477,7 @@ struct table_record {
 	uint64_t	 login, home, plan, project, pgpkey;
 	uint64_t	 login_line, login_line_len;
 	uint64_t	 watchable;
-	uint64_t	 fs;
+	uint64_t	 mount;
 	uint64_t	 reach;
 	uint64_t	 hidden;
 };
@@ -527,7 +527,7 @@ members_pack(const struct members *t, size_t *len)
 		    m->login_line_len);
 		r[i].login_line_len = m->login_line_len;
 		r[i].watchable = m->watchable;
-		r[i].fs = m->fs;
+		r[i].mount = m->mount;
 		r[i].reach = m->reach;
 		r[i].hidden = m->hidden;
 	}
@@ -559,7 +559,7 @@ unpack_member(struct member *m, const uint8_t *block, size_t len,
 	m->login_line = unpack_string(block, len, r->login_line);
 	m->login_line_len = r->login_line_len;
 	m->watchable = r->watchable != 0;
-	m->fs = (unsigned)r->fs;
+	m->mount = (unsigned)r->mount;
 	m->reach = (uint8_t)r->reach;
 	m->hidden = r->hidden != 0;
 	return m->login != NULL && m->home != NULL && m->plan != NULL &&
@@ -594,7 +594,7 @@ members_unpack(const void *block, size_t len)
 	r = (const struct table_record *)((const uint8_t *)block + sizeof(h));
 	for (t->count = 0; t->count < h.count; t->count++)
 		if (!unpack_member(&t->v[t->count], block, len,
-		    &r[t->count]) || r[t->count].fs >= h.count)
+		    &r[t->count]) || r[t->count].mount >= h.count)
 			goto fail;
 	t->list = unpack_string(block, len, h.list);
 	t->list_len = h.list_len;

@@ -40,12 +40,12 @@ out_start(const struct client *c, uint8_t *out, const char *line2,
 bool
 buffer_take(struct context *ctx, struct client *c)
 {
-	struct plan_buffer *b = ctx->free_buffers;
+	struct plan_buffer *b = SLIST_FIRST(&ctx->free_buffers);
 
 	if (c->buffer != NULL)
 		return true;
 	if (b != NULL)
-		ctx->free_buffers = b->next;
+		SLIST_REMOVE_HEAD(&ctx->free_buffers, free_link);
 	else if ((b = malloc(sizeof(*b))) == NULL) {
 		log_warnx("out of memory for a plan buffer");
 		client_end(c, E_SERVER);
@@ -169,7 +169,7 @@ plan_streamed(struct context *ctx, struct client *c, size_t n, bool last)
 	}
 	c->send_next = c->buffer->out;
 	c->send_left = (size_t)(out - c->buffer->out);
-	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_PLAN;
+	c->state = last ? CLIENT_SEND_LAST : CLIENT_SEND_MORE;
 	if (c->send_left > 0)
 		client_send(ctx, c);
 	else if (!last)
@@ -299,7 +299,7 @@ plan_start(struct context *ctx, struct client *c)
 		/* the head first, then the plan chunk by chunk */
 		c->send_next = c->head;
 		c->send_left = c->head_len;
-		c->state = CLIENT_SEND_PLAN;
+		c->state = CLIENT_SEND_MORE;
 		client_send(ctx, c);
 		return;
 	} else {

@@ -39,7 +39,7 @@ struct home_turns {
 TAILQ_HEAD(home_list, home_turns);
 
 /*
- * The same for the homes on one mount (member->fs, from the mount table
+ * The same for the homes on one mount (member->mount, from the mount table
  * the supervisor read): the requests on its files in flight, and the
  * homes listed when they had an entry waiting and a turn free, in the
  * order they came (one whose entries left since is passed over).

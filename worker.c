@@ -1,5 +1,6 @@
 /*
- * A worker: one single-threaded io_uring event loop that serves clients
+ * A worker: one single-threaded event loop (on the engine the supervisor
+ * chose, engine.h) that serves clients
  * until SIGTERM (from the supervisor, when the daemon stops, or as its
  * parent-death signal) or SIGUSR2 (when a new generation takes over),
  * and the last exchange.
@@ -95,7 +96,7 @@ struct worker {
 	bool			 log_waiting;	/* a poll for the log writable */
 	bool			 log_timer;	/* an OP_LOG_TIMER in flight */
 	bool			 draining;	/* SIGTERM: no new clients */
-	bool			 stopped;	/* and the grace is over */
+	bool			 past_grace;	/* and the grace is over */
 	int			 status;	/* the worker's exit status */
 	int			 supervisor_fd;	/* the ready pipe, or -1 */
 	int			 signal_fd;
@@ -106,7 +107,7 @@ struct worker {
 	    __attribute__((aligned(__alignof__(struct inotify_event))));
 };
 
-static void	stop(struct worker *);
+static void	drain(struct worker *);
 
 static int
 signals_open(void)
@@ -295,7 +296,7 @@ listener_gone(struct worker *w)
 {
 	w->status = EX_UNAVAILABLE;
 	listener_close(w);
-	stop(w);
+	drain(w);
 }
 
 static void
@@ -420,7 +421,7 @@ log_arm(struct worker *w)
 	size_t len;
 	int64_t due;
 
-	if (w->logging || w->log_waiting || w->stopped)
+	if (w->logging || w->log_waiting || w->past_grace)
 		return;
 	/*
 	 * One look at the clock: due later when it looked, due now when
@@ -454,7 +455,7 @@ log_written(struct worker *w, int res)
 	    (now = monotonic_ns()) - told >= NS_PER_SECOND &&
 	    supervisor_tell(w, WORKER_LOG_GONE, 0))
 		told = now;
-	if (!log_wrote(res) && !w->stopped) {
+	if (!log_wrote(res) && !w->past_grace) {
 		engine_poll(w->ctx.engine, STDERR_FILENO, POLLOUT,
 		    TAG(OP_LOG_POLL, 0, 0));
 		w->log_waiting = true;
@@ -467,7 +468,7 @@ log_written(struct worker *w, int res)
  * is bounded by its deadline (-t), the log by the grace after it.
  */
 static void
-stop(struct worker *w)
+drain(struct worker *w)
 {
 	if (w->draining)
 		return;
@@ -493,9 +494,9 @@ stop(struct worker *w)
 
 /* The grace is over: what the log has not taken is lost, and counted. */
 static void
-stop_overdue(struct worker *w)
+grace_over(struct worker *w)
 {
-	w->stopped = true;
+	w->past_grace = true;
 	if (w->logging)
 		engine_cancel(w->ctx.engine, TAG(OP_LOG, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
@@ -505,12 +506,12 @@ stop_overdue(struct worker *w)
 }
 
 static bool
-stopped(const struct worker *w)
+drained(const struct worker *w)
 {
 	if (!w->draining || w->listen_fd >= 0 ||
 	    w->listener == LISTENER_ACCEPTING)
 		return false;
-	if (w->stopped)	/* the kernel must give the log's buffer back */
+	if (w->past_grace)	/* the kernel must give the log's buffer back */
 		return !w->logging && !w->log_waiting;
 	return w->ctx.active == 0 && !w->logging && !w->log_waiting &&
 	    log_due() < 0;
@@ -535,7 +536,7 @@ signalled(struct worker *w, int res)
 	if (!w->draining && w->signal_info.ssi_signo != SIGUSR2)
 		log_info("event=stop signal=SIG%s in_flight=%u",
 		    sigabbrev_np((int)w->signal_info.ssi_signo), w->ctx.active);
-	stop(w);
+	drain(w);
 	signal_arm(w);
 }
 
@@ -574,7 +575,7 @@ dispatch(struct worker *w, uint64_t tag, int res)
 		break;
 	case OP_STOP_TIMER:
 		if (res == -ETIME)
-			stop_overdue(w);
+			grace_over(w);
 		break;
 	case OP_CANCEL:
 	case OP_CLOSE:
@@ -613,7 +614,7 @@ loop(struct worker *w)
 {
 	size_t n;
 
-	while (!stopped(w)) {
+	while (!drained(w)) {
 		listener_arm(w);
 		log_arm(w);
 		n = engine_wait(w->ctx.engine, w->completions,
@@ -731,7 +732,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 		watch_arm(w);
 	if (o->inetd) {
 		client_start(ctx, STDIN_FILENO, &peer);
-		stop(w);
+		drain(w);
 	}
 	loop(w);
 	return serve_end(w);

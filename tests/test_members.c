@@ -595,7 +595,7 @@ Test(members_pack, round_trip)
 	void *block;
 
 	for (i = 0; i < t->count; i++)
-		t->v[i].fs = (unsigned)(i / 2);	/* two homes a mount */
+		t->v[i].mount = (unsigned)(i / 2);	/* two homes a mount */
 	block = members_pack(t, &len);
 	cr_assert_not_null(block);
 	u = members_unpack(block, len);
@@ -610,7 +610,7 @@ Test(members_pack, round_trip)
 		cr_assert_eq(u->v[i].login_line_len, t->v[i].login_line_len);
 		cr_assert_eq(memcmp(u->v[i].login_line, t->v[i].login_line,
 		    t->v[i].login_line_len), 0);
-		cr_assert_eq(u->v[i].fs, i / 2);
+		cr_assert_eq(u->v[i].mount, i / 2);
 	}
 	assert_str_bytes(u->list, u->list_len,
 	    "Login     Name\r\n"
