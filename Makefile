@@ -19,7 +19,7 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c timers.c proxy.c turns.c
-SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
+SUPPORT = log.c members.c addresses.c watches.c mounts.c counters.c homes.c
 DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
 	epoll.c pool.c privileges.c landlock.c seccomp.c userdb.c $(PURE) \
 	$(SUPPORT)

@@ -443,12 +443,14 @@ void		 watches_confirm(struct plan_watches *, const char *, uint64_t,
 void		 watches_events(struct plan_watches *, const void *, size_t);
 void		 watches_drop_all(struct plan_watches *);
 void		 watches_disable(struct plan_watches *);
+
+/* mounts.c: the mount table, for the survey of the homes (homes.c). */
 struct mount_table;
 struct mount_table *mount_table_parse(const char *);
 void		 mount_table_free(struct mount_table *);
-bool		 watches_mount_type(const struct mount_table *, const char *,
+bool		 mount_table_type(const struct mount_table *, const char *,
 		    char *, size_t, unsigned long *);
-bool		 watches_home_watchable(const struct mount_table *,
+bool		 mount_table_watchable(const struct mount_table *,
 		    const char *, unsigned long *);
 
 /*

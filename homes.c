@@ -119,7 +119,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
  * or not an absolute path, is served no plan, and the log says so),
  * whether inotify sees every change there (watches.c), and the mount it
  * is on, worked out from the mount table, looking only at the file
- * systems of this machine (watches_home_watchable).
+ * systems of this machine (mount_table_watchable).
  */
 static void
 homes_mounts(struct members *members)
@@ -132,7 +132,7 @@ homes_mounts(struct members *members)
 
 	for (i = 0; i < members->count; i++) {
 		m = &members->v[i];
-		m->watchable = watches_home_watchable(table, m->home,
+		m->watchable = mount_table_watchable(table, m->home,
 		    mount != NULL ? &mount[i] : NULL);
 		m->reach = HOME_REACHED;
 		if (landlock_home_servable(m->home))

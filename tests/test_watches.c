@@ -274,28 +274,28 @@ Test(watches, the_mount_table_says_the_file_system)
 	char type[64];
 
 	cr_assert_not_null(t);
-	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home/alice", type, sizeof(type),
 	    NULL));
 	cr_assert_str_eq(type, "nfs4");
-	cr_assert(watches_mount_type(t, "/home/local disk/bob", type,
+	cr_assert(mount_table_type(t, "/home/local disk/bob", type,
 	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "xfs", "an escaped space in a mount point");
-	cr_assert(watches_mount_type(t, "/homer", type, sizeof(type), NULL));
+	cr_assert(mount_table_type(t, "/homer", type, sizeof(type), NULL));
 	cr_assert_str_eq(type, "ext4", "/homer is not beneath /home");
-	cr_assert(watches_mount_type(t, "/home/local", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home/local", type, sizeof(type),
 	    NULL));
 	cr_assert_str_eq(type, "nfs4", "/home/local is not /home/local disk");
-	cr_assert(watches_mount_type(t, "/srv/fuse/carol", type,
+	cr_assert(mount_table_type(t, "/srv/fuse/carol", type,
 	    sizeof(type), NULL));
 	cr_assert_str_eq(type, "fuse.slowfs");
-	cr_assert(watches_mount_type(t, "/srv/fuse/", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/srv/fuse/", type, sizeof(type),
 	    NULL));
 	cr_assert_str_eq(type, "fuse.slowfs", "a point with a slash after");
-	cr_assert(watches_mount_type(t, "/", type, sizeof(type), NULL));
+	cr_assert(mount_table_type(t, "/", type, sizeof(type), NULL));
 	cr_assert_str_eq(type, "ext4");
-	cr_assert_not(watches_mount_type(t, "home/alice", type, sizeof(type),
+	cr_assert_not(mount_table_type(t, "home/alice", type, sizeof(type),
 	    NULL), "a relative path");
-	cr_assert_not(watches_mount_type(NULL, "/", type, sizeof(type),
+	cr_assert_not(mount_table_type(NULL, "/", type, sizeof(type),
 	    NULL), "no table");
 	mount_table_free(t);
 }
@@ -307,13 +307,13 @@ Test(watches, the_mount_table_says_the_mount)
 	unsigned long id = 0;
 	char type[64];
 
-	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home/alice", type, sizeof(type),
 	    &id));
 	cr_assert_eq(id, 24);
-	cr_assert(watches_mount_type(t, "/home/local disk/bob", type,
+	cr_assert(mount_table_type(t, "/home/local disk/bob", type,
 	    sizeof(type), &id));
 	cr_assert_eq(id, 25);
-	cr_assert(watches_mount_type(t, "/srv/fuse/carol/x", type,
+	cr_assert(mount_table_type(t, "/srv/fuse/carol/x", type,
 	    sizeof(type), &id));
 	cr_assert_eq(id, 26);
 	mount_table_free(t);
@@ -336,14 +336,14 @@ Test(watches, the_mount_on_top_is_the_last)
 	unsigned long id = 0;
 	char type[64];
 
-	cr_assert(watches_mount_type(t, "/home/alice", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home/alice", type, sizeof(type),
 	    &id));
 	cr_assert_eq(id, 42);
 	cr_assert_str_eq(type, "tmpfs");
-	cr_assert(watches_mount_type(t, "/home2/bob", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home2/bob", type, sizeof(type),
 	    &id));
 	cr_assert_eq(id, 43, "the last line, with no newline");
-	cr_assert(watches_mount_type(t, "/nowhere/x", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/nowhere/x", type, sizeof(type),
 	    &id));
 	cr_assert_eq(id, 22);
 	mount_table_free(t);
@@ -376,13 +376,13 @@ Test(watches, a_table_of_two_thousand_mounts)
 	cr_assert_not_null(t);
 	for (i = 0; i < HOMES; i++) {
 		snprintf(path, sizeof(path), "/home/u%zu", i);
-		cr_assert(watches_mount_type(t, path, type, sizeof(type), &id));
+		cr_assert(mount_table_type(t, path, type, sizeof(type), &id));
 		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
 		snprintf(path, sizeof(path), "/home/u%zu/.plan", i);
-		cr_assert(watches_mount_type(t, path, type, sizeof(type), &id));
+		cr_assert(mount_table_type(t, path, type, sizeof(type), &id));
 		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
 	}
-	cr_assert(watches_mount_type(t, "/home/u19990", type, sizeof(type),
+	cr_assert(mount_table_type(t, "/home/u19990", type, sizeof(type),
 	    &id));
 	cr_assert_eq(id, 2, "/home/u19990 is on /home, not /home/u1999");
 	cr_assert_str_eq(type, "autofs");
@@ -401,9 +401,9 @@ Test(watches, which_homes_are_watchable)
 
 	struct mount_table *t = mount_table_parse(mountinfo), *here;
 
-	cr_assert_not(watches_home_watchable(t, "/home/alice", NULL));
-	cr_assert_not(watches_home_watchable(t, "/srv/fuse/carol", NULL));
-	cr_assert_not(watches_home_watchable(NULL, "/tmp", NULL));
+	cr_assert_not(mount_table_watchable(t, "/home/alice", NULL));
+	cr_assert_not(mount_table_watchable(t, "/srv/fuse/carol", NULL));
+	cr_assert_not(mount_table_watchable(NULL, "/tmp", NULL));
 	mount_table_free(t);
 	/* This machine's own table, and the fixture's real home. */
 	cr_assert_not_null(realpath(home, real));
@@ -419,18 +419,18 @@ Test(watches, which_homes_are_watchable)
 		table[n] = '\0';
 		fclose(f);
 		cr_assert_not_null(here = mount_table_parse(table));
-		cr_assert(watches_home_watchable(here, home, NULL),
+		cr_assert(mount_table_watchable(here, home, NULL),
 		    "%s is not watchable", home);
-		cr_assert_not(watches_home_watchable(here, link_home, NULL),
+		cr_assert_not(mount_table_watchable(here, link_home, NULL),
 		    "a home through a symbolic link is watchable");
-		cr_assert_not(watches_home_watchable(here, "/sys/kernel",
+		cr_assert_not(mount_table_watchable(here, "/sys/kernel",
 		    NULL), "sysfs is watchable");
 		/* A link to /proc: the mount is the one it leads to. */
 		snprintf(link_home, sizeof(link_home), "%s/proc", dir);
 		cr_assert_eq(symlink("/proc", link_home), 0);
-		cr_assert(watches_mount_type(here, "/proc", type,
+		cr_assert(mount_table_type(here, "/proc", type,
 		    sizeof(type), &proc));
-		cr_assert_not(watches_home_watchable(here, link_home,
+		cr_assert_not(mount_table_watchable(here, link_home,
 		    &mount));
 		cr_assert_eq(mount, proc, "a home through a link: mount %lu, "
 		    "where it leads %lu", mount, proc);
