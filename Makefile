@@ -22,14 +22,11 @@ PURE = errors.c query.c plan.c cache.c pending.c proxy.c
 SUPPORT = log.c members.c addresses.c watches.c counters.c homes.c
 DAEMON = fingerd.c supervisor.c worker.c client.c engine.c uring.c epoll.c \
 	privileges.c landlock.c seccomp.c userdb.c $(PURE) $(SUPPORT)
-UNIT_TESTS = tests/test_query.c tests/test_plan.c tests/test_members.c \
-	tests/test_addresses.c tests/test_ring.c tests/test_sandbox.c \
-	tests/test_cache.c tests/test_watches.c tests/test_log.c \
-	tests/test_engine.c tests/test_counts.c tests/test_proxy.c tests/rng.c
-SYSTEM_TESTS = tests/test_exchange.c tests/test_daemon.c \
-	tests/test_abuse.c tests/test_process.c tests/test_pressure.c \
-	tests/test_counters.c tests/test_proxied.c \
-	tests/soak.c tests/harness.c
+# The tests: tests/unit (one binary, build/unit), tests/system (the real
+# daemon, started by tests/harness), tests/tools (what the tests run
+# beside it), tests/data (fixtures), tests/fuzz and tests/arm64.
+UNIT_TESTS = $(wildcard tests/unit/*.c)
+HARNESS = $(B)/tests/harness/harness.o
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build
@@ -61,9 +58,11 @@ $(B)/%.o: %.c fingerd.h engine.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
-$(B)/tests/%.o: tests/%.c fingerd.h engine.h tests/harness.h tests/rng.h
+$(B)/tests/%.o: tests/%.c fingerd.h engine.h tests/harness/harness.h \
+	    tests/unit/rng.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -Itests/harness -Itests/unit \
+	    -c -o $@ $<
 
 $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
 	    $(SUPPORT:%.c=$(B)/%.o) $(B)/engine.o $(B)/uring.o $(B)/epoll.o \
@@ -73,29 +72,29 @@ $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
 # The system tests run the real daemon: the black-box conformance suite
 # (also against another server: FINGERD_HOST, FINGERD_PORT) and the
 # lifecycle and hostile cases.
-$(B)/exchange: $(B)/tests/test_exchange.o $(B)/tests/harness.o
+$(B)/exchange: $(B)/tests/system/test_exchange.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-$(B)/daemon-tests: $(B)/tests/test_daemon.o $(B)/tests/test_process.o \
-	    $(B)/tests/test_counters.o $(B)/tests/test_proxied.o \
-	    $(B)/tests/harness.o
+$(B)/daemon-tests: $(B)/tests/system/test_daemon.o \
+	    $(B)/tests/system/test_process.o $(B)/tests/system/test_counters.o \
+	    $(B)/tests/system/test_proxied.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The abuse tests load the machine: one at a time, after the others, so
 # that they skew no other test's timing.
-$(B)/abuse-tests: $(B)/tests/test_abuse.o $(B)/tests/test_pressure.o \
-	    $(B)/tests/harness.o
+$(B)/abuse-tests: $(B)/tests/system/test_abuse.o \
+	    $(B)/tests/system/test_pressure.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-# The soak (tests/soak.c): mixed clients, reloads and worker kills for
+# The soak (tests/system/soak.c): mixed clients, reloads and worker kills for
 # SOAK_SECONDS; make check runs a minute of it, make soak ten.
-$(B)/soak: $(B)/tests/soak.o $(B)/tests/harness.o
+$(B)/soak: $(B)/tests/system/soak.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-# The pressure tests' figures (tests/test_pressure.c) under each engine,
+# The pressure tests' figures (tests/system/test_pressure.c) under each engine,
 # into bench/results/pressure.md.
 pressure: $(BIN) $(B)/abuse-tests $(B)/slowfs
-	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (tests/test_pressure.c)' \
+	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (tests/system/test_pressure.c)' \
 	    '| figure | engine | measured | bound |' '|---|---|--:|---|' \
 	    >bench/results/pressure.md
 	set -e; for engine in $(ENGINES); do \
@@ -109,10 +108,10 @@ soak: $(BIN) $(B)/soak
 	$(TEST_ENV) FINGERD=$(BIN) SOAK_SECONDS=$(SOAK_SECONDS) \
 	    SOAK_RESULTS=bench/results/soak.md $(B)/soak --timeout=0
 
-# tests/slowfs.c: a FUSE file system that hangs on demand, for the tests.
+# tests/tools/slowfs.c: a FUSE file system that hangs on demand, for the tests.
 FUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags fuse3 2>/dev/null)
 FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null || echo -lfuse3)
-$(B)/slowfs: tests/slowfs.c
+$(B)/slowfs: tests/tools/slowfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS)
 
@@ -124,7 +123,7 @@ SYSTEM_FLAGS = --jobs=8 --timeout=60
 ABUSE_FLAGS = --jobs=1 --timeout=90
 CHECK_SOAK_SECONDS ?= 60
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/tools/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
@@ -144,22 +143,22 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 	    SLOWFS=$(B)/slowfs $(B)/abuse-tests $(ABUSE_FLAGS); \
 	    SOAK_SECONDS=$$(($(CHECK_SOAK_SECONDS) / 2)) $(B)/soak \
 	        --timeout=$$(($(CHECK_SOAK_SECONDS) + 120)); \
-	    FINGERD_OPS_DEB=$$deb tests/test_ops.sh; \
+	    FINGERD_OPS_DEB=$$deb tests/system/test_ops.sh; \
 	    deb=skip; \
 	done
-	$(TEST_ENV) FINGERD=$(BIN) tests/test_container.sh
-	$(TEST_ENV) FINGERD=$(BIN) tests/test_userdb.sh
-	$(TEST_ENV) FINGERD=$(BIN) tests/test_haproxy.sh
-	if [ "$(OPS_DEB)" != skip ]; then tests/test_systemd.sh; fi
+	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_container.sh
+	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_userdb.sh
+	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_haproxy.sh
+	if [ "$(OPS_DEB)" != skip ]; then tests/system/test_systemd.sh; fi
 
-# tests/test_ops.sh: the real finger client, systemd-socket-activate,
+# tests/system/test_ops.sh: the real finger client, systemd-socket-activate,
 # inetd mode, -w, make install and the Debian package (built once, in
-# the normal run).  tests/test_container.sh: fingerd with no flag in runc
-# under Podman's default seccomp profile, which refuses io_uring.  tests/test_userdb.sh: real user databases, LDAP
+# the normal run).  tests/system/test_container.sh: fingerd with no flag in runc
+# under Podman's default seccomp profile, which refuses io_uring.  tests/system/test_userdb.sh: real user databases, LDAP
 # (slapd, nslcd) and libnss-extrausers, in namespaces of its own.
-# tests/test_haproxy.sh: HAProxy (send-proxy, send-proxy-v2) and nginx's
+# tests/system/test_haproxy.sh: HAProxy (send-proxy, send-proxy-v2) and nginx's
 # stream module (proxy_protocol) in front of fingerd -p, in a network
-# namespace.  tests/test_systemd.sh: the .deb under a real systemd, in a Debian 12
+# namespace.  tests/system/test_systemd.sh: the .deb under a real systemd, in a Debian 12
 # tree booted by systemd-nspawn (the tree cached in /var/cache/fingerd-tests);
 # like the .deb of test_ops.sh, in the normal run only (not with OPS_DEB=skip).
 OPS_DEB ?= build
@@ -175,10 +174,10 @@ fuzz:
 	$(MAKE) -C tests/fuzz run
 
 # The system tests with the daemon under valgrind's memcheck: any error
-# or definite leak fails the test that ran it (tests/valgrind-fingerd).
+# or definite leak fails the test that ran it (tests/tools/valgrind-fingerd).
 # Memcheck is tens of times slower: every wait and latency bound of the
 # tests is scaled, so that a loaded 2-core machine passes too.
-VALGRIND_ENV = FINGERD=tests/valgrind-fingerd FINGERD_VALGRIND=1 \
+VALGRIND_ENV = FINGERD=tests/tools/valgrind-fingerd FINGERD_VALGRIND=1 \
 	FINGERD_WAIT_SCALE=5 VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind
 VALGRIND_FLAGS = --jobs=2 --timeout=300
 check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \

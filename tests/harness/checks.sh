@@ -1,4 +1,4 @@
-# tests/checks.sh: the shell tests' checks (test_ops.sh, test_userdb.sh,
+# tests/harness/checks.sh: the shell tests' checks (test_ops.sh, test_userdb.sh,
 # test_container.sh, test_systemd.sh source it).  One line a check, "ok   - what" or
 # "FAIL - what"; the counts in $passed and $failed.  expect_bytes writes
 # $T/expected: the sourcing script sets T first.

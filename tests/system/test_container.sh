@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_container.sh: fingerd in a real OCI runtime (runc), under the
+# tests/system/test_container.sh: fingerd in a real OCI runtime (runc), under the
 # seccomp profile Podman gives every container by default, which refuses
 # io_uring with ENOSYS.  fingerd is started with no flag and must serve.
 #
@@ -13,13 +13,13 @@
 #       and the Debian finger client on 127.0.0.1:79
 #   runc kill (SIGTERM): fingerd exits 0; the container is deleted
 #
-# Run as root from anywhere: tests/test_container.sh.  The whole script
+# Run as root from anywhere: tests/system/test_container.sh.  The whole script
 # runs in a private network namespace (unshare -n); oci-bundle makes the
 # container share "the host's" network namespace, which is that one, so
 # port 79 is the script's own.  Environment:
 #
 #   FINGERD=path           the binary under test (default ./fingerd)
-#   OCI_BUNDLE=path        the bundle writer (default tests/oci-bundle)
+#   OCI_BUNDLE=path        the bundle writer (default tests/data/oci-bundle)
 #   FINGERD_CONTAINER_SELFTEST=1
 #                          prove the harness: the same bundle, with a stand-in
 #                          server (busybox nc -ll and a shell script) in place
@@ -41,13 +41,13 @@ ENGINE_RE=${FINGERD_CONTAINER_ENGINE_RE:-'^fingerd: event=engine engine=epoll wh
 set -u
 [ -n "${OPS_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 SELFTEST=${FINGERD_CONTAINER_SELFTEST:-}
-OCI_BUNDLE=${OCI_BUNDLE:-$TOP/tests/oci-bundle}
+OCI_BUNDLE=${OCI_BUNDLE:-$TOP/tests/data/oci-bundle}
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/test_container.sh needs root (runc, port 79)"
+	echo "SKIP - tests/system/test_container.sh needs root (runc, port 79)"
 	echo "0 passed, 0 failed"
 	exit 0
 fi
@@ -90,7 +90,7 @@ STATE=$T/runc			# runc --root: this script's containers only
 NAME=fingerd-ct-$$
 RUNC_PID=
 
-. tests/checks.sh
+. tests/harness/checks.sh
 
 runc_() {
 	timeout -k 2 10 runc --root "$STATE" "$@"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_ops.sh: fingerd the way machines run it, with real components.
+# tests/system/test_ops.sh: fingerd the way machines run it, with real components.
 #
 #   the Debian finger client against fingerd on port 79
 #   systemd-socket-activate handing fingerd its socket (fingerd.socket)
@@ -9,7 +9,7 @@
 #   the Debian package: built, inspected, installed in a throwaway root
 #   fingerd.8: mandoc -Tlint, and the flags of fingerd -h
 #
-# Run as root from anywhere (make check does): tests/test_ops.sh.  The
+# Run as root from anywhere (make check does): tests/system/test_ops.sh.  The
 # whole script runs in a private network namespace (unshare -n), so port
 # 79 and the fixed ports below are its own; a mount namespace holds the
 # package's installation.  The user database is a fixture read through
@@ -30,7 +30,7 @@
 set -u
 [ -n "${OPS_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
 	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
@@ -43,7 +43,7 @@ ENGINE=()
 [ -n "${FINGERD_ENGINE:-}" ] && ENGINE=(-E "$FINGERD_ENGINE")
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/test_ops.sh needs root (port 79, namespaces)"
+	echo "SKIP - tests/system/test_ops.sh needs root (port 79, namespaces)"
 	echo "0 passed, 0 failed"
 	exit 0
 fi
@@ -66,7 +66,7 @@ T=$(mktemp -d /tmp/fingerd-ops.XXXXXX)
 chmod 755 "$T"
 DAEMONS=()
 
-. tests/checks.sh
+. tests/harness/checks.sh
 
 # The processes a process started.
 children() {

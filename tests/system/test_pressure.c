@@ -1,6 +1,6 @@
 /*
  * Under pressure, against the real daemon: a member's home on a file
- * system that hangs (tests/slowfs.c, FUSE, in a mount namespace of the
+ * system that hangs (tests/tools/slowfs.c, FUSE, in a mount namespace of the
  * test's own), asked for once and over and over; the log as a file, a
  * slowly read pipe, a stalled FIFO and an O_NONBLOCK pipe under a
  * thousand concurrent hostile queries; the listening socket destroyed

@@ -2,8 +2,8 @@
  * Behind a proxy (-p): a connection from a listed address begins with a
  * PROXY protocol header, v1 or v2, and the client is the address it
  * names, for the log and for -a.  The real daemon, both engines; the
- * proxy is this test, connecting from 127.0.0.2 (tests/test_haproxy.sh
- * puts a real HAProxy in front).  The parser itself: tests/test_proxy.c.
+ * proxy is this test, connecting from 127.0.0.2 (tests/system/test_haproxy.sh
+ * puts a real HAProxy in front).  The parser itself: tests/unit/test_proxy.c.
  */
 #include <sys/socket.h>
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_systemd.sh: the Debian package under a real systemd.
+# tests/system/test_systemd.sh: the Debian package under a real systemd.
 #
 # A Debian 12 tree (debootstrap, cached between runs) boots with systemd
 # as its PID 1 in systemd-nspawn; the package built from this tree is
@@ -24,7 +24,7 @@
 # always stopped at the end (SIGTERM to systemd-nspawn halts it, SIGKILL
 # after 15 s), and every wait is bounded, the whole run by 900 s.
 #
-# Run as root from anywhere (make check does): tests/test_systemd.sh.
+# Run as root from anywhere (make check does): tests/system/test_systemd.sh.
 # Environment:
 #
 #   FINGERD_SYSTEMD_DEB=build   build the .deb from a copy of this tree
@@ -48,7 +48,7 @@
 set -u
 [ -n "${SYSTEMD_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 DEB_MODE=${FINGERD_SYSTEMD_DEB:-build}
 CACHE=${FINGERD_SYSTEMD_CACHE:-/var/cache/fingerd-tests}
@@ -60,7 +60,7 @@ DEBOOTSTRAP_ARGS="--variant=minbase --include=systemd,systemd-sysv,dbus,\
 adduser,procps,liburing2,libcap2,libseccomp2 bookworm"
 
 skip_all() {
-	echo "SKIP - tests/test_systemd.sh: $1"
+	echo "SKIP - tests/system/test_systemd.sh: $1"
 	echo "0 passed, 0 failed"
 	exit 0
 }
@@ -88,7 +88,7 @@ NSPAWN=		# timeout, systemd-nspawn's parent: a TERM it passes on
 NSPAWN_PID=
 LEADER=
 
-. tests/checks.sh
+. tests/harness/checks.sh
 
 stop_container() {
 	[ -n "$NSPAWN" ] || return 0

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_userdb.sh: fingerd against real user databases, not a fixture.
+# tests/system/test_userdb.sh: fingerd against real user databases, not a fixture.
 #
 #   libnss-extrausers: /var/lib/extrausers/passwd and group
 #   LDAP: Debian's slapd with a database of its own, read through nslcd
@@ -10,7 +10,7 @@
 # member had before) joins, SIGHUP, her plan is served; alice leaves,
 # SIGHUP, she is "No such user"; SIGTERM, exit status 0.
 #
-# Run as root from anywhere: tests/test_userdb.sh.  The machine's own
+# Run as root from anywhere: tests/system/test_userdb.sh.  The machine's own
 # configuration is never touched: everything runs in private mount,
 # network and PID namespaces (unshare -m -n -p), where tmpfs and bind
 # mounts give /etc/nsswitch.conf, /etc/nslcd.conf, /var/lib/extrausers,
@@ -47,7 +47,7 @@
 set -u
 [ -n "${USERDB_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
 	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
 	echo "0 passed, 1 failed"
@@ -57,7 +57,7 @@ FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
 passed=0
 failed=0
 
-. tests/checks.sh
+. tests/harness/checks.sh
 
 # The files this test must not change on the machine (read from the
 # outside, or through /proc/PID/root), and its own paths in /run.
@@ -85,7 +85,7 @@ host_state() {
 
 if [ -z "${FINGERD_USERDB_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP - tests/test_userdb.sh needs root (namespaces, slapd, nslcd)"
+		echo "SKIP - tests/system/test_userdb.sh needs root (namespaces, slapd, nslcd)"
 		echo "0 passed, 0 failed"
 		exit 0
 	fi
