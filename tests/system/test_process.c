@@ -30,52 +30,7 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
-
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(process, .init = setup, .fini = teardown);
-
-static void
-expect(const char *query, const void *want, size_t len)
-{
-	struct buffer b;
-
-	cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b), 0,
-	    "query %s: no close from the server: %s", query, strerror(errno));
-	assert_bytes(&b, want, len, query);
-	buffer_free(&b);
-}
-
-#define EXPECT(query, want)	expect(query, want, sizeof(want) - 1)
-
-#define EXPECT_LOG(pattern) \
-	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
-	    "no log line matches %s", pattern)
-
-static void
-stopped_cleanly(void)
-{
-	struct buffer b;
-	int status = daemon_stop(&fx, SIGTERM);
-
-	log_read(&fx, &b);
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
-	    status, b.data);
-	buffer_free(&b);
-}
+TestSuite(process, .init = fixture_setup, .fini = fixture_teardown);
 
 static bool
 alive(pid_t pid)
@@ -533,41 +488,6 @@ Test(process, a_supervisor_killed_leaves_no_worker)
 	assert_reply(&b, "", "the slow client, reset at its deadline");
 	close(fd);
 	buffer_free(&b);
-}
-
-/* A port nothing listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Waits, bounded, until the port accepts connections. */
-static bool
-accepting(int port)
-{
-	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	int fd;
-
-	while (now_seconds() < deadline) {
-		if ((fd = client_connect(LOCAL, port)) >= 0) {
-			close(fd);
-			return true;
-		}
-		nanosleep(&pause, NULL);
-	}
-	return false;
 }
 
 /* Started with 0, 1 or 2 closed: it serves, and exits 0. */

@@ -17,24 +17,9 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
 #define PROXY		"127.0.0.2"	/* listed with -p */
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(proxied, .init = setup, .fini = teardown);
+TestSuite(proxied, .init = fixture_setup, .fini = fixture_teardown);
 
 /* A v2 header: PROXY over TCP/IPv6 from 2001:db8::7 port 4242, a TLV. */
 static const unsigned char v2_ipv6[] = {
