@@ -127,40 +127,103 @@ TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
-# The system suites run under each engine: one suite, the engine the
-# harness passes (-E, from FINGERD_ENGINE).  The soak's time is shared.
+# The tests that depend on the engine run under each: the exchange, the
+# plans' reads, deadlines, eviction, the workers' log writes and the
+# pressure on them (exchange, abuse-tests, soak, proxied and most of
+# daemon-tests).  ENGINE_FREE names the tests that exercise the same code
+# whichever engine carries the bytes, or name their engine with -E
+# themselves: the supervisor's lifecycle, options and exit statuses, the
+# log's format, the counters, privileges, the survey of homes.  They run
+# under the first engine only.  A new test runs under each engine until
+# it is named here.  (A Criterion --filter: suite/test, @(a|b) one of.)
 ENGINES = io_uring epoll
+ENGINE_FREE = counters/*|process/@($(call one_of,$(PROCESS_ENGINE_FREE)))|$\
+	daemon/@($(call one_of,$(DAEMON_ENGINE_FREE)))
+PROCESS_ENGINE_FREE = a_member_added_later_is_served_wherever_her_home_is \
+	the_group_is_followed_with_no_signal nofinger_hides_a_member \
+	a_worker_takes_no_sighup_for_a_stop a_home_at_slash_is_not_served \
+	a_supervisor_killed_leaves_no_worker stdin_closed_at_start \
+	stdout_closed_at_start stderr_closed_at_start \
+	a_reload_is_announced_once_the_old_generation_listens_no_more
+DAEMON_ENGINE_FREE = usage_error_* dual_stack_by_default \
+	bind_ipv4_refuses_ipv6 bind_ipv6_refuses_ipv4 sighup_reloads_group log_line_format \
+	log_escapes_query log_levels_for_the_journal unknown_group \
+	empty_names_refused proxy_prefixes_refused one_member_is_singular \
+	unknown_user port_in_use help_and_version \
+	engine_falls_back_under_dockers_profile \
+	engine_falls_back_under_podmans_profile \
+	engine_io_uring_demanded_under_dockers_profile \
+	engine_io_uring_demanded_under_podmans_profile \
+	engine_named_in_the_log openat2_refused_under_epoll \
+	openat2_refused_under_auto openat2_and_io_uring_refused_under_auto \
+	engine_unknown privileges_dropped unprivileged_needs_no_capset \
+	inetd_log_never_reaches_the_client \
+	inetd_logs_to_syslog_when_stderr_is_the_connection \
+	inetd_logs_to_another_socket inetd_falls_back_to_epoll \
+	a_home_out_of_reach_is_logged_with_its_fix \
+	a_home_that_leads_to_slash_is_not_served \
+	list_columns_of_long_and_short_logins \
+	a_worker_killed_by_its_filter_is_explained \
+	log_file_lines_begin_with_their_time syslog_lines_are_datagrams \
+	syslog_unreachable_at_start own_events_are_key_value_lines
+empty =
+space = $(empty) $(empty)
+one_of = $(subst $(space),|,$(strip $(1)))
+# daemon-tests under the first engine: every test; under the others:
+# the tests that depend on the engine.
+EVERY_TEST = *
+ENGINE_TESTS = !($(ENGINE_FREE))
+
+# The shell suites run once, each in namespaces of its own, at the same
+# time: they wait on daemons, proxies, LDAP and a booted systemd more
+# than on the CPU.  Each one's output is shown whole once it ends.
+SHELL_SUITES = test_ops test_container test_userdb test_haproxy
 check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 	    $(B)/abuse-tests $(B)/slowfs $(B)/soak
 	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
 	    NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
-	set -e; deb=$(OPS_DEB); for engine in $(ENGINES); do \
+	set -e; filter='$(EVERY_TEST)'; for engine in $(ENGINES); do \
 	    echo "== the system suites, -E $$engine"; \
 	    export FINGERD=$(BIN) FINGERD_ENGINE=$$engine $(TEST_ENV); \
 	    $(B)/exchange $(SYSTEM_FLAGS); \
-	    $(B)/daemon-tests $(SYSTEM_FLAGS); \
+	    $(B)/daemon-tests $(SYSTEM_FLAGS) --filter "$$filter"; \
 	    SLOWFS=$(B)/slowfs $(B)/abuse-tests $(ABUSE_FLAGS); \
 	    SOAK_SECONDS=$$(($(CHECK_SOAK_SECONDS) / 2)) $(B)/soak \
 	        --timeout=$$(($(CHECK_SOAK_SECONDS) + 120)); \
-	    FINGERD_OPS_DEB=$$deb tests/system/test_ops.sh; \
-	    deb=skip; \
+	    filter='$(ENGINE_TESTS)'; \
 	done
-	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_container.sh
-	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_userdb.sh
-	$(TEST_ENV) FINGERD=$(BIN) tests/system/test_haproxy.sh
-	if [ "$(OPS_DEB)" != skip ]; then tests/system/test_systemd.sh; fi
+	$(MAKE) --no-print-directory check-shell
+
+# The shell suites (test_systemd.sh with the .deb: not with OPS_DEB=skip).
+check-shell: $(BIN)
+	@echo "== the shell suites, at the same time, -E $(firstword $(ENGINES))"
+	@rm -rf $(B)/shell && mkdir -p $(B)/shell; \
+	suites="$(SHELL_SUITES)"; \
+	[ "$(OPS_DEB)" = skip ] || suites="$$suites test_systemd"; \
+	export FINGERD=$(BIN) FINGERD_ENGINE=$(firstword $(ENGINES)) \
+	    FINGERD_OPS_DEB=$(OPS_DEB) $(TEST_ENV); \
+	pids=; for suite in $$suites; do \
+	    ( start=$$(date +%s); tests/system/$$suite.sh; status=$$?; \
+	      echo "$$suite.sh: exit $$status, $$(($$(date +%s) - start)) s"; \
+	      exit $$status ) >$(B)/shell/$$suite.out 2>&1 & pids="$$pids $$!"; \
+	done; \
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	for suite in $$suites; do cat $(B)/shell/$$suite.out; done; \
+	exit $$status
 
 # tests/system/test_ops.sh: the real finger client, systemd-socket-activate,
 # inetd mode, -w, make install and the Debian package (built once, in
-# the normal run).  tests/system/test_container.sh: fingerd with no flag in runc
-# under Podman's default seccomp profile, which refuses io_uring.  tests/system/test_userdb.sh: real user databases, LDAP
-# (slapd, nslcd) and libnss-extrausers, in namespaces of its own.
-# tests/system/test_haproxy.sh: HAProxy (send-proxy, send-proxy-v2) and nginx's
-# stream module (proxy_protocol) in front of fingerd -p, in a network
-# namespace.  tests/system/test_systemd.sh: the .deb under a real systemd, in a Debian 12
-# tree booted by systemd-nspawn (the tree cached in /var/cache/fingerd-tests);
-# like the .deb of test_ops.sh, in the normal run only (not with OPS_DEB=skip).
+# the normal run).  tests/system/test_container.sh: fingerd with no flag
+# in runc under Podman's default seccomp profile, which refuses io_uring.
+# tests/system/test_userdb.sh: real user databases, LDAP (slapd, nslcd)
+# and libnss-extrausers, in namespaces of its own.
+# tests/system/test_haproxy.sh: HAProxy (send-proxy, send-proxy-v2) and
+# nginx's stream module (proxy_protocol) in front of fingerd -p, in a
+# network namespace.  tests/system/test_systemd.sh: the .deb under a real
+# systemd, in a Debian 12 tree booted by systemd-nspawn (the tree cached
+# in /var/cache/fingerd-tests); like the .deb of test_ops.sh, in the
+# normal run only (not with OPS_DEB=skip).
 OPS_DEB ?= build
 
 check-asan:
@@ -183,12 +246,13 @@ VALGRIND_FLAGS = --jobs=2 --timeout=300
 check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
 	    $(B)/slowfs
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
-	set -e; for engine in $(ENGINES); do \
+	set -e; filter='$(EVERY_TEST)'; for engine in $(ENGINES); do \
 	    echo "== under valgrind, -E $$engine"; \
 	    export FINGERD_ENGINE=$$engine $(TEST_ENV) $(VALGRIND_ENV); \
 	    $(B)/exchange $(VALGRIND_FLAGS); \
-	    $(B)/daemon-tests $(VALGRIND_FLAGS); \
+	    $(B)/daemon-tests $(VALGRIND_FLAGS) --filter "$$filter"; \
 	    SLOWFS=$(B)/slowfs $(B)/abuse-tests --jobs=1 --timeout=300; \
+	    filter='$(ENGINE_TESTS)'; \
 	done
 
 # Every test, and how long they took in all.
@@ -224,6 +288,6 @@ clean:
 	$(MAKE) -C tests/fuzz clean
 
 .PHONY: all help bench bench-trace check check-all check-normal check-asan \
-	check-valgrind check-arm64 fuzz clean soak pressure
+	check-shell check-valgrind check-arm64 fuzz clean soak pressure
 
 include install.mk
