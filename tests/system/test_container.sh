@@ -46,21 +46,11 @@ TOP=$(pwd)
 SELFTEST=${FINGERD_CONTAINER_SELFTEST:-}
 OCI_BUNDLE=${OCI_BUNDLE:-$TOP/tests/data/oci-bundle}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/system/test_container.sh needs root (runc, port 79)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-
-bail() {
-	echo "FAIL - $1"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+. tests/harness/checks.sh
+needs_root "runc, port 79"
 
 if [ -z "$SELFTEST" ]; then
-	FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) ||
-	    bail "${FINGERD:-./fingerd} does not exist: run make first"
+	fingerd_found
 else
 	FINGERD=${FINGERD:-./fingerd}
 fi
@@ -71,26 +61,15 @@ done
 [ -x "$OCI_BUNDLE" ] || bail "oci-bundle not found at $OCI_BUNDLE (set OCI_BUNDLE)"
 
 # Everything below runs in a network namespace of its own, bounded.
-if [ -z "${FINGERD_CONTAINER_NETNS:-}" ]; then
-	timeout 10 unshare -n true ||
-	    bail "unshare -n: cannot create a network namespace"
-	exec timeout -k 10 240 unshare -n env FINGERD_CONTAINER_NETNS=1 \
-	    FINGERD="$FINGERD" OCI_BUNDLE="$OCI_BUNDLE" bash "$0" "$@"
-fi
-timeout 5 ip link set lo up || bail "ip link set lo up"
+in_netns FINGERD_CONTAINER_NETNS 240 OCI_BUNDLE="$OCI_BUNDLE"
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-container.XXXXXX)
-# The root file system is under it: nobody must get through to the homes.
-chmod 755 "$T"
+# The root file system is under $T: nobody must get through to the homes.
+scratch container
 ROOTFS=$T/rootfs
 BUNDLE=$T/bundle
 STATE=$T/runc			# runc --root: this script's containers only
 NAME=fingerd-ct-$$
 RUNC_PID=
-
-. tests/harness/checks.sh
 
 runc_() {
 	timeout -k 2 10 runc --root "$STATE" "$@"

@@ -18,28 +18,13 @@
 
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
-	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/system/test_haproxy.sh needs root (a network namespace)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-if [ -z "${FINGERD_HAPROXY_NETNS:-}" ]; then
-	exec timeout -k 10 120 unshare -n env FINGERD_HAPROXY_NETNS=1 \
-	    FINGERD="$FINGERD" bash "$0" "$@"
-fi
-timeout 5 ip link set lo up || { echo "FAIL - ip link set lo up"; exit 1; }
-
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-haproxy.XXXXXX)
-chmod 755 "$T"
-PIDS=()
 . tests/harness/checks.sh
+fingerd_found
+needs_root "a network namespace"
+in_netns FINGERD_HAPROXY_NETNS 120
+
+scratch haproxy
+PIDS=()
 
 cleanup() {
 	local p

@@ -59,36 +59,23 @@ MIRROR=${FINGERD_SYSTEMD_MIRROR:-http://deb.debian.org/debian}
 DEBOOTSTRAP_ARGS="--variant=minbase --include=systemd,systemd-sysv,dbus,\
 adduser,procps,liburing2,libcap2,libseccomp2 bookworm"
 
-skip_all() {
-	echo "SKIP - tests/system/test_systemd.sh: $1"
-	echo "0 passed, 0 failed"
-	exit 0
-}
-
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null ||
-    skip_all "systemd-nspawn is not installed (apt-get install systemd-container)"
+. tests/harness/checks.sh
+needs_root "systemd-nspawn"
+command -v systemd-nspawn >/dev/null || skip_all "tests/system/test_systemd.sh: \
+systemd-nspawn is not installed (apt-get install systemd-container)"
 
 # Everything below runs in a mount namespace of its own, bounded.
 if [ -z "${FINGERD_SYSTEMD_NS:-}" ]; then
 	exec timeout -k 10 900 unshare -m --propagation private \
 	    env FINGERD_SYSTEMD_NS=1 bash "$0" "$@"
 fi
-mount -t tmpfs -o mode=755 tmpfs /run || {
-	echo "FAIL - a tmpfs on /run in a mount namespace"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+mount -t tmpfs -o mode=755 tmpfs /run ||
+    bail "a tmpfs on /run in a mount namespace"
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-systemd.XXXXXX)
-chmod 755 "$T"
+scratch systemd
 NSPAWN=		# timeout, systemd-nspawn's parent: a TERM it passes on
 NSPAWN_PID=
 LEADER=
-
-. tests/harness/checks.sh
 
 stop_container() {
 	[ -n "$NSPAWN" ] || return 0
@@ -329,7 +316,7 @@ test_epoll() {
 began=$SECONDS
 if ! make_tree; then
 	echo "       | $(tail -1 "$T/debootstrap.log")"
-	skip_all "debootstrap could not make $TREE (no mirror reachable?)"
+	skip_all "tests/system/test_systemd.sh: debootstrap could not make $TREE (no mirror reachable?)"
 fi
 echo "# the tree $TREE ($((SECONDS - began)) s)"
 
@@ -339,7 +326,7 @@ case $DEB_MODE in
 build)
 	command -v dpkg-buildpackage >/dev/null &&
 	    command -v dh >/dev/null ||
-	    skip_all "dpkg-dev and debhelper are needed to build the package"
+	    skip_all "tests/system/test_systemd.sh: dpkg-dev and debhelper are needed to build the package"
 	if build_deb "$T/deb"; then
 		ok "dpkg-buildpackage -us -uc -b builds the package ($((SECONDS - began)) s)"
 	else
