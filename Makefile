@@ -190,7 +190,7 @@ check-normal: $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
 	    $(B)/daemon-tests $(SYSTEM_FLAGS) --filter "$$filter"; \
 	    filter='$(ENGINE_TESTS)'; \
 	done
-	export FINGERD=$(BIN) SLOWFS=$(B)/slowfs $(TEST_ENV); \
+	$(ALONGSIDE_ABUSE)export FINGERD=$(BIN) SLOWFS=$(B)/slowfs $(TEST_ENV); \
 	    $(call each_engine_at_once,abuse,$(B)/abuse-tests $(ABUSE_FLAGS))
 	set -e; for engine in $(ENGINES); do \
 	    echo "== the soak, -E $$engine"; \
@@ -216,7 +216,16 @@ each_engine_at_once = mkdir -p $(B)/out; pids=; \
 	for engine in $(ENGINES); do \
 	    echo "== $(1), -E $$engine"; cat $(B)/out/$(1)-$$engine; \
 	done; \
+	[ -z "$$alongside" ] || { wait $$alongside || status=1; \
+	    echo "== at the same time: $(ALONGSIDE_ABUSE_WHAT)"; \
+	    cat $(B)/out/alongside; }; \
 	exit $$status
+
+# make check runs the fuzzers (one core, for FUZZ_SECONDS each) while the
+# normal build's abuse suites wait: ALONGSIDE_ABUSE starts them then, in
+# the background.
+ALONGSIDE_ABUSE =
+ALONGSIDE_ABUSE_WHAT = make fuzz
 
 # The shell suites (test_systemd.sh with the .deb: not with OPS_DEB=skip).
 check-shell: $(BIN)
@@ -285,7 +294,15 @@ check:
 	@start=$$(date +%s); $(MAKE) check-all; status=$$?; \
 	    echo "make check: $$(($$(date +%s) - start)) s"; exit $$status
 
-check-all: check-normal check-asan check-valgrind fuzz
+# The fuzzers are built first, then run while the normal build's abuse
+# suites wait (ALONGSIDE_ABUSE): 3 minutes of one core.
+check-all:
+	$(MAKE) -C tests/fuzz all
+	$(MAKE) check-normal ALONGSIDE_ABUSE='mkdir -p $(B)/out; \
+	    env -u LSAN_OPTIONS $(MAKE) -s -C tests/fuzz run \
+	    >$(B)/out/alongside 2>&1 & alongside=$$$$!; '
+	$(MAKE) check-asan
+	$(MAKE) check-valgrind
 
 # The exchange and daemon suites, each engine, on arm64: built in a Debian
 # arm64 tree and run in qemu-system-aarch64 (TCG), the tree cached in
