@@ -135,9 +135,8 @@ TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 # whichever engine carries the bytes, or name their engine with -E
 # themselves: the supervisor's lifecycle, options and exit statuses, the
 # log's format, SIGUSR1 and the metrics directory, privileges, the survey
-# of homes.  They run
-# under the first engine only.  A new test runs under each engine until
-# it is named here.  (A Criterion --filter: suite/test, @(a|b) one of.)
+# of homes.  They run under the first engine only.  A new test runs under
+# each engine until it is named here.  (A Criterion --filter: suite/test, @(a|b) one of.)
 ENGINES = io_uring epoll
 ENGINE_FREE = counters/@($(call one_of,$(COUNTERS_ENGINE_FREE)))|$\
 	process/@($(call one_of,$(PROCESS_ENGINE_FREE)))|$\
