@@ -272,8 +272,10 @@ void	 expect_at(const char *, const char *, const void *, size_t);
 #define EXPECT_LOG(pattern) \
 	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
 	    "no log line matches %s", pattern)
+double	 served_at(const char *, const char *, double, int);
 void	 stopped_cleanly(void);
 void	 skip_under_valgrind(const char *);
+int	 client_connect_blocking(const char *, int, int);
 int	 free_port(void);
 bool	 accepting(int);
 

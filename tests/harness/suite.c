@@ -68,6 +68,30 @@ expect_at(const char *host, const char *query, const void *want,
 	expect_reply_at(host, query, strlen(query), want, want_len);
 }
 
+/*
+ * The first time (seconds, of now_seconds()) fx's daemon at LOCAL replies
+ * want to query, asking every poll_ms for up to seconds; -1 if never.
+ */
+double
+served_at(const char *query, const char *want, double seconds, int poll_ms)
+{
+	double end = now_seconds() + seconds;
+	struct timespec pause = { poll_ms / 1000, poll_ms % 1000 * 1000000L };
+	struct buffer b;
+	bool same;
+
+	do {
+		cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b),
+		    0, "query %s: no close from the server", query);
+		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
+		buffer_free(&b);
+		if (same)
+			return now_seconds();
+		nanosleep(&pause, NULL);
+	} while (now_seconds() < end);
+	return -1;
+}
+
 /* SIGTERM: exit 0, which a sanitizer changes when it finds an error. */
 void
 stopped_cleanly(void)
@@ -81,6 +105,31 @@ skip_under_valgrind(const char *why)
 {
 	if (under_valgrind())
 		cr_skip_test("valgrind: %s", why);
+}
+
+/*
+ * A blocking connection from the IPv4 address source (127.0.0.2, say) to
+ * port at LOCAL, with a receive buffer of rcvbuf bytes (0: the system's).
+ */
+int
+client_connect_blocking(const char *source, int port, int rcvbuf)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	struct sockaddr_in to = { .sin_family = AF_INET };
+	int fd;
+
+	inet_pton(AF_INET, source, &from.sin_addr);
+	inet_pton(AF_INET, LOCAL, &to.sin_addr);
+	to.sin_port = htons((uint16_t)port);
+	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
+	if (rcvbuf > 0)
+		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf)), 0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
+	    "bind %s: %s", source, strerror(errno));
+	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
+	    "connect from %s: %s", source, strerror(errno));
+	return fd;
 }
 
 /* A port nothing listens on now. */

@@ -53,22 +53,7 @@ TestSuite(abuse, .init = setup, .fini = fixture_teardown);
 static int
 connect_small_from(const char *source, int rcvbuf)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	int fd;
-
-	inet_pton(AF_INET, source, &from.sin_addr);
-	inet_pton(AF_INET, SERVER, &to.sin_addr);
-	to.sin_port = htons((uint16_t)fx.port);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	if (rcvbuf > 0)
-		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		    sizeof(rcvbuf)), 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
-	    "bind %s: %s", source, strerror(errno));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
-	    "connect from %s: %s", source, strerror(errno));
-	return fd;
+	return client_connect_blocking(source, fx.port, rcvbuf);
 }
 
 static int

@@ -626,20 +626,7 @@ Test(pressure, a_read_error_is_not_cached)
 static bool
 reply_becomes(const char *query, const char *want, double seconds)
 {
-	double deadline = now_seconds() + seconds;
-	struct buffer b;
-	bool same;
-
-	do {
-		cr_assert_eq(finger(SERVER, fx.port, query, strlen(query), &b),
-		    0, "query %s: no close from the server", query);
-		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
-		buffer_free(&b);
-		if (same)
-			return true;
-		usleep(100 * 1000);
-	} while (now_seconds() < deadline);
-	return false;
+	return served_at(query, want, seconds, 100) >= 0;
 }
 
 /* The one worker, once the older ones are gone; its pid. */
@@ -1379,18 +1366,7 @@ Test(pressure, listening_socket_destroyed_evicts_no_one)
 static int
 connect_from(const char *source, int port)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	int fd;
-
-	inet_pton(AF_INET, source, &from.sin_addr);
-	inet_pton(AF_INET, SERVER, &to.sin_addr);
-	to.sin_port = htons((uint16_t)port);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
-	    "connect from %s: %s", source, strerror(errno));
-	return fd;
+	return client_connect_blocking(source, port, 0);
 }
 
 static int

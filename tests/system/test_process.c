@@ -90,27 +90,11 @@ Test(process, a_member_added_later_is_served_wherever_her_home_is)
 	stopped_cleanly();
 }
 
-/*
- * The first time (seconds, of now_seconds()) the reply to query is want,
- * polling for up to limit seconds; -1 when it never was.
- */
+/* served_at, polling every 20 ms for up to limit seconds, scaled. */
 static double
-served_at(const char *query, const char *want, double limit)
+served_within(const char *query, const char *want, double limit)
 {
-	double end = now_seconds() + limit * wait_scale();
-	struct buffer b;
-	bool same;
-
-	do {
-		cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b),
-		    0, "query %s: no close from the server", query);
-		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
-		buffer_free(&b);
-		if (same)
-			return now_seconds();
-		usleep(20 * 1000);
-	} while (now_seconds() < end);
-	return -1;
+	return served_at(query, want, limit * wait_scale(), 20);
 }
 
 /*
@@ -128,7 +112,7 @@ Test(process, the_group_is_followed_with_no_signal)
 	EXPECT("zoe\r\n", REPLY_NO_SUCH_USER);
 	changed = now_seconds();
 	fixture_group_rewrite(&fx, "zoe");
-	at = served_at("zoe\r\n", REPLY_ZOE, 4);
+	at = served_within("zoe\r\n", REPLY_ZOE, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "zoe added: served after %.3f s", at - changed);
 	EXPECT_LOG("^fingerd: event=reload group=finger members=2 "
@@ -140,7 +124,7 @@ Test(process, the_group_is_followed_with_no_signal)
 	    "worker");
 	changed = now_seconds();
 	fixture_group_rewrite(&fx, "");
-	at = served_at("zoe\r\n", REPLY_NO_SUCH_USER, 4);
+	at = served_within("zoe\r\n", REPLY_NO_SUCH_USER, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "zoe removed: served after %.3f s", at - changed);
 	/* Each change read once: by inotify, or first by the -R 1 reading. */
@@ -171,7 +155,7 @@ Test(process, nofinger_hides_a_member)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	changed = now_seconds();
 	home_file_write(&fx, "alice", ".nofinger", "", 0);
-	at = served_at("alice\r\n", REPLY_NO_SUCH_USER, 4);
+	at = served_within("alice\r\n", REPLY_NO_SUCH_USER, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "hidden after %.3f s", at - changed);
 	EXPECT("\r\n", LIST_WITHOUT_ALICE);
@@ -192,7 +176,7 @@ Test(process, nofinger_hides_a_member)
 	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	changed = now_seconds();
 	home_file_remove(&fx, "alice", ".nofinger");
-	at = served_at("alice\r\n", REPLY_ALICE, 4);
+	at = served_within("alice\r\n", REPLY_ALICE, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "back after %.3f s", at - changed);
 	EXPECT("\r\n", REPLY_LIST);
