@@ -228,8 +228,7 @@ each_engine_at_once = mkdir -p $(B)/out; pids=; \
 	exit $$status
 
 # make check runs the fuzzers (one core, for FUZZ_SECONDS each) while the
-# normal build's abuse suites wait: ALONGSIDE_ABUSE starts them then, in
-# the background.
+# abuse suites wait: ALONGSIDE_ABUSE starts them then, in the background.
 ALONGSIDE_ABUSE =
 ALONGSIDE_ABUSE_WHAT = make fuzz
 
@@ -300,15 +299,18 @@ check:
 	@start=$$(date +%s); $(MAKE) check-all; status=$$?; \
 	    echo "make check: $$(($$(date +%s) - start)) s"; exit $$status
 
-# The fuzzers are built first, then run while the normal build's abuse
-# suites wait (ALONGSIDE_ABUSE): 3 minutes of one core.
+# The fuzzers are built first, then run while the abuse suites wait
+# (ALONGSIDE_ABUSE): two during the normal build's (2 minutes of one
+# core), the third during the ASan build's.
 check-all:
 	$(MAKE) -C tests/fuzz all
-	$(MAKE) check-normal ALONGSIDE_ABUSE='mkdir -p $(B)/out; \
-	    env -u LSAN_OPTIONS $(MAKE) -s -C tests/fuzz run \
-	    >$(B)/out/alongside 2>&1 & alongside=$$$$!; '
-	$(MAKE) check-asan
+	$(MAKE) check-normal ALONGSIDE_ABUSE='$(call fuzzing,fuzz_query fuzz_proxy)'
+	$(MAKE) check-asan ALONGSIDE_ABUSE='$(call fuzzing,fuzz_plan)'
 	$(MAKE) check-valgrind
+
+# $(call fuzzing,fuzzers): ALONGSIDE_ABUSE's command, $(B) the build's.
+fuzzing = mkdir -p $$(B)/out; env -u LSAN_OPTIONS $(MAKE) -s -C tests/fuzz \
+	run FUZZERS="$(1)" >$$(B)/out/alongside 2>&1 & alongside=$$$$!;
 
 # The exchange and daemon suites, each engine, on arm64: built in a Debian
 # arm64 tree and run in qemu-system-aarch64 (TCG), the tree cached in
