@@ -27,61 +27,16 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
 #define LOCAL6		"::1"
 
 /* A plan larger than the daemon's socket buffer can hold (4 MiB). */
 #define HUGE_PLAN	(8 * 1024 * 1024)
 #define HUGE_MAX	"16777216"
 
-static struct fixture fx;
+/* Skipped under valgrind: no Landlock nor seccomp (warnings), slow windows. */
+#define LOG_EXACT	"the log's exact lines and timing"
 
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(daemon, .init = setup, .fini = teardown);
-
-static void
-expect_at(const char *host, const char *query, const void *want,
-    size_t len)
-{
-	struct buffer b;
-
-	cr_assert_eq(finger(host, fx.port, query, strlen(query), &b), 0,
-	    "query %s to %s: no close from the server: %s", query, host,
-	    strerror(errno));
-	assert_bytes(&b, want, len, query);
-	buffer_free(&b);
-}
-
-#define EXPECT(query, want)	expect_at(LOCAL, query, want, sizeof(want) - 1)
-
-/* The log must have such a line, at most WAIT_LOG_MS after the close. */
-#define EXPECT_LOG(pattern) \
-	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
-	    "no log line matches %s", pattern)
-
-/* SIGTERM: exit 0, which a sanitizer changes when it finds an error. */
-static void
-stopped_cleanly(void)
-{
-	struct buffer b;
-	int status = daemon_stop(&fx, SIGTERM);
-
-	log_read(&fx, &b);
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
-	    status, b.data);
-	buffer_free(&b);
-}
+TestSuite(daemon, .init = fixture_setup, .fini = fixture_teardown);
 
 /* Appends what the non-blocking pipe holds now. */
 static void
@@ -549,8 +504,7 @@ Test(daemon, a_client_that_reads_all_but_stays_is_logged_ok)
 	size_t len;
 	int fd, ret;
 
-	if (under_valgrind())	/* the deadline is not scaled */
-		cr_skip_test("valgrind: 512 KiB read within -t");
+	skip_under_valgrind("512 KiB read within -t");	/* -t not scaled */
 	plan_write(&fx, "alice", text, 512 * 1024);
 	want = plan_reply(text, 512 * 1024, &len);
 	daemon_start(&fx, "-B", LOCAL, "-t", "3", NULL);
@@ -1597,9 +1551,8 @@ openat2_refused(void (*profile)(void), const char *engine,
 	struct buffer log;
 
 	/* valgrind makes calls of its own under the profile's filter. */
-	if (under_valgrind())
-		cr_skip_test("valgrind: a seccomp profile is the kernel's, "
-		    "tested without it");
+	skip_under_valgrind("a seccomp profile is the kernel's, tested "
+	    "without it");
 	fx.child_setup = profile;
 	daemon_start(&fx, "-B", LOCAL, "-E", engine, NULL);
 	EXPECT_LOG(engine_line);
@@ -2400,9 +2353,7 @@ Test(daemon, syslog_lines_are_datagrams)
 	struct buffer log = { 0 }, err;
 	int fd = syslog_bind(&fx);
 
-	/* valgrind: no Landlock nor seccomp (warnings), and slow windows. */
-	if (under_valgrind())
-		cr_skip_test("valgrind: the log's exact lines and timing");
+	skip_under_valgrind(LOG_EXACT);
 
 	daemon_launch(&fx, "-l", "-B", LOCAL, "-w", "2", NULL);
 	fx.port = syslog_port(fd, &log);
@@ -2445,9 +2396,7 @@ Test(daemon, syslog_gone_loses_lines_counted)
 	unsigned long lost;
 	bool last;
 
-	/* valgrind: no Landlock nor seccomp (warnings), and slow windows. */
-	if (under_valgrind())
-		cr_skip_test("valgrind: the log's exact lines and timing");
+	skip_under_valgrind(LOG_EXACT);
 
 	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
 	fx.port = syslog_port(fd, &log);
@@ -2488,9 +2437,7 @@ Test(daemon, own_events_are_key_value_lines)
 	double deadline;
 	size_t i;
 
-	/* valgrind: no Landlock nor seccomp (warnings), and slow windows. */
-	if (under_valgrind())
-		cr_skip_test("valgrind: the log's exact lines and timing");
+	skip_under_valgrind(LOG_EXACT);
 
 	daemon_start(&fx, "-B", LOCAL, "-w", "2", NULL);
 	daemon_signal(&fx, SIGHUP);
@@ -2526,9 +2473,7 @@ Test(daemon, syslog_back_after_a_restart)
 	unsigned long lost;
 	bool last;
 
-	/* valgrind: no Landlock nor seccomp (warnings), and slow windows. */
-	if (under_valgrind())
-		cr_skip_test("valgrind: the log's exact lines and timing");
+	skip_under_valgrind(LOG_EXACT);
 
 	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
 	fx.port = syslog_port(fd, &log);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_userdb.sh: fingerd against real user databases, not a fixture.
+# tests/system/test_userdb.sh: fingerd against real user databases, not a fixture.
 #
 #   libnss-extrausers: /var/lib/extrausers/passwd and group
 #   LDAP: Debian's slapd with a database of its own, read through nslcd
@@ -10,7 +10,7 @@
 # member had before) joins, SIGHUP, her plan is served; alice leaves,
 # SIGHUP, she is "No such user"; SIGTERM, exit status 0.
 #
-# Run as root from anywhere: tests/test_userdb.sh.  The machine's own
+# Run as root from anywhere: tests/system/test_userdb.sh.  The machine's own
 # configuration is never touched: everything runs in private mount,
 # network and PID namespaces (unshare -m -n -p), where tmpfs and bind
 # mounts give /etc/nsswitch.conf, /etc/nslcd.conf, /var/lib/extrausers,
@@ -47,17 +47,12 @@
 set -u
 [ -n "${USERDB_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
-FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
-	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+cd "$(dirname "$0")/../.." || exit 1
+. tests/harness/checks.sh
+fingerd_found
 
 passed=0
 failed=0
-
-. tests/checks.sh
 
 # The files this test must not change on the machine (read from the
 # outside, or through /proc/PID/root), and its own paths in /run.
@@ -84,16 +79,9 @@ host_state() {
 # --------------------------------------------- outside: the namespaces
 
 if [ -z "${FINGERD_USERDB_NS:-}" ]; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "SKIP - tests/test_userdb.sh needs root (namespaces, slapd, nslcd)"
-		echo "0 passed, 0 failed"
-		exit 0
-	fi
-	if ! timeout 10 unshare -m -n -p -f --mount-proc true; then
-		echo "FAIL - unshare -m -n -p: cannot create the namespaces"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
+	needs_root "namespaces, slapd, nslcd"
+	timeout 10 unshare -m -n -p -f --mount-proc true ||
+	    bail "unshare -m -n -p: cannot create the namespaces"
 	S=$(mktemp -d /tmp/fingerd-userdb.XXXXXX) || exit 1
 	trap 'rm -rf "$S"' EXIT
 	mkdir "$S/ns"
@@ -145,21 +133,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 1' INT TERM
-
-# wait_exit pid seconds: the exit status in $STATUS; 1 when still running.
-wait_exit() {
-	local i
-	if ! wait_until "$2" eval '! alive '"$1"; then
-		STATUS=none
-		return 1
-	fi
-	wait "$1"
-	STATUS=$?
-	for i in "${!DAEMONS[@]}"; do
-		[ "${DAEMONS[$i]}" = "$1" ] && unset 'DAEMONS[i]'
-	done
-	return 0
-}
 
 # start name command...: in the background, stderr and stdout to
 # $T/name.log; $PID.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_haproxy.sh: fingerd behind the proxies real sites put in
+# tests/system/test_haproxy.sh: fingerd behind the proxies real sites put in
 # front of port 79, each speaking the PROXY protocol: HAProxy 2.6 with
 # send-proxy (v1) and send-proxy-v2, and nginx's stream module with
 # proxy_protocol on (v1).  fingerd runs with -p 127.0.0.9, the address
@@ -9,7 +9,7 @@
 # limits each real client, and one that holds its share locks no other
 # out; a connection from the proxy's address with no header gets nothing.
 #
-# Run as root: tests/test_haproxy.sh (FINGERD=path, default ./fingerd).
+# Run as root: tests/system/test_haproxy.sh (FINGERD=path, default ./fingerd).
 # Everything runs in a network namespace of its own (unshare -n), on its
 # loopback; nothing on the machine is touched.  Needs haproxy, nginx-light
 # and libnginx-mod-stream (Debian), netcat-openbsd, libnss-wrapper.
@@ -17,29 +17,14 @@
 # 10 s.
 
 set -u
-cd "$(dirname "$0")/.." || exit 1
-FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
-	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-}
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/test_haproxy.sh needs root (a network namespace)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-if [ -z "${FINGERD_HAPROXY_NETNS:-}" ]; then
-	exec timeout -k 10 120 unshare -n env FINGERD_HAPROXY_NETNS=1 \
-	    FINGERD="$FINGERD" bash "$0" "$@"
-fi
-timeout 5 ip link set lo up || { echo "FAIL - ip link set lo up"; exit 1; }
+cd "$(dirname "$0")/../.." || exit 1
+. tests/harness/checks.sh
+fingerd_found
+needs_root "a network namespace"
+in_netns FINGERD_HAPROXY_NETNS 120
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-haproxy.XXXXXX)
-chmod 755 "$T"
+scratch haproxy
 PIDS=()
-. tests/checks.sh
 
 cleanup() {
 	local p

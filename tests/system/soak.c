@@ -224,8 +224,6 @@ struct verdict {
 	size_t		 nshown;
 };
 
-static struct fixture fx;
-
 static struct {
 	double		 seconds;
 	uint64_t	 seed;
@@ -255,19 +253,7 @@ static struct {
 	size_t		 used[KINDS];	/* addresses used, of KIND_SPACE */
 } soak = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(soak, .init = setup, .fini = teardown);
+TestSuite(soak, .init = fixture_setup, .fini = fixture_teardown);
 
 /* xorshift64: one generator a thread. */
 static uint64_t

@@ -20,6 +20,7 @@
 #ifndef HARNESS_H
 #define HARNESS_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <stdbool.h>
@@ -257,5 +258,30 @@ void	 nofinger_under_load(struct fixture *, const char *, const char *,
 
 double	 now_seconds(void);
 void	 figure(const char *, double, const char *, const char *);
+
+/*
+ * What the suites share (suite.c).  fx is the fixture of the test that
+ * runs: a suite's .init = fixture_setup, .fini = fixture_teardown.
+ * EXPECT: fx's daemon at LOCAL replies exactly want to query (literals);
+ * EXPECT_LOG: its log has a line matching pattern within WAIT_LOG_MS.
+ */
+#define LOCAL		"127.0.0.1"
+extern struct fixture fx;
+void	 fixture_setup(void);
+void	 fixture_teardown(void);
+rlim_t	 files_limit_raise(void);
+void	 expect_reply_at(const char *, const void *, size_t, const void *,
+	    size_t);
+void	 expect_at(const char *, const char *, const void *, size_t);
+#define EXPECT(query, want)	expect_at(LOCAL, query, want, sizeof(want) - 1)
+#define EXPECT_LOG(pattern) \
+	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
+	    "no log line matches %s", pattern)
+double	 served_at(const char *, const char *, double, int);
+void	 stopped_cleanly(void);
+void	 skip_under_valgrind(const char *);
+int	 client_connect_blocking(const char *, int, int);
+int	 free_port(void);
+bool	 accepting(int);
 
 #endif /* HARNESS_H */

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_ops.sh: fingerd the way machines run it, with real components.
+# tests/system/test_ops.sh: fingerd the way machines run it, with real components.
 #
 #   the Debian finger client against fingerd on port 79
 #   systemd-socket-activate handing fingerd its socket (fingerd.socket)
@@ -9,7 +9,7 @@
 #   the Debian package: built, inspected, installed in a throwaway root
 #   fingerd.8: mandoc -Tlint, and the flags of fingerd -h
 #
-# Run as root from anywhere (make check does): tests/test_ops.sh.  The
+# Run as root from anywhere (make check does): tests/system/test_ops.sh.  The
 # whole script runs in a private network namespace (unshare -n), so port
 # 79 and the fixed ports below are its own; a mount namespace holds the
 # package's installation.  The user database is a fixture read through
@@ -30,43 +30,21 @@
 set -u
 [ -n "${OPS_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
-FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) || {
-	echo "FAIL - ${FINGERD:-./fingerd} does not exist: run make first"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+. tests/harness/checks.sh
+fingerd_found
 DEB_MODE=${FINGERD_OPS_DEB:-build}
 # The engine the daemons run with (make check runs this under each).
 ENGINE=()
 [ -n "${FINGERD_ENGINE:-}" ] && ENGINE=(-E "$FINGERD_ENGINE")
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/test_ops.sh needs root (port 79, namespaces)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-
+needs_root "port 79, namespaces"
 # Everything below runs in a network namespace of its own, bounded.
-if [ -z "${FINGERD_OPS_NETNS:-}" ]; then
-	if ! timeout 10 unshare -n true; then
-		echo "FAIL - unshare -n: cannot create a network namespace"
-		echo "0 passed, 1 failed"
-		exit 1
-	fi
-	exec timeout -k 10 280 unshare -n env FINGERD_OPS_NETNS=1 \
-	    FINGERD="$FINGERD" bash "$0" "$@"
-fi
-timeout 5 ip link set lo up || { echo "FAIL - ip link set lo up"; exit 1; }
+in_netns FINGERD_OPS_NETNS 280
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-ops.XXXXXX)
-chmod 755 "$T"
+scratch ops
 DAEMONS=()
-
-. tests/checks.sh
 
 # The processes a process started.
 children() {
@@ -104,22 +82,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'echo "interrupted"; exit 1' INT TERM
-
-# wait_exit pid seconds: the exit status in $STATUS; 1 when still running.
-# A process waited for leaves DAEMONS: its pid may be given to another.
-wait_exit() {
-	local i
-	if ! wait_until "$2" eval '! alive '"$1"; then
-		STATUS=none
-		return 1
-	fi
-	wait "$1"
-	STATUS=$?
-	for i in "${!DAEMONS[@]}"; do
-		[ "${DAEMONS[$i]}" = "$1" ] && unset 'DAEMONS[i]'
-	done
-	return 0
-}
 
 # ---------------------------------------------------------------- fixture
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_systemd.sh: the Debian package under a real systemd.
+# tests/system/test_systemd.sh: the Debian package under a real systemd.
 #
 # A Debian 12 tree (debootstrap, cached between runs) boots with systemd
 # as its PID 1 in systemd-nspawn; the package built from this tree is
@@ -27,7 +27,7 @@
 # always stopped at the end (SIGTERM to systemd-nspawn halts it, SIGKILL
 # after 15 s), and every wait is bounded, the whole run by 900 s.
 #
-# Run as root from anywhere (make check does): tests/test_systemd.sh.
+# Run as root from anywhere (make check does): tests/system/test_systemd.sh.
 # Environment:
 #
 #   FINGERD_SYSTEMD_DEB=build   build the .deb from a copy of this tree
@@ -51,7 +51,7 @@
 set -u
 [ -n "${SYSTEMD_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 DEB_MODE=${FINGERD_SYSTEMD_DEB:-build}
 CACHE=${FINGERD_SYSTEMD_CACHE:-/var/cache/fingerd-tests}
@@ -62,36 +62,23 @@ MIRROR=${FINGERD_SYSTEMD_MIRROR:-http://deb.debian.org/debian}
 DEBOOTSTRAP_ARGS="--variant=minbase --include=systemd,systemd-sysv,dbus,\
 adduser,procps,liburing2,libcap2,libseccomp2 bookworm"
 
-skip_all() {
-	echo "SKIP - tests/test_systemd.sh: $1"
-	echo "0 passed, 0 failed"
-	exit 0
-}
-
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (systemd-nspawn)"
-command -v systemd-nspawn >/dev/null ||
-    skip_all "systemd-nspawn is not installed (apt-get install systemd-container)"
+. tests/harness/checks.sh
+needs_root "systemd-nspawn"
+command -v systemd-nspawn >/dev/null || skip_all "tests/system/test_systemd.sh: \
+systemd-nspawn is not installed (apt-get install systemd-container)"
 
 # Everything below runs in a mount namespace of its own, bounded.
 if [ -z "${FINGERD_SYSTEMD_NS:-}" ]; then
 	exec timeout -k 10 900 unshare -m --propagation private \
 	    env FINGERD_SYSTEMD_NS=1 bash "$0" "$@"
 fi
-mount -t tmpfs -o mode=755 tmpfs /run || {
-	echo "FAIL - a tmpfs on /run in a mount namespace"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+mount -t tmpfs -o mode=755 tmpfs /run ||
+    bail "a tmpfs on /run in a mount namespace"
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-systemd.XXXXXX)
-chmod 755 "$T"
+scratch systemd
 NSPAWN=		# timeout, systemd-nspawn's parent: a TERM it passes on
 NSPAWN_PID=
 LEADER=
-
-. tests/checks.sh
 
 stop_container() {
 	[ -n "$NSPAWN" ] || return 0
@@ -350,7 +337,7 @@ test_metrics() {
 began=$SECONDS
 if ! make_tree; then
 	echo "       | $(tail -1 "$T/debootstrap.log")"
-	skip_all "debootstrap could not make $TREE (no mirror reachable?)"
+	skip_all "tests/system/test_systemd.sh: debootstrap could not make $TREE (no mirror reachable?)"
 fi
 echo "# the tree $TREE ($((SECONDS - began)) s)"
 
@@ -360,7 +347,7 @@ case $DEB_MODE in
 build)
 	command -v dpkg-buildpackage >/dev/null &&
 	    command -v dh >/dev/null ||
-	    skip_all "dpkg-dev and debhelper are needed to build the package"
+	    skip_all "tests/system/test_systemd.sh: dpkg-dev and debhelper are needed to build the package"
 	if build_deb "$T/deb"; then
 		ok "dpkg-buildpackage -us -uc -b builds the package ($((SECONDS - began)) s)"
 	else

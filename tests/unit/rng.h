@@ -1,5 +1,5 @@
 /*
- * tests/rng.c: a fixed-seed generator (xorshift64) for the unit tests'
+ * tests/unit/rng.c: a fixed-seed generator (xorshift64) for the unit tests'
  * random cases, so that a failure can be replayed.
  */
 #ifndef RNG_H

@@ -1,7 +1,8 @@
-# tests/checks.sh: the shell tests' checks (test_ops.sh, test_userdb.sh,
-# test_container.sh, test_systemd.sh source it).  One line a check, "ok   - what" or
-# "FAIL - what"; the counts in $passed and $failed.  expect_bytes writes
-# $T/expected: the sourcing script sets T first.
+# tests/harness/checks.sh: the shell suites' checks and prologue (every
+# tests/system/*.sh sources it, from the top of the tree, in bash).  One
+# line a check, "ok   - what" or "FAIL - what"; the counts in $passed and
+# $failed.  expect_bytes writes $T/expected: the sourcing script sets T
+# before it checks.
 
 passed=${passed:-0}
 failed=${failed:-0}
@@ -37,6 +38,73 @@ check() {
 
 skip() {
 	echo "SKIP - $1"
+}
+
+# skip_all "why": the whole script skipped, nothing counted.
+skip_all() {
+	echo "SKIP - $1"
+	echo "0 passed, 0 failed"
+	exit 0
+}
+
+# bail "what": a failure that ends the script before its checks.
+bail() {
+	echo "FAIL - $1"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+# fingerd_found: $FINGERD (default ./fingerd) as an absolute path.
+fingerd_found() {
+	FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) ||
+	    bail "${FINGERD:-./fingerd} does not exist: run make first"
+}
+
+# needs_root "what for": skips the whole script unless run as root.
+needs_root() {
+	[ "$(id -u)" -eq 0 ] ||
+	    skip_all "tests/system/$(basename "$0") needs root ($1)"
+}
+
+# in_netns VAR seconds [NAME=value...]: the script again in a network
+# namespace of its own, at most that long, with VAR=1 (and the NAMEs)
+# in its environment; there, brings loopback up.
+in_netns() {
+	local var=$1 seconds=$2
+	shift 2
+	if [ -z "${!var:-}" ]; then
+		timeout 10 unshare -n true ||
+		    bail "unshare -n: cannot create a network namespace"
+		exec timeout -k 10 "$seconds" unshare -n env "$var=1" \
+		    FINGERD="$FINGERD" "$@" bash "$0"
+	fi
+	timeout 5 ip link set lo up || bail "ip link set lo up"
+}
+
+# scratch name: the counts at 0 and T, a directory of the script's own
+# in /tmp that nobody may write to but anybody may cross.
+scratch() {
+	passed=0
+	failed=0
+	T=$(mktemp -d "/tmp/fingerd-$1.XXXXXX") || bail "mktemp -d"
+	chmod 755 "$T"
+}
+
+# wait_exit pid seconds: the exit status in $STATUS; 1 when still running.
+# A process waited for leaves DAEMONS (the sourcing script's array of the
+# daemons it started): its pid may be given to another.
+wait_exit() {
+	local i
+	if ! wait_until "$2" eval '! alive '"$1"; then
+		STATUS=none
+		return 1
+	fi
+	wait "$1"
+	STATUS=$?
+	for i in "${!DAEMONS[@]}"; do
+		[ "${DAEMONS[$i]}" = "$1" ] && unset 'DAEMONS[i]'
+	done
+	return 0
 }
 
 # expect_bytes "what" file 'expected bytes' (printf %b escapes).

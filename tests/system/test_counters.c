@@ -22,41 +22,11 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
 /* Not anchored: a line may begin with its time. */
 #define EXCHANGE_LINE	" client=127\\.0\\.0\\.1 query="
 #define STATUS_LINE	"fingerd: status exchanges="
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(counters, .init = setup, .fini = teardown);
-
-static void
-expect(const char *query, size_t len, const void *want, size_t want_len)
-{
-	struct buffer b;
-
-	cr_assert_eq(finger(LOCAL, fx.port, query, len, &b), 0,
-	    "query %.20s: no close from the server: %s", query,
-	    strerror(errno));
-	assert_bytes(&b, want, want_len, query);
-	buffer_free(&b);
-}
-
-#define EXPECT(query, want) \
-	expect(query, sizeof(query) - 1, want, sizeof(want) - 1)
+TestSuite(counters, .init = fixture_setup, .fini = fixture_teardown);
 
 static void
 exchanges_wait(size_t n)
@@ -87,7 +57,7 @@ batch(void)
 	EXPECT("al\x01ice\r\n", REPLY_INVALID);
 	memset(too_long, 'x', sizeof(too_long));
 	too_long[sizeof(too_long) - 1] = '\n';
-	expect(too_long, sizeof(too_long), REPLY_TOO_LONG,
+	expect_reply_at(LOCAL, too_long, sizeof(too_long), REPLY_TOO_LONG,
 	    sizeof(REPLY_TOO_LONG) - 1);
 }
 

@@ -30,52 +30,7 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
-
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(process, .init = setup, .fini = teardown);
-
-static void
-expect(const char *query, const void *want, size_t len)
-{
-	struct buffer b;
-
-	cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b), 0,
-	    "query %s: no close from the server: %s", query, strerror(errno));
-	assert_bytes(&b, want, len, query);
-	buffer_free(&b);
-}
-
-#define EXPECT(query, want)	expect(query, want, sizeof(want) - 1)
-
-#define EXPECT_LOG(pattern) \
-	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
-	    "no log line matches %s", pattern)
-
-static void
-stopped_cleanly(void)
-{
-	struct buffer b;
-	int status = daemon_stop(&fx, SIGTERM);
-
-	log_read(&fx, &b);
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
-	    status, b.data);
-	buffer_free(&b);
-}
+TestSuite(process, .init = fixture_setup, .fini = fixture_teardown);
 
 static bool
 alive(pid_t pid)
@@ -135,27 +90,11 @@ Test(process, a_member_added_later_is_served_wherever_her_home_is)
 	stopped_cleanly();
 }
 
-/*
- * The first time (seconds, of now_seconds()) the reply to query is want,
- * polling for up to limit seconds; -1 when it never was.
- */
+/* served_at, polling every 20 ms for up to limit seconds, scaled. */
 static double
-served_at(const char *query, const char *want, double limit)
+served_within(const char *query, const char *want, double limit)
 {
-	double end = now_seconds() + limit * wait_scale();
-	struct buffer b;
-	bool same;
-
-	do {
-		cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b),
-		    0, "query %s: no close from the server", query);
-		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
-		buffer_free(&b);
-		if (same)
-			return now_seconds();
-		usleep(20 * 1000);
-	} while (now_seconds() < end);
-	return -1;
+	return served_at(query, want, limit * wait_scale(), 20);
 }
 
 /*
@@ -173,7 +112,7 @@ Test(process, the_group_is_followed_with_no_signal)
 	EXPECT("zoe\r\n", REPLY_NO_SUCH_USER);
 	changed = now_seconds();
 	fixture_group_rewrite(&fx, "zoe");
-	at = served_at("zoe\r\n", REPLY_ZOE, 4);
+	at = served_within("zoe\r\n", REPLY_ZOE, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "zoe added: served after %.3f s", at - changed);
 	EXPECT_LOG("^fingerd: event=reload group=finger members=2 "
@@ -185,7 +124,7 @@ Test(process, the_group_is_followed_with_no_signal)
 	    "worker");
 	changed = now_seconds();
 	fixture_group_rewrite(&fx, "");
-	at = served_at("zoe\r\n", REPLY_NO_SUCH_USER, 4);
+	at = served_within("zoe\r\n", REPLY_NO_SUCH_USER, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "zoe removed: served after %.3f s", at - changed);
 	/* Each change read once: by inotify, or first by the -R 1 reading. */
@@ -232,7 +171,7 @@ Test(process, nofinger_hides_a_member)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	changed = now_seconds();
 	home_file_write(&fx, "alice", ".nofinger", "", 0);
-	at = served_at("alice\r\n", REPLY_NO_SUCH_USER, 4);
+	at = served_within("alice\r\n", REPLY_NO_SUCH_USER, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "hidden after %.3f s", at - changed);
 	EXPECT("\r\n", LIST_WITHOUT_ALICE);
@@ -253,7 +192,7 @@ Test(process, nofinger_hides_a_member)
 	EXPECT("alice\r\n", REPLY_NO_SUCH_USER);
 	changed = now_seconds();
 	home_file_remove(&fx, "alice", ".nofinger");
-	at = served_at("alice\r\n", REPLY_ALICE, 4);
+	at = served_within("alice\r\n", REPLY_ALICE, 4);
 	cr_assert(at > 0 && at - changed <= 2.0 * wait_scale(),
 	    "back after %.3f s", at - changed);
 	EXPECT("\r\n", REPLY_LIST);
@@ -571,41 +510,6 @@ Test(process, a_supervisor_killed_leaves_no_worker)
 	assert_reply(&b, "", "the slow client, reset at its deadline");
 	close(fd);
 	buffer_free(&b);
-}
-
-/* A port nothing listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Waits, bounded, until the port accepts connections. */
-static bool
-accepting(int port)
-{
-	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
-	struct timespec pause = { 0, 20 * 1000 * 1000 };
-	int fd;
-
-	while (now_seconds() < deadline) {
-		if ((fd = client_connect(LOCAL, port)) >= 0) {
-			close(fd);
-			return true;
-		}
-		nanosleep(&pause, NULL);
-	}
-	return false;
 }
 
 /* Started with 0, 1 or 2 closed: it serves, and exits 0. */

@@ -2,8 +2,8 @@
  * Behind a proxy (-p): a connection from a listed address begins with a
  * PROXY protocol header, v1 or v2, and the client is the address it
  * names, for the log and for -a.  The real daemon, both engines; the
- * proxy is this test, connecting from 127.0.0.2 (tests/test_haproxy.sh
- * puts a real HAProxy in front).  The parser itself: tests/test_proxy.c.
+ * proxy is this test, connecting from 127.0.0.2 (tests/system/test_haproxy.sh
+ * puts a real HAProxy in front).  The parser itself: tests/unit/test_proxy.c.
  */
 #include <sys/socket.h>
 
@@ -17,24 +17,9 @@
 
 #include "harness.h"
 
-#define LOCAL		"127.0.0.1"
 #define PROXY		"127.0.0.2"	/* listed with -p */
 
-static struct fixture fx;
-
-static void
-setup(void)
-{
-	fixture_create(&fx);
-}
-
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(proxied, .init = setup, .fini = teardown);
+TestSuite(proxied, .init = fixture_setup, .fini = fixture_teardown);
 
 /* A v2 header: PROXY over TCP/IPv6 from 2001:db8::7 port 4242, a TLV. */
 static const unsigned char v2_ipv6[] = {

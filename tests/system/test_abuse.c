@@ -33,29 +33,18 @@
 #define HELD		1000
 #define FLOOD		200
 
-static struct fixture fx;
-
 static void
 setup(void)
 {
-	struct rlimit rl;
-
 	/* This process holds HELD sockets itself. */
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = rl.rlim_max;
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	cr_assert(rl.rlim_cur > HELD + 64, "RLIMIT_NOFILE %llu is too low",
-	    (unsigned long long)rl.rlim_cur);
-	fixture_create(&fx);
+	rlim_t limit = files_limit_raise();
+
+	cr_assert(limit > HELD + 64, "RLIMIT_NOFILE %llu is too low",
+	    (unsigned long long)limit);
+	fixture_setup();
 }
 
-static void
-teardown(void)
-{
-	fixture_destroy(&fx);
-}
-
-TestSuite(abuse, .init = setup, .fini = teardown);
+TestSuite(abuse, .init = setup, .fini = fixture_teardown);
 
 /*
  * A connection to the daemon from the local address source, with a
@@ -64,22 +53,7 @@ TestSuite(abuse, .init = setup, .fini = teardown);
 static int
 connect_small_from(const char *source, int rcvbuf)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	int fd;
-
-	inet_pton(AF_INET, source, &from.sin_addr);
-	inet_pton(AF_INET, SERVER, &to.sin_addr);
-	to.sin_port = htons((uint16_t)fx.port);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	if (rcvbuf > 0)
-		cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-		    sizeof(rcvbuf)), 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0,
-	    "bind %s: %s", source, strerror(errno));
-	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
-	    "connect from %s: %s", source, strerror(errno));
-	return fd;
+	return client_connect_blocking(source, fx.port, rcvbuf);
 }
 
 static int
@@ -171,14 +145,6 @@ served_from_other(void)
 	close(fd);
 	buffer_free(&b);
 	return now_seconds() - start;
-}
-
-static void
-stopped_cleanly(void)
-{
-	int status = daemon_stop(&fx, SIGTERM);
-
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM", status);
 }
 
 /*

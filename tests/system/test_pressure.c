@@ -1,6 +1,6 @@
 /*
  * Under pressure, against the real daemon: a member's home on a file
- * system that hangs (tests/slowfs.c, FUSE, in a mount namespace of the
+ * system that hangs (tests/tools/slowfs.c, FUSE, in a mount namespace of the
  * test's own), asked for once and over and over; the log as a file, a
  * slowly read pipe, a stalled FIFO and an O_NONBLOCK pipe under a
  * thousand concurrent hostile queries; the listening socket destroyed
@@ -45,7 +45,6 @@
 #define SERVER		"127.0.0.1"
 #define FUSE_SUPER_MAGIC	0x65735546
 
-static struct fixture fx;
 static pid_t slowfs;		/* a FUSE daemon of the test's, or 0 */
 static char control[256];	/* what it reads to know what to hang */
 
@@ -54,43 +53,18 @@ static void	slowfs_end(void);
 static void
 setup(void)
 {
-	struct rlimit rl;
-
-	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
-	rl.rlim_cur = rl.rlim_max;
-	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
-	fixture_create(&fx);
+	files_limit_raise();
+	fixture_setup();
 }
 
 static void
 teardown(void)
 {
 	slowfs_end();		/* before its mount point is removed */
-	fixture_destroy(&fx);
+	fixture_teardown();
 }
 
 TestSuite(pressure, .init = setup, .fini = teardown);
-
-static void
-expect(const char *query, const void *want, size_t len)
-{
-	struct buffer b;
-
-	cr_assert_eq(finger(SERVER, fx.port, query, strlen(query), &b), 0,
-	    "query %s: no close from the server: %s", query, strerror(errno));
-	assert_bytes(&b, want, len, query);
-	buffer_free(&b);
-}
-
-#define EXPECT(query, want)	expect(query, want, sizeof(want) - 1)
-
-static void
-stopped_cleanly(void)
-{
-	int status = daemon_stop(&fx, SIGTERM);
-
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM", status);
-}
 
 static size_t
 fds_of(pid_t pid)
@@ -712,20 +686,7 @@ Test(pressure, a_read_error_is_not_cached)
 static bool
 reply_becomes(const char *query, const char *want, double seconds)
 {
-	double deadline = now_seconds() + seconds;
-	struct buffer b;
-	bool same;
-
-	do {
-		cr_assert_eq(finger(SERVER, fx.port, query, strlen(query), &b),
-		    0, "query %s: no close from the server", query);
-		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
-		buffer_free(&b);
-		if (same)
-			return true;
-		usleep(100 * 1000);
-	} while (now_seconds() < deadline);
-	return false;
+	return served_at(query, want, seconds, 100) >= 0;
 }
 
 /* The one worker, once the older ones are gone; its pid. */
@@ -1028,40 +989,6 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	cr_assert_eq(log_count(&fx, "event=reload group=finger members=6 "
 	    "generation=[0-9]+ why=home-answered$"), 1);
 	stopped_cleanly();
-}
-
-/* A port nothing listens on now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET };
-	socklen_t len = sizeof(sin);
-	int fd, port;
-
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sin, &len), 0);
-	port = ntohs(sin.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Waits, bounded, until the port accepts connections. */
-static bool
-accepting(int port)
-{
-	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
-	int fd;
-
-	while (now_seconds() < deadline) {
-		if ((fd = client_connect(SERVER, port)) >= 0) {
-			close(fd);
-			return true;
-		}
-		usleep(20000);
-	}
-	return false;
 }
 
 /* ------------------------------------------------- the log under pressure */
@@ -1593,18 +1520,7 @@ Test(pressure, listening_socket_destroyed_evicts_no_one)
 static int
 connect_from(const char *source, int port)
 {
-	struct sockaddr_in from = { .sin_family = AF_INET };
-	struct sockaddr_in to = { .sin_family = AF_INET };
-	int fd;
-
-	inet_pton(AF_INET, source, &from.sin_addr);
-	inet_pton(AF_INET, SERVER, &to.sin_addr);
-	to.sin_port = htons((uint16_t)port);
-	cr_assert((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) >= 0);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&from, sizeof(from)), 0);
-	cr_assert_eq(connect(fd, (struct sockaddr *)&to, sizeof(to)), 0,
-	    "connect from %s: %s", source, strerror(errno));
-	return fd;
+	return client_connect_blocking(source, port, 0);
 }
 
 static int

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/test_container.sh: fingerd in a real OCI runtime (runc), under the
+# tests/system/test_container.sh: fingerd in a real OCI runtime (runc), under the
 # seccomp profile Podman gives every container by default, which refuses
 # io_uring with ENOSYS.  fingerd is started with no flag and must serve.
 #
@@ -13,13 +13,13 @@
 #       and the Debian finger client on 127.0.0.1:79
 #   runc kill (SIGTERM): fingerd exits 0; the container is deleted
 #
-# Run as root from anywhere: tests/test_container.sh.  The whole script
+# Run as root from anywhere: tests/system/test_container.sh.  The whole script
 # runs in a private network namespace (unshare -n); oci-bundle makes the
 # container share "the host's" network namespace, which is that one, so
 # port 79 is the script's own.  Environment:
 #
 #   FINGERD=path           the binary under test (default ./fingerd)
-#   OCI_BUNDLE=path        the bundle writer (default tests/oci-bundle)
+#   OCI_BUNDLE=path        the bundle writer (default tests/data/oci-bundle)
 #   FINGERD_CONTAINER_SELFTEST=1
 #                          prove the harness: the same bundle, with a stand-in
 #                          server (busybox nc -ll and a shell script) in place
@@ -41,26 +41,16 @@ ENGINE_RE=${FINGERD_CONTAINER_ENGINE_RE:-'^fingerd: event=engine engine=epoll wh
 set -u
 [ -n "${OPS_TRACE:-}" ] && { PS4='+ $EPOCHREALTIME '; set -x; }
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 SELFTEST=${FINGERD_CONTAINER_SELFTEST:-}
-OCI_BUNDLE=${OCI_BUNDLE:-$TOP/tests/oci-bundle}
+OCI_BUNDLE=${OCI_BUNDLE:-$TOP/tests/data/oci-bundle}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "SKIP - tests/test_container.sh needs root (runc, port 79)"
-	echo "0 passed, 0 failed"
-	exit 0
-fi
-
-bail() {
-	echo "FAIL - $1"
-	echo "0 passed, 1 failed"
-	exit 1
-}
+. tests/harness/checks.sh
+needs_root "runc, port 79"
 
 if [ -z "$SELFTEST" ]; then
-	FINGERD=$(realpath -e "${FINGERD:-./fingerd}" 2>/dev/null) ||
-	    bail "${FINGERD:-./fingerd} does not exist: run make first"
+	fingerd_found
 else
 	FINGERD=${FINGERD:-./fingerd}
 fi
@@ -71,26 +61,15 @@ done
 [ -x "$OCI_BUNDLE" ] || bail "oci-bundle not found at $OCI_BUNDLE (set OCI_BUNDLE)"
 
 # Everything below runs in a network namespace of its own, bounded.
-if [ -z "${FINGERD_CONTAINER_NETNS:-}" ]; then
-	timeout 10 unshare -n true ||
-	    bail "unshare -n: cannot create a network namespace"
-	exec timeout -k 10 240 unshare -n env FINGERD_CONTAINER_NETNS=1 \
-	    FINGERD="$FINGERD" OCI_BUNDLE="$OCI_BUNDLE" bash "$0" "$@"
-fi
-timeout 5 ip link set lo up || bail "ip link set lo up"
+in_netns FINGERD_CONTAINER_NETNS 240 OCI_BUNDLE="$OCI_BUNDLE"
 
-passed=0
-failed=0
-T=$(mktemp -d /tmp/fingerd-container.XXXXXX)
-# The root file system is under it: nobody must get through to the homes.
-chmod 755 "$T"
+# The root file system is under $T: nobody must get through to the homes.
+scratch container
 ROOTFS=$T/rootfs
 BUNDLE=$T/bundle
 STATE=$T/runc			# runc --root: this script's containers only
 NAME=fingerd-ct-$$
 RUNC_PID=
-
-. tests/checks.sh
 
 runc_() {
 	timeout -k 2 10 runc --root "$STATE" "$@"

@@ -40,6 +40,7 @@
 #include "harness.h"
 
 #define MAX_FLAGS	32
+#define LOG_SHOWN	4096	/* bytes of a log in a failure's message */
 
 extern char **environ;
 
@@ -1440,7 +1441,11 @@ client_connect_from(const char *source, const char *host, int port)
 	return connect_to_from(source, host, port, 0);
 }
 
-/* Sends SIGTERM: the daemon must exit 0 (the log is shown if not). */
+/*
+ * Sends SIGTERM: the daemon must exit 0.  If not, the log's end is shown:
+ * no more, for Criterion's runner hangs on an assertion's message of
+ * megabytes (the log of 50 reloads under load).
+ */
 void
 daemon_stopped_cleanly(struct fixture *f)
 {
@@ -1448,8 +1453,9 @@ daemon_stopped_cleanly(struct fixture *f)
 	int status = daemon_stop(f, SIGTERM);
 
 	log_read(f, &b);
-	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log:\n%s",
-	    status, b.data);
+	cr_assert_eq(status, 0, "exit status %d after SIGTERM; log%s:\n%s",
+	    status, b.len > LOG_SHOWN ? "'s end" : "",
+	    b.len > LOG_SHOWN ? b.data + b.len - LOG_SHOWN : b.data);
 	buffer_free(&b);
 }
 
