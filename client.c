@@ -1,8 +1,8 @@
 /*
  * One client: a state machine driven by completions.
  *
- *	RECV_QUERY -> (parse) -> STAT_PLAN -> OPEN_PLAN -> STAT_OPENED ->
- *	    READ_PLAN <-> SEND_PLAN -> SEND_LAST -> [DRAIN] -> DONE
+ *	RECV_QUERY -> (parse) -> STAT_PART -> OPEN_PART -> STAT_OPENED ->
+ *	    READ_PART <-> SEND_MORE -> SEND_LAST -> [DRAIN] -> DONE
  *
  * An error line, the member list, "No Plan." and a cached reply go
  * straight to SEND_LAST.  A reply is made of files: the plan, and with /W
@@ -13,8 +13,8 @@
  * there is opened, its descriptor's statx checks it and keys it, and it
  * is read: /W's project line and key into the client's head, then the
  * plan.  A plan the cache has room for is read whole
- * into a new entry (READ_PLAN alone), then sent; one it has no room for
- * is streamed, READ_PLAN and SEND_PLAN taking turns (reply.c builds the
+ * into a new entry (READ_PART alone), then sent; one it has no room for
+ * is streamed, READ_PART and SEND_MORE taking turns (reply.c builds the
  * reply from what is read; client.h holds the slot).  Every one of those
  * is a request to the engine, never a call on the loop: a file system
  * that hangs holds its requests, not the loop.

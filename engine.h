@@ -46,8 +46,9 @@ struct completion {
 #define ENGINE_TAG	UINT64_MAX
 
 /*
- * The most completions that can wait at once, a client having at most two
- * requests in flight: a batch this big takes them all.
+ * The completions a batch takes: a client has two requests in flight
+ * most of the time (one and its timeout; a leaving one may have a few
+ * more for a moment, which the kernel keeps until the next batch).
  */
 #define ENGINE_COMPLETIONS(clients)	(2 * (clients) + 16)
 
@@ -88,7 +89,10 @@ engine_free(struct engine *e)
 	e->ops->free(e);
 }
 
-/* Waits for completions, at least one, and copies out at most max. */
+/*
+ * Waits for completions and copies out at most max; 0 when only the
+ * engine's own came (a linked timeout's).
+ */
 static inline size_t
 engine_wait(struct engine *e, struct completion *batch, size_t max)
 {

@@ -588,8 +588,9 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * .nofinger of each home that answered came or went since t was made;
  * writes to fd the first such member's index, or'd with
  * HOME_PROBE_HIDDEN, then exits.  Either the homes on this machine's
- * own file systems (those watches.c may watch), or (remote) those on
- * NFS, CIFS or FUSE, which a server may hold.  A home known hung is
+ * own file systems (those watches.c may watch), or (remote) the others:
+ * on NFS, CIFS or FUSE, which a server may hold, or on a file system
+ * mounts.c does not know, or through a symbolic link.  A home known hung is
  * passed over; one that hangs since holds the child.
  */
 static void __attribute__((noreturn))
@@ -714,7 +715,7 @@ hidden_start(const struct home_probes *p, const struct members *table,
 	return pid;
 }
 
-/* Whether any home that answered is on NFS, CIFS or FUSE. */
+/* Whether any home that answered cannot be watched (not local). */
 static bool
 remote_homes(const struct members *t)
 {

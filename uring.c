@@ -81,8 +81,9 @@ ring_workers(struct io_uring *ring, unsigned clients)
 }
 
 /*
- * Sized from -c: a client has at most two requests in flight (one and
- * its timeout), so the completion ring holds them all.  Older kernels
+ * Sized from -c: a client has two requests in flight most of the time
+ * (one and its timeout); what overflows the completion ring the kernel
+ * keeps until there is room.  Older kernels
  * without DEFER_TASKRUN get a plainer ring.  Returns 0 or -errno.
  */
 static int
