@@ -544,13 +544,18 @@ void	 only_descriptor(int);
 
 /* The supervisor's children that try the homes again (homes.c). */
 #define PROBES_MAX		4
+#define REMOTE_LOOKS_MAX	8
 struct home_probes {
 	int		 pipe[2];	/* probes write who answered */
 	pid_t		 probes[PROBES_MAX];
 	pid_t		 hung;		/* the one waiting for hung homes */
 	pid_t		 hidden;	/* looking for .nofinger, local homes */
 	pid_t		 held;		/* one that was, killed, held by a home */
-	pid_t		 remote;	/* looking in homes on NFS or FUSE */
+	struct remote_look {		/* in homes on NFS or FUSE... */
+		pid_t		 pid;
+		unsigned	 mount;	/* member->mount, of table */
+		unsigned	 table;
+	}		 remote[REMOTE_LOOKS_MAX];	/* one a mount */
 	unsigned	 tables;	/* the tables seen */
 	unsigned	 held_table;	/* the one it was killed in */
 	int64_t		 hidden_at;	/* the next look */

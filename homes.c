@@ -509,8 +509,9 @@ still_hung(const struct members *before, const struct member *m)
  * At each reading of the group, by the supervisor: the mounts, then
  * whether each home answers (a home the workers could not confine
  * themselves to is served "No Plan." without a look).  A home that was
- * hung in before, where a probe still waits for it, is not tried again:
- * each try leaves a child held by it.
+ * hung in before is not tried again (each try leaves a child held by
+ * it): the probes wait for it (homes_probe), and the reading after one
+ * saw it answer passes no before.
  */
 void
 homes_check(struct members *members, const struct members *before)
@@ -588,13 +589,15 @@ homes_probe(const struct members *t, int fd, bool with_hung)
  * .nofinger of each home that answered came or went since t was made;
  * writes to fd the first such member's index, or'd with
  * HOME_PROBE_HIDDEN, then exits.  Either the homes on this machine's
- * own file systems (those watches.c may watch), or (remote) the others:
- * on NFS, CIFS or FUSE, which a server may hold, or on a file system
- * mounts.c does not know, or through a symbolic link.  A home known hung is
- * passed over; one that hangs since holds the child.
+ * own file systems (those watches.c may watch), or (remote) the others
+ * on one mount (member->mount): on NFS, CIFS or FUSE, which a server may
+ * hold, or on a file system mounts.c does not know, or through a
+ * symbolic link.  A home known hung is passed over; one that hangs since
+ * holds the child.
  */
 static void __attribute__((noreturn))
-homes_hidden_probe(const struct members *t, int fd, bool remote)
+homes_hidden_probe(const struct members *t, int fd, bool remote,
+    unsigned mount)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -606,6 +609,7 @@ homes_hidden_probe(const struct members *t, int fd, bool remote)
 	for (i = 0; i < t->count; i++) {
 		if (t->v[i].reach != HOME_REACHED ||
 		    t->v[i].watchable == remote ||
+		    (remote && t->v[i].mount != mount) ||
 		    snprintf(path, sizeof(path), "%s/.nofinger", t->v[i].home) >=
 		    (int)sizeof(path))
 			continue;
@@ -626,14 +630,15 @@ homes_hidden_probe(const struct members *t, int fd, bool remote)
  * PROBES_MAX children at once, one of them waiting for hung homes.
  * Every HIDDEN_INTERVAL_NS two more look for a .nofinger that came or
  * went (homes_hidden_probe), one in the local homes, one in the remote
- * ones.  A local look that takes HIDDEN_STUCK_NS is held by a home that
+ * homes of each mount.  A local look that takes HIDDEN_STUCK_NS is held by a home that
  * hangs since the last reading: it is killed and the group read again,
  * which finds that home hung; the next local look waits for that table,
  * and one killed but still held at most.  A remote look held by a home
  * (a FUSE daemon or an NFS server that hangs, where a kill takes effect
  * only once it answers) is left to end when the home answers, and the
- * next waits for it: the workers' turns deal with such a home, and one
- * child is all it holds.  Each child holds no descriptor but the pipe:
+ * next on its mount waits for it (the homes of other mounts are looked
+ * at still): the workers' turns deal with such a home, and one child is
+ * all it holds, until a reading finds it hung.  Each child holds no descriptor but the pipe:
  * one held by a home must not hold a listening socket open after a
  * stop.
  */
@@ -704,27 +709,51 @@ probe_start(struct home_probes *p, const struct members *table)
 /* A look for .nofinger (homes_hidden_probe); its pid, or 0. */
 static pid_t
 hidden_start(const struct home_probes *p, const struct members *table,
-    bool remote)
+    bool remote, unsigned mount)
 {
 	pid_t pid;
 
 	if ((pid = probe_fork(p)) < 0)
 		return 0;
 	if (pid == 0)
-		homes_hidden_probe(table, p->pipe[1], remote);
+		homes_hidden_probe(table, p->pipe[1], remote, mount);
 	return pid;
 }
 
-/* Whether any home that answered cannot be watched (not local). */
-static bool
-remote_homes(const struct members *t)
+/*
+ * A look in the remote homes of each mount of table that has none in
+ * flight (one started with an older table names its mount by that
+ * table's index: it runs out, and a new one starts), while a slot is
+ * free.
+ */
+static void
+remote_looks_start(struct home_probes *p, const struct members *table)
 {
-	size_t i;
+	struct remote_look *r;
+	unsigned mount;
+	size_t i, k;
 
-	for (i = 0; i < t->count; i++)
-		if (t->v[i].reach == HOME_REACHED && !t->v[i].watchable)
-			return true;
-	return false;
+	for (i = 0; i < table->count; i++) {
+		if (table->v[i].reach != HOME_REACHED || table->v[i].watchable)
+			continue;
+		mount = table->v[i].mount;
+		for (k = 0; k < REMOTE_LOOKS_MAX; k++) {
+			r = &p->remote[k];
+			if (r->pid != 0 && r->table == p->tables &&
+			    r->mount == mount)
+				break;
+		}
+		if (k < REMOTE_LOOKS_MAX)
+			continue;	/* in flight, or started now */
+		for (k = 0; k < REMOTE_LOOKS_MAX && p->remote[k].pid != 0; k++)
+			continue;
+		if (k == REMOTE_LOOKS_MAX)
+			return;
+		p->remote[k] = (struct remote_look){
+			.pid = hidden_start(p, table, true, mount),
+			.mount = mount, .table = p->tables,
+		};
+	}
 }
 
 /*
@@ -738,8 +767,7 @@ hidden_due(struct home_probes *p, const struct members *table, int64_t now)
 	if (now < p->hidden_at)
 		return false;
 	p->hidden_at = now + HIDDEN_INTERVAL_NS;
-	if (p->remote == 0 && remote_homes(table))
-		p->remote = hidden_start(p, table, true);
+	remote_looks_start(p, table);
 	if (p->hidden != 0) {
 		if (now - p->hidden_started < HIDDEN_STUCK_NS || p->held != 0)
 			return false;
@@ -751,7 +779,7 @@ hidden_due(struct home_probes *p, const struct members *table, int64_t now)
 	}
 	if (p->held != 0 && p->held_table == p->tables)
 		return false;
-	p->hidden = hidden_start(p, table, false);
+	p->hidden = hidden_start(p, table, false, 0);
 	p->hidden_started = now;
 	return false;
 }
@@ -818,10 +846,14 @@ homes_probes_gone(struct home_probes *p, pid_t pid)
 		}
 	if (p->hung == pid)
 		p->hung = 0;
-	if (p->hidden == pid || p->held == pid || p->remote == pid) {
+	for (i = 0; i < REMOTE_LOOKS_MAX; i++)
+		if (p->remote[i].pid == pid) {
+			p->remote[i].pid = 0;
+			probe = true;
+		}
+	if (p->hidden == pid || p->held == pid) {
 		p->hidden = p->hidden == pid ? 0 : p->hidden;
 		p->held = p->held == pid ? 0 : p->held;
-		p->remote = p->remote == pid ? 0 : p->remote;
 		probe = true;
 	}
 	return probe;
@@ -840,8 +872,9 @@ homes_probes_stop(struct home_probes *p)
 		kill(p->hidden, SIGKILL);
 	if (p->held != 0)
 		kill(p->held, SIGKILL);
-	if (p->remote != 0)
-		kill(p->remote, SIGKILL);
+	for (i = 0; i < REMOTE_LOOKS_MAX; i++)
+		if (p->remote[i].pid != 0)
+			kill(p->remote[i].pid, SIGKILL);
 }
 
 void

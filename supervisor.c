@@ -691,8 +691,10 @@ reload(struct supervisor *s, const char *why)
 		    plural(s->members));
 		return;
 	}
-	if ((packed = table_pack(t, s->probes.hung != 0 ? s->table : NULL,
-	    s->table, &len)) == NULL || (!forced && table_served(s, packed, len)) ||
+	/* a home found hung is tried again once a probe saw it answer */
+	if ((packed = table_pack(t, strcmp(why, "home-answered") == 0 ? NULL :
+	    s->table, s->table, &len)) == NULL ||
+	    (!forced && table_served(s, packed, len)) ||
 	    (fd = setup_publish(s->options, packed, len)) < 0) {
 		free(packed);
 		members_release(t);
