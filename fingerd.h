@@ -10,6 +10,7 @@
 
 #include <netinet/in.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -689,8 +690,6 @@ struct context {
 };
 
 /* fingerd.c */
-#include <signal.h>
-
 #define WORKERS_MAX	64
 #define NAME_MAX_LEN	256	/* -g, -u */
 
