@@ -37,6 +37,14 @@
  * the rest waiting in order, each at most until its deadline, when it
  * leaves its slot at once, or until a connection that waits for a slot
  * takes its (client_evict_oldest).
+ *
+ * How an exchange ends, in four steps, each once: client_end says why
+ * (the word of end= in its line); client_cut, at a deadline or an
+ * eviction, ends the connection now, whatever is in flight;
+ * client_finish logs the line and uncounts the address; client_leave,
+ * with nothing in flight, frees the slot.  client_expired (the deadline)
+ * and client_evict_oldest start it; client_discard tidies what comes
+ * back after it.
  */
 #include <sys/ioctl.h>
 #include <sys/socket.h>
