@@ -905,26 +905,15 @@ held_most(double seconds)
 }
 
 /*
- * Seconds from changed until query gets the non-member's reply (at most
- * 4, scaled), or -1.
+ * Seconds from changed until query gets the non-member's reply (asked
+ * for at most 4 s, scaled), or -1.
  */
 static double
 hidden_after(const char *query, double changed)
 {
-	double end = changed + 4 * wait_scale();
-	struct buffer b;
-	bool hidden = false;
+	double at = served_at(query, REPLY_NO_SUCH_USER, 4 * wait_scale(), 20);
 
-	while (!hidden && now_seconds() < end) {
-		cr_assert_eq(finger(SERVER, fx.port, query, strlen(query),
-		    &b), 0);
-		hidden = b.len == strlen(REPLY_NO_SUCH_USER) &&
-		    memcmp(b.data, REPLY_NO_SUCH_USER, b.len) == 0;
-		buffer_free(&b);
-		if (!hidden)
-			usleep(20 * 1000);
-	}
-	return hidden ? now_seconds() - changed : -1;
+	return at < 0 ? -1 : at - changed;
 }
 
 /*
