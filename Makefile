@@ -27,7 +27,9 @@ DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
 # daemon, started by tests/harness), tests/tools (what the tests run
 # beside it), tests/data (fixtures), tests/fuzz and tests/arm64.
 UNIT_TESTS = $(wildcard tests/unit/*.c)
-HARNESS = $(B)/tests/harness/harness.o $(B)/tests/harness/suite.o
+HARNESS = $(B)/tests/harness/harness.o $(B)/tests/harness/daemon.o \
+	$(B)/tests/harness/logs.o $(B)/tests/harness/clients.o \
+	$(B)/tests/harness/suite.o
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build

@@ -259,6 +259,13 @@ void	 nofinger_under_load(struct fixture *, const char *, const char *,
 double	 now_seconds(void);
 void	 figure(const char *, double, const char *, const char *);
 
+/* Between the harness's own files (harness.c's), not for the tests. */
+struct FTW;
+struct stat;
+int	 ms_left(double);
+void	 write_file(const char *, const void *, size_t, mode_t);
+int	 remove_entry(const char *, const struct stat *, int, struct FTW *);
+
 /*
  * What the suites share (suite.c).  fx is the fixture of the test that
  * runs: a suite's .init = fixture_setup, .fini = fixture_teardown.
