@@ -79,7 +79,10 @@ $(B)/unit: $(UNIT_TESTS:%.c=$(B)/%.o) $(PURE:%.c=$(B)/%.o) \
 $(B)/exchange: $(B)/tests/system/test_exchange.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-$(B)/daemon-tests: $(B)/tests/system/test_daemon.o \
+$(B)/daemon-tests: $(B)/tests/system/test_options.o \
+	    $(B)/tests/system/test_clients.o $(B)/tests/system/test_plans.o \
+	    $(B)/tests/system/test_logging.o $(B)/tests/system/test_engines.o \
+	    $(B)/tests/system/test_inetd.o \
 	    $(B)/tests/system/test_process.o $(B)/tests/system/test_counters.o \
 	    $(B)/tests/system/test_proxied.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)

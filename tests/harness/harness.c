@@ -494,3 +494,20 @@ crlf_convert(const char *text, size_t len, size_t *out_len)
 	*out_len = n;
 	return out;
 }
+
+/* The reply to alice whose plan is text: Login, Plan and text in CRLF. */
+char *
+plan_reply(const char *text, size_t len, size_t *reply_len)
+{
+	static const char head[] = LOGIN_ALICE "Plan:\r\n";
+	size_t n;
+	char *body = crlf_convert(text, len, &n), *reply;
+
+	reply = malloc(sizeof(head) + n);
+	cr_assert_not_null(reply);
+	memcpy(reply, head, sizeof(head) - 1);
+	memcpy(reply + sizeof(head) - 1, body, n + 1);
+	free(body);
+	*reply_len = sizeof(head) - 1 + n;
+	return reply;
+}

@@ -186,6 +186,7 @@ void	 home_file_fifo(struct fixture *, const char *, const char *);
 void	 read_file(const char *, struct buffer *);
 char	*huge_text(size_t);
 char	*crlf_convert(const char *, size_t, size_t *);
+char	*plan_reply(const char *, size_t, size_t *);
 
 /* The daemon.  The flags are a NULL-terminated list. */
 void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
@@ -287,6 +288,7 @@ void	 expect_at(const char *, const char *, const void *, size_t);
 double	 served_at(const char *, const char *, double, int);
 void	 stopped_cleanly(void);
 void	 skip_under_valgrind(const char *);
+void	 one_line_checked(const char *);
 int	 client_connect_blocking(const char *, int, int);
 int	 free_port(void);
 bool	 accepting(int);

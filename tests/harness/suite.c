@@ -166,3 +166,18 @@ accepting(int port)
 	}
 	return false;
 }
+
+/* Exactly one line on stderr, matching pattern; nothing on stdout. */
+void
+one_line_checked(const char *pattern)
+{
+	struct buffer log, out;
+
+	log_read(&fx, &log);
+	out_read(&fx, &out);
+	cr_assert_eq(log_lines(&fx), 1, "stderr:\n%s", log.data);
+	cr_assert_eq(log_count(&fx, pattern), 1, "stderr:\n%s", log.data);
+	assert_reply(&out, "", "stdout");
+	buffer_free(&log);
+	buffer_free(&out);
+}

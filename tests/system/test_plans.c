@@ -1,0 +1,602 @@
+/*
+ * The daemon suite (its TestSuite in test_options.c), what a reply is
+ * made of: plans that are links, FIFOs, directories, missing, unreadable
+ * or huge, cut at -m, CRLF and UTF-8 across read chunks; the reply cache
+ * that sees every change; homes out of the daemon's reach or leading to
+ * /; /W's .project and .pgpkey; the list's columns.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+Test(daemon, plan_symlink_not_followed)
+{
+	char target[256], path[256];
+
+	snprintf(target, sizeof(target), "%s/home/alice/real-plan", fx.dir);
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert(rename(path, target) == 0);
+	plan_symlink(&fx, "alice", target);
+	plan_symlink(&fx, "dan", "../alice/real-plan");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT("dan\r\n", "Login: dan\tName: Dan Noeol\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=symlink end=ok ");
+	stopped_cleanly();
+}
+
+/* A FIFO with no writer: answered at once, and nobody waits for it. */
+Test(daemon, plan_fifo_not_blocking)
+{
+	struct buffer b = { 0 };
+	double start;
+	int fd;
+
+	plan_fifo(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, "-t", "8", NULL);
+	start = now_seconds();
+	fd = client_connect(LOCAL, fx.port);
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alice\r\n", 7);
+	EXPECT("bob\r\n", REPLY_BOB);
+	cr_assert_eq(client_read_all(fd, &b, 3000 * wait_scale()), 0,
+	    "the FIFO plan was not answered within 3 s: %s", strerror(errno));
+	assert_reply(&b, LOGIN_ALICE NO_PLAN, "alice with a FIFO plan");
+	cr_assert(now_seconds() - start < LATENCY(3.0));
+	close(fd);
+	buffer_free(&b);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=not-a-file end=ok ");
+	stopped_cleanly();
+}
+
+Test(daemon, plan_directory)
+{
+	plan_directory(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=not-a-file end=ok ");
+	stopped_cleanly();
+}
+
+Test(daemon, plan_missing)
+{
+	plan_remove(&fx, "alice");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT("carol\r\n", REPLY_CAROL);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=missing end=ok ");
+	EXPECT_LOG("query=\"carol\" reply=no-plan why=missing end=ok sent=43 ");
+	stopped_cleanly();
+}
+
+Test(daemon, plan_unreadable)
+{
+	char path[256];
+
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert(chmod(path, 0) == 0);
+	/* Root reads anything: the daemon must run as nobody for this. */
+	if (geteuid() != 0 && access(path, R_OK) == 0)
+		cr_skip_test("this user can read a file of mode 0000");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
+	stopped_cleanly();
+}
+
+/*
+ * A home of mode 0700, as Debian 12's adduser makes them: the -u account
+ * cannot search it.  The client gets "No Plan."; the log says why.
+ */
+Test(daemon, plan_in_a_home_nobody_may_search)
+{
+	char path[256];
+
+	home_file_path(&fx, "alice", "", path, sizeof(path));
+	cr_assert(chmod(path, 0700) == 0);
+	if (geteuid() != 0)
+		cr_skip_test("the daemon must run as nobody for this");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
+	stopped_cleanly();
+}
+
+/* A 5 MiB plan and -m 100000: the first 100000 bytes, then a CRLF. */
+Test(daemon, plan_cut_at_max)
+{
+	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
+	want = plan_reply(text, 100000, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, cut at 100000 bytes");
+	snprintf(pattern, sizeof(pattern), "^fingerd: client=127\\.0\\.0\\.1 "
+	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/* The default -m is 1048576. */
+Test(daemon, plan_cut_at_default_max)
+{
+	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
+	want = plan_reply(text, 1048576, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, cut at 1048576 bytes");
+	snprintf(pattern, sizeof(pattern),
+	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/* A plan of exactly -m bytes is whole: not cut, nothing added. */
+Test(daemon, plan_of_exactly_max_not_cut)
+{
+	char *text = huge_text(100000), *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, 100000);
+	want = plan_reply(text, 100000, &len);
+	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "alice, 100000 bytes");
+	snprintf(pattern, sizeof(pattern),
+	    "query=\"alice\" reply=plan end=ok sent=%zu ms=", len);
+	EXPECT_LOG(pattern);
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/*
+ * The daemon reads 16 KiB at a time: a CRLF whose CR ends a chunk must
+ * not become CR CR LF.
+ */
+Test(daemon, plan_crlf_across_read_chunks)
+{
+	char *text = huge_text(40000), *want;
+	struct buffer b;
+	size_t len;
+
+	text[16383] = '\r';
+	text[16384] = '\n';
+	text[32767] = '\r';
+	text[32768] = '\n';
+	plan_write(&fx, "alice", text, 40000);
+	want = plan_reply(text, 40000, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "CRLF at 16383 and 32767");
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+/*
+ * UTF-8 sequences cut by the 16 KiB chunks come out whole, and an
+ * encoded C1 control cut in two is still removed.
+ */
+Test(daemon, plan_utf8_across_read_chunks)
+{
+	char *text = huge_text(60000), *want;
+	struct buffer b;
+	size_t len;
+
+	memcpy(text + 16382, "\xf0\x9f\x98\x80", 4);	/* 2 + 2 */
+	memcpy(text + 32767, "\xe2\x82\xac", 3);	/* 1 + 2 */
+	memcpy(text + 49151, "\xc2\x85", 2);		/* 1 + 1 */
+	plan_write(&fx, "alice", text, 60000);
+	memmove(text + 49151, text + 49153, 60000 - 49153);
+	want = plan_reply(text, 60000 - 2, &len);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, "UTF-8 across 16384, 32768, 49152");
+	buffer_free(&b);
+	free(want);
+	free(text);
+	stopped_cleanly();
+}
+
+static int
+fd_write_all(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return -1;
+	return close(fd);
+}
+
+/*
+ * The reply cache (cache.c) keeps only plans that have not changed for a
+ * second; waits until alice's has, then has her reply built and cached,
+ * and checks the cached reply is the same as the first.
+ */
+static void
+alice_cached(void)
+{
+	usleep(2100 * 1000);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("alice\r\n", REPLY_ALICE);
+}
+
+/* The hardest change for a cache: same inode, same size, new bytes. */
+Test(daemon, cache_sees_a_change_in_place)
+{
+	char path[256];
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);	/* "Down" -> "Town" */
+	close(fd);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
+	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+	stopped_cleanly();
+}
+
+Test(daemon, cache_sees_a_replaced_plan)
+{
+	char path[256], fresh[300];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	snprintf(fresh, sizeof(fresh), "%s.new", path);
+	cr_assert((fd_write_all(fresh, "Replaced.\n")) == 0);
+	cr_assert_eq(rename(fresh, path), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\nReplaced.\r\n");
+	stopped_cleanly();
+}
+
+/*
+ * Without inotify (the account's instances used up), a warning, and every
+ * query looks the plan up with statx: a change is seen all the same.
+ */
+Test(daemon, cache_without_inotify)
+{
+	char path[256];
+	int fd;
+
+	fx.child_setup = child_block_inotify;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT_LOG("^fingerd: inotify_init1: plans are looked at on every "
+	    "query: Operation not permitted$");
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert((fd = open(path, O_WRONLY)) >= 0);
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);
+	close(fd);
+	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
+	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+	stopped_cleanly();
+}
+
+Test(daemon, cache_sees_a_plan_become_a_link)
+{
+	char path[256], target[300];
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	snprintf(target, sizeof(target), "%s.real", path);
+	cr_assert_eq(rename(path, target), 0);
+	cr_assert_eq(symlink(target, path), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/* Made private: the daemon, now nobody, may not read it, cached or not. */
+Test(daemon, cache_sees_a_plan_made_private)
+{
+	char path[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	plan_path(&fx, "alice", path, sizeof(path));
+	cr_assert_eq(chmod(path, 0600), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/* Its home closed to others: statx, as open, can no longer reach it. */
+Test(daemon, cache_sees_a_home_closed)
+{
+	char home[256];
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	alice_cached();
+	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/*
+ * Alice's home made 0700 (root only: the daemon then runs as another
+ * user): its path into home, the warning expected into pattern.
+ */
+static void
+alice_home_closed(char *home, size_t home_size, char *pattern,
+    size_t pattern_size)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+	snprintf(home, home_size, "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(home, 0700), 0);
+	snprintf(pattern, pattern_size, "member alice: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: its home is not "
+	    "searchable; to serve it: chmod o\\+x %s$", home, home);
+}
+
+/*
+ * A home the daemon's account cannot search (Debian 12's adduser makes
+ * them 0700): at the start and at each reading of the group, one warning
+ * that names the login, the plan and the command that opens it (issue 21).
+ */
+Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
+{
+	char home[256], pattern[1024];
+
+	alice_home_closed(home, sizeof(home), pattern, sizeof(pattern));
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 .* why=sighup$", 1,
+	    WAIT_LOG_MS));
+	cr_assert_eq(log_count(&fx, pattern), 2,
+	    "not warned again at the reload");
+	cr_assert_eq(chmod(home, 0755), 0);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 .* why=sighup$", 2,
+	    WAIT_LOG_MS));
+	cr_assert_eq(log_count(&fx, "out of reach"), 2);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * The same under -i (issue 21, 1), which never surveyed the homes: one
+ * warning, with the path and the command that fixes it, at each start
+ * (each exchange; the log begins anew at each here); none once fixed.
+ */
+Test(daemon, inetd_warns_of_a_home_out_of_reach)
+{
+	char home[256], pattern[1024];
+	struct buffer reply;
+	double took;
+
+	alice_home_closed(home, sizeof(home), pattern, sizeof(pattern));
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, LOGIN_ALICE NO_PLAN, "-i, alice's home 0700");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	cr_assert_eq(chmod(home, 0755), 0);
+	cr_assert_eq(inetd_finger(&fx, "alice\r\n", &reply, &took, "-i",
+	    NULL), 0);
+	assert_reply(&reply, REPLY_ALICE, "-i, alice's home 0755");
+	buffer_free(&reply);
+	cr_assert_eq(log_count(&fx, "out of reach"), 0);
+}
+
+/*
+ * Homes that lead to / without being spelled so (issue 20, 7): not
+ * served, each one logged at the start; the others are.
+ */
+Test(daemon, a_home_that_leads_to_slash_is_not_served)
+{
+	char link[256];
+
+	snprintf(link, sizeof(link), "%s/to-root", fx.dir);
+	cr_assert_eq(symlink("/", link), 0);
+	passwd_append(&fx, "dot", 1021, "/.");
+	passwd_append(&fx, "up", 1022, "/usr/..");
+	passwd_append(&fx, "linked", 1023, link);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",dot,up,linked");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "is not served: it is the root "
+	    "directory$"), 3);
+	cr_assert_eq(log_count(&fx, "member dot: home \"/\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member up: home \"/usr/\\.\\.\" is not "
+	    "served"), 1);
+	cr_assert_eq(log_count(&fx, "member linked: home \".*/to-root\" is "
+	    "not served"), 1);
+	EXPECT("dot\r\n", "Login: dot\tName: dot\r\n" NO_PLAN);
+	EXPECT("linked\r\n", "Login: linked\tName: linked\r\n" NO_PLAN);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/* ---------------------------------------------------------------- /W */
+
+#define PROJECT_LINE(text)	"Project: " text "\r\n"
+#define KEY_PART(text)		"PGP key:\r\n" text
+#define PLAN_PART_ALICE		"Plan:\r\nDown the rabbit hole.\r\n" \
+				"Curiouser and curiouser!\r\n"
+
+/* Each file alone, then both; a plain query never shows either. */
+Test(daemon, verbose_each_file_alone)
+{
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	home_file_write(&fx, "alice", ".project", "Tea party\n", 10);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("Tea party")
+	    PLAN_PART_ALICE);
+	home_file_remove(&fx, "alice", ".project");
+	home_file_write(&fx, "alice", ".pgpkey", "k1\nk2", 5);
+	EXPECT("/W alice\r\n", LOGIN_ALICE KEY_PART("k1\r\nk2\r\n")
+	    PLAN_PART_ALICE);
+	home_file_write(&fx, "alice", ".project", "", 0);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("")
+	    KEY_PART("k1\r\nk2\r\n") PLAN_PART_ALICE);
+	home_file_write(&fx, "alice", ".pgpkey", "", 0);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("") KEY_PART("")
+	    PLAN_PART_ALICE);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	plan_remove(&fx, "alice");
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("") KEY_PART("")
+	    NO_PLAN);
+	stopped_cleanly();
+}
+
+/*
+ * A .project or .pgpkey that is a link (even to a readable file), a FIFO
+ * (no writer: an open that waited would hang), a directory: left out, at
+ * once, as the plan is.
+ */
+Test(daemon, verbose_links_fifos_and_directories_left_out)
+{
+	char target[256];
+	double start;
+
+	home_file_path(&fx, "alice", "readable", target, sizeof(target));
+	home_file_write(&fx, "alice", "readable", "secret project\n", 15);
+	home_file_symlink(&fx, "alice", ".project", target);
+	home_file_fifo(&fx, "alice", ".pgpkey");
+	home_file_fifo(&fx, "bob", ".project");
+	home_file_symlink(&fx, "bob", ".pgpkey", target);
+	home_file_write(&fx, "dan", ".pgpkey", "", 0);
+	home_file_remove(&fx, "dan", ".pgpkey");
+	{
+		char path[256];
+
+		home_file_path(&fx, "dan", ".pgpkey", path, sizeof(path));
+		cr_assert_eq(mkdir(path, 0755), 0);
+	}
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	start = now_seconds();
+	EXPECT("/W alice\r\n", REPLY_ALICE);
+	EXPECT("/W bob\r\n", "Login: bob\tName: Bob Builder\r\n"
+	    "Plan:\r\nCan we fix it?\r\nYes we can!\r\n");
+	EXPECT("/W dan\r\n", REPLY_W_DAN);
+	cr_assert_lt(now_seconds() - start, LATENCY(1.0),
+	    "the replies waited on a FIFO: %.2f s", now_seconds() - start);
+	stopped_cleanly();
+}
+
+/* A 1 MiB .pgpkey: its first 64 KiB, converted; the cut is logged. */
+Test(daemon, verbose_key_cut_at_64_kib)
+{
+	char *text = huge_text(1 << 20), *key, *want;
+	size_t key_len;
+
+	home_file_write(&fx, "bob", ".pgpkey", text, 1 << 20);
+	key = crlf_convert(text, 65536, &key_len);
+	cr_assert(asprintf(&want, "Login: bob\tName: Bob Builder\r\n"
+	    "Project: Building things\r\nPGP key:\r\n%.*s"
+	    "Plan:\r\nCan we fix it?\r\nYes we can!\r\n", (int)key_len,
+	    key) > 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	expect_at(LOCAL, "/W bob\r\n", want, strlen(want));
+	EXPECT_LOG("query=\"/W bob\" reply=plan-key-cut end=ok ");
+	expect_at(LOCAL, "/W bob\r\n", want, strlen(want));
+	EXPECT("bob\r\n", REPLY_BOB);
+	EXPECT_LOG("query=\"bob\" reply=plan end=ok ");
+	stopped_cleanly();
+	free(text);
+	free(key);
+	free(want);
+}
+
+/*
+ * A .project changed between two queries: the second has its new line,
+ * whether the first reply was cached or not, the change in place and of
+ * the same size included.
+ */
+Test(daemon, verbose_sees_a_changed_project)
+{
+	char path[256];
+
+	home_file_path(&fx, "alice", ".project", path, sizeof(path));
+	cr_assert_eq(fd_write_all(path, "one\n"), 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("one")
+	    PLAN_PART_ALICE);
+	cr_assert_eq(fd_write_all(path, "two\n"), 0);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("two")
+	    PLAN_PART_ALICE);
+	usleep(2100 * 1000);		/* settled: the reply is cached */
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("two")
+	    PLAN_PART_ALICE);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("two")
+	    PLAN_PART_ALICE);
+	cr_assert_eq(fd_write_all(path, "owt\nand more\n"), 0);
+	EXPECT("/W alice\r\n", LOGIN_ALICE PROJECT_LINE("owt")
+	    PLAN_PART_ALICE);
+	home_file_remove(&fx, "alice", ".project");
+	EXPECT("/W alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/*
+ * The list with logins of 1, 8 and 32 bytes and names of multi-byte
+ * characters: the names start in one column, 32 + 2 from the left.
+ */
+Test(daemon, list_columns_of_long_and_short_logins)
+{
+	FILE *fp;
+	char want[1024];
+	const char *pad = "                                  ";
+
+	cr_assert_not_null(fp = fopen(fx.passwd, "a"));
+	fprintf(fp, "z:x:2001:79:Z\xc3\xa9\xc3\xa9:/nonexistent:/bin/sh\n"
+	    "eightchr:x:2002:79:\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e:"
+	    "/nonexistent:/bin/sh\n"
+	    "a23456789012345678901234567890bc:x:2003:79:Thirty Two:"
+	    "/nonexistent:/bin/sh\n");
+	fclose(fp);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(want, sizeof(want), "Login%.*sName\r\n"
+	    "a23456789012345678901234567890bc  Thirty Two\r\n"
+	    "alice%.*sAlice Liddell\r\n"
+	    "bob%.*sBob Builder\r\n"
+	    "carol%.*sCarol Noplan\r\n"
+	    "dan%.*sDan Noeol\r\n"
+	    "eightchr%.*s\xe6\x97\xa5\xe6\x9c\xac \xe8\xaa\x9e\r\n"
+	    "erin%.*sErin Unsafe\r\n"
+	    "z%.*sZ\xc3\xa9\xc3\xa9\r\n",
+	    29, pad, 29, pad, 31, pad, 29, pad, 31, pad, 26, pad, 30, pad,
+	    33, pad);
+	expect_at(LOCAL, "\r\n", want, strlen(want));
+	stopped_cleanly();
+}
