@@ -63,7 +63,7 @@ $(B)/%.o: %.c fingerd.h engine.h loop.h uring.h epoll.h timers.h client.h
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) $(URING_CFLAGS) -I. -c -o $@ $<
 
 $(B)/tests/%.o: tests/%.c fingerd.h engine.h loop.h uring.h epoll.h timers.h \
-	    tests/harness/harness.h tests/unit/rng.h
+	    tests/harness/harness.h tests/unit/rng.h tests/system/soak.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CPPFLAGS) -I. -Itests/harness -Itests/unit \
 	    -c -o $@ $<
@@ -95,7 +95,8 @@ $(B)/abuse-tests: $(B)/tests/system/test_abuse.o \
 
 # The soak (tests/system/soak.c): mixed clients, reloads and worker kills for
 # SOAK_SECONDS; make check runs a minute of it, make soak ten.
-$(B)/soak: $(B)/tests/system/soak.o $(HARNESS)
+$(B)/soak: $(B)/tests/system/soak.o $(B)/tests/system/soak_clients.o \
+	    $(B)/tests/system/soak_checks.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The pressure tests' figures (tests/system/test_pressure.c) under each engine,
