@@ -29,7 +29,7 @@ DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
 UNIT_TESTS = $(wildcard tests/unit/*.c)
 HARNESS = $(B)/tests/harness/harness.o $(B)/tests/harness/daemon.o \
 	$(B)/tests/harness/logs.o $(B)/tests/harness/clients.o \
-	$(B)/tests/harness/suite.o
+	$(B)/tests/harness/fuse.o $(B)/tests/harness/suite.o
 
 # B is the build directory; check-asan builds a second tree in build-asan.
 B ?= build
@@ -90,7 +90,9 @@ $(B)/daemon-tests: $(B)/tests/system/test_options.o \
 # The abuse tests load the machine: one at a time under each engine,
 # after the other suites, so that they skew no other suite's timing.
 $(B)/abuse-tests: $(B)/tests/system/test_abuse.o \
-	    $(B)/tests/system/test_pressure.o $(HARNESS)
+	    $(B)/tests/system/test_pressure.o $(B)/tests/system/test_hung_homes.o \
+	    $(B)/tests/system/test_hung_supervisor.o \
+	    $(B)/tests/system/test_log_pressure.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
 # The soak (tests/system/soak.c): mixed clients, reloads and worker kills for

@@ -260,6 +260,20 @@ void	 nofinger_under_load(struct fixture *, const char *, const char *,
 double	 now_seconds(void);
 void	 figure(const char *, double, const char *, const char *);
 
+/*
+ * A file system that hangs (fuse.c): tests/tools/slowfs.c (SLOWFS)
+ * mounted over zoe's home directory, fx.dir/srv, in a mount namespace of
+ * the test's own; control names its control file ("hang", "eio", a
+ * delay in ms, "" to answer again).  For the pressure suite.
+ */
+extern char control[256];
+void	 write_text(const char *, const char *);
+void	 slowfs_mount(void);
+void	 slowfs_end(void);
+unsigned slowfs_held(bool);
+void	 slowfs_count(unsigned *, unsigned *);
+bool	 slowfs_holds(unsigned);
+
 /* Between the harness's own files (harness.c's), not for the tests. */
 struct FTW;
 struct stat;

@@ -3,7 +3,7 @@
  * turn per home and per mount, that a home that hangs keeps to its few
  * turns, the order of the queues, the silent's grace, when a holder
  * counts as stuck, and who is evicted first.  The FUSE tests
- * (test_pressure.c) are the end-to-end proof.
+ * (test_hung_homes.c) are the end-to-end proof.
  */
 #include <string.h>
 

@@ -1,0 +1,359 @@
+/*
+ * The pressure suite (its TestSuite in test_pressure.c): homes hung
+ * before the start, and the supervisor's looks at the homes (slowfs
+ * mounted by the harness's fuse.c).  No worker waits for a hung home at
+ * the start, at SIGHUP or when one is replaced; -i answers within its
+ * deadline; a home linked into a hung mount holds no supervisor; a hung
+ * home that answers is served from then; a home on FUSE hides its
+ * member within 2 s and piles up no children; a home made after the
+ * start is served.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define SERVER		"127.0.0.1"
+
+/* ------------------------------------------- homes hung before the start */
+
+#define NO_PLAN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nNo Plan.\r\n"
+#define LOGIN_YAN	"Login: yan\tName: yan\r\n"
+#define HUNG_LINE(login) "member " login ": home \".*\" did not answer " \
+			"within 500 ms: served no plan until it does$"
+
+/* Asks query until the reply is want, for at most seconds. */
+static bool
+reply_becomes(const char *query, const char *want, double seconds)
+{
+	return served_at(query, want, seconds, 100) >= 0;
+}
+
+/* The one worker, once the older ones are gone; its pid. */
+static pid_t
+worker_alone(void)
+{
+	pid_t pid = daemon_worker(&fx);
+
+	cr_assert(pid > 0);
+	return pid;
+}
+
+/*
+ * The daemon, started while zoe's home hangs (in the group), serves the
+ * others within 2 s and zoe "No Plan." at once, and says why once.
+ */
+static void
+started_while_zoe_hangs(const char *members, const char *home_link)
+{
+	double start, took;
+
+	slowfs_mount();
+	if (home_link != NULL) {
+		char target[300], link[300];
+
+		snprintf(target, sizeof(target), "%s/srv/zoe", fx.dir);
+		snprintf(link, sizeof(link), "%s/%s", fx.dir, home_link);
+		cr_assert_eq(symlink(target, link), 0);
+		passwd_append(&fx, "yan", 1011, link);
+	}
+	fixture_group_rewrite(&fx, members);
+	write_text(control, "hang");
+	start = now_seconds();
+	daemon_start(&fx, "-B", SERVER, "-t", "3", NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "alice served %.2f s after the start "
+	    "while zoe's home hangs", took);
+	figure("alice served after a start while a home hangs", took * 1000,
+	    "ms", "< 2000 ms");
+	start = now_seconds();
+	EXPECT("zoe\r\n", NO_PLAN_ZOE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(0.5), "zoe answered in %.2f s", took);
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 1,
+	    "zoe's hung home not logged once");
+}
+
+/*
+ * A member's home hangs before the daemon starts (issue 20, 1): no
+ * worker waits for it to confine itself, at the start, at SIGHUP, nor
+ * when one killed is replaced; SIGTERM ends the daemon at once.
+ */
+Test(pressure, a_home_hung_before_the_start_holds_no_worker)
+{
+	double start, took;
+	pid_t worker;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 .* why=sighup$", 1,
+	    (int)(LATENCY(2) * 1000)), "no new generation serves after SIGHUP");
+	EXPECT("alice\r\n", REPLY_ALICE);
+	EXPECT("zoe\r\n", NO_PLAN_ZOE);
+	worker = worker_alone();
+	start = now_seconds();
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
+	    "signal=SIGKILL .*restart=", 1,
+	    WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "a killed worker replaced in %.2f s",
+	    took);
+	cr_assert_neq(worker_alone(), worker);
+	start = now_seconds();
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
+	slowfs_end();
+}
+
+/*
+ * The same with -i (issue 20, 1): fingerd -i -t 3 answers alice and
+ * exits well within its deadline while zoe's home hangs, and zoe gets
+ * "No Plan." at once.
+ */
+Test(pressure, inetd_with_a_hung_home_answers_within_its_deadline)
+{
+	struct buffer b;
+	double took;
+	int status;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	write_text(control, "hang");
+	status = inetd_finger(&fx, "alice\r\n", &b, &took, "-i", "-t", "3",
+	    NULL);
+	cr_assert_eq(status, 0, "fingerd -i: status %d after %.2f s", status,
+	    took);
+	assert_reply(&b, REPLY_ALICE, "-i while zoe's home hangs");
+	buffer_free(&b);
+	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	figure("fingerd -i with a hung home", took * 1000, "ms", "< 1500 ms");
+	status = inetd_finger(&fx, "zoe\r\n", &b, &took, "-i", "-t", "3",
+	    NULL);
+	cr_assert_eq(status, 0, "fingerd -i zoe: status %d", status);
+	assert_reply(&b, NO_PLAN_ZOE, "-i, zoe while her home hangs");
+	buffer_free(&b);
+	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 1);
+	slowfs_end();
+}
+
+/*
+ * A home that is a symbolic link into a mount that hangs (issue 20, 2):
+ * the supervisor does not follow it there, so it starts, replaces a
+ * worker killed, and obeys SIGTERM at once.
+ */
+Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
+{
+	double start, took;
+	pid_t worker;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe,yan", "yan-link");
+	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
+	worker = worker_alone();
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
+	    "signal=SIGKILL .*restart=", 1,
+	    WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_neq(worker_alone(), worker);
+	start = now_seconds();
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
+	slowfs_end();
+}
+
+/*
+ * A hung home that answers again is served from then, with no SIGHUP
+ * (issue 20, also seen): a probe waits for it.
+ */
+Test(pressure, a_hung_home_that_answers_is_served_from_then)
+{
+	double start, took;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
+	write_text(control, "");
+	start = now_seconds();
+	cr_assert(reply_becomes("zoe\r\n", REPLY_ZOE, LATENCY(5)),
+	    "zoe not served once her home answered");
+	took = now_seconds() - start;
+	figure("a hung home served once it answers", took * 1000, "ms",
+	    "< 5000 ms");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=[0-9]+ why=home-answered$", 1, WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A member whose home is on FUSE (or NFS, which inotify does not see)
+ * hides within 2 s too (issue 21, 3), under load: her .nofinger was
+ * looked for only when the group was read (-R, 60 s).
+ */
+Test(pressure, a_home_on_fuse_hides_its_member_within_two_seconds)
+{
+	char nofinger[300];
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	snprintf(nofinger, sizeof(nofinger), "%s/srv-backing/zoe/.nofinger",
+	    fx.dir);
+	nofinger_under_load(&fx, SERVER, "zoe\r\n", nofinger, REPLY_ZOE,
+	    REPLY_NO_SUCH_USER, REPLY_LIST LIST_ZOE, REPLY_LIST);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * The most requests held by slowfs for the supervisor's children (not
+ * its workers) over seconds.
+ */
+static unsigned
+held_most(double seconds)
+{
+	double end = now_seconds() + seconds;
+	unsigned most = 0, held;
+
+	while (now_seconds() < end) {
+		if ((held = slowfs_held(false)) > most)
+			most = held;
+		usleep(50 * 1000);
+	}
+	return most;
+}
+
+/*
+ * Seconds from changed until query gets the non-member's reply (asked
+ * for at most 4 s, scaled), or -1.
+ */
+static double
+hidden_after(const char *query, double changed)
+{
+	double at = served_at(query, REPLY_NO_SUCH_USER, 4 * wait_scale(), 20);
+
+	return at < 0 ? -1 : at - changed;
+}
+
+/*
+ * A FUSE home that hangs after the start holds the look for .nofinger
+ * in the homes of its mount, which a kill could end only once the home
+ * answers: it is left to end then, and no other starts there meanwhile.
+ * Over 12 s of it, one child of the supervisor's is held, not one more
+ * every few seconds, and the group is not read again for it (the
+ * workers' turns deal with that home).  yan, whose home is reached
+ * through a symbolic link (looked at as the remote homes are, on
+ * another mount), still hides within 2 s, and so does alice, on a local
+ * home; that reading finds zoe's home hung (its child held, and the
+ * probe that waits for the home): three held at most from then on, and
+ * zoe served once her home answers.
+ */
+Test(pressure, a_fuse_home_that_hangs_piles_up_no_children)
+{
+	char real[300], link[300], path[320];
+	double after;
+	unsigned held;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	snprintf(real, sizeof(real), "%s/yan-real", fx.dir);
+	snprintf(link, sizeof(link), "%s/home/yan", fx.dir);
+	cr_assert_eq(mkdir(real, 0755), 0);
+	cr_assert_eq(chmod(real, 0755), 0);
+	cr_assert_eq(symlink(real, link), 0);
+	snprintf(path, sizeof(path), "%s/.plan", real);
+	write_text(path, "Through a link.\n");
+	passwd_append(&fx, "yan", 1011, link);
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",yan,zoe");
+	daemon_start(&fx, "-B", SERVER, "-t", "3", NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	EXPECT("yan\r\n", LOGIN_YAN "Plan:\r\nThrough a link.\r\n");
+	write_text(control, "hang");
+	held = held_most(LATENCY(12));
+	cr_assert_eq(held, 1, "%u requests of the supervisor's children held "
+	    "by zoe's home", held);
+	cr_assert_eq(log_count(&fx, " why=home-missed$"), 0);
+	snprintf(path, sizeof(path), "%s/.nofinger", real);
+	write_text(path, "");
+	after = hidden_after("yan\r\n", now_seconds());
+	cr_assert(after >= 0 && after <= 2.0 * wait_scale(),
+	    "yan hidden after %.3f s while zoe's home hangs", after);
+	home_file_write(&fx, "alice", ".nofinger", "", 0);
+	after = hidden_after("alice\r\n", now_seconds());
+	cr_assert(after >= 0 && after <= 2.0 * wait_scale(),
+	    "alice hidden after %.3f s while zoe's home hangs", after);
+	held = held_most(LATENCY(6));
+	cr_assert_leq(held, 3, "%u requests of the supervisor's children held "
+	    "by zoe's home", held);
+	write_text(control, "");
+	cr_assert(reply_becomes("zoe\r\n", REPLY_ZOE, LATENCY(8)),
+	    "zoe not served once her home answered");
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A member's home made after the start is served within a few seconds,
+ * with no SIGHUP (issue 20, also seen); while it is missing, no new
+ * generation starts.
+ */
+Test(pressure, a_home_made_after_the_start_is_served)
+{
+	char home[300], plan[320];
+	double start;
+
+	if (under_valgrind())	/* children forked and timed in seconds */
+		cr_skip_test("valgrind: the homes' children, timed");
+
+	snprintf(home, sizeof(home), "%s/home/yan", fx.dir);
+	snprintf(plan, sizeof(plan), "%s/.plan", home);
+	passwd_append(&fx, "yan", 1011, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",yan");
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
+	usleep((useconds_t)(LATENCY(3) * 1000 * 1000));
+	cr_assert_eq(log_count(&fx, "group finger has"), 0,
+	    "a new generation while nothing changed");
+	cr_assert_eq(mkdir(home, 0755), 0);
+	cr_assert_eq(chmod(home, 0755), 0);
+	write_text(plan, "Later.\n");
+	start = now_seconds();
+	cr_assert(reply_becomes("yan\r\n", LOGIN_YAN "Plan:\r\nLater.\r\n",
+	    LATENCY(5)), "yan's new home not served");
+	figure("a home made after the start served", (now_seconds() - start) *
+	    1000, "ms", "< 5000 ms");
+	cr_assert_eq(log_count(&fx, "event=reload group=finger members=6 "
+	    "generation=[0-9]+ why=home-answered$"), 1);
+	stopped_cleanly();
+}
+

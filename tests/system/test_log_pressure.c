@@ -1,0 +1,484 @@
+/*
+ * The pressure suite (its TestSuite in test_pressure.c): the log under
+ * pressure.  A file, a slowly read pipe, a stalled FIFO, an O_NONBLOCK
+ * pipe and a stalled syslog socket, under a thousand concurrent hostile
+ * queries, with one worker or two; a stop with the log stalled counts
+ * the lines lost, and is not held.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <regex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+#define SERVER		"127.0.0.1"
+
+/* ------------------------------------------------- the log under pressure */
+
+enum log_kind {
+	LOG_FILE, LOG_SLOW_PIPE, LOG_STALLED_FIFO, LOG_NONBLOCK_PIPE,
+	LOG_STALLED_SYSLOG		/* -l, a datagram socket not read */
+};
+
+#define HOSTILE		1020		/* connections at once */
+#define HOSTILE_MAX	2000
+
+struct reader {
+	int		 fd;
+	enum log_kind	 kind;
+	int		 stop;		/* atomically */
+	int		 go;		/* a stalled reader reads while set */
+	pthread_mutex_t	 lock;		/* on text */
+	struct buffer	 text;
+};
+
+static void *
+reader_run(void *arg)
+{
+	struct reader *r = arg;
+	char chunk[4096];
+	ssize_t n;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		if ((r->kind == LOG_STALLED_FIFO ||
+		    r->kind == LOG_STALLED_SYSLOG) &&
+		    !__atomic_load_n(&r->go, __ATOMIC_RELAXED)) {
+			usleep(10000);
+			continue;
+		}
+		n = read(r->fd, chunk, r->kind == LOG_SLOW_PIPE ? 1024 :
+		    sizeof(chunk));
+		if (n > 0) {
+			pthread_mutex_lock(&r->lock);
+			buffer_append(&r->text, chunk, (size_t)n);
+			pthread_mutex_unlock(&r->lock);
+		} else if (n == 0)
+			break;
+		else
+			usleep(1000);
+		if (r->kind == LOG_SLOW_PIPE)
+			usleep(200);
+	}
+	pthread_mutex_lock(&r->lock);
+	while ((n = read(r->fd, chunk, sizeof(chunk))) > 0)
+		buffer_append(&r->text, chunk, (size_t)n);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+/*
+ * The daemon's stderr for this kind of log; the reader's end, or -1 for
+ * a file (read from fx.log).
+ */
+static int
+log_open(enum log_kind kind, int *daemon_end)
+{
+	char fifo[300];
+	int fds[2], flags;
+
+	switch (kind) {
+	case LOG_FILE:
+		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+		return -1;
+	case LOG_STALLED_SYSLOG:	/* stderr the file, which stays empty */
+		*daemon_end = open(fx.log, O_WRONLY | O_CREAT | O_TRUNC |
+		    O_CLOEXEC, 0644);
+		return syslog_bind(&fx);
+	case LOG_STALLED_FIFO:
+		snprintf(fifo, sizeof(fifo), "%s/log.fifo", fx.dir);
+		cr_assert_eq(mkfifo(fifo, 0600), 0);
+		fds[0] = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		fds[1] = open(fifo, O_WRONLY | O_CLOEXEC);
+		cr_assert(fds[0] >= 0 && fds[1] >= 0);
+		break;
+	default:
+		cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+		break;
+	}
+	if (kind == LOG_NONBLOCK_PIPE) {	/* the daemon's open file too */
+		flags = fcntl(fds[1], F_GETFL);
+		cr_assert_eq(fcntl(fds[1], F_SETFL, flags | O_NONBLOCK), 0);
+	} else {
+		cr_assert_eq(fcntl(fds[0], F_SETFL, O_NONBLOCK), 0);
+	}
+	*daemon_end = fds[1];
+	return fds[0];
+}
+
+/*
+ * The port from the log's "event=listen" line, once it serves; a stalled
+ * reader stops reading then.
+ */
+static int
+port_from(struct reader *r)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	const char *line;
+	int port = 0;
+
+	while (port == 0) {
+		cr_assert(now_seconds() < deadline, "the daemon did not start");
+		usleep(5000);
+		pthread_mutex_lock(&r->lock);
+		if (r->fd < 0) {
+			buffer_free(&r->text);
+			log_read(&fx, &r->text);
+		}
+		if ((line = strstr(r->text.data, ": event=listen address="
+		    "127.0.0.1:")) != NULL && strstr(line, "event=start"))
+			port = atoi(line + 33);
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (r->kind == LOG_STALLED_FIFO || r->kind == LOG_STALLED_SYSLOG)
+		__atomic_store_n(&r->go, 0, __ATOMIC_RELAXED);
+	return port;
+}
+
+/*
+ * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
+ * control bytes; a stalled reader reads again stall_ms after they are
+ * sent.
+ */
+static void
+hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
+{
+	static int fds[HOSTILE_MAX];
+	static char query[1023];
+	struct buffer b = { 0 };
+	size_t i;
+
+	cr_assert_leq(n, HOSTILE_MAX);
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < n; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, port)) >= 0,
+		    "connection %zu: %s", i, strerror(errno));
+		client_send(fds[i], query, sizeof(query));
+	}
+	usleep(stall_ms * 1000);
+	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
+		    "connection %zu: %s", i, strerror(errno));
+		assert_reply(&b, REPLY_INVALID, "a line of control bytes");
+		buffer_free(&b);
+		close(fds[i]);
+	}
+}
+
+/*
+ * Every line of the log whole, at most PIPE_BUF bytes (with syslog, each
+ * a datagram of facility daemon), and one exchange line per exchange,
+ * each parsing as such; no line lost.
+ */
+static void
+log_checked(const struct buffer *log, size_t exchanges, bool datagrams)
+{
+	regex_t re, datagram;
+	char *copy, *line, *next;
+	size_t lines = 0;
+
+	cr_assert_eq(regcomp(&re, "^fingerd(\\[[0-9]+\\])?: client=127\\.0\\.0"
+	    "\\.1 query=\"(\\\\x01)+\"(\\.\\.\\.)? reply=invalid end=ok "
+	    "sent=15 ms=[0-9]+\\.[0-9]{3}$", REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regcomp(&datagram, "^" SYSLOG_HEAD_RE "fingerd\\[[0-9]+"
+	    "\\]: ", REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert(log->len > 0 && log->data[log->len - 1] == '\n',
+	    "the log ends within a line");
+	cr_assert_not_null(copy = strdup(log->data));
+	for (line = copy; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		cr_assert_leq((size_t)(next - line), PIPE_BUF,
+		    "a line of %zu bytes", (size_t)(next - line));
+		cr_assert_null(strstr(line, "lost"), "%s", line);
+		cr_assert(!datagrams || regexec(&datagram, line, 0, NULL, 0) ==
+		    0, "not a datagram of facility daemon: %.300s", line);
+		if (strstr(line, "client=") == NULL)
+			continue;
+		cr_assert_eq(regexec(&re, log_untimed(line), 0, NULL, 0), 0,
+		    "not an exchange's line: %.300s", line);
+		lines++;
+	}
+	free(copy);
+	regfree(&re);
+	regfree(&datagram);
+	cr_assert_eq(lines, exchanges, "%zu exchange lines for %zu exchanges",
+	    lines, exchanges);
+}
+
+/*
+ * The daemon started with its stderr the log of this kind (and the
+ * reader's thread started on it), serving.
+ */
+static void
+log_daemon_start(struct reader *r, pthread_t *reader, const char *workers,
+    const char *clients, const char *timeout)
+{
+	int stdio[3], daemon_end;
+
+	pthread_mutex_init(&r->lock, NULL);
+	r->go = 1;
+	r->fd = log_open(r->kind, &daemon_end);
+	buffer_append(&r->text, "", 0);
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[0];
+	stdio[2] = daemon_end;
+	fx.stdio = stdio;
+	if (r->kind == LOG_STALLED_SYSLOG)
+		daemon_launch(&fx, "-l", "-B", SERVER, "-w", workers, "-c",
+		    clients, "-t", timeout, NULL);
+	else
+		daemon_launch(&fx, "-B", SERVER, "-w", workers, "-c", clients,
+		    "-t", timeout, NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(daemon_end);
+	if (r->fd >= 0)
+		cr_assert_eq(pthread_create(reader, NULL, reader_run, r), 0);
+	fx.port = port_from(r);
+}
+
+/* The daemon has exited: the whole log, once its reader has read it. */
+static void
+log_reader_end(struct reader *r, pthread_t reader)
+{
+	if (r->fd >= 0) {
+		__atomic_store_n(&r->stop, 1, __ATOMIC_RELAXED);
+		pthread_join(reader, NULL);
+		close(r->fd);
+	} else {
+		buffer_free(&r->text);
+		log_read(&fx, &r->text);
+	}
+}
+
+static void
+log_under_pressure_of(enum log_kind kind, const char *workers,
+    const char *clients, size_t queries, unsigned stall_ms)
+{
+	struct reader r = { .kind = kind };
+	pthread_t reader;
+
+	log_daemon_start(&r, &reader, workers, clients, "10");
+	hostile_clients(fx.port, &r, queries, stall_ms);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	log_checked(&r.text, queries, kind == LOG_STALLED_SYSLOG);
+	buffer_free(&r.text);
+}
+
+static void
+log_under_pressure(enum log_kind kind, const char *workers)
+{
+	log_under_pressure_of(kind, workers, "1024", HOSTILE, 500);
+}
+
+Test(pressure, log_a_file)
+{
+	log_under_pressure(LOG_FILE, "1");
+}
+
+Test(pressure, log_a_file_two_workers)
+{
+	log_under_pressure(LOG_FILE, "2");
+}
+
+Test(pressure, log_a_slow_pipe)
+{
+	log_under_pressure(LOG_SLOW_PIPE, "1");
+}
+
+Test(pressure, log_a_slow_pipe_two_workers)
+{
+	log_under_pressure(LOG_SLOW_PIPE, "2");
+}
+
+Test(pressure, log_a_stalled_fifo)
+{
+	log_under_pressure(LOG_STALLED_FIFO, "1");
+}
+
+Test(pressure, log_a_stalled_fifo_two_workers)
+{
+	log_under_pressure(LOG_STALLED_FIFO, "2");
+}
+
+Test(pressure, log_an_o_nonblock_pipe)
+{
+	log_under_pressure(LOG_NONBLOCK_PIPE, "1");
+}
+
+Test(pressure, log_an_o_nonblock_pipe_two_workers)
+{
+	log_under_pressure(LOG_NONBLOCK_PIPE, "2");
+}
+
+/*
+ * Few client slots, so a small queue, and a log that stalls for long: a
+ * worker that took a client while no write was in flight, counting the
+ * room behind the lines written, then started a write, had no room for
+ * that client's line (7 to 22 lines lost).  Every exchange is logged.
+ */
+Test(pressure, log_stalled_long_with_few_slots)
+{
+	log_under_pressure_of(LOG_STALLED_FIFO, "3", "16", HOSTILE_MAX,
+	    8000);
+}
+
+/*
+ * -l, syslog's socket not read (its queue full): the workers stop
+ * accepting, lose nothing, and catch up once it is read; every line a
+ * whole datagram of facility daemon (syslog_read() checks each).
+ */
+Test(pressure, log_a_stalled_syslog_socket)
+{
+	log_under_pressure_of(LOG_STALLED_SYSLOG, "2", "16", HOSTILE, 2000);
+}
+
+/*
+ * The log's text without the supervisor's own stop lines ("event=stop
+ * signal=..." with no in_flight=), which it may have queued behind a
+ * full pipe before a worker's count of lost lines came, and then writes
+ * after the note of that count.
+ */
+#define LOG_LINE_TEXT	8192	/* more than PIPE_BUF: a whole line */
+
+static void
+without_supervisor_stops(const struct buffer *log, struct buffer *out)
+{
+	const char *line = log->data, *next;
+	char text[LOG_LINE_TEXT];
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	for (; line != NULL && *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		next = next != NULL ? next + 1 : line + strlen(line);
+		len = (size_t)(next - line);
+		snprintf(text, sizeof(text), "%.*s", (int)len, line);
+		if (strstr(text, "fingerd: event=stop signal=") == NULL ||
+		    strstr(text, " in_flight=") != NULL)
+			buffer_append(out, line, len);
+	}
+	buffer_append(out, "", 1);
+	out->len--;
+}
+
+/*
+ * SIGTERM while the log is stalled: the queued connections are served,
+ * the worker's lines wait the grace and are lost, and the count of them
+ * reaches the log once it is read again, after every line of the
+ * worker's (the supervisor waits a few seconds for it at its exit; only
+ * its own stop line may follow).  Every line is either in the log or
+ * counted: each exchange's, and the worker's stop line.
+ */
+Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
+{
+	static int fds[300];
+	static char query[1023];
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	struct buffer b;
+	pthread_t reader;
+	double deadline;
+	size_t i, served = 0, exchanges, stops;
+	unsigned long lost;
+	bool last;
+	pid_t worker;
+
+	log_daemon_start(&r, &reader, "1", "16", "2");
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < 300; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, sizeof(query));
+	}
+	usleep(500 * 1000);
+	daemon_signal(&fx, SIGTERM);
+	for (i = 0; i < 300; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		served += b.len == sizeof(REPLY_INVALID) - 1 &&
+		    memcmp(b.data, REPLY_INVALID, b.len) == 0;
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (daemon_workers(&fx, &worker, 1) > 0 && now_seconds() < deadline)
+		usleep(10000);
+	cr_assert_eq(daemon_workers(&fx, &worker, 1), 0, "the worker stays");
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	exchanges = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ");
+	stops = log_count_in(&r.text, "event=stop signal=SIGTERM in_flight=");
+	without_supervisor_stops(&r.text, &b);
+	lost = log_lost_count(&b, &last);
+	buffer_free(&b);
+	cr_assert(served > 0 && lost > 0, "%zu served, %lu lost", served, lost);
+	cr_assert(last, "the count of the lines lost is not the last line:\n"
+	    "%s", r.text.data);
+	cr_assert_eq(exchanges + stops + lost, served + 1, "%zu exchanges "
+	    "served, %zu logged, %zu stop lines, %lu lines lost", served,
+	    exchanges, stops, lost);
+	buffer_free(&r.text);
+}
+
+/*
+ * A log that stalls for good: SIGTERM still ends the daemon within -t and
+ * the graces, and the lines it could not write are counted, not silently
+ * dropped (the count goes where it can: nowhere, here, but the exit is
+ * timely).
+ */
+Test(pressure, a_stalled_log_does_not_hold_the_stop)
+{
+	int fds[2], stdio[3], fd, i;
+	double start;
+	char port[16];
+	static char query[1023];
+
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[0];
+	stdio[2] = fds[1];
+	fx.port = free_port();
+	snprintf(port, sizeof(port), "%d", fx.port);
+	fx.stdio = stdio;
+	daemon_launch(&fx, "-B", SERVER, "-t", "3", "-P", port, NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(fds[1]);
+	cr_assert(accepting(fx.port), "the daemon does not serve");
+	for (i = 0; i < 100; i++)	/* 400 KiB of log: more than a pipe */
+		if ((fd = client_connect(SERVER, fx.port)) >= 0) {
+			client_send(fd, query, sizeof(query));
+			close(fd);
+		}
+	start = now_seconds();
+	daemon_signal(&fx, SIGTERM);
+	/*
+	 * -t, then a second's grace for the worker and three seconds for
+	 * the supervisor to write its last lines and the count of those lost
+	 */
+	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(8.5) * 1000)), -1,
+	    "not stopped %.1f s after SIGTERM with the log stalled",
+	    now_seconds() - start);
+	close(fds[0]);
+}
+
