@@ -101,10 +101,11 @@ $(B)/soak: $(B)/tests/system/soak.o $(B)/tests/system/soak_clients.o \
 	    $(B)/tests/system/soak_checks.o $(HARNESS)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
 
-# The pressure tests' figures (tests/system/test_pressure.c) under each engine,
+# The pressure suite's figures (tests/system/test_pressure.c and the hung and
+# log pressure files beside it) under each engine,
 # into bench/results/pressure.md.
 pressure: $(BIN) $(B)/abuse-tests $(B)/slowfs
-	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (tests/system/test_pressure.c)' \
+	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (the pressure suite, tests/system)' \
 	    '| figure | engine | measured | bound |' '|---|---|--:|---|' \
 	    >bench/results/pressure.md
 	set -e; for engine in $(ENGINES); do \
