@@ -583,14 +583,17 @@ log_lost_take(void)
 
 /*
  * Lines another process lost (a worker's, at its exit): noted with this
- * process's own, as soon as the log takes lines.
+ * process's own, as soon as the log takes lines: at once when none of
+ * this process's are queued, else after the next write that takes some
+ * (log_wrote), so that the lines queued before the count came, timed
+ * before the note, are not written after it.
  */
 void
 log_lost_add(unsigned long lost)
 {
 	queue.lost += lost;
 	queue.received += lost;
-	if (queue.lost > 0 && !queue.ending)
+	if (queue.lost > 0 && !queue.ending && queue.start == queue.end)
 		queue.note_due = true;
 }
 

@@ -223,6 +223,36 @@ Test(log, the_room_promised_holds_when_a_write_starts_first)
 }
 
 /*
+ * Lines another process lost, counted while this one's lines wait for
+ * the log: the note of them follows those lines, which were timed
+ * before it (the supervisor's "event=stop" came after a worker's note
+ * once, under valgrind).
+ */
+Test(log, a_count_handed_over_is_noted_after_the_lines_queued)
+{
+	static const char note[] = "log lines lost: the log took no more\n";
+	const void *data;
+	size_t len;
+
+	cr_assert(log_queue_start(1));
+	log_info("before");
+	log_lost_add(3);
+	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
+	cr_assert(log_next(&data, &len));	/* due: queued 10 ms ago */
+	cr_assert(len > sizeof("fingerd: before\n") - 1);
+	cr_assert(memcmp((const char *)data + len - 7, "before\n", 7) == 0,
+	    "the queued line first, got \"%.*s\"", (int)len, (const char *)data);
+	cr_assert(log_wrote((int)len));
+	cr_assert(log_next(&data, &len));
+	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
+	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
+	    "then the note, got \"%.*s\"", (int)len, (const char *)data);
+	cr_assert(log_wrote((int)len));
+	cr_assert_not(log_next(&data, &len));
+	log_queue_stop(0);
+}
+
+/*
  * At the end, the lines queued are written first, then the count of
  * those lost (a worker's, added), once; a note the log would not take
  * (EAGAIN) before does not count as written.
