@@ -841,14 +841,14 @@ client_finish(struct context *ctx, struct client *c)
  * other end is a FIN, after the whole reply (client_replied).
  */
 static void
-socket_close(const struct client *c)
+socket_close(struct context *ctx, const struct client *c)
 {
 	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
 	if (c->end == E_TIMEOUT || c->end == E_EVICTED)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
 		    sizeof(reset));
-	close(c->fd);
+	engine_close_socket(ctx->engine, c->fd);
 }
 
 static void
@@ -861,7 +861,7 @@ client_leave(struct context *ctx, struct client *c)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,
 		    client_index(ctx, c), c->serial), TAG(OP_CANCEL, 0, 0));
 	close_file(ctx, c);
-	socket_close(c);
+	socket_close(ctx, c);
 	free(c->head);
 	members_release(c->members);
 	if (c->entry != NULL)

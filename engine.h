@@ -73,6 +73,7 @@ struct engine_ops {
 		    const int64_t *, uint64_t);
 	void	(*write)(struct engine *, int, const void *, size_t, uint64_t);
 	void	(*close)(struct engine *, int, uint64_t);
+	void	(*close_socket)(struct engine *, int);
 	void	(*forget)(struct engine *, int);
 	void	(*timeout)(struct engine *, int64_t, uint64_t);
 	void	(*cancel)(struct engine *, uint64_t, uint64_t);
@@ -175,6 +176,17 @@ static inline void
 engine_close(struct engine *e, int fd, uint64_t tag)
 {
 	e->ops->close(e, fd, tag);
+}
+
+/*
+ * Closes a socket no request waits on, with no completion.  Its number
+ * stays taken until the close is made, so nothing opened meanwhile gets
+ * it: what held fd may be reused at once.
+ */
+static inline void
+engine_close_socket(struct engine *e, int fd)
+{
+	e->ops->close_socket(e, fd);
 }
 
 /*

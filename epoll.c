@@ -547,6 +547,14 @@ ep_close(struct engine *e, int fd, uint64_t tag)
 	pool_queue(p, r);
 }
 
+/* A socket's close does not wait: made now. */
+static void
+ep_close_socket(struct engine *e, int fd)
+{
+	(void)e;
+	close(fd);
+}
+
 static void
 ep_timeout(struct engine *e, int64_t at, uint64_t tag)
 {
@@ -703,6 +711,7 @@ static const struct engine_ops epoll_ops = {
 	.read = ep_read,
 	.write = ep_write,
 	.close = ep_close,
+	.close_socket = ep_close_socket,
 	.forget = ep_forget,
 	.timeout = ep_timeout,
 	.cancel = ep_cancel,

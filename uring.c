@@ -49,7 +49,8 @@ ring_restrict(struct io_uring *ring)
 		r[i].sqe_op = allowed_ops[i];
 	}
 	r[i].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	r[i].sqe_flags = IOSQE_IO_LINK;
+	r[i].sqe_flags = IOSQE_IO_LINK | (ring->features & IORING_FEAT_CQE_SKIP ?
+	    IOSQE_CQE_SKIP_SUCCESS : 0);
 	/* Debian's liburing 2.3 lacks the helpers: the raw calls. */
 	if ((ret = io_uring_register(ring->ring_fd,
 	    IORING_REGISTER_RESTRICTIONS, r, (unsigned)i + 1)) < 0 ||
@@ -211,10 +212,15 @@ ring_sqe(struct io_uring *ring, unsigned need)
 
 /*
  * The engine (engine.h) on the ring.  A request with a deadline goes out
- * linked to an IORING_OP_LINK_TIMEOUT holding it; both completions
- * arrive, in either order.  The timeout's is the engine's own (tagged
- * ENGINE_TAG): when it fired, its request completes -ECANCELED, which
- * says all the loop needs.
+ * linked to an IORING_OP_LINK_TIMEOUT holding it.  The timeout's
+ * completion is the engine's own (tagged ENGINE_TAG): when it fired, its
+ * request completes -ECANCELED, which says all the loop needs.  So the
+ * kernel is asked to post none (IOSQE_CQE_SKIP_SUCCESS, Linux 5.17): the
+ * -ECANCELED of a timeout disarmed by its request, and the -ETIME of one
+ * that fired, are completions the kernel does not count as failed, and
+ * are skipped (one that could not be armed, failed, still comes, and is
+ * dropped as before).  That is a CQE a request fewer, not the task work
+ * that completes the timeout.
  *
  * The kernel reads a timeout's time as its SQE is submitted: each SQE has
  * its time beside it (at()), which stays until the SQE is reused, after
@@ -224,13 +230,16 @@ struct uring {
 	struct engine		 engine;	/* first */
 	struct io_uring		 ring;
 	struct __kernel_timespec *times;	/* one an SQE */
+	uint8_t			 skip;	/* IOSQE_CQE_SKIP_SUCCESS, or 0 */
 };
 
 #define URING(e)	((struct uring *)(void *)(e))
 
+/* What is queued (a socket's close) is submitted first. */
 static void
 uring_free(struct engine *e)
 {
+	(void)io_uring_submit(&URING(e)->ring);
 	io_uring_queue_exit(&URING(e)->ring);
 	free(URING(e)->times);
 	free(e);
@@ -263,6 +272,7 @@ submit(struct engine *e, struct io_uring_sqe *sqe, const int64_t *deadline,
 	io_uring_prep_link_timeout(timeout, at(e, timeout, *deadline),
 	    IORING_TIMEOUT_ABS);
 	io_uring_sqe_set_data64(timeout, ENGINE_TAG);
+	timeout->flags |= URING(e)->skip;
 }
 
 /* An SQE, with room after it for the timeout of a deadline. */
@@ -364,6 +374,22 @@ uring_close(struct engine *e, int fd, uint64_t tag)
 	submit(e, sqe, NULL, tag);
 }
 
+/*
+ * Closes a socket: inline as it is submitted (a socket has no flush),
+ * with no close(2) through the seccomp filter, and no completion unless
+ * it failed (the engine's own then, dropped).  Until the ring submits
+ * it, at the next wait or at uring_free(), the descriptor stays open.
+ */
+static void
+uring_close_socket(struct engine *e, int fd)
+{
+	struct io_uring_sqe *sqe = request(e, NULL);
+
+	io_uring_prep_close(sqe, fd);
+	sqe->flags |= URING(e)->skip;
+	submit(e, sqe, NULL, ENGINE_TAG);
+}
+
 /* A read at offset; (uint64_t)-1: at the file's position (a pipe). */
 static void
 uring_read(struct engine *e, int fd, void *buf, size_t len, uint64_t offset,
@@ -429,9 +455,9 @@ uring_wait(struct engine *e, struct completion *batch, size_t max)
 			break;
 		seen++;
 		/*
-		 * A deadline, fired (-ETIME) or disarmed by its request's
-		 * completion (-ECANCELED): the request's completion says
-		 * which.
+		 * A deadline whose completion was not skipped (one that
+		 * failed, or a kernel before 5.17): the request's
+		 * completion says all.
 		 */
 		if (cqe->user_data == ENGINE_TAG)
 			continue;
@@ -462,6 +488,7 @@ static const struct engine_ops uring_ops = {
 	.read = uring_read,
 	.write = uring_write,
 	.close = uring_close,
+	.close_socket = uring_close_socket,
 	.forget = uring_forget,
 	.timeout = uring_timeout,
 	.cancel = uring_cancel,
@@ -476,6 +503,8 @@ uring_engine_open(unsigned clients)
 		fatalx(EX_OSERR, "out of memory for the ring");
 	u->engine.ops = &uring_ops;
 	ring_open(&u->ring, clients);
+	if (u->ring.features & IORING_FEAT_CQE_SKIP)
+		u->skip = IOSQE_CQE_SKIP_SUCCESS;
 	if ((u->times = calloc(u->ring.sq.ring_entries,
 	    sizeof(*u->times))) == NULL)
 		fatalx(EX_OSERR, "out of memory for the ring");

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -476,16 +477,45 @@ Test(daemon, sigterm_with_every_slot_taken)
 }
 
 /*
- * -c 1: while the one slot sends a reply, a second client waits in the
- * backlog, then is served.  (A slot that has sent no query would be
- * evicted instead: see silent_client_evicted.)
+ * The connections in the listening sockets' queues on port at 127.0.0.1,
+ * made but not accepted: a listening row of /proc/net/tcp gives its
+ * accept queue's length as rx_queue.
+ */
+static unsigned
+backlog_of(int port)
+{
+	char line[512], local[32], want[32];
+	unsigned state, tx, rx, total = 0;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "0100007F:%04X", (unsigned)port);
+	cr_assert((f = fopen("/proc/net/tcp", "r")) != NULL);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*u: %31s %*s %x %x:%x", local, &state, &tx,
+		    &rx) == 4 && state == 0x0A && strcmp(local, want) == 0)
+			total += rx;
+	fclose(f);
+	return total;
+}
+
+/*
+ * -c 1: while the one slot sends a reply, the clients that come after it
+ * wait in the backlog, connected and not accepted (the listener's queue
+ * holds all three), and none is reset: once the slot is free each is
+ * served, whole, in the order it came.  (A slot that has sent no query
+ * would be evicted instead: see silent_client_evicted.)
  */
 Test(daemon, clients_limit_queues)
 {
+	static const char *const query[] = { "bob\r\n", "carol\r\n",
+	    "dan\r\n" };
+	static const char *const reply[] = { REPLY_BOB, REPLY_CAROL,
+	    REPLY_DAN };
 	struct buffer b = { 0 };
-	char *want;
-	size_t len;
-	int fd1, fd2;
+	const char *at, *seen = NULL;
+	char *want, pattern[64];
+	size_t len, i;
+	int fd1, fd[3];
 
 	huge_reply(&want, &len);
 	daemon_start(&fx, "-B", LOCAL, "-c", "1", "-m", HUGE_MAX, NULL);
@@ -493,19 +523,37 @@ Test(daemon, clients_limit_queues)
 	cr_assert(fd1 >= 0);
 	client_send(fd1, "alice\r\n", 7);
 	cr_assert_eq(client_read(fd1, &b, 1, WAIT_REPLY_MS), 1);
-	fd2 = client_connect(LOCAL, fx.port);
-	cr_assert(fd2 >= 0);
-	client_send(fd2, "bob\r\n", 5);
+	for (i = 0; i < 3; i++) {
+		cr_assert((fd[i] = client_connect(LOCAL, fx.port)) >= 0);
+		client_send(fd[i], query[i], strlen(query[i]));
+	}
 	buffer_free(&b);
-	cr_assert_eq(client_read(fd2, &b, 1, 300), -1,
+	cr_assert_eq(client_read(fd[0], &b, 1, 300), -1,
 	    "served past -c 1: %s", b.data);
 	cr_assert_eq(errno, ETIMEDOUT, "the second client: %s",
 	    strerror(errno));
+	cr_assert_eq(backlog_of(fx.port), 3, "%u connections wait in the "
+	    "backlog, not 3: accepted past -c 1", backlog_of(fx.port));
 	buffer_free(&b);
 	client_reset(fd1);
-	cr_assert_eq(client_read_all(fd2, &b, WAIT_REPLY_MS), 0);
-	assert_reply(&b, REPLY_BOB, "the client that waited");
-	close(fd2);
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(client_read_all(fd[i], &b, WAIT_REPLY_MS), 0,
+		    "client %zu that waited: %s", i + 1, strerror(errno));
+		assert_bytes(&b, reply[i], strlen(reply[i]),
+		    "a client that waited");
+		close(fd[i]);
+		buffer_free(&b);
+	}
+	EXPECT_LOG("query=\"dan\" reply=plan end=ok ");
+	log_read(&fx, &b);
+	for (i = 0; i < 3; i++) {
+		snprintf(pattern, sizeof(pattern), "query=\"%.*s\" ",
+		    (int)strcspn(query[i], "\r"), query[i]);
+		cr_assert((at = strstr(b.data, pattern)) != NULL &&
+		    (seen == NULL || at > seen),
+		    "%s served out of the order the clients came", pattern);
+		seen = at;
+	}
 	buffer_free(&b);
 	free(want);
 	stopped_cleanly();
