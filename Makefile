@@ -38,8 +38,11 @@ all: $(BIN)
 help:
 	@echo 'make                build ./fingerd'
 	@echo 'make check          every test: unit, system (each engine), ASan+UBSan,'
-	@echo '                    valgrind, the fuzzers; prints how long it took'
+	@echo '                    valgrind, the fuzzers; prints how long each phase'
+	@echo '                    took and the total'
 	@echo 'make check-normal   the unit and system tests in a normal build'
+	@echo 'make check-PHASE    one phase: unit, system, abuse, soak, shell,'
+	@echo '                    valgrind-system, valgrind-abuse'
 	@echo 'make check-shell    the shell suites (tests/system/*.sh), at once'
 	@echo 'make check-asan     the same under AddressSanitizer and UBSan'
 	@echo 'make check-valgrind the system tests with the daemon under valgrind'
