@@ -339,13 +339,16 @@ load_thread(void *arg)
  * 50 reloads while 64 connections at once are served by two workers:
  * each reload starts a new generation on the same sockets and retires
  * the old one, and not one exchange is refused, reset or answered wrong.
+ * Under valgrind, 10: each generation's workers start under memcheck
+ * (seconds each), and ten run the same code, start, drain and retire,
+ * as fifty do; the other builds make fifty.
  */
 Test(abuse, reloads_under_load_lose_nothing)
 {
 	struct load l = { 0 };
 	pthread_t threads[LOAD_THREADS];
 	char pattern[96];
-	int i;
+	int i, reloads = under_valgrind() ? 10 : 50;
 
 	daemon_start(&fx, "-B", SERVER, "-w", "2", "-c", "256", "-a", "256",
 	    NULL);
@@ -353,7 +356,7 @@ Test(abuse, reloads_under_load_lose_nothing)
 	for (i = 0; i < LOAD_THREADS; i++)
 		cr_assert_eq(pthread_create(&threads[i], NULL, load_thread,
 		    &l), 0);
-	for (i = 1; i <= 50; i++) {
+	for (i = 1; i <= reloads; i++) {
 		daemon_signal(&fx, SIGHUP);
 		snprintf(pattern, sizeof(pattern), "^fingerd: event=reload "
 		    "group=finger members=5 generation=[0-9]+ why=sighup$");
