@@ -171,7 +171,10 @@ behind() {	# behind engine [activated]: -E engine, or systemd's socket
 		timeout 20 nc -d -s 127.0.0.5 127.0.0.1 7901 >"$T/held.$i" &
 		held+=($!)
 	done
-	sleep 0.5
+	# Both counted: fingerd's ends of them taken and their headers read
+	# (nothing left in their receive queues), not a fixed wait that a
+	# loaded machine outlasts (HAProxy connected one after the third).
+	wait_until 10 headers_read 2
 	query 127.0.0.5 7902 alice >"$T/r.third"
 	expect_bytes "-a 2: a third connection of 127.0.0.5 gets the error line" \
 	    "$T/r.third" "$REPLY_TOO_MANY"
@@ -191,6 +194,14 @@ behind() {	# behind engine [activated]: -E engine, or systemd's socket
 	wait_until 10 eval '! alive '"$pid"
 	wait "$pid"
 	check "SIGTERM: exit status 0 (got $?)" [ $? = 0 ]
+}
+
+# headers_read N: N connections to fingerd's port, accepted and their
+# PROXY headers read: established, with empty receive queues (one still
+# in the listener's queue, or not yet read, holds its header there).
+headers_read() {
+	[ "$(ss -Htn state established '( sport = :7979 )' |
+	    awk '$1 == 0' | wc -l)" -ge "$1" ]
 }
 
 behind io_uring
