@@ -47,8 +47,9 @@ struct completion {
 
 /*
  * The completions a batch takes: a client has two requests in flight
- * most of the time (one and its timeout; a leaving one may have a few
- * more for a moment, which the kernel keeps until the next batch).
+ * most of the time (one and its timeout, whose completion a kernel
+ * before 5.17 cannot skip; a leaving one may have a few more for a
+ * moment, which the kernel keeps until the next batch).
  */
 #define ENGINE_COMPLETIONS(clients)	(2 * (clients) + 16)
 

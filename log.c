@@ -102,6 +102,7 @@ static struct {
 	uint64_t	 given;		/* lost lines handed to another */
 	uint64_t	 received;	/* lost lines another handed over */
 	unsigned long	 noting;	/* the lost lines of the note in flight */
+	size_t		 note_after;	/* bytes queued before a count came */
 	bool		 note_due;	/* the log takes lines again */
 	bool		 ending;	/* log_queue_stop: the note comes last */
 	char		 note[LOG_LINE_MAX];
@@ -555,6 +556,7 @@ log_queue_stop(int64_t grace_ns)
 	queue.since = 0;		/* everything is due */
 	queue.ending = true;
 	queue.note_due = false;
+	queue.note_after = 0;
 	while (queue.writing == 0 && log_next(&data, &len)) {
 		if (!log_writable(deadline)) {
 			queue.writing = 0;
@@ -584,17 +586,22 @@ log_lost_take(void)
 /*
  * Lines another process lost (a worker's, at its exit): noted with this
  * process's own, as soon as the log takes lines: at once when none of
- * this process's are queued, else after the next write that takes some
- * (log_wrote), so that the lines queued before the count came, timed
- * before the note, are not written after it.
+ * this process's are queued, else once every byte queued before the
+ * count came has been written or lost (log_wrote), so that those lines,
+ * timed before the note, are not written after it; lines queued later
+ * do not hold it back.
  */
 void
 log_lost_add(unsigned long lost)
 {
 	queue.lost += lost;
 	queue.received += lost;
-	if (queue.lost > 0 && !queue.ending && queue.start == queue.end)
+	if (queue.lost == 0 || queue.ending)
+		return;
+	if (queue.start == queue.end)
 		queue.note_due = true;
+	else
+		queue.note_after = queue.end - queue.start;
 }
 
 /* The note of lost lines, as it is written. */
@@ -728,7 +735,8 @@ bool
 log_wrote(int res)
 {
 	unsigned long noted = queue.noting;
-	size_t n = queue.writing;
+	size_t n = queue.writing, done;
+	bool handed;
 
 	queue.writing = 0;
 	queue.noting = 0;
@@ -742,11 +750,14 @@ log_wrote(int res)
 		queue.note_due = false;
 		return true;
 	}
+	done = res < 0 ? n : (size_t)res;
+	handed = queue.note_after > 0 && queue.note_after <= done;
+	queue.note_after -= queue.note_after < done ? queue.note_after : done;
 	if (res < 0) {
 		queue.lost += lines_in(queue.buf + queue.start, n);
-		queue.note_due = false;
+		queue.note_due = handed && !queue.ending;
 		res = (int)n;
-	} else if (queue.lost > 0 && !queue.ending) {
+	} else if (queue.lost > 0 && !queue.ending && queue.note_after == 0) {
 		queue.note_due = true;
 	}
 	queue.start += (size_t)res;

@@ -217,7 +217,8 @@ ring_sqe(struct io_uring *ring, unsigned need)
  * request completes -ECANCELED, which says all the loop needs.  So the
  * kernel is asked to post none (IOSQE_CQE_SKIP_SUCCESS, Linux 5.17): the
  * -ECANCELED of a timeout disarmed by its request, and the -ETIME of one
- * that fired, are completions the kernel does not count as failed, and
+ * that fired (or -EALREADY, -ENOENT where its request was past
+ * cancelling), are completions the kernel does not count as failed, and
  * are skipped (one that could not be armed, failed, still comes, and is
  * dropped as before).  That is a CQE a request fewer, not the task work
  * that completes the timeout.

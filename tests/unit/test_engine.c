@@ -767,3 +767,52 @@ Test(engine, epoll_a_held_file_request_holds_no_other, .timeout = 10)
 	rmdir(dir);
 	engine_free(e);
 }
+
+ENGINE_PARAMETERS(sockets_closed)
+
+/*
+ * A socket closed through the engine is closed by the next wait at the
+ * latest, its peer sees the end, and the loop gets no completion of it,
+ * even of a close that fails.
+ */
+ParameterizedTest(enum engine_kind *kind, engine, sockets_closed, .timeout = 10)
+{
+	struct engine *e = engine_for(*kind);
+	int sv[2];
+	char c;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	engine_close_socket(e, sv[0]);
+	engine_close_socket(e, 1000);		/* fails: EBADF */
+	engine_timeout(e, monotonic_ns() + 1000000, 1);
+	cr_assert_eq(result(e, 1), -ETIME);
+	cr_assert_eq(fcntl(sv[0], F_GETFD), -1, "still open after a wait");
+	cr_assert_eq(read(sv[1], &c, 1), 0, "the peer sees no end");
+	cr_assert_eq(pending_count, 0, "a completion of a close: %llx",
+	    (unsigned long long)pending_out[0].tag);
+	close(sv[1]);
+	engine_free(e);
+}
+
+ENGINE_PARAMETERS(many_sockets_closed)
+
+/* More closes than the ring's submission queue holds, in one batch. */
+ParameterizedTest(enum engine_kind *kind, engine, many_sockets_closed, .timeout = 10)
+{
+	struct engine *e = engine_for(*kind);
+	int sv[200][2], i;
+	char c;
+
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+		engine_close_socket(e, sv[i][0]);
+	}
+	engine_timeout(e, monotonic_ns() + 1000000, 1);
+	cr_assert_eq(result(e, 1), -ETIME);
+	for (i = 0; i < 200; i++) {
+		cr_assert_eq(read(sv[i][1], &c, 1), 0, "%d not closed", i);
+		close(sv[i][1]);
+	}
+	cr_assert_eq(pending_count, 0);
+	engine_free(e);
+}

@@ -283,3 +283,60 @@ Test(log, the_end_writes_the_lines_then_the_count_lost)
 	untimed(all);
 	cr_assert_str_eq(all, want);
 }
+
+/*
+ * The same with two writes' worth of lines queued before the count: the
+ * note follows both, not the first write.
+ */
+Test(log, a_count_handed_over_waits_for_every_line_queued_before_it)
+{
+	static const char note[] = "log lines lost: the log took no more\n";
+	const void *data;
+	size_t len;
+
+	cr_assert(log_queue_start(4));
+	long_line();
+	long_line();			/* two writes: > PIPE_BUF together */
+	log_lost_add(3);
+	cr_assert(log_next(&data, &len));	/* due: over LOG_WRITE_MAX */
+	cr_assert(memcmp((const char *)data + len - 2, "a\n", 2) == 0);
+	cr_assert(log_wrote((int)len));
+	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
+	cr_assert(log_next(&data, &len));
+	cr_assert(memcmp((const char *)data + len - 2, "a\n", 2) == 0,
+	    "the note came before the second line queued before the count");
+	cr_assert(log_wrote((int)len));
+	cr_assert(log_next(&data, &len));
+	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
+	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
+	    "then the note, got \"%.*s\"", (int)len, (const char *)data);
+	cr_assert(log_wrote((int)len));
+	log_queue_stop(0);
+}
+
+/*
+ * The lines queued before a count was handed over fail to be written
+ * (EPIPE): the note is due at once, not held until some later line is
+ * written, which in the supervisor may be hours away.
+ */
+Test(log, a_count_handed_over_is_noted_when_the_lines_before_it_fail)
+{
+	static const char note[] = "log lines lost: the log took no more\n";
+	const void *data;
+	size_t len;
+
+	cr_assert(log_queue_start(4));
+	log_info("before");
+	log_lost_add(3);
+	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
+	cr_assert(log_next(&data, &len));
+	cr_assert(memcmp((const char *)data + len - 7, "before\n", 7) == 0);
+	cr_assert(log_wrote(-EPIPE));		/* that line lost */
+	cr_assert(log_next(&data, &len),
+	    "no note due: it waits for a line that may never come");
+	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
+	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
+	    "the note, got \"%.*s\"", (int)len, (const char *)data);
+	cr_assert(log_wrote((int)len));
+	log_queue_stop(0);
+}
