@@ -222,6 +222,21 @@ Test(log, the_room_promised_holds_when_a_write_starts_first)
 	log_queue_stop(0);
 }
 
+#define NOTE	"log lines lost: the log took no more\n"
+
+/* The next write due is one that ends with end (what: which it is). */
+static size_t
+next_write_ends(const char *end, const char *what)
+{
+	const void *data;
+	size_t len, n = strlen(end);
+
+	cr_assert(log_next(&data, &len), "no write due: %s expected", what);
+	cr_assert(len >= n && memcmp((const char *)data + len - n, end, n) == 0,
+	    "%s expected, got \"%.*s\"", what, (int)len, (const char *)data);
+	return len;
+}
+
 /*
  * Lines another process lost, counted while this one's lines wait for
  * the log: the note of them follows those lines, which were timed
@@ -230,7 +245,6 @@ Test(log, the_room_promised_holds_when_a_write_starts_first)
  */
 Test(log, a_count_handed_over_is_noted_after_the_lines_queued)
 {
-	static const char note[] = "log lines lost: the log took no more\n";
 	const void *data;
 	size_t len;
 
@@ -238,16 +252,10 @@ Test(log, a_count_handed_over_is_noted_after_the_lines_queued)
 	log_info("before");
 	log_lost_add(3);
 	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
-	cr_assert(log_next(&data, &len));	/* due: queued 10 ms ago */
-	cr_assert(len > sizeof("fingerd: before\n") - 1);
-	cr_assert(memcmp((const char *)data + len - 7, "before\n", 7) == 0,
-	    "the queued line first, got \"%.*s\"", (int)len, (const char *)data);
-	cr_assert(log_wrote((int)len));
-	cr_assert(log_next(&data, &len));
-	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
-	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
-	    "then the note, got \"%.*s\"", (int)len, (const char *)data);
-	cr_assert(log_wrote((int)len));
+	/* due: queued 10 ms ago */
+	cr_assert(log_wrote((int)next_write_ends(" before\n",
+	    "the queued line first")));
+	cr_assert(log_wrote((int)next_write_ends(NOTE, "then the note")));
 	cr_assert_not(log_next(&data, &len));
 	log_queue_stop(0);
 }
@@ -290,27 +298,16 @@ Test(log, the_end_writes_the_lines_then_the_count_lost)
  */
 Test(log, a_count_handed_over_waits_for_every_line_queued_before_it)
 {
-	static const char note[] = "log lines lost: the log took no more\n";
-	const void *data;
-	size_t len;
-
 	cr_assert(log_queue_start(4));
 	long_line();
 	long_line();			/* two writes: > PIPE_BUF together */
 	log_lost_add(3);
-	cr_assert(log_next(&data, &len));	/* due: over LOG_WRITE_MAX */
-	cr_assert(memcmp((const char *)data + len - 2, "a\n", 2) == 0);
-	cr_assert(log_wrote((int)len));
+	/* due: over LOG_WRITE_MAX */
+	cr_assert(log_wrote((int)next_write_ends("a\n", "the first line")));
 	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
-	cr_assert(log_next(&data, &len));
-	cr_assert(memcmp((const char *)data + len - 2, "a\n", 2) == 0,
-	    "the note came before the second line queued before the count");
-	cr_assert(log_wrote((int)len));
-	cr_assert(log_next(&data, &len));
-	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
-	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
-	    "then the note, got \"%.*s\"", (int)len, (const char *)data);
-	cr_assert(log_wrote((int)len));
+	cr_assert(log_wrote((int)next_write_ends("a\n",
+	    "the second line queued before the count")));
+	cr_assert(log_wrote((int)next_write_ends(NOTE, "then the note")));
 	log_queue_stop(0);
 }
 
@@ -321,22 +318,13 @@ Test(log, a_count_handed_over_waits_for_every_line_queued_before_it)
  */
 Test(log, a_count_handed_over_is_noted_when_the_lines_before_it_fail)
 {
-	static const char note[] = "log lines lost: the log took no more\n";
-	const void *data;
-	size_t len;
-
 	cr_assert(log_queue_start(4));
 	log_info("before");
 	log_lost_add(3);
 	nanosleep(&(struct timespec){ .tv_nsec = 20000000 }, NULL);
-	cr_assert(log_next(&data, &len));
-	cr_assert(memcmp((const char *)data + len - 7, "before\n", 7) == 0);
+	next_write_ends(" before\n", "the queued line");
 	cr_assert(log_wrote(-EPIPE));		/* that line lost */
-	cr_assert(log_next(&data, &len),
-	    "no note due: it waits for a line that may never come");
-	cr_assert(len > sizeof(note) - 1 && memcmp((const char *)data + len -
-	    (sizeof(note) - 1), note, sizeof(note) - 1) == 0,
-	    "the note, got \"%.*s\"", (int)len, (const char *)data);
-	cr_assert(log_wrote((int)len));
+	cr_assert(log_wrote((int)next_write_ends(NOTE,
+	    "the note at once, not after a line that may never come")));
 	log_queue_stop(0);
 }
