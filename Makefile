@@ -397,11 +397,18 @@ check-valgrind-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs
 	    $(call $(if $(ABUSE_AT_ONCE),each_engine_at_once,each_engine_in_turn),$\
 	    valgrind-abuse,$(B)/abuse-tests --jobs=1 --timeout=300)
 
-# Every test, how long they took in all and each phase.
+# Every test, how long they took in all and each phase; on a failure,
+# the failed tests and checks again at the end, where a CI shows its
+# output's tail (all of it is in build/check.log).
 check:
 	@mkdir -p build; : >build/check-times; start=$$(date +%s); \
-	    $(MAKE) check-all CHECK_TIMES=$(CURDIR)/build/check-times; \
-	    status=$$?; echo "== make check's phases:"; cat build/check-times; \
+	    { $(MAKE) check-all CHECK_TIMES=$(CURDIR)/build/check-times; \
+	    echo $$? >build/check-status; } 2>&1 | tee build/check.log; \
+	    status=$$(cat build/check-status); \
+	    echo "== make check's phases:"; cat build/check-times; \
+	    [ $$status -eq 0 ] || { echo "== what failed:"; \
+	    grep -E '\[FAIL\]|\[----\] .*:[0-9]+: |\[----\]   [^ ]|^FAIL - ' \
+	    build/check.log | tail -n 24; }; \
 	    echo "make check: $$(($$(date +%s) - start)) s"; exit $$status
 
 # What make check runs, in this order (HACKING, "Tests", says why and
