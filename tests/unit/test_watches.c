@@ -170,38 +170,45 @@ Test(watches, dropped_when_removed_or_made_a_link)
 	cr_assert_not(watched());
 }
 
-Test(watches, dropped_when_moved_away)
-{
-	char away[PATH_MAX + 16];
-
-	watch();
-	snprintf(away, sizeof(away), "%s/plan.old", home);
-	cr_assert_eq(rename(plan, away), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_made_private)
-{
-	watch();
-	cr_assert_eq(chmod(plan, 0600), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_the_home_is_closed)
-{
-	watch();
-	cr_assert_eq(chmod(home, 0700), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_the_home_is_moved)
+/* Watched, then path renamed to name in the directory to: dropped. */
+static void
+dropped_when_renamed(const char *path, const char *to, const char *name)
 {
 	char moved[PATH_MAX + 16];
 
 	watch();
-	snprintf(moved, sizeof(moved), "%s/alice.old", dir);
-	cr_assert_eq(rename(home, moved), 0);
+	snprintf(moved, sizeof(moved), "%s/%s", to, name);
+	cr_assert_eq(rename(path, moved), 0);
 	cr_assert_not(watched());
+}
+
+/* Watched, then path made mode: dropped. */
+static void
+dropped_when_made(const char *path, mode_t mode)
+{
+	watch();
+	cr_assert_eq(chmod(path, mode), 0);
+	cr_assert_not(watched());
+}
+
+Test(watches, dropped_when_moved_away)
+{
+	dropped_when_renamed(plan, home, "plan.old");
+}
+
+Test(watches, dropped_when_made_private)
+{
+	dropped_when_made(plan, 0600);
+}
+
+Test(watches, dropped_when_the_home_is_closed)
+{
+	dropped_when_made(home, 0700);
+}
+
+Test(watches, dropped_when_the_home_is_moved)
+{
+	dropped_when_renamed(home, dir, "alice.old");
 }
 
 /*
