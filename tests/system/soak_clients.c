@@ -213,19 +213,16 @@ wrong_note(enum kind k, const char *got, size_t len)
 	pthread_mutex_unlock(&soak.lock);
 }
 
-/* The whole reply, until the close, against want. */
+/*
+ * What a read that ended with end says so far: WRONG (the got bytes in
+ * buf noted for kind k) unless they are right, RESET, STALLED, or EXACT
+ * for the caller to go on.
+ */
 static enum outcome
-expect_reply(int fd, enum kind k, const char *want, size_t len,
-    double deadline)
+read_outcome(enum kind k, const char *buf, size_t got, bool right,
+    enum read_end end)
 {
-	char buf[1024];
-	enum read_end end;
-	size_t got;
-
-	if (len >= sizeof(buf))
-		abort();	/* not an assertion: not our thread */
-	end = read_some(fd, buf, len + 1, &got, deadline);
-	if (got > len || memcmp(buf, want, got) != 0) {
+	if (!right) {
 		wrong_note(k, buf, got);
 		return WRONG;
 	}
@@ -233,6 +230,26 @@ expect_reply(int fd, enum kind k, const char *want, size_t len,
 		return RESET;
 	if (end == READ_TIMEOUT)
 		return STALLED;
+	return EXACT;
+}
+
+/* The whole reply, until the close, against want. */
+static enum outcome
+expect_reply(int fd, enum kind k, const char *want, size_t len,
+    double deadline)
+{
+	enum outcome so_far;
+	char buf[1024];
+	enum read_end end;
+	size_t got;
+
+	if (len >= sizeof(buf))
+		abort();	/* not an assertion: not our thread */
+	end = read_some(fd, buf, len + 1, &got, deadline);
+	so_far = read_outcome(k, buf, got,
+	    got <= len && memcmp(buf, want, got) == 0, end);
+	if (so_far != EXACT)
+		return so_far;
 	return got == len ? EXACT : CUT;
 }
 
@@ -315,21 +332,17 @@ run_resetting(struct client *c, int fd, double deadline)
 {
 	size_t want = 1 + random_below(&c->rng, RESET_READ_MAX), got;
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
+	enum outcome failed, so_far;
 	char *p = c->buf;
-	enum outcome failed;
 	enum read_end end;
 
 	if (!send_all(fd, "zoe\r\n", 5, &failed))
 		return failed;
 	end = read_some(fd, p, want, &got, deadline);
-	if (memcmp(p, soak.big, got) != 0) {
-		wrong_note(RESETTING, p, got);
-		return WRONG;
-	}
-	if (end == READ_RESET)
-		return RESET;
-	if (end == READ_TIMEOUT)
-		return STALLED;
+	so_far = read_outcome(RESETTING, p, got,
+	    memcmp(p, soak.big, got) == 0, end);
+	if (so_far != EXACT)
+		return so_far;
 	if (end == READ_EOF)
 		return CUT;
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));

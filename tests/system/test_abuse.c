@@ -182,6 +182,33 @@ Test(abuse, thousand_held_connections)
 }
 
 /*
+ * The n connections from one address (or one /64) past -a limit: all but
+ * limit turned away, logged so, each with exactly the one line and a
+ * close; limit of them held, quiet.
+ */
+static void
+held_or_turned_away(const int *fds, size_t n, size_t limit, const char *what)
+{
+	struct buffer b = { 0 };
+	size_t turned_away = 0, held = 0, i;
+
+	cr_assert(log_wait(&fx, "reply=too-many-from-address", n - limit,
+	    WAIT_LOG_MS), "fewer than %zu turned away", n - limit);
+	for (i = 0; i < n; i++) {
+		if (client_quiet(fds[i])) {
+			held++;
+			continue;
+		}
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
+		assert_reply(&b, REPLY_TOO_MANY, what);
+		buffer_free(&b);
+		turned_away++;
+	}
+	cr_assert_eq(held, limit, "%zu slots held, not %zu", held, limit);
+	cr_assert_eq(turned_away, n - limit);
+}
+
+/*
  * Two hundred idle connections from one address: the first 16 (-a) are
  * held, every other gets exactly the one line and is closed, and another
  * address is served meanwhile.
@@ -189,9 +216,8 @@ Test(abuse, thousand_held_connections)
 Test(abuse, idle_flood_from_one_address)
 {
 	static int fds[FLOOD];
-	struct buffer b = { 0 };
-	size_t turned_away = 0, held = 0, i;
 	double took;
+	size_t i;
 
 	daemon_start(&fx, "-B", SERVER, "-a", "16", "-t", "30", NULL);
 	for (i = 0; i < FLOOD; i++)
@@ -199,20 +225,7 @@ Test(abuse, idle_flood_from_one_address)
 	took = served_from_other();
 	cr_assert(took < LATENCY(0.5), "served in %.3f s during the flood",
 	    took);
-	cr_assert(log_wait(&fx, "reply=too-many-from-address", FLOOD - 16,
-	    WAIT_LOG_MS), "fewer than %d turned away", FLOOD - 16);
-	for (i = 0; i < FLOOD; i++) {
-		if (client_quiet(fds[i])) {
-			held++;
-			continue;
-		}
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
-		assert_reply(&b, REPLY_TOO_MANY, "a connection past -a");
-		buffer_free(&b);
-		turned_away++;
-	}
-	cr_assert_eq(held, 16);
-	cr_assert_eq(turned_away, FLOOD - 16);
+	held_or_turned_away(fds, FLOOD, 16, "a connection past -a");
 	for (i = 0; i < FLOOD; i++)
 		close(fds[i]);
 	stopped_cleanly();
@@ -735,7 +748,7 @@ Test(abuse, ipv6_addresses_of_one_64_share_its_slots)
 	char source[64], command[256];
 	struct buffer b = { 0 };
 	int fds[ROTATED], other;
-	size_t held = 0, i;
+	size_t i;
 
 	cr_assert_eq(unshare(CLONE_NEWNET), 0, "unshare: %s", strerror(errno));
 	cr_assert_eq(system("ip link set lo up && ip -6 addr add 2001:db8::1/64 "
@@ -752,18 +765,7 @@ Test(abuse, ipv6_addresses_of_one_64_share_its_slots)
 		    7 * i + 3);
 		fds[i] = connect_from6(source, "2001:db8::1");
 	}
-	cr_assert(log_wait(&fx, "reply=too-many-from-address", ROTATED - 3,
-	    WAIT_LOG_MS), "fewer than %d turned away", ROTATED - 3);
-	for (i = 0; i < ROTATED; i++) {
-		if (client_quiet(fds[i])) {
-			held++;
-			continue;
-		}
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
-		assert_reply(&b, REPLY_TOO_MANY, "a rotated address past -a");
-		buffer_free(&b);
-	}
-	cr_assert_eq(held, 3, "%zu slots held by one /64", held);
+	held_or_turned_away(fds, ROTATED, 3, "a rotated address past -a");
 	other = connect_from6("2001:db8:0:1::1", "2001:db8::1");
 	client_send(other, "alice\r\n", 7);
 	cr_assert_eq(client_read_all(other, &b, WAIT_REPLY_MS), 0);

@@ -41,15 +41,44 @@ log_sent(const char *pattern)
 	return sent;
 }
 
-/* Gives alice a HUGE_PLAN plan; the whole reply to her is *reply. */
-static void
-huge_reply(char **reply, size_t *len)
+/* Gives alice a plan of size bytes: the whole reply to her, *len bytes. */
+static char *
+alice_plan_sized(size_t size, size_t *len)
 {
-	char *text = huge_text(HUGE_PLAN);
+	char *text = huge_text(size), *reply;
 
-	plan_write(&fx, "alice", text, HUGE_PLAN);
-	*reply = plan_reply(text, HUGE_PLAN, len);
+	plan_write(&fx, "alice", text, size);
+	reply = plan_reply(text, size, len);
 	free(text);
+	return reply;
+}
+
+/* A client with a small window (4 KiB) that asks for alice: its socket. */
+static int
+alice_asked_through_a_small_window(void)
+{
+	int fd = client_connect_small(LOCAL, fx.port, 4096);
+
+	cr_assert(fd >= 0, "connect: %s", strerror(errno));
+	client_send(fd, "alice\r\n", 7);
+	return fd;
+}
+
+/*
+ * alice's reply read 4 KiB at a time as it comes, through a small
+ * window, into b: want's len bytes, then the close.  The client's socket.
+ */
+static int
+alice_read_as_it_comes(const char *want, size_t len, struct buffer *b)
+{
+	int fd = alice_asked_through_a_small_window(), ret;
+
+	while ((ret = client_read(fd, b, b->len + 4096, WAIT_REPLY_MS)) == 1)
+		usleep(1000);
+	cr_assert_eq(ret, 0, "%zu bytes of %zu, then %s", b->len, len,
+	    strerror(errno));
+	assert_bytes(b, want, len, "alice's plan, read as it came");
+	return fd;
 }
 
 /* A client that never sends: reset at the deadline, others served. */
@@ -120,12 +149,10 @@ Test(daemon, non_reading_client_timed_out)
 	size_t len;
 	int fd;
 
-	huge_reply(&want, &len);
+	want = alice_plan_sized(HUGE_PLAN, &len);
 	daemon_start(&fx, "-B", LOCAL, "-t", "1", "-m", HUGE_MAX, NULL);
 	start = now_seconds();
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0, "connect: %s", strerror(errno));
-	client_send(fd, "alice\r\n", 7);
+	fd = alice_asked_through_a_small_window();
 	EXPECT("bob\r\n", REPLY_BOB);
 	cr_assert(now_seconds() - start < LATENCY(0.8),
 	    "another client waited %.2f s", now_seconds() - start);
@@ -202,13 +229,12 @@ Test(daemon, half_close_without_query)
  */
 Test(daemon, a_client_that_reads_gets_a_clean_close)
 {
-	char *text = huge_text(1024), *want;
 	struct buffer b = { 0 };
 	size_t len, i;
-	int fd, ret;
+	char *want;
+	int fd;
 
-	plan_write(&fx, "alice", text, 1024);
-	want = plan_reply(text, 1024, &len);
+	want = alice_plan_sized(1024, &len);
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	for (i = 0; i < 200; i++) {
 		cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0,
@@ -216,26 +242,15 @@ Test(daemon, a_client_that_reads_gets_a_clean_close)
 		assert_bytes(&b, want, len, "the 1 KiB plan");
 		buffer_free(&b);
 	}
-	free(text);
 	free(want);
-	text = huge_text(512 * 1024);
-	plan_write(&fx, "alice", text, 512 * 1024);
-	want = plan_reply(text, 512 * 1024, &len);
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	while ((ret = client_read(fd, &b, b.len + 4096, WAIT_REPLY_MS)) == 1)
-		usleep(1000);
-	cr_assert_eq(ret, 0, "%zu bytes of %zu, then %s", b.len, len,
-	    strerror(errno));
-	assert_bytes(&b, want, len, "the 512 KiB plan");
+	want = alice_plan_sized(512 * 1024, &len);
+	fd = alice_read_as_it_comes(want, len, &b);
 	close(fd);
 	cr_assert(log_wait(&fx, "query=\"alice\" reply=plan end=ok sent=", 201,
 	    WAIT_LOG_MS), "%zu of 201 exchanges logged end=ok",
 	    log_count(&fx, "end=ok"));
 	cr_assert_eq(log_count(&fx, " query="), 201);
 	buffer_free(&b);
-	free(text);
 	free(want);
 	stopped_cleanly();
 }
@@ -249,51 +264,66 @@ Test(daemon, a_client_that_reads_gets_a_clean_close)
  */
 Test(daemon, a_client_that_reads_all_but_stays_is_logged_ok)
 {
-	char *text = huge_text(512 * 1024), *want;
 	struct buffer b = { 0 };
 	double start;
+	char *want;
 	size_t len;
-	int fd, ret;
+	int fd;
 
 	skip_under_valgrind("512 KiB read within -t");	/* -t not scaled */
-	plan_write(&fx, "alice", text, 512 * 1024);
-	want = plan_reply(text, 512 * 1024, &len);
+	want = alice_plan_sized(512 * 1024, &len);
 	daemon_start(&fx, "-B", LOCAL, "-t", "3", NULL);
 	start = now_seconds();
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	while ((ret = client_read(fd, &b, b.len + 4096, WAIT_REPLY_MS)) == 1)
-		usleep(1000);
-	cr_assert_eq(ret, 0, "%zu bytes of %zu, then %s", b.len, len,
-	    strerror(errno));
-	assert_bytes(&b, want, len, "the 512 KiB plan");
+	fd = alice_read_as_it_comes(want, len, &b);
 	EXPECT_LOG("query=\"alice\" reply=plan end=ok sent=532521 ");
 	cr_assert_gt(now_seconds() - start, 2.9, "logged before the deadline: "
 	    "fingerd did not wait for the client's EOF");
 	close(fd);
 	buffer_free(&b);
-	free(text);
 	free(want);
 	stopped_cleanly();
 }
 
 /*
- * alice's huge reply (*want, *len), on its way to a client with a small
- * window that has read its first 10,000 bytes into b: the client's socket.
+ * alice's reply on its way to a client with a small window that has read
+ * its first 10,000 bytes into b: the client's socket.
  */
+static int
+alice_reply_begun(struct buffer *b)
+{
+	int fd = alice_asked_through_a_small_window();
+
+	cr_assert_eq(client_read(fd, b, 10000, WAIT_REPLY_MS), 1);
+	return fd;
+}
+
+/* The same with alice's huge reply (*want, *len), the daemon started. */
 static int
 huge_reply_streaming(char **want, size_t *len, struct buffer *b)
 {
-	int fd;
-
-	huge_reply(want, len);
+	*want = alice_plan_sized(HUGE_PLAN, len);
 	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	cr_assert_eq(client_read(fd, b, 10000, WAIT_REPLY_MS), 1);
-	return fd;
+	return alice_reply_begun(b);
+}
+
+/*
+ * The rest of the reply on fd, into b: the whole of want (len bytes),
+ * then the close, logged as logged; then the daemon stops cleanly.  b
+ * and want are freed.
+ */
+static void
+rest_of_reply(int fd, struct buffer *b, char *want, size_t len,
+    const char *logged)
+{
+	cr_assert_eq(client_read_all(fd, b, WAIT_REPLY_MS), 0, "%s after "
+	    "%zu bytes of %zu", strerror(errno), b->len, len);
+	cr_assert_eq(b->len, len, "%zu bytes of %zu", b->len, len);
+	cr_assert(memcmp(b->data, want, len) == 0);
+	close(fd);		/* the end of the input it drains */
+	EXPECT_LOG(logged);
+	buffer_free(b);
+	free(want);
+	stopped_cleanly();
 }
 
 /* A client that resets in the middle of a reply: the daemon goes on. */
@@ -329,22 +359,15 @@ Test(daemon, bytes_past_a_full_query_buffer_do_not_reset_the_reply)
 	size_t len;
 	int fd;
 
-	huge_reply(&want, &len);
+	want = alice_plan_sized(HUGE_PLAN, &len);
 	memset(line, ' ', sizeof(line));
 	memcpy(line, "alice", 5);
 	memcpy(line + QUERY_MAX - 2, "\r\nXXXXXXXXXX", 12);
 	daemon_start(&fx, "-B", LOCAL, "-m", HUGE_MAX, NULL);
 	cr_assert((fd = client_connect(LOCAL, fx.port)) >= 0);
 	client_send(fd, line, sizeof(line));
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0, "%s",
-	    strerror(errno));
-	cr_assert_eq(b.len, len, "%zu bytes of %zu", b.len, len);
-	cr_assert(memcmp(b.data, want, len) == 0);
-	close(fd);		/* the end of the input it drains */
-	EXPECT_LOG("query=\"alice +\" reply=plan end=ok ");
-	buffer_free(&b);
-	free(want);
-	stopped_cleanly();
+	rest_of_reply(fd, &b, want, len,
+	    "query=\"alice +\" reply=plan end=ok ");
 }
 
 /*
@@ -361,15 +384,7 @@ Test(daemon, bytes_sent_while_the_reply_streams_do_not_reset_it)
 
 	fd = huge_reply_streaming(&want, &len, &b);
 	client_send(fd, "and bob\r\n", 9);
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0, "%s after "
-	    "%zu bytes of %zu", strerror(errno), b.len, len);
-	cr_assert_eq(b.len, len, "%zu bytes of %zu", b.len, len);
-	cr_assert(memcmp(b.data, want, len) == 0);
-	close(fd);
-	EXPECT_LOG("query=\"alice\" reply=plan end=ok ");
-	buffer_free(&b);
-	free(want);
-	stopped_cleanly();
+	rest_of_reply(fd, &b, want, len, "query=\"alice\" reply=plan end=ok ");
 }
 
 /*
@@ -404,12 +419,9 @@ Test(daemon, sigterm_finishes_transfer_in_flight)
 	size_t len;
 	int fd, status, big = 1 << 20;
 
-	huge_reply(&want, &len);
+	want = alice_plan_sized(HUGE_PLAN, &len);
 	daemon_start(&fx, "-B", LOCAL, "-t", "25", "-m", HUGE_MAX, NULL);
-	fd = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd >= 0);
-	client_send(fd, "alice\r\n", 7);
-	cr_assert_eq(client_read(fd, &b, 10000, WAIT_REPLY_MS), 1);
+	fd = alice_reply_begun(&b);
 	daemon_signal(&fx, SIGTERM);
 	EXPECT_LOG("^fingerd: event=stop signal=SIGTERM in_flight=1$");
 	cr_assert(refused_soon(LOCAL, fx.port),
@@ -517,11 +529,9 @@ Test(daemon, clients_limit_queues)
 	size_t len, i;
 	int fd1, fd[3];
 
-	huge_reply(&want, &len);
+	want = alice_plan_sized(HUGE_PLAN, &len);
 	daemon_start(&fx, "-B", LOCAL, "-c", "1", "-m", HUGE_MAX, NULL);
-	fd1 = client_connect_small(LOCAL, fx.port, 4096);
-	cr_assert(fd1 >= 0);
-	client_send(fd1, "alice\r\n", 7);
+	fd1 = alice_asked_through_a_small_window();
 	cr_assert_eq(client_read(fd1, &b, 1, WAIT_REPLY_MS), 1);
 	for (i = 0; i < 3; i++) {
 		cr_assert((fd[i] = client_connect(LOCAL, fx.port)) >= 0);

@@ -119,6 +119,19 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 }
 
 /*
+ * slowfs mounted over zoe's home, the group's members rewritten.  Not
+ * under valgrind's epoll engine, as for a_home_that_hangs...
+ */
+static void
+on_slowfs(const char *members)
+{
+	if (under_valgrind() && engine_epoll())
+		cr_skip_test("valgrind: as for a_home_that_hangs...");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, members);
+}
+
+/*
  * SIGTERM while zoe's home hangs: her worker ends its exchange at -t and
  * exits, but a thread of it stays held in the kernel by the file system
  * (FUSE does not let go of a request it was sent), so the process is
@@ -133,10 +146,7 @@ Test(pressure, a_worker_held_by_a_file_system_does_not_hold_the_stop)
 	pid_t worker;
 	int status, fd;
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "2", NULL);
 	worker = daemon_worker(&fx);
 	write_text(control, "hang");
@@ -240,10 +250,7 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 	size_t base;
 	pid_t worker;
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "2", "-c", "4", NULL);
 	worker = daemon_worker(&fx);
 	EXPECT("zoe\r\n", REPLY_ZOE);
@@ -273,10 +280,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	int fds[ZOES];
 	double took;
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "3", "-c", "16", "-a", "100",
 	    NULL);
 	EXPECT("zoe\r\n", REPLY_ZOE);
@@ -313,10 +317,7 @@ Test(pressure, queries_for_a_slow_home_wait_their_turns)
 	enum { ZOES = 12 };
 	int fds[ZOES];
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
 	write_text(control, "30");
 	queries_send(fds, ZOES, "zoe\r\n");
@@ -350,6 +351,19 @@ slowfs_member_add(const char *login, unsigned uid)
 }
 
 /*
+ * zoe, yan and xia, their homes on slowfs's mount, in the group: the
+ * daemon started with -t deadline and -c 8 (a turn a home, two a mount).
+ */
+static void
+started_with_three_homes_on_slowfs(const char *deadline)
+{
+	on_slowfs(FIXTURE_MEMBERS ",zoe,yan,xia");
+	slowfs_member_add("yan", 1011);
+	slowfs_member_add("xia", 1012);
+	daemon_start(&fx, "-B", SERVER, "-t", deadline, "-c", "8", NULL);
+}
+
+/*
  * Three members' homes hang at once, as on one NFS server: under -c 8
  * (a turn a home, two a mount) two requests reach the file system and
  * keep their slots; the third query waits and leaves at -t; alice, on
@@ -364,13 +378,7 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 	size_t base, i;
 	pid_t worker;
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	slowfs_member_add("yan", 1011);
-	slowfs_member_add("xia", 1012);
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe,yan,xia");
-	daemon_start(&fx, "-B", SERVER, "-t", "2", "-c", "8", NULL);
+	started_with_three_homes_on_slowfs("2");
 	worker = daemon_worker(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	base = fds_of(worker);
@@ -403,13 +411,7 @@ Test(pressure, a_mount_that_answers_again_serves_every_home)
 	int fds[6];
 	size_t i;
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	slowfs_member_add("yan", 1011);
-	slowfs_member_add("xia", 1012);
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe,yan,xia");
-	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "8", NULL);
+	started_with_three_homes_on_slowfs("10");
 	write_text(control, "hang");
 	for (i = 0; i < 6; i++) {
 		snprintf(query, sizeof(query), "%s\r\n", logins[i % 3]);
@@ -446,10 +448,7 @@ Test(pressure, a_home_that_answers_again_serves_those_waiting)
 {
 	int fds[4];
 
-	if (under_valgrind() && engine_epoll())
-		cr_skip_test("valgrind: as for a_home_that_hangs...");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
 	write_text(control, "hang");
 	queries_send(fds, 4, "/W zoe\r\n");

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -26,6 +27,8 @@
 
 #define NO_PLAN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\nNo Plan.\r\n"
 #define LOGIN_YAN	"Login: yan\tName: yan\r\n"
+/* Why a test is not run under valgrind: children forked, timed in seconds. */
+#define CHILDREN_TIMED	"the homes' children, timed"
 #define HUNG_LINE(login) "member " login ": home \".*\" did not answer " \
 			"within 500 ms: served no plan until it does$"
 
@@ -47,6 +50,19 @@ worker_alone(void)
 }
 
 /*
+ * slowfs mounted over zoe's home, the group's members rewritten (zoe's
+ * among them); her home hangs if hung.
+ */
+static void
+zoe_on_slowfs(const char *members, bool hung)
+{
+	slowfs_mount();
+	fixture_group_rewrite(&fx, members);
+	if (hung)
+		write_text(control, "hang");
+}
+
+/*
  * The daemon, started while zoe's home hangs (in the group), serves the
  * others within 2 s and zoe "No Plan." at once, and says why once.
  */
@@ -55,7 +71,6 @@ started_while_zoe_hangs(const char *members, const char *home_link)
 {
 	double start, took;
 
-	slowfs_mount();
 	if (home_link != NULL) {
 		char target[300], link[300];
 
@@ -64,8 +79,7 @@ started_while_zoe_hangs(const char *members, const char *home_link)
 		cr_assert_eq(symlink(target, link), 0);
 		passwd_append(&fx, "yan", 1011, link);
 	}
-	fixture_group_rewrite(&fx, members);
-	write_text(control, "hang");
+	zoe_on_slowfs(members, true);
 	start = now_seconds();
 	daemon_start(&fx, "-B", SERVER, "-t", "3", NULL);
 	EXPECT("alice\r\n", REPLY_ALICE);
@@ -83,17 +97,46 @@ started_while_zoe_hangs(const char *members, const char *home_link)
 }
 
 /*
+ * The one worker killed: another replaces it and serves alice.  The
+ * seconds from the kill to alice's reply.
+ */
+static double
+worker_killed_and_replaced(void)
+{
+	pid_t worker = worker_alone();
+	double start = now_seconds(), took;
+
+	cr_assert_eq(kill(worker, SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
+	    "signal=SIGKILL .*restart=", 1, WAIT_LOG_MS));
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_neq(worker_alone(), worker);
+	return took;
+}
+
+/* SIGTERM ends the daemon within 2 s, cleanly; slowfs is unmounted. */
+static void
+stopped_at_once(void)
+{
+	double start = now_seconds(), took;
+
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
+	slowfs_end();
+}
+
+/*
  * A member's home hangs before the daemon starts (issue 20, 1): no
  * worker waits for it to confine itself, at the start, at SIGHUP, nor
  * when one killed is replaced; SIGTERM ends the daemon at once.
  */
 Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 {
-	double start, took;
-	pid_t worker;
+	double took;
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
 	daemon_signal(&fx, SIGHUP);
@@ -101,22 +144,30 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 	    (int)(LATENCY(2) * 1000)), "no new generation serves after SIGHUP");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("zoe\r\n", NO_PLAN_ZOE);
-	worker = worker_alone();
-	start = now_seconds();
-	cr_assert_eq(kill(worker, SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
-	    "signal=SIGKILL .*restart=", 1,
-	    WAIT_LOG_MS));
-	EXPECT("alice\r\n", REPLY_ALICE);
-	took = now_seconds() - start;
+	took = worker_killed_and_replaced();
 	cr_assert_lt(took, LATENCY(2.0), "a killed worker replaced in %.2f s",
 	    took);
-	cr_assert_neq(worker_alone(), worker);
-	start = now_seconds();
-	stopped_cleanly();
-	took = now_seconds() - start;
-	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
-	slowfs_end();
+	stopped_at_once();
+}
+
+/*
+ * fingerd -i -t 3 answers query want, and exits, within 1.5 s: the
+ * seconds it took.
+ */
+static double
+inetd_answers(const char *query, const char *want, const char *what)
+{
+	struct buffer b;
+	double took;
+	int status;
+
+	status = inetd_finger(&fx, query, &b, &took, "-i", "-t", "3", NULL);
+	cr_assert_eq(status, 0, "fingerd -i, %s: status %d after %.2f s", what,
+	    status, took);
+	assert_bytes(&b, want, strlen(want), what);
+	buffer_free(&b);
+	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	return took;
 }
 
 /*
@@ -126,30 +177,15 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
  */
 Test(pressure, inetd_with_a_hung_home_answers_within_its_deadline)
 {
-	struct buffer b;
 	double took;
-	int status;
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
-	write_text(control, "hang");
-	status = inetd_finger(&fx, "alice\r\n", &b, &took, "-i", "-t", "3",
-	    NULL);
-	cr_assert_eq(status, 0, "fingerd -i: status %d after %.2f s", status,
-	    took);
-	assert_reply(&b, REPLY_ALICE, "-i while zoe's home hangs");
-	buffer_free(&b);
-	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", true);
+	took = inetd_answers("alice\r\n", REPLY_ALICE,
+	    "-i while zoe's home hangs");
 	figure("fingerd -i with a hung home", took * 1000, "ms", "< 1500 ms");
-	status = inetd_finger(&fx, "zoe\r\n", &b, &took, "-i", "-t", "3",
-	    NULL);
-	cr_assert_eq(status, 0, "fingerd -i zoe: status %d", status);
-	assert_reply(&b, NO_PLAN_ZOE, "-i, zoe while her home hangs");
-	buffer_free(&b);
-	cr_assert_lt(took, LATENCY(1.5), "-i took %.2f s", took);
+	inetd_answers("zoe\r\n", NO_PLAN_ZOE, "-i, zoe while her home hangs");
 	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 1);
 	slowfs_end();
 }
@@ -161,26 +197,12 @@ Test(pressure, inetd_with_a_hung_home_answers_within_its_deadline)
  */
 Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 {
-	double start, took;
-	pid_t worker;
-
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe,yan", "yan-link");
 	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
-	worker = worker_alone();
-	cr_assert_eq(kill(worker, SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
-	    "signal=SIGKILL .*restart=", 1,
-	    WAIT_LOG_MS));
-	EXPECT("alice\r\n", REPLY_ALICE);
-	cr_assert_neq(worker_alone(), worker);
-	start = now_seconds();
-	stopped_cleanly();
-	took = now_seconds() - start;
-	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
-	slowfs_end();
+	worker_killed_and_replaced();
+	stopped_at_once();
 }
 
 /*
@@ -191,8 +213,7 @@ Test(pressure, a_hung_home_that_answers_is_served_from_then)
 {
 	double start, took;
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
 	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe", NULL);
 	write_text(control, "");
@@ -218,11 +239,9 @@ Test(pressure, a_home_on_fuse_hides_its_member_within_two_seconds)
 {
 	char nofinger[300];
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
 	daemon_start(&fx, "-B", SERVER, NULL);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	snprintf(nofinger, sizeof(nofinger), "%s/srv-backing/zoe/.nofinger",
@@ -282,8 +301,7 @@ Test(pressure, a_fuse_home_that_hangs_piles_up_no_children)
 	double after;
 	unsigned held;
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
 	snprintf(real, sizeof(real), "%s/yan-real", fx.dir);
 	snprintf(link, sizeof(link), "%s/home/yan", fx.dir);
@@ -293,8 +311,7 @@ Test(pressure, a_fuse_home_that_hangs_piles_up_no_children)
 	snprintf(path, sizeof(path), "%s/.plan", real);
 	write_text(path, "Through a link.\n");
 	passwd_append(&fx, "yan", 1011, link);
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",yan,zoe");
+	zoe_on_slowfs(FIXTURE_MEMBERS ",yan,zoe", false);
 	daemon_start(&fx, "-B", SERVER, "-t", "3", NULL);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	EXPECT("yan\r\n", LOGIN_YAN "Plan:\r\nThrough a link.\r\n");
@@ -332,8 +349,7 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	char home[300], plan[320];
 	double start;
 
-	if (under_valgrind())	/* children forked and timed in seconds */
-		cr_skip_test("valgrind: the homes' children, timed");
+	skip_under_valgrind(CHILDREN_TIMED);
 
 	snprintf(home, sizeof(home), "%s/home/yan", fx.dir);
 	snprintf(plan, sizeof(plan), "%s/.plan", home);

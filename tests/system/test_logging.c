@@ -433,25 +433,38 @@ Test(daemon, syslog_unreachable_at_start)
 }
 
 /*
- * Syslog's socket gone (its daemon stopped): the lines are lost,
- * counted; once a socket is there again the count reaches it, exactly.
+ * The daemon started with -l, syslog's socket gone (its daemon stopped)
+ * while alice is served five times, then there again: its socket.  log
+ * holds what the first socket got.
  */
-Test(daemon, syslog_gone_loses_lines_counted)
+static int
+syslog_gone_for_five_exchanges(struct buffer *log)
 {
-	struct buffer log = { 0 };
-	int fd = syslog_bind(&fx), i;
-	unsigned long lost;
-	bool last;
+	int fd, i;
 
 	skip_under_valgrind(LOG_EXACT);
-
+	fd = syslog_bind(&fx);
 	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
-	fx.port = syslog_port(fd, &log);
+	fx.port = syslog_port(fd, log);
 	close(fd);
 	for (i = 0; i < 5; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
 	usleep(200 * 1000);	/* their lines tried, 10 ms after */
-	fd = syslog_bind(&fx);
+	return syslog_bind(&fx);
+}
+
+/*
+ * Syslog's socket gone: the lines are lost, counted; once a socket is
+ * there again the count reaches it, exactly.
+ */
+Test(daemon, syslog_gone_loses_lines_counted)
+{
+	struct buffer log = { 0 };
+	unsigned long lost;
+	bool last;
+	int fd;
+
+	fd = syslog_gone_for_five_exchanges(&log);
 	stopped_cleanly();
 	syslog_read(fd, &log);
 	cr_assert_eq(log_count_in(&log, "client="), 0, "%s", log.data);
@@ -514,21 +527,13 @@ Test(daemon, own_events_are_key_value_lines)
 Test(daemon, syslog_back_after_a_restart)
 {
 	struct buffer log = { 0 };
-	double deadline;
-	int fd = syslog_bind(&fx), i;
-	size_t served = 0, logged;
+	size_t served = 5, logged;
 	unsigned long lost;
+	double deadline;
 	bool last;
+	int fd;
 
-	skip_under_valgrind(LOG_EXACT);
-
-	daemon_launch(&fx, "-l", "-B", LOCAL, NULL);
-	fx.port = syslog_port(fd, &log);
-	close(fd);
-	for (i = 0; i < 5; i++, served++)
-		EXPECT("alice\r\n", REPLY_ALICE);
-	usleep(200 * 1000);
-	fd = syslog_bind(&fx);
+	fd = syslog_gone_for_five_exchanges(&log);
 	deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
 	while (log_count_in(&log, "client=") == 0) {
 		cr_assert(now_seconds() < deadline, "no exchange line after "

@@ -24,15 +24,31 @@
 
 TestSuite(daemon, .init = fixture_setup, .fini = fixture_teardown);
 
+/* The log says once that the daemon listens on address (a pattern). */
+static void
+listening_logged(const char *address)
+{
+	char pattern[128];
+
+	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
+	    "%s:%d$", address, fx.port);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
+}
+
+/* Bound to the other family's loopback (bound): address is refused. */
+static void
+refused_at(const char *address, const char *bound)
+{
+	cr_assert_eq(client_connect(address, fx.port), -1,
+	    "%s accepted with -B %s", address, bound);
+	cr_assert_eq(errno, ECONNREFUSED, "%s: %s", address, strerror(errno));
+}
+
 /* Without -B: one dual-stack socket, for IPv4 and IPv6 clients. */
 Test(daemon, dual_stack_by_default)
 {
-	char pattern[64];
-
 	daemon_start(&fx, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
-	    "\\[::\\]:%d$", fx.port);
-	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
+	listening_logged("\\[::\\]");
 	expect_at(LOCAL, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
 	expect_at(LOCAL6, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
 	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" ");
@@ -42,30 +58,18 @@ Test(daemon, dual_stack_by_default)
 
 Test(daemon, bind_ipv4_refuses_ipv6)
 {
-	char pattern[64];
-
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
-	    "127\\.0\\.0\\.1:%d$", fx.port);
-	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
-	cr_assert_eq(client_connect(LOCAL6, fx.port), -1,
-	    "::1 accepted with -B 127.0.0.1");
-	cr_assert_eq(errno, ECONNREFUSED, "::1: %s", strerror(errno));
+	listening_logged("127\\.0\\.0\\.1");
+	refused_at(LOCAL6, LOCAL);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }
 
 Test(daemon, bind_ipv6_refuses_ipv4)
 {
-	char pattern[64];
-
 	daemon_start(&fx, "-B", LOCAL6, NULL);
-	snprintf(pattern, sizeof(pattern), "^fingerd: event=listen address="
-	    "\\[::1\\]:%d$", fx.port);
-	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s", pattern);
-	cr_assert_eq(client_connect(LOCAL, fx.port), -1,
-	    "127.0.0.1 accepted with -B ::1");
-	cr_assert_eq(errno, ECONNREFUSED, "127.0.0.1: %s", strerror(errno));
+	listening_logged("\\[::1\\]");
+	refused_at(LOCAL, LOCAL6);
 	expect_at(LOCAL6, "alice\r\n", REPLY_ALICE, sizeof(REPLY_ALICE) - 1);
 	stopped_cleanly();
 }

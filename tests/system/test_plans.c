@@ -61,13 +61,35 @@ Test(daemon, plan_fifo_not_blocking)
 	stopped_cleanly();
 }
 
+/* The daemon runs as another user only when the tests run as root. */
+static void
+skip_unless_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
+}
+
+/*
+ * The daemon started, alice's plan is not served: "No Plan.", logged
+ * with why.
+ */
+static void
+alice_has_no_plan(const char *why)
+{
+	char pattern[128];
+
+	snprintf(pattern, sizeof(pattern), "query=\"alice\" reply=no-plan "
+	    "why=%s end=ok ", why);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG(pattern);
+	stopped_cleanly();
+}
+
 Test(daemon, plan_directory)
 {
 	plan_directory(&fx, "alice");
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
-	EXPECT_LOG("query=\"alice\" reply=no-plan why=not-a-file end=ok ");
-	stopped_cleanly();
+	alice_has_no_plan("not-a-file");
 }
 
 Test(daemon, plan_missing)
@@ -90,10 +112,7 @@ Test(daemon, plan_unreadable)
 	/* Root reads anything: the daemon must run as nobody for this. */
 	if (geteuid() != 0 && access(path, R_OK) == 0)
 		cr_skip_test("this user can read a file of mode 0000");
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
-	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
-	stopped_cleanly();
+	alice_has_no_plan("denied");
 }
 
 /*
@@ -106,75 +125,64 @@ Test(daemon, plan_in_a_home_nobody_may_search)
 
 	home_file_path(&fx, "alice", "", path, sizeof(path));
 	cr_assert(chmod(path, 0700) == 0);
-	if (geteuid() != 0)
-		cr_skip_test("the daemon must run as nobody for this");
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
-	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
+	skip_unless_root();
+	alice_has_no_plan("denied");
+}
+
+/*
+ * alice's plan, the size bytes of text (freed here), served under -m max
+ * (NULL: the default): the first kept bytes of it come, logged as logged
+ * up to the bytes sent (NULL: the log not looked at).
+ */
+static void
+alice_plan_served(char *text, size_t size, const char *max, size_t kept,
+    const char *what, const char *logged)
+{
+	char *want, pattern[200];
+	struct buffer b;
+	size_t len;
+
+	plan_write(&fx, "alice", text, size);
+	want = plan_reply(text, kept, &len);
+	if (max != NULL)
+		daemon_start(&fx, "-B", LOCAL, "-m", max, NULL);
+	else
+		daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
+	assert_bytes(&b, want, len, what);
+	if (logged != NULL) {
+		snprintf(pattern, sizeof(pattern), "%ssent=%zu ms=", logged,
+		    len);
+		EXPECT_LOG(pattern);
+	}
+	buffer_free(&b);
+	free(want);
+	free(text);
 	stopped_cleanly();
 }
 
 /* A 5 MiB plan and -m 100000: the first 100000 bytes, then a CRLF. */
 Test(daemon, plan_cut_at_max)
 {
-	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
-	struct buffer b;
-	size_t len;
-
-	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
-	want = plan_reply(text, 100000, &len);
-	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
-	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
-	assert_bytes(&b, want, len, "alice, cut at 100000 bytes");
-	snprintf(pattern, sizeof(pattern), "^fingerd: client=127\\.0\\.0\\.1 "
-	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
-	EXPECT_LOG(pattern);
-	buffer_free(&b);
-	free(want);
-	free(text);
-	stopped_cleanly();
+	alice_plan_served(huge_text(5 * 1024 * 1024), 5 * 1024 * 1024,
+	    "100000", 100000, "alice, cut at 100000 bytes",
+	    "^fingerd: client=127\\.0\\.0\\.1 query=\"alice\" reply=plan-cut "
+	    "end=ok ");
 }
 
 /* The default -m is 1048576. */
 Test(daemon, plan_cut_at_default_max)
 {
-	char *text = huge_text(5 * 1024 * 1024), *want, pattern[200];
-	struct buffer b;
-	size_t len;
-
-	plan_write(&fx, "alice", text, 5 * 1024 * 1024);
-	want = plan_reply(text, 1048576, &len);
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
-	assert_bytes(&b, want, len, "alice, cut at 1048576 bytes");
-	snprintf(pattern, sizeof(pattern),
-	    "query=\"alice\" reply=plan-cut end=ok sent=%zu ms=", len);
-	EXPECT_LOG(pattern);
-	buffer_free(&b);
-	free(want);
-	free(text);
-	stopped_cleanly();
+	alice_plan_served(huge_text(5 * 1024 * 1024), 5 * 1024 * 1024, NULL,
+	    1048576, "alice, cut at 1048576 bytes",
+	    "query=\"alice\" reply=plan-cut end=ok ");
 }
 
 /* A plan of exactly -m bytes is whole: not cut, nothing added. */
 Test(daemon, plan_of_exactly_max_not_cut)
 {
-	char *text = huge_text(100000), *want, pattern[200];
-	struct buffer b;
-	size_t len;
-
-	plan_write(&fx, "alice", text, 100000);
-	want = plan_reply(text, 100000, &len);
-	daemon_start(&fx, "-B", LOCAL, "-m", "100000", NULL);
-	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
-	assert_bytes(&b, want, len, "alice, 100000 bytes");
-	snprintf(pattern, sizeof(pattern),
-	    "query=\"alice\" reply=plan end=ok sent=%zu ms=", len);
-	EXPECT_LOG(pattern);
-	buffer_free(&b);
-	free(want);
-	free(text);
-	stopped_cleanly();
+	alice_plan_served(huge_text(100000), 100000, "100000", 100000,
+	    "alice, 100000 bytes", "query=\"alice\" reply=plan end=ok ");
 }
 
 /*
@@ -183,23 +191,14 @@ Test(daemon, plan_of_exactly_max_not_cut)
  */
 Test(daemon, plan_crlf_across_read_chunks)
 {
-	char *text = huge_text(40000), *want;
-	struct buffer b;
-	size_t len;
+	char *text = huge_text(40000);
 
 	text[16383] = '\r';
 	text[16384] = '\n';
 	text[32767] = '\r';
 	text[32768] = '\n';
-	plan_write(&fx, "alice", text, 40000);
-	want = plan_reply(text, 40000, &len);
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(finger(LOCAL, fx.port, "alice\r\n", 7, &b), 0);
-	assert_bytes(&b, want, len, "CRLF at 16383 and 32767");
-	buffer_free(&b);
-	free(want);
-	free(text);
-	stopped_cleanly();
+	alice_plan_served(text, 40000, NULL, 40000, "CRLF at 16383 and 32767",
+	    NULL);
 }
 
 /*
@@ -239,31 +238,40 @@ fd_write_all(const char *path, const char *text)
 
 /*
  * The reply cache (cache.c) keeps only plans that have not changed for a
- * second; waits until alice's has, then has her reply built and cached,
- * and checks the cached reply is the same as the first.
+ * second: the daemon started, waits until alice's has, then has her reply
+ * built and cached, and checks the cached reply is the same as the first.
  */
 static void
-alice_cached(void)
+started_with_alice_cached(void)
 {
+	daemon_start(&fx, "-B", LOCAL, NULL);
 	usleep(2100 * 1000);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("alice\r\n", REPLY_ALICE);
 }
 
-/* The hardest change for a cache: same inode, same size, new bytes. */
-Test(daemon, cache_sees_a_change_in_place)
+/*
+ * The hardest change for a cache: same inode, same size, new bytes
+ * ("Down" becomes "Town"); alice's reply says so.
+ */
+static void
+alice_plan_changed_in_place(void)
 {
 	char path[256];
 	int fd;
 
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	alice_cached();
 	plan_path(&fx, "alice", path, sizeof(path));
 	cr_assert((fd = open(path, O_WRONLY)) >= 0);
-	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);	/* "Down" -> "Town" */
+	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);
 	close(fd);
 	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
 	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+}
+
+Test(daemon, cache_sees_a_change_in_place)
+{
+	started_with_alice_cached();
+	alice_plan_changed_in_place();
 	stopped_cleanly();
 }
 
@@ -271,8 +279,7 @@ Test(daemon, cache_sees_a_replaced_plan)
 {
 	char path[256], fresh[300];
 
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	alice_cached();
+	started_with_alice_cached();
 	plan_path(&fx, "alice", path, sizeof(path));
 	snprintf(fresh, sizeof(fresh), "%s.new", path);
 	cr_assert((fd_write_all(fresh, "Replaced.\n")) == 0);
@@ -287,20 +294,11 @@ Test(daemon, cache_sees_a_replaced_plan)
  */
 Test(daemon, cache_without_inotify)
 {
-	char path[256];
-	int fd;
-
 	fx.child_setup = child_block_inotify;
-	daemon_start(&fx, "-B", LOCAL, NULL);
+	started_with_alice_cached();
 	EXPECT_LOG("^fingerd: inotify_init1: plans are looked at on every "
 	    "query: Operation not permitted$");
-	alice_cached();
-	plan_path(&fx, "alice", path, sizeof(path));
-	cr_assert((fd = open(path, O_WRONLY)) >= 0);
-	cr_assert_eq(pwrite(fd, "T", 1, 0), 1);
-	close(fd);
-	EXPECT("alice\r\n", LOGIN_ALICE "Plan:\r\n"
-	    "Town the rabbit hole.\r\nCuriouser and curiouser!\r\n");
+	alice_plan_changed_in_place();
 	stopped_cleanly();
 }
 
@@ -308,8 +306,7 @@ Test(daemon, cache_sees_a_plan_become_a_link)
 {
 	char path[256], target[300];
 
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	alice_cached();
+	started_with_alice_cached();
 	plan_path(&fx, "alice", path, sizeof(path));
 	snprintf(target, sizeof(target), "%s.real", path);
 	cr_assert_eq(rename(path, target), 0);
@@ -318,19 +315,27 @@ Test(daemon, cache_sees_a_plan_become_a_link)
 	stopped_cleanly();
 }
 
-/* Made private: the daemon, now nobody, may not read it, cached or not. */
+/*
+ * path (alice's plan or home) made mode: the daemon, now nobody, may not
+ * read her plan, cached or not.
+ */
+static void
+alice_hidden_by_chmod(const char *path, mode_t mode)
+{
+	skip_unless_root();
+	started_with_alice_cached();
+	cr_assert_eq(chmod(path, mode), 0);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	stopped_cleanly();
+}
+
+/* Made private. */
 Test(daemon, cache_sees_a_plan_made_private)
 {
 	char path[256];
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root: the daemon must run as another user");
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	alice_cached();
 	plan_path(&fx, "alice", path, sizeof(path));
-	cr_assert_eq(chmod(path, 0600), 0);
-	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
-	stopped_cleanly();
+	alice_hidden_by_chmod(path, 0600);
 }
 
 /* Its home closed to others: statx, as open, can no longer reach it. */
@@ -338,14 +343,8 @@ Test(daemon, cache_sees_a_home_closed)
 {
 	char home[256];
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root: the daemon must run as another user");
-	daemon_start(&fx, "-B", LOCAL, NULL);
-	alice_cached();
 	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
-	cr_assert_eq(chmod(home, 0700), 0);
-	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
-	stopped_cleanly();
+	alice_hidden_by_chmod(home, 0700);
 }
 
 /*
@@ -356,8 +355,7 @@ static void
 alice_home_closed(char *home, size_t home_size, char *pattern,
     size_t pattern_size)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root: the daemon must run as another user");
+	skip_unless_root();
 	snprintf(home, home_size, "%s/home/alice", fx.dir);
 	cr_assert_eq(chmod(home, 0700), 0);
 	snprintf(pattern, pattern_size, "member alice: plan \"%s/\\.plan\" "

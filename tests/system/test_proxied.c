@@ -63,10 +63,6 @@ expect_from(const char *source, const void *sent, size_t len,
 	buffer_free(&b);
 }
 
-#define EXPECT_LOG(pattern) \
-	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
-	    "no log line matches %s", pattern)
-
 static void
 start(const char *per_address)
 {
@@ -74,43 +70,48 @@ start(const char *per_address)
 	    "-t", "5", NULL);
 }
 
+/*
+ * With -a 4, a header (header_len bytes) and query sent at once from the
+ * proxy: the reply is want, the exchange logged as logged.
+ */
+static void
+served_behind(const void *header, size_t header_len, const char *query,
+    const char *want, const char *what, const char *logged)
+{
+	unsigned char sent[256];
+	size_t len = strlen(query);
+
+	cr_assert_leq(header_len + len, sizeof(sent));
+	memcpy(sent, header, header_len);
+	memcpy(sent + header_len, query, len);
+	start("4");
+	expect_from(PROXY, sent, header_len + len, want, what);
+	EXPECT_LOG(logged);
+	daemon_stopped_cleanly(&fx);
+}
+
 Test(proxied, v1_names_the_client)
 {
-	static const char sent[] =
-	    "PROXY TCP4 192.0.2.7 127.0.0.1 5555 79\r\nalice\r\n";
+	static const char header[] =
+	    "PROXY TCP4 192.0.2.7 127.0.0.1 5555 79\r\n";
 
-	start("4");
-	expect_from(PROXY, sent, sizeof(sent) - 1, REPLY_ALICE, "v1, alice");
-	EXPECT_LOG("^fingerd: client=192\\.0\\.2\\.7 query=\"alice\" "
+	served_behind(header, sizeof(header) - 1, "alice\r\n", REPLY_ALICE,
+	    "v1, alice", "^fingerd: client=192\\.0\\.2\\.7 query=\"alice\" "
 	    "reply=plan end=ok ");
-	daemon_stopped_cleanly(&fx);
 }
 
 Test(proxied, v2_with_a_tlv_names_the_client)
 {
-	unsigned char sent[sizeof(v2_ipv6) + 5];
-
-	memcpy(sent, v2_ipv6, sizeof(v2_ipv6));
-	memcpy(sent + sizeof(v2_ipv6), "bob\r\n", 5);
-	start("4");
-	expect_from(PROXY, sent, sizeof(sent), REPLY_BOB, "v2, bob");
-	EXPECT_LOG("^fingerd: client=2001:db8::7 query=\"bob\" reply=plan "
-	    "end=ok ");
-	daemon_stopped_cleanly(&fx);
+	served_behind(v2_ipv6, sizeof(v2_ipv6), "bob\r\n", REPLY_BOB, "v2, bob",
+	    "^fingerd: client=2001:db8::7 query=\"bob\" reply=plan end=ok ");
 }
 
 /* A v2 LOCAL header (a health check) leaves the proxy as the client. */
 Test(proxied, v2_local_is_the_proxy_itself)
 {
-	unsigned char sent[sizeof(v2_local) + 7];
-
-	memcpy(sent, v2_local, sizeof(v2_local));
-	memcpy(sent + sizeof(v2_local), "alice\r\n", 7);
-	start("4");
-	expect_from(PROXY, sent, sizeof(sent), REPLY_ALICE, "LOCAL, alice");
-	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.2 query=\"alice\" "
-	    "reply=plan end=ok ");
-	daemon_stopped_cleanly(&fx);
+	served_behind(v2_local, sizeof(v2_local), "alice\r\n", REPLY_ALICE,
+	    "LOCAL, alice", "^fingerd: client=127\\.0\\.0\\.2 "
+	    "query=\"alice\" reply=plan end=ok ");
 }
 
 /* From a listed address, no header: closed, no reply, logged. */
@@ -201,16 +202,13 @@ Test(proxied, a_dripped_header_is_read_whole)
 /* Only the first header is one: a second is the query line. */
 Test(proxied, a_second_header_is_the_query)
 {
-	static const char sent[] =
-	    "PROXY TCP4 192.0.2.7 127.0.0.1 5555 79\r\n"
-	    "PROXY TCP4 192.0.2.8 127.0.0.1 5555 79\r\n";
+	static const char header[] =
+	    "PROXY TCP4 192.0.2.7 127.0.0.1 5555 79\r\n";
 
-	start("4");
-	expect_from(PROXY, sent, sizeof(sent) - 1, REPLY_INVALID,
-	    "a second header");
-	EXPECT_LOG("^fingerd: client=192\\.0\\.2\\.7 query=\"PROXY TCP4 "
-	    "192\\.0\\.2\\.8 ");
-	daemon_stopped_cleanly(&fx);
+	served_behind(header, sizeof(header) - 1,
+	    "PROXY TCP4 192.0.2.8 127.0.0.1 5555 79\r\n", REPLY_INVALID,
+	    "a second header", "^fingerd: client=192\\.0\\.2\\.7 "
+	    "query=\"PROXY TCP4 192\\.0\\.2\\.8 ");
 }
 
 /*

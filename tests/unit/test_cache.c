@@ -79,19 +79,26 @@ cached(struct plan_cache *cache, const struct plan_key *k, const char *line)
 	return cached_reply(cache, &r, line);
 }
 
+/* The reply to LINE for k is cached: len bytes that begin with LINE. */
+static void
+expect_found(struct plan_cache *cache, const struct plan_key *k, size_t len)
+{
+	struct reply_key r = plain(k);
+	struct cached_plan *e = plan_cache_find(cache, &r, LINE, LINE_LEN, 0);
+
+	cr_assert_not_null(e);
+	cr_assert_eq(plan_cache_len(e), len);
+	cr_assert_eq(memcmp(plan_cache_data(e), LINE, LINE_LEN), 0);
+	plan_cache_release(cache, e);
+}
+
 Test(cache, finds_the_same_file_and_line)
 {
 	struct plan_cache *cache = plan_cache_new(1 << 20);
 	struct plan_key k = key_of(1);
-	struct reply_key r = plain(&k);
-	struct cached_plan *e;
 
 	add(cache, &k, LINE, 100);
-	e = plan_cache_find(cache, &r, LINE, LINE_LEN, 0);
-	cr_assert_not_null(e);
-	cr_assert_eq(plan_cache_len(e), 100);
-	cr_assert_eq(memcmp(plan_cache_data(e), LINE, LINE_LEN), 0);
-	plan_cache_release(cache, e);
+	expect_found(cache, &k, 100);
 	plan_cache_free(cache);
 }
 
@@ -212,15 +219,10 @@ Test(cache, replaces_an_entry_of_the_same_key)
 {
 	struct plan_cache *cache = plan_cache_new(1 << 20);
 	struct plan_key k = key_of(1);
-	struct reply_key r = plain(&k);
-	struct cached_plan *e;
 
 	add(cache, &k, LINE, 100);
 	add(cache, &k, LINE, 200);
-	e = plan_cache_find(cache, &r, LINE, LINE_LEN, 0);
-	cr_assert_not_null(e);
-	cr_assert_eq(plan_cache_len(e), 200);
-	plan_cache_release(cache, e);
+	expect_found(cache, &k, 200);
 	plan_cache_free(cache);
 }
 

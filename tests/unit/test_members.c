@@ -60,14 +60,20 @@ static const struct account finger_accounts[] = {
 static const char *const finger_logins[] = { "alice", "bob", "carol",
 	"erin" };
 
+/* The table members_build() gives for the finger group: there is one. */
 static struct members *
-build_finger(void)
+build(char *const *names, const struct account *accounts, size_t n)
 {
-	struct members *t = members_build(FINGER_GID, finger_names,
-	    finger_accounts, 5);
+	struct members *t = members_build(FINGER_GID, names, accounts, n);
 
 	cr_assert_not_null(t);
 	return t;
+}
+
+static struct members *
+build_finger(void)
+{
+	return build(finger_names, finger_accounts, 5);
 }
 
 Test(members_build, list_and_primary_group_both_count)
@@ -129,9 +135,8 @@ Test(members_build, account_listed_and_primary_once)
 		{ "erin", "Erin", "/home/erin", FINGER_GID },
 	};
 	const char *const want[] = { "alice", "erin" };
-	struct members *t = members_build(FINGER_GID, names, accounts, 5);
+	struct members *t = build(names, accounts, 5);
 
-	cr_assert_not_null(t);
 	assert_logins(t, want, 2);
 	assert_str_bytes(t->list, t->list_len,
 	    "Login     Name\r\n"
@@ -147,9 +152,8 @@ Test(members_build, listed_name_without_account_ignored)
 		{ "zed", "Zed", "/home/zed", 100 },
 	};
 	const char *const want[] = { "zed" };
-	struct members *t = members_build(FINGER_GID, names, accounts, 1);
+	struct members *t = build(names, accounts, 1);
 
-	cr_assert_not_null(t);
 	assert_logins(t, want, 1);
 	cr_assert_null(members_find(t, "ghost", 5));
 	members_release(t);
@@ -161,9 +165,8 @@ Test(members_build, empty_gecos)
 		{ "bob", "", "/home/bob", FINGER_GID },
 		{ "carl", ",Room 2,,", "/home/carl", FINGER_GID },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 2);
+	struct members *t = build(no_one, accounts, 2);
 
-	cr_assert_not_null(t);
 	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
 	    "Login: bob\tName: \r\n");
 	assert_str_bytes(t->v[1].login_line, t->v[1].login_line_len,
@@ -178,9 +181,8 @@ Test(members_build, gecos_filtered)
 		{ "mallory", "Mal\x1b[2J\rlo\nry\tX\x7f\xc2\x9b" "1;\xff" "Y",
 		    "/home/mallory", FINGER_GID },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+	struct members *t = build(no_one, accounts, 1);
 
-	cr_assert_not_null(t);
 	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
 	    "Login: mallory\tName: Mal[2JloryX1;Y\r\n");
 	assert_str_bytes(t->list, t->list_len,
@@ -195,9 +197,8 @@ Test(members_build, gecos_utf8_kept)
 		{ "jose", "Jos\xc3\xa9 Mu\xc3\xb1oz \xf0\x9f\x98\x80,,",
 		    "/home/jose", FINGER_GID },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+	struct members *t = build(no_one, accounts, 1);
 
-	cr_assert_not_null(t);
 	assert_str_bytes(t->v[0].login_line, t->v[0].login_line_len,
 	    "Login: jose\tName: Jos\xc3\xa9 Mu\xc3\xb1oz \xf0\x9f\x98\x80\r\n");
 	members_release(t);
@@ -217,8 +218,7 @@ Test(members_build, long_gecos_cut)
 	gecos[sizeof(gecos) - 1] = '\0';
 	n = snprintf(want, sizeof(want), "Login: long\tName: %.*s\r\n",
 	    FIELD_MAX, gecos);
-	t = members_build(FINGER_GID, no_one, accounts, 1);
-	cr_assert_not_null(t);
+	t = build(no_one, accounts, 1);
 	cr_assert_eq(t->v[0].login_line_len, (size_t)n);
 	cr_assert_eq(memcmp(t->v[0].login_line, want, (size_t)n), 0);
 	members_release(t);
@@ -229,16 +229,14 @@ Test(members_build, empty_group)
 	const struct account accounts[] = {
 		{ "dave", "Dave", "/home/dave", 100 },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 1);
+	struct members *t = build(no_one, accounts, 1);
 
-	cr_assert_not_null(t);
 	cr_assert_eq(t->count, 0);
 	assert_str_bytes(t->list, t->list_len, "Login     Name\r\n");
 	cr_assert_null(members_find(t, "dave", 4));
 	members_release(t);
 
-	t = members_build(FINGER_GID, no_one, NULL, 0);
-	cr_assert_not_null(t);
+	t = build(no_one, NULL, 0);
 	cr_assert_eq(t->count, 0);
 	assert_str_bytes(t->list, t->list_len, "Login     Name\r\n");
 	members_release(t);
@@ -252,9 +250,8 @@ Test(members_build, null_names)
 		{ "dave", "Dave", "/home/dave", 100 },
 	};
 	const char *const want[] = { "bob" };
-	struct members *t = members_build(FINGER_GID, NULL, accounts, 2);
+	struct members *t = build(NULL, accounts, 2);
 
-	cr_assert_not_null(t);
 	assert_logins(t, want, 1);
 	members_release(t);
 }
@@ -273,9 +270,8 @@ Test(members_build, sorted_by_login)
 	};
 	const char *const want[] = { "Zed", "_svc", "a", "al", "alice", "b1",
 		"zoe" };
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 7);
+	struct members *t = build(no_one, accounts, 7);
 
-	cr_assert_not_null(t);
 	assert_logins(t, want, 7);
 	members_release(t);
 }
@@ -297,45 +293,54 @@ Test(members_find, exact_match)
 	members_release(t);
 }
 
-Test(members_find, not_members)
+/* A name and its length: it may hold NUL bytes. */
+struct name {
+	const char	*bytes;
+	size_t		 len;
+};
+#define NAME(lit)	{ (lit), sizeof(lit) - 1 }
+
+/* The finger group has none of the n names. */
+static void
+assert_none_found(const struct name *names, size_t n)
 {
 	struct members *t = build_finger();
+	size_t i;
 
-	cr_assert_null(FIND(t, "dave"));
-	cr_assert_null(FIND(t, "ghost"));
-	cr_assert_null(FIND(t, "root"));
-	cr_assert_null(FIND(t, "Alice"));
-	cr_assert_null(FIND(t, ""));
-	cr_assert_null(FIND(t, "zzzz"));
-	cr_assert_null(FIND(t, "0"));
+	for (i = 0; i < n; i++)
+		cr_assert_null(members_find(t, names[i].bytes, names[i].len),
+		    "\"%.*s\" found", (int)names[i].len, names[i].bytes);
 	members_release(t);
+}
+
+#define ASSERT_NONE_FOUND(names)					\
+	assert_none_found((names), sizeof(names) / sizeof((names)[0]))
+
+Test(members_find, not_members)
+{
+	static const struct name names[] = { NAME("dave"), NAME("ghost"),
+		NAME("root"), NAME("Alice"), NAME(""), NAME("zzzz"), NAME("0") };
+
+	ASSERT_NONE_FOUND(names);
 }
 
 Test(members_find, prefix_and_longer_not_found)
 {
-	struct members *t = build_finger();
+	static const struct name names[] = { NAME("ali"), NAME("a"),
+		NAME("alicex"), NAME("alice "), NAME("bo"), NAME("bobby"),
+		NAME("erin2") };
 
-	cr_assert_null(FIND(t, "ali"));
-	cr_assert_null(FIND(t, "a"));
-	cr_assert_null(FIND(t, "alicex"));
-	cr_assert_null(FIND(t, "alice "));
-	cr_assert_null(FIND(t, "bo"));
-	cr_assert_null(FIND(t, "bobby"));
-	cr_assert_null(FIND(t, "erin2"));
-	members_release(t);
+	ASSERT_NONE_FOUND(names);
 }
 
 /* The len bytes are the name: not a C string. */
 Test(members_find, embedded_nul_not_found)
 {
-	struct members *t = build_finger();
+	static const struct name names[] = { NAME("alice\0"),
+		NAME("alice\0x"), NAME("ali\0ce"), NAME("\0alice"),
+		NAME("bob\0\0\0\0\0\0\0\0\0\0\0\0\0") };
 
-	cr_assert_null(FIND(t, "alice\0"));
-	cr_assert_null(FIND(t, "alice\0x"));
-	cr_assert_null(FIND(t, "ali\0ce"));
-	cr_assert_null(FIND(t, "\0alice"));
-	cr_assert_null(FIND(t, "bob\0\0\0\0\0\0\0\0\0\0\0\0\0"));
-	members_release(t);
+	ASSERT_NONE_FOUND(names);
 }
 
 Test(members_find, name_not_terminated)
@@ -363,8 +368,7 @@ Test(members_find, many_members)
 		snprintf(logins[i], sizeof(logins[i]), "u%03zu", (i * 7) % N);
 		accounts[i] = (struct account){ logins[i], "", "/", FINGER_GID };
 	}
-	t = members_build(FINGER_GID, no_one, accounts, N);
-	cr_assert_not_null(t);
+	t = build(no_one, accounts, N);
 	cr_assert_eq(t->count, N);
 	for (i = 0; i < N; i++) {
 		snprintf(probe, sizeof(probe), "u%03zu", i);
@@ -688,10 +692,9 @@ Test(members_build, list_columns_follow_the_longest_login)
 		{ "j\xc3\xb6rg", "J\xc3\xb6rg M\xc3\xbcller \xe6\x97\xa5",
 		    "/home/j", FINGER_GID },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 4);
+	struct members *t = build(no_one, accounts, 4);
 	const char *pad = "                                  ";	/* 34 */
 
-	cr_assert_not_null(t);
 	cr_assert_eq(strlen(pad), 34);
 	{
 		char want[1024];
@@ -717,9 +720,8 @@ Test(members_build, list_of_short_logins_is_ten_wide)
 		{ "ab", "Ab", "/home/ab", FINGER_GID },
 		{ "cdefghij", "Eight", "/home/c", FINGER_GID },
 	};
-	struct members *t = members_build(FINGER_GID, no_one, accounts, 2);
+	struct members *t = build(no_one, accounts, 2);
 
-	cr_assert_not_null(t);
 	assert_str_bytes(t->list, t->list_len,
 	    "Login     Name\r\n"
 	    "ab        Ab\r\n"

@@ -157,20 +157,46 @@ Test(plan, empty_gives_nothing)
 	cr_assert_eq(out[0], 0xaa);
 }
 
-/* Empty chunks between others change nothing. */
-Test(plan, empty_chunks_between)
+/*
+ * The steps' chunks filtered one after the other (NULL: the finish), and
+ * after each the output so far is its want (NULL: not looked at).
+ */
+struct step {
+	const char	*in;
+	const char	*want;
+};
+
+static void
+expect_steps(const struct step *steps, size_t n)
 {
 	struct plan_filter f;
 	uint8_t out[64];
-	size_t n = 0;
+	size_t len = 0, i;
 
 	plan_filter_init(&f, false);
-	n += plan_filter_chunk(&f, (const uint8_t *)"a\r", 2, out + n);
-	n += plan_filter_chunk(&f, (const uint8_t *)"", 0, out + n);
-	n += plan_filter_chunk(&f, (const uint8_t *)"\nb", 2, out + n);
-	n += plan_filter_chunk(&f, (const uint8_t *)"", 0, out + n);
-	n += plan_filter_finish(&f, out + n);
-	assert_output(out, n, "a\r\nb\r\n");
+	for (i = 0; i < n; i++) {
+		if (steps[i].in == NULL)
+			len += plan_filter_finish(&f, out + len);
+		else
+			len += plan_filter_chunk(&f,
+			    (const uint8_t *)steps[i].in, strlen(steps[i].in),
+			    out + len);
+		if (steps[i].want != NULL)
+			assert_bytes(out, len, steps[i].want,
+			    strlen(steps[i].want));
+	}
+}
+
+#define EXPECT_STEPS(steps)						\
+	expect_steps((steps), sizeof(steps) / sizeof((steps)[0]))
+
+/* Empty chunks between others change nothing. */
+Test(plan, empty_chunks_between)
+{
+	static const struct step steps[] = { { "a\r", NULL }, { "", NULL },
+		{ "\nb", NULL }, { "", NULL }, { NULL, "a\r\nb\r\n" } };
+
+	EXPECT_STEPS(steps);
 }
 
 Test(plan, tab_kept)
@@ -217,34 +243,35 @@ Test(plan, escape_sequence_removed)
 	expect_filter("\x1b[2J\x1b]0;title\x07text\n", "[2J]0;titletext\r\n");
 }
 
+/* Each byte from first to last at byte at of in (len bytes) is removed. */
+static void
+expect_each_removed(uint8_t *in, size_t len, size_t at, unsigned first,
+    unsigned last)
+{
+	uint8_t *got;
+	size_t got_len;
+	unsigned ch;
+
+	for (ch = first; ch <= last; ch++) {
+		in[at] = (uint8_t)ch;
+		got = filter_whole(in, len, &got_len);
+		assert_output(got, got_len, "ab\r\n");
+		free(got);
+	}
+}
+
 Test(plan, raw_c1_removed)
 {
 	uint8_t in[] = "a?b\n";
-	uint8_t *got;
-	unsigned ch;
-	size_t len;
 
-	for (ch = 0x80; ch <= 0x9f; ch++) {
-		in[1] = (uint8_t)ch;
-		got = filter_whole(in, 4, &len);
-		assert_output(got, len, "ab\r\n");
-		free(got);
-	}
+	expect_each_removed(in, 4, 1, 0x80, 0x9f);
 }
 
 Test(plan, encoded_c1_removed)
 {
 	uint8_t in[] = "a\xc2?b\n";
-	uint8_t *got;
-	unsigned ch;
-	size_t len;
 
-	for (ch = 0x80; ch <= 0x9f; ch++) {
-		in[2] = (uint8_t)ch;
-		got = filter_whole(in, 5, &len);
-		assert_output(got, len, "ab\r\n");
-		free(got);
-	}
+	expect_each_removed(in, 5, 2, 0x80, 0x9f);
 }
 
 Test(plan, nbsp_kept)
@@ -292,16 +319,8 @@ Test(plan, past_max_code_point_removed)
 Test(plan, bytes_never_in_utf8_removed)
 {
 	uint8_t in[] = "a?b\n";
-	uint8_t *got;
-	unsigned ch;
-	size_t len;
 
-	for (ch = 0xf5; ch <= 0xff; ch++) {
-		in[1] = (uint8_t)ch;
-		got = filter_whole(in, 4, &len);
-		assert_output(got, len, "ab\r\n");
-		free(got);
-	}
+	expect_each_removed(in, 4, 1, 0xf5, 0xff);
 	expect_filter("\xc0\xc1\xf8\xfe\xff", "");
 }
 
@@ -326,47 +345,28 @@ Test(plan, truncated_sequence_keeps_next_byte)
 
 Test(plan, unfinished_sequence_dropped_at_finish)
 {
-	struct plan_filter f;
-	uint8_t out[32];
-	size_t n;
+	static const struct step steps[] = { { "ab\xf0\x9f\x98", "ab" },
+		{ NULL, "ab\r\n" } };
 
-	plan_filter_init(&f, false);
-	n = plan_filter_chunk(&f, (const uint8_t *)"ab\xf0\x9f\x98", 5, out);
-	assert_output(out, n, "ab");
-	n += plan_filter_finish(&f, out + n);
-	assert_output(out, n, "ab\r\n");
-
+	EXPECT_STEPS(steps);
 	expect_filter("text\n\xe2\x82", "text\r\n");
 	expect_filter("\xc3", "");
 }
 
 Test(plan, crlf_split_across_chunks)
 {
-	struct plan_filter f;
-	uint8_t out[32];
-	size_t n;
+	static const struct step steps[] = { { "a\r", "a\r" },
+		{ "\nb", "a\r\nb" }, { NULL, "a\r\nb\r\n" } };
 
-	plan_filter_init(&f, false);
-	n = plan_filter_chunk(&f, (const uint8_t *)"a\r", 2, out);
-	assert_output(out, n, "a\r");
-	n += plan_filter_chunk(&f, (const uint8_t *)"\nb", 2, out + n);
-	assert_output(out, n, "a\r\nb");
-	n += plan_filter_finish(&f, out + n);
-	assert_output(out, n, "a\r\nb\r\n");
+	EXPECT_STEPS(steps);
 }
 
 Test(plan, lf_alone_in_next_chunk)
 {
-	struct plan_filter f;
-	uint8_t out[32];
-	size_t n;
+	static const struct step steps[] = { { "a", NULL }, { "\n", "a\r\n" },
+		{ NULL, "a\r\n" } };
 
-	plan_filter_init(&f, false);
-	n = plan_filter_chunk(&f, (const uint8_t *)"a", 1, out);
-	n += plan_filter_chunk(&f, (const uint8_t *)"\n", 1, out + n);
-	assert_output(out, n, "a\r\n");
-	n += plan_filter_finish(&f, out + n);
-	assert_output(out, n, "a\r\n");
+	EXPECT_STEPS(steps);
 }
 
 /* Filters in into want, cut in every way into two and three chunks. */

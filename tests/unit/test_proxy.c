@@ -448,36 +448,39 @@ Test(proxy_v2, signature)
 		expect_v2_byte(i, (uint8_t)~(SIG)[i], "not-proxy");
 }
 
+/* Each of the bytes at byte at: refused for why. */
+static void
+expect_v2_bytes(size_t at, const char *why, const uint8_t *bytes, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		expect_v2_byte(at, bytes[i], why);
+}
+
+#define EXPECT_V2_BYTES(at, why, ...)					\
+	expect_v2_bytes((at), (why), (const uint8_t[]){ __VA_ARGS__ },	\
+	    sizeof((const uint8_t[]){ __VA_ARGS__ }))
+
 Test(proxy_v2, version)
 {
-	expect_v2_byte(12, 0x11, "v2-version");
-	expect_v2_byte(12, 0x31, "v2-version");
-	expect_v2_byte(12, 0x01, "v2-version");
+	EXPECT_V2_BYTES(12, "v2-version", 0x11, 0x31, 0x01);
 }
 
 Test(proxy_v2, command)
 {
-	expect_v2_byte(12, 0x22, "v2-command");
-	expect_v2_byte(12, 0x2f, "v2-command");
+	EXPECT_V2_BYTES(12, "v2-command", 0x22, 0x2f);
 }
 
 Test(proxy_v2, family)
 {
-	expect_v2_byte(13, 0x10, "v2-family");
-	expect_v2_byte(13, 0x13, "v2-family");
-	expect_v2_byte(13, 0x41, "v2-family");
-	expect_v2_byte(13, 0x01, "v2-family");
-	expect_v2_byte(13, 0xff, "v2-family");
+	EXPECT_V2_BYTES(13, "v2-family", 0x10, 0x13, 0x41, 0x01, 0xff);
 }
 
 /* PROXY over UDP, UNIX sockets or an unspecified family: not TCP. */
 Test(proxy_v2, not_tcp)
 {
-	expect_v2_byte(13, 0x00, "v2-not-tcp");
-	expect_v2_byte(13, 0x12, "v2-not-tcp");
-	expect_v2_byte(13, 0x22, "v2-not-tcp");
-	expect_v2_byte(13, 0x31, "v2-not-tcp");
-	expect_v2_byte(13, 0x32, "v2-not-tcp");
+	EXPECT_V2_BYTES(13, "v2-not-tcp", 0x00, 0x12, 0x22, 0x31, 0x32);
 }
 
 /* A length that cannot hold the family's addresses. */

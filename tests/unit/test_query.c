@@ -12,19 +12,30 @@
 #define PARSE(lit, q)	query_parse((lit), sizeof(lit) - 1, (q))
 
 /*
- * The parse must succeed with this kind and verbose flag, and the user
- * must be exactly want (a literal), pointing into the line.
+ * The parse of the line's len bytes must succeed with this kind and
+ * verbose flag, and the user must be exactly want, in the line: where it
+ * begins there.
  */
-#define assert_query(line, len, q, want_kind, want_verbose, want) do {	\
-	cr_assert_eq(query_parse((line), (len), &(q)), E_NONE);		\
-	cr_assert_eq((q).kind, (want_kind));				\
-	cr_assert_eq((q).verbose, (want_verbose));			\
-	cr_assert_eq((q).user_len, sizeof(want) - 1,			\
-	    "user_len %zu, want %zu", (q).user_len, sizeof(want) - 1);	\
-	cr_assert_eq(memcmp((q).user, (want), sizeof(want) - 1), 0);	\
-	cr_assert((q).user >= (line) && (q).user <= (line) + (len),	\
-	    "user does not point into the line");			\
-} while (0)
+static size_t
+expect_query(const char *line, size_t len, enum query_kind kind,
+    bool verbose, const char *want)
+{
+	size_t want_len = strlen(want);
+	struct query q;
+
+	cr_assert_eq(query_parse(line, len, &q), E_NONE);
+	cr_assert_eq(q.kind, kind);
+	cr_assert_eq(q.verbose, verbose);
+	cr_assert_eq(q.user_len, want_len, "user_len %zu, want %zu", q.user_len,
+	    want_len);
+	cr_assert_eq(memcmp(q.user, want, want_len), 0);
+	cr_assert(q.user >= line && q.user <= line + len,
+	    "user does not point into the line");
+	return (size_t)(q.user - line);
+}
+
+#define EXPECT_QUERY(lit, kind, verbose, want)				\
+	expect_query((lit), sizeof(lit) - 1, (kind), (verbose), (want))
 
 static void
 expect_error(const char *line, size_t len, enum fingerd_error want)
@@ -40,107 +51,68 @@ expect_error(const char *line, size_t len, enum fingerd_error want)
 
 Test(query, empty_lists_members)
 {
-	struct query q;
-	const char line[] = "";
-
-	assert_query(line, 0, q, QUERY_LIST, false, "");
+	EXPECT_QUERY("", QUERY_LIST, false, "");
 }
 
 Test(query, blanks_only_lists_members)
 {
-	struct query q;
-	const char line[] = " \t  ";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_LIST, false, "");
+	EXPECT_QUERY(" \t  ", QUERY_LIST, false, "");
 }
 
 Test(query, slash_w_alone_lists_verbose)
 {
-	struct query q;
-	const char upper[] = "/W", lower[] = "/w", padded[] = " /W \t";
-
-	assert_query(upper, sizeof(upper) - 1, q, QUERY_LIST, true, "");
-	assert_query(lower, sizeof(lower) - 1, q, QUERY_LIST, true, "");
-	assert_query(padded, sizeof(padded) - 1, q, QUERY_LIST, true, "");
+	EXPECT_QUERY("/W", QUERY_LIST, true, "");
+	EXPECT_QUERY("/w", QUERY_LIST, true, "");
+	EXPECT_QUERY(" /W \t", QUERY_LIST, true, "");
 }
 
 Test(query, user)
 {
-	struct query q;
-	const char line[] = "alice";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, false, "alice");
-	cr_assert_eq(q.user, line);
+	cr_assert_eq(EXPECT_QUERY("alice", QUERY_USER, false, "alice"), 0);
 }
 
 Test(query, user_with_blanks_around)
 {
-	struct query q;
-	const char line[] = " \t alice\t  ";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, false, "alice");
-	cr_assert_eq(q.user, line + 3);
+	cr_assert_eq(EXPECT_QUERY(" \t alice\t  ", QUERY_USER, false, "alice"),
+	    3);
 }
 
 Test(query, slash_w_space_user)
 {
-	struct query q;
-	const char line[] = "/W alice";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
-	cr_assert_eq(q.user, line + 3);
+	cr_assert_eq(EXPECT_QUERY("/W alice", QUERY_USER, true, "alice"), 3);
 }
 
 Test(query, slash_lower_w_user)
 {
-	struct query q;
-	const char line[] = "/w alice";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+	EXPECT_QUERY("/w alice", QUERY_USER, true, "alice");
 }
 
 Test(query, slash_w_glued_to_user)
 {
-	struct query q;
-	const char line[] = "/Walice";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
-	cr_assert_eq(q.user, line + 2);
+	cr_assert_eq(EXPECT_QUERY("/Walice", QUERY_USER, true, "alice"), 2);
 }
 
 Test(query, slash_w_tabs_and_spaces_user)
 {
-	struct query q;
-	const char line[] = "/W\t \talice";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
-	cr_assert_eq(q.user, line + 5);
+	cr_assert_eq(EXPECT_QUERY("/W\t \talice", QUERY_USER, true, "alice"),
+	    5);
 }
 
 Test(query, slash_w_user_blanks_around)
 {
-	struct query q;
-	const char line[] = "  /W  alice \t";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "alice");
+	EXPECT_QUERY("  /W  alice \t", QUERY_USER, true, "alice");
 }
 
 /* The grammar has /W only before the name: a second one is a name. */
 Test(query, slash_w_twice_is_a_name)
 {
-	struct query q;
-	const char line[] = "/W /W";
-
-	assert_query(line, sizeof(line) - 1, q, QUERY_USER, true, "/W");
+	EXPECT_QUERY("/W /W", QUERY_USER, true, "/W");
 }
 
 /* Only the len bytes given count: a user ends at len, not at a NUL. */
 Test(query, user_ends_at_len)
 {
-	struct query q;
-	const char line[] = "alicebob";
-
-	assert_query(line, 5, q, QUERY_USER, false, "alice");
+	expect_query("alicebob", 5, QUERY_USER, false, "alice");
 }
 
 Test(query, inner_blank_is_invalid)
@@ -239,23 +211,16 @@ Test(query, invalid_before_forwarding)
 
 Test(query, valid_utf8_user)
 {
-	struct query q;
-	const char e_acute[] = "jos\xc3\xa9";
-	const char nbsp[] = "\xc2\xa0" "x";		/* U+00A0 is not C1 */
-	const char euro[] = "/W \xe2\x82\xac";		/* U+20AC */
-	const char emoji[] = "\xf0\x9f\x98\x80z";	/* U+1F600 */
-	const char top[] = "\xf4\x8f\xbf\xbf";		/* U+10FFFF */
-
-	assert_query(e_acute, sizeof(e_acute) - 1, q, QUERY_USER, false,
-	    "jos\xc3\xa9");
-	assert_query(nbsp, sizeof(nbsp) - 1, q, QUERY_USER, false,
-	    "\xc2\xa0" "x");
-	assert_query(euro, sizeof(euro) - 1, q, QUERY_USER, true,
-	    "\xe2\x82\xac");
-	assert_query(emoji, sizeof(emoji) - 1, q, QUERY_USER, false,
+	EXPECT_QUERY("jos\xc3\xa9", QUERY_USER, false, "jos\xc3\xa9");
+	/* U+00A0 is not C1 */
+	EXPECT_QUERY("\xc2\xa0" "x", QUERY_USER, false, "\xc2\xa0" "x");
+	/* U+20AC */
+	EXPECT_QUERY("/W \xe2\x82\xac", QUERY_USER, true, "\xe2\x82\xac");
+	/* U+1F600 */
+	EXPECT_QUERY("\xf0\x9f\x98\x80z", QUERY_USER, false,
 	    "\xf0\x9f\x98\x80z");
-	assert_query(top, sizeof(top) - 1, q, QUERY_USER, false,
-	    "\xf4\x8f\xbf\xbf");
+	/* U+10FFFF */
+	EXPECT_QUERY("\xf4\x8f\xbf\xbf", QUERY_USER, false, "\xf4\x8f\xbf\xbf");
 }
 
 Test(query, longest_line_accepted)
@@ -351,15 +316,14 @@ Test(query_line_end, nul_before_lf)
 Test(query_line_end, then_parse)
 {
 	const char buf[] = "/W alice\r\n";
-	struct query q;
 	size_t len;
 
 	cr_assert(query_line_end(buf, sizeof(buf) - 1, &len));
-	assert_query(buf, len, q, QUERY_USER, true, "alice");
+	expect_query(buf, len, QUERY_USER, true, "alice");
 
 	cr_assert(query_line_end("ali\rce\n", 7, &len));
 	expect_error("ali\rce\n", len, E_QUERY_INVALID);
 
 	cr_assert(query_line_end("\r\n", 2, &len));
-	assert_query("\r\n", len, q, QUERY_LIST, false, "");
+	expect_query("\r\n", len, QUERY_LIST, false, "");
 }

@@ -170,38 +170,45 @@ Test(watches, dropped_when_removed_or_made_a_link)
 	cr_assert_not(watched());
 }
 
-Test(watches, dropped_when_moved_away)
-{
-	char away[PATH_MAX + 16];
-
-	watch();
-	snprintf(away, sizeof(away), "%s/plan.old", home);
-	cr_assert_eq(rename(plan, away), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_made_private)
-{
-	watch();
-	cr_assert_eq(chmod(plan, 0600), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_the_home_is_closed)
-{
-	watch();
-	cr_assert_eq(chmod(home, 0700), 0);
-	cr_assert_not(watched());
-}
-
-Test(watches, dropped_when_the_home_is_moved)
+/* Watched, then path renamed to name in the directory to: dropped. */
+static void
+dropped_when_renamed(const char *path, const char *to, const char *name)
 {
 	char moved[PATH_MAX + 16];
 
 	watch();
-	snprintf(moved, sizeof(moved), "%s/alice.old", dir);
-	cr_assert_eq(rename(home, moved), 0);
+	snprintf(moved, sizeof(moved), "%s/%s", to, name);
+	cr_assert_eq(rename(path, moved), 0);
 	cr_assert_not(watched());
+}
+
+/* Watched, then path made mode: dropped. */
+static void
+dropped_when_made(const char *path, mode_t mode)
+{
+	watch();
+	cr_assert_eq(chmod(path, mode), 0);
+	cr_assert_not(watched());
+}
+
+Test(watches, dropped_when_moved_away)
+{
+	dropped_when_renamed(plan, home, "plan.old");
+}
+
+Test(watches, dropped_when_made_private)
+{
+	dropped_when_made(plan, 0600);
+}
+
+Test(watches, dropped_when_the_home_is_closed)
+{
+	dropped_when_made(home, 0700);
+}
+
+Test(watches, dropped_when_the_home_is_moved)
+{
+	dropped_when_renamed(home, dir, "alice.old");
 }
 
 /*
@@ -300,22 +307,31 @@ Test(watches, the_mount_table_says_the_file_system)
 	mount_table_free(t);
 }
 
+/*
+ * path is on mount id, of the file system type (NULL: not looked at).
+ */
+static void
+expect_mount(const struct mount_table *t, const char *path,
+    unsigned long want_id, const char *want_type)
+{
+	unsigned long id = 0;
+	char type[64];
+
+	cr_assert(mount_table_type(t, path, type, sizeof(type), &id),
+	    "%s on no mount", path);
+	cr_assert_eq(id, want_id, "%s on %lu, not %lu", path, id, want_id);
+	if (want_type != NULL)
+		cr_assert_str_eq(type, want_type, "%s", path);
+}
+
 /* And its mount's ID, the first field: what the homes on it share. */
 Test(watches, the_mount_table_says_the_mount)
 {
 	struct mount_table *t = mount_table_parse(mountinfo);
-	unsigned long id = 0;
-	char type[64];
 
-	cr_assert(mount_table_type(t, "/home/alice", type, sizeof(type),
-	    &id));
-	cr_assert_eq(id, 24);
-	cr_assert(mount_table_type(t, "/home/local disk/bob", type,
-	    sizeof(type), &id));
-	cr_assert_eq(id, 25);
-	cr_assert(mount_table_type(t, "/srv/fuse/carol/x", type,
-	    sizeof(type), &id));
-	cr_assert_eq(id, 26);
+	expect_mount(t, "/home/alice", 24, NULL);
+	expect_mount(t, "/home/local disk/bob", 25, NULL);
+	expect_mount(t, "/srv/fuse/carol/x", 26, NULL);
 	mount_table_free(t);
 }
 
@@ -333,19 +349,10 @@ Test(watches, the_mount_on_top_is_the_last)
 	    "42 40 0:42 / /home rw - tmpfs tmpfs rw\n"
 	    "43 22 0:43 / /home2 rw - xfs /dev/sdd rw";
 	struct mount_table *t = mount_table_parse(table);
-	unsigned long id = 0;
-	char type[64];
 
-	cr_assert(mount_table_type(t, "/home/alice", type, sizeof(type),
-	    &id));
-	cr_assert_eq(id, 42);
-	cr_assert_str_eq(type, "tmpfs");
-	cr_assert(mount_table_type(t, "/home2/bob", type, sizeof(type),
-	    &id));
-	cr_assert_eq(id, 43, "the last line, with no newline");
-	cr_assert(mount_table_type(t, "/nowhere/x", type, sizeof(type),
-	    &id));
-	cr_assert_eq(id, 22);
+	expect_mount(t, "/home/alice", 42, "tmpfs");
+	expect_mount(t, "/home2/bob", 43, NULL);	/* the last line, no LF */
+	expect_mount(t, "/nowhere/x", 22, NULL);
 	mount_table_free(t);
 }
 
@@ -358,9 +365,8 @@ Test(watches, a_table_of_two_thousand_mounts)
 {
 	enum { HOMES = 2000 };
 	size_t size = HOMES * 96 + 128, len = 0, i, j;
-	char *table = malloc(size), path[96], type[64];
+	char *table = malloc(size), path[96];
 	struct mount_table *t;
-	unsigned long id;
 
 	cr_assert_not_null(table);
 	len += (size_t)snprintf(table + len, size - len,
@@ -376,16 +382,12 @@ Test(watches, a_table_of_two_thousand_mounts)
 	cr_assert_not_null(t);
 	for (i = 0; i < HOMES; i++) {
 		snprintf(path, sizeof(path), "/home/u%zu", i);
-		cr_assert(mount_table_type(t, path, type, sizeof(type), &id));
-		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
+		expect_mount(t, path, 100 + i, NULL);
 		snprintf(path, sizeof(path), "/home/u%zu/.plan", i);
-		cr_assert(mount_table_type(t, path, type, sizeof(type), &id));
-		cr_assert_eq(id, 100 + i, "%s on %lu", path, id);
+		expect_mount(t, path, 100 + i, NULL);
 	}
-	cr_assert(mount_table_type(t, "/home/u19990", type, sizeof(type),
-	    &id));
-	cr_assert_eq(id, 2, "/home/u19990 is on /home, not /home/u1999");
-	cr_assert_str_eq(type, "autofs");
+	/* On /home, not /home/u1999. */
+	expect_mount(t, "/home/u19990", 2, "autofs");
 	mount_table_free(t);
 	free(table);
 }
