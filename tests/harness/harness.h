@@ -38,6 +38,16 @@
 #define WAIT_LOG_MS	(5000 * wait_scale())	/* a line after a close */
 #define LATENCY(s)	((s) * wait_scale())
 
+/*
+ * The most one query that nothing holds may take, end to end, on a
+ * loaded machine: a quarter of the least any hold these tests guard
+ * against would cost it (a turn taken as stuck after TURN_STUCK_NS, a
+ * second; -t or the whole listen queue, more).  Their aim, 100 ms, is
+ * reported by figure(); at a load of 7 on two cores one query in a few
+ * hundred took 0.13 to 0.15 s.
+ */
+#define UNHELD_S	0.25
+
 int	 wait_scale(void);
 bool	 under_valgrind(void);
 bool	 engine_epoll(void);
