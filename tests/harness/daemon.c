@@ -387,6 +387,27 @@ ring_files(pid_t pid)
 	return n;
 }
 
+/*
+ * The files worker pid holds: its descriptors, and those in its ring's
+ * table (io_uring's connections, which /proc/PID/fd does not show).
+ */
+size_t
+worker_files(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	int ring;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	cr_assert_not_null(d = opendir(path), "%s: %s", path, strerror(errno));
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return (ring = ring_files(pid)) > 0 ? n + (size_t)ring : n;
+}
+
 /* Waits, bounded, until worker pid's ring holds exactly n files. */
 bool
 ring_files_become(pid_t pid, int n)

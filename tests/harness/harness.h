@@ -201,6 +201,7 @@ size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
 pid_t	 daemon_worker(const struct fixture *);
 void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
 int	 ring_files(pid_t);
+size_t	 worker_files(pid_t);
 bool	 ring_files_become(pid_t, int);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);

@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -30,17 +29,7 @@
 static size_t
 fds_of(pid_t pid)
 {
-	char path[64];
-	struct dirent *e;
-	size_t n = 0;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	cr_assert_not_null(d = opendir(path), "%s", path);
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
+	return worker_files(pid);
 }
 
 /* Waits, bounded, until the worker holds n descriptors. */
