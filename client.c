@@ -46,12 +46,14 @@
  * and client_evict_oldest start it; client_discard tidies what comes
  * back after it.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -225,10 +227,10 @@ static void	client_finish(struct context *, struct client *);
  * or to make room.  The socket shut down completes a request on it at
  * once; a request on a file may not come back for long, so a client that
  * waits on a file system (a request held, or its turn) is logged now,
- * and one waiting for its turn waits no more.  The shutdown is a request
- * too (under io_uring the socket is a slot of the ring's table): the
- * slot is left as it completes, as the last of c's (client_complete).
- * So false, always; the callers still ask.
+ * and one waiting for its turn waits no more.  True when nothing is in
+ * flight: the slot is to be left (client_leave) by the caller, or, in
+ * the handling of a completion of c's, when that is over
+ * (client_complete).
  */
 static bool
 client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
@@ -236,8 +238,7 @@ client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
 	bool held = on_file(c);
 
 	client_end(c, e);
-	engine_shutdown(ctx->engine, c->fd, SHUT_RDWR,
-	    client_tag(ctx, c, OP_SHUTDOWN));
+	shutdown(c->fd, SHUT_RDWR);
 	if (held)
 		client_finish(ctx, c);
 	if (c->turn.waiting)
@@ -720,6 +721,25 @@ query_received(struct context *ctx, struct client *c, int res)
 }
 
 /*
+ * Whether the kernel still holds bytes of the reply, unsent or unacked
+ * (SIOCOUTQ): closed now, it would keep them, and keep sending them to a
+ * client that reads slowly or not at all, long after the deadline, in
+ * memory no limit of fingerd's counts.  On loopback a client that reads
+ * as the reply comes has acknowledged it by the last send's completion
+ * (a 1 KiB plan at 64 connections: all but 0.03% of the exchanges);
+ * over a network the acknowledgement takes a round trip, and the
+ * client's EOF comes after it.  A descriptor that cannot say (a pipe
+ * from inetd) holds nothing the kernel would send on its own.
+ */
+static bool
+reply_in_kernel(const struct client *c)
+{
+	int queued;
+
+	return ioctl(c->fd, SIOCOUTQ, &queued) == 0 && queued > 0;
+}
+
+/*
  * Replied: wait for the client's EOF, within the deadline, when it may
  * have left input unread (a close with input unread resets the
  * connection, and the reset throws away what of the reply the kernel has
@@ -728,55 +748,23 @@ query_received(struct context *ctx, struct client *c, int res)
  * client that closes on EOF has acknowledged the whole reply; at the
  * deadline the connection is reset (client_leave), the bytes with it.
  * After a long reply, input that came while it streamed is looked for
- * (a receive that does not wait, made only then).
- *
- * What the kernel holds is SIOCOUTQ: closed now, it would keep them, and
- * keep sending them to a client that reads slowly or not at all, long
- * after the deadline, in memory no limit of fingerd's counts.  On
- * loopback a client that reads as the reply comes has acknowledged it by
- * the last send's completion (a 1 KiB plan at 64 connections: all but
- * 0.03% of the exchanges); over a network the acknowledgement takes a
- * round trip, and the client's EOF comes after it.  Both answers come as
- * completions (CLIENT_REPLIED), and replied() decides on the last.
+ * (a call, made only then).
  */
 static void
 client_replied(struct context *ctx, struct client *c)
 {
-	c->state = CLIENT_REPLIED;
-	if (!c->linger && c->sent >= REPLY_LONG)
-		engine_recv_now(ctx->engine, c->fd, &c->peek, 1,
-		    client_tag(ctx, c, OP_PEEK));
-	engine_outq(ctx->engine, c->fd, client_tag(ctx, c, OP_OUTQ));
-}
+	char byte;
 
-/* Both answers in: the close now, or the drain. */
-static void
-replied(struct context *ctx, struct client *c)
-{
-	if (c->inflight > 0)
-		return;
-	if (!c->linger && !c->queued) {
+	if (!c->linger && c->sent >= REPLY_LONG &&
+	    recvfrom(c->fd, &byte, 1, MSG_DONTWAIT, NULL, NULL) > 0)
+		c->linger = true;
+	if (!c->linger && !reply_in_kernel(c)) {
 		client_end(c, E_NONE);
 		return;
 	}
-	engine_shutdown(ctx->engine, c->fd, SHUT_WR,
-	    client_tag(ctx, c, OP_SHUTDOWN));
+	shutdown(c->fd, SHUT_WR);
 	c->state = CLIENT_DRAIN;
 	client_recv(ctx, c, OP_DRAIN);
-}
-
-/*
- * SIOCOUTQ's answer; a socket that cannot say holds nothing the kernel
- * would send on its own.  At the drain's deadline, it decides the end.
- */
-static void
-outq_known(struct context *ctx, struct client *c, int res)
-{
-	c->queued = res > 0;
-	if (c->state == CLIENT_DRAIN)
-		client_end(c, c->queued ? E_TIMEOUT : E_NONE);
-	else
-		replied(ctx, c);
 }
 
 static void
@@ -801,18 +789,16 @@ data_sent(struct context *ctx, struct client *c, int res)
  * Draining ends at the client's EOF, or at the deadline: then a client
  * that has acknowledged the whole reply (and the FIN after it) but not
  * closed, as nc(1) may not, has had its reply, and its connection closes
- * as any other; one that holds part of it still is too slow, and reset
- * (outq_known()).
+ * as any other; one that holds part of it still is too slow, and reset.
  */
 static void
 drained(struct context *ctx, struct client *c, int res)
 {
 	if (res > 0)
 		client_recv(ctx, c, OP_DRAIN);
-	else if (res == -ECANCELED)
-		engine_outq(ctx->engine, c->fd, client_tag(ctx, c, OP_OUTQ));
 	else
-		client_end(c, E_NONE);
+		client_end(c, res == -ECANCELED && reply_in_kernel(c) ?
+		    E_TIMEOUT : E_NONE);
 }
 
 static void
@@ -857,8 +843,12 @@ client_finish(struct context *ctx, struct client *c)
 static void
 socket_close(struct context *ctx, const struct client *c)
 {
-	engine_close_socket(ctx->engine, c->fd, c->end == E_TIMEOUT ||
-	    c->end == E_EVICTED);
+	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+
+	if (c->end == E_TIMEOUT || c->end == E_EVICTED)
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
+		    sizeof(reset));
+	engine_close_socket(ctx->engine, c->fd);
 }
 
 static void
@@ -1017,17 +1007,10 @@ client_complete(struct context *ctx, uint64_t tag, int res)
 	case OP_SEND:
 		data_sent(ctx, c, res);
 		break;
-	case OP_PEEK:
-		c->linger |= res > 0;
-		replied(ctx, c);
-		break;
-	case OP_OUTQ:
-		outq_known(ctx, c, res);
-		break;
 	case OP_DRAIN:
 		drained(ctx, c, res);
 		break;
-	default:	/* OP_SHUTDOWN */
+	default:
 		break;
 	}
 	if (c->state == CLIENT_DONE && c->inflight == 0)

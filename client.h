@@ -43,13 +43,12 @@ enum client_state {
 	CLIENT_READ_PART,
 	CLIENT_SEND_MORE,	/* then read more of the part */
 	CLIENT_SEND_LAST,	/* then close */
-	CLIENT_REPLIED,		/* asking whether to drain */
 	CLIENT_DRAIN,		/* replied; reading to EOF before the close */
 	CLIENT_DONE
 };
 
 /*
- * A client slot.  It owns fd (a socket handle, engine.h) and file_fd (closed in client_leave), holds
+ * A client slot.  It owns fd and file_fd (closed in client_leave), holds
  * a reference on members and, while a plan is sent, a plan_buffer; with
  * /W, its head.
  */
@@ -62,8 +61,6 @@ struct client {
 	int			 fd;
 	int			 file_fd;	/* -1 when closed */
 	bool			 linger;	/* input may be left unread */
-	bool			 queued;	/* the kernel holds reply bytes */
-	char			 peek;		/* a byte of input, dropped */
 	uint8_t			 cut;		/* CUT_PLAN, CUT_PGPKEY */
 	bool			 finished;	/* logged, address uncounted */
 	bool			 timer;		/* an OP_DEADLINE timer set */

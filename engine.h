@@ -12,13 +12,6 @@
  * buffers, and the strings and structures it points to, are the kernel's
  * until it completes.
  *
- * A connection is named by a socket handle: what an accept completes
- * with, or engine_socket() gives for a descriptor the process holds (-i's
- * stdin).  Under epoll it is the descriptor; under io_uring, a slot of
- * the ring's table of files (a direct descriptor, in no process's
- * descriptor table), so every call on a connection goes through the
- * engine: the receives and sends, the shutdowns, SIOCOUTQ, the close.
- *
  * A time is a count of nanoseconds of CLOCK_MONOTONIC, as monotonic_ns()
  * gives it.  A request on a socket may have a deadline: still pending
  * then, it completes with -ECANCELED.  A request on a file (open, stat,
@@ -81,11 +74,7 @@ struct engine_ops {
 		    const int64_t *, uint64_t);
 	void	(*write)(struct engine *, int, const void *, size_t, uint64_t);
 	void	(*close)(struct engine *, int, uint64_t);
-	void	(*close_socket)(struct engine *, int, bool);
-	int	(*socket)(struct engine *, int);
-	void	(*recv_now)(struct engine *, int, void *, size_t, uint64_t);
-	void	(*shutdown)(struct engine *, int, int, uint64_t);
-	void	(*outq)(struct engine *, int, uint64_t);
+	void	(*close_socket)(struct engine *, int);
 	void	(*forget)(struct engine *, int);
 	void	(*timeout)(struct engine *, int64_t, uint64_t);
 	void	(*cancel)(struct engine *, uint64_t, uint64_t);
@@ -113,9 +102,8 @@ engine_wait(struct engine *e, struct completion *batch, size_t max)
 }
 
 /*
- * An accept, which completes with a socket handle; with once, of a
- * connection already waiting, or -EAGAIN (an engine that cannot tell may
- * complete -EINVAL).
+ * An accept; with once, of a connection already waiting, or -EAGAIN (an
+ * engine that cannot tell may complete -EINVAL).
  */
 static inline void
 engine_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
@@ -192,48 +180,14 @@ engine_close(struct engine *e, int fd, uint64_t tag)
 }
 
 /*
- * Closes a socket no request waits on, with no completion; with reset,
- * an RST, not a FIN (SO_LINGER of 0), with whatever the kernel still
- * holds of the reply thrown away.  Its handle stays taken until the
- * close is made, so nothing accepted meanwhile gets it: what held it may
- * be reused at once.
+ * Closes a socket no request waits on, with no completion.  Its number
+ * stays taken until the close is made, so nothing opened meanwhile gets
+ * it: what held fd may be reused at once.
  */
 static inline void
-engine_close_socket(struct engine *e, int s, bool reset)
+engine_close_socket(struct engine *e, int fd)
 {
-	e->ops->close_socket(e, s, reset);
-}
-
-/* The socket handle of a connected socket's descriptor (-i's stdin). */
-static inline int
-engine_socket(struct engine *e, int fd)
-{
-	return e->ops->socket(e, fd);
-}
-
-/* A receive that does not wait: -EAGAIN when nothing is there. */
-static inline void
-engine_recv_now(struct engine *e, int s, void *buf, size_t len,
-    uint64_t tag)
-{
-	e->ops->recv_now(e, s, buf, len, tag);
-}
-
-/* shutdown(2) of a socket: how is SHUT_WR or SHUT_RDWR. */
-static inline void
-engine_shutdown(struct engine *e, int s, int how, uint64_t tag)
-{
-	e->ops->shutdown(e, s, how, tag);
-}
-
-/*
- * The bytes of what was sent on s that the kernel still holds, unsent or
- * unacknowledged (SIOCOUTQ), or -errno.
- */
-static inline void
-engine_outq(struct engine *e, int s, uint64_t tag)
-{
-	e->ops->outq(e, s, tag);
+	e->ops->close_socket(e, fd);
 }
 
 /*

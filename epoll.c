@@ -32,14 +32,11 @@
  */
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/types.h>
-
-#include <linux/sockios.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -550,51 +547,12 @@ ep_close(struct engine *e, int fd, uint64_t tag)
 	pool_queue(p, r);
 }
 
-/* A socket's close does not wait: made now (engine.h). */
+/* A socket's close does not wait: made now. */
 static void
-ep_close_socket(struct engine *e, int fd, bool reset)
+ep_close_socket(struct engine *e, int fd)
 {
-	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
-
 	(void)e;
-	if (reset)
-		(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 	close(fd);
-}
-
-/* A socket's handle is its descriptor. */
-static int
-ep_socket(struct engine *e, int fd)
-{
-	(void)e;
-	return fd;
-}
-
-/*
- * The calls on a socket that never wait are made now, and complete in
- * the next batch, as the ring's would.
- */
-static void
-ep_recv_now(struct engine *e, int fd, void *buf, size_t len, uint64_t tag)
-{
-	ssize_t n = recvfrom(fd, buf, len, MSG_DONTWAIT, NULL, NULL);
-
-	completed(EPOLL(e), tag, n >= 0 ? (int)n : -errno);
-}
-
-static void
-ep_shutdown(struct engine *e, int fd, int how, uint64_t tag)
-{
-	completed(EPOLL(e), tag, shutdown(fd, how) == 0 ? 0 : -errno);
-}
-
-static void
-ep_outq(struct engine *e, int fd, uint64_t tag)
-{
-	int queued;
-
-	completed(EPOLL(e), tag, ioctl(fd, SIOCOUTQ, &queued) == 0 ? queued :
-	    -errno);
 }
 
 static void
@@ -754,10 +712,6 @@ static const struct engine_ops epoll_ops = {
 	.write = ep_write,
 	.close = ep_close,
 	.close_socket = ep_close_socket,
-	.socket = ep_socket,
-	.recv_now = ep_recv_now,
-	.shutdown = ep_shutdown,
-	.outq = ep_outq,
 	.forget = ep_forget,
 	.timeout = ep_timeout,
 	.cancel = ep_cancel,

@@ -38,9 +38,6 @@ enum op {
 	OP_STAT_OPENED,
 	OP_READ_PART,
 	OP_SEND,
-	OP_PEEK,		/* input left after a long reply? */
-	OP_OUTQ,		/* what the kernel holds of the reply */
-	OP_SHUTDOWN,
 	OP_DRAIN
 };
 

@@ -49,8 +49,6 @@ static const int epoll_calls[] = {
 	SCMP_SYS(timerfd_settime),
 	SCMP_SYS(accept4),
 	SCMP_SYS(sendto),
-	SCMP_SYS(recvfrom),
-	SCMP_SYS(shutdown),
 	SCMP_SYS(fcntl),
 	SCMP_SYS(openat2),
 	SCMP_SYS(openat),	/* where openat2 is ENOSYS (epoll.c) */
@@ -65,6 +63,8 @@ static const int epoll_calls[] = {
 static const int allowed[] = {
 	/* the loop */
 	SCMP_SYS(close),
+	SCMP_SYS(shutdown),
+	SCMP_SYS(recvfrom),	/* input left after a long reply (client.c) */
 	SCMP_SYS(read),
 	SCMP_SYS(write),
 	/* the plan watches */
@@ -165,9 +165,9 @@ allow_threads(scmp_filter_ctx filter)
 }
 
 /*
- * The end of a connection under epoll (epoll.c): what of the reply the
- * kernel holds, ioctl SIOCOUTQ; the reset at a deadline, setsockopt
- * SO_LINGER.  Those requests only.  The ring asks both itself (uring.c).
+ * The end of a connection (client.c): what of the reply the kernel
+ * holds, ioctl SIOCOUTQ; the reset at a deadline, setsockopt SO_LINGER.
+ * Those requests only.
  */
 static void
 allow_socket_calls(scmp_filter_ctx filter)
@@ -239,10 +239,10 @@ seccomp_restrict(enum engine_kind engine)
 	if (engine == ENGINE_EPOLL) {
 		ALLOW_ALL(filter, epoll_calls);
 		allow_threads(filter);
-		allow_socket_calls(filter);
 	} else {
 		ALLOW_ALL(filter, uring_calls);
 	}
+	allow_socket_calls(filter);
 	allow_arch(filter, engine);
 #if !defined(__SANITIZE_ADDRESS__)
 	{

@@ -4,7 +4,6 @@
  * the loop cannot turn it into a way to do anything else (IORING_
  * REGISTER_RESTRICTIONS needs the ring created disabled; Linux 5.10).
  */
-#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -35,28 +34,7 @@ static const uint8_t allowed_ops[] = {
 	IORING_OP_SEND,
 	IORING_OP_WRITE,
 	IORING_OP_POLL_ADD,
-	IORING_OP_SHUTDOWN,
-	IORING_OP_URING_CMD,
 };
-
-/* Linux 6.7: a socket's ioctls and options as commands (liburing 2.5). */
-#define SOCKET_OUTQ		1	/* SOCKET_URING_OP_SIOCOUTQ */
-#define SOCKET_SETSOCKOPT	3	/* SOCKET_URING_OP_SETSOCKOPT */
-
-/*
- * The ring's table of files: a slot a connection, and some for those
- * whose close is queued (closed before the next accept, in the same
- * submission, but not counted).
- */
-#define FILE_SLOTS(clients)	((clients) + 16)
-
-/* A command on socket fd (a descriptor; a slot, with IOSQE_FIXED_FILE). */
-static void
-socket_command(struct io_uring_sqe *sqe, int fd, uint32_t op)
-{
-	io_uring_prep_rw(IORING_OP_URING_CMD, sqe, fd, NULL, 0, 0);
-	sqe->cmd_op = op;
-}
 
 static void
 ring_restrict(struct io_uring *ring)
@@ -71,8 +49,8 @@ ring_restrict(struct io_uring *ring)
 		r[i].sqe_op = allowed_ops[i];
 	}
 	r[i].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	r[i].sqe_flags = IOSQE_IO_LINK | IOSQE_IO_HARDLINK | IOSQE_FIXED_FILE |
-	    (ring->features & IORING_FEAT_CQE_SKIP ? IOSQE_CQE_SKIP_SUCCESS : 0);
+	r[i].sqe_flags = IOSQE_IO_LINK | (ring->features & IORING_FEAT_CQE_SKIP ?
+	    IOSQE_CQE_SKIP_SUCCESS : 0);
 	/* Debian's liburing 2.3 lacks the helpers: the raw calls. */
 	if ((ret = io_uring_register(ring->ring_fd,
 	    IORING_REGISTER_RESTRICTIONS, r, (unsigned)i + 1)) < 0 ||
@@ -145,41 +123,7 @@ ring_open(struct io_uring *ring, unsigned clients)
 		fatal(EX_OSERR, "io_uring_queue_init");
 	}
 	ring_workers(ring, clients);
-	if ((ret = io_uring_register_files_sparse(ring,
-	    FILE_SLOTS(clients))) < 0) {
-		errno = -ret;
-		fatal(EX_OSERR, "io_uring: a table of %u files",
-		    FILE_SLOTS(clients));
-	}
 	ring_restrict(ring);
-}
-
-/*
- * Whether the ring can hold a connection in its table of files and ask
- * its SIOCOUTQ (Linux 6.7), asked of a new TCP socket on ring, enabled.
- */
-static bool
-ring_direct_sockets(struct io_uring *ring)
-{
-	struct io_uring_sqe *sqe;
-	struct io_uring_cqe *cqe;
-	bool ok = false;
-	int fd;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 &&
-	    (fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return false;
-	if (io_uring_register_files(ring, &fd, 1) == 0 &&
-	    io_uring_register(ring->ring_fd, IORING_REGISTER_ENABLE_RINGS,
-	    NULL, 0) == 0 && (sqe = io_uring_get_sqe(ring)) != NULL) {
-		socket_command(sqe, 0, SOCKET_OUTQ);
-		sqe->flags |= IOSQE_FIXED_FILE;
-		if (io_uring_submit_and_wait(ring, 1) == 1 &&
-		    io_uring_peek_cqe(ring, &cqe) == 0)
-			ok = cqe->res >= 0;
-	}
-	close(fd);
-	return ok;
 }
 
 /* Why io_uring_setup failed with error, for a person to act on. */
@@ -222,7 +166,6 @@ uring_usable(char *why, size_t size, int *error)
 {
 	struct io_uring_probe *probe;
 	struct io_uring ring;
-	bool ok = false;
 	size_t i;
 	int ret;
 
@@ -241,13 +184,10 @@ uring_usable(char *why, size_t size, int *error)
 		    "io_uring has (IORING_REGISTER_PROBE)");
 	else if (i < sizeof(allowed_ops))
 		snprintf(why, size, "the kernel's io_uring lacks operation %u "
-		    "(Linux 6.7 or later has them all)", allowed_ops[i]);
-	else if (!(ok = ring_direct_sockets(&ring)))
-		snprintf(why, size, "the kernel's io_uring takes no socket "
-		    "commands (Linux 6.7 or later does)");
+		    "(Linux 6.1 or later has them all)", allowed_ops[i]);
 	io_uring_free_probe(probe);
 	io_uring_queue_exit(&ring);
-	return ok;
+	return probe != NULL && i == sizeof(allowed_ops);
 }
 
 /*
@@ -349,41 +289,10 @@ request(struct engine *e, const int64_t *deadline)
 #endif
 
 /*
- * A socket handle (engine.h) is a slot of the ring's table of files: a
- * connection accepted is put there (a direct descriptor: no descriptor
- * table's work, no fget() a request), and every request on it names the
- * slot (IOSQE_FIXED_FILE).  A descriptor the process holds (-i's stdin)
- * stays one, its handle marked PLAIN.
- */
-#define PLAIN	(1 << 30)	/* above the 2^20 slots a table may have */
-
-/* Names the socket of handle s in sqe. */
-static void
-on_socket(struct io_uring_sqe *sqe, int s)
-{
-	if (s >= 0 && (s & PLAIN)) {
-		sqe->fd = s & ~PLAIN;
-	} else {
-		sqe->fd = s;
-		sqe->flags |= IOSQE_FIXED_FILE;
-	}
-}
-
-static int
-uring_socket(struct engine *e, int fd)
-{
-	(void)e;
-	return fd | PLAIN;
-}
-
-/*
- * An accept into a free slot of the table (its completion is the slot);
- * with once, of a connection already waiting, or -EAGAIN.  (Before Linux
- * 6.10, such an accept fails -EINVAL.)  The kernel wakes one waiting
- * accept a connection: a worker that stops takes what waits with these,
- * so that none is left for a wakeup that went to it.  liburing 2.3's
- * io_uring_prep_accept_direct() cannot ask for any free slot: the field
- * is set here.
+ * An accept; with once, of a connection already waiting, or -EAGAIN.
+ * (Before Linux 6.10, such an accept fails -EINVAL.)  The kernel wakes
+ * one waiting accept a connection: a worker that stops takes what waits
+ * with these, so that none is left for a wakeup that went to it.
  */
 static void
 uring_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
@@ -391,8 +300,7 @@ uring_accept(struct engine *e, int fd, struct sockaddr_storage *ss,
 {
 	struct io_uring_sqe *sqe = request(e, NULL);
 
-	io_uring_prep_accept(sqe, fd, (struct sockaddr *)ss, len, 0);
-	sqe->file_index = IORING_FILE_INDEX_ALLOC;
+	io_uring_prep_accept(sqe, fd, (struct sockaddr *)ss, len, SOCK_CLOEXEC);
 	if (once)
 		sqe->ioprio |= IORING_ACCEPT_DONTWAIT;
 	submit(e, sqe, NULL, tag);
@@ -409,58 +317,23 @@ uring_poll(struct engine *e, int fd, unsigned events, uint64_t tag)
 }
 
 static void
-uring_recv(struct engine *e, int s, void *buf, size_t len,
+uring_recv(struct engine *e, int fd, void *buf, size_t len,
     const int64_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
 
-	io_uring_prep_recv(sqe, 0, buf, len, 0);
-	on_socket(sqe, s);
+	io_uring_prep_recv(sqe, fd, buf, len, 0);
 	submit(e, sqe, deadline, tag);
 }
 
-/* MSG_DONTWAIT: completes -EAGAIN, with no poll armed (REQ_F_NOWAIT). */
 static void
-uring_recv_now(struct engine *e, int s, void *buf, size_t len, uint64_t tag)
-{
-	struct io_uring_sqe *sqe = request(e, NULL);
-
-	io_uring_prep_recv(sqe, 0, buf, len, MSG_DONTWAIT);
-	on_socket(sqe, s);
-	submit(e, sqe, NULL, tag);
-}
-
-static void
-uring_send(struct engine *e, int s, const void *buf, size_t len,
+uring_send(struct engine *e, int fd, const void *buf, size_t len,
     const int64_t *deadline, uint64_t tag)
 {
 	struct io_uring_sqe *sqe = request(e, deadline);
 
-	io_uring_prep_send(sqe, 0, buf, len, MSG_NOSIGNAL);
-	on_socket(sqe, s);
+	io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
 	submit(e, sqe, deadline, tag);
-}
-
-/* It always goes to an io-wq thread (it is rare: a cut, a drain). */
-static void
-uring_shutdown(struct engine *e, int s, int how, uint64_t tag)
-{
-	struct io_uring_sqe *sqe = request(e, NULL);
-
-	io_uring_prep_shutdown(sqe, 0, how);
-	on_socket(sqe, s);
-	submit(e, sqe, NULL, tag);
-}
-
-/* SIOCOUTQ, a command that runs inline as it is submitted: the bytes. */
-static void
-uring_outq(struct engine *e, int s, uint64_t tag)
-{
-	struct io_uring_sqe *sqe = request(e, NULL);
-
-	socket_command(sqe, 0, SOCKET_OUTQ);
-	on_socket(sqe, s);
-	submit(e, sqe, NULL, tag);
 }
 
 static void
@@ -504,32 +377,16 @@ uring_close(struct engine *e, int fd, uint64_t tag)
 
 /*
  * Closes a socket: inline as it is submitted (a socket has no flush),
- * its slot freed, with no completion unless it failed (the engine's own
- * then, dropped).  Until the ring submits it, at the next wait or at
- * uring_free(), the slot stays taken.  A reset first sets SO_LINGER to
- * 0, a command hard-linked to the close, so the close comes whatever
- * the command's result.
+ * with no close(2) through the seccomp filter, and no completion unless
+ * it failed (the engine's own then, dropped).  Until the ring submits
+ * it, at the next wait or at uring_free(), the descriptor stays open.
  */
 static void
-uring_close_socket(struct engine *e, int s, bool reset)
+uring_close_socket(struct engine *e, int fd)
 {
-	static const struct linger rst = { .l_onoff = 1, .l_linger = 0 };
-	struct io_uring_sqe *sqe = ring_sqe(&URING(e)->ring, reset ? 2 : 1);
+	struct io_uring_sqe *sqe = request(e, NULL);
 
-	if (reset) {
-		socket_command(sqe, 0, SOCKET_SETSOCKOPT);
-		sqe->addr = (uint64_t)SO_LINGER << 32 | SOL_SOCKET;
-		sqe->file_index = sizeof(rst);		/* optlen */
-		sqe->addr3 = (uint64_t)(uintptr_t)&rst;	/* optval */
-		on_socket(sqe, s);
-		sqe->flags |= IOSQE_IO_HARDLINK | URING(e)->skip;
-		submit(e, sqe, NULL, ENGINE_TAG);
-		sqe = io_uring_get_sqe(&URING(e)->ring);
-	}
-	if (s >= 0 && (s & PLAIN))
-		io_uring_prep_close(sqe, s & ~PLAIN);
-	else
-		io_uring_prep_close_direct(sqe, (unsigned)s);
+	io_uring_prep_close(sqe, fd);
 	sqe->flags |= URING(e)->skip;
 	submit(e, sqe, NULL, ENGINE_TAG);
 }
@@ -633,10 +490,6 @@ static const struct engine_ops uring_ops = {
 	.write = uring_write,
 	.close = uring_close,
 	.close_socket = uring_close_socket,
-	.socket = uring_socket,
-	.recv_now = uring_recv_now,
-	.shutdown = uring_shutdown,
-	.outq = uring_outq,
 	.forget = uring_forget,
 	.timeout = uring_timeout,
 	.cancel = uring_cancel,

@@ -731,8 +731,7 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	if (ctx->watches != NULL && watches_fd(ctx->watches) >= 0)
 		watch_arm(w);
 	if (o->inetd) {
-		client_start(ctx, engine_socket(ctx->engine, STDIN_FILENO),
-		    &peer);
+		client_start(ctx, STDIN_FILENO, &peer);
 		drain(w);
 	}
 	loop(w);

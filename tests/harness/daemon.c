@@ -19,7 +19,6 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -323,100 +322,6 @@ daemon_workers_wait(const struct fixture *f, pid_t *pids, size_t n)
 	while (daemon_workers(f, pids, n) != n && now_seconds() < deadline)
 		nanosleep(&pause, NULL);
 	cr_assert_eq(daemon_workers(f, pids, n), n, "not %zu workers", n);
-}
-
-/* The descriptor of worker pid's io_uring, or -1. */
-static int
-ring_fd(pid_t pid)
-{
-	char path[320], link[64];
-	struct dirent *e;
-	int fd = -1;
-	ssize_t n;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while (fd < 0 && (e = readdir(d)) != NULL) {
-		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
-		    e->d_name);
-		if ((n = readlink(path, link, sizeof(link) - 1)) > 0) {
-			link[n] = '\0';
-			if (strcmp(link, "anon_inode:[io_uring]") == 0)
-				fd = atoi(e->d_name);
-		}
-	}
-	closedir(d);
-	return fd;
-}
-
-/*
- * The files in the table of worker pid's ring (io_uring's direct
- * descriptors: its connections), from the ring's fdinfo, which lists
- * one a line after "UserFiles:" (the table's size); -1 when it has no
- * ring or the kernel did not list the table (it does only when it gets
- * the ring's lock: asked again, bounded).
- */
-int
-ring_files(pid_t pid)
-{
-	double deadline = now_seconds() + 1;
-	char path[64], line[256];
-	int fd = ring_fd(pid), n = -1;
-	unsigned slot;
-	FILE *fp;
-
-	if (fd < 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)pid, fd);
-	while (n < 0 && now_seconds() < deadline) {
-		if ((fp = fopen(path, "r")) == NULL)
-			return -1;
-		while (fgets(line, sizeof(line), fp) != NULL)
-			if (strncmp(line, "UserFiles:", 10) == 0)
-				n = 0;
-			else if (n >= 0 && strncmp(line, "UserBufs:", 9) == 0)
-				break;
-			else if (n >= 0 && sscanf(line, " %u: ", &slot) == 1)
-				n++;
-		fclose(fp);
-		if (n < 0)
-			usleep(10000);
-	}
-	return n;
-}
-
-/*
- * The files worker pid holds: its descriptors, and those in its ring's
- * table (io_uring's connections, which /proc/PID/fd does not show).
- */
-size_t
-worker_files(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	size_t n = 0;
-	int ring;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	cr_assert_not_null(d = opendir(path), "%s: %s", path, strerror(errno));
-	while ((e = readdir(d)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return (ring = ring_files(pid)) > 0 ? n + (size_t)ring : n;
-}
-
-/* Waits, bounded, until worker pid's ring holds exactly n files. */
-bool
-ring_files_become(pid_t pid, int n)
-{
-	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
-
-	while (ring_files(pid) != n && now_seconds() < deadline)
-		usleep(10000);
-	return ring_files(pid) == n;
 }
 
 void

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,7 +30,17 @@
 static size_t
 fds_of(pid_t pid)
 {
-	return worker_files(pid);
+	char path[64];
+	struct dirent *e;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	cr_assert_not_null(d = opendir(path), "%s", path);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
 }
 
 /* Waits, bounded, until the worker holds n descriptors. */
@@ -103,64 +114,6 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	usleep(100 * 1000);
 	cr_assert_eq(log_count(&fx, "query=\"zoe\""), 3,
 	    "an exchange logged twice");
-	stopped_cleanly();
-	slowfs_end();
-}
-
-/*
- * Under io_uring a connection is a slot of the ring's table of files
- * (direct descriptors: /proc/PID/fd shows none), which its fdinfo lists:
- * it holds a connection from its accept to its close, made once the
- * client's last request is back.  After five exchanges, none; with
- * three silent clients, exactly three; and zoe's, cut at -t while her
- * home holds a request, stays there until the file system gives the
- * request back: a slot left before its last completion would close it
- * before.
- */
-Test(pressure, a_connection_holds_its_ring_slot_until_its_last_completion)
-{
-	struct buffer b = { 0 };
-	int fd, held[3], i;
-	pid_t worker;
-
-	if (engine_epoll())
-		cr_skip_test("the epoll engine's connections are descriptors, "
-		    "counted by a_home_that_hangs_holds_only_its_own_client");
-	slowfs_mount();
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
-	daemon_start(&fx, "-B", SERVER, "-t", "2", "-c", "8", NULL);
-	worker = daemon_worker(&fx);
-	for (i = 0; i < 5; i++)
-		EXPECT("alice\r\n", REPLY_ALICE);
-	cr_assert(ring_files_become(worker, 0), "after 5 exchanges the ring "
-	    "holds %d files", ring_files(worker));
-	for (i = 0; i < 3; i++)
-		cr_assert((held[i] = client_connect(SERVER, fx.port)) >= 0);
-	cr_assert(ring_files_become(worker, 3), "3 clients held, the ring "
-	    "holds %d files", ring_files(worker));
-	usleep(100 * 1000);
-	cr_assert_eq(ring_files(worker), 3);
-	for (i = 0; i < 3; i++)
-		close(held[i]);
-	cr_assert(ring_files_become(worker, 0), "3 clients gone, the ring "
-	    "holds %d files", ring_files(worker));
-	write_text(control, "hang");
-	cr_assert((fd = client_connect(SERVER, fx.port)) >= 0);
-	client_send(fd, "zoe\r\n", 5);
-	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0,
-	    "zoe's connection not ended at -t: %s", strerror(errno));
-	assert_reply(&b, "", "to zoe while her home hangs");
-	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=timeout ", 1,
-	    WAIT_LOG_MS), "zoe's exchange not logged at its deadline");
-	close(fd);
-	usleep(200 * 1000);
-	cr_assert_eq(ring_files(worker), 1, "zoe's connection left the ring "
-	    "while slowfs holds her request");
-	write_text(control, "");	/* it answers again */
-	cr_assert(ring_files_become(worker, 0), "zoe's request back, the ring "
-	    "holds %d files", ring_files(worker));
-	buffer_free(&b);
 	stopped_cleanly();
 	slowfs_end();
 }

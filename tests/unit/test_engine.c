@@ -159,13 +159,7 @@ ENGINE_PARAMETERS(deadlines)
 ENGINE_PARAMETERS(cancels)
 ENGINE_PARAMETERS(files)
 ENGINE_PARAMETERS(listeners)
-/* Under io_uring a connection has no number (direct descriptors). */
-ParameterizedTestParameters(engine, numbers_reused)
-{
-	static enum engine_kind epoll_only[] = { ENGINE_EPOLL };
-
-	return cr_make_param_array(enum engine_kind, epoll_only, 1);
-}
+ENGINE_PARAMETERS(numbers_reused)
 ENGINE_PARAMETERS(inputs_in_order)
 
 /* The completion of tag, waiting for it; the others that came are kept. */
@@ -207,8 +201,6 @@ engine_for(enum engine_kind kind)
 	return engine_open(kind, 4);
 }
 
-static void	engine_settle(struct engine *, uint64_t);
-
 /* The results io_uring gives: counts, 0 at EOF, -errno, an accept's fd. */
 ParameterizedTest(enum engine_kind *kind, engine, results)
 {
@@ -216,28 +208,28 @@ ParameterizedTest(enum engine_kind *kind, engine, results)
 	struct sockaddr_storage ss;
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	int sv[2], listener, client, fd, error;
+	int sv[2], listener, client, fd;
 	char buf[16];
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	engine_send(e, engine_socket(e, sv[0]), "finger", 6, NULL, 1);
+	engine_send(e, sv[0], "finger", 6, NULL, 1);
 	cr_assert_eq(result(e, 1), 6);
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), NULL, 2);
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 2);
 	cr_assert_eq(result(e, 2), 6);
 	cr_assert_eq(memcmp(buf, "finger", 6), 0);
 	/* a receive that waits, then data */
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), NULL, 3);
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 3);
 	cr_assert_eq(write(sv[0], "x", 1), 1);
 	cr_assert_eq(result(e, 3), 1);
 	/* EOF, and a send to a peer that is gone */
 	shutdown(sv[0], SHUT_WR);
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), NULL, 4);
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, 4);
 	cr_assert_eq(result(e, 4), 0);
 	close(sv[1]);
-	engine_send(e, engine_socket(e, sv[0]), "y", 1, NULL, 5);
+	engine_send(e, sv[0], "y", 1, NULL, 5);
 	cr_assert_eq(result(e, 5), -EPIPE);
 	close(sv[0]);
-	engine_recv(e, engine_socket(e, 1000), buf, sizeof(buf), NULL, 6);
+	engine_recv(e, 1000, buf, sizeof(buf), NULL, 6);
 	cr_assert_eq(result(e, 6), -EBADF);
 	/* accepts: one waiting, then none (once) */
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -251,27 +243,7 @@ ParameterizedTest(enum engine_kind *kind, engine, results)
 	cr_assert_eq(connect(client, (struct sockaddr *)&sin, sizeof(sin)), 0);
 	cr_assert_geq(fd = result(e, 7), 0);
 	cr_assert_eq(ss.ss_family, AF_INET);
-	/* the calls on an accepted socket's handle */
-	engine_send(e, fd, "hi", 2, NULL, 40);
-	cr_assert_eq(result(e, 40), 2);
-	cr_assert_eq(read(client, buf, sizeof(buf)), 2);
-	engine_recv_now(e, fd, buf, sizeof(buf), 41);
-	cr_assert_eq(result(e, 41), -EAGAIN);
-	engine_outq(e, fd, 42);
-	cr_assert_geq(result(e, 42), 0);
-	cr_assert_eq(write(client, "q", 1), 1);
-	engine_recv(e, fd, buf, sizeof(buf), NULL, 43);
-	cr_assert_eq(result(e, 43), 1);
-	engine_shutdown(e, fd, SHUT_WR, 44);
-	cr_assert_eq(result(e, 44), 0);
-	cr_assert_eq(read(client, buf, sizeof(buf)), 0, "no EOF");
-	engine_close_socket(e, fd, true);	/* a reset */
-	engine_settle(e, 45);
-	/* past EOF, read() says no more: the socket's error, EPIPE in
-	 * CLOSE_WAIT */
-	len = sizeof(error);
-	cr_assert_eq(getsockopt(client, SOL_SOCKET, SO_ERROR, &error, &len), 0);
-	cr_assert(error == ECONNRESET || error == EPIPE, "no reset: %d", error);
+	close(fd);
 	len = sizeof(ss);
 	engine_accept(e, listener, &ss, &len, true, 8);
 	fd = result(e, 8);
@@ -345,7 +317,7 @@ ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
 		cr_assert_eq(pending_count, 0, "accept %d did not wait", i);
 		client[i] = connected(&sin);
 		cr_assert_geq(fd = result(e, 10 + i), 0, "accept %d", i);
-		engine_close_socket(e, fd, false);
+		close(fd);
 	}
 	/* a connection while no accept waits, its readiness taken in */
 	client[3] = connected(&sin);
@@ -357,7 +329,7 @@ ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
 	len = sizeof(ss);
 	engine_accept(e, listener, &ss, &len, false, 22);
 	cr_assert_geq(fd = result(e, 22), 0);
-	engine_close_socket(e, fd, false);
+	close(fd);
 	/* two at once: the second is the next accept's, at once */
 	client[4] = connected(&sin);
 	client[5] = connected(&sin);
@@ -366,7 +338,7 @@ ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
 		len = sizeof(ss);
 		engine_accept(e, listener, &ss, &len, false, 30 + i);
 		cr_assert_geq(fd = result(e, 30 + i), 0);
-		engine_close_socket(e, fd, false);
+		close(fd);
 	}
 	len = sizeof(ss);
 	engine_accept(e, listener, &ss, &len, true, 32);
@@ -444,11 +416,11 @@ ParameterizedTest(enum engine_kind *kind, engine, inputs_in_order, .timeout = 10
 	cr_assert_eq(pipe2(pipe_fds, O_CLOEXEC), 0);
 	engine_read(e, pipe_fds[0], pipe_buf, sizeof(pipe_buf), (uint64_t)-1,
 	    NULL, TAG(OP_WATCH, 0, 0));
-	engine_send(e, engine_socket(e, sv[0]), "a", 1, NULL, TAG(OP_SEND, 1, 1));
+	engine_send(e, sv[0], "a", 1, NULL, TAG(OP_SEND, 1, 1));
 	cr_assert_eq(result(e, TAG(OP_SEND, 1, 1)), 1);
 	cr_assert_eq(pending_count, 0);
 	cr_assert_eq(write(pipe_fds[1], "w", 1), 1);	/* the plan changed */
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), NULL, TAG(OP_RECV_QUERY, 1, 1));
+	engine_recv(e, sv[1], buf, sizeof(buf), NULL, TAG(OP_RECV_QUERY, 1, 1));
 	n = engine_wait(e, batch, 16);
 	for (i = 0; i < n; i++) {
 		if (batch[i].tag == TAG(OP_WATCH, 0, 0))
@@ -501,7 +473,7 @@ ParameterizedTest(enum engine_kind *kind, engine, deadlines)
 	cr_assert_geq(seconds_since(start), 0.299);
 	in_ms(&recv_at, 200);
 	start = monotonic_ns();
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), &recv_at,
+	engine_recv(e, sv[1], buf, sizeof(buf), &recv_at,
 	    TAG(OP_RECV_QUERY, 1, 5));
 	cr_assert_eq(result(e, TAG(OP_RECV_QUERY, 1, 5)), -ECANCELED);
 	cr_assert_geq(seconds_since(start), 0.199);
@@ -511,7 +483,7 @@ ParameterizedTest(enum engine_kind *kind, engine, deadlines)
 	while ((res = (int)send(sv[0], full, sizeof(full), MSG_DONTWAIT)) > 0)
 		;
 	in_ms(&recv_at, 200);
-	engine_send(e, engine_socket(e, sv[0]), full, sizeof(full), &recv_at, TAG(OP_SEND, 2, 6));
+	engine_send(e, sv[0], full, sizeof(full), &recv_at, TAG(OP_SEND, 2, 6));
 	cr_assert_eq(result(e, TAG(OP_SEND, 2, 6)), -ECANCELED);
 	close(sv[0]);
 	close(sv[1]);
@@ -533,7 +505,7 @@ ParameterizedTest(enum engine_kind *kind, engine, cancels)
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	in_ms(&later, 10000);
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), &later, TAG(OP_RECV_QUERY, 1, 3));
+	engine_recv(e, sv[1], buf, sizeof(buf), &later, TAG(OP_RECV_QUERY, 1, 3));
 	engine_timeout(e, later, deadline);
 	engine_cancel(e, TAG(OP_RECV_QUERY, 1, 3), TAG(OP_CANCEL, 0, 0));
 	cr_assert_eq(result(e, TAG(OP_RECV_QUERY, 1, 3)), -ECANCELED);
@@ -690,7 +662,7 @@ engine_turn(struct engine *e, int sv[2], uint64_t tag)
 
 	in_ms(&far, 60000);
 	cr_assert_eq(write(sv[0], "x", 1), 1);
-	engine_recv(e, engine_socket(e, sv[1]), buf, sizeof(buf), &far, tag);
+	engine_recv(e, sv[1], buf, sizeof(buf), &far, tag);
 	cr_assert_eq(result(e, tag), 1);
 }
 
@@ -810,8 +782,8 @@ ParameterizedTest(enum engine_kind *kind, engine, sockets_closed, .timeout = 10)
 	char c;
 
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	engine_close_socket(e, engine_socket(e, sv[0]), false);
-	engine_close_socket(e, engine_socket(e, 1000), false);	/* EBADF */
+	engine_close_socket(e, sv[0]);
+	engine_close_socket(e, 1000);		/* fails: EBADF */
 	engine_timeout(e, monotonic_ns() + 1000000, 1);
 	cr_assert_eq(result(e, 1), -ETIME);
 	cr_assert_eq(fcntl(sv[0], F_GETFD), -1, "still open after a wait");
@@ -833,7 +805,7 @@ ParameterizedTest(enum engine_kind *kind, engine, many_sockets_closed, .timeout 
 
 	for (i = 0; i < 200; i++) {
 		cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
-		engine_close_socket(e, engine_socket(e, sv[i][0]), false);
+		engine_close_socket(e, sv[i][0]);
 	}
 	engine_timeout(e, monotonic_ns() + 1000000, 1);
 	cr_assert_eq(result(e, 1), -ETIME);
