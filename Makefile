@@ -149,14 +149,20 @@ TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
 # themselves: the supervisor's lifecycle, options and exit statuses, the
 # log's format, SIGUSR1 and the metrics directory, privileges, the survey
 # of homes and what the supervisor does when one hangs.  They run under
-# the first engine only, and make check runs them once (see ONCE).  A
+# one engine only, and make check runs them once (see ONCE): under the
+# first (FIRST_FREE), or, those in LAST_FREE, under the other, so that
+# the two engines' abuse suites, which run at once, take as long.  A
 # new test runs under each engine until it is named here.  (A Criterion
 # --filter: suite/test, @(a|b) one of.)
 ENGINES = io_uring epoll
-ENGINE_FREE = counters/@($(call one_of,$(COUNTERS_ENGINE_FREE)))|$\
+ENGINE_FREE = $(FIRST_FREE)|$(LAST_FREE)
+FIRST_FREE = counters/@($(call one_of,$(COUNTERS_ENGINE_FREE)))|$\
 	process/@($(call one_of,$(PROCESS_ENGINE_FREE)))|$\
 	daemon/@($(call one_of,$(DAEMON_ENGINE_FREE)))|$\
 	pressure/@($(call one_of,$(PRESSURE_ENGINE_FREE)))
+# 21 of the 40 s the pressure suite's ENGINE_FREE tests take: under
+# the first engine too, its abuse suites took 126 s, the other's 85.
+LAST_FREE = pressure/a_fuse_home_that_hangs_piles_up_no_children
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \
@@ -197,16 +203,16 @@ PRESSURE_ENGINE_FREE = a_home_hung_before_the_start_holds_no_worker \
 	a_home_linked_into_a_hung_mount_holds_no_supervisor \
 	a_hung_home_that_answers_is_served_from_then \
 	a_home_on_fuse_hides_its_member_within_two_seconds \
-	a_fuse_home_that_hangs_piles_up_no_children \
 	a_home_made_after_the_start_is_served
 empty =
 space = $(empty) $(empty)
 one_of = $(subst $(space),|,$(strip $(1)))
-# Under the first engine: every test, or the engine's own if ONCE is
-# empty; under the others: the tests that depend on the engine.
-EVERY_TEST = *
+# Under each engine, the tests that depend on the engine; if ONCE, also
+# the first engine's ENGINE_FREE tests (FIRST_FREE) under the first, and
+# the others' (LAST_FREE) under the other.
 ENGINE_TESTS = !($(ENGINE_FREE))
-FIRST_ENGINE_TESTS = $(if $(ONCE),$(EVERY_TEST),$(ENGINE_TESTS))
+FIRST_ENGINE_TESTS = $(if $(ONCE),!($(LAST_FREE)),$(ENGINE_TESTS))
+OTHER_ENGINE_TESTS = $(if $(ONCE),!($(FIRST_FREE)),$(ENGINE_TESTS))
 
 # ONCE: whether this run also runs what does not depend on the engine
 # nor on a sanitizer or valgrind: the tests in ENGINE_FREE (under the
@@ -225,7 +231,7 @@ ONCE = yes
 # summary.
 check-normal:
 	$(call phase,build)
-	$(call phase,unit)
+	$(if $(UNIT_PHASE),$(call phase,unit))
 	$(call phase,system)
 	$(call phase,abuse)
 	$(call phase,soak)
@@ -247,7 +253,7 @@ check-system: $(BIN) $(B)/exchange $(B)/daemon-tests
 	    export FINGERD=$(BIN) FINGERD_ENGINE=$$engine $(TEST_ENV); \
 	    $(B)/exchange $(SYSTEM_FLAGS); \
 	    $(B)/daemon-tests $(SYSTEM_FLAGS) --filter "$$filter"; \
-	    filter='$(ENGINE_TESTS)'; \
+	    filter='$(OTHER_ENGINE_TESTS)'; \
 	done
 
 check-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs
@@ -265,8 +271,8 @@ check-soak: $(BIN) $(B)/soak
 	    --timeout=$$(($(CHECK_SOAK_SECONDS) + 120)))
 
 # $(call each_engine_at_once,name,command): the command under each engine
-# (FINGERD_ENGINE; under the first, FIRST_ENGINE_TESTS, under the others
-# ENGINE_TESTS), all at the same time, each one's output kept in
+# (FINGERD_ENGINE; under the first, FIRST_ENGINE_TESTS, under the other
+# OTHER_ENGINE_TESTS), all at the same time, each one's output kept in
 # $(B)/out/name-engine and shown whole once all have ended.  For the
 # abuse and pressure suites: a test there waits on timers, hung file
 # systems and stalled logs far more than it computes (abuse-tests, -E
@@ -276,7 +282,7 @@ each_engine_at_once = mkdir -p $(B)/out; pids=; filter='$(FIRST_ENGINE_TESTS)'; 
 	for engine in $(ENGINES); do \
 	    FINGERD_ENGINE=$$engine $(2) --filter "$$filter" \
 	        >$(B)/out/$(1)-$$engine 2>&1 & \
-	    pids="$$pids $$!"; filter='$(ENGINE_TESTS)'; \
+	    pids="$$pids $$!"; filter='$(OTHER_ENGINE_TESTS)'; \
 	done; \
 	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
 	for engine in $(ENGINES); do \
@@ -292,13 +298,17 @@ each_engine_in_turn = status=0; filter='$(FIRST_ENGINE_TESTS)'; \
 	for engine in $(ENGINES); do \
 	    echo "== $(1), -E $$engine"; \
 	    FINGERD_ENGINE=$$engine $(2) --filter "$$filter" || status=1; \
-	    filter='$(ENGINE_TESTS)'; \
+	    filter='$(OTHER_ENGINE_TESTS)'; \
 	done; \
 	$(alongside_ended)
 alongside_ended = [ -z "$$alongside" ] || { wait $$alongside || status=1; \
 	    echo "== at the same time: $(ALONGSIDE_ABUSE_WHAT)"; \
 	    cat $(B)/out/alongside; }; \
 	exit $$status
+
+# UNIT_PHASE: whether check-normal runs the unit tests (make check runs
+# the ASan build's beside the normal build's abuse suites).
+UNIT_PHASE = yes
 
 # ALONGSIDE_ABUSE: a target make check runs beside the abuse suites,
 # in the background, while they wait (check-beside-*).
@@ -380,7 +390,7 @@ check-valgrind-system: $(BIN) $(B)/exchange $(B)/daemon-tests
 	    export FINGERD_ENGINE=$$engine $(TEST_ENV) $(VALGRIND_ENV); \
 	    $(B)/exchange $(VALGRIND_FLAGS); \
 	    $(B)/daemon-tests $(VALGRIND_FLAGS) --filter "$$filter"; \
-	    filter='$(ENGINE_TESTS)'; \
+	    filter='$(OTHER_ENGINE_TESTS)'; \
 	done
 
 # The abuse suites under valgrind, the engines at once as in the other
@@ -429,7 +439,7 @@ check:
 check-all:
 	rm -rf build/valgrind
 	$(MAKE) check-normal ONCE=yes ALONGSIDE_ABUSE=check-beside-normal
-	$(MAKE) check-asan ONCE= ALONGSIDE_ABUSE=check-beside-asan \
+	$(MAKE) check-asan ONCE= UNIT_PHASE= ALONGSIDE_ABUSE=check-beside-asan \
 	    BESIDE_VALGRIND=$(ABUSE_AT_ONCE)
 	$(if $(ABUSE_AT_ONCE),,$(call timed,build: valgrind-system,$\
 	    $(MAKE) --no-print-directory ONCE= check-valgrind-system))
@@ -441,15 +451,18 @@ timed = @CHECK_TIMES='$(CHECK_TIMES)' tests/tools/timed '$(1)' $(2)
 # $(call nice_timed,what,command): the same at the lowest priority.
 nice_timed = CHECK_TIMES='$(CHECK_TIMES)' tests/tools/timed '$(1)' nice -n 19 $(2)
 
-# Beside the normal build's abuse suites: the ASan tree built, and the
-# fuzzers built and two of them run (2 minutes of one core).
+# Beside the normal build's abuse suites: the ASan tree built and its
+# unit tests run, and the fuzzers built and two of them run at once
+# (each its minute, on what CPU the others leave).
 check-beside-normal:
-	@$(call nice_timed,build-asan: build (beside),$\
-	    $(MAKE) --no-print-directory $(ASAN) check-build) & \
+	@$(call nice_timed,build-asan: build$(comma) unit (beside),$\
+	    sh -c '$(MAKE) --no-print-directory $(ASAN) check-build && \
+	    $(MAKE) --no-print-directory $(ASAN) check-unit') & asan=$$!; \
 	$(call nice_timed,fuzzers: build$(comma) query$(comma) proxy (beside),$\
-	    sh -c '$(MAKE) -C tests/fuzz all && $(fuzz_run) \
-	    FUZZERS="fuzz_query fuzz_proxy"'); \
-	status=$$?; wait $$! || status=1; exit $$status
+	    sh -c '$(MAKE) -C tests/fuzz all && { \
+	    $(fuzz_run) FUZZERS=fuzz_query & \
+	    $(fuzz_run) FUZZERS=fuzz_proxy; s=$$?; wait $$! && exit $$s; }'); \
+	status=$$?; wait $$asan || status=1; exit $$status
 
 # Beside the ASan build's: the third fuzzer, and valgrind's system suites
 # (CPU more than waits: memcheck starts each daemon) in the normal build
