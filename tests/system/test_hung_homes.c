@@ -43,6 +43,25 @@ fds_of(pid_t pid)
 	return n;
 }
 
+/*
+ * What the worker holds between exchanges: its count of descriptors once
+ * it has not changed for 100 ms (a client sees its reply end before the
+ * worker has closed its socket).
+ */
+static size_t
+fds_idle(pid_t pid)
+{
+	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	size_t n = fds_of(pid), before;
+
+	do {
+		before = n;
+		usleep(100 * 1000);
+		n = fds_of(pid);
+	} while (n != before && now_seconds() < deadline);
+	return n;
+}
+
 /* Waits, bounded, until the worker holds n descriptors. */
 static bool
 fds_become(pid_t pid, size_t n)
@@ -78,7 +97,7 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	worker = daemon_worker(&fx);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	EXPECT("alice\r\n", REPLY_ALICE);
-	base = fds_of(worker);
+	base = fds_idle(worker);
 	write_text(control, "hang");
 	start = now_seconds();
 	cr_assert((fd = client_connect(SERVER, fx.port)) >= 0);
@@ -255,7 +274,7 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
 	worker = daemon_worker(&fx);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	EXPECT("alice\r\n", REPLY_ALICE);
-	base = fds_of(worker);
+	base = fds_idle(worker);
 	write_text(control, "hang");
 	queries_send(fds, 4, "zoe\r\n");
 	hung_queries_end(fds, 4, 1, worker, base, "alice's reply, zoe's home "
@@ -381,7 +400,7 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 	started_with_three_homes_on_slowfs("2");
 	worker = daemon_worker(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
-	base = fds_of(worker);
+	base = fds_idle(worker);
 	write_text(control, "hang");
 	for (i = 0; i < 3; i++) {
 		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
