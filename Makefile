@@ -383,12 +383,23 @@ check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
 	$(call phase,valgrind-system)
 	$(call phase,valgrind-abuse)
 
-check-valgrind-system: $(BIN) $(B)/exchange $(B)/daemon-tests
+check-valgrind-system: check-valgrind-exchange check-valgrind-daemon
+
+# The system suites under valgrind, in two parts that make check runs
+# beside different phases: the exchange, each engine; daemon-tests.
+check-valgrind-exchange: $(BIN) $(B)/exchange
 	mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
-	set -e; filter='$(FIRST_ENGINE_TESTS)'; for engine in $(ENGINES); do \
-	    echo "== under valgrind, -E $$engine"; \
+	set -e; for engine in $(ENGINES); do \
+	    echo "== the exchange under valgrind, -E $$engine"; \
 	    export FINGERD_ENGINE=$$engine $(TEST_ENV) $(VALGRIND_ENV); \
 	    $(B)/exchange $(VALGRIND_FLAGS); \
+	done
+
+check-valgrind-daemon: $(BIN) $(B)/daemon-tests
+	mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
+	set -e; filter='$(FIRST_ENGINE_TESTS)'; for engine in $(ENGINES); do \
+	    echo "== daemon-tests under valgrind, -E $$engine"; \
+	    export FINGERD_ENGINE=$$engine $(TEST_ENV) $(VALGRIND_ENV); \
 	    $(B)/daemon-tests $(VALGRIND_FLAGS) --filter "$$filter"; \
 	    filter='$(OTHER_ENGINE_TESTS)'; \
 	done
@@ -430,15 +441,17 @@ check:
 # - valgrind: the engine-dependent system and abuse suites.
 # What only computes or hardly waits on time runs beside the abuse
 # suites, which wait far more than they compute, at the lowest priority
-# (nice 19), so that it takes only the CPU they leave: the ASan tree
-# and the fuzzers beside the normal build's (check-beside-normal); the
-# third fuzzer and valgrind's system suites beside the ASan build's
+# (nice 19), so that it takes only the CPU they leave: the ASan tree,
+# its unit tests, two fuzzers and the exchange under valgrind beside
+# the normal build's (check-beside-normal); the third fuzzer and
+# daemon-tests under valgrind beside the ASan build's
 # (check-beside-asan).  On a machine that others load, make check
 # ABUSE_AT_ONCE= runs the engines' abuse suites one after the other and
 # valgrind's system suites in a phase of their own.
 check-all:
 	rm -rf build/valgrind
-	$(MAKE) check-normal ONCE=yes ALONGSIDE_ABUSE=check-beside-normal
+	$(MAKE) check-normal ONCE=yes ALONGSIDE_ABUSE=check-beside-normal \
+	    BESIDE_VALGRIND=$(ABUSE_AT_ONCE)
 	$(MAKE) check-asan ONCE= UNIT_PHASE= ALONGSIDE_ABUSE=check-beside-asan \
 	    BESIDE_VALGRIND=$(ABUSE_AT_ONCE)
 	$(if $(ABUSE_AT_ONCE),,$(call timed,build: valgrind-system,$\
@@ -451,29 +464,37 @@ timed = @CHECK_TIMES='$(CHECK_TIMES)' tests/tools/timed '$(1)' $(2)
 # $(call nice_timed,what,command): the same at the lowest priority.
 nice_timed = CHECK_TIMES='$(CHECK_TIMES)' tests/tools/timed '$(1)' nice -n 19 $(2)
 
-# Beside the normal build's abuse suites: the ASan tree built and its
-# unit tests run, and the fuzzers built and two of them run at once
-# (each its minute, on what CPU the others leave).
+# Beside the normal build's abuse suites (which take less than half a
+# core of the two): the ASan tree built and its unit tests run, the
+# fuzzers built and two of them run at once (each its minute, on what
+# CPU the others leave), and the exchange under valgrind.
 check-beside-normal:
 	@$(call nice_timed,build-asan: build$(comma) unit (beside),$\
 	    sh -c '$(MAKE) --no-print-directory $(ASAN) check-build && \
 	    $(MAKE) --no-print-directory $(ASAN) check-unit') & asan=$$!; \
+	$(if $(BESIDE_VALGRIND),$(call beside_valgrind,exchange) & grind=$$!;) \
 	$(call nice_timed,fuzzers: build$(comma) query$(comma) proxy (beside),$\
 	    sh -c '$(MAKE) -C tests/fuzz all && { \
 	    $(fuzz_run) FUZZERS=fuzz_query & \
 	    $(fuzz_run) FUZZERS=fuzz_proxy; s=$$?; wait $$! && exit $$s; }'); \
-	status=$$?; wait $$asan || status=1; exit $$status
+	status=$$?; wait $$asan || status=1; \
+	$(if $(BESIDE_VALGRIND),wait $$grind || status=1;) exit $$status
 
-# Beside the ASan build's: the third fuzzer, and valgrind's system suites
-# (CPU more than waits: memcheck starts each daemon) in the normal build
-# (a make of its own: none of this one's B, BIN, CFLAGS).
-BESIDE_VALGRIND = yes
+# Beside the ASan build's: the third fuzzer, and daemon-tests under
+# valgrind (CPU more than waits: memcheck starts each daemon).
 check-beside-asan:
 	@$(call nice_timed,fuzzers: plan (beside),$(fuzz_run) FUZZERS=fuzz_plan) & \
-	status=0; $(if $(BESIDE_VALGRIND),$(call nice_timed,$\
-	    build: valgrind-system (beside),env -u MAKEFLAGS -u MFLAGS $\
-	    $(MAKE) --no-print-directory ONCE= check-valgrind-system) || status=1;) \
+	status=0; $(if $(BESIDE_VALGRIND),$(call beside_valgrind,daemon) || status=1;) \
 	wait $$! || status=1; exit $$status
+
+# $(call beside_valgrind,exchange|daemon): that part of valgrind's system
+# suites, at nice 19, in the normal build (a make of its own: none of
+# the calling one's B, BIN, CFLAGS, ONCE).  BESIDE_VALGRIND empty: none
+# (make check ABUSE_AT_ONCE= runs them in a phase of their own).
+BESIDE_VALGRIND = yes
+beside_valgrind = $(call nice_timed,build: valgrind-$(1) (beside),$\
+	env -u MAKEFLAGS -u MFLAGS $(MAKE) --no-print-directory ONCE= $\
+	check-valgrind-$(1))
 
 fuzz_run = env -u LSAN_OPTIONS $(MAKE) -s -C tests/fuzz run
 comma = ,
@@ -506,6 +527,7 @@ clean:
 .PHONY: all help bench bench-trace check check-all check-normal check-asan \
 	check-shell check-valgrind check-arm64 fuzz clean soak pressure \
 	check-unit check-system check-abuse check-soak check-build \
-	check-valgrind-system check-valgrind-abuse
+	check-valgrind-system check-valgrind-exchange check-valgrind-daemon \
+	check-valgrind-abuse
 
 include install.mk
