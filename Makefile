@@ -44,7 +44,8 @@ help:
 	@echo '                    took and the total'
 	@echo 'make check-normal   the unit and system tests in a normal build'
 	@echo 'make check-PHASE    one phase: unit, system, abuse, soak, shell,'
-	@echo '                    valgrind-system, valgrind-abuse'
+	@echo '                    valgrind-system (valgrind-exchange, then'
+	@echo '                    valgrind-daemon), valgrind-abuse'
 	@echo 'make check-shell    the shell suites (tests/system/*.sh), at once'
 	@echo 'make check-asan     the same under AddressSanitizer and UBSan'
 	@echo 'make check-valgrind the system tests with the daemon under valgrind'
@@ -215,8 +216,8 @@ FIRST_ENGINE_TESTS = $(if $(ONCE),!($(LAST_FREE)),$(ENGINE_TESTS))
 OTHER_ENGINE_TESTS = $(if $(ONCE),!($(FIRST_FREE)),$(ENGINE_TESTS))
 
 # ONCE: whether this run also runs what does not depend on the engine
-# nor on a sanitizer or valgrind: the tests in ENGINE_FREE (under the
-# first engine) and the shell suites.  check-normal, check-asan and
+# nor on a sanitizer or valgrind: the tests in ENGINE_FREE (under one
+# engine) and the shell suites.  check-normal, check-asan and
 # check-valgrind alone run them; make check runs them once in all, in
 # its normal build: the one whose workers run under the seccomp filter
 # and Landlock rules fingerd ships with (a sanitizer's build allows
@@ -372,18 +373,21 @@ fuzz:
 # or definite leak fails the test that ran it (tests/tools/valgrind-fingerd).
 # Memcheck is tens of times slower: every wait and latency bound of the
 # tests is scaled, so that a loaded 2-core machine passes too.  The
-# system suites wait more than they compute even so: four at a time
-# (144 s alone, against 175 s two at a time).
+# system suites wait more than they compute even so: six at a time
+# (alone, four at a time took 144 s, two 175 s; beside the ASan abuse
+# suites, four at a time got a core of the 1.3 those leave: 209 s).
 VALGRIND_ENV = FINGERD=tests/tools/valgrind-fingerd FINGERD_VALGRIND=1 \
 	FINGERD_WAIT_SCALE=5 VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind
-VALGRIND_FLAGS = --jobs=4 --timeout=300
+VALGRIND_FLAGS = --jobs=6 --timeout=300
 check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
 	    $(B)/slowfs
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
 	$(call phase,valgrind-system)
 	$(call phase,valgrind-abuse)
 
-check-valgrind-system: check-valgrind-exchange check-valgrind-daemon
+check-valgrind-system:
+	$(MAKE) --no-print-directory check-valgrind-exchange
+	$(MAKE) --no-print-directory check-valgrind-daemon
 
 # The system suites under valgrind, in two parts that make check runs
 # beside different phases: the exchange, each engine; daemon-tests.
@@ -422,22 +426,29 @@ check-valgrind-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs
 # the failed tests and checks again at the end, where a CI shows its
 # output's tail (all of it is in build/check.log).
 check:
-	@mkdir -p build; : >build/check-times; start=$$(date +%s); \
+	@mkdir -p build; : >build/check-times; rm -f build/check-status; \
+	    start=$$(date +%s); \
 	    { $(MAKE) check-all CHECK_TIMES=$(CURDIR)/build/check-times; \
 	    echo $$? >build/check-status; } 2>&1 | tee build/check.log; \
-	    status=$$(cat build/check-status); \
+	    status=$$(cat build/check-status 2>/dev/null); \
 	    echo "== make check's phases:"; cat build/check-times; \
-	    [ $$status -eq 0 ] || { echo "== what failed:"; \
-	    grep -E '\[FAIL\]|\[----\] .*:[0-9]+: |\[----\]   [^ ]|^FAIL - ' \
-	    build/check.log | tail -n 24; }; \
+	    [ "$$status" = 0 ] || { status=2; echo "== what failed:"; \
+	    grep -E "$$check_failed" build/check.log | tail -n 24; }; \
 	    echo "make check: $$(($$(date +%s) - start)) s"; exit $$status
+# What make check says again at its end: Criterion's failed tests, their
+# checks' places and messages, a test that crashed in its set-up, a
+# sanitizer's report, a fuzzer's failure, a shell suite's failed check.
+export check_failed = \[FAIL\]|\[----\] .*:[0-9]+: |\[----\]   +[^ ]|$\
+	Warning! The test|ERROR: AddressSanitizer|runtime error: |$\
+	: FAILED, see|^FAIL - 
 
 # What make check runs, in this order (HACKING, "Tests", says why and
 # how long each takes):
 # - the normal build: the unit tests, the system suites (ENGINE_FREE
 #   too: ONCE), the abuse suites, the soak, the shell suites;
-# - the ASan+UBSan build: the unit tests, then the engine-dependent
-#   system suites, abuse suites and soak;
+# - the ASan+UBSan build: the unit tests (beside the normal build's
+#   abuse suites), the engine-dependent system suites, abuse suites
+#   and soak;
 # - valgrind: the engine-dependent system and abuse suites.
 # What only computes or hardly waits on time runs beside the abuse
 # suites, which wait far more than they compute, at the lowest priority
@@ -489,12 +500,16 @@ check-beside-asan:
 
 # $(call beside_valgrind,exchange|daemon): that part of valgrind's system
 # suites, at nice 19, in the normal build (a make of its own: none of
-# the calling one's B, BIN, CFLAGS, ONCE).  BESIDE_VALGRIND empty: none
-# (make check ABUSE_AT_ONCE= runs them in a phase of their own).
+# the calling one's B, BIN, CFLAGS, which its command line set and so
+# exported), its output kept apart and shown whole once it ends.
+# BESIDE_VALGRIND empty: none (make check ABUSE_AT_ONCE= runs them in a
+# phase of their own).
 BESIDE_VALGRIND = yes
-beside_valgrind = $(call nice_timed,build: valgrind-$(1) (beside),$\
-	env -u MAKEFLAGS -u MFLAGS $(MAKE) --no-print-directory ONCE= $\
-	check-valgrind-$(1))
+beside_valgrind = { $(call nice_timed,build: valgrind-$(1) (beside),$\
+	env -u MAKEFLAGS -u MFLAGS -u B -u BIN -u CFLAGS $\
+	$(MAKE) --no-print-directory ONCE= check-valgrind-$(1)) $\
+	>$(B)/out/valgrind-$(1) 2>&1; s=$$?; cat $(B)/out/valgrind-$(1); $\
+	exit $$s; }
 
 fuzz_run = env -u LSAN_OPTIONS $(MAKE) -s -C tests/fuzz run
 comma = ,

@@ -44,7 +44,8 @@
  * against would cost it (a turn taken as stuck after TURN_STUCK_NS, a
  * second; -t or the whole listen queue, more).  Their aim, 100 ms, is
  * reported by figure(); at a load of 7 on two cores one query in a few
- * hundred took 0.13 to 0.15 s.
+ * hundred took 0.13 to 0.15 s.  (Scaled under valgrind, 1.25 s: there
+ * only the longer holds show.)
  */
 #define UNHELD_S	0.25
 

@@ -45,7 +45,7 @@ fds_of(pid_t pid)
 
 /*
  * What the worker holds between exchanges: its count of descriptors once
- * it has not changed for 100 ms (a client sees its reply end before the
+ * it has not changed for 200 ms (a client sees its reply end before the
  * worker has closed its socket).
  */
 static size_t
@@ -56,7 +56,7 @@ fds_idle(pid_t pid)
 
 	do {
 		before = n;
-		usleep(100 * 1000);
+		usleep(200 * 1000);
 		n = fds_of(pid);
 	} while (n != before && now_seconds() < deadline);
 	return n;

@@ -339,14 +339,14 @@ Test(pressure, a_fuse_home_that_hangs_piles_up_no_children)
 	slowfs_end();
 }
 
+#define YAN_RELOAD "event=reload group=finger members=6 " \
+	"generation=[0-9]+ why=home-answered$"
+
 /*
  * A member's home made after the start is served within a few seconds,
  * with no SIGHUP (issue 20, also seen); while it is missing, no new
  * generation starts.
  */
-#define YAN_RELOAD "event=reload group=finger members=6 " \
-	"generation=[0-9]+ why=home-answered$"
-
 Test(pressure, a_home_made_after_the_start_is_served)
 {
 	char home[300], plan[320];
