@@ -213,7 +213,10 @@ Test(pressure, a_thousand_silent_connections_from_many_addresses)
  * answered within 100 ms.  A new connection's grace (20 ms for its
  * query) is not given while the worker makes room without a pause:
  * otherwise at most -c connections a grace would get in, and the query
- * would wait for the whole queue (2.5 s measured so).
+ * would wait for the whole queue (2.5 s measured so).  Under valgrind
+ * the worker takes the flood at memcheck's pace, and the query waits for
+ * what it has not taken yet (1.25 s once, on a loaded machine): the
+ * reply is checked there, not its time.
  */
 Test(pressure, a_flood_of_silent_connections_keeps_no_query_waiting)
 {
@@ -237,7 +240,8 @@ Test(pressure, a_flood_of_silent_connections_keeps_no_query_waiting)
 	client_send(fd, "alice\r\n", 7);
 	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
 	assert_reply(&b, REPLY_ALICE, "the query after the flood");
-	cr_assert_lt(now_seconds() - start, LATENCY(UNHELD_S),
+	cr_assert(under_valgrind() ||
+	    now_seconds() - start < LATENCY(UNHELD_S),
 	    "answered after %.3f s", now_seconds() - start);
 	figure("a query after a flood of 1,000 silent connections at -c 4",
 	    (now_seconds() - start) * 1000, "ms", "< 100 ms");
