@@ -67,9 +67,10 @@ cpu_seconds(pid_t pid)
 
 /*
  * The listening socket destroyed from outside (ss -K): no busy loop (the
- * daemon's CPU over the next 3 s below 5%), one line saying so, and the
- * daemon stops with status 69, as fingerd.8 says, for its manager to
- * start it again.
+ * daemon's CPU over the next 3 s below 5%, its exit's included; under
+ * valgrind, whose leak checks at exit took 0.15 s once, 25%), one line
+ * saying so, and the daemon stops with status 69, as fingerd.8 says,
+ * for its manager to start it again.
  */
 Test(pressure, listening_socket_destroyed)
 {
@@ -98,7 +99,8 @@ Test(pressure, listening_socket_destroyed)
 	    after.ru_stime.tv_sec - before.ru_stime.tv_sec) +
 	    (double)(after.ru_utime.tv_usec - before.ru_utime.tv_usec +
 	    after.ru_stime.tv_usec - before.ru_stime.tv_usec) / 1e6 - cpu;
-	cr_assert_lt(cpu, 0.15, "%.2f s of CPU in 3 s", cpu);
+	/* Under valgrind, its exit's leak checks cost more than 0.15 s. */
+	cr_assert_lt(cpu, LATENCY(0.15), "%.2f s of CPU in 3 s", cpu);
 	figure("CPU over the 3 s after ss -K", 100 * cpu / 3, "%", "< 5%");
 	cr_assert_eq(log_count(&fx, "^fingerd: the listening socket "
 	    "127\\.0\\.0\\.1:[0-9]+ no longer listens \\(shut down from "
