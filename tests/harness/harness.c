@@ -7,12 +7,17 @@
  * end the test at once; the daemon's own behaviour is left to the tests
  * to judge.
  */
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+#include <net/if.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -292,12 +297,38 @@ fixture_homes(struct fixture *f)
 }
 
 /*
+ * The test's own network namespace, its loopback up: what the test and
+ * its daemon do to the network (ports bound, thousands of connections
+ * left in TIME-WAIT by a load) is theirs alone, gone with the test, and
+ * no test shares a port or a connection table with another that runs at
+ * the same time or just before.
+ */
+static void
+network_private(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	cr_assert_eq(unshare(CLONE_NEWNET), 0, "fixture: unshare: %s",
+	    strerror(errno));
+	cr_assert((fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)) >= 0);
+	cr_assert_eq(ioctl(fd, SIOCGIFFLAGS, &ifr), 0, "fixture: lo: %s",
+	    strerror(errno));
+	ifr.ifr_flags |= IFF_UP;
+	cr_assert_eq(ioctl(fd, SIOCSIFFLAGS, &ifr), 0, "fixture: lo up: %s",
+	    strerror(errno));
+	close(fd);
+}
+
+/*
  * A world-readable directory: started as root, the daemon reads the
- * homes and the user database as nobody.
+ * homes and the user database as nobody.  The test runs in a network
+ * namespace of its own.
  */
 void
 fixture_create(struct fixture *f)
 {
+	network_private();
 	memset(f, 0, sizeof(*f));
 	f->pidfd = -1;
 	strcpy(f->dir, "/tmp/fingerd-test.XXXXXX");
