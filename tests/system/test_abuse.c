@@ -287,7 +287,7 @@ Test(abuse, resets_leave_nothing_behind)
  * a pace (a few thousand a second), not as fast as two cores go: at full
  * speed it made 26,000 exchanges a second, whose log lines each wait for
  * the log reads again and whose CPU slowed every reload under it, the
- * more the longer it ran (17 to 57 s under ASan, 1 to 2 s of a reload).
+ * more the longer it ran (7 to 57 s under ASan, a reload up to 1.7 s).
  */
 struct load {
 	int		 port;
