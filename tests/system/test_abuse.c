@@ -285,8 +285,8 @@ Test(abuse, resets_leave_nothing_behind)
  * LOAD_PAUSE_US before it sends its query, so that 64 are held by the
  * workers at any moment, each a few milliseconds, and the load comes at
  * a pace (a few thousand a second), not as fast as two cores go: at full
- * speed it made 26,000 exchanges a second, whose log lines each wait for
- * the log reads again and whose CPU slowed every reload under it, the
+ * speed it made 26,000 exchanges a second, whose log lines each wait of
+ * the test read again, and whose CPU slowed every reload under it, the
  * more the longer it ran (7 to 57 s under ASan, a reload up to 1.7 s).
  */
 struct load {
