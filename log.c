@@ -324,6 +324,54 @@ log_flush(void)
 	return true;
 }
 
+/*
+ * A line built by hand: the exchange's is made once a request, and
+ * snprintf stood out in a profile each time (with its floating-point
+ * milliseconds: 0.97x the CPU per request without; a timestamp's
+ * milliseconds, ~800 instructions of a request's ~4,900 in user space).
+ */
+struct line {
+	char	*p;
+	char	*end;		/* room for the terminating NUL beyond */
+};
+
+static void
+put(struct line *l, const char *s, size_t n)
+{
+	if (n > (size_t)(l->end - l->p))
+		n = (size_t)(l->end - l->p);
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+static void
+put_string(struct line *l, const char *s)
+{
+	put(l, s, strlen(s));
+}
+
+/* v in decimal, with at least width digits. */
+static void
+put_number(struct line *l, uint64_t v, int width)
+{
+	char digits[20], *d = digits + sizeof(digits);
+
+	do {
+		*--d = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0 || digits + sizeof(digits) - d < width);
+	put(l, d, (size_t)(digits + sizeof(digits) - d));
+}
+
+/* A syslog priority, as the journal and syslog(3) read it: "<30>". */
+static void
+priority_put(struct line *l, int priority)
+{
+	put(l, "<", 1);
+	put_number(l, (uint64_t)priority, 1);
+	put(l, ">", 1);
+}
+
 /* The time now, formatted for the sink, the second's part cached. */
 static size_t
 time_put(char *buf)
@@ -350,9 +398,14 @@ time_put(char *buf)
 	}
 	memcpy(buf, clock_cache.text, clock_cache.len);
 	n = clock_cache.len;
-	if (sink == SINK_FILE)
-		n += (size_t)snprintf(buf + n, 7, ".%03ldZ",
-		    now.tv_nsec / 1000000);
+	if (sink == SINK_FILE) {
+		struct line l = { buf + n, buf + n + sizeof(".123Z") - 1 };
+
+		put(&l, ".", 1);
+		put_number(&l, (uint64_t)now.tv_nsec / 1000000, 3);
+		put(&l, "Z", 1);
+		n = (size_t)(l.p - buf);
+	}
 	return n;
 }
 
@@ -363,28 +416,34 @@ time_put(char *buf)
 static size_t
 header_put(char *buf, int level)
 {
-	size_t n = 0;
+	struct line l = { buf, buf + LOG_LINE_MAX - 1 };
 
 	switch (sink) {
 	case SINK_JOURNAL:	/* a worker of several says which */
-		return (size_t)sprintf(buf, progname[progname_len - 1] == ']' ?
-		    "<%d>worker=%d " : "<%d>", level, (int)log_pid);
+		priority_put(&l, level);
+		if (progname[progname_len - 1] == ']') {
+			put_string(&l, "worker=");
+			put_number(&l, (uint64_t)log_pid, 1);
+			put(&l, " ", 1);
+		}
+		return (size_t)(l.p - buf);
 	case SINK_SYSLOG:
-		n = (size_t)sprintf(buf, "<%d>", LOG_DAEMON | level);
-		n += time_put(buf + n);
-		return n + (size_t)sprintf(buf + n, " fingerd[%d]: ",
-		    (int)log_pid);
+		priority_put(&l, LOG_DAEMON | level);
+		l.p += time_put(l.p);
+		put_string(&l, " fingerd[");
+		put_number(&l, (uint64_t)log_pid, 1);
+		put_string(&l, "]: ");
+		return (size_t)(l.p - buf);
 	case SINK_FILE:
-		n = time_put(buf);
-		buf[n++] = ' ';
+		l.p += time_put(l.p);
+		put(&l, " ", 1);
 		break;
 	case SINK_SOCKET:
 		break;
 	}
-	memcpy(buf + n, progname, progname_len);
-	n += progname_len;
-	memcpy(buf + n, ": ", 2);
-	return n + 2;
+	put(&l, progname, progname_len);
+	put(&l, ": ", 2);
+	return (size_t)(l.p - buf);
 }
 
 /*
@@ -837,44 +896,6 @@ fatalx(int status, const char *fmt, ...)
 	va_end(ap);
 	log_end(LOG_GRACE_NS);
 	exit(status);
-}
-
-/*
- * The exchange's line, built by hand: it is made once a request, and
- * snprintf with its floating-point milliseconds stood out in a profile
- * (with the log written through the ring: 0.97x the CPU per request).
- */
-struct line {
-	char	*p;
-	char	*end;		/* room for the terminating NUL beyond */
-};
-
-static void
-put(struct line *l, const char *s, size_t n)
-{
-	if (n > (size_t)(l->end - l->p))
-		n = (size_t)(l->end - l->p);
-	memcpy(l->p, s, n);
-	l->p += n;
-}
-
-static void
-put_string(struct line *l, const char *s)
-{
-	put(l, s, strlen(s));
-}
-
-/* v in decimal, with at least width digits. */
-static void
-put_number(struct line *l, uint64_t v, int width)
-{
-	char digits[20], *d = digits + sizeof(digits);
-
-	do {
-		*--d = (char)('0' + v % 10);
-		v /= 10;
-	} while (v > 0 || digits + sizeof(digits) - d < width);
-	put(l, d, (size_t)(digits + sizeof(digits) - d));
 }
 
 /* The bytes of a line's text that fit in LOG_LINE_MAX with the rest. */

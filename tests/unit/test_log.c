@@ -3,12 +3,16 @@
  * several processes never interleave; an exchange's query is cut in the
  * log to fit, and the cut is marked.  stderr is a pipe the test reads.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -108,6 +112,62 @@ Test(log, a_short_query_whole)
 	one_write(buf, sizeof(buf));
 	cr_assert_str_eq(buf, "fingerd: client=192.0.2.1 "
 	    "query=\"al\\x01ice\" reply=invalid end=ok sent=15 ms=0.187\n");
+}
+
+/*
+ * stderr the journal's stream (JOURNAL_STREAM names it), a worker of
+ * several: its level, then which worker, no name, no time.
+ */
+Test(log, a_workers_line_in_the_journal)
+{
+	char stream[64], want[128], buf[2 * PIPE_BUF];
+	struct stat st;
+	ssize_t n;
+
+	cr_assert_eq(fstat(STDERR_FILENO, &st), 0);
+	snprintf(stream, sizeof(stream), "%llu:%llu",
+	    (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+	cr_assert_eq(setenv("JOURNAL_STREAM", stream, 1), 0);
+	log_init("fingerd[7]");
+	unsetenv("JOURNAL_STREAM");
+	exchange("alice", 5);
+	cr_assert_gt(n = read(pipe_fds[0], buf, sizeof(buf) - 1), 0);
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "<6>worker=%d client=192.0.2.1 "
+	    "query=\"alice\" reply=invalid end=ok sent=15 ms=0.187\n",
+	    (int)getpid());
+	cr_assert_str_eq(buf, want);
+}
+
+/*
+ * stderr a datagram socket, as syslog's: each line one datagram, its
+ * facility and level, the local time, the name with the process, the
+ * line (with its newline).
+ */
+Test(log, a_line_to_syslog)
+{
+	char head[128], buf[2 * PIPE_BUF];
+	const char *rest;
+	regex_t re;
+	int sv[2];
+	ssize_t n;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv), 0);
+	cr_assert_eq(dup2(sv[1], STDERR_FILENO), STDERR_FILENO);
+	log_init("fingerd");
+	exchange("alice", 5);
+	cr_assert_gt(n = recv(sv[0], buf, sizeof(buf) - 1, MSG_DONTWAIT), 0);
+	buf[n] = '\0';
+	snprintf(head, sizeof(head), "^<30>[A-Z][a-z]{2} [ 1-3][0-9] "
+	    "[0-9]{2}:[0-9]{2}:[0-9]{2} fingerd\\[%d\\]: ", (int)getpid());
+	cr_assert_eq(regcomp(&re, head, REG_EXTENDED | REG_NOSUB), 0);
+	cr_assert_eq(regexec(&re, buf, 0, NULL, 0), 0, "%s", buf);
+	regfree(&re);
+	cr_assert_not_null(rest = strstr(buf, "]: "));
+	cr_assert_str_eq(rest + 3, "client=192.0.2.1 query=\"alice\" "
+	    "reply=invalid end=ok sent=15 ms=0.187\n");
+	close(sv[0]);
+	close(sv[1]);
 }
 
 /* 1,023 control bytes would take 4,092 escaped: cut, marked, one write. */
