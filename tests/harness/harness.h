@@ -172,6 +172,7 @@ struct fixture {
 	char	*asan_options;
 	pid_t	 watchdog;		/* see watchdog_start() */
 	int	 watchdog_fd;
+	bool	 own_network;		/* in a network namespace of its own */
 };
 
 /* The fixture directory. */
