@@ -166,6 +166,8 @@ Test(log, a_line_to_syslog)
 	cr_assert_not_null(rest = strstr(buf, "]: "));
 	cr_assert_str_eq(rest + 3, "client=192.0.2.1 query=\"alice\" "
 	    "reply=invalid end=ok sent=15 ms=0.187\n");
+	cr_assert(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT) == -1 &&
+	    errno == EAGAIN, "more than one datagram");
 	close(sv[0]);
 	close(sv[1]);
 }
