@@ -593,6 +593,26 @@ part_opened_statted(struct context *ctx, struct client *c, int res)
 		extra_start(ctx, c);
 }
 
+/*
+ * What the log says of a member whose home the reading of the group did
+ * not reach, in the words of a plan that could not be read: one that
+ * hung "failed", one never served (at /, or not absolute: the reading's
+ * warning names it) "denied", one missing "missing".
+ */
+static const char *
+unreached_why(enum home_reach reach)
+{
+	switch (reach) {
+	case HOME_HUNG:
+		return "failed";
+	case HOME_ROOT:
+	case HOME_REFUSED:
+		return "denied";
+	default:
+		return "missing";
+	}
+}
+
 static void
 client_answer(struct context *ctx, struct client *c)
 {
@@ -612,6 +632,7 @@ client_answer(struct context *ctx, struct client *c)
 		client_error(ctx, c, E_NO_SUCH_USER);
 	} else if (c->member->reach != HOME_REACHED) {
 		/* Not confined to (landlock.c): not looked at either. */
+		c->why = unreached_why(c->member->reach);
 		client_no_plan(ctx, c);
 	} else {
 		c->key.verbose = q.verbose;

@@ -144,6 +144,7 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 	    (int)(LATENCY(2) * 1000)), "no new generation serves after SIGHUP");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	EXPECT("zoe\r\n", NO_PLAN_ZOE);
+	EXPECT_LOG("query=\"zoe\" reply=no-plan why=failed end=ok ");
 	took = worker_killed_and_replaced();
 	cr_assert_lt(took, LATENCY(2.0), "a killed worker replaced in %.2f s",
 	    took);

@@ -442,6 +442,8 @@ Test(daemon, a_home_that_leads_to_slash_is_not_served)
 	    "not served"), 1);
 	EXPECT("dot\r\n", "Login: dot\tName: dot\r\n" NO_PLAN);
 	EXPECT("linked\r\n", "Login: linked\tName: linked\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"dot\" reply=no-plan why=denied end=ok ");
+	EXPECT_LOG("query=\"linked\" reply=no-plan why=denied end=ok ");
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
 }

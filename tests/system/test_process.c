@@ -339,6 +339,7 @@ Test(process, a_home_at_slash_is_not_served)
 	    "than /$"), 1);
 	EXPECT("rooted\r\n", "Login: rooted\tName: Rooted At Slash\r\n"
 	    "No Plan.\r\n");
+	EXPECT_LOG("query=\"rooted\" reply=no-plan why=denied end=ok ");
 	stopped_cleanly();
 }
 
