@@ -474,9 +474,10 @@ group_load(const char *group)
 
 /*
  * -i: one process, one connection.  It reads the group as the -u
- * account and surveys the homes as the supervisor does (homes_check: its
- * warnings, each .nofinger, never waiting on a hung home for long), then
- * serves the connection on stdin, confined as a worker.
+ * account and surveys the homes as the supervisor does (homes_check: each
+ * .nofinger, never waiting on a hung home for long), then serves the
+ * connection on stdin, confined as a worker, which warns of the home its
+ * query names only (home_warn), not of every member's at each connection.
  */
 static int
 inetd(struct options *o)
@@ -494,7 +495,7 @@ inetd(struct options *o)
 	members = group_load(o->group);
 	/* The children that open the homes, some held by one, reap nothing. */
 	signal(SIGCHLD, SIG_IGN);
-	homes_check(members, NULL);
+	homes_check(members, NULL, false);
 	return serve(o, members, -1, -1);
 }
 
