@@ -613,27 +613,6 @@ unreached_why(enum home_reach reach)
 	}
 }
 
-/*
- * A query for a member: her files, in order (verbose: /W's too).  Under
- * -i, which reads the group at each connection, what is wrong with her
- * home is said now, for her alone.
- */
-static void
-client_member(struct context *ctx, struct client *c, bool verbose)
-{
-	if (ctx->options->inetd)
-		home_warn(c->member);
-	if (c->member->reach != HOME_REACHED) {
-		/* Not confined to (landlock.c): not looked at either. */
-		c->why = unreached_why(c->member->reach);
-		client_no_plan(ctx, c);
-		return;
-	}
-	c->key.verbose = verbose;
-	c->part = verbose ? PART_PROJECT : PART_PLAN;
-	client_key_next(ctx, c);
-}
-
 static void
 client_answer(struct context *ctx, struct client *c)
 {
@@ -651,8 +630,14 @@ client_answer(struct context *ctx, struct client *c)
 			client_reply(ctx, c, "list", t->list, t->list_len);
 	} else if ((c->member = members_find(t, q.user, q.user_len)) == NULL) {
 		client_error(ctx, c, E_NO_SUCH_USER);
+	} else if (c->member->reach != HOME_REACHED) {
+		/* Not confined to (landlock.c): not looked at either. */
+		c->why = unreached_why(c->member->reach);
+		client_no_plan(ctx, c);
 	} else {
-		client_member(ctx, c, q.verbose);
+		c->key.verbose = q.verbose;
+		c->part = q.verbose ? PART_PROJECT : PART_PLAN;
+		client_key_next(ctx, c);
 	}
 }
 

@@ -474,10 +474,9 @@ group_load(const char *group)
 
 /*
  * -i: one process, one connection.  It reads the group as the -u
- * account and surveys the homes as the supervisor does (homes_check: each
- * .nofinger, never waiting on a hung home for long), then serves the
- * connection on stdin, confined as a worker, which warns of the home its
- * query names only (home_warn), not of every member's at each connection.
+ * account and surveys the homes as the supervisor does (homes_check: its
+ * warnings, each .nofinger, never waiting on a hung home for long), then
+ * serves the connection on stdin, confined as a worker.
  */
 static int
 inetd(struct options *o)
@@ -495,7 +494,7 @@ inetd(struct options *o)
 	members = group_load(o->group);
 	/* The children that open the homes, some held by one, reap nothing. */
 	signal(SIGCHLD, SIG_IGN);
-	homes_check(members, NULL, false);
+	homes_check(members, NULL);
 	return serve(o, members, -1, -1);
 }
 

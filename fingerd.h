@@ -253,7 +253,6 @@ struct member {
 	bool		 watchable;	/* watches.c may watch its files */
 	uint8_t		 reach;		/* enum home_reach: homes.c */
 	bool		 hidden;	/* ~/.nofinger: served as no one */
-	bool		 unsearchable;	/* its home: this account cannot */
 	unsigned	 mount;		/* its home's: the first member on it */
 	char		*plan;		/* home/.plan */
 	char		*project;	/* home/.project */
@@ -540,8 +539,7 @@ typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 
 void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);
-void	 homes_check(struct members *, const struct members *, bool);
-void	 home_warn(const struct member *);
+void	 homes_check(struct members *, const struct members *);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);
 

@@ -116,7 +116,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
 
 /*
  * Whether Landlock can allow each home alone (a member whose home is /,
- * or not an absolute path, is served no plan: home_warn says so),
+ * or not an absolute path, is served no plan, and the log says so),
  * whether inotify sees every change there (watches.c), and the mount it
  * is on, worked out from the mount table, looking only at the file
  * systems of this machine (mount_table_watchable).
@@ -124,7 +124,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
 static void
 homes_mounts(struct members *members)
 {
-	char *mountinfo = mountinfo_read();
+	char *mountinfo = mountinfo_read(), home[256];
 	struct mount_table *table = mount_table_parse(mountinfo);
 	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
 	struct member *m;
@@ -135,10 +135,12 @@ homes_mounts(struct members *members)
 		m->watchable = mount_table_watchable(table, m->home,
 		    mount != NULL ? &mount[i] : NULL);
 		m->reach = HOME_REACHED;
-		m->unsearchable = false;
 		if (landlock_home_servable(m->home))
 			continue;
 		m->reach = HOME_REFUSED;
+		log_warnx("member %s: home \"%s\" is not served: a worker "
+		    "reads only beneath an absolute home other than /",
+		    m->login, home_escaped(m, home, sizeof(home)));
 	}
 	homes_group(members, mount);
 	free(mount);
@@ -459,45 +461,32 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 	}
 }
 
-/* homes_check's answers: what each home is, the fd not kept. */
+/*
+ * homes_check's answers: what each home is, the fd not kept.  A home
+ * this account cannot search is logged with the command that opens it.
+ */
 static void
 surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 {
 	struct members *t = arg;
 	struct member *m = &t->v[i];
+	char home[256];
 
 	if (fd >= 0)
 		close(fd);
 	m->reach = (uint8_t)reach;
 	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
-	m->unsearchable = reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
-	    !(flags & HOME_SEARCHABLE);
-}
-
-/*
- * What the survey found wrong with m's home, if anything, in one warning:
- * a home this account cannot search, with the command that opens it; a
- * home never served; one that hung.
- */
-void
-home_warn(const struct member *m)
-{
-	char home[256];
-
-	if (m->unsearchable)
+	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
+	    !(flags & HOME_SEARCHABLE))
 		log_warnx("member %s: plan \"%s\" is out of reach of "
 		    "fingerd's account: its home is not searchable; to serve "
 		    "it: chmod o+x %s", m->login, m->plan,
 		    home_escaped(m, home, sizeof(home)));
-	else if (m->reach == HOME_REFUSED)
-		log_warnx("member %s: home \"%s\" is not served: a worker "
-		    "reads only beneath an absolute home other than /",
-		    m->login, home_escaped(m, home, sizeof(home)));
-	else if (m->reach == HOME_ROOT)
+	else if (reach == HOME_ROOT)
 		log_warnx("member %s: home \"%s\" is not served: it is the "
 		    "root directory", m->login,
 		    home_escaped(m, home, sizeof(home)));
-	else if (m->reach == HOME_HUNG)
+	else if (reach == HOME_HUNG)
 		log_warnx("member %s: home \"%s\" did not answer within "
 		    "%lld ms: served no plan until it does", m->login,
 		    home_escaped(m, home, sizeof(home)),
@@ -519,16 +508,13 @@ still_hung(const struct members *before, const struct member *m)
 /*
  * At each reading of the group, by the supervisor: the mounts, then
  * whether each home answers (a home the workers could not confine
- * themselves to is served "No Plan." without a look), then, if warn, a
- * warning for each home found wrong (fingerd -i warns of the one its
- * query names only, as it serves it: each connection reads the group).
- * A home that was hung in before is not tried again (each try leaves a
- * child held by it): the probes wait for it (homes_probe), and the
- * reading after one saw it answer passes no before.
+ * themselves to is served "No Plan." without a look).  A home that was
+ * hung in before is not tried again (each try leaves a child held by
+ * it): the probes wait for it (homes_probe), and the reading after one
+ * saw it answer passes no before.
  */
 void
-homes_check(struct members *members, const struct members *before,
-    bool warn)
+homes_check(struct members *members, const struct members *before)
 {
 	bool *pending = calloc(members->count + 1, sizeof(*pending));
 	size_t i;
@@ -546,8 +532,6 @@ homes_check(struct members *members, const struct members *before,
 	}
 	homes_open(members, pending, surveyed, members);
 	free(pending);
-	for (i = 0; warn && i < members->count; i++)
-		home_warn(&members->v[i]);
 }
 
 /* Whether a home missing or hung may answer later (homes_probe). */

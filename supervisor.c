@@ -180,7 +180,7 @@ table_pack(struct members *members, const struct members *before,
 {
 	void *table = NULL;
 
-	homes_check(members, before, true);
+	homes_check(members, before);
 	members_hidden_keep(members, served);
 	if (!members_render_list(members) ||
 	    (table = members_pack(members, len)) == NULL)
