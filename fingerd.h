@@ -512,7 +512,8 @@ int64_t		 counters_metrics_due(void);
  */
 enum home_reach {
 	HOME_REACHED,		/* opened: served (the default) */
-	HOME_MISSING,		/* could not be opened (gone, denied) */
+	HOME_MISSING,		/* could not be opened: not there */
+	HOME_DENIED,		/* a directory on its path not searchable */
 	HOME_HUNG,		/* did not answer within HOME_ANSWER_NS */
 	HOME_ROOT,		/* the root directory, however spelled */
 	HOME_REFUSED		/* not an absolute path, or / as a string */
@@ -531,6 +532,8 @@ enum home_reach {
 #define HOME_DIRECTORY		1u
 #define HOME_SEARCHABLE		2u
 #define HOME_HIDDEN		4u	/* it holds a .nofinger */
+/* HOME_DENIED's: how long the start of the home that cannot be searched. */
+#define HOME_DENIED_AT(flags)	((flags) >> 16)
 /* Or'd with a member's index a probe writes: its .nofinger came or went. */
 #define HOME_PROBE_HIDDEN	0x80000000u
 

@@ -160,6 +160,7 @@ struct home_answer {
 	uint32_t	 member;
 	uint8_t		 reach;		/* enum home_reach */
 	uint8_t		 flags;		/* HOME_DIRECTORY, ... HOME_HIDDEN */
+	uint16_t	 denied_at;	/* HOME_DENIED_AT */
 };
 
 static void
@@ -200,11 +201,36 @@ answer_send(int sock, const struct home_answer *a, int fd)
 }
 
 /*
+ * Where a home's path stops this account (its open failed with EACCES):
+ * the length of the first of its directories that it cannot search.
+ */
+static unsigned
+denied_at(const char *home)
+{
+	char path[PATH_MAX];
+	size_t i, len = strlen(home);
+
+	if (len >= sizeof(path) || len > 0xffff)
+		return 0;
+	memcpy(path, home, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (home[i] != '/' && home[i] != '\0')
+			continue;
+		path[i] = '\0';
+		if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0 &&
+		    errno == EACCES)
+			return (unsigned)i;
+		path[i] = home[i];
+	}
+	return 0;
+}
+
+/*
  * What opening home says, and its fd (O_PATH) when it is served, with
  * its flags: a directory this account cannot search (Debian 12's
- * adduser makes homes 0700) serves no plan; one that holds a .nofinger
- * (of any type; looked at as this account, as plans are) hides its
- * member.
+ * adduser makes homes 0700) serves no plan, nor does a home beneath one
+ * (HOME_DENIED, the flags saying which); one that holds a .nofinger (of
+ * any type; looked at as this account, as plans are) hides its member.
  */
 static enum home_reach
 home_reach(const char *home, const struct stat *root, int *fd,
@@ -217,8 +243,12 @@ home_reach(const char *home, const struct stat *root, int *fd,
 	*flags = 0;
 	if (!landlock_home_servable(home))
 		return HOME_REFUSED;
-	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0)
-		return HOME_MISSING;
+	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0) {
+		if (errno != EACCES)
+			return HOME_MISSING;
+		*flags = denied_at(home) << 16;
+		return HOME_DENIED;
+	}
 	if (fstat(*fd, &st) == 0)
 		reach = st.st_dev == root->st_dev && st.st_ino == root->st_ino ?
 		    HOME_ROOT : HOME_REACHED;
@@ -275,6 +305,7 @@ opener(int sock, const struct members *t, const bool *pending)
 		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd,
 		    &flags);
 		a.flags = (uint8_t)flags;
+		a.denied_at = (uint16_t)HOME_DENIED_AT(flags);
 		answer_send(sock, &a, fd);
 		if (fd >= 0)
 			close(fd);
@@ -411,7 +442,8 @@ answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
 			continue;
 		}
 		pending[a.member] = false;
-		fn(arg, a.member, (enum home_reach)a.reach, fd, a.flags);
+		fn(arg, a.member, (enum home_reach)a.reach, fd,
+		    a.flags | (unsigned)a.denied_at << 16);
 	}
 	return got == 0;
 }
@@ -462,6 +494,24 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 }
 
 /*
+ * A home beneath a directory this account cannot search: the directory,
+ * and the command that opens it (the whole home when the child could not
+ * tell which).
+ */
+static void
+denied_warn(const struct member *m, size_t at)
+{
+	char dir[256];
+
+	if (at == 0 || at > strlen(m->home))
+		at = strlen(m->home);
+	log_escape(dir, sizeof(dir), m->home, at);
+	log_warnx("member %s: plan \"%s\" is out of reach of fingerd's "
+	    "account: %s is not searchable; to serve it: chmod o+x %s",
+	    m->login, m->plan, dir, dir);
+}
+
+/*
  * homes_check's answers: what each home is, the fd not kept.  A home
  * this account cannot search is logged with the command that opens it.
  */
@@ -482,6 +532,8 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 		    "fingerd's account: its home is not searchable; to serve "
 		    "it: chmod o+x %s", m->login, m->plan,
 		    home_escaped(m, home, sizeof(home)));
+	else if (reach == HOME_DENIED)
+		denied_warn(m, HOME_DENIED_AT(flags));
 	else if (reach == HOME_ROOT)
 		log_warnx("member %s: home \"%s\" is not served: it is the "
 		    "root directory", m->login,
@@ -534,11 +586,12 @@ homes_check(struct members *members, const struct members *before)
 	free(pending);
 }
 
-/* Whether a home missing or hung may answer later (homes_probe). */
+/* Whether a home missing, denied or hung may answer later (homes_probe). */
 static bool
 unreached(const struct member *m)
 {
-	return m->reach == HOME_MISSING || m->reach == HOME_HUNG;
+	return m->reach == HOME_MISSING || m->reach == HOME_DENIED ||
+	    m->reach == HOME_HUNG;
 }
 
 /* How many homes were missing or hung. */
@@ -554,7 +607,8 @@ homes_unreached(const struct members *t)
 
 /*
  * In a child of the supervisor: tries each home that was missing, then
- * (with hung) each that did not answer, and writes to fd the index of
+ * each beneath a directory this account could not search, then (with
+ * hung) each that did not answer, and writes to fd the index of
  * the first that is there now, then exits.  A hung home holds it until
  * it answers: then it says so, which is the point.
  */
@@ -571,7 +625,7 @@ homes_probe(const struct members *t, int fd, bool with_hung)
 	if (stat("/", &root) != 0)
 		_exit(1);
 	for (pass = HOME_MISSING; pass <= (with_hung ? HOME_HUNG :
-	    HOME_MISSING); pass++)
+	    HOME_DENIED); pass++)
 		for (i = 0; i < t->count; i++) {
 			if (t->v[i].reach != pass || home_reach(t->v[i].home,
 			    &root, &home_fd, &flags) != HOME_REACHED)

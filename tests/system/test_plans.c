@@ -392,6 +392,42 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 }
 
 /*
+ * A home beneath a directory the daemon's account cannot search (its
+ * open fails, EACCES): one warning at the start that names the
+ * directory and the command that opens it, and the exchange logged
+ * why=denied, not why=missing with no warning; once it is opened, a new
+ * generation finds the home within the probes' two seconds and serves it.
+ */
+Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
+{
+	char closed[128], home[192], plan[256], pattern[1024];
+
+	skip_unless_root();
+	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
+	snprintf(home, sizeof(home), "%s/deep", closed);
+	cr_assert(mkdir(closed, 0700) == 0 && chmod(closed, 0700) == 0);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	snprintf(plan, sizeof(plan), "%s/.plan", home);
+	write_text(plan, "Deep down.\n");
+	passwd_append(&fx, "deep", 1024, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",deep");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(pattern, sizeof(pattern), "member deep: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: %s is not searchable; to "
+	    "serve it: chmod o\\+x %s$", home, closed, closed);
+	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	EXPECT("deep\r\n", "Login: deep\tName: deep\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"deep\" reply=no-plan why=denied end=ok ");
+	cr_assert_eq(chmod(closed, 0755), 0);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=[0-9]+ why=home-answered$", 1, WAIT_LOG_MS),
+	    "the home opened was not found");
+	EXPECT("deep\r\n", "Login: deep\tName: deep\r\nPlan:\r\n"
+	    "Deep down.\r\n");
+	stopped_cleanly();
+}
+
+/*
  * The same under -i (issue 21, 1), which never surveyed the homes: one
  * warning, with the path and the command that fixes it, at each start
  * (each exchange; the log begins anew at each here); none once fixed.
