@@ -532,7 +532,12 @@ enum home_reach {
 #define HOME_DIRECTORY		1u
 #define HOME_SEARCHABLE		2u
 #define HOME_HIDDEN		4u	/* it holds a .nofinger */
-/* HOME_DENIED's: how long the start of the home that cannot be searched. */
+#define HOME_DENIED_LINK	8u	/* denied at a symbolic link */
+/*
+ * HOME_DENIED's flags: how long the start of the home's path that cannot
+ * be searched is (0: no directory's mode denies it).
+ */
+#define HOME_DENIED_FLAGS(at)	((unsigned)(at) << 16)
 #define HOME_DENIED_AT(flags)	((flags) >> 16)
 /* Or'd with a member's index a probe writes: its .nofinger came or went. */
 #define HOME_PROBE_HIDDEN	0x80000000u

@@ -202,15 +202,19 @@ answer_send(int sock, const struct home_answer *a, int fd)
 
 /*
  * Where a home's path stops this account (its open failed with EACCES):
- * the length of the first of its directories that it cannot search.
+ * the length of the first of its directories that it cannot search, 0
+ * if none (a security module's refusal, a file system's own), and in
+ * *flags HOME_DENIED_LINK when that is a symbolic link (its target, or
+ * a directory on the way there, is the one to open).
  */
 static unsigned
-denied_at(const char *home)
+denied_at(const char *home, unsigned *flags)
 {
 	char path[PATH_MAX];
 	size_t i, len = strlen(home);
+	struct stat st;
 
-	if (len >= sizeof(path) || len > 0xffff)
+	if (len >= sizeof(path))
 		return 0;
 	memcpy(path, home, len + 1);
 	for (i = 1; i <= len; i++) {
@@ -218,8 +222,12 @@ denied_at(const char *home)
 			continue;
 		path[i] = '\0';
 		if (faccessat(AT_FDCWD, path, X_OK, AT_EACCESS) != 0 &&
-		    errno == EACCES)
+		    errno == EACCES) {
+			if (fstatat(AT_FDCWD, path, &st,
+			    AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				*flags |= HOME_DENIED_LINK;
 			return (unsigned)i;
+		}
 		path[i] = home[i];
 	}
 	return 0;
@@ -246,7 +254,7 @@ home_reach(const char *home, const struct stat *root, int *fd,
 	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0) {
 		if (errno != EACCES)
 			return HOME_MISSING;
-		*flags = denied_at(home) << 16;
+		*flags |= HOME_DENIED_FLAGS(denied_at(home, flags));
 		return HOME_DENIED;
 	}
 	if (fstat(*fd, &st) == 0)
@@ -443,7 +451,7 @@ answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
 		}
 		pending[a.member] = false;
 		fn(arg, a.member, (enum home_reach)a.reach, fd,
-		    a.flags | (unsigned)a.denied_at << 16);
+		    a.flags | HOME_DENIED_FLAGS(a.denied_at));
 	}
 	return got == 0;
 }
@@ -495,20 +503,33 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 
 /*
  * A home beneath a directory this account cannot search: the directory,
- * and the command that opens it (the whole home when the child could not
- * tell which).
+ * and the command that opens it; a symbolic link on the way, where the
+ * directory to open is on its target's path; no directory's mode, where
+ * no chmod would help.
  */
 static void
-denied_warn(const struct member *m, size_t at)
+denied_warn(const struct member *m, unsigned flags)
 {
-	char dir[256];
+	size_t at = HOME_DENIED_AT(flags);
+	char dir[1024];
 
-	if (at == 0 || at > strlen(m->home))
-		at = strlen(m->home);
+	if (at == 0 || at > strlen(m->home)) {
+		log_warnx("member %s: plan \"%s\" is out of reach of "
+		    "fingerd's account: its home cannot be opened, permission "
+		    "denied by no directory's mode (a security module, or the "
+		    "file system's own options)", m->login, m->plan);
+		return;
+	}
 	log_escape(dir, sizeof(dir), m->home, at);
-	log_warnx("member %s: plan \"%s\" is out of reach of fingerd's "
-	    "account: %s is not searchable; to serve it: chmod o+x %s",
-	    m->login, m->plan, dir, dir);
+	if (flags & HOME_DENIED_LINK)
+		log_warnx("member %s: plan \"%s\" is out of reach of "
+		    "fingerd's account: the symbolic link %s leads through a "
+		    "directory it cannot search; to serve it: chmod o+x that "
+		    "directory", m->login, m->plan, dir);
+	else
+		log_warnx("member %s: plan \"%s\" is out of reach of "
+		    "fingerd's account: %s is not searchable; to serve it: "
+		    "chmod o+x %s", m->login, m->plan, dir, dir);
 }
 
 /*
@@ -533,7 +554,7 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 		    "it: chmod o+x %s", m->login, m->plan,
 		    home_escaped(m, home, sizeof(home)));
 	else if (reach == HOME_DENIED)
-		denied_warn(m, HOME_DENIED_AT(flags));
+		denied_warn(m, flags);
 	else if (reach == HOME_ROOT)
 		log_warnx("member %s: home \"%s\" is not served: it is the "
 		    "root directory", m->login,
@@ -594,7 +615,7 @@ unreached(const struct member *m)
 	    m->reach == HOME_HUNG;
 }
 
-/* How many homes were missing or hung. */
+/* How many homes were missing, denied or hung. */
 size_t
 homes_unreached(const struct members *t)
 {
@@ -679,8 +700,8 @@ homes_hidden_probe(const struct members *t, int fd, bool remote,
 }
 
 /*
- * The supervisor's probes (homes_probes_*): homes missing or hung are
- * tried again every PROBE_INTERVAL_NS (homes_probe), by at most
+ * The supervisor's probes (homes_probes_*): homes missing, denied or
+ * hung are tried again every PROBE_INTERVAL_NS (homes_probe), by at most
  * PROBES_MAX children at once, one of them waiting for hung homes.
  * Every HIDDEN_INTERVAL_NS two more look for a .nofinger that came or
  * went (homes_hidden_probe), one in the local homes, one in the remote
@@ -700,7 +721,7 @@ homes_hidden_probe(const struct members *t, int fd, bool remote,
 #define HIDDEN_INTERVAL_NS	NS_PER_SECOND
 #define HIDDEN_STUCK_NS		(3 * NS_PER_SECOND)
 
-/* The next probe, while the table has homes missing or hung. */
+/* The next probe, while the table has homes missing, denied or hung. */
 static void
 probe_schedule(struct home_probes *p, const struct members *table)
 {
@@ -750,7 +771,7 @@ probe_start(struct home_probes *p, const struct members *table)
 	if (i == PROBES_MAX)
 		return;
 	if ((pid = probe_fork(p)) < 0) {
-		log_warn("cannot try the homes missing or hung again");
+		log_warn("cannot try the homes missing, denied or hung again");
 		return;
 	}
 	if (pid == 0)
@@ -863,8 +884,8 @@ homes_probes_next(const struct home_probes *p)
 }
 
 /*
- * What the probes wrote: *answered when a home missing or hung answers
- * now, *hidden when a .nofinger came or went.
+ * What the probes wrote: *answered when a home missing, denied or hung
+ * answers now, *hidden when a .nofinger came or went.
  */
 void
 homes_probes_read(struct home_probes *p, const struct members *table,

@@ -395,34 +395,50 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
  * A home beneath a directory the daemon's account cannot search (its
  * open fails, EACCES): one warning at the start that names the
  * directory and the command that opens it, and the exchange logged
- * why=denied, not why=missing with no warning; once it is opened, a new
- * generation finds the home within the probes' two seconds and serves it.
+ * why=denied, not why=missing with no warning.  A home reached through a
+ * symbolic link whose target is beneath it: the warning names the link,
+ * not a chmod of the link (which would change its target).  Once the
+ * directory is opened, a new generation finds the homes within the
+ * probes' two seconds and serves them.
  */
 Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 {
-	char closed[128], home[192], plan[256], pattern[1024];
+	char closed[128], home[192], plan[256], via[128], pattern[1024];
 
 	skip_unless_root();
 	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
 	snprintf(home, sizeof(home), "%s/deep", closed);
+	snprintf(via, sizeof(via), "%s/via", fx.dir);
 	cr_assert(mkdir(closed, 0700) == 0 && chmod(closed, 0700) == 0);
 	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	cr_assert_eq(symlink(home, via), 0);
 	snprintf(plan, sizeof(plan), "%s/.plan", home);
 	write_text(plan, "Deep down.\n");
 	passwd_append(&fx, "deep", 1024, home);
-	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",deep");
+	passwd_append(&fx, "viadeep", 1025, via);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",deep,viadeep");
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	snprintf(pattern, sizeof(pattern), "member deep: plan \"%s/\\.plan\" "
 	    "is out of reach of fingerd's account: %s is not searchable; to "
 	    "serve it: chmod o\\+x %s$", home, closed, closed);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
+	snprintf(pattern, sizeof(pattern), "member viadeep: plan \"%s/\\.plan\" "
+	    "is out of reach of fingerd's account: the symbolic link %s leads "
+	    "through a directory it cannot search; to serve it: chmod o\\+x "
+	    "that directory$", via, via);
+	cr_assert_eq(log_count(&fx, pattern), 1, "the link's warning, or not "
+	    "once");
 	EXPECT("deep\r\n", "Login: deep\tName: deep\r\n" NO_PLAN);
 	EXPECT_LOG("query=\"deep\" reply=no-plan why=denied end=ok ");
+	EXPECT("viadeep\r\n", "Login: viadeep\tName: viadeep\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"viadeep\" reply=no-plan why=denied end=ok ");
 	cr_assert_eq(chmod(closed, 0755), 0);
-	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	cr_assert(log_wait(&fx, "event=reload group=finger members=7 "
 	    "generation=[0-9]+ why=home-answered$", 1, WAIT_LOG_MS),
 	    "the home opened was not found");
 	EXPECT("deep\r\n", "Login: deep\tName: deep\r\nPlan:\r\n"
+	    "Deep down.\r\n");
+	EXPECT("viadeep\r\n", "Login: viadeep\tName: viadeep\r\nPlan:\r\n"
 	    "Deep down.\r\n");
 	stopped_cleanly();
 }
