@@ -158,9 +158,8 @@ homes_mounts(struct members *members)
 /* One answer of the child that opens the homes, with the fd if opened. */
 struct home_answer {
 	uint32_t	 member;
+	uint32_t	 flags;		/* HOME_DIRECTORY, ... HOME_DENIED_AT */
 	uint8_t		 reach;		/* enum home_reach */
-	uint8_t		 flags;		/* HOME_DIRECTORY, ... HOME_HIDDEN */
-	uint16_t	 denied_at;	/* HOME_DENIED_AT */
 };
 
 static void
@@ -312,8 +311,7 @@ opener(int sock, const struct members *t, const bool *pending)
 		a = (struct home_answer){ .member = (uint32_t)i };
 		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd,
 		    &flags);
-		a.flags = (uint8_t)flags;
-		a.denied_at = (uint16_t)HOME_DENIED_AT(flags);
+		a.flags = flags;
 		answer_send(sock, &a, fd);
 		if (fd >= 0)
 			close(fd);
@@ -450,8 +448,7 @@ answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
 			continue;
 		}
 		pending[a.member] = false;
-		fn(arg, a.member, (enum home_reach)a.reach, fd,
-		    a.flags | HOME_DENIED_FLAGS(a.denied_at));
+		fn(arg, a.member, (enum home_reach)a.reach, fd, a.flags);
 	}
 	return got == 0;
 }
