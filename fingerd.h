@@ -197,6 +197,7 @@ void		 fatal(int, const char *, ...)
 void		 fatalx(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3), noreturn));
 size_t		 log_escape(char *, size_t, const char *, size_t);
+bool		 log_whole(size_t);
 uint64_t	 log_lost(void);
 
 /* query.c: the RFC 1288 query grammar. */
@@ -548,6 +549,7 @@ typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 void	 homes_open(const struct members *, bool *, home_answer_fn *,
 	    void *);
 void	 homes_check(struct members *, const struct members *);
+void	 home_unserved_warn(const struct member *, enum home_reach);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);
 

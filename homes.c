@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,12 +107,44 @@ homes_group(struct members *members, const unsigned long *mount)
 	free(by);
 }
 
-/* The home, escaped for the log. */
+/*
+ * A member's field from the user database (login, home, plan), escaped
+ * for a warning into buf, ESCAPED_MAX bytes, as the log escapes a query:
+ * an NSS entry is not ours to trust, and a newline would forge a line.
+ * A field cut here is as long as a line, which log_whole() refuses.
+ */
+#define ESCAPED_MAX	PIPE_BUF
+
 static const char *
-home_escaped(const struct member *m, char *buf, size_t size)
+field(char *buf, const char *s, size_t len)
 {
-	log_escape(buf, size, m->home, strlen(m->home));
+	log_escape(buf, ESCAPED_MAX, s, len);
 	return buf;
+}
+
+/*
+ * A home not served, for a reason of its own (HOME_REFUSED, HOME_ROOT,
+ * HOME_HUNG; the others say nothing here): the supervisor's
+ * survey and a worker confining itself (landlock.c) say so alike.
+ */
+void
+home_unserved_warn(const struct member *m, enum home_reach reach)
+{
+	char login[ESCAPED_MAX], home[ESCAPED_MAX];
+
+	field(login, m->login, strlen(m->login));
+	field(home, m->home, strlen(m->home));
+	if (reach == HOME_REFUSED)
+		log_warnx("member %s: home \"%s\" is not served: a worker "
+		    "reads only beneath an absolute home other than /", login,
+		    home);
+	else if (reach == HOME_ROOT)
+		log_warnx("member %s: home \"%s\" is not served: it is the "
+		    "root directory", login, home);
+	else if (reach == HOME_HUNG)
+		log_warnx("member %s: home \"%s\" did not answer within "
+		    "%lld ms: served no plan until it does", login, home,
+		    (long long)(HOME_ANSWER_NS / 1000000));
 }
 
 /*
@@ -124,7 +157,7 @@ home_escaped(const struct member *m, char *buf, size_t size)
 static void
 homes_mounts(struct members *members)
 {
-	char *mountinfo = mountinfo_read(), home[256];
+	char *mountinfo = mountinfo_read();
 	struct mount_table *table = mount_table_parse(mountinfo);
 	unsigned long *mount = calloc(members->count + 1, sizeof(*mount));
 	struct member *m;
@@ -138,9 +171,7 @@ homes_mounts(struct members *members)
 		if (landlock_home_servable(m->home))
 			continue;
 		m->reach = HOME_REFUSED;
-		log_warnx("member %s: home \"%s\" is not served: a worker "
-		    "reads only beneath an absolute home other than /",
-		    m->login, home_escaped(m, home, sizeof(home)));
+		home_unserved_warn(m, HOME_REFUSED);
 	}
 	homes_group(members, mount);
 	free(mount);
@@ -499,6 +530,38 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 }
 
 /*
+ * A plan out of reach of this account: why (fmt, its paths escaped),
+ * then fix, the escaped path that chmod o+x opens, if any.  The command
+ * is given only in a line the log writes whole: cut, it would name
+ * another directory (why and fix cut at ESCAPED_MAX make a line as long).
+ */
+static void __attribute__((format(printf, 3, 4)))
+out_of_reach(const struct member *m, const char *fix, const char *fmt, ...)
+{
+	static const char command[] = "; to serve it: chmod o+x ";
+	char login[ESCAPED_MAX], plan[ESCAPED_MAX], why[ESCAPED_MAX];
+	char line[ESCAPED_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	n = snprintf(line, sizeof(line), "member %s: plan \"%s\" is out of "
+	    "reach of fingerd's account: %s",
+	    field(login, m->login, strlen(m->login)),
+	    field(plan, m->plan, strlen(m->plan)), why);
+	if (fix == NULL)
+		log_warnx("%s", line);
+	else if (n >= 0 && log_whole((size_t)n + strlen(command) +
+	    strlen(fix)))
+		log_warnx("%s%s%s", line, command, fix);
+	else
+		log_warnx("%s; the command that serves it is too long for a "
+		    "line of the log", line);
+}
+
+/*
  * A home beneath a directory this account cannot search: the directory,
  * and the command that opens it; a symbolic link on the way, where the
  * directory to open is on its target's path; no directory's mode, where
@@ -508,25 +571,21 @@ static void
 denied_warn(const struct member *m, unsigned flags)
 {
 	size_t at = HOME_DENIED_AT(flags);
-	char dir[1024];
+	char dir[ESCAPED_MAX];
 
 	if (at == 0 || at > strlen(m->home)) {
-		log_warnx("member %s: plan \"%s\" is out of reach of "
-		    "fingerd's account: its home cannot be opened, permission "
+		out_of_reach(m, NULL, "its home cannot be opened, permission "
 		    "denied by no directory's mode (a security module, or the "
-		    "file system's own options)", m->login, m->plan);
+		    "file system's own options)");
 		return;
 	}
-	log_escape(dir, sizeof(dir), m->home, at);
+	field(dir, m->home, at);
 	if (flags & HOME_DENIED_LINK)
-		log_warnx("member %s: plan \"%s\" is out of reach of "
-		    "fingerd's account: the symbolic link %s leads through a "
+		out_of_reach(m, NULL, "the symbolic link %s leads through a "
 		    "directory it cannot search; to serve it: chmod o+x that "
-		    "directory", m->login, m->plan, dir);
+		    "directory", dir);
 	else
-		log_warnx("member %s: plan \"%s\" is out of reach of "
-		    "fingerd's account: %s is not searchable; to serve it: "
-		    "chmod o+x %s", m->login, m->plan, dir, dir);
+		out_of_reach(m, dir, "%s is not searchable", dir);
 }
 
 /*
@@ -538,7 +597,7 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 {
 	struct members *t = arg;
 	struct member *m = &t->v[i];
-	char home[256];
+	char home[ESCAPED_MAX];
 
 	if (fd >= 0)
 		close(fd);
@@ -546,21 +605,12 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
-		log_warnx("member %s: plan \"%s\" is out of reach of "
-		    "fingerd's account: its home is not searchable; to serve "
-		    "it: chmod o+x %s", m->login, m->plan,
-		    home_escaped(m, home, sizeof(home)));
+		out_of_reach(m, field(home, m->home, strlen(m->home)),
+		    "its home is not searchable");
 	else if (reach == HOME_DENIED)
 		denied_warn(m, flags);
-	else if (reach == HOME_ROOT)
-		log_warnx("member %s: home \"%s\" is not served: it is the "
-		    "root directory", m->login,
-		    home_escaped(m, home, sizeof(home)));
-	else if (reach == HOME_HUNG)
-		log_warnx("member %s: home \"%s\" did not answer within "
-		    "%lld ms: served no plan until it does", m->login,
-		    home_escaped(m, home, sizeof(home)),
-		    (long long)(HOME_ANSWER_NS / 1000000));
+	else
+		home_unserved_warn(m, reach);
 }
 
 /* Whether m's home, the same in before, did not answer there. */

@@ -144,7 +144,6 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 {
 	struct allowing *a = arg;
 	struct member *m = &a->members->v[i];
-	char home[256];
 
 	if (fd >= 0 && reach == HOME_REACHED) {
 		allow_fd(a->ruleset, fd, flags & HOME_DIRECTORY, m->home);
@@ -154,14 +153,7 @@ home_answered(void *arg, size_t i, enum home_reach reach, int fd,
 		close(fd);
 	m->reach = (uint8_t)reach;
 	a->missed = true;
-	log_escape(home, sizeof(home), m->home, strlen(m->home));
-	if (reach == HOME_ROOT)
-		log_warnx("member %s: home \"%s\" is not served: it is the "
-		    "root directory", m->login, home);
-	else if (reach == HOME_HUNG)
-		log_warnx("member %s: home \"%s\" did not answer within "
-		    "%lld ms: served no plan until it does", m->login, home,
-		    (long long)(HOME_ANSWER_NS / 1000000));
+	home_unserved_warn(m, reach);
 }
 
 /*

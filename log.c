@@ -906,6 +906,13 @@ line_room(void)
 	return LOG_LINE_MAX - header_max - 1;
 }
 
+/* Whether a line of len bytes of text is written whole, not cut. */
+bool
+log_whole(size_t len)
+{
+	return len <= line_room();
+}
+
 /* How long log_escape() makes these bytes. */
 static size_t
 escaped_length(const char *src, size_t len)

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,98 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 	    "Deep down.\r\n");
 	EXPECT("viadeep\r\n", "Login: viadeep\tName: viadeep\r\nPlan:\r\n"
 	    "Deep down.\r\n");
+	stopped_cleanly();
+}
+
+/*
+ * A login and a home with control characters (an NSS entry is not ours
+ * to trust; a newline cannot be in a passwd line, an ESC, a TAB or a DEL
+ * can): the warning escapes each as the exchange's line escapes a query,
+ * wherever it names them, and no raw byte reaches the log.
+ */
+Test(daemon, a_warning_escapes_what_the_user_database_says)
+{
+	char closed[128], home[192], want[1024];
+	struct buffer line;
+
+	skip_unless_root();
+	snprintf(closed, sizeof(closed), "%s/clo\x1bsed", fx.dir);
+	snprintf(home, sizeof(home), "%s/t\tab", closed);
+	cr_assert(mkdir(closed, 0700) == 0 && chmod(closed, 0700) == 0);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	passwd_append(&fx, "de\x7fl", 1024, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",de\x7fl");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "out of reach"), 1);
+	cr_assert(log_find(&fx, "out of reach", &line));
+	snprintf(want, sizeof(want), "member de\\x7fl: plan "
+	    "\"%s/clo\\x1bsed/t\\x09ab/.plan\" is out of reach of fingerd's "
+	    "account: %s/clo\\x1bsed is not searchable; to serve it: "
+	    "chmod o+x %s/clo\\x1bsed", fx.dir, fx.dir, fx.dir);
+	cr_assert_str_eq(strstr(line.data, "member "), want);
+	buffer_free(&line);
+	stopped_cleanly();
+}
+
+/*
+ * Directories made beneath path (its own length len) until it is size
+ * bytes long, each name up to 200 bytes.
+ */
+static void
+directories_deepen(char *path, size_t len, size_t size)
+{
+	size_t name;
+
+	while (len < size) {
+		name = size - len - 1 < 200 ? size - len - 1 : 200;
+		path[len++] = '/';
+		memset(path + len, 'd', name);
+		len += name;
+		path[len] = '\0';
+		cr_assert(mkdir(path, 0755) == 0 && chmod(path, 0755) == 0,
+		    "mkdir: %s", strerror(errno));
+	}
+}
+
+/*
+ * Homes beneath a closed directory whose path makes the line too long
+ * for the log (PIPE_BUF) with the command: the warning says so and names
+ * no command, never a chmod of a path cut short (a parent directory).
+ * longdeep's line, its directory 1,400 bytes long, fits without the
+ * command: exact.  deepest's, its home near PATH_MAX, cannot fit: cut,
+ * it names no command either.
+ */
+Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
+{
+	char closed[PATH_MAX], home[PATH_MAX], deepest[PATH_MAX];
+	char want[2 * PATH_MAX];
+	struct buffer line;
+
+	skip_unless_root();
+	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
+	cr_assert(mkdir(closed, 0755) == 0);
+	directories_deepen(closed, strlen(closed), 1400);
+	memcpy(home, closed, sizeof(closed));
+	directories_deepen(home, strlen(home), 1450);
+	memcpy(deepest, home, sizeof(home));
+	directories_deepen(deepest, strlen(deepest), PATH_MAX - 100);
+	cr_assert_eq(chmod(closed, 0700), 0);
+	passwd_append(&fx, "longdeep", 1024, home);
+	passwd_append(&fx, "deepest", 1025, deepest);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",longdeep,deepest");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert(log_find(&fx, "member longdeep: plan", &line));
+	snprintf(want, sizeof(want), "member longdeep: plan \"%s/.plan\" is "
+	    "out of reach of fingerd's account: %s is not searchable; the "
+	    "command that serves it is too long for a line of the log", home,
+	    closed);
+	cr_assert_str_eq(strstr(line.data, "member "), want);
+	buffer_free(&line);
+	cr_assert(log_find(&fx, "member deepest: plan", &line));
+	cr_assert_null(strstr(line.data, "chmod"), "%s", line.data);
+	buffer_free(&line);
+	EXPECT("longdeep\r\n", "Login: longdeep\tName: longdeep\r\n" NO_PLAN);
+	EXPECT_LOG("query=\"longdeep\" reply=no-plan why=denied end=ok ");
 	stopped_cleanly();
 }
 
