@@ -596,14 +596,16 @@ part_opened_statted(struct context *ctx, struct client *c, int res)
 /*
  * What the log says of a member whose home the reading of the group did
  * not reach, in the words of a plan that could not be read: one that
- * hung "failed", one beneath a directory this account cannot search or
- * one never served (at /, or not absolute: the reading's warning names
- * it) "denied", one missing "missing".
+ * hung or that fingerd had no room to take "failed", one beneath a
+ * directory this account cannot search or one never served (at /, or
+ * not absolute: the reading's warning names it) "denied", one missing
+ * "missing".
  */
 static const char *
 unreached_why(enum home_reach reach)
 {
 	switch (reach) {
+	case HOME_FAILED:
 	case HOME_HUNG:
 		return "failed";
 	case HOME_DENIED:

@@ -515,6 +515,7 @@ enum home_reach {
 	HOME_REACHED,		/* opened: served (the default) */
 	HOME_MISSING,		/* could not be opened: not there */
 	HOME_DENIED,		/* a directory on its path not searchable */
+	HOME_FAILED,		/* opened, its fd not taken: no room for it */
 	HOME_HUNG,		/* did not answer within HOME_ANSWER_NS */
 	HOME_ROOT,		/* the root directory, however spelled */
 	HOME_REFUSED		/* not an absolute path, or / as a string */

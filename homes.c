@@ -124,8 +124,9 @@ field(char *buf, const char *s, size_t len)
 
 /*
  * A home not served, for a reason of its own (HOME_REFUSED, HOME_ROOT,
- * HOME_HUNG; the others say nothing here): the supervisor's
- * survey and a worker confining itself (landlock.c) say so alike.
+ * HOME_HUNG, HOME_FAILED; the others say nothing here): the
+ * supervisor's survey and a worker confining itself (landlock.c) say so
+ * alike.
  */
 void
 home_unserved_warn(const struct member *m, enum home_reach reach)
@@ -145,6 +146,10 @@ home_unserved_warn(const struct member *m, enum home_reach reach)
 		log_warnx("member %s: home \"%s\" did not answer within "
 		    "%lld ms: served no plan until it does", login, home,
 		    (long long)(HOME_ANSWER_NS / 1000000));
+	else if (reach == HOME_FAILED)
+		log_warnx("member %s: home \"%s\" was opened, but this "
+		    "process had no room for its descriptor (RLIMIT_NOFILE): "
+		    "served no plan until one has", login, home);
 }
 
 /*
@@ -416,12 +421,15 @@ answer_receive(int sock, pid_t pid, struct home_answer *a, int *fd,
 		cmsg = CMSG_FIRSTHDR(&msg);
 		if (cmsg != NULL && cmsg->cmsg_type == SCM_RIGHTS)
 			memcpy(fd, CMSG_DATA(cmsg), sizeof(int));
-		/* A home opened came with its fd (unless we had no room). */
+		/*
+		 * A home opened came with its fd, unless this process had no
+		 * room for it (MSG_CTRUNC): fingerd's failure, not the home's.
+		 */
 		if (a->reach == HOME_REACHED && a->member != HELLO &&
 		    send(sock, "", 1, MSG_NOSIGNAL) != 1)
 			return 0;
 		if (a->reach == HOME_REACHED && *fd < 0)
-			a->reach = HOME_MISSING;
+			a->reach = HOME_FAILED;
 		return 1;
 	}
 	return -1;
@@ -654,15 +662,18 @@ homes_check(struct members *members, const struct members *before)
 	free(pending);
 }
 
-/* Whether a home missing, denied or hung may answer later (homes_probe). */
+/*
+ * Whether a home missing, denied, not taken or hung may answer later
+ * (homes_probe).
+ */
 static bool
 unreached(const struct member *m)
 {
 	return m->reach == HOME_MISSING || m->reach == HOME_DENIED ||
-	    m->reach == HOME_HUNG;
+	    m->reach == HOME_FAILED || m->reach == HOME_HUNG;
 }
 
-/* How many homes were missing, denied or hung. */
+/* How many homes were missing, denied, not taken or hung. */
 size_t
 homes_unreached(const struct members *t)
 {
@@ -675,10 +686,11 @@ homes_unreached(const struct members *t)
 
 /*
  * In a child of the supervisor: tries each home that was missing, then
- * each beneath a directory this account could not search, then (with
- * hung) each that did not answer, and writes to fd the index of
- * the first that is there now, then exits.  A hung home holds it until
- * it answers: then it says so, which is the point.
+ * each beneath a directory this account could not search, then each
+ * opened but not taken, then (with hung) each that did not answer, and
+ * writes to fd the index of the first that is there now, then exits.
+ * A hung home holds it until it answers: then it says so, which is the
+ * point.
  */
 static void __attribute__((noreturn))
 homes_probe(const struct members *t, int fd, bool with_hung)
@@ -693,7 +705,7 @@ homes_probe(const struct members *t, int fd, bool with_hung)
 	if (stat("/", &root) != 0)
 		_exit(1);
 	for (pass = HOME_MISSING; pass <= (with_hung ? HOME_HUNG :
-	    HOME_DENIED); pass++)
+	    HOME_FAILED); pass++)
 		for (i = 0; i < t->count; i++) {
 			if (t->v[i].reach != pass || home_reach(t->v[i].home,
 			    &root, &home_fd, &flags) != HOME_REACHED)

@@ -670,16 +670,19 @@ table_served(const struct supervisor *s, const void *table, size_t len)
 
 /*
  * The group again (why: SIGHUP, the user database followed, a home that
- * answered), in a new generation: always on SIGHUP, otherwise only when
- * what the workers serve changed, so that a reading that finds nothing
- * new costs no worker.  The workers still starting with an older table
- * are told to stop at once.
+ * answered), in a new generation: always on SIGHUP and when a worker
+ * missed a home the table has (it serves less than the table: a home
+ * that answered it late, or whose descriptor it had no room for),
+ * otherwise only when what the workers serve changed, so that a reading
+ * that finds nothing new costs no worker.  The workers still starting
+ * with an older table are told to stop at once.
  */
 static void
 reload(struct supervisor *s, const char *why)
 {
 	const char *group = s->options->group, *failed;
-	bool forced = strcmp(why, "sighup") == 0;
+	bool forced = strcmp(why, "sighup") == 0 ||
+	    strcmp(why, "home-missed") == 0;
 	struct members *t;
 	size_t i, len;
 	void *packed;

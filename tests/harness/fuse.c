@@ -40,9 +40,9 @@ write_text(const char *path, const char *text)
 	close(fd);
 }
 
-/* A field of /proc/pid/status ("Tgid:", "PPid:"), or -1. */
-static long
-status_field(pid_t pid, const char *name)
+/* A field of /proc/pid/status ("Tgid:", "PPid:", "Uid:"), or -1. */
+long
+status_number(pid_t pid, const char *name)
 {
 	char path[64], line[256];
 	long value = -1;
@@ -67,13 +67,13 @@ status_field(pid_t pid, const char *name)
 static bool
 daemons(pid_t tid, bool workers)
 {
-	pid_t pids[16], process = (pid_t)status_field(tid, "Tgid:");
+	pid_t pids[16], process = (pid_t)status_number(tid, "Tgid:");
 	size_t i, n = daemon_workers(&fx, pids, 16);
 
 	for (i = 0; i < n && i < 16; i++)
 		if (pids[i] == process)
 			return workers;
-	return !workers && status_field(process, "PPid:") == fx.pid;
+	return !workers && status_number(process, "PPid:") == fx.pid;
 }
 
 /*
@@ -96,6 +96,34 @@ slowfs_held(bool workers)
 			held += daemons((pid_t)tid, workers);
 	fclose(f);
 	return held;
+}
+
+/*
+ * The worker whose child (the one that opens the homes as the worker
+ * confines itself) slowfs holds a request of now, or 0.
+ */
+pid_t
+slowfs_held_worker(void)
+{
+	char path[300];
+	unsigned received, all;
+	pid_t worker = 0;
+	long tid, parent;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s.count", control);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%u %u", &received, &all) == 2)
+		while (worker == 0 && fscanf(f, "%ld", &tid) == 1) {
+			parent = status_number((pid_t)status_number((pid_t)tid,
+			    "Tgid:"), "PPid:");
+			if (parent > 0 && parent != fx.pid &&
+			    status_number((pid_t)parent, "PPid:") == fx.pid)
+				worker = (pid_t)parent;
+		}
+	fclose(f);
+	return worker;
 }
 
 /* slowfs's count: requests received, and those the workers hold now. */

@@ -283,6 +283,8 @@ void	 write_text(const char *, const char *);
 void	 slowfs_mount(void);
 void	 slowfs_end(void);
 unsigned slowfs_held(bool);
+pid_t	 slowfs_held_worker(void);
+long	 status_number(pid_t, const char *);
 void	 slowfs_count(unsigned *, unsigned *);
 bool	 slowfs_holds(unsigned);
 
