@@ -505,7 +505,7 @@ directories_deepen(char *path, size_t len, size_t size)
 Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
 {
 	char closed[PATH_MAX], home[PATH_MAX], deepest[PATH_MAX];
-	char want[2 * PATH_MAX];
+	char want[2 * PATH_MAX + 256];
 	struct buffer line;
 
 	skip_unless_root();
