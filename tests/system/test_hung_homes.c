@@ -553,32 +553,22 @@ zoe_plan_long(size_t *len)
 }
 
 /*
- * A plan too long for the cache to keep (an entry is at most an eighth
- * of it, 4 MiB, and three MiB converted may take twice that) is
- * streamed: a chunk of 16 KiB read, then sent (16,640 bytes of
- * huge_text's lines, converted), and the next read.  zoe's home hangs
- * in the middle of it, a read held: at -t her connection is reset, after
- * the chunks sent before the hang (the Login and Plan lines, then whole
- * chunks), and never ended by a FIN, which would make the part look
- * like her whole plan.  The log says so, with the bytes sent; once her
- * home answers, her next query gets her whole plan.
+ * The reply to zoe's query on fd (sent at start, her plan zoe_plan_long's,
+ * want) stalls in a send, and her home hangs after its first chunk: the
+ * chunks read before come, then at -t 3 a reset, never an EOF.  The
+ * bytes that came: the Login and Plan lines and whole chunks of 16,640
+ * bytes (huge_text's 64-byte lines, 16 KiB read at once, converted), as
+ * the log line says; the read is held still.
  */
-Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
+static void
+plan_cut_reset(int fd, double start, const char *want, size_t want_len)
 {
 	const size_t head = sizeof(LOGIN_ZOE "Plan:\r\n") - 1;
-	struct buffer b = { 0 }, whole;
-	char pattern[256], *want;
-	size_t want_len;
-	double start, took;
-	int fd, ret, error;
+	struct buffer b = { 0 };
+	char pattern[256];
+	double took;
+	int ret, error;
 
-	on_slowfs(FIXTURE_MEMBERS ",zoe");
-	want = zoe_plan_long(&want_len);
-	daemon_start(&fx, "-B", SERVER, "-t", "3", "-m", "8388608", NULL);
-	/* a small window: the reply stalls in a send, the file not read */
-	cr_assert((fd = client_connect_small(SERVER, fx.port, 4096)) >= 0);
-	start = now_seconds();
-	client_send(fd, "zoe\r\n", 5);
 	cr_assert_eq(client_read(fd, &b, 1, WAIT_REPLY_MS), 1,
 	    "no byte of zoe's reply");
 	write_text(control, "hang");
@@ -600,6 +590,34 @@ Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
 	    "ms=[0-9]+\\.[0-9]{3}$", b.len);
 	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), "no line %s",
 	    pattern);
+	buffer_free(&b);
+}
+
+/*
+ * A plan too long for the cache to keep (an entry is at most an eighth
+ * of it, 4 MiB, and three MiB converted may take twice that) is
+ * streamed: a chunk read, then sent, then the next read.  zoe's home
+ * hangs in the middle of it, a read held: at -t her connection is reset
+ * after the chunks sent before the hang (plan_cut_reset), and never
+ * ended by a FIN, which would make the part look like her whole plan.
+ * Once her home answers, her next query gets her whole plan.
+ */
+Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
+{
+	struct buffer whole;
+	size_t want_len;
+	double start;
+	char *want;
+	int fd;
+
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
+	want = zoe_plan_long(&want_len);
+	daemon_start(&fx, "-B", SERVER, "-t", "3", "-m", "8388608", NULL);
+	/* a small window: the reply stalls in a send, the file not read */
+	cr_assert((fd = client_connect_small(SERVER, fx.port, 4096)) >= 0);
+	start = now_seconds();
+	client_send(fd, "zoe\r\n", 5);
+	plan_cut_reset(fd, start, want, want_len);
 	close(fd);
 	write_text(control, "");	/* it answers again */
 	cr_assert_eq(finger(SERVER, fx.port, "zoe\r\n", 5, &whole), 0);
@@ -609,7 +627,6 @@ Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
 	cr_assert_eq(log_count(&fx, "query=\"zoe\""), 2,
 	    "an exchange logged twice");
 	buffer_free(&whole);
-	buffer_free(&b);
 	free(want);
 	stopped_cleanly();
 	slowfs_end();
