@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -629,5 +630,32 @@ Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
 	buffer_free(&whole);
 	free(want);
 	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * The same with -i, the connection its stdin and stdout as inetd gives
+ * it: reset at -t all the same, though the process, a thread of it held
+ * by the file system, cannot exit until it answers; then it exits 0.
+ */
+Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
+{
+	size_t want_len;
+	double start;
+	char *want;
+	int fd, status;
+
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
+	want = zoe_plan_long(&want_len);
+	start = now_seconds();
+	fd = inetd_start(&fx, "zoe\r\n", "-i", "-t", "3", "-m", "8388608",
+	    NULL);
+	plan_cut_reset(fd, start, want, want_len);
+	close(fd);
+	write_text(control, "");	/* it answers again */
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "fingerd -i: status %#x", status);
+	free(want);
 	slowfs_end();
 }
