@@ -529,7 +529,6 @@ Test(pressure, a_read_error_is_not_cached)
 	slowfs_end();
 }
 
-
 /* zoe's plan of three MiB, on slowfs; the reply to her, in *len. */
 #define LOGIN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\n"
 #define ZOE_PLAN_LONG	(3 << 20)
@@ -555,8 +554,8 @@ zoe_plan_long(size_t *len)
 
 /*
  * The reply to zoe's query on fd (sent at start, her plan zoe_plan_long's,
- * want) stalls in a send, and her home hangs after its first chunk: the
- * chunks read before come, then at -t 3 a reset, never an EOF.  The
+ * want) stalls in a send, and her home hangs once its first bytes came:
+ * the chunks read before come, then at -t 3 a reset, never an EOF.  The
  * bytes that came: the Login and Plan lines and whole chunks of 16,640
  * bytes (huge_text's 64-byte lines, 16 KiB read at once, converted), as
  * the log line says; the read is held still.
@@ -596,12 +595,13 @@ plan_cut_reset(int fd, double start, const char *want, size_t want_len)
 
 /*
  * A plan too long for the cache to keep (an entry is at most an eighth
- * of it, 4 MiB, and three MiB converted may take twice that) is
- * streamed: a chunk read, then sent, then the next read.  zoe's home
- * hangs in the middle of it, a read held: at -t her connection is reset
- * after the chunks sent before the hang (plan_cut_reset), and never
- * ended by a FIN, which would make the part look like her whole plan.
- * Once her home answers, her next query gets her whole plan.
+ * of it, 4 MiB, and three MiB converted may take twice that; -m 8 MiB,
+ * as the default would cut it to one) is streamed: a chunk read, then
+ * sent, then the next read.  zoe's home hangs in the middle of it, a
+ * read held: at -t her connection is reset after the chunks sent before
+ * the hang (plan_cut_reset), and never ended by a FIN, which would make
+ * the part look like her whole plan.  Once her home answers, her next
+ * query gets her whole plan.
  */
 Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
 {
