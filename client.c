@@ -30,8 +30,8 @@
  *
  * A request on the plan cannot be cancelled once a file system holds it:
  * a timer at the deadline (OP_DEADLINE), set before the first, ends the
- * connection then (shut down, logged, its address uncounted), and the
- * slot is left when the file system gives the request back.  So that a
+ * connection then (reset and closed, logged, its address uncounted), and
+ * the slot is left when the file system gives the request back.  So that a
  * file system that hangs holds few slots past their deadlines, the
  * requests on one member's files take turns (turns.c): a few at once,
  * the rest waiting in order, each at most until its deadline, when it
@@ -221,16 +221,19 @@ on_file(const struct client *c)
 }
 
 static void	client_finish(struct context *, struct client *);
+static void	socket_close(struct context *, struct client *);
 
 /*
  * Ends the exchange now, not at a request's completion: at its deadline,
- * or to make room.  The socket shut down completes a request on it at
- * once; a request on a file may not come back for long, so a client that
- * waits on a file system (a request held, or its turn) is logged now,
- * and one waiting for its turn waits no more.  True when nothing is in
- * flight: the slot is to be left (client_leave) by the caller, or, in
- * the handling of a completion of c's, when that is over
- * (client_complete).
+ * or to make room.  A client that waits on a file system (a request
+ * held, or its turn) has no request on its socket: the socket is reset
+ * and closed now (a FIN would end a plan cut short as if it were
+ * whole), the exchange logged, and one waiting for its turn waits no
+ * more; its slot stays taken until the file system gives its request
+ * back.  Otherwise the socket is shut down, which completes the request
+ * on it at once.  True when nothing is in flight: the slot is to be
+ * left (client_leave) by the caller, or, in the handling of a
+ * completion of c's, when that is over (client_complete).
  */
 static bool
 client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
@@ -238,9 +241,12 @@ client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
 	bool held = on_file(c);
 
 	client_end(c, e);
-	shutdown(c->fd, SHUT_RDWR);
-	if (held)
+	if (held) {
+		socket_close(ctx, c);
 		client_finish(ctx, c);
+	} else {
+		shutdown(c->fd, SHUT_RDWR);
+	}
 	if (c->turn.waiting)
 		turns_forgo(&ctx->turns, &c->turn);
 	return c->inflight == 0;
@@ -862,18 +868,24 @@ client_finish(struct context *ctx, struct client *c)
  * A connection ended by its deadline or evicted is reset (SO_LINGER of
  * 0, as nginx's reset_timedout_connection does): the kernel frees it and
  * whatever of the reply it holds at once, instead of sending that on to
- * a client that does not read, past the deadline, for minutes.  Any
- * other end is a FIN, after the whole reply (client_replied).
+ * a client that does not read, past the deadline, for minutes, and the
+ * client sees an error, not a reply cut short that looks whole.  Any
+ * other end is a FIN, after the whole reply (client_replied).  No
+ * request may wait on the socket.  Once closed, its number may be
+ * another file's: fd is -1 from then.
  */
 static void
-socket_close(struct context *ctx, const struct client *c)
+socket_close(struct context *ctx, struct client *c)
 {
 	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
 
+	if (c->fd < 0)
+		return;		/* closed at its cut (client_cut) */
 	if (c->end == E_TIMEOUT || c->end == E_EVICTED)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
 		    sizeof(reset));
 	engine_close_socket(ctx->engine, c->fd);
+	c->fd = -1;
 }
 
 static void

@@ -48,9 +48,10 @@ enum client_state {
 };
 
 /*
- * A client slot.  It owns fd and file_fd (closed in client_leave), holds
- * a reference on members and, while a plan is sent, a plan_buffer; with
- * /W, its head.
+ * A client slot.  It owns fd and file_fd (closed in client_leave; fd
+ * at once when the connection is cut while a file system holds the
+ * slot, and -1 from then), holds a reference on members and, while a
+ * plan is sent, a plan_buffer; with /W, its head.
  */
 struct client {
 	SLIST_ENTRY(client)	 free_link;	/* while free */
@@ -58,7 +59,7 @@ struct client {
 	uint32_t		 serial;	/* in its tags */
 	enum client_state	 state;
 	unsigned		 inflight;	/* SQEs whose CQE is due */
-	int			 fd;
+	int			 fd;		/* -1 when closed */
 	int			 file_fd;	/* -1 when closed */
 	bool			 linger;	/* input may be left unread */
 	uint8_t			 cut;		/* CUT_PLAN, CUT_PGPKEY */

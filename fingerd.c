@@ -403,6 +403,29 @@ inetd_logging(void)
 	(void)log_syslog(true);
 }
 
+/*
+ * inetd hands over the connection as stdout too: stdout leaves it (for
+ * /dev/null), so that stdin is its only descriptor, and its close ends
+ * it at once.  A reset at the deadline would otherwise wait for the
+ * process's exit, which a file system that holds a read of the plan
+ * holds too (client.c's client_cut).  Stderr, if the connection, is
+ * syslog's by now (inetd_logging).
+ */
+static void
+inetd_stdout_leave(void)
+{
+	struct stat in, out;
+	int fd;
+
+	if (fstat(STDIN_FILENO, &in) != 0 || fstat(STDOUT_FILENO, &out) != 0 ||
+	    in.st_dev != out.st_dev || in.st_ino != out.st_ino)
+		return;
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
+	    dup2(fd, STDOUT_FILENO) < 0)
+		fatal(EX_OSERR, "-i: /dev/null as stdout");
+	close(fd);
+}
+
 /* -l: syslog from the start, or a clear line and no start at all. */
 static void
 syslog_open(void)
@@ -486,6 +509,7 @@ inetd(struct options *o)
 	char why[256];
 
 	inetd_logging();
+	inetd_stdout_leave();
 	o->clients = 1;
 	privileges_plan(o->user, &privileges);
 	log_stderr_nonblocking();

@@ -461,21 +461,18 @@ struct call_range {
 #define RANGES_MAX	4
 
 /*
- * fingerd -i as inetd runs it, on one connection from 127.0.0.1 that
+ * fingerd -i as inetd starts it, on one connection from 127.0.0.1 that
  * sent query: the socket its stdin and stdout, its log the fixture's.
- * The flags (a NULL-terminated list) must hold -i.  Returns the exit
- * status as daemon_run() does, the reply in *reply and the time from
- * the start to the exit in *took.
+ * The flags must hold -i.  Returns the client's end of the connection,
+ * the daemon running; *start is when it was started.
  */
-int
-inetd_finger(struct fixture *f, const char *query, struct buffer *reply,
-    double *took, ...)
+static int
+inetd_spawn(struct fixture *f, const char *query, double *start,
+    va_list ap)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof(sin);
-	int listener, client, served, stdio[3], status;
-	double start;
-	va_list ap;
+	int listener, client, served, stdio[3];
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	cr_assert((listener = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
@@ -491,13 +488,44 @@ inetd_finger(struct fixture *f, const char *query, struct buffer *reply,
 	    O_CLOEXEC, 0644)) >= 0);
 	f->stdio = stdio;
 	client_send(client, query, strlen(query));
-	start = now_seconds();
-	va_start(ap, took);
+	*start = now_seconds();
 	daemon_spawn(f, false, ap);
-	va_end(ap);
 	close(served);
 	close(stdio[2]);
 	f->stdio = NULL;
+	return client;
+}
+
+/* The same, for a test that reads the reply as it comes. */
+int
+inetd_start(struct fixture *f, const char *query, ...)
+{
+	double start;
+	va_list ap;
+	int client;
+
+	va_start(ap, query);
+	client = inetd_spawn(f, query, &start, ap);
+	va_end(ap);
+	return client;
+}
+
+/*
+ * fingerd -i run to its exit (inetd_spawn).  Returns the exit status as
+ * daemon_run() does, the reply in *reply and the time from the start to
+ * the exit in *took.
+ */
+int
+inetd_finger(struct fixture *f, const char *query, struct buffer *reply,
+    double *took, ...)
+{
+	int client, status;
+	double start;
+	va_list ap;
+
+	va_start(ap, took);
+	client = inetd_spawn(f, query, &start, ap);
+	va_end(ap);
 	if ((status = daemon_wait(f, WAIT_EXIT_MS)) == -1)
 		daemon_stop(f, SIGKILL);
 	else

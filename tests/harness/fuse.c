@@ -61,8 +61,9 @@ status_number(pid_t pid, const char *name)
 }
 
 /*
- * Whether thread tid is of one of the daemon's workers (or, not
- * workers, of the supervisor's other children: its looks at the homes).
+ * Whether thread tid is of one of the daemon's workers (fingerd -i: of
+ * the daemon itself, which looks at no home as a supervisor), or, not
+ * workers, of the supervisor's other children: its looks at the homes.
  */
 static bool
 daemons(pid_t tid, bool workers)
@@ -70,6 +71,8 @@ daemons(pid_t tid, bool workers)
 	pid_t pids[16], process = (pid_t)status_number(tid, "Tgid:");
 	size_t i, n = daemon_workers(&fx, pids, 16);
 
+	if (process == fx.pid)
+		return workers;
 	for (i = 0; i < n && i < 16; i++)
 		if (pids[i] == process)
 			return workers;

@@ -206,6 +206,8 @@ void	 daemon_launch(struct fixture *, ...) __attribute__((sentinel));
 int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
 int	 inetd_finger(struct fixture *, const char *, struct buffer *,
 	    double *, ...) __attribute__((sentinel));
+int	 inetd_start(struct fixture *, const char *, ...)
+	    __attribute__((sentinel));
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);

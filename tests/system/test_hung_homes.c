@@ -9,6 +9,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -76,7 +77,7 @@ fds_become(pid_t pid, size_t n)
 /*
  * zoe's home stops answering (getattr, open and read hang) while her
  * query is in flight: alice is answered at once all the same; zoe's
- * connection is ended at -t, with nothing sent; once the file system
+ * connection is reset at -t, with nothing sent; once the file system
  * answers, the worker holds no more than before, and zoe is served.
  */
 Test(pressure, a_home_that_hangs_holds_only_its_own_client)
@@ -85,7 +86,7 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	double start, took;
 	size_t base;
 	pid_t worker;
-	int fd;
+	int fd, ret;
 
 	if (under_valgrind() && engine_epoll())
 		cr_skip_test("valgrind runs one thread at a time and keeps it "
@@ -109,18 +110,19 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	cr_assert_lt(took, LATENCY(UNHELD_S), "alice waited %.3f s", took);
 	figure("alice's reply while zoe's home hangs", took * 1000, "ms",
 	    "< 100 ms");
-	if (client_read_all(fd, &b, WAIT_REPLY_MS) != 0) {
+	if ((ret = client_read_all(fd, &b, WAIT_REPLY_MS)) != -1 ||
+	    errno != ECONNRESET) {
 		struct buffer log;
 
 		log_read(&fx, &log);
-		cr_assert_fail("zoe's connection not ended: %s; log:\n%s",
-		    strerror(errno), log.data);
+		cr_assert_fail("zoe's connection not reset: %s; log:\n%s",
+		    ret == 0 ? "EOF" : strerror(errno), log.data);
 	}
 	took = now_seconds() - start;
 	assert_reply(&b, "", "to zoe while her home hangs");
 	cr_assert(took >= 2.9 && took < 3.0 + LATENCY(0.5),
-	    "zoe's connection ended after %.2f s, -t is 3", took);
-	figure("zoe's connection ended, her home hung, -t 3", took, "s",
+	    "zoe's connection reset after %.2f s, -t is 3", took);
+	figure("zoe's connection reset, her home hung, -t 3", took, "s",
 	    "2.9 to 3.5 s");
 	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=timeout ", 1,
 	    WAIT_LOG_MS), "zoe's exchange not logged at its deadline");
@@ -223,12 +225,36 @@ replies_expect(const int *fds, size_t n, const char *want, const char *what)
 }
 
 /*
+ * Each of the n connections at fds is reset, with nothing sent (a FIN
+ * would say the reply was whole); closed.
+ */
+static void
+resets_expect(const int *fds, size_t n, const char *what)
+{
+	struct buffer b = { 0 };
+	size_t i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		b.len = 0;
+		ret = client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		cr_assert(ret == -1 && errno == ECONNRESET, "connection %zu "
+		    "not reset (%s): %s", i, what, ret == 0 ? "EOF" :
+		    strerror(errno));
+		assert_bytes(&b, "", 0, what);
+		close(fds[i]);
+	}
+	free(b.data);
+}
+
+/*
  * The n connections at fds, whose queries came while a file system hung,
- * end at -t with nothing sent, each logged; held of them keep their
- * requests, and their slots, until it answers: slowfs holds that many,
- * the worker that many sockets more than base.  alice, on another file
- * system, is answered at once all the while.  Then the file system
- * answers, and the worker holds base again.
+ * are reset at -t with nothing sent, each logged; held of them keep
+ * their requests, and their slots, until it answers: slowfs holds that
+ * many, but their sockets are closed, and the worker holds base
+ * descriptors.  alice, on another file system, is answered at once all
+ * the while.  Then the file system answers, and the worker holds base
+ * still.
  */
 static void
 hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
@@ -237,15 +263,15 @@ hung_queries_end(const int *fds, size_t n, unsigned held, pid_t worker,
 	unsigned received, now_held;
 	double took;
 
-	replies_expect(fds, n, "", "while the file system hangs");
+	resets_expect(fds, n, "while the file system hangs");
 	cr_assert(log_wait(&fx, "reply=none end=timeout ", n, WAIT_LOG_MS),
 	    "the exchanges not logged at their deadline");
 	slowfs_count(&received, &now_held);
 	cr_assert_eq(now_held, held, "slowfs holds %u requests, not %u",
 	    now_held, held);
-	cr_assert(fds_become(worker, base + held), "the worker holds %zu "
-	    "descriptors, %zu before and %u sockets held", fds_of(worker),
-	    base, held);
+	cr_assert(fds_become(worker, base), "the worker holds %zu "
+	    "descriptors, %zu before, its %u held requests' sockets closed",
+	    fds_of(worker), base, held);
 	took = now_seconds();
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
@@ -291,7 +317,8 @@ Test(pressure, a_hung_home_holds_one_turn_of_slots)
  * given nothing back for a second, is answered at once: the queries
  * waiting longest for its turns are evicted to make room for
  * connections that wait (before, they kept every slot until -t).  Each
- * of zoe's connections ends with nothing sent, and is logged once.
+ * of zoe's connections, evicted or at -t, is reset with nothing sent,
+ * and is logged once.
  */
 Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 {
@@ -313,7 +340,7 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	cr_assert_lt(took, LATENCY(UNHELD_S), "alice waited %.3f s", took);
 	figure("alice's reply after 40 queries for zoe's hung home, -c 16",
 	    took * 1000, "ms", "< 100 ms");
-	replies_expect(fds, ZOES, "", "to zoe while her home hangs");
+	resets_expect(fds, ZOES, "to zoe while her home hangs");
 	write_text(control, "");	/* it answers again */
 	cr_assert(log_wait(&fx, "query=\"zoe\" reply=none end=", ZOES,
 	    WAIT_LOG_MS), "not every query for zoe logged");
@@ -502,3 +529,133 @@ Test(pressure, a_read_error_is_not_cached)
 	slowfs_end();
 }
 
+/* zoe's plan of three MiB, on slowfs; the reply to her, in *len. */
+#define LOGIN_ZOE	"Login: zoe\tName: Zoe Elsewhere\r\n"
+#define ZOE_PLAN_LONG	(3 << 20)
+
+static char *
+zoe_plan_long(size_t *len)
+{
+	static const char head[] = LOGIN_ZOE "Plan:\r\n";
+	char path[300], *text = huge_text(ZOE_PLAN_LONG), *body, *reply;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/srv-backing/zoe/.plan", fx.dir);
+	write_text(path, text);
+	body = crlf_convert(text, ZOE_PLAN_LONG, &n);
+	cr_assert_not_null(reply = malloc(sizeof(head) + n));
+	memcpy(reply, head, sizeof(head) - 1);
+	memcpy(reply + sizeof(head) - 1, body, n + 1);
+	*len = sizeof(head) - 1 + n;
+	free(text);
+	free(body);
+	return reply;
+}
+
+/*
+ * The reply to zoe's query on fd (sent at start, her plan zoe_plan_long's,
+ * want) stalls in a send, and her home hangs once its first bytes came:
+ * the chunks read before come, then at -t 3 a reset, never an EOF.  The
+ * bytes that came: the Login and Plan lines and whole chunks of 16,640
+ * bytes (huge_text's 64-byte lines, 16 KiB read at once, converted), as
+ * the log line says; the read is held still.
+ */
+static void
+plan_cut_reset(int fd, double start, const char *want, size_t want_len)
+{
+	const size_t head = sizeof(LOGIN_ZOE "Plan:\r\n") - 1;
+	struct buffer b = { 0 };
+	char pattern[256];
+	double took;
+	int ret, error;
+
+	cr_assert_eq(client_read(fd, &b, 1, WAIT_REPLY_MS), 1,
+	    "no byte of zoe's reply");
+	write_text(control, "hang");
+	ret = client_read_all(fd, &b, WAIT_REPLY_MS);
+	error = errno;
+	took = now_seconds() - start;
+	cr_assert(ret == -1 && error == ECONNRESET, "zoe's connection not "
+	    "reset: %s after %.2f s, %zu bytes received", ret == 0 ? "EOF" :
+	    strerror(error), took, b.len);
+	cr_assert(took >= 2.9 && took < 3.0 + LATENCY(0.5),
+	    "zoe's connection reset after %.2f s, -t is 3", took);
+	cr_assert(b.len > head && b.len < want_len &&
+	    (b.len - head) % 16640 == 0, "%zu bytes received: not the Login "
+	    "and Plan lines and whole chunks", b.len);
+	assert_bytes(&b, want, b.len, "the part of zoe's plan sent");
+	cr_assert_eq(slowfs_held(true), 1, "zoe's read not held");
+	snprintf(pattern, sizeof(pattern), "^fingerd: client=127\\.0\\.0\\.1 "
+	    "query=\"zoe\" reply=plan end=timeout sent=%zu "
+	    "ms=[0-9]+\\.[0-9]{3}$", b.len);
+	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), "no line %s",
+	    pattern);
+	buffer_free(&b);
+}
+
+/*
+ * A plan too long for the cache to keep (an entry is at most an eighth
+ * of it, 4 MiB, and three MiB converted may take twice that; -m 8 MiB,
+ * as the default would cut it to one) is streamed: a chunk read, then
+ * sent, then the next read.  zoe's home hangs in the middle of it, a
+ * read held: at -t her connection is reset after the chunks sent before
+ * the hang (plan_cut_reset), and never ended by a FIN, which would make
+ * the part look like her whole plan.  Once her home answers, her next
+ * query gets her whole plan.
+ */
+Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
+{
+	struct buffer whole;
+	size_t want_len;
+	double start;
+	char *want;
+	int fd;
+
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
+	want = zoe_plan_long(&want_len);
+	daemon_start(&fx, "-B", SERVER, "-t", "3", "-m", "8388608", NULL);
+	/* a small window: the reply stalls in a send, the file not read */
+	cr_assert((fd = client_connect_small(SERVER, fx.port, 4096)) >= 0);
+	start = now_seconds();
+	client_send(fd, "zoe\r\n", 5);
+	plan_cut_reset(fd, start, want, want_len);
+	close(fd);
+	write_text(control, "");	/* it answers again */
+	cr_assert_eq(finger(SERVER, fx.port, "zoe\r\n", 5, &whole), 0);
+	assert_bytes(&whole, want, want_len, "zoe's plan, her home answering");
+	cr_assert(log_wait(&fx, "query=\"zoe\"", 2, WAIT_LOG_MS));
+	usleep(100 * 1000);
+	cr_assert_eq(log_count(&fx, "query=\"zoe\""), 2,
+	    "an exchange logged twice");
+	buffer_free(&whole);
+	free(want);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * The same with -i, the connection its stdin and stdout as inetd gives
+ * it: reset at -t all the same, though the process, a thread of it held
+ * by the file system, cannot exit until it answers; then it exits 0.
+ */
+Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
+{
+	size_t want_len;
+	double start;
+	char *want;
+	int fd, status;
+
+	on_slowfs(FIXTURE_MEMBERS ",zoe");
+	want = zoe_plan_long(&want_len);
+	start = now_seconds();
+	fd = inetd_start(&fx, "zoe\r\n", "-i", "-t", "3", "-m", "8388608",
+	    NULL);
+	plan_cut_reset(fd, start, want, want_len);
+	close(fd);
+	write_text(control, "");	/* it answers again */
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "fingerd -i: status %#x", status);
+	free(want);
+	slowfs_end();
+}
