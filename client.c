@@ -238,14 +238,18 @@ static void	socket_close(struct context *, struct client *);
 static bool
 client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
 {
-	bool held = on_file(c);
+	bool held = on_file(c), receiving = c->state == CLIENT_RECV_QUERY;
 
 	client_end(c, e);
 	if (held) {
 		socket_close(ctx, c);
 		client_finish(ctx, c);
 	} else {
-		shutdown(c->fd, SHUT_RDWR);
+		/*
+		 * A receive of the query (an eviction) ends with no FIN, so
+		 * that the client sees the reset of the close, not an end.
+		 */
+		shutdown(c->fd, receiving ? SHUT_RD : SHUT_RDWR);
 	}
 	if (c->turn.waiting)
 		turns_forgo(&ctx->turns, &c->turn);

@@ -408,8 +408,9 @@ inetd_logging(void)
  * /dev/null), so that stdin is its only descriptor, and its close ends
  * it at once.  A reset at the deadline would otherwise wait for the
  * process's exit, which a file system that holds a read of the plan
- * holds too (client.c's client_cut).  Stderr, if the connection, is
- * syslog's by now (inetd_logging).
+ * holds too (client.c's client_cut); without /dev/null, it does (a
+ * warning).  Stderr, if the connection, is syslog's by now
+ * (inetd_logging).
  */
 static void
 inetd_stdout_leave(void)
@@ -422,8 +423,10 @@ inetd_stdout_leave(void)
 		return;
 	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0 ||
 	    dup2(fd, STDOUT_FILENO) < 0)
-		fatal(EX_OSERR, "-i: /dev/null as stdout");
-	close(fd);
+		log_warn("-i: /dev/null as stdout (a reset waits for the "
+		    "exit)");
+	if (fd >= 0)
+		close(fd);
 }
 
 /* -l: syslog from the start, or a clear line and no start at all. */

@@ -571,7 +571,7 @@ Test(daemon, clients_limit_queues)
 
 /*
  * -c 1 held by a client that says nothing: the next connection evicts
- * it, and is served at once; the evicted one is closed, logged so.
+ * it, and is served at once; the evicted one is reset, logged so.
  */
 Test(daemon, silent_client_evicted)
 {
@@ -587,7 +587,10 @@ Test(daemon, silent_client_evicted)
 	EXPECT("bob\r\n", REPLY_BOB);
 	cr_assert_lt(now_seconds() - start, LATENCY(0.5),
 	    "served after %.2f s", now_seconds() - start);
-	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), 0);
+	cr_assert_eq(client_read_all(fd1, &b, WAIT_REPLY_MS), -1,
+	    "the evicted client not reset");
+	cr_assert_eq(errno, ECONNRESET, "the evicted client not reset: %s",
+	    strerror(errno));
 	assert_reply(&b, "", "to the evicted client");
 	EXPECT_LOG("^fingerd: client=127\\.0\\.0\\.1 query=\"\" reply=none "
 	    "end=evicted sent=0 ms=[0-9]+\\.[0-9]{3}$");
