@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -404,6 +405,100 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 	cr_assert_eq(exchanges + stops + lost, served + 1, "%zu exchanges "
 	    "served, %zu logged, %zu stop lines, %lu lines lost", served,
 	    exchanges, stops, lost);
+	buffer_free(&r.text);
+}
+
+/*
+ * How many of n connections the worker took before it stopped taking
+ * any: the listener's queue unchanged for a second (the log stalled,
+ * the worker has no room for another client's lines).
+ */
+static size_t
+taken_until_stalled(size_t n)
+{
+	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0, since;
+	unsigned waiting = backlog_of(fx.port), now;
+
+	for (since = now_seconds(); now_seconds() - since < LATENCY(1.0);) {
+		cr_assert(now_seconds() < deadline, "the worker still takes "
+		    "connections: %u wait", backlog_of(fx.port));
+		usleep(20 * 1000);
+		if ((now = backlog_of(fx.port)) != waiting) {
+			waiting = now;
+			since = now_seconds();
+		}
+	}
+	cr_assert(waiting > 0 && waiting < n, "%u of %zu connections wait",
+	    waiting, n);
+	return n - waiting;
+}
+
+/*
+ * SIGTERM with the log stalled and the worker's queue of lines full to
+ * the room it keeps for its clients' (-c 4: each line about PIPE_BUF
+ * bytes, the FIFO and the queue hold about 88), and more connections
+ * waiting in the listener's queue: the stop takes none of them, which
+ * the log has no room for ("fingerd stops accepting instead", as when
+ * no slot is free), and they are refused, without a byte, as the
+ * listeners close.  The log read again within the stop's grace (-t 10
+ * and a second), every line is written and none is lost: one for each
+ * client served, each served before the stop.  (A stop once took every
+ * connection waiting while a slot was free, and lost their lines.)
+ */
+Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
+{
+	static int fds[150];
+	static char query[1023];
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct buffer b;
+	pthread_t reader;
+	double deadline;
+	size_t i, taken;
+	unsigned long lost;
+	bool last;
+	pid_t worker;
+	int status;
+
+	log_daemon_start(&r, &reader, "1", "4", "10");
+	worker = daemon_worker(&fx);
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < n; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
+		client_send(fds[i], query, sizeof(query));
+	}
+	taken = taken_until_stalled(n);
+	daemon_signal(&fx, SIGTERM);
+	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+	while (listener_held(worker, fx.port) && now_seconds() < deadline)
+		usleep(10 * 1000);
+	cr_assert(!listener_held(worker, fx.port), "the worker listens still");
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	log_reader_end(&r, reader);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x", status);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost, %zu taken before the stop",
+	    lost, taken);
+	cr_assert_eq(log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), taken,
+	    "%zu exchange lines for %zu connections taken before the stop",
+	    log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), taken);
+	cr_assert_eq(log_count_in(&r.text, "^fingerd: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 1, "the worker's stop line");
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		if (i < taken)
+			assert_reply(&b, REPLY_INVALID, "taken before the stop");
+		else
+			cr_assert_eq(b.len, 0, "connection %zu of %zu, which "
+			    "waited at the stop, got %zu bytes (%zu taken "
+			    "before)", i, n, b.len, taken);
+		buffer_free(&b);
+		close(fds[i]);
+	}
 	buffer_free(&r.text);
 }
 
