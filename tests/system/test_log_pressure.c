@@ -352,7 +352,8 @@ Test(pressure, log_a_stalled_syslog_socket)
 }
 
 /*
- * SIGTERM while the log is stalled: the queued connections are served,
+ * SIGTERM while the log is stalled: the connections taken are served
+ * (those still waiting, which the log has no room for, are refused),
  * the worker's lines wait the grace and are lost, and the count of them
  * reaches the log once it is read again, as its last line (the
  * supervisor waits a few seconds for it at its exit).  Every line is
