@@ -149,26 +149,39 @@ port_from(struct reader *r)
 }
 
 /*
+ * n connections to fx's daemon, into fds, each sending a 1,023-byte line
+ * of control bytes: an exchange line of about PIPE_BUF bytes (its query
+ * cut) for each.
+ */
+static void
+hostile_send(int *fds, size_t n)
+{
+	static char query[1023];
+	size_t i;
+
+	memset(query, 0x01, sizeof(query) - 1);
+	query[sizeof(query) - 1] = '\n';
+	for (i = 0; i < n; i++) {
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0,
+		    "connection %zu: %s", i, strerror(errno));
+		client_send(fds[i], query, sizeof(query));
+	}
+}
+
+/*
  * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
  * control bytes; a stalled reader reads again stall_ms after they are
  * sent.
  */
 static void
-hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
+hostile_clients(struct reader *r, size_t n, unsigned stall_ms)
 {
 	static int fds[HOSTILE_MAX];
-	static char query[1023];
 	struct buffer b = { 0 };
 	size_t i;
 
 	cr_assert_leq(n, HOSTILE_MAX);
-	memset(query, 0x01, sizeof(query) - 1);
-	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < n; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, port)) >= 0,
-		    "connection %zu: %s", i, strerror(errno));
-		client_send(fds[i], query, sizeof(query));
-	}
+	hostile_send(fds, n);
 	usleep(stall_ms * 1000);
 	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
 	for (i = 0; i < n; i++) {
@@ -276,7 +289,7 @@ log_under_pressure_of(enum log_kind kind, const char *workers,
 	pthread_t reader;
 
 	log_daemon_start(&r, &reader, workers, clients, "10");
-	hostile_clients(fx.port, &r, queries, stall_ms);
+	hostile_clients(&r, queries, stall_ms);
 	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 	log_reader_end(&r, reader);
 	log_checked(&r.text, queries, kind == LOG_STALLED_SYSLOG);
@@ -363,7 +376,6 @@ Test(pressure, log_a_stalled_syslog_socket)
 Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 {
 	static int fds[300];
-	static char query[1023];
 	struct reader r = { .kind = LOG_STALLED_FIFO };
 	struct buffer b;
 	pthread_t reader;
@@ -374,12 +386,7 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 	pid_t worker;
 
 	log_daemon_start(&r, &reader, "1", "16", "2");
-	memset(query, 0x01, sizeof(query) - 1);
-	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < 300; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], query, sizeof(query));
-	}
+	hostile_send(fds, 300);
 	usleep(500 * 1000);
 	daemon_signal(&fx, SIGTERM);
 	for (i = 0; i < 300; i++) {
@@ -449,7 +456,6 @@ taken_until_stalled(size_t n)
 Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 {
 	static int fds[150];
-	static char query[1023];
 	struct reader r = { .kind = LOG_STALLED_FIFO };
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 	struct buffer b;
@@ -463,12 +469,7 @@ Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 
 	log_daemon_start(&r, &reader, "1", "4", "10");
 	worker = daemon_worker(&fx);
-	memset(query, 0x01, sizeof(query) - 1);
-	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < n; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], query, sizeof(query));
-	}
+	hostile_send(fds, n);
 	taken = taken_until_stalled(n);
 	daemon_signal(&fx, SIGTERM);
 	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
