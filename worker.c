@@ -669,18 +669,21 @@ log_lost_hand_over(const struct worker *w)
 /*
  * The loop is over.  Exchanges still held by a file system that hangs
  * keep their memory, which the kernel may yet write: left to the exit.
+ * Their line is queued with the rest, written or counted lost with them
+ * (after the queue, a write would block on a stalled log, and a line it
+ * lost would not be counted).
  */
 static int
 serve_end(struct worker *w)
 {
+	if (w->ctx.active > 0)
+		log_warnx("%u exchange%s still held by a file system at exit",
+		    w->ctx.active, plural(w->ctx.active));
 	log_queue_stop(0);
 	counters_log_lost(log_lost());
 	log_lost_hand_over(w);
-	if (w->ctx.active > 0) {
-		log_warnx("%u exchange%s still held by a file system at exit",
-		    w->ctx.active, plural(w->ctx.active));
+	if (w->ctx.active > 0)
 		return w->status;
-	}
 	engine_free(w->ctx.engine);
 	clients_free(&w->ctx);
 	free(w->completions);

@@ -548,3 +548,61 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 	close(fds[0]);
 }
 
+
+/*
+ * SIGTERM while zoe's home hangs and the log is stalled: her exchange
+ * ends at -t and is logged, but the file system holds its read, so the
+ * worker ends past its grace with an exchange still held, and says so.
+ * That line, as every other the stalled log did not take, is counted
+ * lost (and noted by the supervisor once the log is read again), not
+ * written after the count was handed over, with a write that blocked on
+ * the stalled log until the supervisor's SIGKILL (-t + 5 s) and was then
+ * neither written nor counted.
+ */
+Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
+{
+	static int fds[40];
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	struct buffer b;
+	pthread_t reader;
+	size_t i, lines;
+	unsigned long lost;
+	bool last;
+	int zoe, status;
+
+	skip_under_valgrind("a worker held by a file system, and 12 s");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	log_daemon_start(&r, &reader, "1", "16", "2");
+	write_text(control, "hang");
+	cr_assert((zoe = client_connect(SERVER, fx.port)) >= 0);
+	client_send(zoe, "zoe\r\n", 5);
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	hostile_send(fds, n);		/* more lines than the FIFO takes */
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
+		assert_reply(&b, REPLY_INVALID, "a line of control bytes");
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	daemon_signal(&fx, SIGTERM);
+	/* read again once the worker was killed, before the supervisor ends */
+	usleep((useconds_t)((2 + 5 + 1.5) * 1000000));
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	log_reader_end(&r, reader);
+	close(zoe);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x", status);
+	lost = log_lost_count(&r.text, &last);
+	lines = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ") +
+	    log_count_in(&r.text, "^fingerd: event=stop signal=SIGTERM "
+	    "in_flight=") +
+	    log_count_in(&r.text, "^fingerd: 1 exchange still held by a file "
+	    "system at exit$");
+	cr_assert_eq(lines + lost, n + 3, "%zu of the worker's %zu lines "
+	    "written, %lu counted lost", lines, n + 3, lost);
+	buffer_free(&r.text);
+}
