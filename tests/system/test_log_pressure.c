@@ -441,6 +441,18 @@ taken_until_stalled(size_t n)
 	return n - waiting;
 }
 
+/* Waits, bounded, until worker no longer listens on fx's port. */
+static void
+listener_closed_by(pid_t worker)
+{
+	double deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+
+	while (listener_held(worker, fx.port) && now_seconds() < deadline)
+		usleep(10 * 1000);
+	cr_assert(!listener_held(worker, fx.port), "worker %d listens still",
+	    (int)worker);
+}
+
 /*
  * SIGTERM with the log stalled and the worker's queue of lines full to
  * the room it keeps for its clients' (-c 4: each line about PIPE_BUF
@@ -460,7 +472,6 @@ Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 	struct buffer b;
 	pthread_t reader;
-	double deadline;
 	size_t i, taken;
 	unsigned long lost;
 	bool last;
@@ -472,10 +483,7 @@ Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 	hostile_send(fds, n);
 	taken = taken_until_stalled(n);
 	daemon_signal(&fx, SIGTERM);
-	deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
-	while (listener_held(worker, fx.port) && now_seconds() < deadline)
-		usleep(10 * 1000);
-	cr_assert(!listener_held(worker, fx.port), "the worker listens still");
+	listener_closed_by(worker);
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
 	status = daemon_wait(&fx, WAIT_EXIT_MS);
 	log_reader_end(&r, reader);
@@ -501,6 +509,52 @@ Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 		buffer_free(&b);
 		close(fds[i]);
 	}
+	buffer_free(&r.text);
+}
+
+/*
+ * SIGHUP with the log stalled and the worker's queue of lines full, and
+ * more connections waiting than the new generation's worker has room
+ * for: the old worker, retiring, takes none of them (no room), and
+ * leaves them on the socket the supervisor keeps, where the new worker
+ * takes them once the log is read again.  No connection is refused or
+ * reset by the reload, and no line is lost: each connection is served
+ * and logged once.  (The old worker once took what waited, and lost its
+ * lines.)
+ */
+Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
+{
+	static int fds[250];
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	struct buffer b;
+	pthread_t reader;
+	size_t i;
+	unsigned long lost;
+	bool last;
+	pid_t old;
+
+	log_daemon_start(&r, &reader, "1", "4", "10");
+	old = daemon_worker(&fx);
+	hostile_send(fds, n);
+	(void)taken_until_stalled(n);
+	daemon_signal(&fx, SIGHUP);
+	listener_closed_by(old);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		assert_reply(&b, REPLY_INVALID, "a connection at a reload");
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost", lost);
+	cr_assert_eq(log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), n,
+	    "%zu exchange lines for %zu connections",
+	    log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), n);
 	buffer_free(&r.text);
 }
 
