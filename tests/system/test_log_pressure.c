@@ -168,6 +168,23 @@ hostile_send(int *fds, size_t n)
 	}
 }
 
+/* Each of hostile_send()'s n connections served, whole; then closed. */
+static void
+hostile_served(int *fds, size_t n)
+{
+	struct buffer b;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
+		    "connection %zu: %s", i, strerror(errno));
+		assert_reply(&b, REPLY_INVALID, "a line of control bytes");
+		buffer_free(&b);
+		close(fds[i]);
+	}
+}
+
 /*
  * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
  * control bytes; a stalled reader reads again stall_ms after they are
@@ -177,21 +194,12 @@ static void
 hostile_clients(struct reader *r, size_t n, unsigned stall_ms)
 {
 	static int fds[HOSTILE_MAX];
-	struct buffer b = { 0 };
-	size_t i;
 
 	cr_assert_leq(n, HOSTILE_MAX);
 	hostile_send(fds, n);
 	usleep(stall_ms * 1000);
 	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
-	for (i = 0; i < n; i++) {
-		memset(&b, 0, sizeof(b));
-		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
-		    "connection %zu: %s", i, strerror(errno));
-		assert_reply(&b, REPLY_INVALID, "a line of control bytes");
-		buffer_free(&b);
-		close(fds[i]);
-	}
+	hostile_served(fds, n);
 }
 
 /*
@@ -527,9 +535,7 @@ Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
 	static int fds[250];
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 	struct reader r = { .kind = LOG_STALLED_FIFO };
-	struct buffer b;
 	pthread_t reader;
-	size_t i;
 	unsigned long lost;
 	bool last;
 	pid_t old;
@@ -541,13 +547,7 @@ Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
 	daemon_signal(&fx, SIGHUP);
 	listener_closed_by(old);
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
-	for (i = 0; i < n; i++) {
-		memset(&b, 0, sizeof(b));
-		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
-		assert_reply(&b, REPLY_INVALID, "a connection at a reload");
-		buffer_free(&b);
-		close(fds[i]);
-	}
+	hostile_served(fds, n);
 	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 	log_reader_end(&r, reader);
 	lost = log_lost_count(&r.text, &last);
@@ -618,10 +618,9 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	static int fds[40];
 	const size_t n = sizeof(fds) / sizeof(fds[0]);
 	struct reader r = { .kind = LOG_STALLED_FIFO };
-	struct buffer b;
 	pthread_t reader;
-	size_t i, lines;
 	unsigned long lost;
+	size_t lines;
 	bool last;
 	int zoe, status;
 
@@ -634,13 +633,7 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	client_send(zoe, "zoe\r\n", 5);
 	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
 	hostile_send(fds, n);		/* more lines than the FIFO takes */
-	for (i = 0; i < n; i++) {
-		memset(&b, 0, sizeof(b));
-		cr_assert_eq(client_read_all(fds[i], &b, WAIT_REPLY_MS), 0);
-		assert_reply(&b, REPLY_INVALID, "a line of control bytes");
-		buffer_free(&b);
-		close(fds[i]);
-	}
+	hostile_served(fds, n);
 	daemon_signal(&fx, SIGTERM);
 	/* read again once the worker was killed, before the supervisor ends */
 	usleep((useconds_t)((2 + 5 + 1.5) * 1000000));
