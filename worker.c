@@ -175,14 +175,29 @@ listener_close(struct worker *w)
 }
 
 /*
+ * The rule every accept obeys: the log has room for the lines of every
+ * client served, the one it would take too, so that no line is lost
+ * while the log is slow or stalled: the worker stops accepting instead.
+ */
+static bool
+log_room_for_another(const struct worker *w)
+{
+	return log_room(LINES_A_CLIENT * (w->ctx.active + 1));
+}
+
+/*
  * At a stop: what waits in the queue is taken, without waiting for more,
- * while a slot is free for it; then the listener closes, and what still
- * waits is refused.
+ * while a slot is free for it and the log has room for its lines; then
+ * the listener closes, and what still waits is refused (at a reload,
+ * left to the next generation, on the socket the supervisor keeps).  A
+ * stop does not wait for the log's room, as it does not for a slot: it
+ * stops accepting.
  */
 static void
 accept_last(struct worker *w)
 {
-	if (!client_slot_free(&w->ctx) || w->fd_starved) {
+	if (!client_slot_free(&w->ctx) || w->fd_starved ||
+	    !log_room_for_another(w)) {
 		listener_close(w);
 		return;
 	}
@@ -222,8 +237,7 @@ static void
 listener_arm(struct worker *w)
 {
 	if (w->listen_fd < 0 || w->draining ||
-	    w->listener != LISTENER_IDLE ||
-	    !log_room(LINES_A_CLIENT * (w->ctx.active + 1)))
+	    w->listener != LISTENER_IDLE || !log_room_for_another(w))
 		return;
 	if (client_slot_free(&w->ctx)) {
 		if (w->room != ROOM_LATER)
@@ -655,18 +669,21 @@ log_lost_hand_over(const struct worker *w)
 /*
  * The loop is over.  Exchanges still held by a file system that hangs
  * keep their memory, which the kernel may yet write: left to the exit.
+ * Their line is queued with the rest, written or counted lost with them
+ * (after the queue, a write would block on a stalled log, and a line it
+ * lost would not be counted).
  */
 static int
 serve_end(struct worker *w)
 {
+	if (w->ctx.active > 0)
+		log_warnx("%u exchange%s still held by a file system at exit",
+		    w->ctx.active, plural(w->ctx.active));
 	log_queue_stop(0);
 	counters_log_lost(log_lost());
 	log_lost_hand_over(w);
-	if (w->ctx.active > 0) {
-		log_warnx("%u exchange%s still held by a file system at exit",
-		    w->ctx.active, plural(w->ctx.active));
+	if (w->ctx.active > 0)
 		return w->status;
-	}
 	engine_free(w->ctx.engine);
 	clients_free(&w->ctx);
 	free(w->completions);

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
@@ -181,6 +182,86 @@ client_reset(int fd)
 
 	cr_assert(setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) == 0);
 	close(fd);
+}
+
+/*
+ * The listening sockets on port at 127.0.0.1, as the rows of
+ * /proc/net/tcp (this test's network namespace) show them: each one's
+ * accept queue (rx_queue, the connections made and not yet accepted)
+ * and inode, at most n of them; how many there are.
+ */
+static size_t
+listeners_at(int port, unsigned *backlogs, unsigned long *inodes, size_t n)
+{
+	char line[512], local[32], want[32];
+	unsigned state, tx, rx;
+	unsigned long inode;
+	size_t count = 0;
+	FILE *f;
+
+	snprintf(want, sizeof(want), "0100007F:%04X", (unsigned)port);
+	cr_assert((f = fopen("/proc/net/tcp", "r")) != NULL);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%*u: %31s %*s %x %x:%x %*x:%*x %*x %*u %*u "
+		    "%lu", local, &state, &tx, &rx, &inode) != 5 ||
+		    state != 0x0A || strcmp(local, want) != 0)
+			continue;
+		if (count < n) {
+			backlogs[count] = rx;
+			inodes[count] = inode;
+		}
+		count++;
+	}
+	fclose(f);
+	return count;
+}
+
+#define LISTENERS_MAX	64
+
+/* The connections made to port at 127.0.0.1 and not accepted. */
+unsigned
+backlog_of(int port)
+{
+	unsigned backlogs[LISTENERS_MAX], total = 0;
+	unsigned long inodes[LISTENERS_MAX];
+	size_t i, n;
+
+	n = listeners_at(port, backlogs, inodes, LISTENERS_MAX);
+	for (i = 0; i < n && i < LISTENERS_MAX; i++)
+		total += backlogs[i];
+	return total;
+}
+
+/* Whether process pid holds a listening socket on port at 127.0.0.1. */
+bool
+listener_held(pid_t pid, int port)
+{
+	unsigned backlogs[LISTENERS_MAX];
+	unsigned long inodes[LISTENERS_MAX];
+	char path[320], link[64], want[64];
+	struct dirent *e;
+	size_t i, n;
+	bool held = false;
+	ssize_t len;
+	DIR *d;
+
+	n = listeners_at(port, backlogs, inodes, LISTENERS_MAX);
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return false;
+	while (!held && (e = readdir(d)) != NULL) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+		    e->d_name);
+		if ((len = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[len] = '\0';
+		for (i = 0; i < n && i < LISTENERS_MAX && !held; i++) {
+			snprintf(want, sizeof(want), "socket:[%lu]", inodes[i]);
+			held = strcmp(link, want) == 0;
+		}
+	}
+	closedir(d);
+	return held;
 }
 
 /* True when nothing came and the server has not closed. */

@@ -258,6 +258,8 @@ int	 client_read_all(int, struct buffer *, int);
 void	 client_half_close(int);
 void	 client_reset(int);
 bool	 client_quiet(int);
+unsigned backlog_of(int);
+bool	 listener_held(pid_t, int);
 int	 finger(const char *, int, const void *, size_t, struct buffer *);
 void	 buffer_append(struct buffer *, const void *, size_t);
 void	 buffer_free(struct buffer *);

@@ -489,28 +489,6 @@ Test(daemon, sigterm_with_every_slot_taken)
 }
 
 /*
- * The connections in the listening sockets' queues on port at 127.0.0.1,
- * made but not accepted: a listening row of /proc/net/tcp gives its
- * accept queue's length as rx_queue.
- */
-static unsigned
-backlog_of(int port)
-{
-	char line[512], local[32], want[32];
-	unsigned state, tx, rx, total = 0;
-	FILE *f;
-
-	snprintf(want, sizeof(want), "0100007F:%04X", (unsigned)port);
-	cr_assert((f = fopen("/proc/net/tcp", "r")) != NULL);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "%*u: %31s %*s %x %x:%x", local, &state, &tx,
-		    &rx) == 4 && state == 0x0A && strcmp(local, want) == 0)
-			total += rx;
-	fclose(f);
-	return total;
-}
-
-/*
  * -c 1: while the one slot sends a reply, the clients that come after it
  * wait in the backlog, connected and not accepted (the listener's queue
  * holds all three), and none is reset: once the slot is free each is

@@ -7,6 +7,7 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,28 +149,32 @@ port_from(struct reader *r)
 }
 
 /*
- * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
- * control bytes; a stalled reader reads again stall_ms after they are
- * sent.
+ * n connections to fx's daemon, into fds, each sending a 1,023-byte line
+ * of control bytes: an exchange line of about PIPE_BUF bytes (its query
+ * cut) for each.
  */
 static void
-hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
+hostile_send(int *fds, size_t n)
 {
-	static int fds[HOSTILE_MAX];
 	static char query[1023];
-	struct buffer b = { 0 };
 	size_t i;
 
-	cr_assert_leq(n, HOSTILE_MAX);
 	memset(query, 0x01, sizeof(query) - 1);
 	query[sizeof(query) - 1] = '\n';
 	for (i = 0; i < n; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, port)) >= 0,
+		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0,
 		    "connection %zu: %s", i, strerror(errno));
 		client_send(fds[i], query, sizeof(query));
 	}
-	usleep(stall_ms * 1000);
-	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
+}
+
+/* Each of hostile_send()'s n connections served, whole; then closed. */
+static void
+hostile_served(int *fds, size_t n)
+{
+	struct buffer b;
+	size_t i;
+
 	for (i = 0; i < n; i++) {
 		memset(&b, 0, sizeof(b));
 		cr_assert_eq(client_read_all(fds[i], &b, 2 * WAIT_REPLY_MS), 0,
@@ -178,6 +183,23 @@ hostile_clients(int port, struct reader *r, size_t n, unsigned stall_ms)
 		buffer_free(&b);
 		close(fds[i]);
 	}
+}
+
+/*
+ * n connections at once (at most HOSTILE_MAX), each a 1,023-byte line of
+ * control bytes; a stalled reader reads again stall_ms after they are
+ * sent.
+ */
+static void
+hostile_clients(struct reader *r, size_t n, unsigned stall_ms)
+{
+	static int fds[HOSTILE_MAX];
+
+	cr_assert_leq(n, HOSTILE_MAX);
+	hostile_send(fds, n);
+	usleep(stall_ms * 1000);
+	__atomic_store_n(&r->go, 1, __ATOMIC_RELAXED);	/* a stall ends */
+	hostile_served(fds, n);
 }
 
 /*
@@ -275,7 +297,7 @@ log_under_pressure_of(enum log_kind kind, const char *workers,
 	pthread_t reader;
 
 	log_daemon_start(&r, &reader, workers, clients, "10");
-	hostile_clients(fx.port, &r, queries, stall_ms);
+	hostile_clients(&r, queries, stall_ms);
 	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
 	log_reader_end(&r, reader);
 	log_checked(&r.text, queries, kind == LOG_STALLED_SYSLOG);
@@ -351,7 +373,8 @@ Test(pressure, log_a_stalled_syslog_socket)
 }
 
 /*
- * SIGTERM while the log is stalled: the queued connections are served,
+ * SIGTERM while the log is stalled: the connections taken are served
+ * (those still waiting, which the log has no room for, are refused),
  * the worker's lines wait the grace and are lost, and the count of them
  * reaches the log once it is read again, as its last line (the
  * supervisor waits a few seconds for it at its exit).  Every line is
@@ -361,7 +384,6 @@ Test(pressure, log_a_stalled_syslog_socket)
 Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 {
 	static int fds[300];
-	static char query[1023];
 	struct reader r = { .kind = LOG_STALLED_FIFO };
 	struct buffer b;
 	pthread_t reader;
@@ -372,12 +394,7 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 	pid_t worker;
 
 	log_daemon_start(&r, &reader, "1", "16", "2");
-	memset(query, 0x01, sizeof(query) - 1);
-	query[sizeof(query) - 1] = '\n';
-	for (i = 0; i < 300; i++) {
-		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
-		client_send(fds[i], query, sizeof(query));
-	}
+	hostile_send(fds, 300);
 	usleep(500 * 1000);
 	daemon_signal(&fx, SIGTERM);
 	for (i = 0; i < 300; i++) {
@@ -404,6 +421,140 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 	cr_assert_eq(exchanges + stops + lost, served + 1, "%zu exchanges "
 	    "served, %zu logged, %zu stop lines, %lu lines lost", served,
 	    exchanges, stops, lost);
+	buffer_free(&r.text);
+}
+
+/*
+ * How many of n connections the worker took before it stopped taking
+ * any: the listener's queue unchanged for a second (the log stalled,
+ * the worker has no room for another client's lines).
+ */
+static size_t
+taken_until_stalled(size_t n)
+{
+	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0, since;
+	unsigned waiting = backlog_of(fx.port), now;
+
+	for (since = now_seconds(); now_seconds() - since < LATENCY(1.0);) {
+		cr_assert(now_seconds() < deadline, "the worker still takes "
+		    "connections: %u wait", backlog_of(fx.port));
+		usleep(20 * 1000);
+		if ((now = backlog_of(fx.port)) != waiting) {
+			waiting = now;
+			since = now_seconds();
+		}
+	}
+	cr_assert(waiting > 0 && waiting < n, "%u of %zu connections wait",
+	    waiting, n);
+	return n - waiting;
+}
+
+/* Waits, bounded, until worker no longer listens on fx's port. */
+static void
+listener_closed_by(pid_t worker)
+{
+	double deadline = now_seconds() + WAIT_EXIT_MS / 1000.0;
+
+	while (listener_held(worker, fx.port) && now_seconds() < deadline)
+		usleep(10 * 1000);
+	cr_assert(!listener_held(worker, fx.port), "worker %d listens still",
+	    (int)worker);
+}
+
+/*
+ * SIGTERM with the log stalled and the worker's queue of lines full to
+ * the room it keeps for its clients' (-c 4: each line about PIPE_BUF
+ * bytes, the FIFO and the queue hold about 88), and more connections
+ * waiting in the listener's queue: the stop takes none of them, which
+ * the log has no room for ("fingerd stops accepting instead", as when
+ * no slot is free), and they are refused, without a byte, as the
+ * listeners close.  The log read again within the stop's grace (-t 10
+ * and a second), every line is written and none is lost: one for each
+ * client served, each served before the stop.  (A stop once took every
+ * connection waiting while a slot was free, and lost their lines.)
+ */
+Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
+{
+	static int fds[150];
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct buffer b;
+	pthread_t reader;
+	size_t i, taken;
+	unsigned long lost;
+	bool last;
+	pid_t worker;
+	int status;
+
+	log_daemon_start(&r, &reader, "1", "4", "10");
+	worker = daemon_worker(&fx);
+	hostile_send(fds, n);
+	taken = taken_until_stalled(n);
+	daemon_signal(&fx, SIGTERM);
+	listener_closed_by(worker);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	log_reader_end(&r, reader);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x", status);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost, %zu taken before the stop",
+	    lost, taken);
+	cr_assert_eq(log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), taken,
+	    "%zu exchange lines for %zu connections taken before the stop",
+	    log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), taken);
+	cr_assert_eq(log_count_in(&r.text, "^fingerd: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 1, "the worker's stop line");
+	for (i = 0; i < n; i++) {
+		memset(&b, 0, sizeof(b));
+		(void)client_read_all(fds[i], &b, WAIT_REPLY_MS);
+		if (i < taken)
+			assert_reply(&b, REPLY_INVALID, "taken before the stop");
+		else
+			cr_assert_eq(b.len, 0, "connection %zu of %zu, which "
+			    "waited at the stop, got %zu bytes (%zu taken "
+			    "before)", i, n, b.len, taken);
+		buffer_free(&b);
+		close(fds[i]);
+	}
+	buffer_free(&r.text);
+}
+
+/*
+ * SIGHUP with the log stalled and the worker's queue of lines full, and
+ * more connections waiting than the new generation's worker has room
+ * for: the old worker, retiring, takes none of them (no room), and
+ * leaves them on the socket the supervisor keeps, where the new worker
+ * takes them once the log is read again.  No connection is refused or
+ * reset by the reload, and no line is lost: each connection is served
+ * and logged once.  (The old worker once took what waited, and lost its
+ * lines.)
+ */
+Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
+{
+	static int fds[250];
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	unsigned long lost;
+	bool last;
+	pid_t old;
+
+	log_daemon_start(&r, &reader, "1", "4", "10");
+	old = daemon_worker(&fx);
+	hostile_send(fds, n);
+	(void)taken_until_stalled(n);
+	daemon_signal(&fx, SIGHUP);
+	listener_closed_by(old);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
+	hostile_served(fds, n);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost", lost);
+	cr_assert_eq(log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), n,
+	    "%zu exchange lines for %zu connections",
+	    log_count_in(&r.text, "client=127\\.0\\.0\\.1 "), n);
 	buffer_free(&r.text);
 }
 
@@ -451,3 +602,54 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 	close(fds[0]);
 }
 
+
+/*
+ * SIGTERM while zoe's home hangs and the log is stalled: her exchange
+ * ends at -t and is logged, but the file system holds its read, so the
+ * worker ends past its grace with an exchange still held, and says so.
+ * That line, as every other the stalled log did not take, is counted
+ * lost (and noted by the supervisor once the log is read again), not
+ * written after the count was handed over, with a write that blocked on
+ * the stalled log until the supervisor's SIGKILL (-t + 5 s) and was then
+ * neither written nor counted.
+ */
+Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
+{
+	static int fds[40];
+	const size_t n = sizeof(fds) / sizeof(fds[0]);
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	unsigned long lost;
+	size_t lines;
+	bool last;
+	int zoe, status;
+
+	skip_under_valgrind("a worker held by a file system, and 12 s");
+	slowfs_mount();
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	log_daemon_start(&r, &reader, "1", "16", "2");
+	write_text(control, "hang");
+	cr_assert((zoe = client_connect(SERVER, fx.port)) >= 0);
+	client_send(zoe, "zoe\r\n", 5);
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	hostile_send(fds, n);		/* more lines than the FIFO takes */
+	hostile_served(fds, n);
+	daemon_signal(&fx, SIGTERM);
+	/* read again once the worker was killed, before the supervisor ends */
+	usleep((useconds_t)((2 + 5 + 1.5) * 1000000));
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	log_reader_end(&r, reader);
+	close(zoe);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x", status);
+	lost = log_lost_count(&r.text, &last);
+	lines = log_count_in(&r.text, "client=127\\.0\\.0\\.1 ") +
+	    log_count_in(&r.text, "^fingerd: event=stop signal=SIGTERM "
+	    "in_flight=") +
+	    log_count_in(&r.text, "^fingerd: 1 exchange still held by a file "
+	    "system at exit$");
+	cr_assert_eq(lines + lost, n + 3, "%zu of the worker's %zu lines "
+	    "written, %lu counted lost", lines, n + 3, lost);
+	buffer_free(&r.text);
+}
