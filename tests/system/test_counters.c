@@ -454,7 +454,8 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	cr_assert(fd >= 0);
 	usleep(100 * 1000);		/* accepted, in the slot */
 	EXPECT("bob\r\n", REPLY_BOB);
-	cr_assert_eq(client_read_all(fd, &b, WAIT_REPLY_MS), 0);
+	cr_assert(client_read_all(fd, &b, WAIT_REPLY_MS) == -1 &&
+	    errno == ECONNRESET, "the evicted client not reset");
 	close(fd);
 	buffer_free(&b);
 	EXPECT("alice\r\n", REPLY_ALICE);
