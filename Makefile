@@ -56,6 +56,7 @@ help:
 	@echo 'make pressure       the pressure figures, into bench/results'
 	@echo 'make bench          fingerd against the epoll and io_uring ceilings'
 	@echo 'make bench-trace    per request: SQEs, poll arms, system calls (tracefs)'
+	@echo 'make bench-instructions  per request: user-space instructions by function'
 	@echo 'make install        PREFIX, DESTDIR, sbindir, mandir as usual'
 	@echo 'make clean          remove what make built'
 
@@ -536,12 +537,21 @@ bench-trace: all
 	$(MAKE) -C bench
 	bench/trace $(TRACEFLAGS)
 
+# The user-space instructions a request costs in fingerd's worker, by
+# function, counted under valgrind's callgrind, as root, into
+# bench/results/instructions.md; see bench/README.
+# E.g. INSTRUCTIONSFLAGS='--servers fingerd,uring'
+INSTRUCTIONSFLAGS ?=
+bench-instructions: all
+	$(MAKE) -C bench
+	bench/instructions $(INSTRUCTIONSFLAGS)
+
 clean:
 	rm -rf build build-asan fingerd
 	$(MAKE) -C tests/fuzz clean
 
-.PHONY: all help bench bench-trace check check-all check-normal check-asan \
-	check-shell check-valgrind check-arm64 fuzz clean soak pressure \
+.PHONY: all help bench bench-trace bench-instructions check check-all \
+	check-normal check-asan check-shell check-valgrind check-arm64 fuzz clean soak pressure \
 	check-unit check-system check-abuse check-soak check-build \
 	check-valgrind-system check-valgrind-exchange check-valgrind-daemon \
 	check-valgrind-abuse

@@ -913,16 +913,37 @@ log_whole(size_t len)
 	return len <= line_room();
 }
 
-/* How long log_escape() makes these bytes. */
+/*
+ * log_escape() (below), saying in *taken how many bytes of src it
+ * copied: all len of them, or those before the first that did not fit.
+ */
 static size_t
-escaped_length(const char *src, size_t len)
+escape(char *dst, size_t size, const char *src, size_t len, size_t *taken)
 {
+	static const char hex[] = "0123456789abcdef";
 	size_t i, n = 0;
 
-	for (i = 0; i < len; i++)
-		n += (unsigned char)src[i] >= 0x20 &&
-		    (unsigned char)src[i] < 0x7f && src[i] != '"' &&
-		    src[i] != '\\' ? 1 : 4;
+	*taken = 0;
+	if (size == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+			if (n + 1 >= size)
+				break;
+			dst[n++] = (char)ch;
+			continue;
+		}
+		if (n + 4 >= size)
+			break;
+		dst[n++] = '\\';
+		dst[n++] = 'x';
+		dst[n++] = hex[ch >> 4];
+		dst[n++] = hex[ch & 0xf];
+	}
+	*taken = i;
+	dst[n] = '\0';
 	return n;
 }
 
@@ -939,7 +960,7 @@ log_exchange(const struct exchange_record *r)
 	char text[LOG_LINE_MAX], tail[128];
 	struct line l = { text, text + sizeof(text) - 1 };
 	struct line t = { tail, tail + sizeof(tail) - 1 };
-	size_t room;
+	size_t room, taken;
 
 	put_string(&t, " reply=");
 	put_string(&t, r->reply != NULL ? r->reply : "none");
@@ -965,13 +986,8 @@ log_exchange(const struct exchange_record *r)
 	put_string(&l, " query=\"");
 	room = line_room() - (size_t)(l.p - text) - (size_t)(t.p - tail) -
 	    sizeof("\"...") + 1;
-	if (escaped_length(r->query, r->query_len) <= room) {
-		l.p += log_escape(l.p, room + 1, r->query, r->query_len);
-		put_string(&l, "\"");
-	} else {
-		l.p += log_escape(l.p, room + 1, r->query, r->query_len);
-		put_string(&l, "\"...");
-	}
+	l.p += escape(l.p, room + 1, r->query, r->query_len, &taken);
+	put_string(&l, taken == r->query_len ? "\"" : "\"...");
 	put(&l, tail, (size_t)(t.p - tail));
 	*l.p = '\0';
 	log_line(LOG_INFO, text);
@@ -996,27 +1012,8 @@ log_lost(void)
 size_t
 log_escape(char *dst, size_t size, const char *src, size_t len)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i, n = 0;
+	size_t taken;
 
-	if (size == 0)
-		return 0;
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)src[i];
-
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
-			if (n + 1 >= size)
-				break;
-			dst[n++] = (char)ch;
-			continue;
-		}
-		if (n + 4 >= size)
-			break;
-		dst[n++] = '\\';
-		dst[n++] = 'x';
-		dst[n++] = hex[ch >> 4];
-		dst[n++] = hex[ch & 0xf];
-	}
-	dst[n] = '\0';
-	return n;
+	return escape(dst, size, src, len, &taken);
 }
+

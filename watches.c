@@ -43,7 +43,8 @@
 
 #include "fingerd.h"
 
-#define BUCKETS		256	/* a power of two */
+#define BUCKET_BITS	8
+#define BUCKETS		(1 << BUCKET_BITS)
 #define WATCHES_MAX	4096
 #define RETRY_NS	(10LL * NS_PER_SECOND)	/* after a failed arm */
 #define TRUSTED_NS	NS_PER_SECOND		/* a key, unconfirmed */
@@ -98,15 +99,31 @@ watches_fd(const struct plan_watches *w)
 	return w->fd;
 }
 
+/* One step of FxHash (rustc's): a word or a byte into h. */
+static uint64_t
+fx_step(uint64_t h, uint64_t v)
+{
+	return ((h << 5 | h >> 59) ^ v) * 0x517cc1b727220a95ULL;
+}
+
+/*
+ * Every query hashes its plan's path: eight bytes a step, not one (a
+ * fifth of the instructions for a path of 40 bytes), and the top bits
+ * of the product, which every bit of the path reaches.
+ */
 static size_t
 bucket(const char *path, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = 0, word;
 	size_t i;
 
-	for (i = 0; i < len; i++)
-		h = (h ^ (unsigned char)path[i]) * 0x100000001b3ULL;
-	return (size_t)(h >> 32) & (BUCKETS - 1);
+	for (i = 0; i + sizeof(word) <= len; i += sizeof(word)) {
+		memcpy(&word, path + i, sizeof(word));
+		h = fx_step(h, word);
+	}
+	for (; i < len; i++)
+		h = fx_step(h, (unsigned char)path[i]);
+	return (size_t)(h >> (64 - BUCKET_BITS));
 }
 
 static struct watch *
