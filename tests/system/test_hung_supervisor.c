@@ -270,8 +270,8 @@ lowest_free_descriptor(pid_t pid)
 static void
 files_soft_limit_of(pid_t pid, rlim_t soft)
 {
-	gid_t gid = (gid_t)status_number(pid, "Gid:");
-	uid_t uid = (uid_t)status_number(pid, "Uid:");
+	gid_t gid = (gid_t)status_number(pid, "Gid");
+	uid_t uid = (uid_t)status_number(pid, "Uid");
 	struct rlimit limit;
 	pid_t child;
 	int status;
