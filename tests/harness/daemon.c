@@ -658,6 +658,15 @@ child_block_landlock(void)
 	child_block(&landlock, 1, ENOSYS);
 }
 
+/* Landlock there, but each rule refused (EPERM): its path is logged. */
+void
+child_block_landlock_add_rule(void)
+{
+	const struct call_range add_rule = { __NR_landlock_add_rule, 1 };
+
+	child_block(&add_rule, 1, EPERM);
+}
+
 /* inotify_init1 refused, as when the account has used up its instances. */
 void
 child_block_inotify(void)
