@@ -329,6 +329,38 @@ Test(pressure, a_home_whose_descriptor_finds_no_room_is_logged)
 }
 
 /*
+ * A home that answers the supervisor's survey but never a worker (slowfs
+ * holds only the workers' children there): each worker misses it.  The
+ * first miss gets a new generation (why=home-missed, though the table is
+ * the same), which misses it too; that one gets none: a generation
+ * every 6, 12, ... 60 s for good, each restarting every worker and
+ * warning again, is what a miss forced every time made.
+ */
+Test(pressure, a_home_every_worker_misses_gets_one_generation_more)
+{
+	char word[64];
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 2, WAIT_LOG_MS),
+	    "the second generation's worker did not miss zoe's home");
+	/* The next reload is due 6 s after the second generation. */
+	cr_assert_not(log_wait(&fx, " generation=3 ", 1,
+	    (int)(LATENCY(9) * 1000)), "a third generation for the same miss");
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 2);
+	write_text(control, "");
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
  * A member whose home is on FUSE (or NFS, which inotify does not see)
  * hides within 2 s too (issue 21, 3), under load: her .nofinger was
  * looked for only when the group was read (-R, 60 s).
