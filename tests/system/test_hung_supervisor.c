@@ -67,6 +67,15 @@ zoe_on_slowfs(const char *members, bool hung)
 		write_text(control, "hang");
 }
 
+/* The daemon started with zoe's home on slowfs, answering: zoe served. */
+static void
+zoe_served_on_slowfs(void)
+{
+	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+}
+
 /*
  * The daemon, started while zoe's home hangs (in the group), serves the
  * others within 2 s and zoe "No Plan." at once, and says why once.
@@ -303,9 +312,7 @@ Test(pressure, a_home_whose_descriptor_finds_no_room_is_logged)
 	pid_t worker;
 
 	skip_under_valgrind(CHILDREN_TIMED);
-	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
-	daemon_start(&fx, "-B", SERVER, NULL);
-	EXPECT("zoe\r\n", REPLY_ZOE);
+	zoe_served_on_slowfs();
 	write_text(control, "hang");
 	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
 	deadline = now_seconds() + WAIT_START_MS / 1000.0;
@@ -341,9 +348,7 @@ Test(pressure, a_home_every_worker_misses_gets_one_generation_more)
 	char word[64];
 
 	skip_under_valgrind(CHILDREN_TIMED);
-	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
-	daemon_start(&fx, "-B", SERVER, NULL);
-	EXPECT("zoe\r\n", REPLY_ZOE);
+	zoe_served_on_slowfs();
 	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
 	write_text(control, word);
 	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
@@ -371,9 +376,7 @@ Test(pressure, a_home_on_fuse_hides_its_member_within_two_seconds)
 
 	skip_under_valgrind(CHILDREN_TIMED);
 
-	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe", false);
-	daemon_start(&fx, "-B", SERVER, NULL);
-	EXPECT("zoe\r\n", REPLY_ZOE);
+	zoe_served_on_slowfs();
 	snprintf(nofinger, sizeof(nofinger), "%s/srv-backing/zoe/.nofinger",
 	    fx.dir);
 	nofinger_under_load(&fx, SERVER, "zoe\r\n", nofinger, REPLY_ZOE,
