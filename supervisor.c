@@ -144,7 +144,7 @@ struct supervisor {
 	struct backoff		 reloads;	/* for a home */
 	const char		*due_why;	/* the first reason of reload_at */
 	bool			 due_forced;	/* a worker missed a home */
-	unsigned		 missed_generation; /* the last due_forced made */
+	unsigned		 missed_generation; /* the last a miss forced */
 };
 
 /*
