@@ -538,13 +538,36 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 }
 
 /*
- * A plan out of reach of this account: why (fmt, its paths escaped),
- * then fix, the escaped path that chmod o+x opens, if any.  The command
- * is given only in a line the log writes whole: cut, it would name
- * another directory (why and fix cut at ESCAPED_MAX make a line as long).
+ * Whether a shell takes the path as written: a command naming one with a
+ * space, a ';', a $(...), a quote or a byte escaped would, pasted, run
+ * or open something else.
  */
-static void __attribute__((format(printf, 3, 4)))
-out_of_reach(const struct member *m, const char *fix, const char *fmt, ...)
+static bool
+shell_literal(const char *path, size_t len)
+{
+	static const char literal[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789/._+@,:=-";
+	size_t i;
+
+	if (len == 0 || path[0] == '-')
+		return false;
+	for (i = 0; i < len; i++)
+		if (memchr(literal, path[i], sizeof(literal) - 1) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * A plan out of reach of this account: why (fmt, its paths escaped),
+ * then the fix for dir (len bytes), the directory that chmod o+x opens,
+ * if any.  The command is given only where it names dir itself: its
+ * name taken literally by a shell (which escaping leaves alone), in a
+ * line the log writes whole (cut, it would name another directory; why
+ * and fix cut at ESCAPED_MAX make a line as long).
+ */
+static void __attribute__((format(printf, 4, 5)))
+out_of_reach(const struct member *m, const char *dir, size_t len,
+    const char *fmt, ...)
 {
 	static const char command[] = "; to serve it: chmod o+x ";
 	char login[ESCAPED_MAX], plan[ESCAPED_MAX], why[ESCAPED_MAX];
@@ -559,11 +582,13 @@ out_of_reach(const struct member *m, const char *fix, const char *fmt, ...)
 	    "reach of fingerd's account: %s",
 	    field(login, m->login, strlen(m->login)),
 	    field(plan, m->plan, strlen(m->plan)), why);
-	if (fix == NULL)
+	if (dir == NULL)
 		log_warnx("%s", line);
-	else if (n >= 0 && log_whole((size_t)n + strlen(command) +
-	    strlen(fix)))
-		log_warnx("%s%s%s", line, command, fix);
+	else if (!shell_literal(dir, len))
+		log_warnx("%s; to serve it: chmod o+x that directory (its name "
+		    "is not safe to paste into a shell)", line);
+	else if (n >= 0 && log_whole((size_t)n + strlen(command) + len))
+		log_warnx("%s%s%.*s", line, command, (int)len, dir);
 	else
 		log_warnx("%s; the command that serves it is too long for a "
 		    "line of the log", line);
@@ -582,30 +607,29 @@ denied_warn(const struct member *m, unsigned flags)
 	char dir[ESCAPED_MAX];
 
 	if (at == 0 || at > strlen(m->home)) {
-		out_of_reach(m, NULL, "its home cannot be opened, permission "
-		    "denied by no directory's mode (a security module, or the "
-		    "file system's own options)");
+		out_of_reach(m, NULL, 0, "its home cannot be opened, "
+		    "permission denied by no directory's mode (a security "
+		    "module, or the file system's own options)");
 		return;
 	}
 	field(dir, m->home, at);
 	if (flags & HOME_DENIED_LINK)
-		out_of_reach(m, NULL, "the symbolic link %s leads through a "
-		    "directory it cannot search; to serve it: chmod o+x that "
+		out_of_reach(m, NULL, 0, "the symbolic link %s leads through "
+		    "a directory it cannot search; to serve it: chmod o+x that "
 		    "directory", dir);
 	else
-		out_of_reach(m, dir, "%s is not searchable", dir);
+		out_of_reach(m, m->home, at, "%s is not searchable", dir);
 }
 
 /*
  * homes_check's answers: what each home is, the fd not kept.  A home
- * this account cannot search is logged with the command that opens it.
+ * this account cannot search is logged with what opens it.
  */
 static void
 surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 {
 	struct members *t = arg;
 	struct member *m = &t->v[i];
-	char home[ESCAPED_MAX];
 
 	if (fd >= 0)
 		close(fd);
@@ -613,8 +637,8 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
-		out_of_reach(m, field(home, m->home, strlen(m->home)),
-		    "its home is not searchable");
+		out_of_reach(m, m->home, strlen(m->home), "its home is not "
+		    "searchable");
 	else if (reach == HOME_DENIED)
 		denied_warn(m, flags);
 	else

@@ -65,6 +65,16 @@ handled_fs(int abi)
 	return fs;
 }
 
+/* The rule for path refused: path escaped, as a home from NSS may be. */
+static void __attribute__((noreturn))
+rule_refused(const char *path)
+{
+	char escaped[PIPE_BUF];
+
+	log_escape(escaped, sizeof(escaped), path, strlen(path));
+	fatal(EX_OSERR, "landlock_add_rule %s", escaped);
+}
+
 /*
  * Allows reading beneath the file or directory open at fd (O_PATH,
  * closed here): a file takes only the rights that apply to files.
@@ -78,7 +88,7 @@ allow_fd(int ruleset, int fd, bool directory, const char *path)
 	    LANDLOCK_ACCESS_FS_READ_FILE;
 	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH,
 	    &rule, 0) != 0)
-		fatal(EX_OSERR, "landlock_add_rule %s", path);
+		rule_refused(path);
 	close(fd);
 }
 

@@ -86,7 +86,7 @@ extern char **environ;
 
 struct supervisor;
 static void	stop(struct supervisor *, int);
-static void	reload(struct supervisor *, const char *);
+static bool	reload(struct supervisor *, const char *, bool);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -142,7 +142,9 @@ struct supervisor {
 	struct backoff		 hidden_reloads;	/* for a .nofinger */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	struct backoff		 reloads;	/* for a home */
-	const char		*due_why;	/* the reason of reload_at */
+	const char		*due_why;	/* the first reason of reload_at */
+	bool			 due_forced;	/* a worker missed a home */
+	unsigned		 missed_generation; /* the last a miss forced */
 };
 
 /*
@@ -562,18 +564,38 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
 
 /*
  * A new generation for what the homes answer now, spaced out: a probe
- * found one answering, or a worker did not find one that the survey did
- * (hung since, or only slow: the survey tells).
+ * found one answering, a look for .nofinger was held by a home that
+ * answered the last reading, or a worker did not find one that the
+ * survey did (missed: hung since, or only slow, which the survey tells;
+ * or no room for its descriptor).  A miss forces the reload whichever
+ * reason came first: the log names that one.
  */
 static void
-reload_due(struct supervisor *s, const char *why)
+reload_due(struct supervisor *s, const char *why, bool missed)
 {
-	int64_t now = monotonic_ns();
-
+	s->due_forced |= missed;
 	if (s->reload_at != 0)
 		return;
-	s->reload_at = backoff_due(&s->reloads, now);
+	s->reload_at = backoff_due(&s->reloads, monotonic_ns());
 	s->due_why = why;
+}
+
+/*
+ * The reload due, forced where a worker missed a home the table has (it
+ * serves less than the table), but once a table: a worker that misses
+ * it every time (a home that answers the survey but never a worker, a
+ * limit on descriptors) would get a new generation for good, each
+ * restarting every worker.  The generation a miss forced serves that
+ * table; a miss there waits for another (a change, SIGHUP).
+ */
+static void
+due_reload(struct supervisor *s)
+{
+	bool forced = s->due_forced && s->missed_generation != s->generation;
+
+	s->due_forced = false;
+	if (reload(s, s->due_why, forced) && forced)
+		s->missed_generation = s->generation;
 }
 
 /*
@@ -589,14 +611,16 @@ hidden_reload(struct supervisor *s)
 
 	if (s->stopping || now < backoff_due(&s->hidden_reloads, now))
 		return;		/* the next probe asks again */
-	reload(s, "nofinger");
+	reload(s, "nofinger", false);
 	backoff_step(&s->hidden_reloads, now,
 	    backoff_calm(&s->hidden_reloads, now, HIDDEN_CALM_NS));
 }
 
 /*
  * The probes due (homes.c), and a new generation when one is: a
- * home answered, or the look for .nofinger was held by a home.
+ * home answered, or the look for .nofinger was held by a home (not
+ * forced: the reading finds it hung, a new table, unless it answers
+ * again).
  */
 static void
 homes_due(struct supervisor *s)
@@ -609,7 +633,7 @@ homes_due(struct supervisor *s)
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
 		before = homes_unreached(s->table);
-		reload(s, s->due_why);
+		due_reload(s);
 		/*
 		 * A home that answers a probe but not the survey in time (slow,
 		 * not hung) would start a generation every few seconds.
@@ -618,7 +642,7 @@ homes_due(struct supervisor *s)
 		    homes_unreached(s->table) < before);
 	}
 	if (homes_probes_due(&s->probes, s->table, now))
-		reload_due(s, "home-missed");
+		reload_due(s, "home-hung", false);
 }
 
 /* A probe says a home answers now, or its .nofinger came or went. */
@@ -629,7 +653,7 @@ probe_read(struct supervisor *s)
 
 	homes_probes_read(&s->probes, s->table, &answered, &hidden);
 	if (answered)
-		reload_due(s, "home-answered");
+		reload_due(s, "home-answered", false);
 	if (hidden)
 		hidden_reload(s);
 }
@@ -670,19 +694,16 @@ table_served(const struct supervisor *s, const void *table, size_t len)
 
 /*
  * The group again (why: SIGHUP, the user database followed, a home that
- * answered), in a new generation: always on SIGHUP and when a worker
- * missed a home the table has (it serves less than the table: a home
- * that answered it late, or whose descriptor it had no room for),
- * otherwise only when what the workers serve changed, so that a reading
- * that finds nothing new costs no worker.  The workers still starting
- * with an older table are told to stop at once.
+ * answered or missed), in a new generation: always when forced (SIGHUP,
+ * a worker that missed a home: due_reload), otherwise only when what
+ * the workers serve changed, so that a reading that finds nothing new
+ * costs no worker.  The workers still starting with an older table are
+ * told to stop at once.  Whether a new generation started.
  */
-static void
-reload(struct supervisor *s, const char *why)
+static bool
+reload(struct supervisor *s, const char *why, bool forced)
 {
 	const char *group = s->options->group, *failed;
-	bool forced = strcmp(why, "sighup") == 0 ||
-	    strcmp(why, "home-missed") == 0;
 	struct members *t;
 	size_t i, len;
 	void *packed;
@@ -692,7 +713,7 @@ reload(struct supervisor *s, const char *why)
 		log_warnx("reload (%s): group %s: %s; keeping the %zu member%s "
 		    "loaded before", why, group, failed, s->members,
 		    plural(s->members));
-		return;
+		return false;
 	}
 	/* a home found hung is tried again once a probe saw it answer */
 	if ((packed = table_pack(t, strcmp(why, "home-answered") == 0 ? NULL :
@@ -701,7 +722,7 @@ reload(struct supervisor *s, const char *why)
 	    (fd = setup_publish(s->options, packed, len)) < 0) {
 		free(packed);
 		members_release(t);
-		return;
+		return false;
 	}
 	close(s->setup_fd);
 	s->setup_fd = fd;
@@ -720,6 +741,7 @@ reload(struct supervisor *s, const char *why)
 		    s->workers[i].state == WORKER_STARTING)
 			worker_stop(&s->workers[i], SIGUSR2);
 	generation_start(s);
+	return true;
 }
 
 /*
@@ -739,11 +761,11 @@ rereads_due(struct supervisor *s)
 		    (int64_t)s->options->reread * NS_PER_SECOND;
 		why = s->reread_at != 0 ? "userdb-changed" : "userdb-reread";
 		s->reread_at = 0;
-		reload(s, why);
+		reload(s, why, false);
 	}
 	if (s->reread_at != 0 && s->reread_at <= now) {
 		s->reread_at = 0;
-		reload(s, "userdb-changed");
+		reload(s, "userdb-changed", false);
 	}
 }
 
@@ -864,7 +886,7 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s, "sighup");
+			reload(s, "sighup", true);
 		else if (si.ssi_signo == SIGUSR1)
 			report(s, true);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
@@ -950,7 +972,7 @@ ready_read(struct supervisor *s)
 			announce(s);
 		} else if (w->state == WORKER_STARTING) {
 			if (news.count != 0)
-				reload_due(s, "home-missed");
+				reload_due(s, "home-missed", true);
 			worker_ready(s, w);
 		}
 	}

@@ -297,6 +297,45 @@ daemon_workers(const struct fixture *f, pid_t *pids, size_t n)
 	return count;
 }
 
+/*
+ * The line of /proc/pid/status for field name ("Tgid", "CapEff"), its
+ * trailing blanks cut, into value; "" when there is none (the process
+ * gone, which a test looking at other processes' threads must expect).
+ */
+void
+status_field(pid_t pid, const char *name, char *value, size_t size)
+{
+	char path[64], line[256];
+	size_t n = strlen(name);
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	value[0] = '\0';
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, name, n) != 0 || line[n] != ':')
+			continue;
+		n = strlen(line);
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+			line[--n] = '\0';
+		snprintf(value, size, "%s", line);
+		break;
+	}
+	fclose(fp);
+}
+
+/* The number of field name ("Tgid", "PPid", "Uid"), or -1. */
+long
+status_number(pid_t pid, const char *name)
+{
+	char value[256];
+
+	status_field(pid, name, value, sizeof(value));
+	return value[0] == '\0' ? -1 :
+	    strtol(value + strlen(name) + 1, NULL, 10);
+}
+
 /* The one worker of a daemon started without -w; waits for it, bounded. */
 pid_t
 daemon_worker(const struct fixture *f)
@@ -617,6 +656,15 @@ child_block_landlock(void)
 	const struct call_range landlock = { __NR_landlock_create_ruleset, 3 };
 
 	child_block(&landlock, 1, ENOSYS);
+}
+
+/* Landlock there, but each rule refused (EPERM): its path is logged. */
+void
+child_block_landlock_add_rule(void)
+{
+	const struct call_range add_rule = { __NR_landlock_add_rule, 1 };
+
+	child_block(&add_rule, 1, EPERM);
 }
 
 /* inotify_init1 refused, as when the account has used up its instances. */

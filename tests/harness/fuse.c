@@ -40,26 +40,6 @@ write_text(const char *path, const char *text)
 	close(fd);
 }
 
-/* A field of /proc/pid/status ("Tgid:", "PPid:", "Uid:"), or -1. */
-long
-status_number(pid_t pid, const char *name)
-{
-	char path[64], line[256];
-	long value = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, name, strlen(name)) == 0) {
-			value = strtol(line + strlen(name), NULL, 10);
-			break;
-		}
-	fclose(f);
-	return value;
-}
-
 /*
  * Whether thread tid is of one of the daemon's workers (fingerd -i: of
  * the daemon itself, which looks at no home as a supervisor), or, not
@@ -68,7 +48,7 @@ status_number(pid_t pid, const char *name)
 static bool
 daemons(pid_t tid, bool workers)
 {
-	pid_t pids[16], process = (pid_t)status_number(tid, "Tgid:");
+	pid_t pids[16], process = (pid_t)status_number(tid, "Tgid");
 	size_t i, n = daemon_workers(&fx, pids, 16);
 
 	if (process == fx.pid)
@@ -76,7 +56,7 @@ daemons(pid_t tid, bool workers)
 	for (i = 0; i < n && i < 16; i++)
 		if (pids[i] == process)
 			return workers;
-	return !workers && status_number(process, "PPid:") == fx.pid;
+	return !workers && status_number(process, "PPid") == fx.pid;
 }
 
 /*
@@ -120,9 +100,9 @@ slowfs_held_worker(void)
 	if (fscanf(f, "%u %u", &received, &all) == 2)
 		while (worker == 0 && fscanf(f, "%ld", &tid) == 1) {
 			parent = status_number((pid_t)status_number((pid_t)tid,
-			    "Tgid:"), "PPid:");
+			    "Tgid"), "PPid");
 			if (parent > 0 && parent != fx.pid &&
-			    status_number((pid_t)parent, "PPid:") == fx.pid)
+			    status_number((pid_t)parent, "PPid") == fx.pid)
 				worker = (pid_t)parent;
 		}
 	fclose(f);

@@ -214,6 +214,8 @@ bool	 daemon_alive(struct fixture *);
 size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
 pid_t	 daemon_worker(const struct fixture *);
 void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
+void	 status_field(pid_t, const char *, char *, size_t);
+long	 status_number(pid_t, const char *);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);
@@ -221,6 +223,7 @@ void	 child_block_openat2(void);
 void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
 void	 child_block_landlock(void);
+void	 child_block_landlock_add_rule(void);
 void	 child_add_privileges(void);
 void	 child_unprivileged_no_capset(void);
 
@@ -288,7 +291,6 @@ void	 slowfs_mount(void);
 void	 slowfs_end(void);
 unsigned slowfs_held(bool);
 pid_t	 slowfs_held_worker(void);
-long	 status_number(pid_t, const char *);
 void	 slowfs_count(unsigned *, unsigned *);
 bool	 slowfs_holds(unsigned);
 

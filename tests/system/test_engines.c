@@ -184,29 +184,6 @@ Test(daemon, engine_unknown)
 	    "io_uring or epoll; see fingerd -h$");
 }
 
-/* The line of /proc/<pid>/status that starts with name, trailing blanks cut. */
-static void
-status_field(pid_t pid, const char *name, char *value, size_t size)
-{
-	char path[64], line[256];
-	size_t n = strlen(name);
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	cr_assert_not_null(fp = fopen(path, "r"));
-	value[0] = '\0';
-	while (fgets(line, sizeof(line), fp) != NULL) {
-		if (strncmp(line, name, n) != 0 || line[n] != ':')
-			continue;
-		n = strlen(line);
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
-			line[--n] = '\0';
-		snprintf(value, size, "%s", line);
-		break;
-	}
-	fclose(fp);
-}
-
 #define EXPECT_STATUS(pid, name, want) do { \
 	char value_[256]; \
 	status_field((pid), name, value_, sizeof(value_)); \

@@ -444,6 +444,10 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 	stopped_cleanly();
 }
 
+/* A closed directory's warning where its name is not safe in a shell. */
+#define NO_COMMAND	"to serve it: chmod o+x that directory (its name is " \
+			"not safe to paste into a shell)"
+
 /*
  * A login and a home with control characters (an NSS entry is not ours
  * to trust; a newline cannot be in a passwd line, an ESC, a TAB or a DEL
@@ -467,10 +471,63 @@ Test(daemon, a_warning_escapes_what_the_user_database_says)
 	cr_assert(log_find(&fx, "out of reach", &line));
 	snprintf(want, sizeof(want), "member de\\x7fl: plan "
 	    "\"%s/clo\\x1bsed/t\\x09ab/.plan\" is out of reach of fingerd's "
-	    "account: %s/clo\\x1bsed is not searchable; to serve it: "
-	    "chmod o+x %s/clo\\x1bsed", fx.dir, fx.dir, fx.dir);
+	    "account: %s/clo\\x1bsed is not searchable; %s", fx.dir, fx.dir,
+	    NO_COMMAND);
 	cr_assert_str_eq(strstr(line.data, "member "), want);
 	buffer_free(&line);
+	stopped_cleanly();
+}
+
+/*
+ * Closed directories whose names a shell does not take as written (a
+ * space, a ';', a command substitution, a backtick, a quote): the
+ * warning names no command that a paste would run otherwise, but says
+ * what to do.  One whose name a shell takes literally (letters, digits
+ * and /._+@,:=-) gets the command.
+ */
+Test(daemon, a_warning_gives_no_command_a_shell_would_not_take_literally)
+{
+	static const struct {
+		const char	*name, *logged;
+	} odd[] = {
+		{ "sp ace", "sp ace" }, { "semi;colon", "semi;colon" },
+		{ "$(touch x)", "$(touch x)" }, { "back`tick`", "back`tick`" },
+		{ "quo\"te", "quo\\x22te" },
+		{ "plain_1.2+@,=-", NULL },	/* the command given (a ':'
+						   cannot be in passwd) */
+	};
+	char closed[128], home[192], want[1024], login[16];
+	struct buffer line;
+	size_t i, n = sizeof(odd) / sizeof(odd[0]);
+
+	skip_unless_root();
+	for (i = 0; i < n; i++) {
+		snprintf(closed, sizeof(closed), "%s/%s", fx.dir, odd[i].name);
+		snprintf(home, sizeof(home), "%s/home", closed);
+		cr_assert(mkdir(closed, 0700) == 0 && chmod(closed, 0700) == 0);
+		cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+		snprintf(login, sizeof(login), "odd%zu", i);
+		passwd_append(&fx, login, 1024 + (unsigned)i, home);
+	}
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",odd0,odd1,odd2,odd3,odd4,"
+	    "odd5");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "out of reach"), n);
+	for (i = 0; i < n; i++) {
+		snprintf(closed, sizeof(closed), "%s/%s", fx.dir,
+		    odd[i].logged != NULL ? odd[i].logged : odd[i].name);
+		snprintf(want, sizeof(want), "member odd%zu: plan \"%s/home/"
+		    ".plan\" is out of reach of fingerd's account: %s is not "
+		    "searchable; ", i, closed, closed);
+		if (odd[i].logged != NULL)
+			strcat(want, NO_COMMAND);
+		else
+			strcat(strcat(want, "to serve it: chmod o+x "), closed);
+		snprintf(login, sizeof(login), "member odd%zu: ", i);
+		cr_assert(log_find(&fx, login, &line));
+		cr_assert_str_eq(strstr(line.data, "member "), want);
+		buffer_free(&line);
+	}
 	stopped_cleanly();
 }
 

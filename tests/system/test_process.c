@@ -234,6 +234,33 @@ Test(process, inetd_hides_a_member_without_landlock)
 }
 
 /*
+ * A home Landlock refuses to allow ends -i (it would serve beyond what
+ * it confined itself to), and the line names the home escaped, as every
+ * warning of a home does: an NSS entry is not ours to trust.
+ */
+Test(process, a_home_landlock_refuses_is_named_escaped)
+{
+	char home[128], pattern[256];
+	struct buffer reply;
+	double took;
+	int status;
+
+	snprintf(home, sizeof(home), "%s/es\x1b" "cape", fx.dir);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	/* First of the sorted members (bob's gid puts him in the group). */
+	passwd_append(&fx, "aesc", 1024, home);
+	fixture_group_rewrite(&fx, "aesc");
+	fx.child_setup = child_block_landlock_add_rule;
+	status = inetd_finger(&fx, "aesc\r\n", &reply, &took, "-i", NULL);
+	buffer_free(&reply);
+	cr_assert_eq(status, 71, "status %d", status);
+	snprintf(pattern, sizeof(pattern), "landlock_add_rule %s/es\\\\x1bcape: "
+	    "Operation not permitted$", fx.dir);
+	cr_assert_eq(log_count(&fx, pattern), 1, "the home not named escaped");
+	cr_assert_eq(log_count(&fx, "\x1b"), 0, "a raw ESC in the log");
+}
+
+/*
  * A worker that keeps dying is started again after a delay; a delay of
  * 4 s or more its socket does not listen, so that no connection waits
  * there for a worker that is gone: with -w 2, every query during the

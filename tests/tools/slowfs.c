@@ -9,8 +9,11 @@
  * open or read, it reads CONTROL_FILE, and again every 10 ms while it
  * holds the request: missing, empty or not a number, it answers at once;
  * a number N, once the request has been held N ms; "hang", not while the
- * file says so; "eio": at once, but every read fails with EIO (a disk or
- * a server that errs).  CONTROL_FILE.count holds "RECEIVED HELD\n": how many
+ * file says so; "hang-workers=PID", the same for the requests of the
+ * processes whose parent's parent is PID (the children that the
+ * workers of the daemon PID open the homes in), the others at once;
+ * "eio": at once, but every read fails with EIO (a disk or a server
+ * that errs).  CONTROL_FILE.count holds "RECEIVED HELD\n": how many
  * such requests came so far and how many are held now, then a line for
  * each held one with the thread that asked (so that a test can tell whose
  * they are), replaced (rename) at each change, so a test knows that a
@@ -102,16 +105,39 @@ control_word(char *buf, size_t size)
 	buf[strcspn(buf, " \t\r\n")] = '\0';
 }
 
-/* The control file's delay in ms: -1 for "hang", 0 for none. */
+/* The parent of process (or thread) pid, from /proc; -1 if gone. */
 static long
-delay(void)
+parent_of(long pid)
 {
-	char buf[32], *end;
-	long ms;
+	char path[64], line[256];
+	long parent = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "PPid: %ld", &parent) == 1)
+			break;
+	fclose(f);
+	return parent;
+}
+
+/*
+ * The control file's delay in ms for a request of pid: -1 for "hang",
+ * 0 for none.
+ */
+static long
+delay(pid_t pid)
+{
+	char buf[64], *end;
+	long ms, daemon;
 
 	control_word(buf, sizeof(buf));
 	if (strcmp(buf, "hang") == 0)
 		return -1;
+	if (sscanf(buf, "hang-workers=%ld", &daemon) == 1)
+		return parent_of(parent_of(pid)) == daemon ? -1 : 0;
 	ms = strtol(buf, &end, 10);
 	return *end == '\0' && ms > 0 ? ms : 0;
 }
@@ -127,7 +153,7 @@ gate(void)
 	int error = 0;
 
 	tally(pid, 1);
-	for (waited = 0; (ms = delay()) < 0 || waited < ms; waited += 10) {
+	for (waited = 0; (ms = delay(pid)) < 0 || waited < ms; waited += 10) {
 		if (fuse_session_exited(se)) {
 			error = -EIO;
 			break;
