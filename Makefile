@@ -206,7 +206,10 @@ PRESSURE_ENGINE_FREE = a_home_hung_before_the_start_holds_no_worker \
 	a_home_linked_into_a_hung_mount_holds_no_supervisor \
 	a_hung_home_that_answers_is_served_from_then \
 	a_home_on_fuse_hides_its_member_within_two_seconds \
-	a_home_made_after_the_start_is_served
+	a_home_made_after_the_start_is_served \
+	a_home_whose_descriptor_finds_no_room_is_logged \
+	a_home_every_worker_misses_gets_one_generation_more \
+	a_miss_while_a_reload_is_due_forces_it
 empty =
 space = $(empty) $(empty)
 one_of = $(subst $(space),|,$(strip $(1)))
