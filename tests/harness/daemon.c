@@ -463,6 +463,9 @@ struct call_range {
 /*
  * fingerd -i as inetd starts it, on one connection from 127.0.0.1 that
  * sent query: the socket its stdin and stdout, its log the fixture's.
+ * With f->inetd_hold, the test keeps its copy of the connection (in
+ * f->inetd_held, until fixture_destroy), as systemd's PID 1 does with
+ * Accept=yes until the service exits: no close of fingerd's ends it.
  * The flags must hold -i.  Returns the client's end of the connection,
  * the daemon running; *start is when it was started.
  */
@@ -490,7 +493,10 @@ inetd_spawn(struct fixture *f, const char *query, double *start,
 	client_send(client, query, strlen(query));
 	*start = now_seconds();
 	daemon_spawn(f, false, ap);
-	close(served);
+	if (f->inetd_hold)
+		f->inetd_held = served;
+	else
+		close(served);
 	close(stdio[2]);
 	f->stdio = NULL;
 	return client;

@@ -169,6 +169,8 @@ struct fixture {
 	int	 status;		/* wait status, once it exited */
 	void	(*child_setup)(void);
 	const int *stdio;		/* when set: the daemon's fds 0, 1, 2 */
+	bool	 inetd_hold;		/* -i: keep a copy of the connection */
+	int	 inetd_held;		/* that copy, or -1 */
 	char	*asan_options;
 	pid_t	 watchdog;		/* see watchdog_start() */
 	int	 watchdog_fd;
