@@ -375,7 +375,7 @@ fixture_destroy(struct fixture *f)
 	if (f->pidfd >= 0)
 		close(f->pidfd);
 	f->pidfd = -1;
-	if (f->inetd_held >= 0)
+	if (f->inetd_hold && f->inetd_held >= 0)
 		close(f->inetd_held);
 	f->inetd_held = -1;
 	if (f->dir[0] != '\0')
