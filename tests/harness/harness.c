@@ -375,9 +375,7 @@ fixture_destroy(struct fixture *f)
 	if (f->pidfd >= 0)
 		close(f->pidfd);
 	f->pidfd = -1;
-	if (f->inetd_hold && f->inetd_held >= 0)
-		close(f->inetd_held);
-	f->inetd_held = -1;
+	inetd_release(f);
 	if (f->dir[0] != '\0')
 		nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	f->dir[0] = '\0';

@@ -210,6 +210,7 @@ int	 inetd_finger(struct fixture *, const char *, struct buffer *,
 	    double *, ...) __attribute__((sentinel));
 int	 inetd_start(struct fixture *, const char *, ...)
 	    __attribute__((sentinel));
+void	 inetd_release(struct fixture *);
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);
