@@ -869,23 +869,35 @@ client_finish(struct context *ctx, struct client *c)
 }
 
 /*
- * A connection ended by its deadline or evicted is reset (SO_LINGER of
- * 0, as nginx's reset_timedout_connection does): the kernel frees it and
- * whatever of the reply it holds at once, instead of sending that on to
- * a client that does not read, past the deadline, for minutes, and the
- * client sees an error, not a reply cut short that looks whole.  Any
- * other end is a FIN, after the whole reply (client_replied).  No
- * request may wait on the socket.  Once closed, its number may be
- * another file's: fd is -1 from then.
+ * A connection ended by its deadline or evicted is reset: the kernel
+ * frees it and whatever of the reply it holds at once, instead of
+ * sending that on to a client that does not read, past the deadline,
+ * for minutes, and the client sees an error, not a reply cut short that
+ * looks whole.  A connect to AF_UNSPEC dissolves it now (tcp_disconnect
+ * sends the reset and drops the send queue), however many descriptors
+ * share the socket: with -i, inetd's or systemd's (Accept=yes) copy of
+ * the connection would hold back the reset of a close until it closes
+ * it too, at the process's exit, which a file system that holds a
+ * request of c's delays too.  A kernel may refuse the disconnect:
+ * Landlock's TCP rules (6.7) took an AF_UNSPEC address for an AF_INET
+ * one, too short, until "landlock: Fix TCP handling of short AF_UNSPEC
+ * addresses" (EINVAL).  Then SO_LINGER of 0 (as nginx's
+ * reset_timedout_connection does) resets at the last close, -i's stdout
+ * off the connection (fingerd.c) for inetd.  Any other end is a FIN,
+ * after the whole reply (client_replied).  No request may wait on the
+ * socket.  Once closed, its number may be another file's: fd is -1 from
+ * then.
  */
 static void
 socket_close(struct context *ctx, struct client *c)
 {
 	static const struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	static const struct sockaddr dissolve = { .sa_family = AF_UNSPEC };
 
 	if (c->fd < 0)
 		return;		/* closed at its cut (client_cut) */
-	if (c->end == E_TIMEOUT || c->end == E_EVICTED)
+	if ((c->end == E_TIMEOUT || c->end == E_EVICTED) &&
+	    connect(c->fd, &dissolve, sizeof(dissolve.sa_family)) != 0)
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset,
 		    sizeof(reset));
 	engine_close_socket(ctx->engine, c->fd);

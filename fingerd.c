@@ -406,10 +406,11 @@ inetd_logging(void)
 /*
  * inetd hands over the connection as stdout too: stdout leaves it (for
  * /dev/null), so that stdin is its only descriptor, and its close ends
- * it at once.  A reset at the deadline would otherwise wait for the
- * process's exit, which a file system that holds a read of the plan
- * holds too (client.c's client_cut); without /dev/null, it does (a
- * warning).  Stderr, if the connection, is syslog's by now
+ * it at once.  Only for a kernel that refuses the disconnect at a
+ * deadline (client.c's socket_close): its reset, the close's, would
+ * otherwise wait for the process's exit, which a file system that holds
+ * a read of the plan holds too (client_cut); without /dev/null, it does
+ * (a warning).  Stderr, if the connection, is syslog's by now
  * (inetd_logging).
  */
 static void

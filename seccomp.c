@@ -166,8 +166,11 @@ allow_threads(scmp_filter_ctx filter)
 
 /*
  * The end of a connection (client.c): what of the reply the kernel
- * holds, ioctl SIOCOUTQ; the reset at a deadline, setsockopt SO_LINGER.
- * Those requests only.
+ * holds, ioctl SIOCOUTQ; the reset at a deadline, connect to AF_UNSPEC
+ * or else setsockopt SO_LINGER.  Those requests only: a connect's
+ * address of sizeof(sa_family_t) bytes names none of any family
+ * (AF_INET's takes 16, AF_INET6's 24, AF_UNIX's a path too), so it can
+ * only dissolve a connection, never make one.
  */
 static void
 allow_socket_calls(scmp_filter_ctx filter)
@@ -176,12 +179,15 @@ allow_socket_calls(scmp_filter_ctx filter)
 		SCMP_A1(SCMP_CMP_EQ, SOL_SOCKET),
 		SCMP_A2(SCMP_CMP_EQ, SO_LINGER),
 	};
+	const struct scmp_arg_cmp dissolve = SCMP_A2(SCMP_CMP_EQ,
+	    sizeof(sa_family_t));
 #if !defined(__SANITIZE_ADDRESS__)
 	const struct scmp_arg_cmp outq = SCMP_A1(SCMP_CMP_EQ, SIOCOUTQ);
 
 	allow(filter, SCMP_SYS(ioctl), 1, &outq);
 #endif
 	allow(filter, SCMP_SYS(setsockopt), 2, linger);
+	allow(filter, SCMP_SYS(connect), 1, &dissolve);
 }
 
 /*

@@ -226,7 +226,21 @@ daemon_wait(struct fixture *f, int timeout_ms)
 	f->pid = 0;
 	watchdog_stop(f);
 	f->status = status;
+	inetd_release(f);
 	return status;
+}
+
+/*
+ * The copy of an -i connection that the test holds (inetd_spawn) is
+ * closed, as systemd's PID 1 closes its own once the service exited: at
+ * the reaping of the daemon, or at the fixture's end.
+ */
+void
+inetd_release(struct fixture *f)
+{
+	if (f->inetd_hold && f->inetd_held >= 0)
+		close(f->inetd_held);
+	f->inetd_held = -1;
 }
 
 bool
@@ -502,6 +516,11 @@ struct call_range {
 /*
  * fingerd -i as inetd starts it, on one connection from 127.0.0.1 that
  * sent query: the socket its stdin and stdout, its log the fixture's.
+ * With f->inetd_hold, the test keeps its copy of the connection (in
+ * f->inetd_held, until inetd_release), as systemd's PID 1 does with
+ * Accept=yes until the service exits: no close of fingerd's ends it,
+ * and a test sees the FIN of a whole reply only once it has reaped the
+ * daemon (daemon_wait).
  * The flags must hold -i.  Returns the client's end of the connection,
  * the daemon running; *start is when it was started.
  */
@@ -529,7 +548,10 @@ inetd_spawn(struct fixture *f, const char *query, double *start,
 	client_send(client, query, strlen(query));
 	*start = now_seconds();
 	daemon_spawn(f, false, ap);
-	close(served);
+	if (f->inetd_hold)
+		f->inetd_held = served;
+	else
+		close(served);
 	close(stdio[2]);
 	f->stdio = NULL;
 	return client;

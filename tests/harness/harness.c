@@ -339,6 +339,7 @@ fixture_create(struct fixture *f)
 	memset(f, 0, sizeof(*f));
 	network_private(f);
 	f->pidfd = -1;
+	f->inetd_held = -1;
 	strcpy(f->dir, "/tmp/fingerd-test.XXXXXX");
 	cr_assert_not_null(mkdtemp(f->dir), "fixture: mkdtemp: %s",
 	    strerror(errno));
@@ -374,6 +375,7 @@ fixture_destroy(struct fixture *f)
 	if (f->pidfd >= 0)
 		close(f->pidfd);
 	f->pidfd = -1;
+	inetd_release(f);
 	if (f->dir[0] != '\0')
 		nftw(f->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	f->dir[0] = '\0';

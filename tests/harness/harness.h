@@ -169,6 +169,8 @@ struct fixture {
 	int	 status;		/* wait status, once it exited */
 	void	(*child_setup)(void);
 	const int *stdio;		/* when set: the daemon's fds 0, 1, 2 */
+	bool	 inetd_hold;		/* -i: keep a copy of the connection */
+	int	 inetd_held;		/* that copy, or -1 */
 	char	*asan_options;
 	pid_t	 watchdog;		/* see watchdog_start() */
 	int	 watchdog_fd;
@@ -208,6 +210,7 @@ int	 inetd_finger(struct fixture *, const char *, struct buffer *,
 	    double *, ...) __attribute__((sentinel));
 int	 inetd_start(struct fixture *, const char *, ...)
 	    __attribute__((sentinel));
+void	 inetd_release(struct fixture *);
 int	 daemon_stop(struct fixture *, int);
 int	 daemon_wait(struct fixture *, int);
 bool	 daemon_alive(struct fixture *);

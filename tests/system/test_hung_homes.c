@@ -637,8 +637,11 @@ Test(pressure, a_plan_cut_by_a_hung_home_is_reset_at_the_deadline)
  * The same with -i, the connection its stdin and stdout as inetd gives
  * it: reset at -t all the same, though the process, a thread of it held
  * by the file system, cannot exit until it answers; then it exits 0.
+ * held: the test keeps a copy of the connection, as systemd's PID 1 does
+ * (Accept=yes), so that no close of fingerd's can end it.
  */
-Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
+static void
+inetd_plan_cut_reset(bool held)
 {
 	size_t want_len;
 	double start;
@@ -647,6 +650,7 @@ Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
 
 	on_slowfs(FIXTURE_MEMBERS ",zoe");
 	want = zoe_plan_long(&want_len);
+	fx.inetd_hold = held;
 	start = now_seconds();
 	fd = inetd_start(&fx, "zoe\r\n", "-i", "-t", "3", "-m", "8388608",
 	    NULL);
@@ -658,4 +662,14 @@ Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
 	    WEXITSTATUS(status) == 0, "fingerd -i: status %#x", status);
 	free(want);
 	slowfs_end();
+}
+
+Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home)
+{
+	inetd_plan_cut_reset(false);
+}
+
+Test(pressure, inetd_resets_a_plan_cut_by_a_hung_home_under_systemd)
+{
+	inetd_plan_cut_reset(true);
 }
