@@ -243,6 +243,7 @@ client_cut(struct context *ctx, struct client *c, enum fingerd_error e)
 	client_end(c, e);
 	if (held) {
 		socket_close(ctx, c);
+		worker_descriptors_freed(ctx);
 		client_finish(ctx, c);
 	} else {
 		/*
@@ -908,7 +909,7 @@ static void
 client_leave(struct context *ctx, struct client *c)
 {
 	turns_unlist(&c->turn);
-	worker_slot_freed(ctx);		/* and a descriptor */
+	worker_descriptors_freed(ctx);	/* its socket and file, at the latest */
 	client_finish(ctx, c);
 	if (c->timer)
 		engine_cancel(ctx->engine, TAG(OP_DEADLINE,

@@ -770,6 +770,6 @@ void	 client_start(struct context *, int, const struct sockaddr_storage *);
 void	 client_complete(struct context *, uint64_t, int);
 void	 client_send_buffer(int);
 /* worker.c, told by client.c */
-void	 worker_slot_freed(struct context *);
+void	 worker_descriptors_freed(struct context *);
 
 #endif /* FINGERD_H */

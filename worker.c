@@ -88,7 +88,7 @@ struct worker {
 	int			 listen_fd;	/* -1 when not listening */
 	enum listener_state	 listener;
 	enum room_state		 room;
-	bool			 fd_starved;	/* EMFILE: until a client leaves */
+	bool			 fd_starved;	/* EMFILE: until a client closes */
 	int64_t			 accept_delay;	/* the last pause, ns */
 	int64_t			 accept_logged;	/* the last error's line */
 	unsigned long		 accept_unlogged;
@@ -257,9 +257,12 @@ listener_arm(struct worker *w)
 	}
 }
 
-/* A client left its slot (client.c): descriptors may be had again. */
+/*
+ * A client closed its socket, or left its slot (client.c): descriptors
+ * may be had again.
+ */
 void
-worker_slot_freed(struct context *ctx)
+worker_descriptors_freed(struct context *ctx)
 {
 	struct worker *w = (struct worker *)((char *)ctx -
 	    offsetof(struct worker, ctx));
@@ -327,7 +330,7 @@ accept_failed(struct worker *w, int error)
 	case ENFILE:
 		accept_error_log(w, error);
 		if (w->ctx.active > 0)
-			w->fd_starved = true;	/* until a client leaves */
+			w->fd_starved = true;	/* until a client closes */
 		else
 			accept_pause_arm(w);
 		return;
