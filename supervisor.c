@@ -145,6 +145,7 @@ struct supervisor {
 	const char		*due_why;	/* the first reason of reload_at */
 	bool			 due_forced;	/* a worker missed a home */
 	unsigned		 missed_generation; /* the last a miss forced */
+	bool			 same_table;	/* the last generation's was */
 };
 
 /*
@@ -585,8 +586,10 @@ reload_due(struct supervisor *s, const char *why, bool missed)
  * serves less than the table), but once a table: a worker that misses
  * it every time (a home that answers the survey but never a worker, a
  * limit on descriptors) would get a new generation for good, each
- * restarting every worker.  The generation a miss forced serves that
- * table; a miss there waits for another (a change, SIGHUP).
+ * restarting every worker.  The generation a miss forced (the table
+ * unchanged: a changed one starts one anyway) serves that table; a miss
+ * there waits for another (a change, SIGHUP).  A miss counts only from a
+ * worker of the newest generation: any new one opens every home again.
  */
 static void
 due_reload(struct supervisor *s)
@@ -594,7 +597,7 @@ due_reload(struct supervisor *s)
 	bool forced = s->due_forced && s->missed_generation != s->generation;
 
 	s->due_forced = false;
-	if (reload(s, s->due_why, forced) && forced)
+	if (reload(s, s->due_why, forced) && forced && s->same_table)
 		s->missed_generation = s->generation;
 }
 
@@ -707,6 +710,7 @@ reload(struct supervisor *s, const char *why, bool forced)
 	struct members *t;
 	size_t i, len;
 	void *packed;
+	bool same;
 	int fd;
 
 	if ((t = members_load(group, &failed)) == NULL) {
@@ -718,7 +722,7 @@ reload(struct supervisor *s, const char *why, bool forced)
 	/* a home found hung is tried again once a probe saw it answer */
 	if ((packed = table_pack(t, strcmp(why, "home-answered") == 0 ? NULL :
 	    s->table, s->table, &len)) == NULL ||
-	    (!forced && table_served(s, packed, len)) ||
+	    ((same = table_served(s, packed, len)) && !forced) ||
 	    (fd = setup_publish(s->options, packed, len)) < 0) {
 		free(packed);
 		members_release(t);
@@ -730,6 +734,8 @@ reload(struct supervisor *s, const char *why, bool forced)
 	s->packed = packed;
 	s->packed_len = len;
 	s->generation++;
+	s->same_table = same;
+	s->due_forced = false;	/* its workers open every home again */
 	s->members = t->count;
 	s->reload_why = why;
 	s->announced = false;	/* once the new workers serve */
@@ -971,7 +977,8 @@ ready_read(struct supervisor *s)
 			w->listening = false;
 			announce(s);
 		} else if (w->state == WORKER_STARTING) {
-			if (news.count != 0)
+			if (news.count != 0 &&
+			    w->generation == s->generation)
 				reload_due(s, "home-missed", true);
 			worker_ready(s, w);
 		}
