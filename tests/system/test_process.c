@@ -245,6 +245,8 @@ Test(process, a_home_landlock_refuses_is_named_escaped)
 	double took;
 	int status;
 
+	/* valgrind 3.19 fails the Landlock calls it does not know: none */
+	skip_under_valgrind("Landlock unknown to valgrind");
 	snprintf(home, sizeof(home), "%s/es\x1b" "cape", fx.dir);
 	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
 	/* First of the sorted members (bob's gid puts him in the group). */
