@@ -142,7 +142,7 @@ struct supervisor {
 	struct backoff		 hidden_reloads;	/* for a .nofinger */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	struct backoff		 reloads;	/* for a home */
-	const char		*due_why;	/* the first reason of reload_at */
+	const char		*due_why;	/* reload_at's (reload_due) */
 	bool			 due_forced;	/* a worker missed a home */
 	unsigned		 missed_generation; /* the last a miss forced */
 	bool			 same_table;	/* the last generation's was */
@@ -569,14 +569,18 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
  * answered the last reading, or a worker did not find one that the
  * survey did (missed: hung since, or only slow, which the survey tells;
  * or no room for its descriptor).  A miss forces the reload whichever
- * reason came first: the log names that one.
+ * reason came first: the log names that one, or home-answered, whose
+ * reading tries the homes found hung again (reload), whenever it came.
  */
 static void
 reload_due(struct supervisor *s, const char *why, bool missed)
 {
 	s->due_forced |= missed;
-	if (s->reload_at != 0)
+	if (s->reload_at != 0) {
+		if (strcmp(why, "home-answered") == 0)
+			s->due_why = why;	/* its reading tries hung homes */
 		return;
+	}
 	s->reload_at = backoff_due(&s->reloads, monotonic_ns());
 	s->due_why = why;
 }

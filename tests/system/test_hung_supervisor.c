@@ -4,9 +4,9 @@
  * mounted by the harness's fuse.c).  No worker waits for a hung home at
  * the start, at SIGHUP or when one is replaced; -i answers within its
  * deadline; a home linked into a hung mount holds no supervisor; a hung
- * home that answers is served from then; a home on FUSE hides its
- * member within 2 s and piles up no children; a home made after the
- * start is served.
+ * home that answers is served from then, even while a reload is due for
+ * a worker's miss; a home on FUSE hides its member within 2 s and piles
+ * up no children; a home made after the start is served.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -117,12 +117,14 @@ started_while_zoe_hangs(const char *members, const char *home_link)
 static double
 worker_killed_and_replaced(void)
 {
+	const char *killed = "event=worker-exit pid=[0-9]+ signal=SIGKILL "
+	    ".*restart=";
+	size_t before = log_count(&fx, killed);
 	pid_t worker = worker_alone();
 	double start = now_seconds(), took;
 
 	cr_assert_eq(kill(worker, SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=worker-exit pid=[0-9]+ "
-	    "signal=SIGKILL .*restart=", 1, WAIT_LOG_MS));
+	cr_assert(log_wait(&fx, killed, before + 1, WAIT_LOG_MS));
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - start;
 	cr_assert_neq(worker_alone(), worker);
@@ -418,6 +420,46 @@ Test(pressure, a_miss_while_a_reload_is_due_forces_it)
 	    "the miss did not force the reload due");
 	cr_assert(reply_becomes("zoe\r\n", REPLY_ZOE, LATENCY(5)),
 	    "zoe not served by the new generation");
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A home found hung that answers a probe while a reload is due for a
+ * worker's miss is tried by that reload's reading, which the log names
+ * home-answered: the reading kept the miss's why, which tries no home
+ * found hung, and zoe served no plan until the next probe and a reload
+ * 12 s later.  xan's home removed, the worker killed: its replacement
+ * misses it, and a generation (no progress: the next 6 s after) finds it
+ * missing; yan's removed, the worker killed: its replacement misses it
+ * (said before it serves alice), and a reload is due.  Only then does
+ * zoe's home answer, hung for everyone since the start.
+ */
+Test(pressure, a_hung_home_that_answers_while_a_miss_is_due_is_tried)
+{
+	char yan[300], xan[300];
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	snprintf(yan, sizeof(yan), "%s/home/yan", fx.dir);
+	snprintf(xan, sizeof(xan), "%s/home/xan", fx.dir);
+	cr_assert(mkdir(yan, 0755) == 0 && chmod(yan, 0755) == 0);
+	cr_assert(mkdir(xan, 0755) == 0 && chmod(xan, 0755) == 0);
+	passwd_append(&fx, "yan", 1011, yan);
+	passwd_append(&fx, "xan", 1012, xan);
+	started_while_zoe_hangs(FIXTURE_MEMBERS ",zoe,yan,xan", NULL);
+	cr_assert_eq(rmdir(xan), 0);
+	worker_killed_and_replaced();
+	cr_assert(log_wait(&fx, "event=reload group=finger members=8 "
+	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
+	cr_assert_eq(rmdir(yan), 0);
+	worker_killed_and_replaced();
+	cr_assert_eq(log_count(&fx, " generation=3 "), 0,
+	    "the reload for yan's home ran before zoe's answered");
+	write_text(control, "");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=8 "
+	    "generation=3 why=home-answered$", 1, (int)(LATENCY(10) * 1000)),
+	    "the reload due did not try zoe's home, which answered");
+	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
 }
