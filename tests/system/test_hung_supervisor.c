@@ -5,8 +5,9 @@
  * the start, at SIGHUP or when one is replaced; -i answers within its
  * deadline; a home linked into a hung mount holds no supervisor; a hung
  * home that answers is served from then, even while a reload is due for
- * a worker's miss; a home on FUSE hides its member within 2 s and piles
- * up no children; a home made after the start is served.
+ * a worker's miss; a worker's miss forces no generation once a newer
+ * one made it stale; a home on FUSE hides its member within 2 s and
+ * piles up no children; a home made after the start is served.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -459,6 +460,49 @@ Test(pressure, a_hung_home_that_answers_while_a_miss_is_due_is_tried)
 	cr_assert(log_wait(&fx, "event=reload group=finger members=8 "
 	    "generation=3 why=home-answered$", 1, (int)(LATENCY(10) * 1000)),
 	    "the reload due did not try zoe's home, which answered");
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A miss that a new generation made stale forces none (a reviewer's):
+ * the second generation's worker misses zoe's home (slowfs holds the
+ * workers' children there), told before that generation serves, so a
+ * forced reload is due 6 s after its reading (no progress).  Her home
+ * answers, and SIGHUP starts a third generation well before that, whose
+ * worker opens every home again and serves her.  The reload due forced a
+ * fourth (why=home-missed) though nothing had changed, restarting every
+ * worker for a miss that none had any more.
+ */
+Test(pressure, a_miss_a_new_generation_made_stale_forces_none)
+{
+	char word[64];
+	double second, took;
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	zoe_served_on_slowfs();
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
+	second = now_seconds();
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 2, WAIT_LOG_MS),
+	    "the second generation's worker did not miss zoe's home");
+	write_text(control, "");
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=3 why=sighup$", 1, WAIT_LOG_MS));
+	took = now_seconds() - second;
+	cr_assert_lt(took, 4.0, "the third generation served %.2f s after "
+	    "the second: too near the reload due (timing slipped)", took);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	/* The reload is due 6 s after the second generation's reading. */
+	cr_assert_not(log_wait(&fx, " generation=4 ", 1,
+	    ms_left(second + 6 + LATENCY(2))),
+	    "a fourth generation for the second's miss, stale since SIGHUP");
+	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 2);
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
