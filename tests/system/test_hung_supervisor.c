@@ -6,8 +6,9 @@
  * deadline; a home linked into a hung mount holds no supervisor; a hung
  * home that answers is served from then, even while a reload is due for
  * a worker's miss; a worker's miss forces no generation once a newer
- * one made it stale; a home on FUSE hides its member within 2 s and
- * piles up no children; a home made after the start is served.
+ * one made it stale, and one where a changed table started its own; a
+ * home on FUSE hides its member within 2 s and piles up no children; a
+ * home made after the start is served.
  */
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -503,6 +504,51 @@ Test(pressure, a_miss_a_new_generation_made_stale_forces_none)
 	    ms_left(second + 6 + LATENCY(2))),
 	    "a fourth generation for the second's miss, stale since SIGHUP");
 	cr_assert_eq(log_count(&fx, HUNG_LINE("zoe")), 2);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/*
+ * A miss in a generation that a changed table started, while a miss
+ * forced the reading, forces a reload (a reviewer's): that generation
+ * was taken for the one the miss forced, its once a table spent, and a
+ * later miss there waited for a change: zoe served no plan for good.
+ * xan's home removed, the worker killed: its replacement misses it, and
+ * the reading finds it missing, a new table (the second generation; no
+ * progress: the next reload 6 s after); the worker killed there misses
+ * zoe's home (slowfs holds the workers' children there), and the reload
+ * due starts a third generation, which serves her.
+ */
+Test(pressure, a_miss_in_a_generation_a_change_started_forces_one)
+{
+	char xan[300], word[64];
+	double second;
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	snprintf(xan, sizeof(xan), "%s/home/xan", fx.dir);
+	cr_assert(mkdir(xan, 0755) == 0 && chmod(xan, 0755) == 0);
+	passwd_append(&fx, "xan", 1012, xan);
+	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe,xan", false);
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	cr_assert_eq(rmdir(xan), 0);
+	worker_killed_and_replaced();
+	cr_assert(log_wait(&fx, "event=reload group=finger members=7 "
+	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
+	second = now_seconds();
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	worker_killed_and_replaced();
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 1, WAIT_LOG_MS),
+	    "the second generation's worker did not miss zoe's home");
+	write_text(control, "");
+	cr_assert_eq(log_count(&fx, " generation=3 "), 0,
+	    "a third generation before the reload due (timing slipped)");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=7 "
+	    "generation=3 why=home-missed$", 1,
+	    ms_left(second + 6 + LATENCY(2))),
+	    "the miss in a generation a change started forced no reload");
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	stopped_cleanly();
 	slowfs_end();
