@@ -340,6 +340,30 @@ Test(pressure, a_home_whose_descriptor_finds_no_room_is_logged)
 }
 
 /*
+ * zoe served on slowfs, then her home answering no worker (slowfs holds
+ * only the workers' children there): the worker killed, its replacement
+ * misses it, which forces a second generation, whose worker misses it
+ * too.  When the second generation served (now_seconds()).
+ */
+static double
+every_worker_misses_zoe(void)
+{
+	char word[64];
+	double second;
+
+	zoe_served_on_slowfs();
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
+	second = now_seconds();
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 2, WAIT_LOG_MS),
+	    "the second generation's worker did not miss zoe's home");
+	return second;
+}
+
+/*
  * A home that answers the supervisor's survey but never a worker (slowfs
  * holds only the workers' children there): each worker misses it.  The
  * first miss gets a new generation (why=home-missed, though the table is
@@ -349,17 +373,8 @@ Test(pressure, a_home_whose_descriptor_finds_no_room_is_logged)
  */
 Test(pressure, a_home_every_worker_misses_gets_one_generation_more)
 {
-	char word[64];
-
 	skip_under_valgrind(CHILDREN_TIMED);
-	zoe_served_on_slowfs();
-	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
-	write_text(control, word);
-	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
-	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
-	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 2, WAIT_LOG_MS),
-	    "the second generation's worker did not miss zoe's home");
+	every_worker_misses_zoe();
 	/* The next reload is due 6 s after the second generation. */
 	cr_assert_not(log_wait(&fx, " generation=3 ", 1,
 	    (int)(LATENCY(9) * 1000)), "a third generation for the same miss");
@@ -478,19 +493,10 @@ Test(pressure, a_hung_home_that_answers_while_a_miss_is_due_is_tried)
  */
 Test(pressure, a_miss_a_new_generation_made_stale_forces_none)
 {
-	char word[64];
 	double second, took;
 
 	skip_under_valgrind(CHILDREN_TIMED);
-	zoe_served_on_slowfs();
-	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
-	write_text(control, word);
-	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
-	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
-	    "generation=2 why=home-missed$", 1, WAIT_LOG_MS));
-	second = now_seconds();
-	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 2, WAIT_LOG_MS),
-	    "the second generation's worker did not miss zoe's home");
+	second = every_worker_misses_zoe();
 	write_text(control, "");
 	daemon_signal(&fx, SIGHUP);
 	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
