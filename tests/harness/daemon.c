@@ -431,6 +431,68 @@ daemon_stopped_cleanly(struct fixture *f)
 	buffer_free(&b);
 }
 
+/* One line of process pid for daemon_describe(): its state and wait. */
+static void
+process_describe(struct buffer *out, pid_t pid, const char *what)
+{
+	char path[64], state[64], wchan[64], line[256], *at;
+	ssize_t n = -1;
+	int fd;
+
+	status_field(pid, "State", state, sizeof(state));
+	at = state + strcspn(state, "\t");	/* "State:\tS (sleeping)" */
+	at += strspn(at, "\t");
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, wchan, sizeof(wchan) - 1);
+		close(fd);
+	}
+	wchan[n > 0 ? n : 0] = '\0';
+	n = snprintf(line, sizeof(line), "  %s %d: %s, waits in %s\n", what,
+	    (int)pid, at[0] != '\0' ? at : "gone",
+	    wchan[0] != '\0' ? wchan : "-");
+	buffer_append(out, line, (size_t)n);
+}
+
+/*
+ * For a failure's message: the daemon's processes (the supervisor, its
+ * workers and its homes' children: the state of each and where it
+ * waits) and the end of its log.  Malloc'd; errno kept.
+ */
+char *
+daemon_describe(const struct fixture *f)
+{
+	struct buffer out = { 0 }, log;
+	char path[64];
+	int saved = errno;	/* a caller's, for its message */
+	long pid;
+	FILE *fp;
+
+	if (f->pid > 0) {
+		process_describe(&out, f->pid, "supervisor");
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children",
+		    (int)f->pid, (int)f->pid);
+		if ((fp = fopen(path, "r")) != NULL) {
+			while (fscanf(fp, "%ld", &pid) == 1)
+				process_describe(&out, (pid_t)pid,
+				    is_worker((pid_t)pid, f->pid) ? "worker" :
+				    "child");
+			fclose(fp);
+		}
+	}
+	log_read(f, &log);
+	buffer_append(&out, "  log", 5);
+	if (log.len > LOG_SHOWN)
+		buffer_append(&out, "'s end", 6);
+	buffer_append(&out, ":\n", 2);
+	buffer_append(&out, log.len > LOG_SHOWN ?
+	    log.data + log.len - LOG_SHOWN : log.data,
+	    log.len > LOG_SHOWN ? LOG_SHOWN : log.len);
+	buffer_free(&log);
+	errno = saved;
+	return out.data;
+}
+
 /* The port of the "event=listen" line, or -1. */
 int
 log_port(const struct fixture *f)

@@ -258,6 +258,7 @@ int	 client_connect(const char *, int);
 int	 client_connect_small(const char *, int, int);
 int	 client_connect_from(const char *, const char *, int);
 void	 daemon_stopped_cleanly(struct fixture *);
+char	*daemon_describe(const struct fixture *);
 void	 client_send(int, const void *, size_t);
 int	 client_read(int, struct buffer *, size_t, int);
 int	 client_read_all(int, struct buffer *, int);

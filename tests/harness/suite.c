@@ -53,10 +53,10 @@ expect_reply_at(const char *host, const void *query, size_t len,
 {
 	struct buffer b;
 
-	cr_assert_eq(finger(host, fx.port, query, len, &b), 0,
-	    "query %.*s to %s: no close from the server: %s",
-	    (int)(len < 40 ? len : 40), (const char *)query, host,
-	    strerror(errno));
+	if (finger(host, fx.port, query, len, &b) != 0)
+		cr_assert_fail("query %.*s to %s: no close from the server: "
+		    "%s\n%s", (int)(len < 40 ? len : 40), (const char *)query,
+		    host, strerror(errno), daemon_describe(&fx));
 	assert_bytes(&b, want, want_len, query);
 	buffer_free(&b);
 }
@@ -81,8 +81,10 @@ served_at(const char *query, const char *want, double seconds, int poll_ms)
 	bool same;
 
 	do {
-		cr_assert_eq(finger(LOCAL, fx.port, query, strlen(query), &b),
-		    0, "query %s: no close from the server", query);
+		if (finger(LOCAL, fx.port, query, strlen(query), &b) != 0)
+			cr_assert_fail("query %s: no close from the server: "
+			    "%s\n%s", query, strerror(errno),
+			    daemon_describe(&fx));
 		same = b.len == strlen(want) && memcmp(b.data, want, b.len) == 0;
 		buffer_free(&b);
 		if (same)
