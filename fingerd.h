@@ -197,6 +197,7 @@ void		 fatal(int, const char *, ...)
 void		 fatalx(int, const char *, ...)
 		    __attribute__((format(printf, 2, 3), noreturn));
 size_t		 log_escape(char *, size_t, const char *, size_t);
+size_t		 log_shell_operand(char *, size_t, const char *, size_t);
 bool		 log_whole(size_t);
 uint64_t	 log_lost(void);
 

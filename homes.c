@@ -28,7 +28,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,18 +107,49 @@ homes_group(struct members *members, const unsigned long *mount)
 }
 
 /*
- * A member's field from the user database (login, home, plan), escaped
- * for a warning into buf, ESCAPED_MAX bytes, as the log escapes a query:
- * an NSS entry is not ours to trust, and a newline would forge a line.
- * A field cut here is as long as a line, which log_whole() refuses.
+ * A warning of a member's home, built in place in the bytes of one line
+ * (the supervisor's stack holds this, not a buffer a part).  What the
+ * user database says is escaped as the log escapes a query: an NSS
+ * entry is not ours to trust, and a newline would forge a line.  A part
+ * that does not fit is cut, and what follows fills the line: longer than
+ * log_whole() allows, it names no command.
  */
-#define ESCAPED_MAX	PIPE_BUF
+struct warning {
+	char	 text[PIPE_BUF];
+	size_t	 len;
+};
 
-static const char *
-field(char *buf, const char *s, size_t len)
+static void
+warning_put(struct warning *w, const char *s)
 {
-	log_escape(buf, ESCAPED_MAX, s, len);
-	return buf;
+	size_t n = strnlen(s, sizeof(w->text) - 1 - w->len);
+
+	memcpy(w->text + w->len, s, n);
+	w->len += n;
+	w->text[w->len] = '\0';
+}
+
+/* A field from the user database (login, home, plan), len bytes of it. */
+static void
+warning_field(struct warning *w, const char *s, size_t len)
+{
+	w->len += log_escape(w->text + w->len, sizeof(w->text) - w->len, s,
+	    len);
+}
+
+/* The warning's beginning: member alice: home "/home/alice" (what, path). */
+static void
+warning_begin(struct warning *w, const struct member *m, const char *what,
+    const char *path)
+{
+	w->len = 0;
+	warning_put(w, "member ");
+	warning_field(w, m->login, strlen(m->login));
+	warning_put(w, ": ");
+	warning_put(w, what);
+	warning_put(w, " \"");
+	warning_field(w, path, strlen(path));
+	warning_put(w, "\"");
 }
 
 /*
@@ -131,25 +161,23 @@ field(char *buf, const char *s, size_t len)
 void
 home_unserved_warn(const struct member *m, enum home_reach reach)
 {
-	char login[ESCAPED_MAX], home[ESCAPED_MAX];
+	struct warning w;
 
-	field(login, m->login, strlen(m->login));
-	field(home, m->home, strlen(m->home));
+	warning_begin(&w, m, "home", m->home);
 	if (reach == HOME_REFUSED)
-		log_warnx("member %s: home \"%s\" is not served: a worker "
-		    "reads only beneath an absolute home other than /", login,
-		    home);
+		log_warnx("%s is not served: a worker reads only beneath an "
+		    "absolute home other than /", w.text);
 	else if (reach == HOME_ROOT)
-		log_warnx("member %s: home \"%s\" is not served: it is the "
-		    "root directory", login, home);
+		log_warnx("%s is not served: it is the root directory",
+		    w.text);
 	else if (reach == HOME_HUNG)
-		log_warnx("member %s: home \"%s\" did not answer within "
-		    "%lld ms: served no plan until it does", login, home,
+		log_warnx("%s did not answer within %lld ms: served no plan "
+		    "until it does", w.text,
 		    (long long)(HOME_ANSWER_NS / 1000000));
 	else if (reach == HOME_FAILED)
-		log_warnx("member %s: home \"%s\" was opened, but this "
-		    "process had no room for its descriptor (RLIMIT_NOFILE): "
-		    "served no plan until one has", login, home);
+		log_warnx("%s was opened, but this process had no room for "
+		    "its descriptor (RLIMIT_NOFILE): served no plan until one "
+		    "has", w.text);
 }
 
 /*
@@ -537,61 +565,45 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 	}
 }
 
-/*
- * Whether a shell takes the path as written: a command naming one with a
- * space, a ';', a $(...), a quote or a byte escaped would, pasted, run
- * or open something else.
- */
-static bool
-shell_literal(const char *path, size_t len)
+/* The warning's beginning for a plan out of this account's reach. */
+static void
+warning_out_of_reach(struct warning *w, const struct member *m)
 {
-	static const char literal[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "abcdefghijklmnopqrstuvwxyz0123456789/._+@,:=-";
-	size_t i;
-
-	if (len == 0 || path[0] == '-')
-		return false;
-	for (i = 0; i < len; i++)
-		if (memchr(literal, path[i], sizeof(literal) - 1) == NULL)
-			return false;
-	return true;
+	warning_begin(w, m, "plan", m->plan);
+	warning_put(w, " is out of reach of fingerd's account: ");
 }
 
 /*
- * A plan out of reach of this account: why (fmt, its paths escaped),
- * then the fix for dir (len bytes), the directory that chmod o+x opens,
- * if any.  The command is given only where it names dir itself: its
- * name taken literally by a shell (which escaping leaves alone), in a
- * line the log writes whole (cut, it would name another directory; why
- * and fix cut at ESCAPED_MAX make a line as long).
+ * The fix a warning ends with: chmod o+x dir (len bytes), the directory
+ * this account cannot search, named so that a shell takes it as it is
+ * (pasted, it opens that directory and runs nothing else), where the
+ * line holds it whole (cut, it would name another).  Else what to do,
+ * naming no directory: dir NULL (one beyond a symbolic link), or one
+ * whose name has a byte the log escapes (its escape, pasted, would name
+ * another).
  */
-static void __attribute__((format(printf, 4, 5)))
-out_of_reach(const struct member *m, const char *dir, size_t len,
-    const char *fmt, ...)
+static void
+warning_fix(struct warning *w, const char *dir, size_t len)
 {
-	static const char command[] = "; to serve it: chmod o+x ";
-	char login[ESCAPED_MAX], plan[ESCAPED_MAX], why[ESCAPED_MAX];
-	char line[ESCAPED_MAX];
-	va_list ap;
-	int n;
+	size_t before = w->len, n = 0;
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	n = snprintf(line, sizeof(line), "member %s: plan \"%s\" is out of "
-	    "reach of fingerd's account: %s",
-	    field(login, m->login, strlen(m->login)),
-	    field(plan, m->plan, strlen(m->plan)), why);
-	if (dir == NULL)
-		log_warnx("%s", line);
-	else if (!shell_literal(dir, len))
-		log_warnx("%s; to serve it: chmod o+x that directory (its name "
-		    "is not safe to paste into a shell)", line);
-	else if (n >= 0 && log_whole((size_t)n + strlen(command) + len))
-		log_warnx("%s%s%.*s", line, command, (int)len, dir);
-	else
-		log_warnx("%s; the command that serves it is too long for a "
-		    "line of the log", line);
+	warning_put(w, "; to serve it: chmod o+x ");
+	if (dir != NULL)
+		n = log_shell_operand(w->text + w->len,
+		    sizeof(w->text) - w->len, dir, len);
+	if (n != 0 && log_whole(w->len + n)) {
+		w->len += n;
+	} else if (n != 0) {
+		w->len = before;
+		w->text[w->len] = '\0';
+		warning_put(w, "; the command that serves it is too long for "
+		    "a line of the log");
+	} else {
+		warning_put(w, "that directory");
+		if (dir != NULL)
+			warning_put(w, " (its name has a byte the log "
+			    "escapes)");
+	}
 }
 
 /*
@@ -604,21 +616,36 @@ static void
 denied_warn(const struct member *m, unsigned flags)
 {
 	size_t at = HOME_DENIED_AT(flags);
-	char dir[ESCAPED_MAX];
+	struct warning w;
 
+	warning_out_of_reach(&w, m);
 	if (at == 0 || at > strlen(m->home)) {
-		out_of_reach(m, NULL, 0, "its home cannot be opened, "
-		    "permission denied by no directory's mode (a security "
-		    "module, or the file system's own options)");
-		return;
+		warning_put(&w, "its home cannot be opened, permission denied "
+		    "by no directory's mode (a security module, or the file "
+		    "system's own options)");
+	} else if (flags & HOME_DENIED_LINK) {
+		warning_put(&w, "the symbolic link ");
+		warning_field(&w, m->home, at);
+		warning_put(&w, " leads through a directory it cannot search");
+		warning_fix(&w, NULL, 0);
+	} else {
+		warning_field(&w, m->home, at);
+		warning_put(&w, " is not searchable");
+		warning_fix(&w, m->home, at);
 	}
-	field(dir, m->home, at);
-	if (flags & HOME_DENIED_LINK)
-		out_of_reach(m, NULL, 0, "the symbolic link %s leads through "
-		    "a directory it cannot search; to serve it: chmod o+x that "
-		    "directory", dir);
-	else
-		out_of_reach(m, m->home, at, "%s is not searchable", dir);
+	log_warnx("%s", w.text);
+}
+
+/* A home this account cannot search, and the command that opens it. */
+static void
+closed_warn(const struct member *m)
+{
+	struct warning w;
+
+	warning_out_of_reach(&w, m);
+	warning_put(&w, "its home is not searchable");
+	warning_fix(&w, m->home, strlen(m->home));
+	log_warnx("%s", w.text);
 }
 
 /*
@@ -637,8 +664,7 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
-		out_of_reach(m, m->home, strlen(m->home), "its home is not "
-		    "searchable");
+		closed_warn(m);
 	else if (reach == HOME_DENIED)
 		denied_warn(m, flags);
 	else

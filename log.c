@@ -914,6 +914,17 @@ log_whole(size_t len)
 }
 
 /*
+ * Whether the log writes ch as it is outside a quoted field (inside
+ * one, not a '"' either): printable ASCII but the backslash, which
+ * begins an escape.
+ */
+static bool
+plain(unsigned char ch)
+{
+	return ch >= 0x20 && ch < 0x7f && ch != '\\';
+}
+
+/*
  * log_escape() (below), saying in *taken how many bytes of src it
  * copied: all len of them, or those before the first that did not fit.
  */
@@ -929,7 +940,7 @@ escape(char *dst, size_t size, const char *src, size_t len, size_t *taken)
 	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)src[i];
 
-		if (ch >= 0x20 && ch < 0x7f && ch != '"' && ch != '\\') {
+		if (plain(ch) && ch != '"') {
 			if (n + 1 >= size)
 				break;
 			dst[n++] = (char)ch;
@@ -1017,3 +1028,61 @@ log_escape(char *dst, size_t size, const char *src, size_t len)
 	return escape(dst, size, src, len, &taken);
 }
 
+/*
+ * The length of src (len bytes) as log_shell_operand() writes it, 0
+ * where a byte of it is one the log escapes; *quote says whether it
+ * goes in single quotes (a byte a shell would not take as it is).
+ */
+static size_t
+operand_length(const char *src, size_t len, bool *quote)
+{
+	static const char literal[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "abcdefghijklmnopqrstuvwxyz0123456789/._+@,:=-";
+	size_t i, n = len > 0 && src[0] == '-' ? sizeof("./") - 1 : 0;
+
+	*quote = len == 0;
+	for (i = 0; i < len; i++) {
+		if (!plain((unsigned char)src[i]))
+			return 0;
+		if (memchr(literal, src[i], sizeof(literal) - 1) == NULL)
+			*quote = true;
+		n += src[i] == '\'' ? sizeof("'\\''") - 1 : 1;
+	}
+	return *quote ? n + 2 : n;
+}
+
+/*
+ * src (len bytes) as one operand of a command that a log line gives to
+ * paste into a POSIX shell, which passes it as exactly src and runs
+ * nothing else: as it is where a shell takes it so (letters, digits,
+ * /._+@,:=-), else in single quotes, a ' in it as '\'' (a backslash
+ * the log writes raw, never one before an x: no escape's beginning);
+ * after ./ where it begins with a '-', an option's beginning.  Into dst
+ * (size bytes, terminated); returns its length, as snprintf(3) does
+ * where dst is too small (nothing written then), or 0 where there is
+ * none: a byte the log escapes (a control character, a backslash, one
+ * past ASCII) would be pasted as its escape and name another file.
+ */
+size_t
+log_shell_operand(char *dst, size_t size, const char *src, size_t len)
+{
+	struct line l = { dst, dst + size - 1 };
+	size_t i, n;
+	bool quote;
+
+	if ((n = operand_length(src, len, &quote)) == 0 || n >= size)
+		return n;
+	if (len > 0 && src[0] == '-')
+		put_string(&l, "./");
+	if (quote)
+		put_string(&l, "'");
+	for (i = 0; i < len; i++)
+		if (src[i] == '\'')
+			put_string(&l, "'\\''");
+		else
+			put(&l, src + i, 1);
+	if (quote)
+		put_string(&l, "'");
+	*l.p = '\0';
+	return n;
+}

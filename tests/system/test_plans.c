@@ -7,7 +7,9 @@
  */
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -444,9 +446,9 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 	stopped_cleanly();
 }
 
-/* A closed directory's warning where its name is not safe in a shell. */
-#define NO_COMMAND	"to serve it: chmod o+x that directory (its name is " \
-			"not safe to paste into a shell)"
+/* A closed directory's warning where the log escapes its name. */
+#define NO_COMMAND	"to serve it: chmod o+x that directory (its name has " \
+			"a byte the log escapes)"
 
 /*
  * A login and a home with control characters (an NSS entry is not ours
@@ -480,21 +482,28 @@ Test(daemon, a_warning_escapes_what_the_user_database_says)
 
 /*
  * Closed directories whose names a shell does not take as written (a
- * space, a ';', a command substitution, a backtick, a quote): the
- * warning names no command that a paste would run otherwise, but says
- * what to do.  One whose name a shell takes literally (letters, digits
- * and /._+@,:=-) gets the command.
+ * space, a ';', a command substitution, a backtick, quotes of both
+ * kinds): the warning's command names each in single quotes, a ' as
+ * '\''.  One whose name a shell takes literally (letters, digits and
+ * /._+@,:=-) is named as it is; one with a byte the log escapes (a
+ * backslash) gets no command, but what to do.
  */
-Test(daemon, a_warning_gives_no_command_a_shell_would_not_take_literally)
+Test(daemon, a_warning_quotes_a_name_a_shell_would_not_take_literally)
 {
 	static const struct {
 		const char	*name, *logged;
+		const char	*open, *tail;	/* the command's operand: open,
+						   fx.dir, tail; NULL: none */
 	} odd[] = {
-		{ "sp ace", "sp ace" }, { "semi;colon", "semi;colon" },
-		{ "$(touch x)", "$(touch x)" }, { "back`tick`", "back`tick`" },
-		{ "quo\"te", "quo\\x22te" },
-		{ "plain_1.2+@,=-", NULL },	/* the command given (a ':'
-						   cannot be in passwd) */
+		{ "sp ace", "sp ace", "'", "/sp ace'" },
+		{ "semi;colon", "semi;colon", "'", "/semi;colon'" },
+		{ "$(touch x)", "$(touch x)", "'", "/$(touch x)'" },
+		{ "back`tick`", "back`tick`", "'", "/back`tick`'" },
+		{ "quo\"te", "quo\\x22te", "'", "/quo\"te'" },
+		{ "it's", "it's", "'", "/it'\\''s'" },
+		{ "back\\slash", "back\\x5cslash", NULL, NULL },
+		{ "plain_1.2+@,=-", "plain_1.2+@,=-", "", "/plain_1.2+@,=-" },
+						/* (a ':' cannot be in passwd) */
 	};
 	char closed[128], home[192], want[1024], login[16];
 	struct buffer line;
@@ -510,22 +519,133 @@ Test(daemon, a_warning_gives_no_command_a_shell_would_not_take_literally)
 		passwd_append(&fx, login, 1024 + (unsigned)i, home);
 	}
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",odd0,odd1,odd2,odd3,odd4,"
-	    "odd5");
+	    "odd5,odd6,odd7");
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	cr_assert_eq(log_count(&fx, "out of reach"), n);
 	for (i = 0; i < n; i++) {
-		snprintf(closed, sizeof(closed), "%s/%s", fx.dir,
-		    odd[i].logged != NULL ? odd[i].logged : odd[i].name);
+		snprintf(closed, sizeof(closed), "%s/%s", fx.dir, odd[i].logged);
 		snprintf(want, sizeof(want), "member odd%zu: plan \"%s/home/"
 		    ".plan\" is out of reach of fingerd's account: %s is not "
 		    "searchable; ", i, closed, closed);
-		if (odd[i].logged != NULL)
+		if (odd[i].tail == NULL)
 			strcat(want, NO_COMMAND);
 		else
-			strcat(strcat(want, "to serve it: chmod o+x "), closed);
+			snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			    "to serve it: chmod o+x %s%s%s", odd[i].open, fx.dir,
+			    odd[i].tail);
 		snprintf(login, sizeof(login), "member odd%zu: ", i);
 		cr_assert(log_find(&fx, login, &line));
 		cr_assert_str_eq(strstr(line.data, "member "), want);
+		buffer_free(&line);
+	}
+	stopped_cleanly();
+}
+
+/* The permission bits of path itself. */
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(lstat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+/* How many entries dir holds, but . and .. */
+static size_t
+entries_count(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	cr_assert_not_null(d, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* command run as /bin/sh -c runs it, in dir; its exit status. */
+static int
+shell_run(const char *dir, const char *command)
+{
+	pid_t pid = fork();
+	int status;
+
+	cr_assert(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		if (chdir(dir) == 0)
+			execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/*
+ * Pasted: the command of each warning whose directory's name a shell
+ * would read otherwise (a space, a ';', $(...), backticks, quotes of
+ * both kinds, a glob that matches a sibling too, a leading '-', a
+ * redirection, and a name NAME_MAX long of them), taken from the line
+ * and run by /bin/sh -c in a directory of its own, changes the mode of
+ * that directory (0700 to 0701) and of no other, and runs or makes
+ * nothing else (the directory it ran in stays empty, the directories'
+ * parent holds what it held).
+ */
+Test(daemon, a_warnings_command_pasted_into_sh_opens_that_directory_only)
+{
+	static const char pattern[] = "'$(touch ran)`touch ran`;touch ran;\"";
+	const char *name[] = {
+		"sp ace", "semi;touch ran", "$(touch ran)", "back`touch ran`",
+		"it's; touch ran; '", "say \"hi\"; touch ran", "st*r",
+		"-R a+w .", "re>direct", NULL,
+	};
+	char parent[128], scratch[128], star[192], login[16];
+	char longest[NAME_MAX + 1], closed[10][512], home[528];
+	char members[256] = FIXTURE_MEMBERS;
+	struct buffer line;
+	const char *command;
+	size_t i, j, n = sizeof(name) / sizeof(name[0]);
+
+	skip_unless_root();
+	for (i = 0; i < NAME_MAX; i++)
+		longest[i] = pattern[i % (sizeof(pattern) - 1)];
+	longest[NAME_MAX] = '\0';
+	name[n - 1] = longest;
+	snprintf(parent, sizeof(parent), "%s/closed", fx.dir);
+	snprintf(scratch, sizeof(scratch), "%s/scratch", fx.dir);
+	snprintf(star, sizeof(star), "%s/star", parent);	/* st*r's */
+	cr_assert(mkdir(parent, 0755) == 0 && mkdir(scratch, 0700) == 0);
+	cr_assert(mkdir(star, 0700) == 0 && chmod(star, 0700) == 0);
+	for (i = 0; i < n; i++) {
+		snprintf(closed[i], sizeof(closed[i]), "%s/%s", parent, name[i]);
+		snprintf(home, sizeof(home), "%s/%s/home", parent, name[i]);
+		cr_assert(mkdir(closed[i], 0700) == 0 &&
+		    chmod(closed[i], 0700) == 0, "%s", closed[i]);
+		cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+		snprintf(login, sizeof(login), "paste%zu", i);
+		passwd_append(&fx, login, 1024 + (unsigned)i, home);
+		strcat(strcat(members, ","), login);
+	}
+	fixture_group_rewrite(&fx, members);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "out of reach"), n);
+	for (i = 0; i < n; i++) {
+		snprintf(login, sizeof(login), "member paste%zu: ", i);
+		cr_assert(log_find(&fx, login, &line));
+		command = strstr(line.data, "; to serve it: chmod o+x ");
+		cr_assert_not_null(command, "no command: %s", line.data);
+		command += strlen("; to serve it: ");
+		cr_assert_eq(shell_run(scratch, command), 0, "%s", command);
+		for (j = 0; j < n; j++)
+			cr_assert_eq(mode_of(closed[j]), j <= i ? 0701 : 0700,
+			    "%s: %s", command, closed[j]);
+		cr_assert_eq(mode_of(star), 0700, "%s", command);
+		cr_assert_eq(mode_of(scratch), 0700, "%s", command);
+		cr_assert_eq(entries_count(scratch), 0, "%s", command);
+		cr_assert_eq(entries_count(parent), n + 1, "%s", command);
 		buffer_free(&line);
 	}
 	stopped_cleanly();

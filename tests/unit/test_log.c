@@ -20,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
+#include "rng.h"
 
 #define TIME_LEN	(sizeof("2026-12-06T19:37:41.123Z ") - 1)
 
@@ -389,4 +390,113 @@ Test(log, a_count_handed_over_is_noted_when_the_lines_before_it_fail)
 	cr_assert(log_wrote((int)next_write_ends(NOTE,
 	    "the note at once, not after a line that may never come")));
 	log_queue_stop(0);
+}
+
+/* What log_shell_operand writes of src, in full, into buf. */
+static const char *
+operand(char *buf, size_t size, const char *src)
+{
+	size_t n = log_shell_operand(buf, size, src, strlen(src));
+
+	if (n == 0)
+		return NULL;
+	cr_assert_lt(n, size, "%s: %zu bytes", src, n);
+	cr_assert_eq(strlen(buf), n, "%s: the length said", src);
+	return buf;
+}
+
+/*
+ * A path a shell takes as it is stays so (the warnings' lines that
+ * name one do not change); any other goes in single quotes, a ' in it
+ * as '\'', and a '"' raw; one that begins with a '-' after ./.
+ */
+Test(log_operand, as_it_is_else_in_single_quotes)
+{
+	char buf[64];
+
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/home/alice"),
+	    "/home/alice");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/h/plain_1.2+@,:=-"),
+	    "/h/plain_1.2+@,:=-");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/h/sp ace"),
+	    "'/h/sp ace'");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/h/$(rm x);`y` *~#"),
+	    "'/h/$(rm x);`y` *~#'");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/h/it's"),
+	    "'/h/it'\\''s'");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "''"), "''\\'''\\'''");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "/h/say \"hi\""),
+	    "'/h/say \"hi\"'");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "-R"), "./-R");
+	cr_assert_str_eq(operand(buf, sizeof(buf), "-R a+w ."),
+	    "./'-R a+w .'");
+	cr_assert_str_eq(operand(buf, sizeof(buf), ""), "''");
+}
+
+/*
+ * None for a path with a byte the log escapes: its escape pasted would
+ * name another file (a backslash, a control character, DEL, UTF-8).
+ */
+Test(log_operand, none_where_the_log_escapes_a_byte)
+{
+	static const char *const escaped[] = {
+		"/h/back\\slash", "/h/\\x41", "/h/e\x1bsc", "/h/t\tab",
+		"/h/del\x7f", "/h/caf\xc3\xa9", "/h/new\nline",
+	};
+	char buf[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(escaped) / sizeof(escaped[0]); i++)
+		cr_assert_null(operand(buf, sizeof(buf), escaped[i]), "%s",
+		    escaped[i]);
+}
+
+/* A dst too small: the length it needs, as snprintf, and nothing written. */
+Test(log_operand, a_dst_too_small_gets_the_length_and_nothing)
+{
+	char buf[16];
+
+	memset(buf, '#', sizeof(buf));
+	cr_assert_eq(log_shell_operand(buf, 12, "/h/it's", 7), 12);
+	cr_assert_eq(buf[0], '#');
+	cr_assert_eq(log_shell_operand(buf, 13, "/h/it's", 7), 12);
+	cr_assert_str_eq(buf, "'/h/it'\\''s'");
+}
+
+/*
+ * Pasted: printf %s with the operand, run by /bin/sh -c, prints src
+ * exactly (after ./ where it begins with a '-'), for names of the bytes
+ * the log writes as it is, drawn at random (a fixed seed), half of them
+ * of the bytes a shell reads specially.
+ */
+Test(log_operand, sh_passes_exactly_the_path)
+{
+	static const char special[] = " '\"$`;&|<>()*?[]{}!#~=%^-";
+	char src[128], command[sizeof("printf %s ") + 4 * sizeof(src)];
+	char out[sizeof(src) + 3], want[sizeof(out)];
+	size_t i, k, len, n;
+	FILE *sh;
+
+	rng_seed(1288);
+	for (k = 0; k < 200; k++) {
+		len = rng_below(sizeof(src) - 1);
+		for (i = 0; i < len; i++)
+			do
+				src[i] = rng_below(2) ?
+				    special[rng_below(sizeof(special) - 1)] :
+				    (char)(0x20 + rng_below(0x5f));
+			while (src[i] == '\\');
+		src[len] = '\0';
+		snprintf(want, sizeof(want), "%s%s", src[0] == '-' ? "./" : "",
+		    src);
+		n = strlen("printf %s ");
+		memcpy(command, "printf %s ", n);
+		cr_assert_gt(log_shell_operand(command + n,
+		    sizeof(command) - n, src, len), 0, "%s", src);
+		cr_assert_not_null(sh = popen(command, "r"));
+		n = fread(out, 1, sizeof(out) - 1, sh);
+		out[n] = '\0';
+		cr_assert_eq(pclose(sh), 0, "%s", command);
+		cr_assert_str_eq(out, want, "%s", command);
+	}
 }
