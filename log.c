@@ -1056,12 +1056,13 @@ operand_length(const char *src, size_t len, bool *quote)
  * paste into a POSIX shell, which passes it as exactly src and runs
  * nothing else: as it is where a shell takes it so (letters, digits,
  * /._+@,:=-), else in single quotes, a ' in it as '\'' (a backslash
- * the log writes raw, never one before an x: no escape's beginning);
- * after ./ where it begins with a '-', an option's beginning.  Into dst
- * (size bytes, terminated); returns its length, as snprintf(3) does
- * where dst is too small (nothing written then), or 0 where there is
- * none: a byte the log escapes (a control character, a backslash, one
- * past ASCII) would be pasted as its escape and name another file.
+ * never before an x: no escape's beginning) and a '"' as it is (the
+ * command is no quoted field); after ./ where it begins with a '-', an
+ * option's beginning.  Into dst (size bytes, terminated); returns its
+ * length, as snprintf(3) does where dst is too small (nothing written
+ * then), or 0 where there is none: a byte the log escapes (a control
+ * character, a backslash, one past ASCII) would be pasted as its escape
+ * and name another file.
  */
 size_t
 log_shell_operand(char *dst, size_t size, const char *src, size_t len)

@@ -714,6 +714,44 @@ Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
 }
 
 /*
+ * A closed directory of three names of 255 quotes: the line fits whole
+ * with its path as it is (799 bytes), but not with the command, each '
+ * quoted as '\'' (3,097 bytes): it says the command is too long, and
+ * never writes one cut short.
+ */
+Test(daemon, a_command_its_quoting_makes_too_long_is_not_given)
+{
+	char quotes[NAME_MAX + 1], closed[PATH_MAX], home[PATH_MAX + 8];
+	char want[3 * PATH_MAX];
+	struct buffer line;
+	int i;
+
+	skip_unless_root();
+	memset(quotes, '\'', NAME_MAX);
+	quotes[NAME_MAX] = '\0';
+	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
+	cr_assert(mkdir(closed, 0755) == 0);
+	for (i = 0; i < 3; i++) {
+		strcat(strcat(closed, "/"), quotes);
+		cr_assert(mkdir(closed, 0755) == 0, "%s", strerror(errno));
+	}
+	snprintf(home, sizeof(home), "%s/home", closed);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	cr_assert_eq(chmod(closed, 0700), 0);
+	passwd_append(&fx, "quoted", 1024, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",quoted");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert(log_find(&fx, "member quoted: plan", &line));
+	snprintf(want, sizeof(want), "member quoted: plan \"%s/.plan\" is "
+	    "out of reach of fingerd's account: %s is not searchable; the "
+	    "command that serves it is too long for a line of the log", home,
+	    closed);
+	cr_assert_str_eq(strstr(line.data, "member "), want);
+	buffer_free(&line);
+	stopped_cleanly();
+}
+
+/*
  * The same under -i (issue 21, 1), which never surveyed the homes: one
  * warning, with the path and the command that fixes it, at each start
  * (each exchange; the log begins anew at each here); none once fixed.
