@@ -672,6 +672,26 @@ directories_deepen(char *path, size_t len, size_t size)
 }
 
 /*
+ * login's warning, exact: home beneath closed, which is not searchable,
+ * and the command that serves it too long for the line.
+ */
+static void
+too_long_warned(const char *login, const char *home, const char *closed)
+{
+	char pattern[64], want[2 * PATH_MAX + 256];
+	struct buffer line;
+
+	snprintf(pattern, sizeof(pattern), "member %s: plan", login);
+	cr_assert(log_find(&fx, pattern, &line), "%s: no warning", login);
+	snprintf(want, sizeof(want), "member %s: plan \"%s/.plan\" is out of "
+	    "reach of fingerd's account: %s is not searchable; the command "
+	    "that serves it is too long for a line of the log", login, home,
+	    closed);
+	cr_assert_str_eq(strstr(line.data, "member "), want);
+	buffer_free(&line);
+}
+
+/*
  * Homes beneath a closed directory whose path makes the line too long
  * for the log (PIPE_BUF) with the command: the warning says so and names
  * no command, never a chmod of a path cut short (a parent directory).
@@ -682,7 +702,6 @@ directories_deepen(char *path, size_t len, size_t size)
 Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
 {
 	char closed[PATH_MAX], home[PATH_MAX], deepest[PATH_MAX];
-	char want[2 * PATH_MAX + 256];
 	struct buffer line;
 
 	skip_unless_root();
@@ -698,13 +717,7 @@ Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
 	passwd_append(&fx, "deepest", 1025, deepest);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",longdeep,deepest");
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert(log_find(&fx, "member longdeep: plan", &line));
-	snprintf(want, sizeof(want), "member longdeep: plan \"%s/.plan\" is "
-	    "out of reach of fingerd's account: %s is not searchable; the "
-	    "command that serves it is too long for a line of the log", home,
-	    closed);
-	cr_assert_str_eq(strstr(line.data, "member "), want);
-	buffer_free(&line);
+	too_long_warned("longdeep", home, closed);
 	cr_assert(log_find(&fx, "member deepest: plan", &line));
 	cr_assert_null(strstr(line.data, "chmod"), "%s", line.data);
 	buffer_free(&line);
@@ -722,8 +735,6 @@ Test(daemon, a_home_too_long_for_its_command_is_warned_of_without_one)
 Test(daemon, a_command_its_quoting_makes_too_long_is_not_given)
 {
 	char quotes[NAME_MAX + 1], closed[PATH_MAX], home[PATH_MAX + 8];
-	char want[3 * PATH_MAX];
-	struct buffer line;
 	int i;
 
 	skip_unless_root();
@@ -741,13 +752,7 @@ Test(daemon, a_command_its_quoting_makes_too_long_is_not_given)
 	passwd_append(&fx, "quoted", 1024, home);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",quoted");
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert(log_find(&fx, "member quoted: plan", &line));
-	snprintf(want, sizeof(want), "member quoted: plan \"%s/.plan\" is "
-	    "out of reach of fingerd's account: %s is not searchable; the "
-	    "command that serves it is too long for a line of the log", home,
-	    closed);
-	cr_assert_str_eq(strstr(line.data, "member "), want);
-	buffer_free(&line);
+	too_long_warned("quoted", home, closed);
 	stopped_cleanly();
 }
 
