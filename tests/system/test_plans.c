@@ -603,7 +603,8 @@ Test(daemon, a_warnings_command_pasted_into_sh_opens_that_directory_only)
 		"-R a+w .", "re>direct", NULL,
 	};
 	char parent[128], scratch[128], star[192], login[16];
-	char longest[NAME_MAX + 1], closed[10][512], home[528];
+	char longest[NAME_MAX + 1], home[528];
+	char closed[sizeof(name) / sizeof(name[0])][512];
 	char members[256] = FIXTURE_MEMBERS;
 	struct buffer line;
 	const char *command;
