@@ -1067,12 +1067,13 @@ operand_length(const char *src, size_t len, bool *quote)
 size_t
 log_shell_operand(char *dst, size_t size, const char *src, size_t len)
 {
-	struct line l = { dst, dst + size - 1 };
+	struct line l;
 	size_t i, n;
 	bool quote;
 
 	if ((n = operand_length(src, len, &quote)) == 0 || n >= size)
 		return n;
+	l = (struct line){ dst, dst + size - 1 };
 	if (len > 0 && src[0] == '-')
 		put_string(&l, "./");
 	if (quote)
