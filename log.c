@@ -1009,8 +1009,7 @@ log_exchange(const struct exchange_record *r)
 	put_string(&t, ".");
 	put_milliseconds(&t, (unsigned)(r->us % 1000));
 	put_string(&l, "client=");
-	address_format(r->address, l.p, (size_t)(l.end - l.p));
-	l.p += strlen(l.p);
+	l.p += address_format(r->address, l.p, (size_t)(l.end - l.p) + 1);
 	put_string(&l, " query=\"");
 	room = line_room() - (size_t)(l.p - text) - (size_t)(t.p - tail) -
 	    sizeof("\"...") + 1;
