@@ -476,15 +476,15 @@ header_put(char *buf, int level)
 }
 
 /*
- * Writes one whole line at a syslog level; a line that does not fit is
- * cut, never split.
+ * Writes one whole line of len bytes at a syslog level; a line that does
+ * not fit is cut, never split.
  */
 static void
-log_line(int level, const char *line)
+log_text(int level, const char *line, size_t len)
 {
 	int saved = errno;
 	char buf[LOG_LINE_MAX];
-	size_t len = strlen(line), n;
+	size_t n;
 
 	n = header_put(buf, level);
 	if (n + len + 1 > sizeof(buf))
@@ -499,6 +499,12 @@ log_line(int level, const char *line)
 		queue.lost++;
 	}
 	errno = saved;
+}
+
+static void
+log_line(int level, const char *line)
+{
+	log_text(level, line, strlen(line));
 }
 
 /*
@@ -1016,8 +1022,7 @@ log_exchange(const struct exchange_record *r)
 	l.p += escape(l.p, room + 1, r->query, r->query_len, &taken);
 	put_string(&l, taken == r->query_len ? "\"" : "\"...");
 	put(&l, tail, (size_t)(t.p - tail));
-	*l.p = '\0';
-	log_line(LOG_INFO, text);
+	log_text(LOG_INFO, text, (size_t)(l.p - text));
 }
 
 /*
