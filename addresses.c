@@ -185,7 +185,9 @@ address_normalize(const struct sockaddr_storage *ss, struct in6_addr *a)
 /*
  * The decimal text of each octet, for the dotted form: its digits, then
  * room to the fourth byte, so that an octet's copy is four bytes of a
- * known size.  Filled at the first use.
+ * known size.  Filled at the first use, by a process's one thread that
+ * formats addresses (a loop's, or the supervisor's: the epoll engine's
+ * file threads never do).
  */
 static struct {
 	char	 text[4];
