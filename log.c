@@ -337,11 +337,12 @@ struct line {
 };
 
 /*
- * The n bytes at s, or as many as fit.  The copy of what fits whole (all
- * but a long query) takes n as it came: inlined, with a literal's n, it
- * is a move or two.  Cutting n first made every copy a loop a byte (150
- * instructions a request by callgrind); "inline" keeps put_string()'s
- * strlen of a literal a constant too.
+ * The n bytes at s, or as many as fit.  What fits (every piece of the
+ * lines built here, in practice) is copied with the n it came with:
+ * inlined, with a literal's n, that is a move or two.  Cutting n first
+ * made every copy a loop a byte (150 instructions a request by
+ * callgrind); "inline" keeps put_string()'s strlen of a literal a
+ * constant too.
  */
 static inline void
 put(struct line *l, const char *s, size_t n)
