@@ -310,7 +310,7 @@ void		 address_counts_remove(struct address_counts *,
 		    const struct in6_addr *);
 void		 address_normalize(const struct sockaddr_storage *,
 		    struct in6_addr *);
-void		 address_format(const struct in6_addr *, char *, size_t);
+size_t		 address_format(const struct in6_addr *, char *, size_t);
 void		 socket_address_format(const struct sockaddr_storage *, char *,
 		    size_t);
 

@@ -19,6 +19,26 @@ is_blank(char ch)
 }
 
 /*
+ * Whether the line is printable ASCII and TAB alone, which the filter
+ * passes as they are: most queries, answered without the filter (by
+ * callgrind, is_text() took 185 of a request's ~3,600 instructions in
+ * user space for "alice" through it, 86 without).
+ */
+static bool
+is_printable_ascii(const char *line, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)line[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/*
  * Text is what the terminal-safety filter leaves as it is: UTF-8 without
  * control characters (TAB excepted), DEL or C1 controls; and no CR,
  * which the filter keeps but a query line cannot hold.
@@ -29,7 +49,11 @@ is_text(const char *line, size_t len)
 	uint8_t out[PLAN_FILTER_BOUND(QUERY_MAX)];
 	struct plan_filter f;
 
-	if (len >= QUERY_MAX || memchr(line, '\r', len) != NULL)
+	if (len >= QUERY_MAX)
+		return false;
+	if (is_printable_ascii(line, len))
+		return true;
+	if (memchr(line, '\r', len) != NULL)
 		return false;
 	plan_filter_init(&f, false);
 	return plan_filter_chunk(&f, (const uint8_t *)line, len, out) == len &&

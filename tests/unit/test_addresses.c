@@ -394,8 +394,28 @@ expect_format(const char *v6text, const char *want)
 	char buf[INET6_ADDRSTRLEN];
 
 	memset(buf, 'z', sizeof(buf));
-	address_format(&a, buf, sizeof(buf));
+	cr_assert_eq(address_format(&a, buf, sizeof(buf)), strlen(want));
 	cr_assert_str_eq(buf, want, "%s", v6text);
+}
+
+/*
+ * a as address_format() writes it, against what inet_ntop writes (the
+ * dotted IPv4 form for a v4-mapped address), in a buffer of its size.
+ */
+static void
+expect_as_inet_ntop(const struct in6_addr *a)
+{
+	char buf[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		cr_assert_not_null(inet_ntop(AF_INET, &a->s6_addr[12], want,
+		    sizeof(want)));
+	else
+		cr_assert_not_null(inet_ntop(AF_INET6, a, want, sizeof(want)));
+	memset(buf, 'z', sizeof(buf));
+	cr_assert_eq(address_format(a, buf, sizeof(buf)), strlen(want),
+	    "%s", want);
+	cr_assert_str_eq(buf, want);
 }
 
 Test(address_format, v4_mapped_as_dotted)
@@ -436,10 +456,99 @@ Test(address_format, v4_as_inet_ntop_writes_it)
 			memcpy(&a.s6_addr[12], &v, 4);
 		}
 		memset(buf, 'z', sizeof(buf));
-		address_format(&a, buf, sizeof(buf));
+		cr_assert_eq(address_format(&a, buf, sizeof(buf)),
+		    strlen(buf));
 		cr_assert_not_null(inet_ntop(AF_INET, &a.s6_addr[12], want,
 		    sizeof(want)));
 		cr_assert_str_eq(buf, want);
+	}
+}
+
+/* A group that is not zero: each length of hex, its edges, or any. */
+static unsigned
+group_not_zero(void)
+{
+	static const unsigned edges[] = {
+		0x1, 0x9, 0xa, 0xf, 0x10, 0xff, 0x100, 0xfff, 0x1000, 0xffff,
+	};
+	size_t i = rng_below(sizeof(edges) / sizeof(edges[0]) + 1);
+
+	return i < sizeof(edges) / sizeof(edges[0]) ? edges[i] :
+	    1 + (unsigned)rng_below(0xffff);
+}
+
+/*
+ * The IPv6 form, made by hand, against inet_ntop's: for each of the 256
+ * patterns of zero and other groups ("::" in every position and of
+ * every length, two runs of a length, the first taken; the
+ * IPv4-compatible ::a.b.c.d that glibc writes dotted; ::ffff:0:0/96,
+ * which it does not; v4-mapped, dotted by both), 64 fillings of the
+ * other groups; then 100,000 addresses at random.
+ */
+Test(address_format, ipv6_as_inet_ntop_writes_it)
+{
+	struct in6_addr a;
+	unsigned pattern, group;
+	int i, fill;
+
+	for (pattern = 0; pattern < 256; pattern++) {
+		for (fill = 0; fill < 64; fill++) {
+			for (i = 0; i < 8; i++) {
+				group = pattern & 1U << i ? group_not_zero() :
+				    0;
+				a.s6_addr[2 * i] = (uint8_t)(group >> 8);
+				a.s6_addr[2 * i + 1] = (uint8_t)group;
+			}
+			expect_as_inet_ntop(&a);
+		}
+	}
+	for (i = 0; i < 100000; i++) {
+		for (fill = 0; fill < 16; fill++)
+			a.s6_addr[fill] = (uint8_t)rng();
+		expect_as_inet_ntop(&a);
+	}
+}
+
+/* The IPv4-compatible form and its neighbours, as glibc writes them. */
+Test(address_format, ipv6_around_the_ipv4_compatible_form)
+{
+	expect_format("::1", "::1");
+	expect_format("::2", "::2");
+	expect_format("::0.1.0.0", "::0.1.0.0");
+	expect_format("::1.2.3.4", "::1.2.3.4");
+	expect_format("::255.255.255.255", "::255.255.255.255");
+	expect_format("::ffff:0:1.2.3.4", "::ffff:0:102:304");
+	expect_format("::1:0:0:0", "::1:0:0:0");
+	expect_format("1::", "1::");
+	expect_format("1:0:0:1::", "1:0:0:1::");
+	expect_format("1::1:0:0:1", "1::1:0:0:1");
+	expect_format("1:0:1:0:1:0:1:0", "1:0:1:0:1:0:1:0");
+}
+
+/*
+ * A buffer too small for the text gets "", as from inet_ntop; one of
+ * the text's length and its NUL gets it whole.
+ */
+Test(address_format, a_buffer_too_small_gets_nothing)
+{
+	static const char *const texts[] = {
+		"::ffff:192.0.2.7", "2001:db8:85a3:8d3:1319:8a2e:370:7348",
+	};
+	struct in6_addr a;
+	char buf[INET6_ADDRSTRLEN], want[INET6_ADDRSTRLEN];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		a = ipv6(texts[i]);
+		len = address_format(&a, want, sizeof(want));
+		memset(buf, 'z', sizeof(buf));
+		cr_assert_eq(address_format(&a, buf, len), 0);
+		cr_assert_str_eq(buf, "");
+		memset(buf, 'z', sizeof(buf));
+		cr_assert_eq(address_format(&a, buf, len + 1), len);
+		cr_assert_str_eq(buf, want);
+		cr_assert_eq(address_format(&a, buf, 0), 0);
+		cr_assert_str_eq(buf, want, "size 0 wrote");
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
@@ -171,6 +172,47 @@ Test(log, a_line_to_syslog)
 	    errno == EAGAIN, "more than one datagram");
 	close(sv[0]);
 	close(sv[1]);
+}
+
+/* An exchange's line with these numbers, as printf would write them. */
+static void
+expect_numbers(uint64_t sent, uint64_t us)
+{
+	struct exchange_record r = {
+		.query = "alice", .query_len = 5, .reply = "plan",
+		.end = E_NONE, .sent = sent, .us = us,
+	};
+	char buf[2 * PIPE_BUF], want[256];
+	struct in6_addr a;
+
+	inet_pton(AF_INET6, "::ffff:192.0.2.1", &a);
+	r.address = &a;
+	log_exchange(&r);
+	one_write(buf, sizeof(buf));
+	snprintf(want, sizeof(want), "fingerd: client=192.0.2.1 "
+	    "query=\"alice\" reply=plan end=ok sent=%" PRIu64 " ms=%" PRIu64
+	    ".%03" PRIu64 "\n", sent, us / 1000, us % 1000);
+	cr_assert_str_eq(buf, want);
+}
+
+/*
+ * The line's numbers, written by hand, against printf's: each of the
+ * milliseconds' 1,000 fractions, and each power of ten with its
+ * neighbours, up to UINT64_MAX.
+ */
+Test(log, numbers_as_printf_writes_them)
+{
+	uint64_t v, power = 1;
+	int i;
+
+	for (v = 0; v < 1000; v++)
+		expect_numbers(v, v);
+	for (i = 0; i < 20; i++, power *= 10) {
+		expect_numbers(power - 1, power - 1);
+		expect_numbers(power, power);
+		expect_numbers(power + 1, power + 1);
+	}
+	expect_numbers(UINT64_MAX, UINT64_MAX);
 }
 
 /* 1,023 control bytes would take 4,092 escaped: cut, marked, one write. */

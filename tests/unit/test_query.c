@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "fingerd.h"
+#include "rng.h"
 
 /* Parses a string literal that may hold NUL bytes, its size known. */
 #define PARSE(lit, q)	query_parse((lit), sizeof(lit) - 1, (q))
@@ -163,6 +164,67 @@ Test(query, every_c0_control_is_invalid)
 			continue;
 		line[2] = (char)ch;
 		expect_error(line, 5, E_QUERY_INVALID);
+	}
+}
+
+/*
+ * The definition of text: what the plan filter passes unchanged, with no
+ * CR.  query.c answers printable ASCII without the filter.
+ */
+static bool
+filter_keeps(const char *line, size_t len)
+{
+	uint8_t out[PLAN_FILTER_BOUND(64)];
+	struct plan_filter f;
+
+	cr_assert_leq(len, 64);
+	plan_filter_init(&f, false);
+	return memchr(line, '\r', len) == NULL &&
+	    plan_filter_chunk(&f, (const uint8_t *)line, len, out) == len &&
+	    memcmp(out, line, len) == 0;
+}
+
+/* A line of no blank and no @ is a user's name exactly when it is text. */
+static void
+expect_text_as_the_filter_says(const char *line, size_t len)
+{
+	struct query q;
+	enum fingerd_error e = query_parse(line, len, &q);
+
+	if (filter_keeps(line, len))
+		cr_assert(e == E_NONE && q.user_len == len,
+		    "text of %zu bytes refused: %s", len, error_name(e));
+	else
+		cr_assert_eq(e, E_QUERY_INVALID, "not text, taken: %s",
+		    error_name(e));
+}
+
+/*
+ * The parse's verdict on text against the filter's: each byte but the
+ * blanks and @ between two letters, and 100,000 lines at random of
+ * ASCII, controls, DEL and bytes above it (UTF-8 whole, cut or wrong).
+ */
+Test(query, text_as_the_filter_says)
+{
+	static const char pool[] = "aZ~!/\x01\x1b\r\n\x7f\x80\xa9\xbf\xc2\xc3"
+	    "\xe2\x82\xac\xed\xf0\x9f\x98\xf4\x8f\xff";
+	char line[16];
+	unsigned ch;
+	size_t len, i;
+	int n;
+
+	for (ch = 0; ch < 256; ch++) {
+		if (ch == ' ' || ch == '\t' || ch == '@')
+			continue;
+		memcpy(line, "ab?cd", 5);
+		line[2] = (char)ch;
+		expect_text_as_the_filter_says(line, 5);
+	}
+	for (n = 0; n < 100000; n++) {
+		len = rng_below(sizeof(line) + 1);
+		for (i = 0; i < len; i++)
+			line[i] = pool[rng_below(sizeof(pool) - 1)];
+		expect_text_as_the_filter_says(line, len);
 	}
 }
 
