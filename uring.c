@@ -122,6 +122,19 @@ ring_open(struct io_uring *ring, unsigned clients)
 		errno = -ret;
 		fatal(EX_OSERR, "io_uring_queue_init");
 	}
+	/*
+	 * Not in the children that open the homes (homes.c): the mapping
+	 * of a ring holds it as its descriptor does, and a child held by a
+	 * home would keep it past this process's end, with the accept in
+	 * flight: the listening socket open after a stop, and the kernel's
+	 * wake-up for a connection given to that accept (its wait is
+	 * exclusive), never to the accept of the worker that replaced this
+	 * one.
+	 */
+	if ((ret = io_uring_ring_dontfork(ring)) < 0) {
+		errno = -ret;
+		fatal(EX_OSERR, "io_uring_ring_dontfork");
+	}
 	ring_workers(ring, clients);
 	ring_restrict(ring);
 }
