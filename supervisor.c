@@ -637,16 +637,21 @@ reload_due(struct supervisor *s, enum reload_why why, bool missed)
  * unchanged: a changed one starts one anyway) serves that table; a miss
  * there waits for another (a change, SIGHUP).  A miss counts only from a
  * worker of the newest generation: any new one opens every home again.
+ * Whether the group was read: a reading that failed (the group cannot
+ * be read for now) leaves the reload due, its force and its why kept.
  */
-static void
+static bool
 due_reload(struct supervisor *s)
 {
 	bool forced = s->due_forced && s->missed_generation != s->generation;
+	enum reading r = reload(s, s->due_why, forced);
 
+	if (r == READING_FAILED)
+		return false;
 	s->due_forced = false;
-	if (reload(s, s->due_why, forced) == READING_STARTED && forced &&
-	    s->same_table)
+	if (r == READING_STARTED && forced && s->same_table)
 		s->missed_generation = s->generation;
+	return true;
 }
 
 /*
@@ -671,26 +676,29 @@ hidden_reload(struct supervisor *s)
  * The probes due (homes.c), and a new generation when one is: a
  * home answered, or the look for .nofinger was held by a home (not
  * forced: the reading finds it hung, a new table, unless it answers
- * again).
+ * again).  A reading that failed is tried again, spaced out the same.
  */
 static void
 homes_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
 	size_t before;
+	bool group_read;
 
 	if (s->stopping)
 		return;
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
 		before = homes_unreached(s->table);
-		due_reload(s);
+		group_read = due_reload(s);
 		/*
 		 * A home that answers a probe but not the survey in time (slow,
 		 * not hung) would start a generation every few seconds.
 		 */
 		backoff_step(&s->reloads, now,
 		    homes_unreached(s->table) < before);
+		if (!group_read)
+			s->reload_at = backoff_due(&s->reloads, now);
 	}
 	if (homes_probes_due(&s->probes, s->table, now))
 		reload_due(s, RELOAD_HOME_HUNG, false);

@@ -181,6 +181,7 @@ struct fixture {
 void	 fixture_create(struct fixture *);
 void	 fixture_destroy(struct fixture *);
 void	 fixture_group_rewrite(struct fixture *, const char *);
+void	 fixture_group_drop(struct fixture *);
 void	 passwd_append(struct fixture *, const char *, unsigned,
 	    const char *);
 void	 plan_write(struct fixture *, const char *, const void *, size_t);

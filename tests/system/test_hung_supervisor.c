@@ -707,3 +707,46 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	stopped_cleanly();
 }
 
+
+#define KEPT(why) "reload \\(" why "\\): group finger: no such group; " \
+	"keeping the 6 members loaded before$"
+
+/*
+ * A worker's miss while the group cannot be read is not lost: the
+ * reading it forces fails, and is tried again, spaced out as the
+ * reloads for a home are (the next 6 s after), its force and its why
+ * kept; the group readable again, that reading starts the generation
+ * the miss forced (why=home-missed, the table the same), which serves
+ * zoe.  The miss was spent by the reading that failed: zoe served no
+ * plan for good.  The group's finger removed (the reading it starts
+ * fails), the worker killed: its replacement misses zoe's home (slowfs
+ * holds the workers' children there); the group written again (its
+ * reading finds nothing new, and no force: no generation).
+ */
+Test(pressure, a_miss_while_the_group_cannot_be_read_is_retried)
+{
+	char word[64];
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	zoe_served_on_slowfs();
+	fixture_group_drop(&fx);
+	cr_assert(log_wait(&fx, KEPT("userdb-changed"), 1, WAIT_LOG_MS),
+	    "the group's removal not read");
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 1, WAIT_LOG_MS),
+	    "the new worker did not miss zoe's home");
+	cr_assert(log_wait(&fx, KEPT("home-missed"), 1, WAIT_LOG_MS),
+	    "the miss forced no reading");
+	write_text(control, "");
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=2 why=home-missed$", 1, (int)(LATENCY(9) * 1000)),
+	    "the miss's reading that failed was not tried again");
+	cr_assert_eq(log_count(&fx, KEPT("home-missed")), 1);
+	cr_assert_eq(log_count(&fx, " generation=3 "), 0);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
