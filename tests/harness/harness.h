@@ -252,6 +252,7 @@ size_t	 syslog_read(int, struct buffer *);
 bool	 syslog_wait(int, struct buffer *, const char *, size_t, int);
 bool	 log_find(const struct fixture *, const char *, struct buffer *);
 bool	 log_wait(struct fixture *, const char *, size_t, int);
+size_t	 log_in_order(const struct fixture *, const char *const *);
 int	 log_port(const struct fixture *);
 
 /* The client.  Sockets are non-blocking; every call is bounded. */
