@@ -84,9 +84,52 @@
 
 extern char **environ;
 
+/*
+ * Why the group is read again: the log names it (event=reload why=, and
+ * a reading that failed).  Each reason's name is in reload_names.
+ */
+enum reload_why {
+	RELOAD_SIGHUP,
+	RELOAD_USERDB_CHANGED,	/* its files, followed */
+	RELOAD_USERDB_REREAD,	/* -R */
+	RELOAD_NOFINGER,	/* a .nofinger came or went */
+	RELOAD_HOME_ANSWERED,	/* a probe saw a home answer */
+	RELOAD_HOME_MISSED,	/* a worker missed a home the table has */
+	RELOAD_HOME_HUNG	/* a look for .nofinger was held by a home */
+};
+
+static const char *const reload_names[] = {
+	[RELOAD_SIGHUP] = "sighup",
+	[RELOAD_USERDB_CHANGED] = "userdb-changed",
+	[RELOAD_USERDB_REREAD] = "userdb-reread",
+	[RELOAD_NOFINGER] = "nofinger",
+	[RELOAD_HOME_ANSWERED] = "home-answered",
+	[RELOAD_HOME_MISSED] = "home-missed",
+	[RELOAD_HOME_HUNG] = "home-hung",
+};
+
+/*
+ * Whether the reading tries again the homes found hung in the last
+ * (homes_check with no before): only once a probe saw one answer, as
+ * each try leaves a child held by a home still hung.  A reload due for
+ * another reason takes this one when it comes (reload_due).
+ */
+static bool
+reload_tries_hung(enum reload_why why)
+{
+	return why == RELOAD_HOME_ANSWERED;
+}
+
+/* What a reading of the group came to (reload). */
+enum reading {
+	READING_FAILED,		/* the group not read, or its table not made */
+	READING_SAME,		/* what the workers serve: no generation */
+	READING_STARTED		/* a new generation */
+};
+
 struct supervisor;
-static void	stop(struct supervisor *, int);
-static bool	reload(struct supervisor *, const char *, bool);
+static void		stop(struct supervisor *, int);
+static enum reading	reload(struct supervisor *, enum reload_why, bool);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -125,7 +168,7 @@ struct supervisor {
 	struct userdb_watch	*userdb;	/* NULL: not watched */
 	int64_t			 reread_at;	/* monotonic ns; 0: none due */
 	int64_t			 periodic_at;	/* the next -R; 0: none */
-	const char		*reload_why;	/* for the log */
+	enum reload_why		 reload_why;	/* for the log */
 	unsigned		 generation;
 	size_t			 members;	/* of the current generation */
 	bool			 announced;	/* the log says it serves */
@@ -142,7 +185,7 @@ struct supervisor {
 	struct backoff		 hidden_reloads;	/* for a .nofinger */
 	int64_t			 reload_at;	/* a home answered; 0: none due */
 	struct backoff		 reloads;	/* for a home */
-	const char		*due_why;	/* reload_at's (reload_due) */
+	enum reload_why		 due_why;	/* reload_at's (reload_due) */
 	bool			 due_forced;	/* a worker missed a home */
 	unsigned		 missed_generation; /* the last a miss forced */
 	bool			 same_table;	/* the last generation's was */
@@ -390,7 +433,7 @@ announce(struct supervisor *s)
 	else
 		log_info("event=reload group=%s members=%zu generation=%u "
 		    "why=%s", s->options->group, s->members, s->generation,
-		    s->reload_why);
+		    reload_names[s->reload_why]);
 	s->served = true;
 }
 
@@ -569,16 +612,16 @@ worker_gone(struct supervisor *s, struct worker *w, int status)
  * answered the last reading, or a worker did not find one that the
  * survey did (missed: hung since, or only slow, which the survey tells;
  * or no room for its descriptor).  A miss forces the reload whichever
- * reason came first: the log names that one, or home-answered, whose
- * reading tries the homes found hung again (reload), whenever it came.
+ * reason came first: the log names that one, or the one whose reading
+ * tries the homes found hung again (reload_tries_hung), whenever it came.
  */
 static void
-reload_due(struct supervisor *s, const char *why, bool missed)
+reload_due(struct supervisor *s, enum reload_why why, bool missed)
 {
 	s->due_forced |= missed;
 	if (s->reload_at != 0) {
-		if (strcmp(why, "home-answered") == 0)
-			s->due_why = why;	/* its reading tries hung homes */
+		if (reload_tries_hung(why))
+			s->due_why = why;
 		return;
 	}
 	s->reload_at = backoff_due(&s->reloads, monotonic_ns());
@@ -594,15 +637,21 @@ reload_due(struct supervisor *s, const char *why, bool missed)
  * unchanged: a changed one starts one anyway) serves that table; a miss
  * there waits for another (a change, SIGHUP).  A miss counts only from a
  * worker of the newest generation: any new one opens every home again.
+ * Whether the group was read: a reading that failed (the group cannot
+ * be read for now) leaves the reload due, its force and its why kept.
  */
-static void
+static bool
 due_reload(struct supervisor *s)
 {
 	bool forced = s->due_forced && s->missed_generation != s->generation;
+	enum reading r = reload(s, s->due_why, forced);
 
+	if (r == READING_FAILED)
+		return false;
 	s->due_forced = false;
-	if (reload(s, s->due_why, forced) && forced && s->same_table)
+	if (r == READING_STARTED && forced && s->same_table)
 		s->missed_generation = s->generation;
+	return true;
 }
 
 /*
@@ -618,7 +667,7 @@ hidden_reload(struct supervisor *s)
 
 	if (s->stopping || now < backoff_due(&s->hidden_reloads, now))
 		return;		/* the next probe asks again */
-	reload(s, "nofinger", false);
+	reload(s, RELOAD_NOFINGER, false);
 	backoff_step(&s->hidden_reloads, now,
 	    backoff_calm(&s->hidden_reloads, now, HIDDEN_CALM_NS));
 }
@@ -627,29 +676,32 @@ hidden_reload(struct supervisor *s)
  * The probes due (homes.c), and a new generation when one is: a
  * home answered, or the look for .nofinger was held by a home (not
  * forced: the reading finds it hung, a new table, unless it answers
- * again).
+ * again).  A reading that failed is tried again, spaced out the same.
  */
 static void
 homes_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
 	size_t before;
+	bool group_read;
 
 	if (s->stopping)
 		return;
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
 		before = homes_unreached(s->table);
-		due_reload(s);
+		group_read = due_reload(s);
 		/*
 		 * A home that answers a probe but not the survey in time (slow,
 		 * not hung) would start a generation every few seconds.
 		 */
 		backoff_step(&s->reloads, now,
 		    homes_unreached(s->table) < before);
+		if (!group_read)
+			s->reload_at = backoff_due(&s->reloads, now);
 	}
 	if (homes_probes_due(&s->probes, s->table, now))
-		reload_due(s, "home-hung", false);
+		reload_due(s, RELOAD_HOME_HUNG, false);
 }
 
 /* A probe says a home answers now, or its .nofinger came or went. */
@@ -660,7 +712,7 @@ probe_read(struct supervisor *s)
 
 	homes_probes_read(&s->probes, s->table, &answered, &hidden);
 	if (answered)
-		reload_due(s, "home-answered", false);
+		reload_due(s, RELOAD_HOME_ANSWERED, false);
 	if (hidden)
 		hidden_reload(s);
 }
@@ -700,45 +752,23 @@ table_served(const struct supervisor *s, const void *table, size_t len)
 }
 
 /*
- * The group again (why: SIGHUP, the user database followed, a home that
- * answered or missed), in a new generation: always when forced (SIGHUP,
- * a worker that missed a home: due_reload), otherwise only when what
- * the workers serve changed, so that a reading that finds nothing new
- * costs no worker.  The workers still starting with an older table are
- * told to stop at once.  Whether a new generation started.
+ * A new generation serves t (packed, its setup in fd), replacing the
+ * current one: the workers still starting with the older table are told
+ * to stop at once.
  */
-static bool
-reload(struct supervisor *s, const char *why, bool forced)
+static void
+generation_replace(struct supervisor *s, struct members *t, void *packed,
+    size_t len, int fd, enum reload_why why)
 {
-	const char *group = s->options->group, *failed;
-	struct members *t;
-	size_t i, len;
-	void *packed;
-	bool same;
-	int fd;
+	size_t i;
 
-	if ((t = members_load(group, &failed)) == NULL) {
-		log_warnx("reload (%s): group %s: %s; keeping the %zu member%s "
-		    "loaded before", why, group, failed, s->members,
-		    plural(s->members));
-		return false;
-	}
-	/* a home found hung is tried again once a probe saw it answer */
-	if ((packed = table_pack(t, strcmp(why, "home-answered") == 0 ? NULL :
-	    s->table, s->table, &len)) == NULL ||
-	    ((same = table_served(s, packed, len)) && !forced) ||
-	    (fd = setup_publish(s->options, packed, len)) < 0) {
-		free(packed);
-		members_release(t);
-		return false;
-	}
+	s->same_table = table_served(s, packed, len);
 	close(s->setup_fd);
 	s->setup_fd = fd;
 	free(s->packed);
 	s->packed = packed;
 	s->packed_len = len;
 	s->generation++;
-	s->same_table = same;
 	s->due_forced = false;	/* its workers open every home again */
 	s->members = t->count;
 	s->reload_why = why;
@@ -751,7 +781,44 @@ reload(struct supervisor *s, const char *why, bool forced)
 		    s->workers[i].state == WORKER_STARTING)
 			worker_stop(&s->workers[i], SIGUSR2);
 	generation_start(s);
-	return true;
+}
+
+/*
+ * The group again (why: SIGHUP, the user database followed, a home that
+ * answered or missed), in a new generation: always when forced (SIGHUP,
+ * a worker that missed a home: due_reload), otherwise only when what
+ * the workers serve changed, so that a reading that finds nothing new
+ * costs no worker.
+ */
+static enum reading
+reload(struct supervisor *s, enum reload_why why, bool forced)
+{
+	const char *group = s->options->group, *failed;
+	enum reading r = READING_FAILED;
+	struct members *t;
+	void *packed;
+	size_t len;
+	int fd;
+
+	if ((t = members_load(group, &failed)) == NULL) {
+		log_warnx("reload (%s): group %s: %s; keeping the %zu member%s "
+		    "loaded before", reload_names[why], group, failed,
+		    s->members, plural(s->members));
+		return READING_FAILED;
+	}
+	if ((packed = table_pack(t, reload_tries_hung(why) ? NULL : s->table,
+	    s->table, &len)) == NULL)
+		goto unused;
+	if (table_served(s, packed, len) && !forced)
+		r = READING_SAME;
+	else if ((fd = setup_publish(s->options, packed, len)) >= 0) {
+		generation_replace(s, t, packed, len, fd, why);
+		return READING_STARTED;
+	}
+	free(packed);
+unused:
+	members_release(t);
+	return r;
 }
 
 /*
@@ -762,20 +829,21 @@ static void
 rereads_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
-	const char *why;
+	enum reload_why why;
 
 	if (s->stopping)
 		return;
 	if (s->periodic_at != 0 && s->periodic_at <= now) {
 		s->periodic_at = now +
 		    (int64_t)s->options->reread * NS_PER_SECOND;
-		why = s->reread_at != 0 ? "userdb-changed" : "userdb-reread";
+		why = s->reread_at != 0 ? RELOAD_USERDB_CHANGED :
+		    RELOAD_USERDB_REREAD;
 		s->reread_at = 0;
 		reload(s, why, false);
 	}
 	if (s->reread_at != 0 && s->reread_at <= now) {
 		s->reread_at = 0;
-		reload(s, "userdb-changed", false);
+		reload(s, RELOAD_USERDB_CHANGED, false);
 	}
 }
 
@@ -896,7 +964,7 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s, "sighup", true);
+			reload(s, RELOAD_SIGHUP, true);
 		else if (si.ssi_signo == SIGUSR1)
 			report(s, true);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
@@ -983,7 +1051,7 @@ ready_read(struct supervisor *s)
 		} else if (w->state == WORKER_STARTING) {
 			if (news.count != 0 &&
 			    w->generation == s->generation)
-				reload_due(s, "home-missed", true);
+				reload_due(s, RELOAD_HOME_MISSED, true);
 			worker_ready(s, w);
 		}
 	}

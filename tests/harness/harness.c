@@ -248,22 +248,36 @@ fixture_passwd(struct fixture *f)
  * that file and not a new one renamed over it.  nss_wrapper reloads only
  * when the mtime, in seconds, has changed: it is moved a second on.
  */
-void
-fixture_group_rewrite(struct fixture *f, const char *members)
+static void
+group_write(struct fixture *f, const char *text)
 {
 	struct timespec times[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
 	struct stat st;
 	bool existed = stat(f->group, &st) == 0;
-	char text[512];
 
-	snprintf(text, sizeof(text), "root:x:0:\nusers:x:100:\n"
-	    "finger:x:%d:%s\nnogroup:x:65534:\n", FIXTURE_GID, members);
 	write_file(f->group, text, strlen(text), 0644);
 	if (!existed)
 		return;
 	times[1].tv_sec = st.st_mtim.tv_sec + 1;
 	cr_assert(utimensat(AT_FDCWD, f->group, times, 0) == 0,
 	    "fixture: utimensat: %s", strerror(errno));
+}
+
+void
+fixture_group_rewrite(struct fixture *f, const char *members)
+{
+	char text[512];
+
+	snprintf(text, sizeof(text), "root:x:0:\nusers:x:100:\n"
+	    "finger:x:%d:%s\nnogroup:x:65534:\n", FIXTURE_GID, members);
+	group_write(f, text);
+}
+
+/* The group finger gone: the daemon cannot read it until rewritten. */
+void
+fixture_group_drop(struct fixture *f)
+{
+	group_write(f, "root:x:0:\nusers:x:100:\nnogroup:x:65534:\n");
 }
 
 static void

@@ -181,6 +181,7 @@ struct fixture {
 void	 fixture_create(struct fixture *);
 void	 fixture_destroy(struct fixture *);
 void	 fixture_group_rewrite(struct fixture *, const char *);
+void	 fixture_group_drop(struct fixture *);
 void	 passwd_append(struct fixture *, const char *, unsigned,
 	    const char *);
 void	 plan_write(struct fixture *, const char *, const void *, size_t);
@@ -251,6 +252,7 @@ size_t	 syslog_read(int, struct buffer *);
 bool	 syslog_wait(int, struct buffer *, const char *, size_t, int);
 bool	 log_find(const struct fixture *, const char *, struct buffer *);
 bool	 log_wait(struct fixture *, const char *, size_t, int);
+size_t	 log_in_order(const struct fixture *, const char *const *);
 int	 log_port(const struct fixture *);
 
 /* The client.  Sockets are non-blocking; every call is bounded. */

@@ -288,3 +288,40 @@ log_wait(struct fixture *f, const char *pattern, size_t count,
 	close(fd);
 	return found || log_count(f, pattern) >= count;
 }
+
+/*
+ * How many of patterns (up to a NULL) the log's lines match in that
+ * order, each in a line after the one that matched the pattern before
+ * it: all of them when the log tells those events in that order.
+ */
+size_t
+log_in_order(const struct fixture *f, const char *const *patterns)
+{
+	struct buffer b;
+	bool compiled = false;
+	regex_t re;
+	char *line, *next;
+	size_t n = 0;
+
+	log_read(f, &b);
+	for (line = b.data; patterns[n] != NULL && *line != '\0';
+	    line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next != '\n')
+			break;		/* a line still being written */
+		*next++ = '\0';
+		if (!compiled)
+			cr_assert(regcomp(&re, patterns[n], REG_EXTENDED |
+			    REG_NOSUB) == 0, "bad pattern %s", patterns[n]);
+		compiled = true;
+		if (regexec(&re, log_untimed(line), 0, NULL, 0) == 0) {
+			regfree(&re);
+			compiled = false;
+			n++;
+		}
+	}
+	if (compiled)
+		regfree(&re);
+	buffer_free(&b);
+	return n;
+}

@@ -403,44 +403,73 @@ sleep_until(double since, double seconds)
 /*
  * A worker's miss that comes while a reload is due for a home that
  * answered a probe (spaced out: 6 s after the last) forces it, though
- * the reading finds nothing new (xan's home there for the probe only);
- * the miss was lost, and zoe served no plan for good.  The second
- * generation's reading finds yan's home and loses xan's (unreached: 1,
- * as before, so the next is 6 s after, not 3); xan's is made for the
- * probe 2 s after, removed before the reading; the worker killed at
- * +3 s misses zoe's home (slowfs holds the workers' children there).
+ * the reading finds nothing new; the miss was lost, and zoe served no
+ * plan for good.  xan's home is beneath a directory that the daemon's
+ * account can search or not (closed), so that each reading logs it
+ * when it is out of reach: the second generation's reading finds yan's
+ * home made and xan's closed (unreached: 1, as before, so the next is
+ * 6 s after, not 3); xan's is opened for the probe 2 s after that
+ * reading, and closed again before the worker killed at +3 s misses
+ * zoe's home (slowfs holds the workers' children there), so that no
+ * reading can find it open, nor a probe see it answer after the miss.
+ * The log tells the order: the reading due comes after the miss, and
+ * finds xan's home closed.
  */
 Test(pressure, a_miss_while_a_reload_is_due_forces_it)
 {
-	char yan[300], xan[300], word[64];
-	double second;
+	char yan[300], closed[300], xan[320], word[64], closed_line[800];
+	const char *order[] = {
+		closed_line,
+		"event=reload group=finger members=8 generation=2 "
+		    "why=home-answered$",
+		HUNG_LINE("zoe"),
+		closed_line,
+		"event=reload group=finger members=8 generation=3 "
+		    "why=home-answered$",
+		NULL
+	};
+	double reading;
+	size_t told;
 
 	skip_under_valgrind(CHILDREN_TIMED);
+	if (geteuid() != 0)
+		cr_skip_test("needs root: the daemon must run as another user");
 	snprintf(yan, sizeof(yan), "%s/home/yan", fx.dir);
-	snprintf(xan, sizeof(xan), "%s/home/xan", fx.dir);
+	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
+	snprintf(xan, sizeof(xan), "%s/xan", closed);
+	snprintf(closed_line, sizeof(closed_line), "member xan: plan "
+	    "\"%s/\\.plan\" is out of reach of fingerd's account: %s is not "
+	    "searchable; ", xan, closed);
+	cr_assert(mkdir(closed, 0755) == 0 && chmod(closed, 0755) == 0);
 	cr_assert(mkdir(xan, 0755) == 0 && chmod(xan, 0755) == 0);
 	passwd_append(&fx, "yan", 1011, yan);
 	passwd_append(&fx, "xan", 1012, xan);
 	zoe_on_slowfs(FIXTURE_MEMBERS ",zoe,yan,xan", false);
 	daemon_start(&fx, "-B", SERVER, NULL);
 	EXPECT("zoe\r\n", REPLY_ZOE);
+	cr_assert_eq(chmod(closed, 0700), 0);
 	cr_assert(mkdir(yan, 0755) == 0 && chmod(yan, 0755) == 0);
-	cr_assert_eq(rmdir(xan), 0);
-	cr_assert(log_wait(&fx, "event=reload group=finger members=8 "
-	    "generation=2 why=home-answered$", 1, WAIT_LOG_MS));
-	second = now_seconds();
-	cr_assert_eq(mkdir(xan, 0755), 0);
-	sleep_until(second, 3);
+	cr_assert(log_wait(&fx, closed_line, 1, WAIT_LOG_MS),
+	    "no reading found xan's home closed");
+	reading = now_seconds();
+	cr_assert_eq(chmod(closed, 0755), 0);
+	cr_assert(log_wait(&fx, order[1], 1, WAIT_LOG_MS));
+	sleep_until(reading, 3);
+	cr_assert_eq(chmod(closed, 0700), 0);
 	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
 	write_text(control, word);
 	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
 	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 1, WAIT_LOG_MS));
 	write_text(control, "");
-	sleep_until(second, 4.5);
-	cr_assert_eq(rmdir(xan), 0);
-	cr_assert(log_wait(&fx, "event=reload group=finger members=8 "
-	    "generation=3 why=home-answered$", 1, (int)(LATENCY(4) * 1000)),
+	cr_assert(log_wait(&fx, " generation=3 ", 1,
+	    ms_left(reading + 6 + LATENCY(4))),
 	    "the miss did not force the reload due");
+	told = log_in_order(&fx, order);
+	cr_assert_eq(told, 5, "the log does not tell the reading, the second "
+	    "generation, the miss, the reading due that found xan's home "
+	    "closed, then the third generation (home-answered): only the "
+	    "first %zu", told);
+	cr_assert_eq(log_count(&fx, closed_line), 2);
 	cr_assert(reply_becomes("zoe\r\n", REPLY_ZOE, LATENCY(5)),
 	    "zoe not served by the new generation");
 	stopped_cleanly();
@@ -713,7 +742,6 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	stopped_cleanly();
 }
 
-
 /* Until the one worker waits for events in its loop (it accepts). */
 static pid_t
 worker_waiting(void)
@@ -783,5 +811,48 @@ Test(pressure, a_worker_child_held_by_a_home_holds_no_accept)
 	cr_assert_eq(errno, ECONNREFUSED);
 	close(fd);
 	write_text(control, "");
+	slowfs_end();
+}
+
+#define KEPT(why) "reload \\(" why "\\): group finger: no such group; " \
+	"keeping the 6 members loaded before$"
+
+/*
+ * A worker's miss while the group cannot be read is not lost: the
+ * reading it forces fails, and is tried again, spaced out as the
+ * reloads for a home are (the next 6 s after), its force and its why
+ * kept; the group readable again, that reading starts the generation
+ * the miss forced (why=home-missed, the table the same), which serves
+ * zoe.  The miss was spent by the reading that failed: zoe served no
+ * plan for good.  The group's finger removed (the reading it starts
+ * fails), the worker killed: its replacement misses zoe's home (slowfs
+ * holds the workers' children there); the group written again (its
+ * reading finds nothing new, and no force: no generation).
+ */
+Test(pressure, a_miss_while_the_group_cannot_be_read_is_retried)
+{
+	char word[64];
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	zoe_served_on_slowfs();
+	fixture_group_drop(&fx);
+	cr_assert(log_wait(&fx, KEPT("userdb-changed"), 1, WAIT_LOG_MS),
+	    "the group's removal not read");
+	snprintf(word, sizeof(word), "hang-workers=%d", (int)fx.pid);
+	write_text(control, word);
+	cr_assert_eq(kill(worker_alone(), SIGKILL), 0);
+	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 1, WAIT_LOG_MS),
+	    "the new worker did not miss zoe's home");
+	cr_assert(log_wait(&fx, KEPT("home-missed"), 1, WAIT_LOG_MS),
+	    "the miss forced no reading");
+	write_text(control, "");
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=6 "
+	    "generation=2 why=home-missed$", 1, (int)(LATENCY(9) * 1000)),
+	    "the miss's reading that failed was not tried again");
+	cr_assert_eq(log_count(&fx, KEPT("home-missed")), 1);
+	cr_assert_eq(log_count(&fx, " generation=3 "), 0);
+	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
 	slowfs_end();
 }
