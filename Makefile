@@ -90,7 +90,7 @@ $(B)/daemon-tests: $(B)/tests/system/test_options.o \
 	    $(B)/tests/system/test_inetd.o \
 	    $(B)/tests/system/test_process.o $(B)/tests/system/test_counters.o \
 	    $(B)/tests/system/test_proxied.o $(HARNESS)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(CRITERION_LIBS) $(URING_LIBS)
 
 # The abuse tests load the machine: one at a time under each engine,
 # after the other suites, so that they skew no other suite's timing.

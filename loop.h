@@ -22,6 +22,7 @@ enum op {
 	OP_ACCEPT_PAUSE,	/* a timeout: accept again after an error */
 	OP_LISTEN_POLL,		/* a connection waits, the slots are full */
 	OP_EVICT_WAIT,		/* a timeout: the oldest silent may go */
+	OP_ACCEPT_CHECK,	/* a timeout: the accept taken again */
 	OP_STOP_TIMER,		/* the end of a stop's grace */
 	OP_LOG_POLL,		/* the log can be written again */
 	OP_SIGNAL,

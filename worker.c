@@ -41,6 +41,9 @@
 /* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
 #define ACCEPT_PAUSE_MIN_NS	1000000
 #define ACCEPT_PAUSE_MAX_NS	NS_PER_SECOND
+/* The accept's checks after the start (accept_check): 1/4 s, doubling. */
+#define ACCEPT_CHECK_FIRST_NS	(NS_PER_SECOND / 4)
+#define ACCEPT_CHECK_LAST_NS	(8 * NS_PER_SECOND)
 /*
  * A client's lines: its exchange's and a warning's (client.c warns once
  * an exchange), kept room for.  The worker's own few lines (a signal, a
@@ -90,6 +93,8 @@ struct worker {
 	enum room_state		 room;
 	bool			 fd_starved;	/* EMFILE: until a client closes */
 	int64_t			 accept_delay;	/* the last pause, ns */
+	int64_t			 check_delay;	/* the last check's, ns */
+	bool			 checking;	/* an OP_ACCEPT_CHECK in flight */
 	int64_t			 accept_logged;	/* the last error's line */
 	unsigned long		 accept_unlogged;
 	bool			 logging;	/* a write of log lines in flight */
@@ -138,6 +143,42 @@ accept_arm(struct worker *w)
 	engine_accept(w->ctx.engine, w->listen_fd, &w->accept_address,
 	    &w->accept_address_len, false, TAG(OP_ACCEPT, 0, 0));
 	w->listener = LISTENER_ACCEPTING;
+}
+
+/*
+ * The kernel wakes one waiting accept for a connection (the wait is
+ * exclusive), the one that waited longest, and counts the wake-up given
+ * whether or not that accept is ever taken.  The accept of a worker
+ * killed waits on as long as its ring lives, which the kernel ends some
+ * time after the process (200 ms seen under load): a connection that
+ * comes meanwhile wakes it, not the accept of the worker that replaced
+ * it, and waits in the backlog for the next connection (CI saw 10 s).
+ * So in its first seconds (1/4 s, then 1/2, 1, 2, 4 and 8 s after) a
+ * worker takes its accept back and makes it again, which takes what
+ * waits: no more than an accept a check, and only while one waits.
+ */
+static void
+accept_check_arm(struct worker *w)
+{
+	w->check_delay = w->check_delay == 0 ? ACCEPT_CHECK_FIRST_NS :
+	    w->check_delay * 2;
+	if (w->check_delay > ACCEPT_CHECK_LAST_NS)
+		return;
+	engine_timeout(w->ctx.engine, monotonic_ns() + w->check_delay,
+	    TAG(OP_ACCEPT_CHECK, 0, 0));
+	w->checking = true;
+}
+
+static void
+accept_checked(struct worker *w)
+{
+	w->checking = false;
+	if (w->draining)
+		return;
+	if (w->listener == LISTENER_ACCEPTING)
+		engine_cancel(w->ctx.engine, TAG(OP_ACCEPT, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
+	accept_check_arm(w);
 }
 
 /*
@@ -354,7 +395,7 @@ accepted(struct worker *w, enum op op, int res)
 			accept_last(w);
 		else
 			listener_close(w);
-	} else if (res < 0) {
+	} else if (res < 0 && res != -ECANCELED) {	/* not a check's */
 		accept_failed(w, -res);
 	}
 }
@@ -502,6 +543,9 @@ drain(struct worker *w)
 	if (w->room == ROOM_LATER)
 		engine_cancel(w->ctx.engine, TAG(OP_EVICT_WAIT, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
+	if (w->checking)
+		engine_cancel(w->ctx.engine, TAG(OP_ACCEPT_CHECK, 0, 0),
+		    TAG(OP_CANCEL, 0, 0));
 	if (w->listener == LISTENER_ACCEPTING)
 		engine_cancel(w->ctx.engine, TAG(OP_ACCEPT, 0, 0),
 		    TAG(OP_CANCEL, 0, 0));
@@ -574,6 +618,9 @@ dispatch(struct worker *w, uint64_t tag, int res)
 		break;
 	case OP_EVICT_WAIT:
 		w->room = ROOM_NONE;	/* ROOM_LATER till then */
+		break;
+	case OP_ACCEPT_CHECK:
+		accept_checked(w);
 		break;
 	case OP_SIGNAL:
 		signalled(w, res);
@@ -750,6 +797,8 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	signal_arm(w);
 	if (ctx->watches != NULL && watches_fd(ctx->watches) >= 0)
 		watch_arm(w);
+	if (!o->inetd)
+		accept_check_arm(w);
 	if (o->inetd) {
 		client_start(ctx, STDIN_FILENO, &peer);
 		drain(w);

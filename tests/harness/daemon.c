@@ -365,6 +365,38 @@ daemon_worker(const struct fixture *f)
 	return pid;
 }
 
+/*
+ * The one worker, once it waits for events in its loop (its accept in
+ * flight): a connection made then is one its accept waits for.
+ */
+pid_t
+daemon_worker_waiting(const struct fixture *f)
+{
+	double end = now_seconds() + WAIT_START_MS / 1000.0;
+	char path[64], wchan[64];
+	pid_t pid;
+	ssize_t n;
+	int fd;
+
+	do {
+		pid = daemon_worker(f);
+		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+		n = -1;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+			n = read(fd, wchan, sizeof(wchan) - 1);
+			close(fd);
+		}
+		wchan[n > 0 ? n : 0] = '\0';
+		if (strcmp(wchan, "io_cqring_wait") == 0 ||
+		    strcmp(wchan, "do_epoll_wait") == 0)
+			return pid;
+		usleep(10 * 1000);
+	} while (now_seconds() < end);
+	cr_assert_fail("worker %d never waits in its loop (it waits in %s)",
+	    (int)pid, wchan);
+	return -1;
+}
+
 /* Exactly n workers (into pids), waited for, bounded. */
 void
 daemon_workers_wait(const struct fixture *f, pid_t *pids, size_t n)

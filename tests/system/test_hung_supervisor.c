@@ -22,7 +22,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -742,35 +741,6 @@ Test(pressure, a_home_made_after_the_start_is_served)
 	stopped_cleanly();
 }
 
-/* Until the one worker waits for events in its loop (it accepts). */
-static pid_t
-worker_waiting(void)
-{
-	double end = now_seconds() + WAIT_START_MS / 1000.0;
-	char path[64], wchan[64];
-	pid_t pid;
-	ssize_t n;
-	int fd;
-
-	do {
-		pid = worker_alone();
-		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-		n = -1;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			n = read(fd, wchan, sizeof(wchan) - 1);
-			close(fd);
-		}
-		wchan[n > 0 ? n : 0] = '\0';
-		if (strcmp(wchan, "io_cqring_wait") == 0 ||
-		    strcmp(wchan, "do_epoll_wait") == 0)
-			return pid;
-		usleep(10 * 1000);
-	} while (now_seconds() < end);
-	cr_assert_fail("worker %d never waits in its loop (%s)", (int)pid,
-	    wchan);
-	return -1;
-}
-
 /*
  * A worker's child held by a home (one that stopped answering since the
  * survey) held the worker's ring: a fork copies the ring's mapping, which
@@ -795,10 +765,10 @@ Test(pressure, a_worker_child_held_by_a_home_holds_no_accept)
 	skip_under_valgrind(CHILDREN_TIMED);
 	every_worker_misses_zoe();
 	write_text(control, "hang");
-	cr_assert_eq(kill(worker_waiting(), SIGKILL), 0);
+	cr_assert_eq(kill(daemon_worker_waiting(&fx), SIGKILL), 0);
 	cr_assert(log_wait(&fx, HUNG_LINE("zoe"), 3, WAIT_LOG_MS),
 	    "the replacement did not miss zoe's home");
-	worker_waiting();
+	daemon_worker_waiting(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	port = fx.port;
 	stopped_cleanly();

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <liburing.h>
 
 #include "harness.h"
 
@@ -333,6 +335,67 @@ Test(process, no_connection_waits_for_a_worker_that_is_gone,
 	two_workers_wait();
 	for (i = 0; i < 10; i++)
 		EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
+}
+
+/* A copy of the daemon's listening socket (its only one: -w 1). */
+static int
+listener_copy(void)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, fx.pid, 0), fd, n, on;
+	socklen_t len = sizeof(on);
+
+	cr_assert(pidfd >= 0, "pidfd_open: %s", strerror(errno));
+	for (n = 0; n < 64; n++) {
+		if ((fd = (int)syscall(SYS_pidfd_getfd, pidfd, n, 0)) < 0)
+			continue;
+		on = 0;
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 &&
+		    on) {
+			close(pidfd);
+			return fd;
+		}
+		close(fd);
+	}
+	cr_assert_fail("no listening socket in the daemon");
+	return -1;
+}
+
+/*
+ * The kernel wakes one waiting accept for a connection (the wait is
+ * exclusive), the one that waited longest, and the wake-up is spent
+ * whether or not that accept is ever taken: the accept of a worker
+ * killed waits on while its ring lives, some time after the process,
+ * and took the wake-up meant for its replacement's (CI: alice waited
+ * 10 s, a_home_hung_before_the_start_holds_no_worker, io_uring).  Here
+ * the test's own accept, on the daemon's socket, waits before the
+ * replacement's and is never taken (its ring's work runs only when the
+ * test asks): the replacement takes its accept back in its first
+ * seconds, and alice is served, not left for the next connection.
+ */
+Test(process, a_wake_up_another_accept_took_leaves_no_connection_waiting)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_SINGLE_ISSUER |
+	    IORING_SETUP_DEFER_TASKRUN };
+	struct io_uring ring;
+	double start, took;
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	fd = listener_copy();
+	cr_assert_eq(io_uring_queue_init_params(4, &ring, &p), 0);
+	io_uring_prep_accept(io_uring_get_sqe(&ring), fd, NULL, NULL, 0);
+	cr_assert_eq(io_uring_submit(&ring), 1);
+	cr_assert_eq(kill(daemon_worker_waiting(&fx), SIGKILL), 0);
+	cr_assert(log_wait(&fx, "event=worker-exit .* restart=0s$", 1,
+	    WAIT_LOG_MS));
+	daemon_worker_waiting(&fx);
+	start = now_seconds();
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(1.5), "alice served after %.2f s", took);
+	io_uring_queue_exit(&ring);
+	close(fd);
 	stopped_cleanly();
 }
 
