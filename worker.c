@@ -153,9 +153,9 @@ accept_arm(struct worker *w)
  * time after the process (200 ms seen under load): a connection that
  * comes meanwhile wakes it, not the accept of the worker that replaced
  * it, and waits in the backlog for the next connection (CI saw 10 s).
- * So in its first seconds (1/4 s, then 1/2, 1, 2, 4 and 8 s after) a
- * worker takes its accept back and makes it again, which takes what
- * waits: no more than an accept a check, and only while one waits.
+ * So in its first seconds (1/4 s after its start, then 1/2, 1, 2, 4
+ * and 8 s after each) a worker takes its accept back and makes it
+ * again, which takes what waits: a cancel and an accept a check.
  */
 static void
 accept_check_arm(struct worker *w)
