@@ -569,10 +569,19 @@ stderr_nonblocking(void)
 	return STDERR_FILENO;
 }
 
-void
-log_nonblocking(void)
+/*
+ * The supervisor's log, from its first line on: a descriptor that never
+ * blocks, and a queue of lines lines (and the spare) for what the log
+ * does not take at once, written as its loop finds the log writable;
+ * what does not fit is counted lost.  Before it, a line was written with
+ * a write that blocked on a stalled log, before any worker started or
+ * any signal was taken.  False when out of memory.
+ */
+bool
+log_nonblocking(size_t lines)
 {
 	nonblocking_fd = stderr_nonblocking();
+	return log_queue_start(lines);
 }
 
 /*
