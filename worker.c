@@ -44,8 +44,8 @@
 /*
  * A client's lines: its exchange's and a warning's (client.c warns once
  * an exchange), kept room for.  The worker's own few lines (a signal, a
- * failed accept, which a client's room is kept for) come from the
- * spare.
+ * failed accept, which a client's room is kept for) have room of their
+ * own, which log_room() keeps too.
  */
 #define LINES_A_CLIENT		2
 
