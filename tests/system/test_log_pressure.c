@@ -868,3 +868,36 @@ Test(pressure, the_supervisor_keeps_its_lines_while_the_log_stalls)
 	cr_assert_eq(lost, 0, "%lu lines lost", lost);
 	buffer_free(&r.text);
 }
+
+/*
+ * A worker's lines from before it takes a client, the log stalled since
+ * the start: here io_uring's warning that the io-wq threads cannot be
+ * raised (as on a kernel before 5.15), one a worker.  They wait in the
+ * worker's queue and come out once the log is read again; none is lost.
+ * (They were written before the queue began, with a write the stalled
+ * log refused, and counted lost.)
+ */
+Test(pressure, a_workers_first_lines_wait_for_a_stalled_log)
+{
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	pid_t workers[2];
+	unsigned long lost;
+	bool last;
+
+	if (engine_epoll())
+		cr_skip_test("the io-wq threads are io_uring's");
+	fx.child_setup = child_block_iowq_max_workers;
+	stalled_daemon_start(&r, &reader);
+	daemon_workers_wait(&fx, workers, 2);
+	workers_confined(workers, 2);	/* fingerd's filter on the test's */
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	cr_assert_eq(log_count_in(&r.text, "^fingerd\\[[0-9]+\\]: io_uring: "
+	    "cannot raise the io-wq threads to 16: Operation not permitted$"),
+	    2, "a line a worker:\n%s", r.text.data);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost:\n%s", lost, r.text.data);
+	buffer_free(&r.text);
+}
