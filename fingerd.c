@@ -553,7 +553,8 @@ main(int argc, char *argv[])
 	privileges_plan(o.user, &privileges);
 	raise_file_limit(o.clients, o.workers);
 	listen_sockets(&o, fds);
-	log_nonblocking();
+	if (!log_nonblocking(SUPERVISOR_LINES))
+		fatalx(EX_OSERR, "out of memory for the log");
 	privileges_drop(&privileges);
 	o.engine = engine_choose(o.engine, why, sizeof(why));
 	members = group_load(o.group);

@@ -165,6 +165,8 @@ struct exchange_record {
  * lost (fingerd.8, Logging).
  */
 #define LOG_EXIT_GRACE_NS	(3 * NS_PER_SECOND)
+/* The supervisor's lines that may wait for a slow log: a few a worker. */
+#define SUPERVISOR_LINES	(8 * WORKERS_MAX)
 
 void		 log_init(const char *);
 bool		 log_syslog(bool);
@@ -178,7 +180,7 @@ void		 log_lost_add(unsigned long);
 void		 log_lost_note(int64_t);
 void		 log_reconnect(void);
 void		 log_end(int64_t);
-void		 log_nonblocking(void);
+bool		 log_nonblocking(size_t);
 int		 log_fd(void);
 void		 log_stderr_nonblocking(void);
 bool		 log_flush(void);

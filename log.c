@@ -12,13 +12,13 @@
  * (log_nonblocking, log_flush).  A log reader that stalls stalls neither:
  * a write that would block waits for the log to be writable, and a
  * worker takes no new client unless the queue has room for the lines of
- * every client it serves (log_room), so no line is ever dropped for want
- * of room.  Lines that cannot be written at all (the log closed, or the
- * end of a stop's grace) are counted, and the count is logged as soon as
- * the log takes lines again, and at exit: a worker hands its count to
- * the supervisor (log_lost_take), which adds it to its own (log_lost_add)
- * and waits a few seconds at its exit for the log to take the note
- * (log_end).
+ * every client it serves and for its own (log_room), so no line is ever
+ * dropped for want of room.  Lines that cannot be written at all (the
+ * log closed, or the end of a stop's grace) are counted, and the count
+ * is logged as soon as the log takes lines again, and at exit: a worker
+ * hands its count to the supervisor (log_lost_take), which adds it to
+ * its own (log_lost_add) and waits a few seconds at its exit for the
+ * log to take the note (log_end).
  *
  * Where the lines go decides how they begin (enum sink):
  *
@@ -62,6 +62,12 @@
 #define LOG_WRITE_MAX	PIPE_BUF
 #define LOG_DELAY_NS	10000000	/* the longest a line waits */
 #define LOG_SPARE_LINES	64		/* beyond what log_room() reserves */
+/*
+ * Beyond those, kept by log_room() for a worker's own lines: a stop's,
+ * an accept error's (at most one an accept, which asks for room), the
+ * exchanges held at its exit, a failed watch's.
+ */
+#define LOG_OWN_LINES	8
 
 #define SYSLOG_PATH	"/dev/log"
 #define SYSLOG_PATH_ENV	"FINGERD_SYSLOG_PATH"	/* for the tests */
@@ -533,7 +539,7 @@ log_file_append(void)
 bool
 log_queue_start(size_t lines)
 {
-	queue.size = (lines + LOG_SPARE_LINES) * LOG_LINE_MAX;
+	queue.size = (lines + LOG_SPARE_LINES + LOG_OWN_LINES) * LOG_LINE_MAX;
 	return (queue.buf = malloc(queue.size)) != NULL;
 }
 
@@ -569,10 +575,19 @@ stderr_nonblocking(void)
 	return STDERR_FILENO;
 }
 
-void
-log_nonblocking(void)
+/*
+ * The supervisor's log, from its first line on: a descriptor that never
+ * blocks, and a queue of lines lines (and the spare) for what the log
+ * does not take at once, written as its loop finds the log writable;
+ * what does not fit is counted lost.  Before it, a line was written with
+ * a write that blocked on a stalled log, before any worker started or
+ * any signal was taken.  False when out of memory.
+ */
+bool
+log_nonblocking(size_t lines)
 {
 	nonblocking_fd = stderr_nonblocking();
+	return log_queue_start(lines);
 }
 
 /*
@@ -747,17 +762,19 @@ log_end(int64_t grace_ns)
 }
 
 /*
- * Room for lines more lines of any length: the loop takes a client only
- * when the lines of every client it serves, that one included, fit.
- * Only the room after the queued lines counts: the room before them is
- * out of reach while a write is in flight, and one may start before the
- * lines come (log_wrote() moves them to the front when it can).
+ * Room for lines more lines of any length, and for the worker's own
+ * (LOG_OWN_LINES) besides: the loop takes a client only when the lines
+ * of every client it serves, that one included, fit, and its own few
+ * after them.  Only the room after the queued lines counts: the room
+ * before them is out of reach while a write is in flight, and one may
+ * start before the lines come (log_wrote() moves them to the front when
+ * it can).
  */
 bool
 log_room(size_t lines)
 {
-	return queue.buf == NULL ||
-	    queue.size - queue.end >= lines * LOG_LINE_MAX;
+	return queue.buf == NULL || queue.size - queue.end >=
+	    (lines + LOG_OWN_LINES) * LOG_LINE_MAX;
 }
 
 /*

@@ -71,8 +71,6 @@
  * first event, so that a tool's writes (passwd, then group) come as one.
  */
 #define USERDB_SETTLE_NS	(200LL * 1000000)
-/* The lines that may wait for a slow log: a few for each worker. */
-#define SUPERVISOR_LINES	(8 * WORKERS_MAX)
 /*
  * A home that answers a probe (homes.c) starts a new generation, at
  * most one every RELOAD_SPACING_NS for that.
@@ -1125,8 +1123,6 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		fatal(EX_OSERR, "/dev/null");
 	if (pipe2(s->ready, O_CLOEXEC | O_NONBLOCK) != 0)
 		fatal(EX_OSERR, "pipe");
-	if (!log_queue_start(SUPERVISOR_LINES))
-		fatalx(EX_OSERR, "out of memory for the log");
 	if ((s->packed = table_pack(members, NULL, NULL, &s->packed_len)) ==
 	    NULL ||
 	    (s->setup_fd = setup_publish(o, s->packed, s->packed_len)) < 0)

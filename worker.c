@@ -47,8 +47,8 @@
 /*
  * A client's lines: its exchange's and a warning's (client.c warns once
  * an exchange), kept room for.  The worker's own few lines (a signal, a
- * failed accept, which a client's room is kept for) come from the
- * spare.
+ * failed accept, which a client's room is kept for) have room of their
+ * own, which log_room() keeps too.
  */
 #define LINES_A_CLIENT		2
 
@@ -768,6 +768,9 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	w->supervisor_fd = -1;
 	if (o->inetd)
 		inetd_peer(&peer);
+	/* Before any line (engine_open's): none is written past the queue. */
+	if (!log_queue_start(LINES_A_CLIENT * (size_t)o->clients))
+		fatalx(EX_OSERR, "out of memory for the log");
 	w->signal_fd = signals_open();
 	ctx->engine = engine_open(o->engine, o->clients);
 	w->completions_size = COMPLETIONS(o->clients);
@@ -777,8 +780,6 @@ serve(const struct options *o, struct members *members, int listen_fd,
 	    (ctx->addresses = address_counts_new(o->clients)) == NULL ||
 	    (ctx->cache = plan_cache_new(PLAN_CACHE_BYTES)) == NULL)
 		fatalx(EX_OSERR, "out of memory for %u clients", o->clients);
-	if (!log_queue_start(LINES_A_CLIENT * (size_t)o->clients))
-		fatalx(EX_OSERR, "out of memory for the log");
 	if (!o->inetd && (ctx->watches = watches_new()) == NULL)
 		fatalx(EX_OSERR, "out of memory for the plan watches");
 	if (ctx->watches != NULL && watches_fd(ctx->watches) < 0)

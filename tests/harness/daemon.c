@@ -783,6 +783,35 @@ child_block_landlock_add_rule(void)
 	child_block(&add_rule, 1, EPERM);
 }
 
+/*
+ * io_uring_register's IORING_REGISTER_IOWQ_MAX_WORKERS (19) refused
+ * (EPERM), as on a kernel before 5.15, which lacks it: the worker warns
+ * (uring.c, ring_workers) before it takes a client.  Its other
+ * operations pass.
+ */
+void
+child_block_iowq_max_workers(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_register,
+		    0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 19, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog program = {
+		.len = sizeof(code) / sizeof(code[0]), .filter = code,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program) != 0)
+		_exit(125);
+}
+
 /* inotify_init1 refused, as when the account has used up its instances. */
 void
 child_block_inotify(void)

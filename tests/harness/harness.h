@@ -227,6 +227,7 @@ void	 child_block_io_uring_enosys(void);
 void	 child_block_openat2(void);
 void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
+void	 child_block_iowq_max_workers(void);
 void	 child_block_landlock(void);
 void	 child_block_landlock_add_rule(void);
 void	 child_add_privileges(void);

@@ -653,3 +653,251 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	    "written, %lu counted lost", lines, n + 3, lost);
 	buffer_free(&r.text);
 }
+
+/*
+ * Fills the FIFO at fx.dir/log.fifo until it takes no byte more, through
+ * an open file of its own (the daemon's stays blocking): 64-byte lines,
+ * then single newlines for what is left of the last page.
+ */
+static void
+fifo_fill(void)
+{
+	static const char line[] = "filler: the log is full before the "
+	    "daemon writes a line: ......\n";
+	char fifo[300];
+	int fd;
+
+	_Static_assert(sizeof(line) - 1 == 64, "a page holds whole lines");
+	snprintf(fifo, sizeof(fifo), "%s/log.fifo", fx.dir);
+	cr_assert((fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) >= 0);
+	while (write(fd, line, sizeof(line) - 1) == sizeof(line) - 1)
+		continue;
+	cr_assert_eq(errno, EAGAIN);
+	while (write(fd, "\n", 1) == 1)
+		continue;
+	cr_assert_eq(errno, EAGAIN);
+	close(fd);
+}
+
+/*
+ * The daemon started with two workers on a port of the test's (the log
+ * says none), its stderr a FIFO already full, which r reads only once
+ * r->go is set.
+ */
+static void
+stalled_daemon_start(struct reader *r, pthread_t *reader)
+{
+	int stdio[3], daemon_end;
+	char port[16];
+
+	pthread_mutex_init(&r->lock, NULL);
+	r->go = 0;
+	r->fd = log_open(r->kind, &daemon_end);
+	buffer_append(&r->text, "", 0);
+	fifo_fill();
+	cr_assert((stdio[0] = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0);
+	stdio[1] = stdio[0];
+	stdio[2] = daemon_end;
+	fx.port = free_port();
+	snprintf(port, sizeof(port), "%d", fx.port);
+	fx.stdio = stdio;
+	daemon_launch(&fx, "-B", SERVER, "-P", port, "-w", "2", "-c", "16",
+	    "-t", "10", NULL);
+	fx.stdio = NULL;
+	close(stdio[0]);
+	close(daemon_end);
+	cr_assert_eq(pthread_create(reader, NULL, reader_run, r), 0);
+}
+
+/* Waits, bounded, for two workers none of which is in old (two). */
+static void
+workers_replaced(const pid_t *old, pid_t *now, size_t replaced)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	size_t same;
+
+	for (;;) {
+		same = 0;
+		if (daemon_workers(&fx, now, 2) == 2)
+			same = (now[0] == old[0] || now[0] == old[1]) +
+			    (now[1] == old[0] || now[1] == old[1]);
+		if (daemon_workers(&fx, now, 2) == 2 && same == 2 - replaced)
+			return;
+		cr_assert(now_seconds() < deadline, "%zu of the workers not "
+		    "replaced with the log stalled", replaced);
+		usleep(20 * 1000);
+	}
+}
+
+/* Waits, bounded, until r has read n lines that match pattern. */
+static void
+lines_read(struct reader *r, const char *pattern, size_t n)
+{
+	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	size_t found;
+
+	do {
+		cr_assert(now_seconds() < deadline, "not %zu lines %s", n,
+		    pattern);
+		usleep(20 * 1000);
+		pthread_mutex_lock(&r->lock);
+		found = log_count_in(&r->text, pattern);
+		pthread_mutex_unlock(&r->lock);
+	} while (found < n);
+}
+
+/*
+ * Waits, bounded, until the two workers are confined (filters seccomp
+ * filters each, fingerd's the last): past their first lines, and about
+ * to say they serve.
+ */
+static void
+workers_confined(const pid_t *workers, long filters)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	size_t i;
+
+	for (i = 0; i < 2; i++)
+		while (status_number(workers[i], "Seccomp_filters") < filters) {
+			cr_assert(now_seconds() < deadline, "worker %d is not "
+			    "confined", (int)workers[i]);
+			usleep(10 * 1000);
+		}
+}
+
+/*
+ * The supervisor's lines (those of "fingerd: "; the workers' are
+ * "fingerd[pid]: ") of log, in order, each matching its pattern in want,
+ * and no more.
+ */
+static void
+supervisor_lines_are(const struct buffer *log, const char *const *want,
+    size_t n)
+{
+	char *copy, *line, *next;
+	const char *text;
+	regex_t re;
+	size_t i = 0;
+
+	cr_assert_not_null(copy = strdup(log->data));
+	for (line = copy; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next == '\n')
+			*next++ = '\0';
+		text = log_untimed(line);
+		if (strncmp(text, "fingerd: ", 9) != 0)
+			continue;
+		cr_assert_lt(i, n, "a line more than the %zu expected: %s\n"
+		    "the log:\n%s", n, text, log->data);
+		cr_assert_eq(regcomp(&re, want[i], REG_EXTENDED | REG_NOSUB),
+		    0, "%s", want[i]);
+		cr_assert_eq(regexec(&re, text, 0, NULL, 0), 0, "line %zu of "
+		    "the supervisor's: %s\nexpected: %s\nthe log:\n%s", i,
+		    text, want[i], log->data);
+		regfree(&re);
+		i++;
+	}
+	free(copy);
+	cr_assert_eq(i, n, "%zu of the supervisor's %zu lines\nthe log:\n%s",
+	    i, n, log->data);
+}
+
+#define ROOTED_WARNING	"^fingerd: member rooted: home \"/\" is not served: " \
+			"a worker reads only beneath an absolute home other " \
+			"than /$"
+
+/*
+ * The log full from the start and read only at the end: the supervisor
+ * writes none of its lines then, but keeps them, and supervises all the
+ * same: the workers start, SIGHUP starts a new generation (a home's
+ * warning, the reload's line), a worker killed is started again, SIGUSR1
+ * is answered.  Once the log is read again, every line it kept comes
+ * out, whole and in order, after what filled the log, and none is lost
+ * (the status line's count, and no count at the exit); the workers'
+ * stop lines too.  (The supervisor once wrote its first lines, before its
+ * loop, with writes that blocked on the stalled log: it never started a
+ * worker, and SIGUSR1 or SIGHUP killed it.)
+ */
+Test(pressure, the_supervisor_keeps_its_lines_while_the_log_stalls)
+{
+	static const char *const want[] = {
+		"^fingerd: event=listen address=127\\.0\\.0\\.1:[0-9]+$",
+		"^fingerd: event=engine engine=",
+		ROOTED_WARNING,
+		"^fingerd: event=start group=finger members=6 workers=2$",
+		ROOTED_WARNING,
+		"^fingerd: event=reload group=finger members=6 generation=2 "
+		    "why=sighup$",
+		"^fingerd: event=worker-exit pid=[0-9]+ signal=SIGKILL "
+		    "why=\"Killed\" restart=0s$",
+		"^fingerd: status exchanges=0 .* log\\.lost=0 .* "
+		    "generation=2 workers=2 members=6 ",
+		"^fingerd: event=stop signal=SIGTERM$",
+	};
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	pid_t first[2], second[2], third[2];
+	unsigned long lost;
+	bool last;
+
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",rooted");
+	stalled_daemon_start(&r, &reader);
+	daemon_workers_wait(&fx, first, 2);
+	workers_confined(first, 1);
+	usleep((useconds_t)(LATENCY(0.2) * 1000000));	/* it serves */
+	daemon_signal(&fx, SIGHUP);
+	workers_replaced(first, second, 2);
+	usleep((useconds_t)(LATENCY(0.1) * 1000000));	/* its line first */
+	cr_assert_eq(kill(second[0], SIGKILL), 0);
+	workers_replaced(second, third, 1);
+	daemon_signal(&fx, SIGUSR1);
+	cr_assert(daemon_alive(&fx), "the supervisor ended");
+	cr_assert_eq(log_count_in(&r.text, "^fingerd"), 0, "the log was "
+	    "stalled:\n%s", r.text.data);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	lines_read(&r, "^fingerd: status ", 1);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	cr_assert(strncmp(r.text.data, "filler: ", 8) == 0, "%.300s",
+	    r.text.data);
+	supervisor_lines_are(&r.text, want, sizeof(want) / sizeof(want[0]));
+	cr_assert_eq(log_count_in(&r.text, "^fingerd\\[[0-9]+\\]: event=stop "
+	    "signal=SIGTERM in_flight=0$"), 2, "the workers' stop lines:\n%s",
+	    r.text.data);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost", lost);
+	buffer_free(&r.text);
+}
+
+/*
+ * A worker's lines from before it takes a client, the log stalled since
+ * the start: here io_uring's warning that the io-wq threads cannot be
+ * raised (as on a kernel before 5.15), one a worker.  They wait in the
+ * worker's queue and come out once the log is read again; none is lost.
+ * (They were written before the queue began, with a write the stalled
+ * log refused, and counted lost.)
+ */
+Test(pressure, a_workers_first_lines_wait_for_a_stalled_log)
+{
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	pid_t workers[2];
+	unsigned long lost;
+	bool last;
+
+	if (engine_epoll())
+		cr_skip_test("the io-wq threads are io_uring's");
+	fx.child_setup = child_block_iowq_max_workers;
+	stalled_daemon_start(&r, &reader);
+	daemon_workers_wait(&fx, workers, 2);
+	workers_confined(workers, 2);	/* fingerd's filter on the test's */
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0);
+	log_reader_end(&r, reader);
+	cr_assert_eq(log_count_in(&r.text, "^fingerd\\[[0-9]+\\]: io_uring: "
+	    "cannot raise the io-wq threads to 16: Operation not permitted$"),
+	    2, "a line a worker:\n%s", r.text.data);
+	lost = log_lost_count(&r.text, &last);
+	cr_assert_eq(lost, 0, "%lu lines lost:\n%s", lost, r.text.data);
+	buffer_free(&r.text);
+}

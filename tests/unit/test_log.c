@@ -318,12 +318,88 @@ Test(log, the_room_promised_holds_when_a_write_starts_first)
 	}
 	for (n = 0; log_room(n + 1); n++)
 		continue;
+	cr_assert_gt(n, 0);
 	cr_assert(log_next(&data, &len));	/* in flight: no moving */
 	for (i = 0; i < n; i++)
 		long_line();
+	cr_assert(log_room(0), "the spare taken, with room for %zu", n);
 	cr_assert(log_wrote((int)len));
 	cr_assert_eq(log_lost_take(), 0, "lines lost with room for %zu", n);
 	queue_drain();
+	log_queue_stop(0);
+}
+
+/* A line of PIPE_BUF bytes, its newline too: the longest there is. */
+static void
+longest_line(void)
+{
+	static char text[PIPE_BUF + 1];
+
+	memset(text, 'b', sizeof(text) - 1);
+	log_info("%s", text);
+}
+
+/*
+ * What is queued, written as a worker's ring would once it is due (a
+ * short line waits LOG_DELAY_NS for others), into all; its length.
+ */
+static size_t
+queue_drain_into(char *all, size_t size)
+{
+	const void *data;
+	size_t len, n = 0;
+	int64_t due;
+
+	while ((due = log_due()) >= 0) {
+		nanosleep(&(struct timespec){ .tv_nsec = due }, NULL);
+		cr_assert(log_next(&data, &len));
+		cr_assert_lt(n + len, size);
+		memcpy(all + n, data, len);
+		n += len;
+		cr_assert(log_wrote((int)len));
+	}
+	all[n] = '\0';
+	return n;
+}
+
+/*
+ * A worker's own lines (a stop's, an accept error's, the exchanges held
+ * at its exit) have room kept for them, which its clients cannot take:
+ * with the log stalled and the queue as full of the longest clients'
+ * lines as log_room() lets a worker take clients, a worker's line is
+ * queued, after them, not lost.  (The clients' lines could fill the
+ * queue, the spare too, and the stop's line was lost, counted.)
+ */
+Test(log, room_is_kept_for_a_workers_own_lines)
+{
+	static char all[128 * PIPE_BUF];
+	const char *line, *last = NULL;
+	size_t clients = 0, lines = 0, i;
+
+	cr_assert(log_queue_start(2 * 4));	/* -c 4 */
+	while (log_room(2)) {		/* a client, two of the longest lines */
+		longest_line();
+		longest_line();
+		clients++;
+	}
+	log_info("event=stop signal=SIGTERM in_flight=0");
+	cr_assert_eq(log_lost(), 0, "lines lost after %zu clients", clients);
+	queue_drain_into(all, sizeof(all));
+	for (line = all; *line != '\0'; line = strchr(line, '\n') + 1) {
+		last = line;
+		lines++;
+		if (lines > 2 * clients)
+			continue;
+		cr_assert_eq(strchr(line, '\n') - line + 1, PIPE_BUF,
+		    "line %zu", lines);
+		for (i = TIME_LEN + sizeof("fingerd: ") - 1; line[i] != '\n';
+		    i++)
+			cr_assert_eq(line[i], 'b', "line %zu", lines);
+	}
+	cr_assert_eq(lines, 2 * clients + 1, "%zu lines for %zu clients",
+	    lines, clients);
+	cr_assert_str_eq(last + TIME_LEN,
+	    "fingerd: event=stop signal=SIGTERM in_flight=0\n");
 	log_queue_stop(0);
 }
 
