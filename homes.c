@@ -670,8 +670,13 @@ warning_fix(struct warning *w, const char *dir, size_t len, const char *why)
 	}
 }
 
-/* Why a warning names no directory in a command: a member can move it. */
-#define NOT_FIRM	"a member can change what its path leads to"
+/*
+ * Why a warning names no directory in a command: its path is not firm
+ * (path_firm), a symbolic link (root's too: the directories on its
+ * target's path are not looked at) or a directory a member may change.
+ */
+#define NOT_FIRM	"its path has a symbolic link, or a directory not " \
+			"root's alone"
 
 /*
  * A home beneath a directory this account cannot search: the directory,

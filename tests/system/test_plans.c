@@ -479,10 +479,10 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 /* A closed directory's warning where the log escapes its name. */
 #define NO_COMMAND	"to serve it, make that directory searchable by " \
 			"others (o+x; its name has a byte the log escapes)"
-/* One where a member can change what its path leads to. */
+/* One where a member could change what its path leads to. */
 #define NOT_FIRM	"to serve it, make that directory searchable by " \
-			"others (o+x; a member can change what its path " \
-			"leads to)"
+			"others (o+x; its path has a symbolic link, or a " \
+			"directory not root's alone)"
 
 /*
  * A login and a home with control characters (an NSS entry is not ours
