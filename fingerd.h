@@ -539,6 +539,12 @@ enum home_reach {
 #define HOME_HIDDEN		4u	/* it holds a .nofinger */
 #define HOME_DENIED_LINK	8u	/* denied at a symbolic link */
 /*
+ * The directory a warning's command would open (the home not searchable,
+ * or the one that denied it) is what its path leads to for good: no
+ * symbolic link on the way, nothing a member may replace (homes.c).
+ */
+#define HOME_FIX_FIRM		16u
+/*
  * HOME_DENIED's flags: how long the start of the home's path that cannot
  * be searched is (0: no directory's mode denies it).
  */

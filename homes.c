@@ -297,6 +297,58 @@ denied_at(const char *home, unsigned *flags)
 }
 
 /*
+ * Whether directory dir, in which a path's next component (its status
+ * next) is looked up, lets root alone change what that name leads to:
+ * owned by root (its owner could chmod it), and writable by no one else
+ * (not group or other: a POSIX ACL that lets a user write shows in the
+ * group bits, its mask), or sticky where next is root's (as /tmp: only
+ * root renames or removes root's entries there, so that no other takes
+ * their name).
+ */
+static bool
+directory_firm(const struct stat *dir, const struct stat *next)
+{
+	if (dir->st_uid != 0)
+		return false;
+	return (dir->st_mode & (S_IWGRP | S_IWOTH)) == 0 ||
+	    ((dir->st_mode & S_ISVTX) && next->st_uid == 0);
+}
+
+/*
+ * Whether the first len bytes of home name a directory that only root
+ * can make another between a warning and a root shell where its command
+ * is pasted: no component up to and including it a symbolic link (chmod
+ * follows one), each directory above it firm (directory_firm).  "." and
+ * ".." are looked up like any name: beneath a directory a member owns,
+ * they are not firm either.  Run by the child that opens the homes,
+ * looking only where it opened already.
+ */
+static bool
+path_firm(const char *home, size_t len)
+{
+	char path[PATH_MAX];
+	struct stat dir, st;
+	size_t i;
+
+	if (len >= sizeof(path) || len == 0 || home[0] != '/' ||
+	    fstatat(AT_FDCWD, "/", &dir, AT_SYMLINK_NOFOLLOW) != 0)
+		return false;
+	memcpy(path, home, len);
+	path[len] = '\0';
+	for (i = 1; i <= len; i++) {
+		if ((i < len && home[i] != '/') || home[i - 1] == '/')
+			continue;	/* within a name, or an empty one */
+		path[i] = '\0';
+		if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    S_ISLNK(st.st_mode) || !directory_firm(&dir, &st))
+			return false;
+		dir = st;
+		path[i] = home[i];
+	}
+	return S_ISDIR(dir.st_mode);
+}
+
+/*
  * What opening home says, and its fd (O_PATH) when it is served, with
  * its flags: a directory this account cannot search (Debian 12's
  * adduser makes homes 0700) serves no plan, nor does a home beneath one
@@ -309,6 +361,7 @@ home_reach(const char *home, const struct stat *root, int *fd,
 {
 	enum home_reach reach = HOME_MISSING;
 	struct stat st;
+	unsigned at;
 
 	*fd = -1;
 	*flags = 0;
@@ -317,7 +370,10 @@ home_reach(const char *home, const struct stat *root, int *fd,
 	if ((*fd = open(home, O_PATH | O_CLOEXEC)) < 0) {
 		if (errno != EACCES)
 			return HOME_MISSING;
-		*flags |= HOME_DENIED_FLAGS(denied_at(home, flags));
+		at = denied_at(home, flags);
+		*flags |= HOME_DENIED_FLAGS(at);
+		if (at != 0 && path_firm(home, at))
+			*flags |= HOME_FIX_FIRM;
 		return HOME_DENIED;
 	}
 	if (fstat(*fd, &st) == 0)
@@ -330,6 +386,8 @@ home_reach(const char *home, const struct stat *root, int *fd,
 		*flags = HOME_DIRECTORY;
 		if (faccessat(*fd, ".", X_OK, 0) == 0)
 			*flags |= HOME_SEARCHABLE;
+		else if (path_firm(home, strlen(home)))
+			*flags |= HOME_FIX_FIRM;
 		if (fstatat(*fd, ".nofinger", &st, AT_SYMLINK_NOFOLLOW) == 0)
 			*flags |= HOME_HIDDEN;
 	}
@@ -574,43 +632,58 @@ warning_out_of_reach(struct warning *w, const struct member *m)
 }
 
 /*
- * The fix a warning ends with: chmod o+x dir (len bytes), the directory
- * this account cannot search, named so that a shell takes it as it is
- * (pasted, it opens that directory and runs nothing else), where the
- * line holds it whole (cut, it would name another).  Else what to do,
- * naming no directory: dir NULL (one beyond a symbolic link), or one
- * whose name has a byte the log escapes (its escape, pasted, would name
- * another).
+ * The fix a warning ends with: "to serve it: chmod o+x dir" (len
+ * bytes), the directory this account cannot search, named so that a
+ * shell takes it as it is (pasted, it opens that directory and runs
+ * nothing else), where the line holds it whole (cut, it would name
+ * another).  why is NULL where dir may be named so; else it says why
+ * not (a path not firm: a root shell's chmod would follow a symbolic
+ * link a member put there), and the warning ends with what to do, in
+ * words no shell runs (a parenthesis mid-line is a syntax error) and
+ * without "to serve it: ", so that no text is taken for a command.  A
+ * name with a byte the log escapes is not named either: its escape,
+ * pasted, would name another.
  */
 static void
-warning_fix(struct warning *w, const char *dir, size_t len)
+warning_fix(struct warning *w, const char *dir, size_t len, const char *why)
 {
 	size_t before = w->len, n = 0;
 
 	warning_put(w, "; to serve it: chmod o+x ");
-	if (dir != NULL)
-		n = log_shell_operand(w->text + w->len,
-		    sizeof(w->text) - w->len, dir, len);
+	if (why == NULL && (n = log_shell_operand(w->text + w->len,
+	    sizeof(w->text) - w->len, dir, len)) == 0)
+		why = "its name has a byte the log escapes";
 	if (n != 0 && log_whole(w->len + n)) {
 		w->len += n;
-	} else if (n != 0) {
-		w->len = before;
-		w->text[w->len] = '\0';
+		return;
+	}
+	w->len = before;
+	w->text[w->len] = '\0';
+	if (n != 0)
 		warning_put(w, "; the command that serves it is too long for "
 		    "a line of the log");
-	} else {
-		warning_put(w, "that directory");
-		if (dir != NULL)
-			warning_put(w, " (its name has a byte the log "
-			    "escapes)");
+	else {
+		warning_put(w, "; to serve it, make that directory searchable "
+		    "by others (o+x; ");
+		warning_put(w, why);
+		warning_put(w, ")");
 	}
 }
 
 /*
+ * Why a warning names no directory in a command: its path is not firm
+ * (path_firm), a symbolic link (root's too: the directories on its
+ * target's path are not looked at) or a directory a member may change.
+ */
+#define NOT_FIRM	"its path has a symbolic link, or a directory not " \
+			"root's alone"
+
+/*
  * A home beneath a directory this account cannot search: the directory,
- * and the command that opens it; a symbolic link on the way, where the
- * directory to open is on its target's path; no directory's mode, where
- * no chmod would help.
+ * quoted as the plan is (a path's text is never taken for the command
+ * after it), and the command that opens it; a symbolic link on the way,
+ * where the directory to open is on its target's path; no directory's
+ * mode, where no chmod would help.
  */
 static void
 denied_warn(const struct member *m, unsigned flags)
@@ -624,27 +697,31 @@ denied_warn(const struct member *m, unsigned flags)
 		    "by no directory's mode (a security module, or the file "
 		    "system's own options)");
 	} else if (flags & HOME_DENIED_LINK) {
-		warning_put(&w, "the symbolic link ");
+		warning_put(&w, "the symbolic link \"");
 		warning_field(&w, m->home, at);
-		warning_put(&w, " leads through a directory it cannot search");
-		warning_fix(&w, NULL, 0);
+		warning_put(&w, "\" leads through a directory it cannot "
+		    "search");
+		warning_fix(&w, NULL, 0, "it is on the path the link leads to");
 	} else {
+		warning_put(&w, "\"");
 		warning_field(&w, m->home, at);
-		warning_put(&w, " is not searchable");
-		warning_fix(&w, m->home, at);
+		warning_put(&w, "\" is not searchable");
+		warning_fix(&w, m->home, at,
+		    flags & HOME_FIX_FIRM ? NULL : NOT_FIRM);
 	}
 	log_warnx("%s", w.text);
 }
 
 /* A home this account cannot search, and the command that opens it. */
 static void
-closed_warn(const struct member *m)
+closed_warn(const struct member *m, unsigned flags)
 {
 	struct warning w;
 
 	warning_out_of_reach(&w, m);
 	warning_put(&w, "its home is not searchable");
-	warning_fix(&w, m->home, strlen(m->home));
+	warning_fix(&w, m->home, strlen(m->home),
+	    flags & HOME_FIX_FIRM ? NULL : NOT_FIRM);
 	log_warnx("%s", w.text);
 }
 
@@ -664,7 +741,7 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	m->hidden = reach == HOME_REACHED && (flags & HOME_HIDDEN);
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
-		closed_warn(m);
+		closed_warn(m, flags);
 	else if (reach == HOME_DENIED)
 		denied_warn(m, flags);
 	else

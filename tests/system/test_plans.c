@@ -395,18 +395,44 @@ Test(daemon, a_home_out_of_reach_is_logged_with_its_fix)
 }
 
 /*
+ * A warning's command, taken as an admin should: after the first "to
+ * serve it: " that follows the quoted fields (the plan, the directory).
+ * What the user database says is in them, escaped, no '"' in it; the
+ * login before them is escaped too; the command after them may hold a
+ * '"' of its own, in single quotes, and "to serve it: " as well.  NULL
+ * where there is none.
+ */
+static const char *
+warning_command(const char *line)
+{
+	const char *p = line, *open, *marker;
+
+	while ((open = strchr(p, '"')) != NULL &&
+	    (p = strchr(open + 1, '"')) != NULL) {
+		p++;
+		marker = strstr(p, "to serve it: ");
+		open = strchr(p, '"');
+		if (marker != NULL && (open == NULL || marker < open))
+			return marker + strlen("to serve it: ");
+	}
+	return NULL;
+}
+
+/*
  * A home beneath a directory the daemon's account cannot search (its
  * open fails, EACCES): one warning at the start that names the
  * directory and the command that opens it, and the exchange logged
  * why=denied, not why=missing with no warning.  A home reached through a
  * symbolic link whose target is beneath it: the warning names the link,
- * not a chmod of the link (which would change its target).  Once the
+ * and no command (a chmod of the link would change its target), in words
+ * an admin does not take for one (warning_command).  Once the
  * directory is opened, a new generation finds the homes within the
  * probes' two seconds and serves them.
  */
 Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 {
 	char closed[128], home[192], plan[256], via[128], pattern[1024];
+	struct buffer line;
 
 	skip_unless_root();
 	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
@@ -422,15 +448,19 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",deep,viadeep");
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	snprintf(pattern, sizeof(pattern), "member deep: plan \"%s/\\.plan\" "
-	    "is out of reach of fingerd's account: %s is not searchable; to "
-	    "serve it: chmod o\\+x %s$", home, closed, closed);
+	    "is out of reach of fingerd's account: \"%s\" is not searchable; "
+	    "to serve it: chmod o\\+x %s$", home, closed, closed);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no warning, or not once");
 	snprintf(pattern, sizeof(pattern), "member viadeep: plan \"%s/\\.plan\" "
-	    "is out of reach of fingerd's account: the symbolic link %s leads "
-	    "through a directory it cannot search; to serve it: chmod o\\+x "
-	    "that directory$", via, via);
+	    "is out of reach of fingerd's account: the symbolic link \"%s\" "
+	    "leads through a directory it cannot search; to serve it, make "
+	    "that directory searchable by others \\(o\\+x; it is on the "
+	    "path the link leads to\\)$", via, via);
 	cr_assert_eq(log_count(&fx, pattern), 1, "the link's warning, or not "
 	    "once");
+	cr_assert(log_find(&fx, "member viadeep: ", &line));
+	cr_assert_null(warning_command(line.data), "%s", line.data);
+	buffer_free(&line);
 	EXPECT("deep\r\n", "Login: deep\tName: deep\r\n" NO_PLAN);
 	EXPECT_LOG("query=\"deep\" reply=no-plan why=denied end=ok ");
 	EXPECT("viadeep\r\n", "Login: viadeep\tName: viadeep\r\n" NO_PLAN);
@@ -447,8 +477,12 @@ Test(daemon, a_home_beneath_a_closed_directory_is_logged_with_its_fix)
 }
 
 /* A closed directory's warning where the log escapes its name. */
-#define NO_COMMAND	"to serve it: chmod o+x that directory (its name has " \
-			"a byte the log escapes)"
+#define NO_COMMAND	"to serve it, make that directory searchable by " \
+			"others (o+x; its name has a byte the log escapes)"
+/* One where a member could change what its path leads to. */
+#define NOT_FIRM	"to serve it, make that directory searchable by " \
+			"others (o+x; its path has a symbolic link, or a " \
+			"directory not root's alone)"
 
 /*
  * A login and a home with control characters (an NSS entry is not ours
@@ -473,7 +507,7 @@ Test(daemon, a_warning_escapes_what_the_user_database_says)
 	cr_assert(log_find(&fx, "out of reach", &line));
 	snprintf(want, sizeof(want), "member de\\x7fl: plan "
 	    "\"%s/clo\\x1bsed/t\\x09ab/.plan\" is out of reach of fingerd's "
-	    "account: %s/clo\\x1bsed is not searchable; %s", fx.dir, fx.dir,
+	    "account: \"%s/clo\\x1bsed\" is not searchable; %s", fx.dir, fx.dir,
 	    NO_COMMAND);
 	cr_assert_str_eq(strstr(line.data, "member "), want);
 	buffer_free(&line);
@@ -525,7 +559,7 @@ Test(daemon, a_warning_quotes_a_name_a_shell_would_not_take_literally)
 	for (i = 0; i < n; i++) {
 		snprintf(closed, sizeof(closed), "%s/%s", fx.dir, odd[i].logged);
 		snprintf(want, sizeof(want), "member odd%zu: plan \"%s/home/"
-		    ".plan\" is out of reach of fingerd's account: %s is not "
+		    ".plan\" is out of reach of fingerd's account: \"%s\" is not "
 		    "searchable; ", i, closed, closed);
 		if (odd[i].tail == NULL)
 			strcat(want, NO_COMMAND);
@@ -636,9 +670,10 @@ Test(daemon, a_warnings_command_pasted_into_sh_opens_that_directory_only)
 	for (i = 0; i < n; i++) {
 		snprintf(login, sizeof(login), "member paste%zu: ", i);
 		cr_assert(log_find(&fx, login, &line));
-		command = strstr(line.data, "; to serve it: chmod o+x ");
+		command = warning_command(line.data);
 		cr_assert_not_null(command, "no command: %s", line.data);
-		command += strlen("; to serve it: ");
+		cr_assert_eq(strncmp(command, "chmod o+x ", 10), 0, "%s",
+		    command);
 		cr_assert_eq(shell_run(scratch, command), 0, "%s", command);
 		for (j = 0; j < n; j++)
 			cr_assert_eq(mode_of(closed[j]), j <= i ? 0701 : 0700,
@@ -649,6 +684,132 @@ Test(daemon, a_warnings_command_pasted_into_sh_opens_that_directory_only)
 		cr_assert_eq(entries_count(parent), n + 1, "%s", command);
 		buffer_free(&line);
 	}
+	stopped_cleanly();
+}
+
+/*
+ * login's warning, exact: want after "member ", and its command as an
+ * admin takes it (warning_command), or none (command NULL).
+ */
+static void
+warned_exactly(const char *login, const char *want, const char *command)
+{
+	char pattern[64];
+	struct buffer line;
+	const char *got;
+
+	snprintf(pattern, sizeof(pattern), "member %s: plan", login);
+	cr_assert(log_find(&fx, pattern, &line), "%s: no warning", login);
+	cr_assert_str_eq(strstr(line.data, "member "), want);
+	got = warning_command(line.data);
+	if (command == NULL)
+		cr_assert_null(got, "%s: a command: %s", login, got);
+	else
+		cr_assert_str_eq(got, command);
+	buffer_free(&line);
+}
+
+/*
+ * Homes where a root shell's chmod of the directory named would change
+ * another (it follows a symbolic link): a symbolic link as the home
+ * (symhome: public, to a directory of root's, 0700), one earlier on the
+ * path (linkhome: link, to the test's directory, and the closed
+ * directory through it), a closed home whose parent its member owns
+ * (ownedhome: she may put a link in its place), a closed directory in
+ * it (owneddeep), a member's own home in a sticky directory
+ * (stickyhome: she may rename it).  Each warning names no command, and
+ * says why.  alice's, 0700 in a home/ that root alone writes (beneath
+ * /tmp's sticky bit: the test's directory is root's), keeps hers.
+ */
+Test(daemon, a_home_a_member_can_redirect_is_warned_of_without_a_command)
+{
+	static const char *const logins[] = {
+		"symhome", "linkhome", "ownedhome", "owneddeep", "stickyhome"
+	};
+	char secret[128], mallory[128], owned[128], sticky[128];
+	char home[5][256], want[1024], command[256];
+	size_t i;
+
+	skip_unless_root();
+	snprintf(secret, sizeof(secret), "%s/secret", fx.dir);
+	snprintf(mallory, sizeof(mallory), "%s/home/mallory", fx.dir);
+	snprintf(owned, sizeof(owned), "%s/owned", fx.dir);
+	snprintf(sticky, sizeof(sticky), "%s/sticky", fx.dir);
+	snprintf(home[0], sizeof(home[0]), "%s/public", mallory);
+	snprintf(home[1], sizeof(home[1]), "%s/link/secret/x", mallory);
+	snprintf(home[2], sizeof(home[2]), "%s/home", owned);
+	snprintf(home[3], sizeof(home[3]), "%s/closed/home", owned);
+	snprintf(home[4], sizeof(home[4]), "%s/hers", sticky);
+	cr_assert(mkdir(secret, 0700) == 0 && chmod(secret, 0700) == 0);
+	snprintf(want, sizeof(want), "%s/x", secret);
+	cr_assert(mkdir(want, 0755) == 0 && chmod(want, 0755) == 0);
+	cr_assert(symlink(secret, home[0]) == 0);
+	snprintf(want, sizeof(want), "%s/link", mallory);
+	cr_assert(symlink(fx.dir, want) == 0);
+	cr_assert(mkdir(owned, 0755) == 0 && chown(owned, 1026, 1026) == 0);
+	cr_assert(mkdir(home[2], 0700) == 0 && chmod(home[2], 0700) == 0);
+	snprintf(want, sizeof(want), "%s/closed", owned);
+	cr_assert(mkdir(want, 0700) == 0 && chmod(want, 0700) == 0);
+	cr_assert(mkdir(home[3], 0755) == 0 && chmod(home[3], 0755) == 0);
+	cr_assert(mkdir(sticky, 0755) == 0 && chmod(sticky, 01777) == 0);
+	cr_assert(mkdir(home[4], 0700) == 0 && chmod(home[4], 0700) == 0 &&
+	    chown(home[4], 1028, 1028) == 0);
+	for (i = 0; i < 5; i++)
+		passwd_append(&fx, logins[i], 1024 + (unsigned)i, home[i]);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",symhome,linkhome,"
+	    "ownedhome,owneddeep,stickyhome");
+	snprintf(want, sizeof(want), "%s/home/alice", fx.dir);
+	cr_assert_eq(chmod(want, 0700), 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	cr_assert_eq(log_count(&fx, "out of reach"), 6);
+	for (i = 0; i < 5; i++) {
+		snprintf(want, sizeof(want), "member %s: plan \"%s/.plan\" is "
+		    "out of reach of fingerd's account: ", logins[i], home[i]);
+		if (i == 1 || i == 3)
+			snprintf(want + strlen(want), sizeof(want) - strlen(want),
+			    "\"%.*s\" is not searchable; " NOT_FIRM,
+			    (int)(strrchr(home[i], '/') - home[i]), home[i]);
+		else
+			strcat(want, "its home is not searchable; " NOT_FIRM);
+		warned_exactly(logins[i], want, NULL);
+	}
+	snprintf(command, sizeof(command), "chmod o+x %s/home/alice", fx.dir);
+	snprintf(want, sizeof(want), "member alice: plan \"%s/home/alice/"
+	    ".plan\" is out of reach of fingerd's account: its home is not "
+	    "searchable; to serve it: %s", fx.dir, command);
+	warned_exactly("alice", want, command);
+	stopped_cleanly();
+}
+
+/*
+ * A home whose path holds what looks like a command (an NSS source such
+ * as LDAP may hold a ':' too, passwd not): the directory the warning
+ * names is quoted as the plan is, so that the forged words sit within a
+ * quoted field, before the real command; that command, taken as an
+ * admin should and pasted, opens that directory (0700 to 0701).
+ */
+Test(daemon, a_home_path_that_forges_a_command_stays_within_its_quotes)
+{
+	char base[192], closed[256], home[320], want[1024], command[320];
+
+	skip_unless_root();
+	snprintf(base, sizeof(base), "%s/x; to serve it; chmod o+x ", fx.dir);
+	snprintf(closed, sizeof(closed), "%s/root #", base);
+	snprintf(home, sizeof(home), "%s/home", closed);
+	cr_assert(mkdir(base, 0755) == 0 && chmod(base, 0755) == 0);
+	cr_assert(mkdir(closed, 0700) == 0 && chmod(closed, 0700) == 0);
+	cr_assert(mkdir(home, 0755) == 0 && chmod(home, 0755) == 0);
+	passwd_append(&fx, "forged", 1024, home);
+	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",forged");
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(command, sizeof(command), "chmod o+x '%s'", closed);
+	snprintf(want, sizeof(want), "member forged: plan \"%s/.plan\" is out "
+	    "of reach of fingerd's account: \"%s\" is not searchable; to "
+	    "serve it: %s", home, closed, command);
+	warned_exactly("forged", want, command);
+	cr_assert_eq(shell_run(fx.dir, command), 0, "%s", command);
+	cr_assert_eq(mode_of(closed), 0701);
+	cr_assert_eq(mode_of(base), 0755);
 	stopped_cleanly();
 }
 
@@ -685,7 +846,7 @@ too_long_warned(const char *login, const char *home, const char *closed)
 	snprintf(pattern, sizeof(pattern), "member %s: plan", login);
 	cr_assert(log_find(&fx, pattern, &line), "%s: no warning", login);
 	snprintf(want, sizeof(want), "member %s: plan \"%s/.plan\" is out of "
-	    "reach of fingerd's account: %s is not searchable; the command "
+	    "reach of fingerd's account: \"%s\" is not searchable; the command "
 	    "that serves it is too long for a line of the log", login, home,
 	    closed);
 	cr_assert_str_eq(strstr(line.data, "member "), want);

@@ -3,7 +3,9 @@
  * table is checked against a plain array model over fixed-seed random
  * operations, with addresses chosen to collide in a small table.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -462,6 +465,44 @@ Test(address_format, v4_as_inet_ntop_writes_it)
 		    sizeof(want)));
 		cr_assert_str_eq(buf, want);
 	}
+}
+
+/*
+ * The program's own data and bss, as the linker marks them: from the
+ * page after the one where the data begins, which may hold the
+ * relocations a lazy binding writes (.got.plt).
+ */
+extern char __data_start[], _end[];
+
+/*
+ * The first dotted form a process writes, its data and bss made read
+ * only: formatting writes no memory of the program's, as the table of
+ * octets filled at the first use did (a second thread could read it
+ * partly filled, its first entry marked ready first).  In a child, which
+ * dies of SIGSEGV where a write is tried.
+ */
+Test(address_format, v4_first_use_writes_no_static_memory)
+{
+	struct in6_addr a = ipv6("::ffff:192.168.255.7");
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = ((uintptr_t)__data_start + page - 1) & ~(page - 1);
+	uintptr_t to = ((uintptr_t)_end + page - 1) & ~(page - 1);
+	char buf[INET6_ADDRSTRLEN];
+	pid_t pid;
+	int status;
+
+	cr_assert((pid = fork()) >= 0);
+	if (pid == 0) {
+		if (mprotect((void *)from, to - from, PROT_READ) != 0)
+			_exit(2);
+		_exit(address_format(&a, buf, sizeof(buf)) ==
+		    sizeof("192.168.255.7") - 1 &&
+		    memcmp(buf, "192.168.255.7", sizeof("192.168.255.7")) == 0 ?
+		    0 : 1);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "killed by signal %d", WTERMSIG(status));
+	cr_assert_eq(WEXITSTATUS(status), 0);
 }
 
 /* A group that is not zero: each length of hex, its edges, or any. */
