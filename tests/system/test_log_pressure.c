@@ -611,7 +611,12 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
  * lost (and noted by the supervisor once the log is read again), not
  * written after the count was handed over, with a write that blocked on
  * the stalled log until the supervisor's SIGKILL (-t + 5 s) and was then
- * neither written nor counted.
+ * neither written nor counted.  The log is read again once the worker
+ * exits (-t and its grace after the SIGTERM) or, blocked so, is killed:
+ * not before, where that write would find room.  Then the file system
+ * answers, and the worker, reaped, holds the supervisor's exit no more
+ * (the 5 s it waits for a worker that does not end: tested in
+ * test_hung_homes.c).
  */
 Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 {
@@ -622,12 +627,15 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	unsigned long lost;
 	size_t lines;
 	bool last;
+	double deadline;
+	pid_t worker;
 	int zoe, status;
 
 	skip_under_valgrind("a worker held by a file system, and 12 s");
 	slowfs_mount();
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
 	log_daemon_start(&r, &reader, "1", "16", "2");
+	worker = daemon_worker(&fx);
 	write_text(control, "hang");
 	cr_assert((zoe = client_connect(SERVER, fx.port)) >= 0);
 	client_send(zoe, "zoe\r\n", 5);
@@ -635,9 +643,14 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	hostile_send(fds, n);		/* more lines than the FIFO takes */
 	hostile_served(fds, n);
 	daemon_signal(&fx, SIGTERM);
-	/* read again once the worker was killed, before the supervisor ends */
-	usleep((useconds_t)((2 + 5 + 1.5) * 1000000));
+	/* its SIGKILL comes 2 + 5 s after, the supervisor's exit 5 s later */
+	deadline = now_seconds() + 2 + 5 + LATENCY(2.0);
+	while (!process_exiting(worker) && now_seconds() < deadline)
+		usleep(10 * 1000);
+	cr_assert(process_exiting(worker), "the worker neither ended nor was "
+	    "killed");
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	write_text(control, "");	/* it answers again */
 	status = daemon_wait(&fx, WAIT_EXIT_MS);
 	log_reader_end(&r, reader);
 	close(zoe);
