@@ -5,6 +5,7 @@
  * queries, with one worker or two; a stop with the log stalled counts
  * the lines lost, and is not held.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -559,10 +560,29 @@ Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
 }
 
 /*
+ * Waits, bounded, until the pipe whose reading end is fd has no room for
+ * another line (of at most PIPE_BUF bytes).
+ */
+static bool
+pipe_full(int fd)
+{
+	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
+	int size = fcntl(fd, F_GETPIPE_SZ), queued = 0;
+
+	cr_assert(size > 0);
+	while (ioctl(fd, FIONREAD, &queued) == 0 &&
+	    queued <= size - PIPE_BUF && now_seconds() < deadline)
+		usleep(10 * 1000);
+	return queued > size - PIPE_BUF;
+}
+
+/*
  * A log that stalls for good: SIGTERM still ends the daemon within -t and
  * the graces, and the lines it could not write are counted, not silently
  * dropped (the count goes where it can: nowhere, here, but the exit is
- * timely).
+ * timely).  SIGTERM once the log's pipe is full (sent before the worker
+ * took the connections, it found nothing to hold it); -t 1, the least:
+ * the stop waits it out whole, the log stalled.
  */
 Test(pressure, a_stalled_log_does_not_hold_the_stop)
 {
@@ -580,7 +600,7 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 	fx.port = free_port();
 	snprintf(port, sizeof(port), "%d", fx.port);
 	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", SERVER, "-t", "3", "-P", port, NULL);
+	daemon_launch(&fx, "-B", SERVER, "-t", "1", "-P", port, NULL);
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(fds[1]);
@@ -590,13 +610,15 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 			client_send(fd, query, sizeof(query));
 			close(fd);
 		}
+	cr_assert(pipe_full(fds[0]), "the log's pipe is not full");
 	start = now_seconds();
 	daemon_signal(&fx, SIGTERM);
 	/*
 	 * -t, then a second's grace for the worker and three seconds for
 	 * the supervisor to write its last lines and the count of those lost
 	 */
-	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(8.5) * 1000)), -1,
+	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(1 + 1 + 3 + 1.5) * 1000)),
+	    -1,
 	    "not stopped %.1f s after SIGTERM with the log stalled",
 	    now_seconds() - start);
 	close(fds[0]);
