@@ -164,8 +164,8 @@ FIRST_FREE = counters/@($(call one_of,$(COUNTERS_ENGINE_FREE)))|$\
 	pressure/@($(call one_of,$(PRESSURE_ENGINE_FREE)))
 # Under the other engine (LAST_FREE), 34 of the 71 s the pressure
 # suite's ENGINE_FREE tests take (--jobs=1, alone), for the two engines'
-# abuse suites to end together: 138 and 134 s (at 4ebf84a, with only
-# the first of these there, 174 and 135 s).
+# abuse suites to end together: 130 s each (at 4ebf84a, with only the
+# first of these there, 174 and 135 s).
 LAST_FREE = pressure/@($(call one_of,$(PRESSURE_LAST_FREE)))
 PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	a_home_every_worker_misses_gets_one_generation_more \
