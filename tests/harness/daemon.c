@@ -350,6 +350,36 @@ status_number(pid_t pid, const char *name)
 	    strtol(value + strlen(name) + 1, NULL, 10);
 }
 
+/*
+ * Whether process pid has begun to exit, by itself or killed (though a
+ * thread that a file system holds keeps it from being reaped), or is
+ * gone: its main thread's flags in /proc/pid/stat, PF_POSTCOREDUMP (set
+ * first in do_exit, since Linux 5.17) or PF_EXITING (set only once
+ * io_uring's requests are cancelled, which one held never is).
+ */
+bool
+process_exiting(pid_t pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	text[n] = '\0';
+	/* after the name: state, ppid, pgrp, session, tty, tpgid, flags */
+	if ((p = strrchr(text, ')')) == NULL || sscanf(p + 2,
+	    "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return true;
+	return (flags & (0x8 | 0x4)) != 0;	/* PF_POSTCOREDUMP, PF_EXITING */
+}
+
 /* The one worker of a daemon started without -w; waits for it, bounded. */
 pid_t
 daemon_worker(const struct fixture *f)

@@ -221,6 +221,7 @@ pid_t	 daemon_worker_waiting(const struct fixture *);
 void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
 void	 status_field(pid_t, const char *, char *, size_t);
 long	 status_number(pid_t, const char *);
+bool	 process_exiting(pid_t);
 void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);

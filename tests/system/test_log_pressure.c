@@ -5,6 +5,7 @@
  * queries, with one worker or two; a stop with the log stalled counts
  * the lines lost, and is not held.
  */
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -355,11 +356,14 @@ Test(pressure, log_an_o_nonblock_pipe_two_workers)
  * worker that took a client while no write was in flight, counting the
  * room behind the lines written, then started a write, had no room for
  * that client's line (7 to 22 lines lost).  Every exchange is logged.
+ * Long: 1.6 s from the last connection (8 s under valgrind, as before);
+ * with that log_room() again, a stall of 0.5 s lost a line as well as
+ * one of 8 s did.
  */
 Test(pressure, log_stalled_long_with_few_slots)
 {
 	log_under_pressure_of(LOG_STALLED_FIFO, "3", "16", HOSTILE_MAX,
-	    8000);
+	    (unsigned)LATENCY(1600));
 }
 
 /*
@@ -559,10 +563,38 @@ Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
 }
 
 /*
+ * Waits, bounded, until the pipe whose reading end is fd takes no more:
+ * half full at least (a line of a few KiB takes a page of its own, so a
+ * full pipe holds less than its size) and not a byte more for 200 ms
+ * (scaled), the daemon having far more to write.
+ */
+static bool
+pipe_stalled(int fd)
+{
+	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0, since = 0;
+	int size = fcntl(fd, F_GETPIPE_SZ), queued, before = -1;
+
+	cr_assert(size > 0);
+	while (now_seconds() < deadline &&
+	    ioctl(fd, FIONREAD, &queued) == 0) {
+		if (queued != before) {
+			before = queued;
+			since = now_seconds();
+		} else if (queued >= size / 2 &&
+		    now_seconds() - since >= LATENCY(0.2))
+			return true;
+		usleep(10 * 1000);
+	}
+	return false;
+}
+
+/*
  * A log that stalls for good: SIGTERM still ends the daemon within -t and
  * the graces, and the lines it could not write are counted, not silently
  * dropped (the count goes where it can: nowhere, here, but the exit is
- * timely).
+ * timely).  SIGTERM once the log's pipe takes no more (sent before the
+ * worker took the connections, it found nothing to hold it); -t 1, the
+ * least: the stop waits it out whole, the log stalled.
  */
 Test(pressure, a_stalled_log_does_not_hold_the_stop)
 {
@@ -580,7 +612,7 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 	fx.port = free_port();
 	snprintf(port, sizeof(port), "%d", fx.port);
 	fx.stdio = stdio;
-	daemon_launch(&fx, "-B", SERVER, "-t", "3", "-P", port, NULL);
+	daemon_launch(&fx, "-B", SERVER, "-t", "1", "-P", port, NULL);
 	fx.stdio = NULL;
 	close(stdio[0]);
 	close(fds[1]);
@@ -590,13 +622,15 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
 			client_send(fd, query, sizeof(query));
 			close(fd);
 		}
+	cr_assert(pipe_stalled(fds[0]), "the log's pipe did not fill");
 	start = now_seconds();
 	daemon_signal(&fx, SIGTERM);
 	/*
 	 * -t, then a second's grace for the worker and three seconds for
 	 * the supervisor to write its last lines and the count of those lost
 	 */
-	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(8.5) * 1000)), -1,
+	cr_assert_neq(daemon_wait(&fx, (int)(LATENCY(1 + 1 + 3 + 1.5) * 1000)),
+	    -1,
 	    "not stopped %.1f s after SIGTERM with the log stalled",
 	    now_seconds() - start);
 	close(fds[0]);
@@ -611,7 +645,12 @@ Test(pressure, a_stalled_log_does_not_hold_the_stop)
  * lost (and noted by the supervisor once the log is read again), not
  * written after the count was handed over, with a write that blocked on
  * the stalled log until the supervisor's SIGKILL (-t + 5 s) and was then
- * neither written nor counted.
+ * neither written nor counted.  The log is read again once the worker
+ * exits (-t and its grace after the SIGTERM) or, blocked so, is killed:
+ * not before, where that write would find room.  Then the file system
+ * answers, and the worker, reaped, holds the supervisor's exit no more
+ * (the 5 s it waits for a worker that does not end: tested in
+ * test_hung_homes.c).
  */
 Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 {
@@ -622,12 +661,15 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	unsigned long lost;
 	size_t lines;
 	bool last;
+	double deadline;
+	pid_t worker;
 	int zoe, status;
 
 	skip_under_valgrind("a worker held by a file system, and 12 s");
 	slowfs_mount();
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",zoe");
 	log_daemon_start(&r, &reader, "1", "16", "2");
+	worker = daemon_worker(&fx);
 	write_text(control, "hang");
 	cr_assert((zoe = client_connect(SERVER, fx.port)) >= 0);
 	client_send(zoe, "zoe\r\n", 5);
@@ -635,9 +677,14 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	hostile_send(fds, n);		/* more lines than the FIFO takes */
 	hostile_served(fds, n);
 	daemon_signal(&fx, SIGTERM);
-	/* read again once the worker was killed, before the supervisor ends */
-	usleep((useconds_t)((2 + 5 + 1.5) * 1000000));
+	/* its SIGKILL comes 2 + 5 s after, the supervisor's exit 5 s later */
+	deadline = now_seconds() + 2 + 5 + LATENCY(2.0);
+	while (!process_exiting(worker) && now_seconds() < deadline)
+		usleep(10 * 1000);
+	cr_assert(process_exiting(worker), "the worker neither ended nor was "
+	    "killed");
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	write_text(control, "");	/* it answers again */
 	status = daemon_wait(&fx, WAIT_EXIT_MS);
 	log_reader_end(&r, reader);
 	close(zoe);
