@@ -440,8 +440,8 @@ Test(pressure, a_miss_while_a_reload_is_due_forces_it)
 	snprintf(closed, sizeof(closed), "%s/closed", fx.dir);
 	snprintf(xan, sizeof(xan), "%s/xan", closed);
 	snprintf(closed_line, sizeof(closed_line), "member xan: plan "
-	    "\"%s/\\.plan\" is out of reach of fingerd's account: %s is not "
-	    "searchable; ", xan, closed);
+	    "\"%s/\\.plan\" is out of reach of fingerd's account: \"%s\" is "
+	    "not searchable; ", xan, closed);
 	cr_assert(mkdir(closed, 0755) == 0 && chmod(closed, 0755) == 0);
 	cr_assert(mkdir(xan, 0755) == 0 && chmod(xan, 0755) == 0);
 	passwd_append(&fx, "yan", 1011, yan);
