@@ -182,6 +182,7 @@ void		 log_reconnect(void);
 void		 log_end(int64_t);
 bool		 log_nonblocking(size_t);
 int		 log_fd(void);
+void		 log_forked(void);
 void		 log_stderr_nonblocking(void);
 bool		 log_flush(void);
 bool		 log_room(size_t);

@@ -591,6 +591,20 @@ log_nonblocking(size_t lines)
 }
 
 /*
+ * In a child forked by a process with a queue (the supervisor's, about to
+ * execute a worker): the lines queued are the parent's to write, and the
+ * descriptor it writes them to is one the child renumbers.  The child's
+ * own line (why it could not start a worker) is written to its stderr
+ * at once, and the child exits.
+ */
+void
+log_forked(void)
+{
+	queue.buf = NULL;	/* the parent's: the exit frees the copy */
+	nonblocking_fd = -1;
+}
+
+/*
  * With -i the one process writes its log through its engine, which must
  * not block either: the new open file takes stderr's place.
  */

@@ -279,6 +279,7 @@ worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 	sigset_t none;
 	unsigned i;
 
+	log_forked();
 	/*
 	 * The other workers' sockets go first: with -w 40 under a low
 	 * RLIMIT_NOFILE, the copies below need the room they take.

@@ -787,6 +787,15 @@ child_block_openat2(void)
 	child_block(&openat2_call, 1, EPERM);
 }
 
+/* execveat refused: the supervisor cannot start a worker. */
+void
+child_block_execveat(void)
+{
+	const struct call_range execveat_call = { __NR_execveat, 1 };
+
+	child_block(&execveat_call, 1, EPERM);
+}
+
 void
 child_block_io_uring_and_openat2(void)
 {

@@ -226,6 +226,7 @@ void	 daemon_signal(struct fixture *, int);
 void	 child_block_io_uring(void);
 void	 child_block_io_uring_enosys(void);
 void	 child_block_openat2(void);
+void	 child_block_execveat(void);
 void	 child_block_io_uring_and_openat2(void);
 void	 child_block_inotify(void);
 void	 child_block_iowq_max_workers(void);

@@ -948,3 +948,33 @@ Test(pressure, a_workers_first_lines_wait_for_a_stalled_log)
 	cr_assert_eq(lost, 0, "%lu lines lost:\n%s", lost, r.text.data);
 	buffer_free(&r.text);
 }
+
+/*
+ * A worker that cannot be started (its exec refused) says why, in the
+ * log: the child that failed wrote its line through the supervisor's
+ * queue, to the descriptor the supervisor writes the log to, which the
+ * child had already renumbered (with -w 2 and the log a FIFO, the
+ * supervisor's news pipe: the line never reached the log), or wrote
+ * again the supervisor's lines still queued.
+ */
+Test(pressure, a_worker_that_cannot_start_says_why)
+{
+	struct reader r = { .kind = LOG_STALLED_FIFO };
+	pthread_t reader;
+	int status;
+
+	fx.child_setup = child_block_execveat;
+	stalled_daemon_start(&r, &reader);
+	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
+	lines_read(&r, "^fingerd: starting a worker: execveat: Operation not "
+	    "permitted$", 2);
+	lines_read(&r, "^fingerd: event=worker-exit pid=[0-9]+ status=71 "
+	    "restart=", 2);
+	status = daemon_stop(&fx, SIGTERM);
+	log_reader_end(&r, reader);
+	/* EX_OSERR: a worker that fails at its start fails the daemon */
+	cr_assert_eq(status, 71, "status %d:\n%s", status, r.text.data);
+	cr_assert_eq(log_count_in(&r.text, "^fingerd: event=listen "), 1,
+	    "the supervisor's lines written twice:\n%s", r.text.data);
+	buffer_free(&r.text);
+}
