@@ -793,6 +793,10 @@ lines_read(struct reader *r, const char *pattern, size_t n)
 	} while (found < n);
 }
 
+/* Why a test that waits for a worker's seccomp filter skips valgrind. */
+#define NO_FILTER	"fingerd runs no seccomp filter there: a worker's " \
+			"confinement is not seen"
+
 /*
  * Waits, bounded, until the two workers are confined (filters seccomp
  * filters each, fingerd's the last): past their first lines, and about
@@ -887,6 +891,7 @@ Test(pressure, the_supervisor_keeps_its_lines_while_the_log_stalls)
 	unsigned long lost;
 	bool last;
 
+	skip_under_valgrind(NO_FILTER);
 	fixture_group_rewrite(&fx, FIXTURE_MEMBERS ",rooted");
 	stalled_daemon_start(&r, &reader);
 	daemon_workers_wait(&fx, first, 2);
@@ -934,6 +939,7 @@ Test(pressure, a_workers_first_lines_wait_for_a_stalled_log)
 
 	if (engine_epoll())
 		cr_skip_test("the io-wq threads are io_uring's");
+	skip_under_valgrind(NO_FILTER);
 	fx.child_setup = child_block_iowq_max_workers;
 	stalled_daemon_start(&r, &reader);
 	daemon_workers_wait(&fx, workers, 2);
@@ -963,6 +969,8 @@ Test(pressure, a_worker_that_cannot_start_says_why)
 	pthread_t reader;
 	int status;
 
+	/* Its own exec: valgrind emulates execveat with an execve. */
+	skip_under_valgrind("the refused execveat is never made");
 	fx.child_setup = child_block_execveat;
 	stalled_daemon_start(&r, &reader);
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);
