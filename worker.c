@@ -41,7 +41,7 @@
 /* The pauses between accepts after an error: from 1 ms, doubling to 1 s. */
 #define ACCEPT_PAUSE_MIN_NS	1000000
 #define ACCEPT_PAUSE_MAX_NS	NS_PER_SECOND
-/* The accept's checks after the start (accept_check): 1/4 s, doubling. */
+/* The accept's checks after the start (accept_check_arm): 1/4 s, doubling. */
 #define ACCEPT_CHECK_FIRST_NS	(NS_PER_SECOND / 4)
 #define ACCEPT_CHECK_LAST_NS	(8 * NS_PER_SECOND)
 /*
