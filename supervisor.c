@@ -12,8 +12,9 @@
  * never close, no connection waiting in a queue is reset, and none is
  * refused.  A worker that dies is started again on its socket, at once
  * when its slot had no death in the last ten seconds, else after a delay
- * that doubles up to a minute.  SIGTERM and SIGINT stop the workers and close the sockets, so
- * new connections are refused while the exchanges in flight finish.
+ * that doubles up to a minute.  SIGTERM and SIGINT stop the workers and
+ * close the sockets, so new connections are refused while the exchanges
+ * in flight finish.
  *
  * A worker is a fork and an exec of this very binary (the file opened at
  * start, so an upgrade in place cannot mix versions): it starts from a
