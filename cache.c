@@ -4,9 +4,10 @@
  * filtered plan; with /W the project and key lines before the plan),
  * keyed by the identity of every file it came from (device, inode, size,
  * mtime, ctime, as fstat gives them on each query; a file that was not
- * there is part of the key too) and by its Login line.  A plan that changed, was replaced or became a link
- * never matches: each query opens the file again (O_NOFOLLOW) and looks
- * the cache up with what fstat says now.
+ * there is part of the key too) and by its Login line.  A plan that
+ * changed, was replaced or became a link never matches: each query opens
+ * the file again (O_NOFOLLOW) and looks the cache up with what fstat
+ * says now.
  *
  * Bounded in bytes: what the table holds, what is being built and what
  * is still being sent after its eviction all count.  When there is no

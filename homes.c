@@ -894,11 +894,11 @@ homes_hidden_probe(const struct members *t, int fd, bool remote,
  * homes of each mount.  A local look that takes HIDDEN_STUCK_NS is held
  * by a home that hangs since the last reading: it is killed and the
  * group read again, which finds that home hung; the next local look
- * waits for that table, and one killed but still held at most.  A remote look held by a home
- * (a FUSE daemon or an NFS server that hangs, where a kill takes effect
- * only once it answers) is left to end when the home answers, and the
- * next on its mount waits for it (the homes of other mounts are looked
- * at still): the workers' turns deal with such a home, and one child is
+ * waits for that table, and one killed but still held at most.  A
+ * remote look held by a home (a FUSE daemon or an NFS server that hangs,
+ * where a kill takes effect only once it answers) is left to end when
+ * the home answers, and the next on its mount waits for it (the homes
+ * of other mounts are looked at still): the workers' turns deal with such a home, and one child is
  * all it holds, until a reading finds it hung.  Each child holds no
  * descriptor but the pipe: one held by a home must not hold a listening
  * socket open after a stop.
