@@ -898,10 +898,10 @@ homes_hidden_probe(const struct members *t, int fd, bool remote,
  * remote look held by a home (a FUSE daemon or an NFS server that hangs,
  * where a kill takes effect only once it answers) is left to end when
  * the home answers, and the next on its mount waits for it (the homes
- * of other mounts are looked at still): the workers' turns deal with such a home, and one child is
- * all it holds, until a reading finds it hung.  Each child holds no
- * descriptor but the pipe: one held by a home must not hold a listening
- * socket open after a stop.
+ * of other mounts are looked at still): the workers' turns deal with
+ * such a home, and one child is all it holds, until a reading finds it
+ * hung.  Each child holds no descriptor but the pipe: one held by a home
+ * must not hold a listening socket open after a stop.
  */
 #define PROBE_INTERVAL_NS	(2 * NS_PER_SECOND)
 #define HIDDEN_INTERVAL_NS	NS_PER_SECOND
