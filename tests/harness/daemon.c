@@ -417,8 +417,11 @@ daemon_worker_waiting(const struct fixture *f)
 			close(fd);
 		}
 		wchan[n > 0 ? n : 0] = '\0';
-		if (strcmp(wchan, "io_cqring_wait") == 0 ||
-		    strcmp(wchan, "do_epoll_wait") == 0)
+		/* Linux 6.1 on arm64 names the system call only. */
+		if (strstr(wchan, "io_cqring_wait") != NULL ||
+		    strstr(wchan, "io_uring_enter") != NULL ||
+		    strstr(wchan, "epoll_wait") != NULL ||
+		    strstr(wchan, "epoll_pwait") != NULL)
 			return pid;
 		usleep(10 * 1000);
 	} while (now_seconds() < end);
