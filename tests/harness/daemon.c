@@ -395,6 +395,22 @@ daemon_worker(const struct fixture *f)
 	return pid;
 }
 
+/* Where process pid waits in the kernel (/proc/pid/wchan), or "". */
+static void
+wait_channel(pid_t pid, char *wchan, size_t size)
+{
+	char path[64];
+	ssize_t n = -1;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, wchan, size - 1);
+		close(fd);
+	}
+	wchan[n > 0 ? n : 0] = '\0';
+}
+
 /*
  * The one worker, once it waits for events in its loop (its accept in
  * flight): a connection made then is one its accept waits for.
@@ -403,20 +419,12 @@ pid_t
 daemon_worker_waiting(const struct fixture *f)
 {
 	double end = now_seconds() + WAIT_START_MS / 1000.0;
-	char path[64], wchan[64];
+	char wchan[64];
 	pid_t pid;
-	ssize_t n;
-	int fd;
 
 	do {
 		pid = daemon_worker(f);
-		snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-		n = -1;
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-			n = read(fd, wchan, sizeof(wchan) - 1);
-			close(fd);
-		}
-		wchan[n > 0 ? n : 0] = '\0';
+		wait_channel(pid, wchan, sizeof(wchan));
 		/* Linux 6.1 on arm64 names the system call only. */
 		if (strstr(wchan, "io_cqring_wait") != NULL ||
 		    strstr(wchan, "io_uring_enter") != NULL ||
@@ -500,19 +508,13 @@ daemon_stopped_cleanly(struct fixture *f)
 static void
 process_describe(struct buffer *out, pid_t pid, const char *what)
 {
-	char path[64], state[64], wchan[64], line[256], *at;
-	ssize_t n = -1;
-	int fd;
+	char state[64], wchan[64], line[256], *at;
+	int n;
 
 	status_field(pid, "State", state, sizeof(state));
 	at = state + strcspn(state, "\t");	/* "State:\tS (sleeping)" */
 	at += strspn(at, "\t");
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, wchan, sizeof(wchan) - 1);
-		close(fd);
-	}
-	wchan[n > 0 ? n : 0] = '\0';
+	wait_channel(pid, wchan, sizeof(wchan));
 	n = snprintf(line, sizeof(line), "  %s %d: %s, waits in %s\n", what,
 	    (int)pid, at[0] != '\0' ? at : "gone",
 	    wchan[0] != '\0' ? wchan : "-");
