@@ -249,19 +249,15 @@ daemon_alive(struct fixture *f)
 	return f->pid > 0 && daemon_wait(f, 0) == -1;
 }
 
-/*
- * Whether pid is a worker, by its title: the supervisor's other children
- * (homes.c: those that open the members' homes, some held by one that
- * hangs) are not.
- */
+/* At most size bytes of /proc/pid/name into text: how many, or -1. */
 static ssize_t
-cmdline_read(pid_t pid, char *text, size_t size)
+proc_read(pid_t pid, const char *name, char *text, size_t size)
 {
 	char path[64];
 	ssize_t n = -1;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
 		n = read(fd, text, size);
 		close(fd);
@@ -278,8 +274,8 @@ static bool
 is_worker(pid_t pid, pid_t supervisor)
 {
 	char text[4096], own[4096];
-	ssize_t n = cmdline_read(pid, text, sizeof(text));
-	ssize_t m = cmdline_read(supervisor, own, sizeof(own));
+	ssize_t n = proc_read(pid, "cmdline", text, sizeof(text));
+	ssize_t m = proc_read(supervisor, "cmdline", own, sizeof(own));
 
 	return n > 0 && (n != m || memcmp(text, own, (size_t)n) != 0);
 }
@@ -399,15 +395,8 @@ daemon_worker(const struct fixture *f)
 static void
 wait_channel(pid_t pid, char *wchan, size_t size)
 {
-	char path[64];
-	ssize_t n = -1;
-	int fd;
+	ssize_t n = proc_read(pid, "wchan", wchan, size - 1);
 
-	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
-		n = read(fd, wchan, size - 1);
-		close(fd);
-	}
 	wchan[n > 0 ? n : 0] = '\0';
 }
 
