@@ -11,9 +11,9 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
- *     A listening socket stays registered, edge-triggered, from one
- *     accept to the next, so that an accept waits with no call
- *     (wait_ready()).
+ *     A listening socket stays registered, level-triggered, from one
+ *     accept to the next, and an accept waits for it with no call: it is
+ *     tried only once epoll says a connection waits (wait_ready()).
  *   - A deadline or a timer is a node in one heap (timers.c), and a
  *     timerfd is set no later than the earliest: set again only when an
  *     earlier one comes or it fires (timer_set()), not on every wait, as
@@ -276,13 +276,12 @@ events_of(const struct request *r)
 
 /*
  * Waits for r's descriptor to be ready, once (EPOLLONESHOT).  A listening
- * socket stays registered, edge-triggered, from one accept to the next:
- * an accept that would block waits for the edge of the next connection
- * with no call at all (start() tried it first, so none waiting is
- * missed), and a poll re-arms the registration, which reports a
- * connection already waiting.  An edge that finds no request waiting
- * unregisters it (ready()): a worker that takes no connection now is not
- * woken by each.
+ * socket stays registered, level-triggered, from one accept to the next:
+ * an accept waits with no call at all, and epoll reports the listener at
+ * each wait while a connection waits (a poll re-arms the registration,
+ * which does too).  A report that finds no request waiting unregisters
+ * it (ready()): a worker that takes no connection now is not woken by
+ * each, nor at every wait.
  *
  * A descriptor closed since it was registered left the set with its
  * file; its number may be a new file's now, which descriptor_new() said,
@@ -298,14 +297,14 @@ static void
 wait_ready(struct epoll_engine *p, struct request *r)
 {
 	struct descriptor *d = &p->fds[r->fd];
-	bool edge = r->kind == K_ACCEPT || (d->flags & FD_EDGE);
+	bool kept = r->kind == K_ACCEPT || (d->flags & FD_KEPT);
 	struct epoll_event ev = {
-		.events = events_of(r) | (edge ? EPOLLET : EPOLLONESHOT),
+		.events = events_of(r) | (kept ? 0 : EPOLLONESHOT),
 		.data.u64 = (uint64_t)d->serial << 32 | (uint32_t)r->fd,
 	};
 
 	d->waiting = r;
-	if ((d->flags & FD_EDGE) && r->kind == K_ACCEPT)
+	if ((d->flags & FD_KEPT) && r->kind == K_ACCEPT)
 		return;
 	if (!((d->flags & FD_REGISTERED) &&
 	    epoll_ctl(p->epfd, EPOLL_CTL_MOD, r->fd, &ev) == 0) &&
@@ -315,11 +314,11 @@ wait_ready(struct epoll_engine *p, struct request *r)
 		request_done(p, r, -errno);
 		return;
 	}
-	d->flags |= FD_REGISTERED | (edge ? FD_EDGE : 0);
+	d->flags |= FD_REGISTERED | (kept ? FD_KEPT : 0);
 }
 
 /*
- * fd leaves the epoll set: a listener whose edges no request waits for
+ * fd leaves the epoll set: a listener whose reports no request waits for
  * (every slot taken, the log full) wakes the loop no more; the next
  * accept registers it again.
  */
@@ -327,12 +326,17 @@ static void
 unregister(struct epoll_engine *p, int fd)
 {
 	(void)epoll_ctl(p->epfd, EPOLL_CTL_DEL, fd, NULL);
-	p->fds[fd].flags &= ~(unsigned)(FD_REGISTERED | FD_EDGE);
+	p->fds[fd].flags &= ~(unsigned)(FD_REGISTERED | FD_KEPT);
 }
 
 /*
  * A readiness request: tried now, as io_uring tries a request inline,
- * else when its descriptor is ready, until its deadline.
+ * else when its descriptor is ready, until its deadline.  An accept is
+ * tried only once epoll says a connection waits: one that finds none has
+ * had a socket and a file made and freed for nothing (the kernel makes
+ * them before it looks), 0.9 a request under bench/run's load when each
+ * was tried first (make bench-trace: sockets made).  One that must not
+ * wait (at a stop) is tried now.
  */
 static void
 start(struct epoll_engine *p, struct request *r, const int64_t *deadline)
@@ -346,7 +350,7 @@ start(struct epoll_engine *p, struct request *r, const int64_t *deadline)
 	if (p->fds[r->fd].waiting != NULL)
 		fatalx(EX_SOFTWARE, "two requests wait on descriptor %d",
 		    r->fd);
-	res = try_request(p, r);
+	res = r->kind == K_ACCEPT && !r->once ? -EAGAIN : try_request(p, r);
 	if (res != -EAGAIN || (r->kind == K_ACCEPT && r->once)) {
 		p->input_done |= r->kind == K_RECV || r->kind == K_READ;
 		request_done(p, r, res);
@@ -369,7 +373,7 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 	if (d->serial != data >> 32)
 		return;		/* closed since, its file held elsewhere */
 	if (r == NULL) {	/* cancelled, or timed out, since */
-		if (d->flags & FD_EDGE)
+		if (d->flags & FD_KEPT)
 			unregister(p, (int)(uint32_t)data);
 		return;
 	}

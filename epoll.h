@@ -77,7 +77,7 @@ struct request {
 enum {
 	FD_REGISTERED = 1 << 0,	/* in the epoll set */
 	FD_NONBLOCK = 1 << 1,	/* made O_NONBLOCK by the engine */
-	FD_EDGE = 1 << 2	/* edge-triggered, kept between accepts */
+	FD_KEPT = 1 << 2	/* level-triggered, kept between accepts */
 };
 
 struct descriptor {
