@@ -11,9 +11,10 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
- *     A listening socket stays registered, level-triggered, from one
- *     accept to the next, and an accept waits for it with no call: it is
- *     tried only once epoll says a connection waits (wait_ready()).
+ *     An accept is not tried at once (nor is io_uring's, which polls
+ *     first): a listening socket stays registered, level-triggered, from
+ *     one accept to the next, and an accept waits with no call until
+ *     epoll says a connection waits (start(), wait_ready()).
  *   - A deadline or a timer is a node in one heap (timers.c), and a
  *     timerfd is set no later than the earliest: set again only when an
  *     earlier one comes or it fires (timer_set()), not on every wait, as
@@ -278,10 +279,12 @@ events_of(const struct request *r)
  * Waits for r's descriptor to be ready, once (EPOLLONESHOT).  A listening
  * socket stays registered, level-triggered, from one accept to the next:
  * an accept waits with no call at all, and epoll reports the listener at
- * each wait while a connection waits (a poll re-arms the registration,
- * which does too).  A report that finds no request waiting unregisters
- * it (ready()): a worker that takes no connection now is not woken by
- * each, nor at every wait.
+ * each wait while a connection waits.  A report that finds no accept
+ * waiting (every slot taken, the log full, a pause, a stop) unregisters
+ * it (ready()): a worker that takes no connection now is not woken at
+ * every wait.  A poll of the listener (a connection waits while every
+ * slot is taken) is once, as any other, and the registration is no
+ * longer kept.
  *
  * A descriptor closed since it was registered left the set with its
  * file; its number may be a new file's now, which descriptor_new() said,
@@ -297,7 +300,7 @@ static void
 wait_ready(struct epoll_engine *p, struct request *r)
 {
 	struct descriptor *d = &p->fds[r->fd];
-	bool kept = r->kind == K_ACCEPT || (d->flags & FD_KEPT);
+	bool kept = r->kind == K_ACCEPT;
 	struct epoll_event ev = {
 		.events = events_of(r) | (kept ? 0 : EPOLLONESHOT),
 		.data.u64 = (uint64_t)d->serial << 32 | (uint32_t)r->fd,
@@ -314,7 +317,8 @@ wait_ready(struct epoll_engine *p, struct request *r)
 		request_done(p, r, -errno);
 		return;
 	}
-	d->flags |= FD_REGISTERED | (kept ? FD_KEPT : 0);
+	d->flags = (d->flags & ~(unsigned)FD_KEPT) | FD_REGISTERED |
+	    (kept ? FD_KEPT : 0);
 }
 
 /*
@@ -362,7 +366,12 @@ start(struct epoll_engine *p, struct request *r, const int64_t *deadline)
 	wait_ready(p, r);
 }
 
-/* A descriptor with a request waiting is ready (or has hung up). */
+/*
+ * A descriptor registered is ready (or has hung up): the request waiting
+ * is tried, or completes with the events (a poll).  A listener kept
+ * registered with no accept waiting, as every slot is taken or the
+ * worker stops, leaves the set.
+ */
 static void
 ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 {
@@ -372,7 +381,7 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 
 	if (d->serial != data >> 32)
 		return;		/* closed since, its file held elsewhere */
-	if (r == NULL) {	/* cancelled, or timed out, since */
+	if (r == NULL) {	/* no accept waits; or cancelled since */
 		if (d->flags & FD_KEPT)
 			unregister(p, (int)(uint32_t)data);
 		return;

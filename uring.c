@@ -311,7 +311,9 @@ request(struct engine *e, const int64_t *deadline)
 /*
  * Whether the kernel takes IORING_ACCEPT_POLL_FIRST: an accept of no
  * descriptor with it fails -EBADF as it is issued, or, where the flag is
- * unknown (before Linux 6.10), -EINVAL as it is read.
+ * unknown (before Linux 6.10), -EINVAL as it is read, before its
+ * descriptor is looked at (so since 5.18, which ring_create() needs:
+ * IORING_SETUP_SUBMIT_ALL).
  */
 static bool
 accept_polls_first(struct io_uring *ring)

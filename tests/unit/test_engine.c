@@ -299,8 +299,9 @@ engine_settle(struct engine *e, uint64_t tag)
 /*
  * A listener's accepts, one after another, each waiting for its
  * connection; a connection that came while none waited is taken by the
- * next accept, and said by a poll (the epoll engine registers a listener
- * edge-triggered: that connection's edge came while no accept waited).
+ * next accept, and said by a poll (the epoll engine keeps a listener
+ * registered between accepts, and unregisters it when epoll reports it
+ * with no accept waiting: the poll registers it again).
  */
 ParameterizedTest(enum engine_kind *kind, engine, listeners, .timeout = 10)
 {
