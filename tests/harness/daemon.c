@@ -391,6 +391,21 @@ daemon_worker(const struct fixture *f)
 	return pid;
 }
 
+/* The CPU process pid has used, user and system, in seconds; 0: gone. */
+double
+cpu_seconds(pid_t pid)
+{
+	unsigned long utime = 0, stime = 0;
+	char text[1024], *p;
+	ssize_t n = proc_read(pid, "stat", text, sizeof(text) - 1);
+
+	text[n > 0 ? n : 0] = '\0';
+	if ((p = strrchr(text, ')')) != NULL)
+		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+		    "%lu %lu", &utime, &stime);
+	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* Where process pid waits in the kernel (/proc/pid/wchan), or "". */
 static void
 wait_channel(pid_t pid, char *wchan, size_t size)

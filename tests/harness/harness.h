@@ -218,6 +218,7 @@ bool	 daemon_alive(struct fixture *);
 size_t	 daemon_workers(const struct fixture *, pid_t *, size_t);
 pid_t	 daemon_worker(const struct fixture *);
 pid_t	 daemon_worker_waiting(const struct fixture *);
+double	 cpu_seconds(pid_t);
 void	 daemon_workers_wait(const struct fixture *, pid_t *, size_t);
 void	 status_field(pid_t, const char *, char *, size_t);
 long	 status_number(pid_t, const char *);

@@ -431,12 +431,16 @@ Test(pressure, a_stop_with_the_log_stalled_counts_the_lines_lost)
 /*
  * How many of n connections the worker took before it stopped taking
  * any: the listener's queue unchanged for a second (the log stalled,
- * the worker has no room for another client's lines).
+ * the worker has no room for another client's lines).  Meanwhile the
+ * worker waits, and spends no CPU on the listener, which says a
+ * connection waits at every look (the epoll engine's is level-triggered
+ * while an accept waits): 0.1 s at most in that second.
  */
 static size_t
-taken_until_stalled(size_t n)
+taken_until_stalled(pid_t worker, size_t n)
 {
 	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0, since;
+	double cpu = cpu_seconds(worker);
 	unsigned waiting = backlog_of(fx.port), now;
 
 	for (since = now_seconds(); now_seconds() - since < LATENCY(1.0);) {
@@ -446,10 +450,14 @@ taken_until_stalled(size_t n)
 		if ((now = backlog_of(fx.port)) != waiting) {
 			waiting = now;
 			since = now_seconds();
+			cpu = cpu_seconds(worker);
 		}
 	}
+	cpu = cpu_seconds(worker) - cpu;
 	cr_assert(waiting > 0 && waiting < n, "%u of %zu connections wait",
 	    waiting, n);
+	cr_assert_lt(cpu, 0.1, "the worker spent %.2f s of CPU while it "
+	    "took no connection", cpu);
 	return n - waiting;
 }
 
@@ -493,7 +501,7 @@ Test(pressure, a_stop_takes_no_connection_the_log_has_no_room_for)
 	log_daemon_start(&r, &reader, "1", "4", "10");
 	worker = daemon_worker(&fx);
 	hostile_send(fds, n);
-	taken = taken_until_stalled(n);
+	taken = taken_until_stalled(worker, n);
 	daemon_signal(&fx, SIGTERM);
 	listener_closed_by(worker);
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */
@@ -547,7 +555,7 @@ Test(pressure, a_reload_with_no_log_room_leaves_the_waiting_to_the_next)
 	log_daemon_start(&r, &reader, "1", "4", "10");
 	old = daemon_worker(&fx);
 	hostile_send(fds, n);
-	(void)taken_until_stalled(n);
+	(void)taken_until_stalled(old, n);
 	daemon_signal(&fx, SIGHUP);
 	listener_closed_by(old);
 	__atomic_store_n(&r.go, 1, __ATOMIC_RELAXED);	/* within the grace */

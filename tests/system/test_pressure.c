@@ -46,25 +46,6 @@ teardown(void)
 TestSuite(pressure, .init = setup, .fini = teardown);
 /* ------------------------------------------------------------- ss -K */
 
-/* utime + stime of a process, in seconds. */
-static double
-cpu_seconds(pid_t pid)
-{
-	char path[64], text[1024], *p;
-	unsigned long utime = 0, stime = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fgets(text, sizeof(text), f) != NULL &&
-	    (p = strrchr(text, ')')) != NULL)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-		    "%lu %lu", &utime, &stime);
-	fclose(f);
-	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /*
  * The listening socket destroyed from outside (ss -K): no busy loop (the
  * daemon's CPU over the next 3 s below 5%, its exit's included; under
