@@ -11,8 +11,8 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
- *     An accept is not tried at once (nor is io_uring's, which polls
- *     first): a listening socket stays registered, level-triggered, from
+ *     An accept is not tried at once (nor is io_uring's since Linux 6.10,
+ *     which polls first): a listening socket stays registered, level-triggered, from
  *     one accept to the next, and an accept waits with no call until
  *     epoll says a connection waits (start(), wait_ready()).
  *   - A deadline or a timer is a node in one heap (timers.c), and a
@@ -291,10 +291,13 @@ events_of(const struct request *r)
  * or not: then the MOD fails and it is added again.  A file that another
  * process holds too (the listener, which the supervisor keeps) would stay
  * in the set after its close: the worker has the engine forget it first
- * (ep_forget()), and the descriptor's serial, in each registration, tells
- * what such a file still says from what the number's next file does
- * (ready()).  In a worker that next file is always one the engine made
- * (an accept, an open), which descriptor_new() counts.
+ * (ep_forget()), which a kept listener needs (its registration, left
+ * behind, would report at every wait while a connection waits, and could
+ * no longer be removed by its number); the descriptor's serial, in each
+ * registration, tells what a one-shot registration left behind still
+ * says from what the number's next file does (ready()).  In a worker
+ * that next file is always one the engine made (an accept, an open),
+ * which descriptor_new() counts.
  */
 static void
 wait_ready(struct epoll_engine *p, struct request *r)
@@ -338,7 +341,7 @@ unregister(struct epoll_engine *p, int fd)
  * else when its descriptor is ready, until its deadline.  An accept is
  * tried only once epoll says a connection waits: one that finds none has
  * had a socket and a file made and freed for nothing (the kernel makes
- * them before it looks), 0.9 a request under bench/run's load when each
+ * them before it looks), 0.84 a request under bench/run's load when each
  * was tried first (make bench-trace: sockets made).  One that must not
  * wait (at a stop) is tried now.
  */
@@ -381,7 +384,7 @@ ready(struct epoll_engine *p, uint64_t data, uint32_t events)
 
 	if (d->serial != data >> 32)
 		return;		/* closed since, its file held elsewhere */
-	if (r == NULL) {	/* no accept waits; or cancelled since */
+	if (r == NULL) {	/* no accept waits; or cancelled, timed out */
 		if (d->flags & FD_KEPT)
 			unregister(p, (int)(uint32_t)data);
 		return;
