@@ -169,7 +169,8 @@ FIRST_FREE = counters/@($(call one_of,$(COUNTERS_ENGINE_FREE)))|$\
 LAST_FREE = pressure/@($(call one_of,$(PRESSURE_LAST_FREE)))
 PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	a_home_every_worker_misses_gets_one_generation_more \
-	a_miss_a_new_generation_made_stale_forces_none
+	a_miss_a_new_generation_made_stale_forces_none \
+	signals_while_the_group_is_read_at_the_start
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \

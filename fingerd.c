@@ -462,6 +462,25 @@ signals_block(sigset_t *set, bool children)
 }
 
 /*
+ * SIGHUP and SIGUSR1 (a reload, a status line: logrotate's or an
+ * admin's `pkill -HUP fingerd`) held from the start until the supervisor
+ * reads them (supervisor_init()), or -i's serve() ignores them: their
+ * default ends the process, and a start can take seconds where the group
+ * comes from LDAP or SSSD.  A worker sets its own mask (worker_exec()).
+ */
+static void
+signals_hold(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal(EX_OSERR, "sigprocmask");
+}
+
+/*
  * Descriptors 0, 1 and 2 open, on /dev/null where they were closed, so
  * that no socket or file of fingerd's takes their number: a listening
  * socket as fd 2 would get the log.
@@ -544,6 +563,7 @@ main(int argc, char *argv[])
 		return worker_main();
 	descriptors_open();
 	log_init("fingerd");
+	signals_hold();
 	parse_options(argc, argv, &o);
 	if (o.syslog)
 		syslog_open();

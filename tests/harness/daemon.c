@@ -589,12 +589,20 @@ log_port(const struct fixture *f)
 void
 daemon_start(struct fixture *f, ...)
 {
-	struct buffer b;
 	va_list ap;
 
 	va_start(ap, f);
 	daemon_spawn(f, true, ap);
 	va_end(ap);
+	daemon_started(f);
+}
+
+/* Waits until the daemon launched serves, and takes its port. */
+void
+daemon_started(struct fixture *f)
+{
+	struct buffer b;
+
 	if (!log_wait(f, "^fingerd: event=start group=", 1, WAIT_START_MS)) {
 		log_read(f, &b);
 		cr_assert_fail("the daemon did not start; its log:\n%s",

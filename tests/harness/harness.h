@@ -206,6 +206,7 @@ char	*plan_reply(const char *, size_t, size_t *);
 /* The daemon.  The flags are a NULL-terminated list. */
 void	 daemon_start(struct fixture *, ...) __attribute__((sentinel));
 void	 daemon_launch(struct fixture *, ...) __attribute__((sentinel));
+void	 daemon_started(struct fixture *);
 int	 daemon_run(struct fixture *, ...) __attribute__((sentinel));
 int	 inetd_finger(struct fixture *, const char *, struct buffer *,
 	    double *, ...) __attribute__((sentinel));

@@ -9,7 +9,8 @@
  * one made it stale, and one where a changed table started its own; a
  * home on FUSE hides its member within 2 s and piles up no children; a
  * home made after the start is served; a worker's child held by a home
- * holds neither its ring nor the listening socket.
+ * holds neither its ring nor the listening socket; SIGHUP while the group
+ * is read at the start ends no daemon.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -227,6 +228,40 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 	EXPECT("yan\r\n", LOGIN_YAN NO_PLAN);
 	worker_killed_and_replaced();
 	stopped_at_once();
+}
+
+/*
+ * SIGHUP and SIGUSR1 (logrotate's `pkill -HUP fingerd`, an admin's
+ * status line) while the daemon reads the group at its start, which an
+ * NSS source can make last seconds (LDAP, SSSD; here the group file on
+ * slowfs, hung): the daemon lives, starts once the read ends, and serves.
+ * (Before the supervisor held them, their default ended it.)
+ */
+Test(pressure, signals_while_the_group_is_read_at_the_start)
+{
+	struct buffer b = { 0 };
+	char backing[300];
+	int status;
+
+	slowfs_mount();
+	read_file(fx.group, &b);
+	snprintf(backing, sizeof(backing), "%s/srv-backing/group", fx.dir);
+	write_text(backing, b.data);
+	buffer_free(&b);
+	cr_assert((size_t)snprintf(fx.group, sizeof(fx.group), "%s/srv/group",
+	    fx.dir) < sizeof(fx.group));
+	write_text(control, "hang");
+	daemon_launch(&fx, "-B", SERVER, NULL);
+	cr_assert(slowfs_holds(1), "the group's reading is not held");
+	daemon_signal(&fx, SIGHUP);
+	daemon_signal(&fx, SIGUSR1);
+	/* The signals act as the read returns (slowfs answers no interrupt). */
+	write_text(control, "");
+	status = daemon_wait(&fx, (int)LATENCY(500));
+	cr_assert_eq(status, -1, "the daemon ended, wait status %#x", status);
+	daemon_started(&fx);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	stopped_cleanly();
 }
 
 /*
