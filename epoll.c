@@ -11,10 +11,11 @@
  *     waits for the descriptor's readiness (EPOLLONESHOT, level
  *     triggered, so that no wakeup is ever lost to another waiter) and
  *     tries again.  Each descriptor has at most one such request waiting.
- *     An accept is not tried at once (nor is io_uring's since Linux 6.10,
- *     which polls first): a listening socket stays registered, level-triggered, from
- *     one accept to the next, and an accept waits with no call until
- *     epoll says a connection waits (start(), wait_ready()).
+ *     An accept is not tried at once (nor is io_uring's since Linux
+ *     6.10, which polls first): a listening socket stays registered,
+ *     level-triggered, from one accept to the next, and an accept waits
+ *     with no call until epoll says a connection waits (start(),
+ *     wait_ready()).
  *   - A deadline or a timer is a node in one heap (timers.c), and a
  *     timerfd is set no later than the earliest: set again only when an
  *     earlier one comes or it fires (timer_set()), not on every wait, as
