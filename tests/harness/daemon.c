@@ -266,6 +266,23 @@ proc_read(pid_t pid, const char *name, char *text, size_t size)
 }
 
 /*
+ * /proc/pid/stat into text: its fields after the command's name (which
+ * may hold spaces and parentheses), from the state on; NULL: gone.
+ */
+static const char *
+proc_stat(pid_t pid, char *text, size_t size)
+{
+	ssize_t n = proc_read(pid, "stat", text, size - 1);
+	char *name_end;
+
+	if (n <= 0)
+		return NULL;
+	text[n] = '\0';
+	return (name_end = strrchr(text, ')')) != NULL && name_end[1] == ' ' ?
+	    name_end + 2 : NULL;
+}
+
+/*
  * A worker is exec'd, the supervisor's other children are forks: a
  * child whose command line is the supervisor's own is not a worker.
  * (Under valgrind a worker's title is not in its command line.)
@@ -356,22 +373,13 @@ status_number(pid_t pid, const char *name)
 bool
 process_exiting(pid_t pid)
 {
-	char path[64], text[1024], *p;
+	const char *fields;
+	char text[1024];
 	unsigned long flags;
-	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return true;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	text[n] = '\0';
 	/* after the name: state, ppid, pgrp, session, tty, tpgid, flags */
-	if ((p = strrchr(text, ')')) == NULL || sscanf(p + 2,
-	    "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+	if ((fields = proc_stat(pid, text, sizeof(text))) == NULL ||
+	    sscanf(fields, "%*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
 		return true;
 	return (flags & (0x8 | 0x4)) != 0;	/* PF_POSTCOREDUMP, PF_EXITING */
 }
@@ -396,12 +404,11 @@ double
 cpu_seconds(pid_t pid)
 {
 	unsigned long utime = 0, stime = 0;
-	char text[1024], *p;
-	ssize_t n = proc_read(pid, "stat", text, sizeof(text) - 1);
+	const char *fields;
+	char text[1024];
 
-	text[n > 0 ? n : 0] = '\0';
-	if ((p = strrchr(text, ')')) != NULL)
-		sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	if ((fields = proc_stat(pid, text, sizeof(text))) != NULL)
+		sscanf(fields, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
 		    "%lu %lu", &utime, &stime);
 	return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
