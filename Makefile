@@ -19,7 +19,8 @@ CRITERION_LIBS := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lc
 # fuzzers' (tests/fuzz).  Then the files that make system calls but know
 # nothing of io_uring, also unit-tested.
 PURE = errors.c query.c plan.c cache.c timers.c proxy.c turns.c
-SUPPORT = log.c members.c addresses.c watches.c mounts.c counters.c homes.c
+SUPPORT = log.c members.c addresses.c watches.c mounts.c counters.c homes.c \
+	metrics.c
 DAEMON = fingerd.c supervisor.c worker.c client.c reply.c engine.c uring.c \
 	epoll.c pool.c privileges.c landlock.c seccomp.c userdb.c $(PURE) \
 	$(SUPPORT)
@@ -170,7 +171,9 @@ LAST_FREE = pressure/@($(call one_of,$(PRESSURE_LAST_FREE)))
 PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	a_home_every_worker_misses_gets_one_generation_more \
 	a_miss_a_new_generation_made_stale_forces_none \
-	signals_while_the_group_is_read_at_the_start
+	signals_while_the_group_is_read_at_the_start \
+	a_metrics_directory_that_hangs_holds_no_supervisor \
+	a_metrics_directory_hung_at_the_start_holds_no_start
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \

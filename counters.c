@@ -27,9 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -295,7 +293,7 @@ metric_head(FILE *f, const char *name, const char *type, const char *help)
  * node_exporter's textfile collector.  An exchange's reply and end that
  * never met have no series.
  */
-static void
+void
 counters_metrics_format(FILE *f, const uint64_t *sum,
     const struct daemon_status *d)
 {
@@ -344,147 +342,4 @@ counters_metrics_format(FILE *f, const uint64_t *sum,
 	metric_head(f, "fingerd_uptime_seconds", "gauge", "Seconds since "
 	    "start.");
 	fprintf(f, "fingerd_uptime_seconds %" PRId64 "\n", d->uptime);
-}
-
-/*
- * -M: the file is written whole under a temporary name in its
- * directory, then renamed over the old one, so that a reader sees
- * either the old file or the new, never half of one.  The directory is
- * opened at start: the name stays right whatever the working directory.
- */
-static struct {
-	int		 dir;
-	char		 name[NAME_MAX + 1];
-	char		 temporary[NAME_MAX + 1];
-	const char	*path;		/* as given, for the log */
-	int64_t		 due;		/* the next write, monotonic ns */
-	bool		 failing;	/* said so, and not written since */
-} metrics = { .dir = -1 };
-
-static bool	metrics_replace(const uint64_t *, const struct daemon_status *);
-
-/*
- * The directory of path opened, and the file written a first time;
- * false (errno set) on failure.
- */
-static bool
-metrics_open(const char *path, const uint64_t *sum,
-    const struct daemon_status *d)
-{
-	char dir[PATH_MAX], base[PATH_MAX];
-
-	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
-	    snprintf(base, sizeof(base), "%s", path) >= (int)sizeof(base)) {
-		errno = ENAMETOOLONG;
-		return false;
-	}
-	if (snprintf(metrics.name, sizeof(metrics.name), "%s",
-	    basename(base)) >= (int)sizeof(metrics.name) ||
-	    snprintf(metrics.temporary, sizeof(metrics.temporary), ".%s.tmp",
-	    metrics.name) >= (int)sizeof(metrics.temporary)) {
-		errno = ENAMETOOLONG;
-		return false;
-	}
-	if (strcmp(metrics.name, "/") == 0 || strcmp(metrics.name, ".") == 0 ||
-	    strcmp(metrics.name, "..") == 0) {
-		errno = EISDIR;
-		return false;
-	}
-	metrics.path = path;
-	metrics.due = monotonic_ns() + METRICS_PERIOD_NS;
-	metrics.dir = open(dirname(dir), O_PATH | O_DIRECTORY | O_CLOEXEC);
-	return metrics.dir >= 0 && metrics_replace(sum, d);
-}
-
-/*
- * -M at start, by the account fingerd runs as from now on: the file
- * written a first time; a directory it cannot write in ends the
- * program here.
- */
-void
-counters_metrics_start(const char *path, const uint64_t *sum,
-    const struct daemon_status *d)
-{
-	struct passwd *pw;
-	char account[64];
-	int error;
-
-	if (metrics_open(path, sum, d))
-		return;
-	error = errno;
-	if ((pw = getpwuid(geteuid())) != NULL)
-		snprintf(account, sizeof(account), "%s", pw->pw_name);
-	else
-		snprintf(account, sizeof(account), "uid %u",
-		    (unsigned)geteuid());
-	errno = error;
-	fatal(EX_CANTCREAT, "-M %s: cannot write it as %s (make its directory "
-	    "writable by %s, or name another file)", path, account, account);
-}
-
-/* One write of the file; false (errno set) on failure. */
-static bool
-metrics_replace(const uint64_t *sum, const struct daemon_status *d)
-{
-	FILE *f;
-	int fd, error;
-
-	(void)unlinkat(metrics.dir, metrics.temporary, 0);
-	fd = openat(metrics.dir, metrics.temporary, O_WRONLY | O_CREAT |
-	    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return false;
-	/* The collector reads it as another account, whatever the umask. */
-	if (fchmod(fd, 0644) != 0 || (f = fdopen(fd, "w")) == NULL) {
-		error = errno;
-		close(fd);
-		goto failed;
-	}
-	counters_metrics_format(f, sum, d);
-	if (fflush(f) != 0 || ferror(f)) {
-		error = errno;
-		fclose(f);
-		goto failed;
-	}
-	if (fclose(f) != 0 || renameat(metrics.dir, metrics.temporary,
-	    metrics.dir, metrics.name) != 0) {
-		error = errno;
-		goto failed;
-	}
-	return true;
-failed:
-	(void)unlinkat(metrics.dir, metrics.temporary, 0);
-	errno = error;
-	return false;
-}
-
-/*
- * Writes the file now, and sets the next write METRICS_PERIOD_NS later.
- * A failure is logged once, until a write succeeds again (and says so);
- * false on failure, errno set.
- */
-bool
-counters_metrics_write(const uint64_t *sum, const struct daemon_status *d)
-{
-	bool written;
-
-	if (metrics.dir < 0)
-		return true;
-	metrics.due = monotonic_ns() + METRICS_PERIOD_NS;
-	if ((written = metrics_replace(sum, d)) && metrics.failing)
-		log_info("-M %s: written again", metrics.path);
-	else if (!written && !metrics.failing)
-		log_warn("-M %s: cannot write it (the directory must be "
-		    "writable by the account fingerd runs as); trying again "
-		    "every %d s", metrics.path,
-		    (int)(METRICS_PERIOD_NS / NS_PER_SECOND));
-	metrics.failing = !written;
-	return written;
-}
-
-/* When the file is next due (monotonic ns), or 0 without -M. */
-int64_t
-counters_metrics_due(void)
-{
-	return metrics.dir >= 0 ? metrics.due : 0;
 }

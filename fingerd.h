@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #define FINGERD_VERSION		"0.1.0"
@@ -503,11 +504,18 @@ int64_t		 counters_uptime(void);
 const char	*counters_reply_word(unsigned);
 void		 counters_status_format(char *, size_t, const uint64_t *,
 		    const struct daemon_status *);
-void		 counters_metrics_start(const char *, const uint64_t *,
+void		 counters_metrics_format(FILE *, const uint64_t *,
 		    const struct daemon_status *);
-bool		 counters_metrics_write(const uint64_t *,
+
+/* metrics.c: -M's file, written by a child of the supervisor's. */
+void		 metrics_file_start(const char *, const uint64_t *,
 		    const struct daemon_status *);
-int64_t		 counters_metrics_due(void);
+void		 metrics_file_write(const uint64_t *,
+		    const struct daemon_status *);
+bool		 metrics_file_gone(pid_t, int);
+int64_t		 metrics_file_due(void);
+void		 metrics_file_end(const uint64_t *,
+		    const struct daemon_status *);
 
 /*
  * homes.c: what is known of each member's home when the group is read,
@@ -563,6 +571,7 @@ void	 homes_check(struct members *, const struct members *);
 void	 home_unserved_warn(const struct member *, enum home_reach);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);
+bool	 process_runnable(pid_t);
 
 /* The supervisor's children that try the homes again (homes.c). */
 #define PROBES_MAX		4

@@ -446,8 +446,8 @@ opener(int sock, const struct members *t, const bool *pending)
  * by a file system, only slow on a loaded machine (/proc/pid/stat's
  * state, after the command's parenthesis).
  */
-static bool
-runnable(pid_t pid)
+bool
+process_runnable(pid_t pid)
 {
 	char path[64], text[512], *state;
 	ssize_t n = -1;
@@ -495,7 +495,8 @@ answer_receive(int sock, pid_t pid, struct home_answer *a, int *fd,
 		if (left > SAMPLE_NS)
 			left = SAMPLE_NS;
 		if ((ready = poll(&pfd, 1, (int)(left / 1000000) + 1)) <= 0) {
-			if (ready == 0 && runnable(pid) && monotonic_ns() < last)
+			if (ready == 0 && process_runnable(pid) &&
+			    monotonic_ns() < last)
 				deadline = monotonic_ns() + wait;
 			continue;
 		}

@@ -727,8 +727,8 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
-		else
-			(void)homes_probes_gone(&s->probes, pid);
+		else if (!homes_probes_gone(&s->probes, pid))
+			(void)metrics_file_gone(pid, status);
 	announce(s);
 }
 
@@ -952,7 +952,7 @@ report(const struct supervisor *s, bool status)
 		counters_status_format(line, sizeof(line), sum, &d);
 		log_info("%s", line);
 	}
-	counters_metrics_write(sum, &d);
+	metrics_file_write(sum, &d);
 }
 
 static void
@@ -993,7 +993,7 @@ earliest(int64_t a, int64_t b)
 static void
 metrics_due(const struct supervisor *s)
 {
-	int64_t due = counters_metrics_due();
+	int64_t due = metrics_file_due();
 
 	if (due != 0 && due <= monotonic_ns())
 		report(s, false);
@@ -1011,7 +1011,7 @@ poll_timeout(const struct supervisor *s)
 
 	if (!s->stopping)
 		next = earliest(s->reread_at, s->periodic_at);
-	next = earliest(next, counters_metrics_due());
+	next = earliest(next, metrics_file_due());
 	for (i = 0; i < s->options->workers && !s->stopping; i++)
 		next = earliest(next, s->slots[i].restart_at);
 	if (!s->stopping) {
@@ -1085,7 +1085,7 @@ wait_events(struct supervisor *s)
 		signals_read(s);
 }
 
-/* -M: the file written once at start (counters.c). */
+/* -M: the file written once at start (metrics.c). */
 static void
 metrics_start(const struct supervisor *s)
 {
@@ -1097,7 +1097,19 @@ metrics_start(const struct supervisor *s)
 		return;
 	daemon_status_get(s, &d);
 	counters_sum(sum, log_lost());
-	counters_metrics_start(s->options->metrics, sum, &d);
+	metrics_file_start(s->options->metrics, sum, &d);
+}
+
+/* -M: the last counts, at the exit. */
+static void
+metrics_end(const struct supervisor *s)
+{
+	uint64_t sum[COUNTERS];
+	struct daemon_status d;
+
+	daemon_status_get(s, &d);
+	counters_sum(sum, log_lost());
+	metrics_file_end(sum, &d);
 }
 
 static void
@@ -1164,7 +1176,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 		stop_overdue(&s);
 	}
 	ready_read(&s);		/* the lines the last workers lost */
-	report(&s, false);		/* -M: the last counts */
+	metrics_end(&s);
 	log_end(LOG_EXIT_GRACE_NS);
 	close(s.setup_fd);
 	free(s.packed);

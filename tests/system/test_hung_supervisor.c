@@ -10,7 +10,8 @@
  * home on FUSE hides its member within 2 s and piles up no children; a
  * home made after the start is served; a worker's child held by a home
  * holds neither its ring nor the listening socket; SIGHUP while the group
- * is read at the start ends no daemon.
+ * is read at the start ends no daemon; -M's directory hung holds neither
+ * the start, nor the supervisor, nor the stop.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -871,6 +872,138 @@ Test(pressure, a_miss_while_the_group_cannot_be_read_is_retried)
 	cr_assert_eq(log_count(&fx, KEPT("home-missed")), 1);
 	cr_assert_eq(log_count(&fx, " generation=3 "), 0);
 	EXPECT("zoe\r\n", REPLY_ZOE);
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/* ------------------------------------------- -M's directory that hangs */
+
+#define STATUS		"fingerd: status exchanges="
+#define METRICS_LOG(what) "fingerd: -M .*/fingerd\\.prom: " what "$"
+#define HUNG_WRITE	METRICS_LOG("a write has not ended in 1 s \\(does its " \
+			"file system answer\\?\\): the next is made once it has")
+#define EROFS_WRITE	METRICS_LOG("cannot write it \\(the directory must be " \
+			"writable by the account fingerd runs as\\); trying " \
+			"again every 10 s: Read-only file system")
+#define LAST_UNWRITTEN	METRICS_LOG("the last counts not written: a write " \
+			"did not end within 1000 ms \\(does its file system " \
+			"answer\\?\\)")
+
+/* The symbolic link link turned to target, at once (a rename). */
+static void
+link_turn(const char *link, const char *target)
+{
+	char next[320];
+
+	snprintf(next, sizeof(next), "%s.next", link);
+	(void)unlink(next);
+	cr_assert_eq(symlink(target, next), 0);
+	cr_assert_eq(rename(next, link), 0);
+}
+
+/* Whether slowfs holds a request of the supervisor's child, waited for. */
+static bool
+writer_held(void)
+{
+	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
+
+	while (slowfs_held(false) == 0 && now_seconds() < deadline)
+		usleep(5000);
+	return slowfs_held(false) > 0;
+}
+
+/* SIGUSR1: its status line (the nth) logged, and -M's write held. */
+static void
+metrics_write_held(size_t n)
+{
+	daemon_signal(&fx, SIGUSR1);
+	cr_assert(log_wait(&fx, STATUS, n, WAIT_LOG_MS),
+	    "no status line: the supervisor is held");
+	cr_assert(writer_held(), "-M's write is not held: %s",
+	    daemon_describe(&fx));
+}
+
+/*
+ * -M's directory on a file system that stops answering (a hard NFS
+ * mount; here the directory's symbolic link turned to slowfs, hung):
+ * the write waits in a child of the supervisor's, and the supervisor
+ * answers SIGUSR1, says once that a write has not ended, and replaces a
+ * worker killed.  When the file system answers (slowfs is read-only:
+ * the write fails) the failure is said; with the directory back, the
+ * file is written again, with the counts of then.  A stop while a write
+ * hangs waits a second for it, no longer, and says that the last
+ * counts are not written.  (Before, the supervisor waited in the write:
+ * no second status line.)
+ */
+Test(pressure, a_metrics_directory_that_hangs_holds_no_supervisor)
+{
+	char real[300], slow[300], link[300], path[320];
+	struct buffer b;
+
+	slowfs_mount();
+	snprintf(real, sizeof(real), "%s/metrics", fx.dir);
+	snprintf(slow, sizeof(slow), "%s/srv", fx.dir);
+	snprintf(link, sizeof(link), "%s/metrics-link", fx.dir);
+	snprintf(path, sizeof(path), "%s/fingerd.prom", link);
+	cr_assert(mkdir(real, 0777) == 0 && chmod(real, 0777) == 0);
+	link_turn(link, real);
+	daemon_start(&fx, "-B", SERVER, "-M", path, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+
+	write_text(control, "hang");
+	link_turn(link, slow);
+	metrics_write_held(1);
+	usleep(1100 * 1000);
+	daemon_signal(&fx, SIGUSR1);
+	cr_assert(log_wait(&fx, STATUS, 2, WAIT_LOG_MS),
+	    "no second status line: the supervisor is held by the write");
+	cr_assert(log_wait(&fx, HUNG_WRITE, 1, WAIT_LOG_MS));
+	worker_killed_and_replaced();
+
+	write_text(control, "");
+	cr_assert(log_wait(&fx, EROFS_WRITE, 1, WAIT_LOG_MS));
+	link_turn(link, real);
+	daemon_signal(&fx, SIGUSR1);
+	cr_assert(log_wait(&fx, METRICS_LOG("written again"), 1, WAIT_LOG_MS));
+	snprintf(path, sizeof(path), "%s/fingerd.prom", real);
+	read_file(path, &b);
+	cr_assert_not_null(strstr(b.data, "fingerd_exchanges_total"
+	    "{reply=\"plan\",end=\"ok\"} 2\n"), "%s", b.data);
+	buffer_free(&b);
+
+	write_text(control, "hang");
+	link_turn(link, slow);
+	metrics_write_held(4);
+	stopped_at_once();
+	cr_assert_eq(log_count(&fx, LAST_UNWRITTEN), 1);
+	cr_assert_eq(log_count(&fx, HUNG_WRITE), 1);
+	cr_assert_eq(log_count(&fx, EROFS_WRITE), 1);
+}
+
+/*
+ * -M's directory hung at the start: the daemon serves all the same,
+ * within 2 s, and says why the file is missing; the write it started
+ * ends when the file system answers (and fails: slowfs is read-only).
+ */
+Test(pressure, a_metrics_directory_hung_at_the_start_holds_no_start)
+{
+	char path[320];
+	double start, took;
+
+	slowfs_mount();
+	snprintf(path, sizeof(path), "%s/srv/fingerd.prom", fx.dir);
+	write_text(control, "hang");
+	start = now_seconds();
+	daemon_start(&fx, "-B", SERVER, "-M", path, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "alice served %.2f s after the start "
+	    "while -M's directory hangs", took);
+	cr_assert_eq(log_count(&fx, METRICS_LOG("not written within 1000 ms "
+	    "of the start \\(does its file system answer\\?\\): serving "
+	    "without it until it is")), 1);
+	write_text(control, "");
+	cr_assert(log_wait(&fx, EROFS_WRITE, 1, WAIT_LOG_MS));
 	stopped_cleanly();
 	slowfs_end();
 }
