@@ -19,6 +19,7 @@
  * not: the daemon serves, and says why the file is missing.  At the
  * stop the last counts are waited for as long, and no longer.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -40,9 +41,9 @@
 
 /*
  * How long the start and the stop wait for a write while its child
- * sleeps (in a file system's wait); one that runs or waits for a CPU is
- * only slow, on a loaded machine, and is waited for up to
- * METRICS_SLOW_NS.
+ * sleeps (in a file system's wait), in one stretch; a child that runs
+ * or waits for a CPU is only slow, on a loaded machine, and is waited
+ * for, up to METRICS_SLOW_NS in all.
  */
 #define METRICS_ANSWER_NS	NS_PER_SECOND
 #define METRICS_SLOW_NS		(10LL * NS_PER_SECOND)
@@ -53,15 +54,17 @@ enum metrics_said { SAID_NOTHING, SAID_HUNG, SAID_FAILED };
 
 static struct {
 	const char	*path;		/* as given, for the log; NULL: no -M */
-	char		 dir[PATH_MAX];
+	char		 dir[PATH_MAX];	/* absolute, looked up at each write */
 	char		 name[NAME_MAX + 1];
 	char		 temporary[NAME_MAX + 1];
 	int64_t		 due;		/* the next write, monotonic ns */
 	pid_t		 writer;	/* the child writing it, or 0 */
+	int		 result;	/* the pipe its errno comes on */
 	int64_t		 started;	/* when the writer was */
 	bool		 again;		/* a write was asked while it ran */
+	bool		 written;	/* once at least */
 	enum metrics_said said;
-} metrics;
+} metrics = { .result = -1 };
 
 /*
  * The child's write: 0, or the errno of the call that failed.  Only
@@ -100,14 +103,38 @@ metrics_replace(const char *text, size_t len)
 	return error;
 }
 
+/*
+ * The writer: it dies with the supervisor (a write held past a daemon's
+ * end would put its counts over those of the next), takes the signals a
+ * process does, holds no descriptor but its pipe, and says its errno
+ * there: the exit status is not the program's alone (valgrind's, a
+ * signal's).
+ */
+static void __attribute__((noreturn))
+writer(pid_t parent, int pipe, const char *text, size_t len)
+{
+	sigset_t none;
+	int error;
+
+	sigemptyset(&none);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	only_descriptor(pipe);
+	error = metrics_replace(text, len);
+	(void)write(pipe, &error, sizeof(error));
+	_exit(0);
+}
+
 /* A child that writes the file with these counts; false, errno set. */
 static bool
 writer_start(const uint64_t *sum, const struct daemon_status *d)
 {
+	pid_t parent = getpid(), pid;
 	char *text = NULL;
+	int pipes[2];
 	size_t len = 0;
 	FILE *f;
-	pid_t pid;
 
 	if ((f = open_memstream(&text, &len)) == NULL)
 		return false;
@@ -116,76 +143,121 @@ writer_start(const uint64_t *sum, const struct daemon_status *d)
 		free(text);
 		return false;
 	}
-	if ((pid = fork()) == 0) {
-		only_descriptor(-1);
-		_exit(metrics_replace(text, len));
-	}
-	free(text);
-	if (pid < 0)
+	if (pipe2(pipes, O_CLOEXEC | O_NONBLOCK) != 0) {
+		free(text);
 		return false;
+	}
+	if ((pid = fork()) == 0)
+		writer(parent, pipes[1], text, len);
+	free(text);
+	close(pipes[1]);
+	if (pid < 0) {
+		close(pipes[0]);
+		return false;
+	}
 	metrics.writer = pid;
+	metrics.result = pipes[0];
 	metrics.started = monotonic_ns();
 	return true;
 }
 
+/*
+ * What a writer that ended said: 0, its errno, or -1, none (killed, by
+ * status).  Its pipe closed.
+ */
+static int
+writer_heard(void)
+{
+	int error = -1;
+
+	if (read(metrics.result, &error, sizeof(error)) != sizeof(error))
+		error = -1;
+	close(metrics.result);
+	metrics.result = -1;
+	metrics.writer = 0;
+	return error;
+}
+
 /* What a write that ended says, in the log when that changed. */
 static void
-written(int status)
+written(int error, int status)
 {
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+	if (error == 0) {
 		if (metrics.said != SAID_NOTHING)
-			log_info("-M %s: written again", metrics.path);
+			log_info("-M %s: written%s", metrics.path,
+			    metrics.written ? " again" : "");
 		metrics.said = SAID_NOTHING;
+		metrics.written = true;
 		return;
 	}
 	if (metrics.said == SAID_FAILED)
 		return;
-	errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+	metrics.said = SAID_FAILED;
+	if (error < 0 && WIFSIGNALED(status)) {
+		log_warnx("-M %s: not written: the process writing it was "
+		    "killed (%s)", metrics.path, strsignal(WTERMSIG(status)));
+		return;
+	}
+	errno = error < 0 ? EIO : error;
 	log_warn("-M %s: cannot write it (the directory must be writable by "
 	    "the account fingerd runs as); trying again every %d s",
 	    metrics.path, (int)(METRICS_PERIOD_NS / NS_PER_SECOND));
-	metrics.said = SAID_FAILED;
 }
 
 /*
- * Waits for the writer to end, up to METRICS_ANSWER_NS of its sleeping:
- * its wait status, or -1 (it is still held).
+ * Whether the writer has ended: then reaped, what it said in *error
+ * and its wait status in *status.
  */
-static int
-writer_wait(void)
+static bool
+writer_ended(int *error, int *status)
 {
-	int64_t now = monotonic_ns(), deadline = now + METRICS_ANSWER_NS,
-	    last = now + METRICS_SLOW_NS;
-	int status;
+	if (waitpid(metrics.writer, status, WNOHANG) != metrics.writer)
+		return false;
+	*error = writer_heard();
+	return true;
+}
 
-	for (;;) {
-		if (waitpid(metrics.writer, &status, WNOHANG) ==
-		    metrics.writer) {
-			metrics.writer = 0;
-			return status;
-		}
-		if ((now = monotonic_ns()) >= deadline) {
-			if (!process_runnable(metrics.writer) || now >= last)
-				return -1;
-			deadline = now + METRICS_SAMPLE_NS;
-		}
+/*
+ * Waits for the writer to end while it answers: true once it has (as
+ * writer_ended), false when it has slept METRICS_ANSWER_NS in one
+ * stretch (held by its file system) or run METRICS_SLOW_NS in all.
+ */
+static bool
+writer_wait(int *error, int *status)
+{
+	int64_t now = monotonic_ns(), asleep = now + METRICS_ANSWER_NS,
+	    last = now + METRICS_SLOW_NS;
+
+	while (!writer_ended(error, status)) {
+		now = monotonic_ns();
+		if (process_runnable(metrics.writer))
+			asleep = now + METRICS_ANSWER_NS;
+		else if (now >= asleep)		/* it may have just ended */
+			return writer_ended(error, status);
+		if (now >= last)
+			return false;
 		(void)poll(NULL, 0, (int)(METRICS_SAMPLE_NS / 1000000));
 	}
+	return true;
 }
 
 /*
- * The file's directory, name and temporary name from path; false, errno
- * set, for a path that names no file.
+ * The file's directory (made absolute: no chdir moves it), name and
+ * temporary name from path; false, errno set, for a path that names no
+ * file.
  */
 static bool
 metrics_names(const char *path)
 {
-	char dir[PATH_MAX], base[PATH_MAX];
+	char dir[PATH_MAX], base[PATH_MAX], cwd[PATH_MAX];
 
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)) == NULL)
+		return false;
 	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir) ||
 	    snprintf(base, sizeof(base), "%s", path) >= (int)sizeof(base) ||
-	    snprintf(metrics.dir, sizeof(metrics.dir), "%s", dirname(dir)) >=
-	    (int)sizeof(metrics.dir) ||
+	    snprintf(metrics.dir, sizeof(metrics.dir), "%s%s%s",
+	    path[0] == '/' ? "" : cwd, path[0] == '/' ? "" : "/",
+	    dirname(dir)) >= (int)sizeof(metrics.dir) ||
 	    snprintf(metrics.name, sizeof(metrics.name), "%s",
 	    basename(base)) >= (int)sizeof(metrics.name) ||
 	    snprintf(metrics.temporary, sizeof(metrics.temporary), ".%s.tmp",
@@ -219,6 +291,18 @@ metrics_refused(const char *path)
 	    "writable by %s, or name another file)", path, account, account);
 }
 
+/* The write in flight held: said once, until one ends. */
+static void
+writer_held(const char *what, const char *then)
+{
+	if (metrics.said == SAID_HUNG)
+		return;
+	log_warnx("-M %s: %sthe write has waited %.1f s (does its file system "
+	    "answer?); %s", metrics.path, what,
+	    (double)(monotonic_ns() - metrics.started) / NS_PER_SECOND, then);
+	metrics.said = SAID_HUNG;
+}
+
 /*
  * -M at start, by the account fingerd runs as from now on: the file
  * written a first time.  A directory it cannot write in ends the program
@@ -228,21 +312,24 @@ void
 metrics_file_start(const char *path, const uint64_t *sum,
     const struct daemon_status *d)
 {
-	int status;
+	int error, status;
 
-	if (!metrics_names(path) || !writer_start(sum, d))
+	if (!metrics_names(path))
 		metrics_refused(path);
 	metrics.path = path;
+	if (!writer_start(sum, d))
+		fatal(EX_OSERR, "-M %s: no process to write it", path);
 	metrics.due = monotonic_ns() + METRICS_PERIOD_NS;
-	if ((status = writer_wait()) == -1) {
-		log_warnx("-M %s: not written within %d ms of the start (does "
-		    "its file system answer?): serving without it until it is",
-		    path, (int)(METRICS_ANSWER_NS / 1000000));
-		metrics.said = SAID_HUNG;
-	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		errno = WIFEXITED(status) ? WEXITSTATUS(status) : EINTR;
+	if (!writer_wait(&error, &status)) {
+		writer_held("not written at the start: ", "serving without it "
+		    "until it ends");
+		return;
+	}
+	if (error != 0 && !(error < 0 && WIFSIGNALED(status))) {
+		errno = error < 0 ? EIO : error;
 		metrics_refused(path);
 	}
+	written(error, status);
 }
 
 /*
@@ -255,25 +342,27 @@ void
 metrics_file_write(const uint64_t *sum, const struct daemon_status *d)
 {
 	int64_t now = monotonic_ns();
+	int error, status;
 
 	if (metrics.path == NULL)
 		return;
 	metrics.due = now + METRICS_PERIOD_NS;
+	/* Its SIGCHLD may wait behind the signal that asks (signalfd). */
+	if (metrics.writer != 0 && writer_ended(&error, &status))
+		written(error, status);
 	if (metrics.writer != 0) {
 		metrics.again = true;
 		if (now - metrics.started >= METRICS_ANSWER_NS &&
-		    metrics.said == SAID_NOTHING &&
-		    !process_runnable(metrics.writer)) {
-			log_warnx("-M %s: a write has not ended in %d s (does "
-			    "its file system answer?): the next is made once "
-			    "it has", metrics.path,
-			    (int)((now - metrics.started) / NS_PER_SECOND));
-			metrics.said = SAID_HUNG;
-		}
+		    !process_runnable(metrics.writer))
+			writer_held("", "the next is made once it ends");
 		return;
 	}
-	if (!writer_start(sum, d))
-		written(W_EXITCODE(errno, 0));
+	metrics.again = false;
+	if (!writer_start(sum, d) && metrics.said != SAID_FAILED) {
+		log_warn("-M %s: not written: no process to write it",
+		    metrics.path);
+		metrics.said = SAID_FAILED;
+	}
 }
 
 /*
@@ -285,8 +374,7 @@ metrics_file_gone(pid_t pid, int status)
 {
 	if (metrics.writer == 0 || pid != metrics.writer)
 		return false;
-	metrics.writer = 0;
-	written(status);
+	written(writer_heard(), status);
 	if (metrics.again)
 		metrics.due = monotonic_ns();
 	metrics.again = false;
@@ -308,24 +396,25 @@ metrics_file_due(void)
 void
 metrics_file_end(const uint64_t *sum, const struct daemon_status *d)
 {
-	int status = 0;
+	int error, status;
 
 	if (metrics.path == NULL)
 		return;
-	if (metrics.writer != 0 && (status = writer_wait()) != -1)
-		written(status);
-	if (status != -1) {
+	if (metrics.writer != 0 && writer_wait(&error, &status))
+		written(error, status);
+	if (metrics.writer == 0) {
 		if (!writer_start(sum, d)) {
-			written(W_EXITCODE(errno, 0));
+			log_warn("-M %s: the last counts not written: no "
+			    "process to write them", metrics.path);
 			return;
 		}
-		if ((status = writer_wait()) != -1) {
-			written(status);
+		if (writer_wait(&error, &status)) {
+			written(error, status);
 			return;
 		}
 	}
-	log_warnx("-M %s: the last counts not written: a write did not end "
-	    "within %d ms (does its file system answer?)", metrics.path,
-	    (int)(METRICS_ANSWER_NS / 1000000));
+	log_warnx("-M %s: the last counts not written: a write has waited "
+	    "%.1f s (does its file system answer?)", metrics.path,
+	    (double)(monotonic_ns() - metrics.started) / NS_PER_SECOND);
 	(void)kill(metrics.writer, SIGKILL);
 }
