@@ -173,7 +173,8 @@ PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	a_miss_a_new_generation_made_stale_forces_none \
 	signals_while_the_group_is_read_at_the_start \
 	a_metrics_directory_that_hangs_holds_no_supervisor \
-	a_metrics_directory_hung_at_the_start_holds_no_start
+	a_metrics_directory_hung_at_the_start_holds_no_start \
+	a_user_database_that_hangs_holds_no_supervisor
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \

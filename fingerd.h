@@ -290,6 +290,8 @@ struct account {
 struct members	*members_build(gid_t, char *const *, const struct account *,
 		    size_t);
 struct members	*members_load(const char *, const char **);
+bool		 members_send(FILE *, const char *);
+struct members	*members_received(const char *, size_t, const char **);
 void		 members_hidden_keep(struct members *, const struct members *);
 bool		 members_render_list(struct members *);
 const struct member *members_find(const struct members *, const char *,
@@ -435,6 +437,28 @@ int		 userdb_watch_fd(const struct userdb_watch *);
 bool		 userdb_watch_changed(struct userdb_watch *);
 void		 userdb_watch_close(struct userdb_watch *);
 
+/*
+ * userdb.c: the user database read by a child (members_send), so that a
+ * source that does not answer holds the child, never the supervisor.
+ */
+#define USERDB_STALL_NS	(10LL * NS_PER_SECOND)
+struct userdb_reading {
+	pid_t		 pid;		/* 0: none */
+	int		 fd;		/* the pipe's end, -1: none */
+	char		*text;		/* what came so far */
+	size_t		 len, size;
+	int64_t		 heard;		/* the last bytes, monotonic ns */
+	pid_t		 held;		/* one given up on, not yet gone */
+	char		 why[128];	/* a failure's, as the child said */
+};
+bool		 userdb_reading_start(struct userdb_reading *, const char *);
+int		 userdb_reading_read(struct userdb_reading *,
+		    struct members **, const char **);
+int64_t		 userdb_reading_due(const struct userdb_reading *);
+bool		 userdb_reading_stalled(struct userdb_reading *);
+bool		 userdb_reading_gone(struct userdb_reading *, pid_t);
+void		 userdb_reading_stop(struct userdb_reading *);
+
 /* watches.c: plans known unchanged through inotify, so not looked at. */
 struct plan_watches;
 
@@ -571,6 +595,7 @@ void	 homes_check(struct members *, const struct members *);
 void	 home_unserved_warn(const struct member *, enum home_reach);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);
+void	 child_alone(pid_t, int);
 bool	 process_runnable(pid_t);
 
 /* The supervisor's children that try the homes again (homes.c). */

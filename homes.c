@@ -408,6 +408,24 @@ only_descriptor(int fd)
 }
 
 /*
+ * A short-lived child of the supervisor's that must not outlive it (one
+ * held past a daemon's end would act for it after it): it dies with its
+ * parent (parent, its pid before the fork), takes the signals the
+ * supervisor holds, and keeps no descriptor but fd.
+ */
+void
+child_alone(pid_t parent, int fd)
+{
+	sigset_t none;
+
+	sigemptyset(&none);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	only_descriptor(fd);
+}
+
+/*
  * The child: opens each pending home in order and sends what it found,
  * the fd with it.  It may be held for ever by one; then it is killed.
  * Only calls that are safe after a fork of a threaded process.

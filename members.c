@@ -207,16 +207,28 @@ fail:
 	return NULL;
 }
 
+/*
+ * The accounts found, kept (v), or, in the child that reads the user
+ * database for the supervisor (members_send), each sent as it comes.
+ */
 struct accounts {
 	struct account	*v;
 	size_t		 count, size;
+	FILE		*out;
 };
+
+static bool	account_send(FILE *, const char *, const char *,
+		    const char *, gid_t);
 
 static bool
 accounts_add(struct accounts *a, const struct passwd *pw)
 {
 	struct account *v;
 
+	if (a->out != NULL)
+		return account_send(a->out, pw->pw_name, pw->pw_gecos ?
+		    pw->pw_gecos : "", pw->pw_dir ? pw->pw_dir : "",
+		    pw->pw_gid);
 	if (a->count == a->size) {
 		a->size = a->size ? 2 * a->size : 64;
 		if ((v = reallocarray(a->v, a->size, sizeof(*v))) == NULL)
@@ -363,6 +375,180 @@ members_load(const char *group, const char **why)
 		t = members_build(gid, names, accounts.v, accounts.count);
 	accounts_free(&accounts);
 	names_free(names);
+	return t;
+}
+
+/*
+ * The user database read in a child of the supervisor's (userdb.c), so
+ * that an NSS source that does not answer (an LDAP server, SSSD, a hung
+ * NFS /etc) holds the child, never the supervisor.  What it found goes
+ * over a pipe as it comes, each field a NUL-terminated string whose
+ * first byte says what it is: the group's gid ('g'), each name it lists
+ * ('n'), each account ('a': login, then its gecos, home and gid, three
+ * fields more), then the end ('z'), or why it failed ('e').  Accounts
+ * are sent as the enumeration finds them, so that the supervisor sees a
+ * slow source make progress.
+ */
+static bool
+field_send(FILE *out, char kind, const char *text)
+{
+	return (kind == '\0' || putc(kind, out) != EOF) &&
+	    fputs(text, out) != EOF && putc('\0', out) != EOF;
+}
+
+static bool
+account_send(FILE *out, const char *login, const char *gecos,
+    const char *home, gid_t gid)
+{
+	char number[24];
+
+	snprintf(number, sizeof(number), "%u", (unsigned)gid);
+	return field_send(out, 'a', login) && field_send(out, '\0', gecos) &&
+	    field_send(out, '\0', home) && field_send(out, '\0', number);
+}
+
+/*
+ * The child's part: the members of group, read from the user database
+ * and written to out.  Returns false when out could not take them.
+ */
+bool
+members_send(FILE *out, const char *group)
+{
+	struct accounts accounts = { .out = out };
+	char number[24], **names;
+	struct group *gr;
+	gid_t gid;
+	size_t i;
+
+	errno = 0;
+	if ((gr = getgrnam(group)) == NULL)
+		return field_send(out, 'e', not_found(errno) ?
+		    MEMBERS_NO_GROUP : strerror(errno)) && fflush(out) == 0;
+	gid = gr->gr_gid;
+	snprintf(number, sizeof(number), "%u", (unsigned)gid);
+	if ((names = names_copy(gr->gr_mem)) == NULL)
+		return field_send(out, 'e', "out of memory") &&
+		    fflush(out) == 0;
+	if (!field_send(out, 'g', number))
+		goto fail;
+	for (i = 0; names[i] != NULL; i++)
+		if (!field_send(out, 'n', names[i]))
+			goto fail;
+	if (!accounts_collect(&accounts, gid, names) ||
+	    !field_send(out, 'z', ""))
+		goto fail;
+	names_free(names);
+	return fflush(out) == 0;
+fail:
+	names_free(names);
+	return false;
+}
+
+/* The next field of what a child sent, from *at; NULL past the end. */
+static const char *
+field_next(const char *text, size_t len, size_t *at)
+{
+	const char *field = text + *at, *end;
+
+	if (*at >= len || (end = memchr(field, '\0', len - *at)) == NULL)
+		return NULL;
+	*at += (size_t)(end - field) + 1;
+	return field;
+}
+
+/* A gid as the child wrote it; false when it is not one. */
+static bool
+gid_read(const char *text, gid_t *gid)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(text, &end, 10);
+	*gid = (gid_t)n;
+	return errno == 0 && end != text && *end == '\0' && n == *gid;
+}
+
+/* One field appended to a NULL-terminated vector of n. */
+static bool
+vector_add(const char ***v, size_t *n, const char *field)
+{
+	const char **bigger = reallocarray(*v, *n + 2, sizeof(**v));
+
+	if (bigger == NULL)
+		return false;
+	bigger[(*n)++] = field;
+	bigger[*n] = NULL;
+	*v = bigger;
+	return true;
+}
+
+/*
+ * The supervisor's part: the table from what the child sent (len bytes
+ * of text), or NULL with *why set (the child's reason, or a reading that
+ * did not end).
+ */
+struct members *
+members_received(const char *text, size_t len, const char **why)
+{
+	const char **names = NULL, *f, *fields[4];
+	struct account *accounts = NULL, *bigger;
+	struct members *t = NULL;
+	size_t at = 0, n = 0, count = 0, k;
+	bool ended = false;
+	gid_t gid = 0;
+
+	*why = "the reading ended before its end";
+	while (!ended && (f = field_next(text, len, &at)) != NULL) {
+		switch (f[0]) {
+		case 'g':
+			if (!gid_read(f + 1, &gid))
+				goto done;
+			break;
+		case 'n':
+			if (!vector_add(&names, &n, f + 1))
+				goto memory;
+			break;
+		case 'a':
+			fields[0] = f + 1;
+			for (k = 1; k < 4; k++)
+				if ((fields[k] = field_next(text, len, &at)) ==
+				    NULL)
+					goto done;
+			if ((bigger = reallocarray(accounts, count + 1,
+			    sizeof(*accounts))) == NULL)
+				goto memory;
+			accounts = bigger;
+			accounts[count] = (struct account){
+				.login = (char *)(uintptr_t)fields[0],
+				.gecos = (char *)(uintptr_t)fields[1],
+				.home = (char *)(uintptr_t)fields[2],
+			};
+			if (!gid_read(fields[3], &accounts[count++].gid))
+				goto done;
+			break;
+		case 'e':
+			*why = f + 1;
+			goto done;
+		case 'z':
+			ended = true;
+			break;
+		default:
+			goto done;
+		}
+	}
+	if (!ended)
+		goto done;
+	if (names == NULL && !vector_add(&names, &n, NULL))
+		goto memory;
+	if ((t = members_build(gid, (char *const *)(uintptr_t)names,
+	    accounts, count)) != NULL)
+		goto done;
+memory:
+	*why = "out of memory";
+done:
+	free(names);
+	free(accounts);
 	return t;
 }
 

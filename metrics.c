@@ -19,7 +19,6 @@
  * not: the daemon serves, and says why the file is missing.  At the
  * stop the last counts are waited for as long, and no longer.
  */
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -113,14 +112,9 @@ metrics_replace(const char *text, size_t len)
 static void __attribute__((noreturn))
 writer(pid_t parent, int pipe, const char *text, size_t len)
 {
-	sigset_t none;
 	int error;
 
-	sigemptyset(&none);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-		_exit(1);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	only_descriptor(pipe);
+	child_alone(parent, pipe);
 	error = metrics_replace(text, len);
 	(void)write(pipe, &error, sizeof(error));
 	_exit(0);

@@ -126,9 +126,28 @@ enum reading {
 	READING_STARTED		/* a new generation */
 };
 
+/*
+ * A reading of the group asked for (reload): why, for the log; whether
+ * a new generation starts even for the same table (SIGHUP, a worker's
+ * miss); and whether it is the reload a home made due (due_reload),
+ * with that one's force, the miss it spent and the homes then unreached.
+ */
+struct reload_ask {
+	bool		 asked;
+	enum reload_why	 why;
+	bool		 forced;
+	bool		 due;
+	bool		 due_forced;
+	bool		 missed;
+	size_t		 unreached;
+};
+
 struct supervisor;
 static void		stop(struct supervisor *, int);
-static enum reading	reload(struct supervisor *, enum reload_why, bool);
+static void		reload(struct supervisor *, const struct reload_ask *);
+static void		reading_done(struct supervisor *, struct members *,
+			    const char *);
+static void		reading_next(struct supervisor *);
 
 enum worker_state {
 	WORKER_STARTING,	/* has not said it serves */
@@ -188,6 +207,9 @@ struct supervisor {
 	bool			 due_forced;	/* a worker missed a home */
 	unsigned		 missed_generation; /* the last a miss forced */
 	bool			 same_table;	/* the last generation's was */
+	struct userdb_reading	 reading;	/* the group's, in a child */
+	struct reload_ask	 reading_for;	/* what it was asked for */
+	struct reload_ask	 next;		/* asked for while it runs */
 };
 
 /*
@@ -637,21 +659,43 @@ reload_due(struct supervisor *s, enum reload_why why, bool missed)
  * unchanged: a changed one starts one anyway) serves that table; a miss
  * there waits for another (a change, SIGHUP).  A miss counts only from a
  * worker of the newest generation: any new one opens every home again.
- * Whether the group was read: a reading that failed (the group cannot
- * be read for now) leaves the reload due, its force and its why kept.
  */
-static bool
+static void
 due_reload(struct supervisor *s)
 {
-	bool forced = s->due_forced && s->missed_generation != s->generation;
-	enum reading r = reload(s, s->due_why, forced);
+	struct reload_ask a = {
+		.why = s->due_why, .due = true, .missed = s->due_forced,
+		.unreached = homes_unreached(s->table),
+	};
 
-	if (r == READING_FAILED)
-		return false;
+	a.due_forced = a.forced = s->due_forced &&
+	    s->missed_generation != s->generation;
 	s->due_forced = false;
-	if (r == READING_STARTED && forced && s->same_table)
+	reload(s, &a);
+}
+
+/*
+ * The end of the reading due_reload asked for.  One that failed (the
+ * group cannot be read for now) leaves the reload due again, spaced out,
+ * its force and its why kept.
+ */
+static void
+due_read(struct supervisor *s, const struct reload_ask *a, enum reading r)
+{
+	int64_t now = monotonic_ns();
+
+	/*
+	 * A home that answers a probe but not the survey in time (slow, not
+	 * hung) would start a generation every few seconds.
+	 */
+	backoff_step(&s->reloads, now, homes_unreached(s->table) <
+	    a->unreached);
+	if (r == READING_FAILED) {
+		reload_due(s, a->why, a->missed);
+		return;
+	}
+	if (r == READING_STARTED && a->due_forced && s->same_table)
 		s->missed_generation = s->generation;
-	return true;
 }
 
 /*
@@ -667,7 +711,7 @@ hidden_reload(struct supervisor *s)
 
 	if (s->stopping || now < backoff_due(&s->hidden_reloads, now))
 		return;		/* the next probe asks again */
-	reload(s, RELOAD_NOFINGER, false);
+	reload(s, &(struct reload_ask){ .why = RELOAD_NOFINGER });
 	backoff_step(&s->hidden_reloads, now,
 	    backoff_calm(&s->hidden_reloads, now, HIDDEN_CALM_NS));
 }
@@ -682,23 +726,12 @@ static void
 homes_due(struct supervisor *s)
 {
 	int64_t now = monotonic_ns();
-	size_t before;
-	bool group_read;
 
 	if (s->stopping)
 		return;
 	if (s->reload_at != 0 && s->reload_at <= now) {
 		s->reload_at = 0;
-		before = homes_unreached(s->table);
-		group_read = due_reload(s);
-		/*
-		 * A home that answers a probe but not the survey in time (slow,
-		 * not hung) would start a generation every few seconds.
-		 */
-		backoff_step(&s->reloads, now,
-		    homes_unreached(s->table) < before);
-		if (!group_read)
-			s->reload_at = backoff_due(&s->reloads, now);
+		due_reload(s);
 	}
 	if (homes_probes_due(&s->probes, s->table, now))
 		reload_due(s, RELOAD_HOME_HUNG, false);
@@ -727,6 +760,8 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
+		else if (userdb_reading_gone(&s->reading, pid))
+			reading_next(s);
 		else if (!homes_probes_gone(&s->probes, pid))
 			(void)metrics_file_gone(pid, status);
 	announce(s);
@@ -784,41 +819,113 @@ generation_replace(struct supervisor *s, struct members *t, void *packed,
 }
 
 /*
- * The group again (why: SIGHUP, the user database followed, a home that
- * answered or missed), in a new generation: always when forced (SIGHUP,
- * a worker that missed a home: due_reload), otherwise only when what
- * the workers serve changed, so that a reading that finds nothing new
- * costs no worker.
+ * The group read (t, or NULL: failed is why) for a, in a new generation:
+ * always when forced (SIGHUP, a worker that missed a home: due_reload),
+ * otherwise only when what the workers serve changed, so that a reading
+ * that finds nothing new costs no worker.
  */
 static enum reading
-reload(struct supervisor *s, enum reload_why why, bool forced)
+reload_table(struct supervisor *s, const struct reload_ask *a,
+    struct members *t, const char *failed)
 {
-	const char *group = s->options->group, *failed;
 	enum reading r = READING_FAILED;
-	struct members *t;
 	void *packed;
 	size_t len;
 	int fd;
 
-	if ((t = members_load(group, &failed)) == NULL) {
+	if (t == NULL) {
 		log_warnx("reload (%s): group %s: %s; keeping the %zu member%s "
-		    "loaded before", reload_names[why], group, failed,
-		    s->members, plural(s->members));
+		    "loaded before", reload_names[a->why], s->options->group,
+		    failed, s->members, plural(s->members));
 		return READING_FAILED;
 	}
-	if ((packed = table_pack(t, reload_tries_hung(why) ? NULL : s->table,
-	    s->table, &len)) == NULL)
+	if ((packed = table_pack(t, reload_tries_hung(a->why) ? NULL :
+	    s->table, s->table, &len)) == NULL)
 		goto unused;
-	if (table_served(s, packed, len) && !forced)
+	if (table_served(s, packed, len) && !a->forced)
 		r = READING_SAME;
 	else if ((fd = setup_publish(s->options, packed, len)) >= 0) {
-		generation_replace(s, t, packed, len, fd, why);
+		generation_replace(s, t, packed, len, fd, a->why);
 		return READING_STARTED;
 	}
 	free(packed);
 unused:
 	members_release(t);
 	return r;
+}
+
+/* The reading asked for next, when none runs (nor is held) and one is. */
+static void
+reading_next(struct supervisor *s)
+{
+	if (!s->next.asked || s->reading.fd >= 0 || s->reading.held != 0 ||
+	    s->stopping)
+		return;
+	s->reading_for = s->next;
+	memset(&s->next, 0, sizeof(s->next));
+	if (!userdb_reading_start(&s->reading, s->options->group))
+		reading_done(s, NULL, strerror(errno));
+}
+
+/* The end of the reading in flight: t, or NULL (failed is why). */
+static void
+reading_done(struct supervisor *s, struct members *t, const char *failed)
+{
+	struct reload_ask a = s->reading_for;
+	enum reading r = reload_table(s, &a, t, failed);
+
+	if (a.due)
+		due_read(s, &a, r);
+	reading_next(s);
+}
+
+/*
+ * The group again (a: why, and how), read by a child of this process's
+ * (userdb.c) while it goes on supervising; asked for while one runs, it
+ * is read once that ends (asks that come meanwhile are one: forced if
+ * one is, the log naming the last, or the one whose reading tries the
+ * homes found hung again).
+ */
+static void
+reload(struct supervisor *s, const struct reload_ask *a)
+{
+	struct reload_ask *n = &s->next;
+
+	if (!n->asked || !reload_tries_hung(n->why))
+		n->why = a->why;
+	n->asked = true;
+	n->forced |= a->forced;
+	if (a->due) {
+		n->due_forced |= a->due_forced;
+		n->missed |= a->missed;
+		n->unreached = n->due ? n->unreached : a->unreached;
+		n->due = true;
+	}
+	reading_next(s);
+}
+
+/* What the reading's child sent; its end, when it came. */
+static void
+reading_read(struct supervisor *s)
+{
+	struct members *t;
+	const char *why;
+
+	if (userdb_reading_read(&s->reading, &t, &why) == 1)
+		reading_done(s, t, why);
+}
+
+/* A reading that sent nothing for USERDB_STALL_NS: given up. */
+static void
+reading_stalled(struct supervisor *s)
+{
+	char why[64];
+
+	if (!userdb_reading_stalled(&s->reading))
+		return;
+	snprintf(why, sizeof(why), "the user database has not answered in "
+	    "%d s", (int)(USERDB_STALL_NS / NS_PER_SECOND));
+	reading_done(s, NULL, why);
 }
 
 /*
@@ -839,11 +946,11 @@ rereads_due(struct supervisor *s)
 		why = s->reread_at != 0 ? RELOAD_USERDB_CHANGED :
 		    RELOAD_USERDB_REREAD;
 		s->reread_at = 0;
-		reload(s, why, false);
+		reload(s, &(struct reload_ask){ .why = why });
 	}
 	if (s->reread_at != 0 && s->reread_at <= now) {
 		s->reread_at = 0;
-		reload(s, RELOAD_USERDB_CHANGED, false);
+		reload(s, &(struct reload_ask){ .why = RELOAD_USERDB_CHANGED });
 	}
 }
 
@@ -878,6 +985,7 @@ stop(struct supervisor *s, int signo)
 		if (s->workers[i].pid != 0)
 			worker_stop(&s->workers[i], SIGTERM);
 	homes_probes_stop(&s->probes);
+	userdb_reading_stop(&s->reading);
 }
 
 /*
@@ -964,7 +1072,8 @@ signals_read(struct supervisor *s)
 		if (si.ssi_signo == SIGCHLD)
 			reap_workers(s);
 		else if (si.ssi_signo == SIGHUP && !s->stopping)
-			reload(s, RELOAD_SIGHUP, true);
+			reload(s, &(struct reload_ask){ .why = RELOAD_SIGHUP,
+			    .forced = true });
 		else if (si.ssi_signo == SIGUSR1)
 			report(s, true);
 		else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
@@ -1017,6 +1126,7 @@ poll_timeout(const struct supervisor *s)
 	if (!s->stopping) {
 		next = earliest(next, homes_probes_next(&s->probes));
 		next = earliest(next, s->reload_at);
+		next = earliest(next, userdb_reading_due(&s->reading));
 	}
 	if (next == 0)
 		return -1;
@@ -1058,25 +1168,28 @@ ready_read(struct supervisor *s)
 }
 
 /*
- * Waits for a signal, a worker that serves, the log writable when lines
- * wait for it, or the next timer.
+ * Waits for a signal, a worker that serves, what the group's reading
+ * sends, the log writable when lines wait for it, or the next timer.
  */
 static void
 wait_events(struct supervisor *s)
 {
-	struct pollfd pfd[5] = {
+	struct pollfd pfd[6] = {
 		{ .fd = s->signal_fd, .events = POLLIN },
 		{ .fd = s->ready[0], .events = POLLIN },
 		{ .fd = userdb_watch_fd(s->userdb), .events = POLLIN },
 		{ .fd = s->probes.pipe[0], .events = POLLIN },
+		{ .fd = s->reading.fd, .events = POLLIN },
 		{ .fd = log_fd(), .events = POLLOUT },
 	};
-	nfds_t n = log_flush() ? 4 : 5;
+	nfds_t n = log_flush() ? 5 : 6;
 
 	if (poll(pfd, n, poll_timeout(s)) < 0 && errno != EINTR)
 		fatal(EX_OSERR, "poll");
 	if (pfd[2].revents != 0)
 		userdb_read(s);
+	if (pfd[4].revents != 0)
+		reading_read(s);
 	if (pfd[1].revents != 0)
 		ready_read(s);
 	if (pfd[3].revents != 0)
@@ -1121,6 +1234,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 
 	s->options = o;
 	s->status = EX_OK;
+	s->reading.fd = -1;
 	s->generation = 1;
 	for (i = 0; i < o->workers; i++) {
 		s->slots[i].listen_fd = fds[i];
@@ -1169,6 +1283,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	generation_start(&s);
 	while (!s.stopping || workers_alive(&s) > 0) {
 		wait_events(&s);
+		reading_stalled(&s);
 		rereads_due(&s);
 		restarts_due(&s);
 		metrics_due(&s);
@@ -1185,6 +1300,7 @@ supervise(const struct options *o, struct members *members, const int *fds)
 	close(s.ready[0]);
 	close(s.ready[1]);
 	homes_probes_close(&s.probes);
+	userdb_reading_stop(&s.reading);
 	members_release(s.table);
 	close(s.exe_fd);
 	close(s.null_fd);

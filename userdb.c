@@ -8,11 +8,20 @@
  * directory only, which /etc and /var/lib/extrausers give everyone, so
  * the -u account can watch them.  Sources that are not files (LDAP,
  * SSSD) are read again every -R seconds (supervisor.c).
+ *
+ * The supervisor reads the database through a child of its own
+ * (userdb_reading_*), which sends what it finds on a pipe as it comes:
+ * an NSS source that does not answer (an LDAP server, SSSD, a hung NFS
+ * /etc) holds that child, never the supervisor, and one that sends
+ * nothing for USERDB_STALL_NS is given up on.
  */
 #include <sys/inotify.h>
+#include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,4 +148,150 @@ userdb_watch_close(struct userdb_watch *w)
 		return;
 	close(w->fd);
 	free(w);
+}
+
+/* ---------------------------------------- the database, read by a child */
+
+/*
+ * The child: the members of group, sent on fd as they come (members.c).
+ * It dies with the supervisor, takes signals, and holds no descriptor
+ * but the pipe: one held by a file system (a hung NFS /etc) must not
+ * keep a listening socket open after a stop.
+ */
+static void __attribute__((noreturn))
+reader(pid_t parent, int fd, const char *group)
+{
+	FILE *out;
+
+	child_alone(parent, fd);
+	if ((out = fdopen(fd, "w")) == NULL)
+		_exit(1);
+	_exit(members_send(out, group) ? 0 : 1);
+}
+
+/* A reading of group begun; false (errno set) when no child could be. */
+bool
+userdb_reading_start(struct userdb_reading *r, const char *group)
+{
+	pid_t parent = getpid();
+	int pipes[2];
+
+	if (pipe2(pipes, O_CLOEXEC) != 0)
+		return false;
+	if ((r->pid = fork()) == 0)
+		reader(parent, pipes[1], group);
+	close(pipes[1]);
+	if (r->pid < 0 || fcntl(pipes[0], F_SETFL, O_NONBLOCK) != 0) {
+		if (r->pid > 0)
+			kill(r->pid, SIGKILL);
+		r->pid = 0;
+		close(pipes[0]);
+		return false;
+	}
+	r->fd = pipes[0];
+	r->len = 0;
+	r->heard = monotonic_ns();
+	return true;
+}
+
+/* The reading over: its pipe closed (the child is reaped with the others). */
+static void
+reading_end(struct userdb_reading *r)
+{
+	close(r->fd);
+	r->fd = -1;
+	r->pid = 0;
+	free(r->text);
+	r->text = NULL;
+	r->len = r->size = 0;
+}
+
+/*
+ * What came on the pipe: 0 while more may come; 1 at its end, with the
+ * table in *t, or NULL and why in *why (valid until the next reading).
+ */
+int
+userdb_reading_read(struct userdb_reading *r, struct members **t,
+    const char **why)
+{
+	size_t size;
+	ssize_t n;
+	char *bigger;
+
+	for (;;) {
+		if (r->len == r->size) {
+			size = r->size ? 2 * r->size : 65536;
+			if ((bigger = realloc(r->text, size)) == NULL) {
+				*t = NULL;
+				*why = "out of memory";
+				kill(r->pid, SIGKILL);
+				reading_end(r);
+				return 1;
+			}
+			r->text = bigger;
+			r->size = size;
+		}
+		n = read(r->fd, r->text + r->len, r->size - r->len);
+		if (n > 0) {
+			r->len += (size_t)n;
+			r->heard = monotonic_ns();
+		} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+			break;
+		} else if (errno == EAGAIN) {
+			return 0;
+		}
+	}
+	if ((*t = members_received(r->text, r->len, why)) == NULL) {
+		snprintf(r->why, sizeof(r->why), "%s", *why);
+		*why = r->why;
+	}
+	reading_end(r);
+	return 1;
+}
+
+/* When a reading in flight is given up if nothing comes (monotonic ns). */
+int64_t
+userdb_reading_due(const struct userdb_reading *r)
+{
+	return r->fd >= 0 ? r->heard + USERDB_STALL_NS : 0;
+}
+
+/*
+ * Whether the reading in flight has sent nothing for USERDB_STALL_NS:
+ * then it is given up, its child killed.  Until that child is gone (one
+ * held by a file system goes when it answers), no reading starts: each
+ * would leave one more child held.
+ */
+bool
+userdb_reading_stalled(struct userdb_reading *r)
+{
+	if (r->fd < 0 || monotonic_ns() < r->heard + USERDB_STALL_NS)
+		return false;
+	kill(r->pid, SIGKILL);
+	r->held = r->pid;
+	reading_end(r);
+	return true;
+}
+
+/* Whether pid was a reading's child given up on (reaped elsewhere). */
+bool
+userdb_reading_gone(struct userdb_reading *r, pid_t pid)
+{
+	if (pid == 0 || (pid != r->held && pid != r->pid))
+		return false;
+	if (pid == r->held)
+		r->held = 0;
+	return true;
+}
+
+/* At a stop: the reading's child killed, and the one held too. */
+void
+userdb_reading_stop(struct userdb_reading *r)
+{
+	if (r->held != 0)
+		kill(r->held, SIGKILL);
+	if (r->fd < 0)
+		return;
+	kill(r->pid, SIGKILL);
+	reading_end(r);
 }

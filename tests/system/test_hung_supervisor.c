@@ -11,7 +11,8 @@
  * home made after the start is served; a worker's child held by a home
  * holds neither its ring nor the listening socket; SIGHUP while the group
  * is read at the start ends no daemon; -M's directory hung holds neither
- * the start, nor the supervisor, nor the stop.
+ * the start, nor the supervisor, nor the stop; nor does a user database
+ * that hangs as the group is read again.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -36,6 +37,7 @@
 #include "harness.h"
 
 #define SERVER		"127.0.0.1"
+#define STATUS		"fingerd: status exchanges="
 
 /* ------------------------------------------- homes hung before the start */
 
@@ -231,6 +233,22 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 	stopped_at_once();
 }
 
+/* The group file on slowfs, answering: fx.group names it there. */
+static void
+group_on_slowfs(void)
+{
+	struct buffer b = { 0 };
+	char backing[300];
+
+	slowfs_mount();
+	read_file(fx.group, &b);
+	snprintf(backing, sizeof(backing), "%s/srv-backing/group", fx.dir);
+	write_text(backing, b.data);
+	buffer_free(&b);
+	cr_assert((size_t)snprintf(fx.group, sizeof(fx.group), "%s/srv/group",
+	    fx.dir) < sizeof(fx.group));
+}
+
 /*
  * SIGHUP and SIGUSR1 (logrotate's `pkill -HUP fingerd`, an admin's
  * status line) while the daemon reads the group at its start, which an
@@ -240,17 +258,9 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
  */
 Test(pressure, signals_while_the_group_is_read_at_the_start)
 {
-	struct buffer b = { 0 };
-	char backing[300];
 	int status;
 
-	slowfs_mount();
-	read_file(fx.group, &b);
-	snprintf(backing, sizeof(backing), "%s/srv-backing/group", fx.dir);
-	write_text(backing, b.data);
-	buffer_free(&b);
-	cr_assert((size_t)snprintf(fx.group, sizeof(fx.group), "%s/srv/group",
-	    fx.dir) < sizeof(fx.group));
+	group_on_slowfs();
 	write_text(control, "hang");
 	daemon_launch(&fx, "-B", SERVER, NULL);
 	cr_assert(slowfs_holds(1), "the group's reading is not held");
@@ -878,7 +888,6 @@ Test(pressure, a_miss_while_the_group_cannot_be_read_is_retried)
 
 /* ------------------------------------------- -M's directory that hangs */
 
-#define STATUS		"fingerd: status exchanges="
 #define METRICS_LOG(what) "fingerd: -M .*/fingerd\\.prom: " what "$"
 #define WAITED		"the write has waited [0-9]+\\.[0-9] s \\(does its file " \
 			"system answer\\?\\); "
@@ -904,7 +913,7 @@ link_turn(const char *link, const char *target)
 
 /* Whether slowfs holds a request of the supervisor's child, waited for. */
 static bool
-writer_held(void)
+child_held(void)
 {
 	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
 
@@ -920,7 +929,7 @@ metrics_write_held(size_t n)
 	daemon_signal(&fx, SIGUSR1);
 	cr_assert(log_wait(&fx, STATUS, n, WAIT_LOG_MS),
 	    "no status line: the supervisor is held");
-	cr_assert(writer_held(), "-M's write is not held: %s",
+	cr_assert(child_held(), "-M's write is not held: %s",
 	    daemon_describe(&fx));
 }
 
@@ -1013,5 +1022,57 @@ Test(pressure, a_metrics_directory_hung_at_the_start_holds_no_start)
 	write_text(control, "");
 	cr_assert(log_wait(&fx, EROFS_WRITE, 1, WAIT_LOG_MS));
 	stopped_cleanly();
+	slowfs_end();
+}
+
+/* ----------------------------------------- a user database that hangs */
+
+/*
+ * The user database stops answering as the group is read again (an LDAP
+ * server, SSSD, a hard NFS mount under /etc; here the group file on
+ * slowfs, hung, at SIGHUP): the reading waits in a child of the
+ * supervisor's, which answers SIGUSR1 and replaces a worker killed.  A
+ * reading that sends nothing for 10 s is given up, and said; a SIGHUP
+ * then starts no second child to be held the same way, but is read once
+ * the first is gone (the file system answers).  A stop while a reading
+ * hangs is at once.  (Before, the supervisor waited in getgrnam(3): no
+ * status line, no worker replaced, no stop.)
+ */
+Test(pressure, a_user_database_that_hangs_holds_no_supervisor)
+{
+	double start, took;
+
+	group_on_slowfs();
+	daemon_start(&fx, "-B", SERVER, NULL);
+	EXPECT("alice\r\n", REPLY_ALICE);
+
+	write_text(control, "hang");
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(child_held(), "the reading is not held: %s",
+	    daemon_describe(&fx));
+	daemon_signal(&fx, SIGUSR1);
+	cr_assert(log_wait(&fx, STATUS, 1, WAIT_LOG_MS),
+	    "no status line: the supervisor is held by the reading");
+	worker_killed_and_replaced();
+	cr_assert(log_wait(&fx, "fingerd: reload \\(sighup\\): group finger: "
+	    "the user database has not answered in 10 s; keeping the 5 "
+	    "members loaded before$", 1, (int)(LATENCY(15) * 1000)));
+
+	daemon_signal(&fx, SIGHUP);
+	usleep((useconds_t)(LATENCY(0.5) * 1000000));
+	cr_assert_eq(slowfs_held(false), 1, "a second reading is held");
+	write_text(control, "");
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 "
+	    "generation=2 why=sighup$", 1, WAIT_LOG_MS),
+	    "the SIGHUP that came while a reading was held not read");
+	EXPECT("alice\r\n", REPLY_ALICE);
+
+	write_text(control, "hang");
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(child_held(), "the reading is not held");
+	start = now_seconds();
+	stopped_cleanly();
+	took = now_seconds() - start;
+	cr_assert_lt(took, LATENCY(2.0), "stopped %.2f s after SIGTERM", took);
 	slowfs_end();
 }
