@@ -110,12 +110,13 @@ $(B)/soak: $(B)/tests/system/soak.o $(B)/tests/system/soak_clients.o \
 # The pressure suite's figures (tests/system/test_pressure.c and the hung and
 # log pressure files beside it) under each engine,
 # into bench/results/pressure.md.
-pressure: $(BIN) $(B)/abuse-tests $(B)/slowfs
+pressure: $(BIN) $(B)/abuse-tests $(B)/slowfs $(B)/slowstart.so
 	printf '%s\n\n%s\n%s\n' '# fingerd under pressure (the pressure suite, tests/system)' \
 	    '| figure | engine | measured | bound |' '|---|---|--:|---|' \
 	    >bench/results/pressure.md
 	set -e; for engine in $(ENGINES); do \
 	    $(TEST_ENV) FINGERD=$(BIN) FINGERD_ENGINE=$$engine SLOWFS=$(B)/slowfs \
+	    SLOWSTART=$(CURDIR)/$(B)/slowstart.so \
 	    FINGERD_FIGURES=$(CURDIR)/bench/results/pressure.md \
 	    $(B)/abuse-tests $(ABUSE_FLAGS) --filter 'pressure/*'; \
 	done
@@ -131,6 +132,12 @@ FUSE_LIBS := $(shell $(PKG_CONFIG) --libs fuse3 2>/dev/null || echo -lfuse3)
 $(B)/slowfs: tests/tools/slowfs.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(FUSE_CFLAGS) -o $@ $< $(FUSE_LIBS)
+
+# tests/tools/slowstart.c: a library that holds a worker as it starts.  No
+# sanitizer: it is preloaded into a daemon built with or without one.
+$(B)/slowstart.so: tests/tools/slowstart.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -Wall -Wextra -shared -fPIC -o $@ $<
 
 # The unit tests of members.c read a user database through nss_wrapper.
 NSS_WRAPPER = $(firstword $(wildcard /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so))
@@ -174,7 +181,8 @@ PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	signals_while_the_group_is_read_at_the_start \
 	a_metrics_directory_that_hangs_holds_no_supervisor \
 	a_metrics_directory_hung_at_the_start_holds_no_start \
-	a_user_database_that_hangs_holds_no_supervisor
+	a_user_database_that_hangs_holds_no_supervisor \
+	a_worker_signalled_as_it_starts_acts_once_it_serves
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \
@@ -274,10 +282,11 @@ check-system: $(BIN) $(B)/exchange $(B)/daemon-tests
 	    filter='$(OTHER_ENGINE_TESTS)'; \
 	done
 
-check-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs
+check-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs $(B)/slowstart.so
 	$(if $(ALONGSIDE_ABUSE),mkdir -p $(B)/out; $(MAKE) --no-print-directory \
 	    $(ALONGSIDE_ABUSE) >$(B)/out/alongside 2>&1 & alongside=$$!;) \
-	export FINGERD=$(BIN) SLOWFS=$(B)/slowfs $(TEST_ENV); \
+	export FINGERD=$(BIN) SLOWFS=$(B)/slowfs \
+	    SLOWSTART=$(CURDIR)/$(B)/slowstart.so $(TEST_ENV); \
 	    $(call $(if $(ABUSE_AT_ONCE),each_engine_at_once,each_engine_in_turn),$\
 	    abuse,$(B)/abuse-tests $(ABUSE_FLAGS))
 
@@ -379,7 +388,7 @@ check-asan:
 # What a run of the tests needs built, built with every CPU.
 check-build:
 	$(MAKE) -j$$(nproc) $(BIN) $(B)/unit $(B)/exchange $(B)/daemon-tests \
-	    $(B)/abuse-tests $(B)/slowfs $(B)/soak
+	    $(B)/abuse-tests $(B)/slowfs $(B)/slowstart.so $(B)/soak
 
 # libFuzzer (clang) on the query parser, the plan filter and the PROXY
 # header parser, each for FUZZ_SECONDS (60 by default).
@@ -397,7 +406,7 @@ VALGRIND_ENV = FINGERD=tests/tools/valgrind-fingerd FINGERD_VALGRIND=1 \
 	FINGERD_WAIT_SCALE=5 VALGRIND_LOGS=$(CURDIR)/$(B)/valgrind
 VALGRIND_FLAGS = --jobs=4 --timeout=300
 check-valgrind: $(BIN) $(B)/exchange $(B)/daemon-tests $(B)/abuse-tests \
-	    $(B)/slowfs
+	    $(B)/slowfs $(B)/slowstart.so
 	rm -rf $(B)/valgrind && mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
 	$(call phase,valgrind-system)
 	$(call phase,valgrind-abuse)
@@ -433,9 +442,10 @@ check-valgrind-daemon: $(BIN) $(B)/daemon-tests
 # others even at nice 19 (pressure/a_thousand_silent_connections_from_
 # many_addresses: p99 1.67 s for 0.5 s).  Under valgrind it makes 10:
 # the two at once take 138 to 144 s (one after the other, 216 s).
-check-valgrind-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs
+check-valgrind-abuse: $(BIN) $(B)/abuse-tests $(B)/slowfs $(B)/slowstart.so
 	mkdir -p $(B)/valgrind && chmod 1777 $(B)/valgrind
-	@export $(TEST_ENV) $(VALGRIND_ENV) SLOWFS=$(B)/slowfs; \
+	@export $(TEST_ENV) $(VALGRIND_ENV) SLOWFS=$(B)/slowfs \
+	    SLOWSTART=$(CURDIR)/$(B)/slowstart.so; \
 	    $(call $(if $(ABUSE_AT_ONCE),each_engine_at_once,each_engine_in_turn),$\
 	    valgrind-abuse,$(B)/abuse-tests --jobs=1 --timeout=300)
 

@@ -283,7 +283,7 @@ worker_exec_failed(const char *what)
 
 /*
  * In the child: its descriptors where worker.c expects them and no
- * other, the default signal mask, then the exec.  Returns only on
+ * other, the signals it reads blocked, then the exec.  Returns only on
  * failure, which the parent hears of as an exit status.
  */
 static void __attribute__((noreturn))
@@ -299,7 +299,7 @@ worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 	int fds[sizeof(from) / sizeof(from[0])];
 	char title[64];
 	char *argv[] = { title, NULL };
-	sigset_t none;
+	sigset_t worker;
 	unsigned i;
 
 	log_forked();
@@ -324,13 +324,19 @@ worker_exec(const struct supervisor *s, unsigned slot, int counters_fd)
 	 */
 	signal(SIGUSR1, SIG_IGN);
 	/*
-	 * SIGUSR2 (retire: a newer generation serves) stays blocked across
-	 * the exec, to wait for the worker's signalfd: one sent while it
-	 * starts would otherwise kill it.
+	 * The signals a worker reads from its signalfd (SIGTERM and SIGINT:
+	 * stop; SIGUSR2: retire, a newer generation serves; SIGHUP, which
+	 * `pkill -HUP fingerd` sends every fingerd process) stay blocked
+	 * across the exec, to wait for it: one sent while the worker starts
+	 * (hundreds of milliseconds on a loaded machine) would otherwise end
+	 * it by its default.
 	 */
-	sigemptyset(&none);
-	sigaddset(&none, SIGUSR2);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&worker);
+	sigaddset(&worker, SIGTERM);
+	sigaddset(&worker, SIGINT);
+	sigaddset(&worker, SIGUSR2);
+	sigaddset(&worker, SIGHUP);
+	sigprocmask(SIG_SETMASK, &worker, NULL);
 	snprintf(title, sizeof(title), "fingerd: worker %u/%u, generation %u",
 	    slot + 1, s->options->workers, s->generation);
 	if (setenv(WORKER_ENVIRONMENT, "1", 1) != 0)

@@ -68,7 +68,9 @@ daemon_environment(const struct fixture *f)
 			env[kept++] = environ[i];
 	if (f->asan_options != NULL)
 		env[kept++] = f->asan_options;
-	cr_assert(asprintf(&env[kept++], "LD_PRELOAD=%s", lib) > 0);
+	cr_assert(asprintf(&env[kept++], "LD_PRELOAD=%s%s%s", lib,
+	    f->preload != NULL ? " " : "",
+	    f->preload != NULL ? f->preload : "") > 0);
 	cr_assert(asprintf(&env[kept++], "NSS_WRAPPER_PASSWD=%s",
 	    f->passwd) > 0);
 	cr_assert(asprintf(&env[kept++], "NSS_WRAPPER_GROUP=%s",

@@ -155,7 +155,8 @@ struct buffer {
  * in the daemon's process just before the exec; asan_options, when set,
  * is the daemon's ASAN_OPTIONS=... instead of ours; stdio, when set,
  * gives its standard descriptors instead of /dev/null, out and log (-1:
- * left closed).
+ * left closed); preload, when set, is a library the daemon preloads
+ * after nss_wrapper.
  */
 struct fixture {
 	char	 dir[64];
@@ -172,6 +173,7 @@ struct fixture {
 	bool	 inetd_hold;		/* -i: keep a copy of the connection */
 	int	 inetd_held;		/* that copy, or -1 */
 	char	*asan_options;
+	const char *preload;
 	pid_t	 watchdog;		/* see watchdog_start() */
 	int	 watchdog_fd;
 	bool	 own_network;		/* in a network namespace of its own */

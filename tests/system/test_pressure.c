@@ -7,7 +7,7 @@
  * test_hung_supervisor.c and test_log_pressure.c.  This file: the
  * listening socket destroyed from outside (ss -K); a thousand silent
  * connections from many addresses; a plan written through a shared
- * mapping.
+ * mapping; a worker signalled as it starts (tests/tools/slowstart.c).
  */
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -284,4 +284,64 @@ Test(pressure, a_plan_written_through_a_mapping)
 	munmap(map, len);
 	close(fd);
 	stopped_cleanly();
+}
+
+/* ---------------------------------------- a worker signalled as it starts */
+
+/* A worker of the daemon's other than old, waited for; its pid. */
+static pid_t
+worker_other_than(pid_t old)
+{
+	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
+	pid_t pids[8];
+	size_t i, n;
+
+	do {
+		n = daemon_workers(&fx, pids, 8);
+		for (i = 0; i < n && i < 8; i++)
+			if (pids[i] != old)
+				return pids[i];
+		usleep(2000);
+	} while (now_seconds() < deadline);
+	cr_assert_fail("no worker but %d", (int)old);
+	return 0;
+}
+
+/*
+ * A signal that reaches a worker as it starts, between the supervisor's
+ * exec and the worker's signalfd (`pkill -HUP fingerd` from logrotate
+ * during a reload, a stop): on a loaded machine that lasts hundreds of
+ * milliseconds; here a preloaded library holds each worker 500 ms
+ * before main.  The signal waits, blocked, and the worker acts on it as
+ * it serves.  SIGHUP sent to a reload's new worker: it serves, and no
+ * worker dies; a stop while the next one starts: each worker stops, none
+ * ended by the signal.  (Before, only SIGUSR2 stayed blocked across the
+ * exec: SIGHUP and SIGTERM ended a starting worker by their default, the
+ * first restarted as a worker that died.)
+ */
+Test(pressure, a_worker_signalled_as_it_starts_acts_once_it_serves)
+{
+	const char *lib = getenv("SLOWSTART");
+	pid_t old, fresh;
+
+	cr_assert(lib != NULL && lib[0] != '\0',
+	    "SLOWSTART is not set: run the tests through make");
+	cr_assert_eq(setenv("SLOWSTART_MS", "500", 1), 0);
+	fx.preload = lib;
+	daemon_start(&fx, "-B", SERVER, NULL);
+	old = daemon_worker(&fx);
+
+	daemon_signal(&fx, SIGHUP);
+	fresh = worker_other_than(old);
+	cr_assert_eq(kill(fresh, SIGHUP), 0);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 "
+	    "generation=2 why=sighup$", 1, WAIT_LOG_MS));
+	cr_assert_eq(daemon_worker(&fx), fresh, "the new worker is gone");
+	EXPECT("alice\r\n", REPLY_ALICE);
+
+	daemon_signal(&fx, SIGHUP);
+	(void)worker_other_than(fresh);
+	cr_assert_eq(daemon_stop(&fx, SIGTERM), 0, "not a clean stop");
+	cr_assert_eq(log_count(&fx, "event=worker-exit"), 0,
+	    "a worker ended by a signal as it started");
 }
