@@ -448,15 +448,15 @@ struct userdb_reading {
 	char		*text;		/* what came so far */
 	size_t		 len, size;
 	int64_t		 heard;		/* the last bytes, monotonic ns */
-	pid_t		 held;		/* one given up on, not yet gone */
+	bool		 said;		/* that it was silent, once */
 	char		 why[128];	/* a failure's, as the child said */
 };
-bool		 userdb_reading_start(struct userdb_reading *, const char *);
+bool		 userdb_reading_start(struct userdb_reading *, const char *,
+		    const int *, size_t);
 int		 userdb_reading_read(struct userdb_reading *,
 		    struct members **, const char **);
 int64_t		 userdb_reading_due(const struct userdb_reading *);
 bool		 userdb_reading_stalled(struct userdb_reading *);
-bool		 userdb_reading_gone(struct userdb_reading *, pid_t);
 void		 userdb_reading_stop(struct userdb_reading *);
 
 /* watches.c: plans known unchanged through inotify, so not looked at. */

@@ -410,19 +410,25 @@ only_descriptor(int fd)
 /*
  * A short-lived child of the supervisor's that must not outlive it (one
  * held past a daemon's end would act for it after it): it dies with its
- * parent (parent, its pid before the fork), takes the signals the
- * supervisor holds, and keeps no descriptor but fd.
+ * parent (parent, its pid before the fork), keeps the signals the
+ * supervisor reads blocked (`pkill -USR1 fingerd` reaches it too), has
+ * /dev/null as 0, 1 and 2 (what a library it calls writes to stderr, or
+ * opens, goes nowhere it should not) and no other descriptor but fd.
  */
 void
 child_alone(pid_t parent, int fd)
 {
-	sigset_t none;
+	int null, i;
 
-	sigemptyset(&none);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		_exit(1);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	only_descriptor(fd);
+	for (i = 0; i < 3; i++)
+		if (dup2(null, i) != i)
+			_exit(1);
+	if (fd > 3)
+		syscall(SYS_close_range, 3U, (unsigned)fd - 1, 0U);
+	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);
 }
 
 /*

@@ -215,10 +215,12 @@ struct accounts {
 	struct account	*v;
 	size_t		 count, size;
 	FILE		*out;
+	int64_t		 sent;		/* when out was last flushed */
 };
 
 static bool	account_send(FILE *, const char *, const char *,
 		    const char *, gid_t);
+static bool	progress_send(struct accounts *);
 
 static bool
 accounts_add(struct accounts *a, const struct passwd *pw)
@@ -296,6 +298,7 @@ accounts_collect(struct accounts *a, gid_t gid, char **names)
 		return false;
 	setpwent();
 	while (ok && (pw = getpwent()) != NULL) {
+		ok = progress_send(a);
 		k = name_index(names, n, pw->pw_name);
 		if (k >= 0 && !found[k]) {
 			found[k] = true;
@@ -308,7 +311,7 @@ accounts_collect(struct accounts *a, gid_t gid, char **names)
 	for (i = 0; i < n && ok; i++)
 		if (!found[i] && (!i || strcmp(names[i], names[i - 1]) != 0) &&
 		    (pw = getpwnam(names[i])) != NULL)
-			ok = accounts_add(a, pw);
+			ok = accounts_add(a, pw) && progress_send(a);
 	free(found);
 	return ok;
 }
@@ -382,13 +385,16 @@ members_load(const char *group, const char **why)
  * The user database read in a child of the supervisor's (userdb.c), so
  * that an NSS source that does not answer (an LDAP server, SSSD, a hung
  * NFS /etc) holds the child, never the supervisor.  What it found goes
- * over a pipe as it comes, each field a NUL-terminated string whose
- * first byte says what it is: the group's gid ('g'), each name it lists
- * ('n'), each account ('a': login, then its gecos, home and gid, three
- * fields more), then the end ('z'), or why it failed ('e').  Accounts
- * are sent as the enumeration finds them, so that the supervisor sees a
- * slow source make progress.
+ * over a pipe, each field a NUL-terminated string whose first byte says
+ * what it is: the group's gid ('g'), each name it lists ('n'), each
+ * account ('a': login, then its gecos, home and gid, three fields more),
+ * then the end ('z'), or why it failed ('e').  While the accounts are
+ * enumerated, what was found is sent every PROGRESS_NS at least, with a
+ * 'p' (no more than progress) where nothing else was: the supervisor
+ * tells a slow source that answers from one that does not.
  */
+#define PROGRESS_NS	NS_PER_SECOND
+
 static bool
 field_send(FILE *out, char kind, const char *text)
 {
@@ -407,6 +413,18 @@ account_send(FILE *out, const char *login, const char *gecos,
 	    field_send(out, '\0', home) && field_send(out, '\0', number);
 }
 
+/* Every PROGRESS_NS of an enumeration: what was found so far, sent. */
+static bool
+progress_send(struct accounts *a)
+{
+	int64_t now;
+
+	if (a->out == NULL || (now = monotonic_ns()) - a->sent < PROGRESS_NS)
+		return true;
+	a->sent = now;
+	return field_send(a->out, 'p', "") && fflush(a->out) == 0;
+}
+
 /*
  * The child's part: the members of group, read from the user database
  * and written to out.  Returns false when out could not take them.
@@ -414,7 +432,7 @@ account_send(FILE *out, const char *login, const char *gecos,
 bool
 members_send(FILE *out, const char *group)
 {
-	struct accounts accounts = { .out = out };
+	struct accounts accounts = { .out = out, .sent = monotonic_ns() };
 	char number[24], **names;
 	struct group *gr;
 	gid_t gid;
@@ -434,8 +452,12 @@ members_send(FILE *out, const char *group)
 	for (i = 0; names[i] != NULL; i++)
 		if (!field_send(out, 'n', names[i]))
 			goto fail;
-	if (!accounts_collect(&accounts, gid, names) ||
-	    !field_send(out, 'z', ""))
+	if (fflush(out) != 0)
+		goto fail;
+	if (!accounts_collect(&accounts, gid, names))
+		(void)field_send(out, 'e', ferror(out) ? "the pipe failed" :
+		    "out of memory");
+	else if (!field_send(out, 'z', ""))
 		goto fail;
 	names_free(names);
 	return fflush(out) == 0;
@@ -469,18 +491,22 @@ gid_read(const char *text, gid_t *gid)
 	return errno == 0 && end != text && *end == '\0' && n == *gid;
 }
 
-/* One field appended to a NULL-terminated vector of n. */
-static bool
-vector_add(const char ***v, size_t *n, const char *field)
+/*
+ * v (of *size elements of each bytes) with room for want, grown by
+ * doubling: the same or a new pointer, or NULL (v left as it was).
+ */
+static void *
+grow(void *v, size_t want, size_t *size, size_t each)
 {
-	const char **bigger = reallocarray(*v, *n + 2, sizeof(**v));
+	size_t bigger = *size ? *size : 64;
 
-	if (bigger == NULL)
-		return false;
-	bigger[(*n)++] = field;
-	bigger[*n] = NULL;
-	*v = bigger;
-	return true;
+	if (want <= *size)
+		return v;
+	while (bigger < want)
+		bigger *= 2;
+	if ((v = reallocarray(v, bigger, each)) != NULL)
+		*size = bigger;
+	return v;
 }
 
 /*
@@ -491,23 +517,26 @@ vector_add(const char ***v, size_t *n, const char *field)
 struct members *
 members_received(const char *text, size_t len, const char **why)
 {
-	const char **names = NULL, *f, *fields[4];
-	struct account *accounts = NULL, *bigger;
+	const char **names = NULL, **more_names, *f, *fields[4];
+	size_t at = 0, n = 0, names_size = 0, count = 0, size = 0, k;
+	struct account *accounts = NULL, *more;
 	struct members *t = NULL;
-	size_t at = 0, n = 0, count = 0, k;
-	bool ended = false;
+	bool grouped = false, ended = false;
 	gid_t gid = 0;
 
 	*why = "the reading ended before its end";
 	while (!ended && (f = field_next(text, len, &at)) != NULL) {
 		switch (f[0]) {
 		case 'g':
-			if (!gid_read(f + 1, &gid))
+			if (!(grouped = gid_read(f + 1, &gid)))
 				goto done;
 			break;
 		case 'n':
-			if (!vector_add(&names, &n, f + 1))
+			if ((more_names = grow(names, n + 2, &names_size,
+			    sizeof(*names))) == NULL)
 				goto memory;
+			names = more_names;
+			names[n++] = f + 1;
 			break;
 		case 'a':
 			fields[0] = f + 1;
@@ -515,10 +544,10 @@ members_received(const char *text, size_t len, const char **why)
 				if ((fields[k] = field_next(text, len, &at)) ==
 				    NULL)
 					goto done;
-			if ((bigger = reallocarray(accounts, count + 1,
+			if ((more = grow(accounts, count + 1, &size,
 			    sizeof(*accounts))) == NULL)
 				goto memory;
-			accounts = bigger;
+			accounts = more;
 			accounts[count] = (struct account){
 				.login = (char *)(uintptr_t)fields[0],
 				.gecos = (char *)(uintptr_t)fields[1],
@@ -527,11 +556,15 @@ members_received(const char *text, size_t len, const char **why)
 			if (!gid_read(fields[3], &accounts[count++].gid))
 				goto done;
 			break;
+		case 'p':
+			break;
 		case 'e':
 			*why = f + 1;
 			goto done;
 		case 'z':
-			ended = true;
+			ended = grouped;
+			if (!ended)
+				goto done;
 			break;
 		default:
 			goto done;
@@ -539,8 +572,11 @@ members_received(const char *text, size_t len, const char **why)
 	}
 	if (!ended)
 		goto done;
-	if (names == NULL && !vector_add(&names, &n, NULL))
+	if ((more_names = grow(names, n + 1, &names_size, sizeof(*names))) ==
+	    NULL)
 		goto memory;
+	names = more_names;
+	names[n] = NULL;
 	if ((t = members_build(gid, (char *const *)(uintptr_t)names,
 	    accounts, count)) != NULL)
 		goto done;

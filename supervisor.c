@@ -129,8 +129,9 @@ enum reading {
 /*
  * A reading of the group asked for (reload): why, for the log; whether
  * a new generation starts even for the same table (SIGHUP, a worker's
- * miss); and whether it is the reload a home made due (due_reload),
- * with that one's force, the miss it spent and the homes then unreached.
+ * miss); and whether it is the reload a home made due (due_reload).
+ * For that one, as its reading starts: whether a miss forces it, the
+ * miss it spent, and the homes unreached then (reading_next).
  */
 struct reload_ask {
 	bool		 asked;
@@ -210,6 +211,7 @@ struct supervisor {
 	struct userdb_reading	 reading;	/* the group's, in a child */
 	struct reload_ask	 reading_for;	/* what it was asked for */
 	struct reload_ask	 next;		/* asked for while it runs */
+	bool			 due_again;	/* reload_due while one ran */
 };
 
 /*
@@ -647,6 +649,18 @@ static void
 reload_due(struct supervisor *s, enum reload_why why, bool missed)
 {
 	s->due_forced |= missed;
+	if (s->next.due) {		/* its reading has not started */
+		if (reload_tries_hung(why))
+			s->next.why = why;
+		return;
+	}
+	if (s->reading.fd >= 0 && s->reading_for.due) {
+		/* armed at its end, once the backoff has stepped */
+		if (!s->due_again || reload_tries_hung(why))
+			s->due_why = why;
+		s->due_again = true;
+		return;
+	}
 	if (s->reload_at != 0) {
 		if (reload_tries_hung(why))
 			s->due_why = why;
@@ -669,21 +683,13 @@ reload_due(struct supervisor *s, enum reload_why why, bool missed)
 static void
 due_reload(struct supervisor *s)
 {
-	struct reload_ask a = {
-		.why = s->due_why, .due = true, .missed = s->due_forced,
-		.unreached = homes_unreached(s->table),
-	};
-
-	a.due_forced = a.forced = s->due_forced &&
-	    s->missed_generation != s->generation;
-	s->due_forced = false;
-	reload(s, &a);
+	reload(s, &(struct reload_ask){ .why = s->due_why, .due = true });
 }
 
 /*
  * The end of the reading due_reload asked for.  One that failed (the
  * group cannot be read for now) leaves the reload due again, spaced out,
- * its force and its why kept.
+ * its force and its why kept; as does one asked for meanwhile.
  */
 static void
 due_read(struct supervisor *s, const struct reload_ask *a, enum reading r)
@@ -697,11 +703,15 @@ due_read(struct supervisor *s, const struct reload_ask *a, enum reading r)
 	backoff_step(&s->reloads, now, homes_unreached(s->table) <
 	    a->unreached);
 	if (r == READING_FAILED) {
-		reload_due(s, a->why, a->missed);
-		return;
-	}
-	if (r == READING_STARTED && a->due_forced && s->same_table)
+		s->due_forced |= a->missed;
+		if (!s->due_again)
+			s->due_why = a->why;
+	} else if (r == READING_STARTED && a->due_forced && s->same_table) {
 		s->missed_generation = s->generation;
+	}
+	if ((r == READING_FAILED || s->due_again) && s->reload_at == 0)
+		s->reload_at = backoff_due(&s->reloads, now);
+	s->due_again = false;
 }
 
 /*
@@ -766,8 +776,6 @@ reap_workers(struct supervisor *s)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if ((w = worker_find(s, pid)) != NULL)
 			worker_gone(s, w, status);
-		else if (userdb_reading_gone(&s->reading, pid))
-			reading_next(s);
 		else if (!homes_probes_gone(&s->probes, pid))
 			(void)metrics_file_gone(pid, status);
 	announce(s);
@@ -864,12 +872,26 @@ unused:
 static void
 reading_next(struct supervisor *s)
 {
-	if (!s->next.asked || s->reading.fd >= 0 || s->reading.held != 0 ||
-	    s->stopping)
+	struct reload_ask *a = &s->reading_for;
+	int sockets[WORKERS_MAX];
+	unsigned i;
+
+	if (!s->next.asked || s->reading.fd >= 0 || s->stopping)
 		return;
-	s->reading_for = s->next;
+	*a = s->next;
 	memset(&s->next, 0, sizeof(s->next));
-	if (!userdb_reading_start(&s->reading, s->options->group))
+	if (a->due) {
+		a->missed = s->due_forced;
+		a->due_forced = a->missed &&
+		    s->missed_generation != s->generation;
+		a->forced |= a->due_forced;
+		a->unreached = homes_unreached(s->table);
+		s->due_forced = false;
+	}
+	for (i = 0; i < s->options->workers; i++)
+		sockets[i] = s->slots[i].listen_fd;
+	if (!userdb_reading_start(&s->reading, s->options->group, sockets,
+	    s->options->workers))
 		reading_done(s, NULL, strerror(errno));
 }
 
@@ -889,24 +911,26 @@ reading_done(struct supervisor *s, struct members *t, const char *failed)
  * The group again (a: why, and how), read by a child of this process's
  * (userdb.c) while it goes on supervising; asked for while one runs, it
  * is read once that ends (asks that come meanwhile are one: forced if
- * one is, the log naming the last, or the one whose reading tries the
- * homes found hung again).
+ * one is, the log naming the last forced one, else the last whose
+ * reading tries the homes found hung again, else the last).
  */
+static int
+why_rank(enum reload_why why, bool forced)
+{
+	return forced ? 2 : reload_tries_hung(why);
+}
+
 static void
 reload(struct supervisor *s, const struct reload_ask *a)
 {
 	struct reload_ask *n = &s->next;
 
-	if (!n->asked || !reload_tries_hung(n->why))
+	if (!n->asked ||
+	    why_rank(a->why, a->forced) >= why_rank(n->why, n->forced))
 		n->why = a->why;
 	n->asked = true;
 	n->forced |= a->forced;
-	if (a->due) {
-		n->due_forced |= a->due_forced;
-		n->missed |= a->missed;
-		n->unreached = n->due ? n->unreached : a->unreached;
-		n->due = true;
-	}
+	n->due |= a->due;
 	reading_next(s);
 }
 
@@ -921,17 +945,20 @@ reading_read(struct supervisor *s)
 		reading_done(s, t, why);
 }
 
-/* A reading that sent nothing for USERDB_STALL_NS: given up. */
+/*
+ * A reading that has sent nothing for USERDB_STALL_NS: said, once; it
+ * goes on, and the readings asked for meanwhile wait for it.
+ */
 static void
 reading_stalled(struct supervisor *s)
 {
-	char why[64];
-
 	if (!userdb_reading_stalled(&s->reading))
 		return;
-	snprintf(why, sizeof(why), "the user database has not answered in "
-	    "%d s", (int)(USERDB_STALL_NS / NS_PER_SECOND));
-	reading_done(s, NULL, why);
+	log_warnx("reload (%s): group %s: the user database has not answered "
+	    "in %d s; serving the %zu member%s loaded before until it does",
+	    reload_names[s->reading_for.why], s->options->group,
+	    (int)(USERDB_STALL_NS / NS_PER_SECOND), s->members,
+	    plural(s->members));
 }
 
 /*

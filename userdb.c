@@ -12,10 +12,11 @@
  * The supervisor reads the database through a child of its own
  * (userdb_reading_*), which sends what it finds on a pipe as it comes:
  * an NSS source that does not answer (an LDAP server, SSSD, a hung NFS
- * /etc) holds that child, never the supervisor, and one that sends
- * nothing for USERDB_STALL_NS is given up on.
+ * /etc) holds that child, never the supervisor, which says so once the
+ * child has sent nothing for USERDB_STALL_NS, and goes on waiting.
  */
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -154,32 +155,46 @@ userdb_watch_close(struct userdb_watch *w)
 
 /*
  * The child: the members of group, sent on fd as they come (members.c).
- * It dies with the supervisor, takes signals, and holds no descriptor
- * but the pipe: one held by a file system (a hung NFS /etc) must not
- * keep a listening socket open after a stop.
+ * It dies with the supervisor and closes the listening sockets (n of
+ * them): one held by a file system (a hung NFS /etc) must not keep a
+ * port open after a stop.  Nothing else is closed: an NSS module keeps
+ * descriptors of its own across calls (nss_files' open database while
+ * it enumerates, nss_wrapper's files, SSSD's socket), and one closed
+ * under it would let the next file opened take its number.
  */
 static void __attribute__((noreturn))
-reader(pid_t parent, int fd, const char *group)
+reader(pid_t parent, int fd, const char *group, const int *sockets,
+    size_t n)
 {
 	FILE *out;
+	size_t i;
 
-	child_alone(parent, fd);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(1);
+	for (i = 0; i < n; i++)
+		close(sockets[i]);
 	if ((out = fdopen(fd, "w")) == NULL)
 		_exit(1);
 	_exit(members_send(out, group) ? 0 : 1);
 }
 
-/* A reading of group begun; false (errno set) when no child could be. */
+/*
+ * A reading of group begun, by a child that closes the n listening
+ * sockets; false (errno set) when no child could be.
+ */
 bool
-userdb_reading_start(struct userdb_reading *r, const char *group)
+userdb_reading_start(struct userdb_reading *r, const char *group,
+    const int *sockets, size_t n)
 {
 	pid_t parent = getpid();
 	int pipes[2];
 
 	if (pipe2(pipes, O_CLOEXEC) != 0)
 		return false;
-	if ((r->pid = fork()) == 0)
-		reader(parent, pipes[1], group);
+	if ((r->pid = fork()) == 0) {
+		close(pipes[0]);
+		reader(parent, pipes[1], group, sockets, n);
+	}
 	close(pipes[1]);
 	if (r->pid < 0 || fcntl(pipes[0], F_SETFL, O_NONBLOCK) != 0) {
 		if (r->pid > 0)
@@ -191,13 +206,18 @@ userdb_reading_start(struct userdb_reading *r, const char *group)
 	r->fd = pipes[0];
 	r->len = 0;
 	r->heard = monotonic_ns();
+	r->said = false;
 	return true;
 }
 
-/* The reading over: its pipe closed (the child is reaped with the others). */
+/*
+ * The reading over: its pipe closed, its child killed (it has ended, or
+ * is of no more use); it is reaped with the supervisor's other children.
+ */
 static void
 reading_end(struct userdb_reading *r)
 {
+	kill(r->pid, SIGKILL);
 	close(r->fd);
 	r->fd = -1;
 	r->pid = 0;
@@ -224,7 +244,6 @@ userdb_reading_read(struct userdb_reading *r, struct members **t,
 			if ((bigger = realloc(r->text, size)) == NULL) {
 				*t = NULL;
 				*why = "out of memory";
-				kill(r->pid, SIGKILL);
 				reading_end(r);
 				return 1;
 			}
@@ -249,49 +268,31 @@ userdb_reading_read(struct userdb_reading *r, struct members **t,
 	return 1;
 }
 
-/* When a reading in flight is given up if nothing comes (monotonic ns). */
+/* When the reading in flight will have been silent USERDB_STALL_NS. */
 int64_t
 userdb_reading_due(const struct userdb_reading *r)
 {
-	return r->fd >= 0 ? r->heard + USERDB_STALL_NS : 0;
+	return r->fd >= 0 && !r->said ? r->heard + USERDB_STALL_NS : 0;
 }
 
 /*
- * Whether the reading in flight has sent nothing for USERDB_STALL_NS:
- * then it is given up, its child killed.  Until that child is gone (one
- * held by a file system goes when it answers), no reading starts: each
- * would leave one more child held.
+ * Whether the reading in flight has just been silent USERDB_STALL_NS
+ * (once a reading): it goes on, and the supervisor with it.
  */
 bool
 userdb_reading_stalled(struct userdb_reading *r)
 {
-	if (r->fd < 0 || monotonic_ns() < r->heard + USERDB_STALL_NS)
+	if (r->fd < 0 || r->said ||
+	    monotonic_ns() < r->heard + USERDB_STALL_NS)
 		return false;
-	kill(r->pid, SIGKILL);
-	r->held = r->pid;
-	reading_end(r);
+	r->said = true;
 	return true;
 }
 
-/* Whether pid was a reading's child given up on (reaped elsewhere). */
-bool
-userdb_reading_gone(struct userdb_reading *r, pid_t pid)
-{
-	if (pid == 0 || (pid != r->held && pid != r->pid))
-		return false;
-	if (pid == r->held)
-		r->held = 0;
-	return true;
-}
-
-/* At a stop: the reading's child killed, and the one held too. */
+/* At a stop: the reading's child killed. */
 void
 userdb_reading_stop(struct userdb_reading *r)
 {
-	if (r->held != 0)
-		kill(r->held, SIGKILL);
-	if (r->fd < 0)
-		return;
-	kill(r->pid, SIGKILL);
-	reading_end(r);
+	if (r->fd >= 0)
+		reading_end(r);
 }

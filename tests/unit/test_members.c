@@ -728,3 +728,102 @@ Test(members_build, list_of_short_logins_is_ten_wide)
 	    "cdefghij  Eight\r\n");
 	members_release(t);
 }
+
+/*
+ * members_send() and members_received(): the supervisor's reading in a
+ * child (userdb.c), through a memory stream here.  What comes out is
+ * the table members_load() makes, member by member.
+ */
+static char *
+sent(const char *group, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	cr_assert_not_null(f);
+	cr_assert(members_send(f, group));
+	cr_assert_eq(fclose(f), 0);
+	return text;
+}
+
+static void
+assert_same_table(const struct members *a, const struct members *b)
+{
+	size_t i;
+
+	cr_assert_eq(a->count, b->count);
+	for (i = 0; i < a->count; i++) {
+		cr_assert_str_eq(a->v[i].login, b->v[i].login);
+		cr_assert_str_eq(a->v[i].home, b->v[i].home);
+		cr_assert_eq(a->v[i].login_line_len, b->v[i].login_line_len);
+		cr_assert_eq(memcmp(a->v[i].login_line, b->v[i].login_line,
+		    a->v[i].login_line_len), 0);
+	}
+	cr_assert_eq(a->list_len, b->list_len);
+	cr_assert_eq(memcmp(a->list, b->list, a->list_len), 0);
+}
+
+Test(members_received, the_table_members_load_makes)
+{
+	static const char *const groups[] = { "finger", "staff", "users",
+	    "empty" };
+	struct members *loaded, *got;
+	const char *why = NULL;
+	size_t i, len;
+	char *text;
+
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		text = sent(groups[i], &len);
+		got = members_received(text, len, &why);
+		cr_assert_not_null(got, "%s: %s", groups[i], why);
+		loaded = load(groups[i]);
+		assert_same_table(got, loaded);
+		members_release(loaded);
+		members_release(got);
+		free(text);
+	}
+}
+
+Test(members_received, no_such_group_says_so)
+{
+	const char *why = NULL;
+	size_t len;
+	char *text = sent("no-such-group", &len);
+
+	cr_assert_null(members_received(text, len, &why));
+	cr_assert_str_eq(why, MEMBERS_NO_GROUP);
+	free(text);
+}
+
+/* A reading cut anywhere before its end, or odd, builds no table. */
+Test(members_received, cut_or_odd_is_refused)
+{
+	static const char progress[] = "p\0g79\0nalice\0p\0aalice\0Alice\0"
+	    "/home/alice\0" "79\0z";
+	static const char *const odd[] = {
+		"z",			/* no gid */
+		"gx\0z",		/* not a number */
+		"g99999999999\0z",	/* past a gid */
+		"g79\0aalice\0A\0/h\0z",	/* an account cut */
+		"g79\0q\0z",		/* an unknown field */
+	};
+	static const size_t odd_len[] = { 2, 5, 15, 18, 7 };
+	const char *why = NULL;
+	struct members *t;
+	size_t i, len;
+	char *text = sent("finger", &len);
+
+	for (i = 0; i + 1 < len; i++)
+		cr_assert_null(members_received(text, i, &why),
+		    "a table from %zu of %zu bytes", i, len);
+	cr_assert_str_eq(why, "the reading ended before its end");
+	free(text);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		cr_assert_null(members_received(odd[i], odd_len[i], &why),
+		    "odd reading %zu", i);
+	t = members_received(progress, sizeof(progress), &why);
+	cr_assert_not_null(t, "%s", why);
+	cr_assert_eq(t->count, 1);
+	cr_assert_str_eq(t->v[0].login, "alice");
+	members_release(t);
+}
