@@ -27,10 +27,24 @@
 #define THREAD_STACK	(256 * 1024)
 #define THREAD_IDLE_NS	NS_PER_SECOND	/* then an idle thread exits */
 
-/* The pool's part of the engine, and the engine: no thread is left. */
+/*
+ * The pool's part of the engine, and the engine: no thread is left.  The
+ * requests done and never collected (the engine freed first: a worker's
+ * end while a plan's close ran) go with it.
+ */
 static void
 pool_free(struct epoll_engine *p)
 {
+	struct request *r;
+
+	while ((r = p->finished) != NULL) {
+		p->finished = r->next;
+		free(r);
+	}
+	while ((r = p->todo) != NULL) {
+		p->todo = r->next;
+		free(r);
+	}
 	close(p->eventfd);
 	pthread_mutex_destroy(&p->lock);
 	pthread_cond_destroy(&p->work);
