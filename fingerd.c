@@ -454,6 +454,11 @@ signals_block(sigset_t *set, bool children)
 	if (children) {
 		sigaddset(set, SIGCHLD);
 		sigaddset(set, SIGUSR1);
+		/*
+		 * A worker's (retire), never the supervisor's: blocked, so that
+		 * a child between its fork and its exec's mask takes none.
+		 */
+		sigaddset(set, SIGUSR2);
 	} else {
 		sigaddset(set, SIGUSR2);	/* a worker's: retire */
 	}

@@ -5,8 +5,8 @@
  * either the old file or the new, never half of one.
  *
  * The supervisor never touches the directory itself: a short-lived
- * child writes each file, its text formatted before the fork, and its
- * exit status says how that went.  A directory on a file system that
+ * child writes each file, its text formatted before the fork, and says
+ * on a pipe how that went.  A directory on a file system that
  * does not answer (a hard NFS mount, a FUSE daemon that hangs) holds
  * that child and nothing else: the supervisor goes on restarting
  * workers, reading the user database and answering signals.  One child
@@ -104,10 +104,10 @@ metrics_replace(const char *text, size_t len)
 
 /*
  * The writer: it dies with the supervisor (a write held past a daemon's
- * end would put its counts over those of the next), takes the signals a
- * process does, holds no descriptor but its pipe, and says its errno
- * there: the exit status is not the program's alone (valgrind's, a
- * signal's).
+ * end would put its counts over those of the next), holds no descriptor
+ * but its pipe (and /dev/null as 0 to 2: child_alone), and says its
+ * errno there: the exit status is not the program's alone (valgrind's,
+ * a signal's).
  */
 static void __attribute__((noreturn))
 writer(pid_t parent, int pipe, const char *text, size_t len)

@@ -135,7 +135,8 @@ enum reading {
  */
 struct reload_ask {
 	bool		 asked;
-	enum reload_why	 why;
+	enum reload_why	 why;		/* for the log */
+	bool		 tries_hung;	/* one of them reload_tries_hung */
 	bool		 forced;
 	bool		 due;
 	bool		 due_forced;
@@ -650,7 +651,8 @@ reload_due(struct supervisor *s, enum reload_why why, bool missed)
 {
 	s->due_forced |= missed;
 	if (s->next.due) {		/* its reading has not started */
-		if (reload_tries_hung(why))
+		s->next.tries_hung |= reload_tries_hung(why);
+		if (!s->next.forced && reload_tries_hung(why))
 			s->next.why = why;
 		return;
 	}
@@ -704,7 +706,7 @@ due_read(struct supervisor *s, const struct reload_ask *a, enum reading r)
 	    a->unreached);
 	if (r == READING_FAILED) {
 		s->due_forced |= a->missed;
-		if (!s->due_again)
+		if (!s->due_again || reload_tries_hung(a->why))
 			s->due_why = a->why;
 	} else if (r == READING_STARTED && a->due_forced && s->same_table) {
 		s->missed_generation = s->generation;
@@ -853,7 +855,7 @@ reload_table(struct supervisor *s, const struct reload_ask *a,
 		    failed, s->members, plural(s->members));
 		return READING_FAILED;
 	}
-	if ((packed = table_pack(t, reload_tries_hung(a->why) ? NULL :
+	if ((packed = table_pack(t, a->tries_hung ? NULL :
 	    s->table, s->table, &len)) == NULL)
 		goto unused;
 	if (table_served(s, packed, len) && !a->forced)
@@ -929,6 +931,7 @@ reload(struct supervisor *s, const struct reload_ask *a)
 	    why_rank(a->why, a->forced) >= why_rank(n->why, n->forced))
 		n->why = a->why;
 	n->asked = true;
+	n->tries_hung |= reload_tries_hung(a->why);
 	n->forced |= a->forced;
 	n->due |= a->due;
 	reading_next(s);

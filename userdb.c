@@ -156,11 +156,14 @@ userdb_watch_close(struct userdb_watch *w)
 /*
  * The child: the members of group, sent on fd as they come (members.c).
  * It dies with the supervisor and closes the listening sockets (n of
- * them): one held by a file system (a hung NFS /etc) must not keep a
- * port open after a stop.  Nothing else is closed: an NSS module keeps
- * descriptors of its own across calls (nss_files' open database while
- * it enumerates, nss_wrapper's files, SSSD's socket), and one closed
- * under it would let the next file opened take its number.
+ * them) and the log, with /dev/null as 0, 1 and 2: one held by a file
+ * system (a hung NFS /etc) must not keep a port or the log open after a
+ * stop, and what an NSS module says on stderr is not a log line.
+ * Nothing else is closed: an NSS module keeps descriptors of its own
+ * across calls (nss_files' open database while it enumerates,
+ * nss_wrapper's files, SSSD's socket), and one closed under it would
+ * let the next file opened take its number (those are never 0 to 2,
+ * which fingerd fills before its first lookup: descriptors_open).
  */
 static void __attribute__((noreturn))
 reader(pid_t parent, int fd, const char *group, const int *sockets,
@@ -168,11 +171,20 @@ reader(pid_t parent, int fd, const char *group, const int *sockets,
 {
 	FILE *out;
 	size_t i;
+	int null, k;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
+	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		_exit(1);
 	for (i = 0; i < n; i++)
 		close(sockets[i]);
+	/* Nor the log: it would not end while the child is held. */
+	if (log_fd() > 2)
+		close(log_fd());
+	for (k = 0; k < 3; k++)
+		if (dup2(null, k) != k)
+			_exit(1);
+	close(null);
 	if ((out = fdopen(fd, "w")) == NULL)
 		_exit(1);
 	_exit(members_send(out, group) ? 0 : 1);
