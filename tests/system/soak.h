@@ -173,6 +173,7 @@ struct verdict {
 	size_t		 sure, maybe, logged, missing, extra, bad;
 	size_t		 unlogged;	/* near a kill: excused */
 	size_t		 announced, killed_lines;
+	size_t		 cut_lines;	/* a killed worker's, cut short */
 	unsigned long	 lost;		/* lines the daemon says it lost */
 	unsigned long long status;	/* its status line's exchanges= */
 	size_t		 status_lines;

@@ -168,6 +168,41 @@ other_line(struct verdict *v, const char *line)
 	fail(v, "log: unexpected line: %.200s", line);
 }
 
+/* Whether a log line's time stamp (2026-12-07T18:44:38.265Z) is at p. */
+static bool
+time_stamp_at(const char *p)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+	size_t i;
+
+	for (i = 0; shape[i] != '\0'; i++)
+		if (shape[i] == 'd' ? p[i] < '0' || p[i] > '9' :
+		    p[i] != shape[i])
+			return false;
+	return true;
+}
+
+/*
+ * A line that holds the beginning of another after its own: the first
+ * was cut short, a killed worker's last write (a fatal signal ends a
+ * write to a file between two of its pages).  At most one a kill; the
+ * rest of the line is a line of its own.
+ */
+static char *
+line_cut_by_a_kill(struct verdict *v, char *line)
+{
+	size_t i, len = strlen(line);
+
+	for (i = 1; i + 25 <= len; i++)
+		if (time_stamp_at(line + i)) {
+			if (++v->cut_lines > soak.nkills)
+				fail(v, "log: a line cut short, no kill to "
+				    "cut it: %.120s", line);
+			return line + i;
+		}
+	return line;
+}
+
 static void
 log_check(struct verdict *v)
 {
@@ -187,6 +222,7 @@ log_check(struct verdict *v)
 		next = line + strcspn(line, "\n");
 		if (*next == '\n')
 			*next++ = '\0';
+		line = line_cut_by_a_kill(v, line);
 		if (!exchange_line(v, line))
 			other_line(v, line);
 	}
@@ -444,9 +480,10 @@ summary_write(FILE *f, const struct verdict *v, const struct memory *m)
 	    v->maybe, v->logged, v->bad, v->unlogged, v->missing, v->extra,
 	    v->lost);
 	fprintf(f, "- reloads: %u sent, %zu announced, last generation %u; "
-	    "kills: %zu, %zu logged; latest cut %.0f ms after its kill\n",
+	    "kills: %zu, %zu logged, %zu lines cut short by one; latest cut "
+	    "%.0f ms after its kill\n",
 	    soak.hups, v->announced, soak.generation, soak.nkills,
-	    v->killed_lines, v->latest_cut * 1000);
+	    v->killed_lines, v->cut_lines, v->latest_cut * 1000);
 	fprintf(f, "- supervisor: fds %u..%u (start %u, end %u); RSS "
 	    "%lu..%lu KiB (start %lu, end %lu)\n", m->sup_fds_min,
 	    m->sup_fds_max, m->sup_fds_first, m->sup_fds_last,
