@@ -870,7 +870,10 @@ unused:
 	return r;
 }
 
-/* The reading asked for next, when none runs (nor is held) and one is. */
+/*
+ * The reading asked for next, when one is and none runs; a due reload's
+ * force, the miss it spends and the homes unreached taken now.
+ */
 static void
 reading_next(struct supervisor *s)
 {
@@ -909,19 +912,20 @@ reading_done(struct supervisor *s, struct members *t, const char *failed)
 	reading_next(s);
 }
 
-/*
- * The group again (a: why, and how), read by a child of this process's
- * (userdb.c) while it goes on supervising; asked for while one runs, it
- * is read once that ends (asks that come meanwhile are one: forced if
- * one is, the log naming the last forced one, else the last whose
- * reading tries the homes found hung again, else the last).
- */
+/* Which why a merged reading logs: a forced one's, then a retrying one's. */
 static int
 why_rank(enum reload_why why, bool forced)
 {
 	return forced ? 2 : reload_tries_hung(why);
 }
 
+/*
+ * The group again (a: why, and how), read by a child of this process's
+ * (userdb.c) while it goes on supervising; asked for while one runs, it
+ * is read once that ends (asks that come meanwhile are one: forced if
+ * one is, retrying the hung homes if one does, the log naming the last
+ * forced one, else the last retrying one, else the last).
+ */
 static void
 reload(struct supervisor *s, const struct reload_ask *a)
 {
