@@ -305,7 +305,7 @@ static void
 load_exchange(struct load *l)
 {
 	struct sockaddr_in to = { .sin_family = AF_INET };
-	struct timeval bound = { 10, 0 };
+	struct timeval bound = { 10 * wait_scale(), 0 };
 	char reply[256];
 	size_t got = 0;
 	ssize_t n;
@@ -366,9 +366,12 @@ Test(abuse, reloads_under_load_lose_nothing)
 	pthread_t threads[LOAD_THREADS];
 	char pattern[96];
 	int i, reloads = under_valgrind() ? 10 : 50;
+	char deadline[16];
 
+	/* The deadline scaled as the clients' bound: memcheck is slow. */
+	snprintf(deadline, sizeof(deadline), "%d", 10 * wait_scale());
 	daemon_start(&fx, "-B", SERVER, "-w", "2", "-c", "256", "-a", "256",
-	    NULL);
+	    "-t", deadline, NULL);
 	l.port = fx.port;
 	for (i = 0; i < LOAD_THREADS; i++)
 		cr_assert_eq(pthread_create(&threads[i], NULL, load_thread,
