@@ -595,6 +595,7 @@ void	 homes_check(struct members *, const struct members *);
 void	 home_unserved_warn(const struct member *, enum home_reach);
 size_t	 homes_unreached(const struct members *);
 void	 only_descriptor(int);
+void	 child_tied(pid_t);
 void	 child_alone(pid_t, int);
 bool	 process_runnable(pid_t);
 

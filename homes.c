@@ -413,10 +413,10 @@ only_descriptor(int fd)
  * parent (parent, its pid before the fork), keeps the signals the
  * supervisor reads blocked (`pkill -USR1 fingerd` reaches it too), has
  * /dev/null as 0, 1 and 2 (what a library it calls writes to stderr, or
- * opens, goes nowhere it should not) and no other descriptor but fd.
+ * opens, goes nowhere it should not).
  */
 void
-child_alone(pid_t parent, int fd)
+child_tied(pid_t parent)
 {
 	int null, i;
 
@@ -426,6 +426,15 @@ child_alone(pid_t parent, int fd)
 	for (i = 0; i < 3; i++)
 		if (dup2(null, i) != i)
 			_exit(1);
+	if (null > 2)
+		close(null);
+}
+
+/* child_tied, and no descriptor but fd besides 0 to 2. */
+void
+child_alone(pid_t parent, int fd)
+{
+	child_tied(parent);
 	if (fd > 3)
 		syscall(SYS_close_range, 3U, (unsigned)fd - 1, 0U);
 	syscall(SYS_close_range, (unsigned)fd + 1, ~0U, 0U);

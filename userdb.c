@@ -16,7 +16,6 @@
  * child has sent nothing for USERDB_STALL_NS, and goes on waiting.
  */
 #include <sys/inotify.h>
-#include <sys/prctl.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -171,20 +170,13 @@ reader(pid_t parent, int fd, const char *group, const int *sockets,
 {
 	FILE *out;
 	size_t i;
-	int null, k;
 
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent ||
-	    (null = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
-		_exit(1);
+	child_tied(parent);
 	for (i = 0; i < n; i++)
 		close(sockets[i]);
 	/* Nor the log: it would not end while the child is held. */
 	if (log_fd() > 2)
 		close(log_fd());
-	for (k = 0; k < 3; k++)
-		if (dup2(null, k) != k)
-			_exit(1);
-	close(null);
 	if ((out = fdopen(fd, "w")) == NULL)
 		_exit(1);
 	_exit(members_send(out, group) ? 0 : 1);
