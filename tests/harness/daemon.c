@@ -393,11 +393,12 @@ daemon_worker(const struct fixture *f)
 	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
 	struct timespec pause = { 0, 10 * 1000 * 1000 };
 	pid_t pid = 0;
+	size_t n;
 
-	while (daemon_workers(f, &pid, 1) != 1 && now_seconds() < deadline)
+	while ((n = daemon_workers(f, &pid, 1)) != 1 &&
+	    now_seconds() < deadline)
 		nanosleep(&pause, NULL);
-	cr_assert(daemon_workers(f, &pid, 1) == 1,
-	    "the daemon has %zu workers, not one", daemon_workers(f, &pid, 1));
+	cr_assert(n == 1, "the daemon has %zu workers, not one", n);
 	return pid;
 }
 
@@ -457,10 +458,12 @@ daemon_workers_wait(const struct fixture *f, pid_t *pids, size_t n)
 {
 	double deadline = now_seconds() + WAIT_START_MS / 1000.0;
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	size_t seen;
 
-	while (daemon_workers(f, pids, n) != n && now_seconds() < deadline)
+	while ((seen = daemon_workers(f, pids, n)) != n &&
+	    now_seconds() < deadline)
 		nanosleep(&pause, NULL);
-	cr_assert_eq(daemon_workers(f, pids, n), n, "not %zu workers", n);
+	cr_assert_eq(seen, n, "%zu workers, not %zu", seen, n);
 }
 
 void
