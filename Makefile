@@ -182,7 +182,10 @@ PRESSURE_LAST_FREE = a_fuse_home_that_hangs_piles_up_no_children \
 	a_metrics_directory_that_hangs_holds_no_supervisor \
 	a_metrics_directory_hung_at_the_start_holds_no_start \
 	a_user_database_that_hangs_holds_no_supervisor \
-	a_worker_signalled_as_it_starts_acts_once_it_serves
+	a_worker_signalled_as_it_starts_acts_once_it_serves \
+	a_user_database_that_hangs_at_the_start_is_said \
+	a_stop_while_the_start_waits_for_the_user_database \
+	inetd_while_the_user_database_hangs_ends_at_its_deadline
 # Not the counters' two tests that read the engine's name in the status
 # line and the metrics: each engine names itself.
 COUNTERS_ENGINE_FREE = sigusr1_kills_neither_supervisor_nor_worker \

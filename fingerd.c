@@ -512,15 +512,54 @@ group_failed(const char *group, const char *why)
 	    group, group, group);
 }
 
+/*
+ * The group at the start, read by a child (userdb_reading_wait) that
+ * closes the n listening sockets: a user database that does not answer
+ * (an LDAP server, SSSD, a hung NFS /etc) is said after USERDB_STALL_NS
+ * and waited for; SIGTERM ends the wait, and the child with it
+ * (child_tied).  SIGCHLD is held from here, so that the supervisor reaps
+ * the child with its others (its signalfd reads the SIGCHLD pending).
+ */
 static struct members *
-group_load(const char *group)
+group_load(const char *group, const int *sockets, size_t n)
 {
 	struct members *members;
 	const char *why;
+	sigset_t set;
 
-	if ((members = members_load(group, &why)) == NULL)
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal(EX_OSERR, "sigprocmask");
+	members = userdb_reading_wait(group, sockets, n, 0, "the start waits",
+	    &why);
+	if (members == NULL)
 		group_failed(group, why);
 	return members;
+}
+
+/*
+ * -i's group, read by a child (userdb_reading_wait) within the
+ * connection's deadline: a user database that does not answer holds no
+ * process of inetd's longer than -t, and is said.
+ */
+static struct members *
+inetd_group(const struct options *o)
+{
+	int64_t deadline = monotonic_ns() +
+	    (int64_t)o->timeout * NS_PER_SECOND;
+	struct members *members;
+	const char *why;
+
+	members = userdb_reading_wait(o->group, NULL, 0, deadline,
+	    "the connection waits", &why);
+	if (members != NULL)
+		return members;
+	if (strcmp(why, USERDB_UNANSWERED) == 0)
+		fatalx(EX_TEMPFAIL, "group %s: the user database has not "
+		    "answered in -t's %u s: the connection is closed "
+		    "unanswered", o->group, o->timeout);
+	group_failed(o->group, why);
 }
 
 /*
@@ -543,9 +582,10 @@ inetd(struct options *o)
 	log_stderr_nonblocking();
 	privileges_drop(&privileges);
 	o->engine = engine_choose(o->engine, why, sizeof(why));
-	members = group_load(o->group);
-	/* The children that open the homes, some held by one, reap nothing. */
+	/* The children (the reading's, those that open the homes, some held
+	 * by one) are reaped by no one. */
 	signal(SIGCHLD, SIG_IGN);
+	members = inetd_group(o);
 	homes_check(members, NULL);
 	return serve(o, members, -1, -1);
 }
@@ -582,7 +622,7 @@ main(int argc, char *argv[])
 		fatalx(EX_OSERR, "out of memory for the log");
 	privileges_drop(&privileges);
 	o.engine = engine_choose(o.engine, why, sizeof(why));
-	members = group_load(o.group);
+	members = group_load(o.group, fds, o.workers);
 	log_info("event=listen address=%s", listen_where);
 	engine_log(o.engine, why);
 	return supervise(&o, members, fds);

@@ -458,6 +458,9 @@ int		 userdb_reading_read(struct userdb_reading *,
 int64_t		 userdb_reading_due(const struct userdb_reading *);
 bool		 userdb_reading_stalled(struct userdb_reading *);
 void		 userdb_reading_stop(struct userdb_reading *);
+#define USERDB_UNANSWERED	"the user database did not answer in time"
+struct members	*userdb_reading_wait(const char *, const int *, size_t,
+		    int64_t, const char *, const char **);
 
 /* watches.c: plans known unchanged through inotify, so not looked at. */
 struct plan_watches;

@@ -13,7 +13,9 @@
  * (userdb_reading_*), which sends what it finds on a pipe as it comes:
  * an NSS source that does not answer (an LDAP server, SSSD, a hung NFS
  * /etc) holds that child, never the supervisor, which says so once the
- * child has sent nothing for USERDB_STALL_NS, and goes on waiting.
+ * child has sent nothing for USERDB_STALL_NS, and goes on waiting.  The
+ * start and -i read it the same way, and wait (userdb_reading_wait):
+ * the start says why it does not serve yet, -i gives up at -t.
  */
 #include <sys/inotify.h>
 #include <sys/types.h>
@@ -21,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -299,4 +302,48 @@ userdb_reading_stop(struct userdb_reading *r)
 {
 	if (r->fd >= 0)
 		reading_end(r);
+}
+
+/*
+ * The group read by a child and waited for, where nothing else waits
+ * (the start's reading, -i's): the table, or NULL and why.  A reading
+ * silent USERDB_STALL_NS is said once (the log names waiting, what
+ * the caller does meanwhile) and waited for; one not ended by deadline
+ * (monotonic ns; 0: none) is given up, why USERDB_UNANSWERED.  The child
+ * is killed, and left to be reaped.
+ */
+struct members *
+userdb_reading_wait(const char *group, const int *sockets, size_t n,
+    int64_t deadline, const char *waiting, const char **why)
+{
+	static struct userdb_reading r;
+	struct members *t;
+	struct pollfd p;
+	int64_t due, left;
+
+	r = (struct userdb_reading){ .fd = -1 };
+	if (!userdb_reading_start(&r, group, sockets, n)) {
+		*why = strerror(errno);
+		return NULL;
+	}
+	for (;;) {
+		if ((due = userdb_reading_due(&r)) == 0 ||
+		    (deadline != 0 && deadline < due))
+			due = deadline;
+		left = due - monotonic_ns();
+		p = (struct pollfd){ .fd = r.fd, .events = POLLIN };
+		(void)poll(&p, 1, due == 0 ? -1 :
+		    left > 0 ? (int)(left / 1000000) + 1 : 0);
+		if (userdb_reading_read(&r, &t, why) == 1)
+			return t;
+		if (deadline != 0 && monotonic_ns() >= deadline) {
+			userdb_reading_stop(&r);
+			*why = USERDB_UNANSWERED;
+			return NULL;
+		}
+		if (userdb_reading_stalled(&r))
+			log_warnx("group %s: the user database has not "
+			    "answered in %d s; %s until it does", group,
+			    (int)(USERDB_STALL_NS / NS_PER_SECOND), waiting);
+	}
 }

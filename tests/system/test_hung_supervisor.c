@@ -233,6 +233,17 @@ Test(pressure, a_home_linked_into_a_hung_mount_holds_no_supervisor)
 	stopped_at_once();
 }
 
+/* Whether slowfs holds a request of the supervisor's child, waited for. */
+static bool
+child_held(void)
+{
+	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
+
+	while (slowfs_held(false) == 0 && now_seconds() < deadline)
+		usleep(5000);
+	return slowfs_held(false) > 0;
+}
+
 /* The group file on slowfs, answering: fx.group names it there. */
 static void
 group_on_slowfs(void)
@@ -263,7 +274,7 @@ Test(pressure, signals_while_the_group_is_read_at_the_start)
 	group_on_slowfs();
 	write_text(control, "hang");
 	daemon_launch(&fx, "-B", SERVER, NULL);
-	cr_assert(slowfs_holds(1), "the group's reading is not held");
+	cr_assert(child_held(), "the group's reading is not held");
 	daemon_signal(&fx, SIGHUP);
 	daemon_signal(&fx, SIGUSR1);
 	/* The signals act as the read returns (slowfs answers no interrupt). */
@@ -273,6 +284,111 @@ Test(pressure, signals_while_the_group_is_read_at_the_start)
 	daemon_started(&fx);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	stopped_cleanly();
+}
+
+#define START_WAITS	"fingerd: group finger: the user database has not " \
+	"answered in 10 s; the start waits until it does$"
+
+/* How many children the supervisor has (workers or not, reaped or not). */
+static size_t
+children(void)
+{
+	char path[64];
+	size_t n = 0;
+	long pid;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)fx.pid,
+	    (int)fx.pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return 0;
+	while (fscanf(fp, "%ld", &pid) == 1)
+		n++;
+	fclose(fp);
+	return n;
+}
+
+/*
+ * The user database does not answer at the start (an LDAP server down,
+ * a hung NFS /etc; here the group file on slowfs, hung): a child of the
+ * daemon's reads it, and once it has been silent 10 s the log says why
+ * the daemon does not serve yet, once.  The daemon serves as soon as the
+ * reading ends, and the child is reaped, none left as a zombie.
+ * (Before, the start waited in getgrnam(3), and said nothing.)
+ */
+Test(pressure, a_user_database_that_hangs_at_the_start_is_said)
+{
+	double deadline;
+
+	group_on_slowfs();
+	write_text(control, "hang");
+	daemon_launch(&fx, "-B", SERVER, NULL);
+	cr_assert(child_held(), "the group is not read by a child: %s",
+	    daemon_describe(&fx));
+	cr_assert(log_wait(&fx, START_WAITS, 1, (int)(LATENCY(15) * 1000)),
+	    "the start did not say it waits: %s", daemon_describe(&fx));
+	cr_assert_eq(log_count(&fx, "event=listen"), 0);
+	write_text(control, "");
+	daemon_started(&fx);
+	EXPECT("alice\r\n", REPLY_ALICE);
+	cr_assert_eq(log_count(&fx, START_WAITS), 1);
+	deadline = now_seconds() + LATENCY(1);
+	while (children() != 1 && now_seconds() < deadline)
+		usleep(10000);
+	cr_assert_eq(children(), 1, "the supervisor has %zu children, not its "
+	    "worker alone (the reading's left unreaped?)", children());
+	stopped_cleanly();
+	slowfs_end();
+}
+
+/* SIGTERM ends a start that waits for the user database, at once. */
+Test(pressure, a_stop_while_the_start_waits_for_the_user_database)
+{
+	double start, took;
+	int status;
+
+	group_on_slowfs();
+	write_text(control, "hang");
+	daemon_launch(&fx, "-B", SERVER, NULL);
+	cr_assert(child_held(), "the group is not read by a child");
+	start = now_seconds();
+	daemon_signal(&fx, SIGTERM);
+	status = daemon_wait(&fx, (int)(LATENCY(2) * 1000));
+	took = now_seconds() - start;
+	cr_assert(status != -1 && WIFSIGNALED(status) &&
+	    WTERMSIG(status) == SIGTERM, "wait status %#x after %.2f s",
+	    status, took);
+	write_text(control, "");
+	slowfs_end();
+}
+
+/*
+ * fingerd -i while the user database does not answer: the one process
+ * waits for it no longer than -t, then closes the connection unanswered,
+ * says why, and exits 75 (EX_TEMPFAIL); inetd starts one a connection,
+ * and each would otherwise be held for good.
+ */
+Test(pressure, inetd_while_the_user_database_hangs_ends_at_its_deadline)
+{
+	struct buffer b;
+	double took;
+	int status;
+
+	group_on_slowfs();
+	write_text(control, "hang");
+	status = inetd_finger(&fx, "alice\r\n", &b, &took, "-i", "-t", "2",
+	    NULL);
+	cr_assert_eq(status, 75, "fingerd -i: status %d after %.2f s", status,
+	    took);
+	cr_assert_eq(b.len, 0, "%zu bytes sent", b.len);
+	buffer_free(&b);
+	cr_assert(took >= 2.0 && took < LATENCY(3.0), "-i ended after %.2f s",
+	    took);
+	cr_assert_eq(log_count(&fx, "fingerd: group finger: the user database "
+	    "has not answered in -t's 2 s: the connection is closed "
+	    "unanswered$"), 1);
+	write_text(control, "");
+	slowfs_end();
 }
 
 /*
@@ -909,17 +1025,6 @@ link_turn(const char *link, const char *target)
 	(void)unlink(next);
 	cr_assert_eq(symlink(target, next), 0);
 	cr_assert_eq(rename(next, link), 0);
-}
-
-/* Whether slowfs holds a request of the supervisor's child, waited for. */
-static bool
-child_held(void)
-{
-	double deadline = now_seconds() + WAIT_REPLY_MS / 1000.0;
-
-	while (slowfs_held(false) == 0 && now_seconds() < deadline)
-		usleep(5000);
-	return slowfs_held(false) > 0;
 }
 
 /* SIGUSR1: its status line (the nth) logged, and -M's write held. */
