@@ -516,23 +516,39 @@ group_failed(const char *group, const char *why)
  * The group at the start, read by a child (userdb_reading_wait) that
  * closes the n listening sockets: a user database that does not answer
  * (an LDAP server, SSSD, a hung NFS /etc) is said after USERDB_STALL_NS
- * and waited for; SIGTERM ends the wait, and the child with it
- * (child_tied).  SIGCHLD is held from here, so that the supervisor reaps
- * the child with its others (its signalfd reads the SIGCHLD pending).
+ * and waited for.  SIGTERM or SIGINT meanwhile stops the daemon, as
+ * they would once it serves (exit 0); SIGCHLD is held from here, so that
+ * the supervisor reaps the child with its others (its signalfd reads the
+ * SIGCHLD pending), and so are the stops that come after the reading.
  */
 static struct members *
 group_load(const char *group, const int *sockets, size_t n)
 {
+	struct signalfd_siginfo si;
 	struct members *members;
 	const char *why;
 	sigset_t set;
+	int stop_fd;
 
 	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		fatal(EX_OSERR, "sigprocmask");
-	members = userdb_reading_wait(group, sockets, n, 0, "the start waits",
-	    &why);
+	sigdelset(&set, SIGCHLD);
+	if ((stop_fd = signalfd(-1, &set, SFD_CLOEXEC)) < 0)
+		fatal(EX_OSERR, "signalfd");
+	members = userdb_reading_wait(group, sockets, n, 0, stop_fd,
+	    "the start waits", &why);
+	if (members == NULL && strcmp(why, USERDB_STOPPED) == 0) {
+		if (read(stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			log_info("event=stop signal=SIG%s",
+			    sigabbrev_np((int)si.ssi_signo));
+		log_end(LOG_EXIT_GRACE_NS);
+		exit(EX_OK);
+	}
+	close(stop_fd);
 	if (members == NULL)
 		group_failed(group, why);
 	return members;
@@ -551,8 +567,8 @@ inetd_group(const struct options *o)
 	struct members *members;
 	const char *why;
 
-	members = userdb_reading_wait(o->group, NULL, 0, deadline,
-	    "the connection waits", &why);
+	members = userdb_reading_wait(o->group, NULL, 0, deadline, -1, NULL,
+	    &why);
 	if (members != NULL)
 		return members;
 	if (strcmp(why, USERDB_UNANSWERED) == 0)
@@ -582,10 +598,10 @@ inetd(struct options *o)
 	log_stderr_nonblocking();
 	privileges_drop(&privileges);
 	o->engine = engine_choose(o->engine, why, sizeof(why));
-	/* The children (the reading's, those that open the homes, some held
-	 * by one) are reaped by no one. */
-	signal(SIGCHLD, SIG_IGN);
 	members = inetd_group(o);
+	/* The children that open the homes, some held by one, reap nothing
+	 * (the reading's, killed, is a zombie until the exit). */
+	signal(SIGCHLD, SIG_IGN);
 	homes_check(members, NULL);
 	return serve(o, members, -1, -1);
 }

@@ -289,7 +289,6 @@ struct account {
 
 struct members	*members_build(gid_t, char *const *, const struct account *,
 		    size_t);
-struct members	*members_load(const char *, const char **);
 bool		 members_send(FILE *, const char *);
 struct members	*members_received(const char *, size_t, const char **);
 void		 members_hidden_keep(struct members *, const struct members *);
@@ -459,8 +458,9 @@ int64_t		 userdb_reading_due(const struct userdb_reading *);
 bool		 userdb_reading_stalled(struct userdb_reading *);
 void		 userdb_reading_stop(struct userdb_reading *);
 #define USERDB_UNANSWERED	"the user database did not answer in time"
+#define USERDB_STOPPED		"stopped while the user database was read"
 struct members	*userdb_reading_wait(const char *, const int *, size_t,
-		    int64_t, const char *, const char **);
+		    int64_t, int, const char *, const char **);
 
 /* watches.c: plans known unchanged through inotify, so not looked at. */
 struct plan_watches;

@@ -208,12 +208,10 @@ fail:
 }
 
 /*
- * The accounts found, kept (v), or, in the child that reads the user
- * database for the supervisor (members_send), each sent as it comes.
+ * The accounts found, each sent as it comes by the child that reads the
+ * user database (members_send).
  */
 struct accounts {
-	struct account	*v;
-	size_t		 count, size;
 	FILE		*out;
 	int64_t		 sent;		/* when out was last flushed */
 };
@@ -225,38 +223,8 @@ static bool	progress_send(struct accounts *);
 static bool
 accounts_add(struct accounts *a, const struct passwd *pw)
 {
-	struct account *v;
-
-	if (a->out != NULL)
-		return account_send(a->out, pw->pw_name, pw->pw_gecos ?
-		    pw->pw_gecos : "", pw->pw_dir ? pw->pw_dir : "",
-		    pw->pw_gid);
-	if (a->count == a->size) {
-		a->size = a->size ? 2 * a->size : 64;
-		if ((v = reallocarray(a->v, a->size, sizeof(*v))) == NULL)
-			return false;
-		a->v = v;
-	}
-	v = &a->v[a->count];
-	v->login = strdup(pw->pw_name);
-	v->gecos = strdup(pw->pw_gecos ? pw->pw_gecos : "");
-	v->home = strdup(pw->pw_dir ? pw->pw_dir : "");
-	v->gid = pw->pw_gid;
-	a->count++;
-	return v->login != NULL && v->gecos != NULL && v->home != NULL;
-}
-
-static void
-accounts_free(struct accounts *a)
-{
-	size_t i;
-
-	for (i = 0; i < a->count; i++) {
-		free(a->v[i].login);
-		free(a->v[i].gecos);
-		free(a->v[i].home);
-	}
-	free(a->v);
+	return account_send(a->out, pw->pw_name, pw->pw_gecos ?
+	    pw->pw_gecos : "", pw->pw_dir ? pw->pw_dir : "", pw->pw_gid);
 }
 
 static int
@@ -353,35 +321,6 @@ not_found(int error)
 }
 
 /*
- * Loads the members of group from the user database.  On failure returns
- * NULL and points *why at the reason.
- */
-struct members *
-members_load(const char *group, const char **why)
-{
-	struct accounts accounts = { 0 };
-	struct members *t = NULL;
-	struct group *gr;
-	char **names;
-	gid_t gid;
-
-	errno = 0;
-	if ((gr = getgrnam(group)) == NULL) {
-		*why = not_found(errno) ? MEMBERS_NO_GROUP : strerror(errno);
-		return NULL;
-	}
-	gid = gr->gr_gid;
-	*why = "out of memory";
-	if ((names = names_copy(gr->gr_mem)) == NULL)
-		return NULL;
-	if (accounts_collect(&accounts, gid, names))
-		t = members_build(gid, names, accounts.v, accounts.count);
-	accounts_free(&accounts);
-	names_free(names);
-	return t;
-}
-
-/*
  * The user database read in a child of the supervisor's (userdb.c), so
  * that an NSS source that does not answer (an LDAP server, SSSD, a hung
  * NFS /etc) holds the child, never the supervisor.  What it found goes
@@ -419,7 +358,7 @@ progress_send(struct accounts *a)
 {
 	int64_t now;
 
-	if (a->out == NULL || (now = monotonic_ns()) - a->sent < PROGRESS_NS)
+	if ((now = monotonic_ns()) - a->sent < PROGRESS_NS)
 		return true;
 	a->sent = now;
 	return field_send(a->out, 'p', "") && fflush(a->out) == 0;
@@ -524,7 +463,7 @@ members_received(const char *text, size_t len, const char **why)
 	bool grouped = false, ended = false;
 	gid_t gid = 0;
 
-	*why = "the reading ended before its end";
+	*why = "the process reading it ended before the end";
 	while (!ended && (f = field_next(text, len, &at)) != NULL) {
 		switch (f[0]) {
 		case 'g':

@@ -307,41 +307,47 @@ userdb_reading_stop(struct userdb_reading *r)
 /*
  * The group read by a child and waited for, where nothing else waits
  * (the start's reading, -i's): the table, or NULL and why.  A reading
- * silent USERDB_STALL_NS is said once (the log names waiting, what
- * the caller does meanwhile) and waited for; one not ended by deadline
- * (monotonic ns; 0: none) is given up, why USERDB_UNANSWERED.  The child
+ * silent USERDB_STALL_NS is said once, when the caller says what waits
+ * meanwhile (waiting), and waited for; one not ended by deadline
+ * (monotonic ns; 0: none) is given up, why USERDB_UNANSWERED, as is one
+ * while stop_fd (-1: none) is readable, why USERDB_STOPPED.  The child
  * is killed, and left to be reaped.
  */
 struct members *
 userdb_reading_wait(const char *group, const int *sockets, size_t n,
-    int64_t deadline, const char *waiting, const char **why)
+    int64_t deadline, int stop_fd, const char *waiting, const char **why)
 {
 	static struct userdb_reading r;
+	struct pollfd p[2];
 	struct members *t;
-	struct pollfd p;
 	int64_t due, left;
 
 	r = (struct userdb_reading){ .fd = -1 };
 	if (!userdb_reading_start(&r, group, sockets, n)) {
-		*why = strerror(errno);
+		snprintf(r.why, sizeof(r.why), "cannot start a process to "
+		    "read it: %s", strerror(errno));
+		*why = r.why;
 		return NULL;
 	}
 	for (;;) {
-		if ((due = userdb_reading_due(&r)) == 0 ||
+		if ((due = userdb_reading_due(&r)) == 0 || waiting == NULL ||
 		    (deadline != 0 && deadline < due))
 			due = deadline;
 		left = due - monotonic_ns();
-		p = (struct pollfd){ .fd = r.fd, .events = POLLIN };
-		(void)poll(&p, 1, due == 0 ? -1 :
+		p[0] = (struct pollfd){ .fd = r.fd, .events = POLLIN };
+		p[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
+		(void)poll(p, 2, due == 0 ? -1 :
 		    left > 0 ? (int)(left / 1000000) + 1 : 0);
 		if (userdb_reading_read(&r, &t, why) == 1)
 			return t;
-		if (deadline != 0 && monotonic_ns() >= deadline) {
+		if (p[1].revents != 0 ||
+		    (deadline != 0 && monotonic_ns() >= deadline)) {
 			userdb_reading_stop(&r);
-			*why = USERDB_UNANSWERED;
+			*why = p[1].revents != 0 ? USERDB_STOPPED :
+			    USERDB_UNANSWERED;
 			return NULL;
 		}
-		if (userdb_reading_stalled(&r))
+		if (waiting != NULL && userdb_reading_stalled(&r))
 			log_warnx("group %s: the user database has not "
 			    "answered in %d s; %s until it does", group,
 			    (int)(USERDB_STALL_NS / NS_PER_SECOND), waiting);

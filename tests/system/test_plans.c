@@ -761,7 +761,9 @@ Test(daemon, a_home_a_member_can_redirect_is_warned_of_without_a_command)
 	snprintf(want, sizeof(want), "%s/home/alice", fx.dir);
 	cr_assert_eq(chmod(want, 0700), 0);
 	daemon_start(&fx, "-B", LOCAL, NULL);
-	cr_assert_eq(log_count(&fx, "out of reach"), 6);
+	/* (Once under valgrind, loaded, not 6: the log says what instead.) */
+	cr_assert_eq(log_count(&fx, "out of reach"), 6, "%zu warnings: %s",
+	    log_count(&fx, "out of reach"), daemon_describe(&fx));
 	for (i = 0; i < 5; i++) {
 		snprintf(want, sizeof(want), "member %s: plan \"%s/.plan\" is "
 		    "out of reach of fingerd's account: ", logins[i], home[i]);

@@ -1,7 +1,8 @@
 /*
  * Unit tests of members.c.  members_build() is pure and gets its accounts
- * from the tests; members_load() reads tests/data/passwd and
- * tests/data/group through nss_wrapper, which the Makefile preloads:
+ * from the tests; members_send() reads tests/data/passwd and
+ * tests/data/group through nss_wrapper, which the Makefile preloads, and
+ * members_received() makes the table of what it sent:
  *
  *	finger (79): lists carol, alice, ghost (no account), erin;
  *	             bob and erin have it as primary group; dave is in neither
@@ -123,7 +124,7 @@ Test(members_build, list_is_a_table_in_order)
 	members_release(t);
 }
 
-/* As members_load() gives it: listed and primary, so collected twice. */
+/* As a reading sends it: listed and primary, so collected twice. */
 Test(members_build, account_listed_and_primary_once)
 {
 	char *const names[] = { "erin", "alice", NULL };
@@ -412,18 +413,40 @@ Test(members_refs, many_holders)
 	members_release(NULL);
 }
 
+/*
+ * members_send() and members_received(): the reading in a child of the
+ * daemon's (userdb.c), through a memory stream here.  What group's
+ * reading sends, *len bytes.
+ */
+static char *
+sent(const char *group, size_t *len)
+{
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+
+	cr_assert_not_null(f);
+	cr_assert(members_send(f, group));
+	cr_assert_eq(fclose(f), 0);
+	return text;
+}
+
+/* The table group's reading gives. */
 static struct members *
 load(const char *group)
 {
 	const char *why = NULL;
-	struct members *t = members_load(group, &why);
+	struct members *t;
+	size_t len;
+	char *text = sent(group, &len);
 
-	cr_assert_not_null(t, "members_load(\"%s\"): %s", group,
+	t = members_received(text, len, &why);
+	free(text);
+	cr_assert_not_null(t, "the reading of \"%s\": %s", group,
 	    why ? why : "(no reason)");
 	return t;
 }
 
-Test(members_load, finger_group)
+Test(members_read, finger_group)
 {
 	struct members *t = load("finger");
 
@@ -444,7 +467,7 @@ Test(members_load, finger_group)
 	members_release(t);
 }
 
-Test(members_load, other_group)
+Test(members_read, other_group)
 {
 	static const char *const want[] = { "dave", "frank" };
 	struct members *t = load("staff");
@@ -457,7 +480,7 @@ Test(members_load, other_group)
 	members_release(t);
 }
 
-Test(members_load, primary_group_only)
+Test(members_read, primary_group_only)
 {
 	static const char *const want[] = { "alice", "carol", "dave" };
 	struct members *t = load("users");
@@ -466,7 +489,7 @@ Test(members_load, primary_group_only)
 	members_release(t);
 }
 
-Test(members_load, group_without_members)
+Test(members_read, group_without_members)
 {
 	struct members *t = load("empty");
 
@@ -476,7 +499,7 @@ Test(members_load, group_without_members)
 }
 
 /* A reload gives a new table; the held one is unchanged. */
-Test(members_load, reload)
+Test(members_read, reload)
 {
 	struct members *old = load("finger");
 	struct members *held = members_hold(old);
@@ -490,15 +513,6 @@ Test(members_load, reload)
 	cr_assert_eq(memcmp(held->list, fresh->list, held->list_len), 0);
 	members_release(held);
 	members_release(fresh);
-}
-
-Test(members_load, no_such_group)
-{
-	const char *why = NULL;
-
-	cr_assert_null(members_load("nosuchgroup", &why));
-	cr_assert_not_null(why);
-	cr_assert_str_eq(why, "no such group");
 }
 
 #define BIG_ACCOUNTS	30000
@@ -552,7 +566,7 @@ cpu_seconds(void)
  * well under a second of CPU, with every member, once.  One getpwnam a
  * member, each reading the whole database, took ten seconds.
  */
-Test(members_load, ten_thousand_members_in_well_under_a_second)
+Test(members_read, ten_thousand_members_in_well_under_a_second)
 {
 	char dir[] = "/tmp/fingerd-members-XXXXXX", passwd[64], group[64];
 	struct members *t;
@@ -729,61 +743,6 @@ Test(members_build, list_of_short_logins_is_ten_wide)
 	members_release(t);
 }
 
-/*
- * members_send() and members_received(): the supervisor's reading in a
- * child (userdb.c), through a memory stream here.  What comes out is
- * the table members_load() makes, member by member.
- */
-static char *
-sent(const char *group, size_t *len)
-{
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-
-	cr_assert_not_null(f);
-	cr_assert(members_send(f, group));
-	cr_assert_eq(fclose(f), 0);
-	return text;
-}
-
-static void
-assert_same_table(const struct members *a, const struct members *b)
-{
-	size_t i;
-
-	cr_assert_eq(a->count, b->count);
-	for (i = 0; i < a->count; i++) {
-		cr_assert_str_eq(a->v[i].login, b->v[i].login);
-		cr_assert_str_eq(a->v[i].home, b->v[i].home);
-		cr_assert_eq(a->v[i].login_line_len, b->v[i].login_line_len);
-		cr_assert_eq(memcmp(a->v[i].login_line, b->v[i].login_line,
-		    a->v[i].login_line_len), 0);
-	}
-	cr_assert_eq(a->list_len, b->list_len);
-	cr_assert_eq(memcmp(a->list, b->list, a->list_len), 0);
-}
-
-Test(members_received, the_table_members_load_makes)
-{
-	static const char *const groups[] = { "finger", "staff", "users",
-	    "empty" };
-	struct members *loaded, *got;
-	const char *why = NULL;
-	size_t i, len;
-	char *text;
-
-	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
-		text = sent(groups[i], &len);
-		got = members_received(text, len, &why);
-		cr_assert_not_null(got, "%s: %s", groups[i], why);
-		loaded = load(groups[i]);
-		assert_same_table(got, loaded);
-		members_release(loaded);
-		members_release(got);
-		free(text);
-	}
-}
-
 Test(members_received, no_such_group_says_so)
 {
 	const char *why = NULL;
@@ -816,7 +775,7 @@ Test(members_received, cut_or_odd_is_refused)
 	for (i = 0; i + 1 < len; i++)
 		cr_assert_null(members_received(text, i, &why),
 		    "a table from %zu of %zu bytes", i, len);
-	cr_assert_str_eq(why, "the reading ended before its end");
+	cr_assert_str_eq(why, "the process reading it ended before the end");
 	free(text);
 	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
 		cr_assert_null(members_received(odd[i], odd_len[i], &why),
