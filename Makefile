@@ -147,7 +147,6 @@ SYSTEM_FLAGS = --jobs=8 --timeout=60
 ABUSE_FLAGS = --jobs=1 --timeout=90
 CHECK_SOAK_SECONDS ?= 60
 TEST_ENV = ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1 \
-	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/tools/lsan.supp \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	NSS_WRAPPER_LIB=$(NSS_WRAPPER)
 
@@ -271,10 +270,17 @@ phase = @CHECK_TIMES='$(CHECK_TIMES)' tests/tools/timed '$(B): $(1)' \
 	$(MAKE) --no-print-directory check-$(1)
 CHECK_TIMES =
 
+# A sanitizer's reports (an ASan build's) each in a file of $(B)/lsan,
+# shown and failing the run: Criterion reports a test passed before its
+# process exits, and ignores the status LeakSanitizer gives that exit
+# (Criterion's issue 220), so a leak in a unit test passed unseen.
 check-unit: $(B)/unit
-	$(TEST_ENV) LD_PRELOAD=$(NSS_WRAPPER) \
-	    NSS_WRAPPER_PASSWD=tests/data/passwd \
-	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit
+	@rm -rf $(B)/lsan && mkdir -p $(B)/lsan
+	$(TEST_ENV) LSAN_OPTIONS=log_path=$(CURDIR)/$(B)/lsan/unit \
+	    LD_PRELOAD=$(NSS_WRAPPER) NSS_WRAPPER_PASSWD=tests/data/passwd \
+	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit; status=$$?; \
+	for report in $(B)/lsan/unit.*; do [ -e "$$report" ] || continue; \
+	    cat "$$report"; status=1; done; exit $$status
 
 check-system: $(BIN) $(B)/exchange $(B)/daemon-tests
 	set -e; filter='$(FIRST_ENGINE_TESTS)'; for engine in $(ENGINES); do \
@@ -476,7 +482,7 @@ check:
 # checks' places and messages, a test that crashed in its set-up, a
 # sanitizer's report, a fuzzer's failure, a shell suite's failed check.
 export check_failed = \[FAIL\]|\[----\] .*:[0-9]+: |\[----\]   +[^ ]|$\
-	Warning! The test|ERROR: AddressSanitizer|runtime error: |$\
+	Warning! The test|ERROR: [A-Za-z]+Sanitizer|runtime error: |$\
 	: FAILED, see|^FAIL - 
 
 # What make check runs, in this order (HACKING, "Tests", says why and

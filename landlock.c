@@ -119,22 +119,6 @@ landlock_home_servable(const char *home)
 	return home[0] == '/' && home[strspn(home, "/")] != '\0';
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-/* The suppressions file LSAN_OPTIONS names, or NULL. */
-static const char *
-lsan_suppressions(void)
-{
-	static char path[PATH_MAX];
-	const char *options = getenv("LSAN_OPTIONS"), *at;
-
-	if (options == NULL || (at = strstr(options, "suppressions=")) == NULL)
-		return NULL;
-	at += strlen("suppressions=");
-	snprintf(path, sizeof(path), "%.*s", (int)strcspn(at, ": "), at);
-	return path;
-}
-#endif
-
 struct allowing {
 	int		 ruleset;
 	struct members	*members;
@@ -186,13 +170,8 @@ allow_paths(int ruleset, struct members *members)
 	homes_open(members, pending, home_answered, &a);
 	free(pending);
 #if defined(__SANITIZE_ADDRESS__)
-	/*
-	 * LeakSanitizer reads /proc/self/task and maps at exit, and its
-	 * suppressions file once it finds a leak: unread, it fails with
-	 * "failed to read suppressions file" instead of saying what leaked.
-	 */
+	/* LeakSanitizer reads /proc/self/task and maps at exit. */
 	allow_read(ruleset, "/proc");
-	allow_read(ruleset, lsan_suppressions());
 #endif
 	return !a.missed;
 }

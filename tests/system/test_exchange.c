@@ -455,6 +455,8 @@ Test(exchange, deadline_disconnects_slow_client)
 	took = now_seconds() - start;
 	assert_reply(&silent, "", "to the silent client");
 	assert_reply(&partial, "", "to the client that sent \"ali\"");
+	buffer_free(&silent);
+	buffer_free(&partial);
 	cr_assert(took >= deadline_seconds - 0.2,
 	    "closed after %.2f s, before the %d s deadline", took,
 	    deadline_seconds);

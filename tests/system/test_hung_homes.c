@@ -120,6 +120,7 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	}
 	took = now_seconds() - start;
 	assert_reply(&b, "", "to zoe while her home hangs");
+	buffer_free(&b);
 	cr_assert(took >= 2.9 && took < 3.0 + LATENCY(0.5),
 	    "zoe's connection reset after %.2f s, -t is 3", took);
 	figure("zoe's connection reset, her home hung, -t 3", took, "s",
