@@ -276,7 +276,7 @@ CHECK_TIMES =
 # (Criterion's issue 220), so a leak in a unit test passed unseen.
 check-unit: $(B)/unit
 	@rm -rf $(B)/lsan && mkdir -p $(B)/lsan
-	$(TEST_ENV) LSAN_OPTIONS=log_path=$(CURDIR)/$(B)/lsan/unit \
+	$(TEST_ENV) LSAN_OPTIONS=log_path=$(abspath $(B))/lsan/unit \
 	    LD_PRELOAD=$(NSS_WRAPPER) NSS_WRAPPER_PASSWD=tests/data/passwd \
 	    NSS_WRAPPER_GROUP=tests/data/group $(B)/unit; status=$$?; \
 	for report in $(B)/lsan/unit.*; do [ -e "$$report" ] || continue; \

@@ -573,14 +573,14 @@ inetd_group(const struct options *o)
 		return members;
 	if (strcmp(why, USERDB_UNANSWERED) == 0)
 		fatalx(EX_TEMPFAIL, "group %s: the user database has not "
-		    "answered in -t's %u s: the connection is closed "
+		    "answered in -t's %u s: the connection is ended "
 		    "unanswered", o->group, o->timeout);
 	group_failed(o->group, why);
 }
 
 /*
- * -i: one process, one connection.  It reads the group as the -u
- * account and surveys the homes as the supervisor does (homes_check: its
+ * -i: one process, one connection.  It has the group read as the -u
+ * account (by a child, within -t) and surveys the homes as the supervisor does (homes_check: its
  * warnings, each .nofinger, never waiting on a hung home for long), then
  * serves the connection on stdin, confined as a worker.
  */
@@ -620,6 +620,9 @@ main(int argc, char *argv[])
 	char why[256];
 
 	signal(SIGPIPE, SIG_IGN);
+	/* Not ignored, as a parent may leave it: its children are reaped
+	 * here (a reading's is killed by its pid once it has ended). */
+	signal(SIGCHLD, SIG_DFL);
 	if (getenv(WORKER_ENVIRONMENT) != NULL)
 		return worker_main();
 	descriptors_open();

@@ -319,6 +319,7 @@ children(void)
 Test(pressure, a_user_database_that_hangs_at_the_start_is_said)
 {
 	double deadline;
+	size_t n;
 
 	group_on_slowfs();
 	write_text(control, "hang");
@@ -333,10 +334,10 @@ Test(pressure, a_user_database_that_hangs_at_the_start_is_said)
 	EXPECT("alice\r\n", REPLY_ALICE);
 	cr_assert_eq(log_count(&fx, START_WAITS), 1);
 	deadline = now_seconds() + LATENCY(1);
-	while (children() != 1 && now_seconds() < deadline)
+	while ((n = children()) != 1 && now_seconds() < deadline)
 		usleep(10000);
-	cr_assert_eq(children(), 1, "the supervisor has %zu children, not its "
-	    "worker alone (the reading's left unreaped?)", children());
+	cr_assert_eq(n, 1, "the supervisor has %zu children, not its worker "
+	    "alone (the reading's left unreaped?)", n);
 	stopped_cleanly();
 	slowfs_end();
 }
@@ -370,7 +371,7 @@ Test(pressure, a_stop_while_the_start_waits_for_the_user_database)
 
 /*
  * fingerd -i while the user database does not answer: the one process
- * waits for it no longer than -t, then closes the connection unanswered,
+ * waits for it no longer than -t, then ends the connection unanswered,
  * says why, and exits 75 (EX_TEMPFAIL); inetd starts one a connection,
  * and each would otherwise be held for good.
  */
@@ -391,7 +392,7 @@ Test(pressure, inetd_while_the_user_database_hangs_ends_at_its_deadline)
 	cr_assert(took >= 2.0 && took < LATENCY(3.0), "-i ended after %.2f s",
 	    took);
 	cr_assert_eq(log_count(&fx, "fingerd: group finger: the user database "
-	    "has not answered in -t's 2 s: the connection is closed "
+	    "has not answered in -t's 2 s: the connection is ended "
 	    "unanswered$"), 1);
 	write_text(control, "");
 	slowfs_end();
