@@ -580,9 +580,10 @@ inetd_group(const struct options *o)
 
 /*
  * -i: one process, one connection.  It has the group read as the -u
- * account (by a child, within -t) and surveys the homes as the supervisor does (homes_check: its
- * warnings, each .nofinger, never waiting on a hung home for long), then
- * serves the connection on stdin, confined as a worker.
+ * account (by a child, within -t), surveys the homes as the supervisor
+ * does (homes_check: its warnings, each .nofinger, never waiting on a
+ * hung home for long), then serves the connection on stdin, confined as
+ * a worker.
  */
 static int
 inetd(struct options *o)
