@@ -42,6 +42,15 @@ monotonic_ns(void)
 
 #define NS_PER_SECOND	1000000000LL
 
+/* poll(2)'s timeout until due (monotonic ns), rounded up; 0: none, -1. */
+static inline int
+poll_ms(int64_t due)
+{
+	int64_t left = due - monotonic_ns();
+
+	return due == 0 ? -1 : left <= 0 ? 0 : (int)(left / 1000000) + 1;
+}
+
 /*
  * Something that may come too often (a worker that keeps dying, a
  * reload for a home or a .nofinger) is spaced out: after each, the next

@@ -1155,7 +1155,7 @@ metrics_due(const struct supervisor *s)
 static int
 poll_timeout(const struct supervisor *s)
 {
-	int64_t next = s->stopping ? s->stop_deadline : 0, left;
+	int64_t next = s->stopping ? s->stop_deadline : 0;
 	unsigned i;
 
 	if (!s->stopping)
@@ -1168,10 +1168,7 @@ poll_timeout(const struct supervisor *s)
 		next = earliest(next, s->reload_at);
 		next = earliest(next, userdb_reading_due(&s->reading));
 	}
-	if (next == 0)
-		return -1;
-	left = next - monotonic_ns();
-	return left <= 0 ? 0 : (int)(left / 1000000) + 1;
+	return poll_ms(next);
 }
 
 /*

@@ -320,7 +320,7 @@ userdb_reading_wait(const char *group, const int *sockets, size_t n,
 	static struct userdb_reading r;
 	struct pollfd p[2];
 	struct members *t;
-	int64_t due, left;
+	int64_t due;
 
 	r = (struct userdb_reading){ .fd = -1 };
 	if (!userdb_reading_start(&r, group, sockets, n)) {
@@ -333,11 +333,9 @@ userdb_reading_wait(const char *group, const int *sockets, size_t n,
 		if ((due = userdb_reading_due(&r)) == 0 || waiting == NULL ||
 		    (deadline != 0 && deadline < due))
 			due = deadline;
-		left = due - monotonic_ns();
 		p[0] = (struct pollfd){ .fd = r.fd, .events = POLLIN };
 		p[1] = (struct pollfd){ .fd = stop_fd, .events = POLLIN };
-		(void)poll(p, 2, due == 0 ? -1 :
-		    left > 0 ? (int)(left / 1000000) + 1 : 0);
+		(void)poll(p, 2, poll_ms(due));
 		if (userdb_reading_read(&r, &t, why) == 1)
 			return t;
 		if (p[1].revents != 0 ||
