@@ -254,6 +254,8 @@ void	 out_read(const struct fixture *, struct buffer *);
 size_t	 log_lines(const struct fixture *);
 size_t	 log_count(const struct fixture *, const char *);
 size_t	 log_count_in(const struct buffer *, const char *);
+size_t	 log_warnings_each_reading(const struct fixture *, const char *,
+	    size_t, const char *);
 unsigned long log_lost_count(const struct buffer *, bool *);
 int	 syslog_bind(const struct fixture *);
 size_t	 syslog_read(int, struct buffer *);
@@ -332,7 +334,7 @@ void	 expect_at(const char *, const char *, const void *, size_t);
 #define EXPECT(query, want)	expect_at(LOCAL, query, want, sizeof(want) - 1)
 #define EXPECT_LOG(pattern) \
 	cr_assert(log_wait(&fx, pattern, 1, WAIT_LOG_MS), \
-	    "no log line matches %s", pattern)
+	    "no log line matches %s\n%s", pattern, daemon_describe(&fx))
 double	 served_at(const char *, const char *, double, int);
 void	 stopped_cleanly(void);
 void	 skip_under_valgrind(const char *);

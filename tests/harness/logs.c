@@ -249,6 +249,31 @@ line_copy(const char *line, void *arg)
 	buffer_append(arg, line, strlen(line));
 }
 
+/*
+ * Warnings, which each reading of the group logs again: a loaded machine
+ * may read it more than once before a test counts them (a look for
+ * .nofinger held for 3 s asks for a reading).  Asserts that the lines
+ * matching pattern are n for each reading the log shows, one (a warning
+ * every reading logs once) counting the readings, in one read of the
+ * log; returns that count.
+ */
+size_t
+log_warnings_each_reading(const struct fixture *f, const char *pattern,
+    size_t n, const char *one)
+{
+	struct buffer log;
+	size_t all, readings;
+
+	log_read(f, &log);
+	all = log_count_in(&log, pattern);
+	readings = log_count_in(&log, one);
+	cr_assert(readings > 0 && all == n * readings, "%zu lines match %s, "
+	    "not %zu for each of %zu readings (lines matching %s):\n%s", all,
+	    pattern, n, readings, one, log.data);
+	buffer_free(&log);
+	return readings;
+}
+
 /* The first line that matches, in line; false when there is none. */
 bool
 log_find(const struct fixture *f, const char *pattern, struct buffer *line)
