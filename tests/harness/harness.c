@@ -112,6 +112,23 @@ wait_scale(void)
 	return n > 0 ? n : 1;
 }
 
+/*
+ * An option's seconds (-t) scaled as the harness's waits, as its text:
+ * a deadline a daemon under valgrind keeps (memcheck is slow), where
+ * a test's outcome would change if the daemon met it.  Four buffers
+ * in turn: one daemon_start may take a few.
+ */
+const char *
+seconds_scaled(unsigned seconds)
+{
+	static char text[4][16];
+	static unsigned next;
+	char *t = text[next++ % 4];
+
+	snprintf(t, sizeof(text[0]), "%u", seconds * (unsigned)wait_scale());
+	return t;
+}
+
 /* Milliseconds left before deadline (from now_seconds), at least 0. */
 int
 ms_left(double deadline)

@@ -50,6 +50,7 @@
 #define UNHELD_S	0.25
 
 int	 wait_scale(void);
+const char *seconds_scaled(unsigned);
 bool	 under_valgrind(void);
 bool	 engine_epoll(void);
 

@@ -254,19 +254,27 @@ line_copy(const char *line, void *arg)
  * may read it more than once before a test counts them (a look for
  * .nofinger held for 3 s asks for a reading).  Asserts that the lines
  * matching pattern are n for each reading the log shows, one (a warning
- * every reading logs once) counting the readings, in one read of the
- * log; returns that count.
+ * every reading logs once) counting the readings; a reading still being
+ * logged is waited for, up to WAIT_LOG_MS.  Returns the readings.
  */
 size_t
 log_warnings_each_reading(const struct fixture *f, const char *pattern,
     size_t n, const char *one)
 {
+	double deadline = now_seconds() + WAIT_LOG_MS / 1000.0;
 	struct buffer log;
 	size_t all, readings;
 
-	log_read(f, &log);
-	all = log_count_in(&log, pattern);
-	readings = log_count_in(&log, one);
+	for (;;) {
+		log_read(f, &log);
+		all = log_count_in(&log, pattern);
+		readings = log_count_in(&log, one);
+		if ((readings > 0 && all == n * readings) ||
+		    now_seconds() >= deadline)
+			break;
+		buffer_free(&log);
+		usleep(50 * 1000);
+	}
 	cr_assert(readings > 0 && all == n * readings, "%zu lines match %s, "
 	    "not %zu for each of %zu readings (lines matching %s):\n%s", all,
 	    pattern, n, readings, one, log.data);

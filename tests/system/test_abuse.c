@@ -366,12 +366,10 @@ Test(abuse, reloads_under_load_lose_nothing)
 	pthread_t threads[LOAD_THREADS];
 	char pattern[96];
 	int i, reloads = under_valgrind() ? 10 : 50;
-	char deadline[16];
 
 	/* The deadline scaled as the clients' bound: memcheck is slow. */
-	snprintf(deadline, sizeof(deadline), "%d", 10 * wait_scale());
 	daemon_start(&fx, "-B", SERVER, "-w", "2", "-c", "256", "-a", "256",
-	    "-t", deadline, NULL);
+	    "-t", seconds_scaled(10), NULL);
 	l.port = fx.port;
 	for (i = 0; i < LOAD_THREADS; i++)
 		cr_assert_eq(pthread_create(&threads[i], NULL, load_thread,

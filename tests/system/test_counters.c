@@ -174,7 +174,8 @@ Test(counters, status_counts_every_exchange_across_generations_and_deaths)
 	pid_t workers[2], after[2];
 	char killed[64];
 
-	daemon_start(&fx, "-B", LOCAL, "-w", "2", "-t", "2", NULL);
+	daemon_start(&fx, "-B", LOCAL, "-w", "2", "-t", seconds_scaled(2),
+	    NULL);
 	batch();
 	timed_out();
 	no_query();
@@ -506,7 +507,7 @@ Test(counters, metrics_file_whole_exact_and_rewritten_unasked)
 	cr_assert(daemon_alive(&fx));
 
 	/* No signal now: the next write comes by itself. */
-	usleep(100 * 1000);			/* a SIGUSR1 in flight */
+	usleep(100 * 1000 * wait_scale());	/* a SIGUSR1 in flight */
 	statuses = log_count(&fx, STATUS_LINE);
 	EXPECT("alice\r\n", REPLY_ALICE);
 	snprintf(plan4, sizeof(plan4),

@@ -300,7 +300,7 @@ Test(daemon, a_worker_that_listens_no_more_sleeps_through_connections)
 	long before, woken;
 	int silent, i;
 
-	daemon_start(&fx, "-B", LOCAL, "-t", "20", NULL);
+	daemon_start(&fx, "-B", LOCAL, "-t", seconds_scaled(20), NULL);
 	old = daemon_worker(&fx);
 	cr_assert((silent = client_connect(LOCAL, fx.port)) >= 0);
 	EXPECT("alice\r\n", REPLY_ALICE);	/* the silent one is in */

@@ -67,7 +67,7 @@ static void
 start(const char *per_address)
 {
 	daemon_start(&fx, "-B", LOCAL, "-p", PROXY "/32", "-a", per_address,
-	    "-t", "5", NULL);
+	    "-t", seconds_scaled(5), NULL);
 }
 
 /*
