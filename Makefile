@@ -216,7 +216,8 @@ DAEMON_ENGINE_FREE = usage_error_* dual_stack_by_default \
 	list_columns_of_long_and_short_logins \
 	a_worker_killed_by_its_filter_is_explained \
 	log_file_lines_begin_with_their_time syslog_lines_are_datagrams \
-	syslog_unreachable_at_start own_events_are_key_value_lines
+	syslog_unreachable_at_start syslog_start_failure_is_said_on_stderr_too \
+	own_events_are_key_value_lines
 # The supervisor's survey of homes and its children that look at them
 # (homes.c, supervisor.c): what they assert happens before a worker's
 # engine reads a byte of a plan (zoe's "No Plan." is the survey's, not

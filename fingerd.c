@@ -430,13 +430,21 @@ inetd_stdout_leave(void)
 		close(fd);
 }
 
-/* -l: syslog from the start, or a clear line and no start at all. */
+/*
+ * -l: syslog from the start, or a clear line and no start at all.  The
+ * daemon's stderr (never -i's: the client's socket, maybe) keeps the
+ * line that ends a start, too, until the supervisor runs.
+ */
 static void
-syslog_open(void)
+syslog_open(bool keep_stderr)
 {
-	if (!log_syslog(false))
+	if (keep_stderr)
+		log_start_keep();
+	if (!log_syslog(false)) {
+		log_start_over();	/* stderr is the log still */
 		fatal(EX_UNAVAILABLE, "-l: cannot reach syslog at %s (is a "
 		    "syslog daemon running?)", log_syslog_path());
+	}
 }
 
 /*
@@ -631,7 +639,7 @@ main(int argc, char *argv[])
 	signals_hold();
 	parse_options(argc, argv, &o);
 	if (o.syslog)
-		syslog_open();
+		syslog_open(!o.inetd);
 	log_file_append();
 	if (o.inetd)
 		return inetd(&o);

@@ -180,6 +180,8 @@ struct exchange_record {
 
 void		 log_init(const char *);
 bool		 log_syslog(bool);
+void		 log_start_keep(void);
+void		 log_start_over(void);
 const char	*log_syslog_path(void);
 void		 log_exchange(const struct exchange_record *);
 void		 log_file_append(void);

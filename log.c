@@ -85,11 +85,12 @@ static enum sink {
 } sink;
 static size_t header_max;	/* the longest a line's beginning is */
 
-/* The second the time of the last line began with, formatted. */
+/* The second the time of the last line began with, formatted for sink. */
 static struct {
-	time_t	 second;
-	char	 text[32];
-	size_t	 len;
+	time_t		 second;
+	enum sink	 sink;
+	char		 text[32];
+	size_t		 len;
 } clock_cache = { .second = -1 };
 
 /*
@@ -118,6 +119,17 @@ static struct {
 /* The supervisor's writer: a descriptor that never blocks. */
 static int nonblocking_fd = -1;
 static bool nonblocking_send;		/* a socket: send(MSG_DONTWAIT) */
+
+/*
+ * -l: the standard error syslog took the place of, kept until the start
+ * is over for the line that ends a start (fatal): the admin who typed
+ * the command reads it there, as SPEC asks ("one clear line on stderr").
+ * Not kept when it is the journal, which is where syslog goes.
+ */
+static struct {
+	int		 fd;
+	enum sink	 sink;
+} start_stderr = { .fd = -1 };
 
 /* Whether stderr is the stream JOURNAL_STREAM ("device:inode") names. */
 static bool
@@ -159,7 +171,7 @@ sink_of_stderr(void)
 	return SINK_FILE;
 }
 
-static size_t	header_put(char *, int);
+static size_t	header_put(char *, enum sink, int);
 
 /*
  * The log of this process, named name ("fingerd", or "fingerd[pid]" for
@@ -177,7 +189,7 @@ log_init(const char *name)
 	sink = sink_of_stderr();
 	clock_cache.second = -1;
 	tzset();
-	header_max = header_put(header, LOG_ERR);
+	header_max = header_put(header, sink, LOG_ERR);
 }
 
 /* Where syslog's socket is: /dev/log, or the tests' own. */
@@ -227,6 +239,27 @@ log_syslog(bool replace)
 		log_init(progname);
 	errno = saved;
 	return connected;
+}
+
+/*
+ * Before log_syslog(): stderr kept for the start's last word (fatal)
+ * until log_start_over(), unless it is the journal or syslog already.
+ */
+void
+log_start_keep(void)
+{
+	start_stderr.sink = sink_of_stderr();
+	if (start_stderr.sink == SINK_FILE || start_stderr.sink == SINK_SOCKET)
+		start_stderr.fd = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
+}
+
+/* The start is over (or this is a child): the kept stderr closed. */
+void
+log_start_over(void)
+{
+	if (start_stderr.fd >= 0)
+		close(start_stderr.fd);
+	start_stderr.fd = -1;
 }
 
 /* The path log_syslog() sends to, for a message. */
@@ -408,9 +441,9 @@ priority_put(struct line *l, int priority)
 	put(l, ">", 1);
 }
 
-/* The time now, formatted for the sink, the second's part cached. */
+/* The time now, formatted for a sink, the second's part cached. */
 static size_t
-time_put(char *buf)
+time_put(char *buf, enum sink to)
 {
 	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	struct timespec now;
@@ -418,8 +451,8 @@ time_put(char *buf)
 	size_t n;
 
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (now.tv_sec != clock_cache.second) {
-		if (sink == SINK_SYSLOG) {	/* RFC 3164, local time */
+	if (now.tv_sec != clock_cache.second || to != clock_cache.sink) {
+		if (to == SINK_SYSLOG) {	/* RFC 3164, local time */
 			localtime_r(&now.tv_sec, &tm);
 			clock_cache.len = (size_t)snprintf(clock_cache.text,
 			    sizeof(clock_cache.text), "%.3s %2d %02d:%02d:%02d",
@@ -431,10 +464,11 @@ time_put(char *buf)
 			    sizeof(clock_cache.text), "%Y-%m-%dT%H:%M:%S", &tm);
 		}
 		clock_cache.second = now.tv_sec;
+		clock_cache.sink = to;
 	}
 	memcpy(buf, clock_cache.text, clock_cache.len);
 	n = clock_cache.len;
-	if (sink == SINK_FILE) {
+	if (to == SINK_FILE) {
 		struct line l = { buf + n, buf + n + sizeof(".123Z") - 1 };
 
 		put(&l, ".", 1);
@@ -450,11 +484,11 @@ time_put(char *buf)
  * least LOG_LINE_MAX bytes); its length.
  */
 static size_t
-header_put(char *buf, int level)
+header_put(char *buf, enum sink to, int level)
 {
 	struct line l = { buf, buf + LOG_LINE_MAX - 1 };
 
-	switch (sink) {
+	switch (to) {
 	case SINK_JOURNAL:	/* a worker of several says which */
 		priority_put(&l, level);
 		if (progname[progname_len - 1] == ']') {
@@ -465,13 +499,13 @@ header_put(char *buf, int level)
 		return (size_t)(l.p - buf);
 	case SINK_SYSLOG:
 		priority_put(&l, LOG_DAEMON | level);
-		l.p += time_put(l.p);
+		l.p += time_put(l.p, to);
 		put_string(&l, " fingerd[");
 		put_number(&l, (uint64_t)log_pid);
 		put_string(&l, "]: ");
 		return (size_t)(l.p - buf);
 	case SINK_FILE:
-		l.p += time_put(l.p);
+		l.p += time_put(l.p, to);
 		put(&l, " ", 1);
 		break;
 	case SINK_SOCKET:
@@ -483,6 +517,23 @@ header_put(char *buf, int level)
 }
 
 /*
+ * The line of len bytes at a syslog level as it goes to a sink, in buf
+ * (LOG_LINE_MAX bytes); its length.  One that does not fit is cut.
+ */
+static size_t
+line_put(char *buf, enum sink to, int level, const char *line, size_t len)
+{
+	size_t n = header_put(buf, to, level);
+
+	if (n + len + 1 > LOG_LINE_MAX)
+		len = LOG_LINE_MAX - n - 1;
+	memcpy(buf + n, line, len);
+	n += len;
+	buf[n++] = '\n';
+	return n;
+}
+
+/*
  * Writes one whole line of len bytes at a syslog level; a line that does
  * not fit is cut, never split.
  */
@@ -491,14 +542,8 @@ log_text(int level, const char *line, size_t len)
 {
 	int saved = errno;
 	char buf[LOG_LINE_MAX];
-	size_t n;
+	size_t n = line_put(buf, sink, level, line, len);
 
-	n = header_put(buf, level);
-	if (n + len + 1 > sizeof(buf))
-		len = sizeof(buf) - n - 1;
-	memcpy(buf + n, line, len);
-	n += len;
-	buf[n++] = '\n';
 	if (queue.buf != NULL) {
 		enqueue(buf, n);
 		log_flush();
@@ -738,7 +783,7 @@ note_format(unsigned long lost)
 	n = (size_t)snprintf(text, sizeof(text), "%lu log line%s lost: the "
 	    "log took no more\n", lost, plural(lost));
 	n = n < sizeof(text) ? n : sizeof(text) - 1;
-	queue.note_len = header_put(queue.note, LOG_WARNING);
+	queue.note_len = header_put(queue.note, sink, LOG_WARNING);
 	memcpy(queue.note + queue.note_len, text, n);
 	queue.note_len += n;
 	return queue.note_len;
@@ -896,15 +941,23 @@ log_wrote(int res)
 	return true;
 }
 
+/* A line's text, in buf (LOG_LINE_MAX bytes): fmt's, then the reason. */
+static void __attribute__((format(printf, 3, 0)))
+text_format(char *buf, const char *reason, const char *fmt, va_list ap)
+{
+	int n;
+
+	n = vsnprintf(buf, LOG_LINE_MAX, fmt, ap);
+	if (n >= 0 && reason != NULL && n < LOG_LINE_MAX)
+		snprintf(buf + n, LOG_LINE_MAX - (size_t)n, ": %s", reason);
+}
+
 static void __attribute__((format(printf, 3, 0)))
 log_vformat(int level, const char *reason, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	int n;
 
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	if (n >= 0 && reason != NULL && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - (size_t)n, ": %s", reason);
+	text_format(buf, reason, fmt, ap);
 	log_line(level, buf);
 }
 
@@ -940,17 +993,34 @@ log_warnx(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * The last line, logged, and on the standard error the start had when it
+ * is still kept (log_start_keep); then the exit.
+ */
+static void __attribute__((format(printf, 3, 0), noreturn))
+log_fatal(int status, const char *reason, const char *fmt, va_list ap)
+{
+	char text[LOG_LINE_MAX], buf[LOG_LINE_MAX];
+	size_t n;
+
+	text_format(text, reason, fmt, ap);
+	log_line(LOG_ERR, text);
+	if (start_stderr.fd >= 0) {
+		n = line_put(buf, start_stderr.sink, LOG_ERR, text,
+		    strlen(text));
+		(void)write(start_stderr.fd, buf, n);
+	}
+	log_end(LOG_GRACE_NS);
+	exit(status);
+}
+
 void
 fatal(int status, const char *fmt, ...)
 {
-	int saved = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vformat(LOG_ERR, strerror(saved), fmt, ap);
-	va_end(ap);
-	log_end(LOG_GRACE_NS);
-	exit(status);
+	log_fatal(status, strerror(errno), fmt, ap);
 }
 
 void
@@ -959,10 +1029,7 @@ fatalx(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vformat(LOG_ERR, NULL, fmt, ap);
-	va_end(ap);
-	log_end(LOG_GRACE_NS);
-	exit(status);
+	log_fatal(status, NULL, fmt, ap);
 }
 
 /* The bytes of a line's text that fit in LOG_LINE_MAX with the rest. */

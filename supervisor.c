@@ -1304,6 +1304,7 @@ supervisor_init(struct supervisor *s, const struct options *o,
 		s->periodic_at = monotonic_ns() +
 		    (int64_t)o->reread * NS_PER_SECOND;
 	metrics_start(s);
+	log_start_over();	/* -l: what fails from now on is syslog's */
 }
 
 /*

@@ -180,6 +180,7 @@ reader(pid_t parent, int fd, const char *group, const int *sockets,
 	/* Nor the log: it would not end while the child is held. */
 	if (log_fd() > 2)
 		close(log_fd());
+	log_start_over();	/* -l: the admin's stderr, neither */
 	if ((out = fdopen(fd, "w")) == NULL)
 		_exit(1);
 	_exit(members_send(out, group) ? 0 : 1);

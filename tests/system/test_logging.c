@@ -433,6 +433,45 @@ Test(daemon, syslog_unreachable_at_start)
 }
 
 /*
+ * -l, and a start that fails once syslog is reached (an unknown group):
+ * its one line goes to syslog, and to stderr too, as a file's line, where
+ * the admin who typed the command reads it; the rest of the start is
+ * syslog's alone.  With -i, stderr (the client's socket, maybe) gets
+ * nothing.  (Once the daemon serves, stderr gets nothing at all:
+ * syslog_lines_are_datagrams.)
+ */
+Test(daemon, syslog_start_failure_is_said_on_stderr_too)
+{
+	static const char said[] = "group nosuchgroup: no such group: "
+	    "create it \\(groupadd nosuchgroup\\)";
+	struct buffer log = { 0 }, err;
+	char pattern[160];
+	int fd = syslog_bind(&fx);
+
+	cr_assert_eq(daemon_run(&fx, "-l", "-g", "nosuchgroup", "-B", LOCAL,
+	    NULL), EX_NOUSER);
+	log_read(&fx, &err);
+	snprintf(pattern, sizeof(pattern), "^fingerd: %s", said);
+	cr_assert(log_lines(&fx) == 1 && log_count(&fx, pattern) == 1 &&
+	    err.data[LOG_TIME_LEN - 1] == 'Z', "on stderr: %s", err.data);
+	buffer_free(&err);
+	syslog_read(fd, &log);
+	snprintf(pattern, sizeof(pattern), "^fingerd\\[[0-9]+\\]: %s", said);
+	cr_assert_eq(log_count_in(&log, pattern), 1, "%s", log.data);
+	cr_assert_eq(strncmp(log.data, "<27>", 4), 0, "not an error: %s",
+	    log.data);		/* the first: the group is read first */
+	cr_assert_eq(daemon_run(&fx, "-i", "-l", "-g", "nosuchgroup", NULL),
+	    EX_NOUSER);
+	log_read(&fx, &err);
+	cr_assert_eq(err.len, 0, "-i's stderr got a line: %s", err.data);
+	buffer_free(&err);
+	syslog_read(fd, &log);
+	cr_assert_eq(log_count_in(&log, pattern), 2, "%s", log.data);
+	buffer_free(&log);
+	close(fd);
+}
+
+/*
  * The daemon started with -l, syslog's socket gone (its daemon stopped)
  * while alice is served five times, then there again: its socket.  log
  * holds what the first socket got.
