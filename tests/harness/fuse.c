@@ -143,6 +143,32 @@ slowfs_holds(unsigned n)
 }
 
 /*
+ * For a failure's message: slowfs's count file (the requests it holds,
+ * each with the thread that asked), then the daemon's processes and
+ * where each waits (daemon_describe).  Malloc'd.
+ */
+char *
+slowfs_describe(void)
+{
+	struct buffer b = { 0 };
+	char path[300], *daemon = daemon_describe(&fx);
+
+	snprintf(path, sizeof(path), "%s.count", control);
+	buffer_append(&b, "slowfs's count: ", 16);
+	if (access(path, F_OK) == 0) {
+		struct buffer count;
+
+		read_file(path, &count);
+		buffer_append(&b, count.data, count.len);
+		buffer_free(&count);
+	}
+	buffer_append(&b, "\n", 1);
+	buffer_append(&b, daemon, strlen(daemon) + 1);
+	free(daemon);
+	return b.data;
+}
+
+/*
  * zoe's home directory, fx.dir/srv, becomes a slowfs mount of a backing
  * directory holding her home, in a mount namespace of this test's own
  * (the daemon, started after, is in it too).

@@ -103,7 +103,8 @@ Test(pressure, a_home_that_hangs_holds_only_its_own_client)
 	start = now_seconds();
 	cr_assert((fd = client_connect(SERVER, fx.port)) >= 0);
 	client_send(fd, "zoe\r\n", 5);
-	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs: %s",
+	    slowfs_describe());
 	took = now_seconds();
 	EXPECT("alice\r\n", REPLY_ALICE);
 	took = now_seconds() - took;
@@ -175,7 +176,8 @@ Test(pressure, a_worker_held_by_a_file_system_does_not_hold_the_stop)
 	write_text(control, "hang");
 	cr_assert((fd = client_connect(SERVER, fx.port)) >= 0);
 	client_send(fd, "zoe\r\n", 5);
-	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs: %s",
+	    slowfs_describe());
 	start = now_seconds();
 	daemon_signal(&fx, SIGTERM);
 	status = daemon_wait(&fx, (int)(LATENCY(1 + 5 + 5 + 3) * 1000));
@@ -334,7 +336,8 @@ Test(pressure, queries_waiting_for_a_hung_home_keep_no_one_out)
 	EXPECT("zoe\r\n", REPLY_ZOE);
 	write_text(control, "hang");
 	queries_send(fds, ZOES, "zoe\r\n");
-	cr_assert(slowfs_holds(2), "zoe's requests never reached slowfs");
+	cr_assert(slowfs_holds(2), "zoe's requests never reached slowfs: "
+	    "%s", slowfs_describe());
 	usleep(1100 * 1000);	/* a second with no request back: hung */
 	took = now_seconds();
 	EXPECT("alice\r\n", REPLY_ALICE);
@@ -436,7 +439,8 @@ Test(pressure, homes_that_hang_together_keep_a_quarter_of_the_slots)
 		client_send(fds[i], queries[i], strlen(queries[i]));
 		if (i < 2)
 			cr_assert(slowfs_holds((unsigned)i + 1),
-			    "%s's request never reached slowfs", queries[i]);
+			    "%s's request never reached slowfs: %s",
+			    queries[i], slowfs_describe());
 	}
 	hung_queries_end(fds, 3, 2, worker, base, "alice's reply, the mount "
 	    "of 3 homes hung, -c 8");
@@ -466,7 +470,8 @@ Test(pressure, a_mount_that_answers_again_serves_every_home)
 		cr_assert((fds[i] = client_connect(SERVER, fx.port)) >= 0);
 		client_send(fds[i], query, strlen(query));
 	}
-	cr_assert(slowfs_holds(2), "the mount's two turns never taken");
+	cr_assert(slowfs_holds(2), "the mount's two turns never taken: %s",
+	    slowfs_describe());
 	usleep(300 * 1000);
 	write_text(control, "");	/* it answers again */
 	for (i = 0; i < 6; i++) {
@@ -500,7 +505,8 @@ Test(pressure, a_home_that_answers_again_serves_those_waiting)
 	daemon_start(&fx, "-B", SERVER, "-t", "10", "-c", "4", NULL);
 	write_text(control, "hang");
 	queries_send(fds, 4, "/W zoe\r\n");
-	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs: %s",
+	    slowfs_describe());
 	usleep(300 * 1000);
 	write_text(control, "");	/* it answers again */
 	replies_expect(fds, 4, REPLY_ZOE, "to zoe, once her home answers");

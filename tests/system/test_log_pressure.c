@@ -683,7 +683,8 @@ Test(pressure, a_worker_held_at_its_end_counts_its_last_line)
 	write_text(control, "hang");
 	cr_assert((zoe = client_connect(SERVER, fx.port)) >= 0);
 	client_send(zoe, "zoe\r\n", 5);
-	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs");
+	cr_assert(slowfs_holds(1), "zoe's request never reached slowfs: %s",
+	    slowfs_describe());
 	hostile_send(fds, n);		/* more lines than the FIFO takes */
 	hostile_served(fds, n);
 	daemon_signal(&fx, SIGTERM);
