@@ -994,16 +994,15 @@ log_warnx(const char *fmt, ...)
 }
 
 /*
- * The last line, logged, and on the standard error the start had when it
- * is still kept (log_start_keep); then the exit.
+ * The last line, text, logged, and on the standard error the start had
+ * when it is still kept (log_start_keep); then the exit.
  */
-static void __attribute__((format(printf, 3, 0), noreturn))
-log_fatal(int status, const char *reason, const char *fmt, va_list ap)
+static void __attribute__((noreturn))
+log_fatal(int status, const char *text)
 {
-	char text[LOG_LINE_MAX], buf[LOG_LINE_MAX];
+	char buf[LOG_LINE_MAX];
 	size_t n;
 
-	text_format(text, reason, fmt, ap);
 	log_line(LOG_ERR, text);
 	if (start_stderr.fd >= 0) {
 		n = line_put(buf, start_stderr.sink, LOG_ERR, text,
@@ -1017,19 +1016,26 @@ log_fatal(int status, const char *reason, const char *fmt, va_list ap)
 void
 fatal(int status, const char *fmt, ...)
 {
+	char text[LOG_LINE_MAX];
+	int saved = errno;
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_fatal(status, strerror(errno), fmt, ap);
+	text_format(text, strerror(saved), fmt, ap);
+	va_end(ap);
+	log_fatal(status, text);
 }
 
 void
 fatalx(int status, const char *fmt, ...)
 {
+	char text[LOG_LINE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_fatal(status, NULL, fmt, ap);
+	text_format(text, NULL, fmt, ap);
+	va_end(ap);
+	log_fatal(status, text);
 }
 
 /* The bytes of a line's text that fit in LOG_LINE_MAX with the rest. */
