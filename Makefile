@@ -232,7 +232,8 @@ PRESSURE_ENGINE_FREE = a_home_hung_before_the_start_holds_no_worker \
 	a_miss_while_a_reload_is_due_forces_it \
 	a_hung_home_that_answers_while_a_miss_is_due_is_tried \
 	a_miss_in_a_generation_a_change_started_forces_one \
-	a_miss_while_the_group_cannot_be_read_is_retried
+	a_miss_while_the_group_cannot_be_read_is_retried \
+	a_plan_on_a_file_system_that_hangs_holds_no_survey
 empty =
 space = $(empty) $(empty)
 one_of = $(subst $(space),|,$(strip $(1)))

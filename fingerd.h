@@ -592,6 +592,14 @@ enum home_reach {
  */
 #define HOME_FIX_FIRM		16u
 /*
+ * Its .plan, as the survey finds it (homes_check): this account cannot
+ * read it, or it is a symbolic link, or not a regular file (no worker
+ * reads one).
+ */
+#define HOME_PLAN_DENIED	32u
+#define HOME_PLAN_LINK		64u
+#define HOME_PLAN_NOT_FILE	128u
+/*
  * HOME_DENIED's flags: how long the start of the home's path that cannot
  * be searched is (0: no directory's mode denies it).
  */
@@ -603,7 +611,7 @@ enum home_reach {
 typedef void	 home_answer_fn(void *, size_t, enum home_reach, int,
 		    unsigned);
 
-void	 homes_open(const struct members *, bool *, home_answer_fn *,
+void	 homes_open(const struct members *, bool *, bool, home_answer_fn *,
 	    void *);
 void	 homes_check(struct members *, const struct members *);
 void	 home_unserved_warn(const struct member *, enum home_reach);

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <errno.h>
@@ -349,14 +350,43 @@ path_firm(const char *home, size_t len)
 }
 
 /*
+ * The .plan of a home this account searches (fd, its status home), as
+ * the survey sees it: what keeps a worker from reading it (a file this
+ * account cannot read, a symbolic link, not a regular file; none is not
+ * a fault).  Its status is what the kernel holds (AT_STATX_DONT_SYNC: no
+ * request to a file system mounted at .plan, which may hang), and one
+ * on another file system is not looked into further (that is a worker's
+ * to do, with a deadline): the survey waits on the homes' file systems
+ * alone, so that a .plan cannot make a mount's homes look hung.
+ */
+static unsigned
+plan_look(int fd, const struct stat *home)
+{
+	struct statx stx;
+
+	if (statx(fd, ".plan", AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
+	    AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MODE, &stx) != 0)
+		return 0;
+	if (S_ISLNK(stx.stx_mode))
+		return HOME_PLAN_LINK;
+	if (!S_ISREG(stx.stx_mode))
+		return HOME_PLAN_NOT_FILE;
+	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != home->st_dev)
+		return 0;
+	return faccessat(fd, ".plan", R_OK, 0) != 0 && errno == EACCES ?
+	    HOME_PLAN_DENIED : 0;
+}
+
+/*
  * What opening home says, and its fd (O_PATH) when it is served, with
  * its flags: a directory this account cannot search (Debian 12's
  * adduser makes homes 0700) serves no plan, nor does a home beneath one
  * (HOME_DENIED, the flags saying which); one that holds a .nofinger (of
  * any type; looked at as this account, as plans are) hides its member.
+ * With plans, what keeps a plan there from a worker (plan_look).
  */
 static enum home_reach
-home_reach(const char *home, const struct stat *root, int *fd,
+home_reach(const char *home, const struct stat *root, bool plans, int *fd,
     unsigned *flags)
 {
 	enum home_reach reach = HOME_MISSING;
@@ -388,6 +418,8 @@ home_reach(const char *home, const struct stat *root, int *fd,
 			*flags |= HOME_SEARCHABLE;
 		else if (path_firm(home, strlen(home)))
 			*flags |= HOME_FIX_FIRM;
+		if (plans && (*flags & HOME_SEARCHABLE))
+			*flags |= plan_look(*fd, &st);
 		if (fstatat(*fd, ".nofinger", &st, AT_SYMLINK_NOFOLLOW) == 0)
 			*flags |= HOME_HIDDEN;
 	}
@@ -446,7 +478,7 @@ child_alone(pid_t parent, int fd)
  * Only calls that are safe after a fork of a threaded process.
  */
 static void __attribute__((noreturn))
-opener(int sock, const struct members *t, const bool *pending)
+opener(int sock, const struct members *t, const bool *pending, bool plans)
 {
 	struct home_answer a;
 	struct stat root;
@@ -464,8 +496,8 @@ opener(int sock, const struct members *t, const bool *pending)
 		if (!pending[i])
 			continue;
 		a = (struct home_answer){ .member = (uint32_t)i };
-		a.reach = (uint8_t)home_reach(t->v[i].home, &root, &fd,
-		    &flags);
+		a.reach = (uint8_t)home_reach(t->v[i].home, &root, plans,
+		    &fd, &flags);
 		a.flags = flags;
 		answer_send(sock, &a, fd);
 		if (fd >= 0)
@@ -614,14 +646,15 @@ answers_read(int sock, pid_t pid, const struct members *t, bool *pending,
 
 /*
  * Opens the home of each member whose pending[] is set, in children
- * (above), and tells fn of each: opened, with its fd, or not.  Returns
+ * (above), and tells fn of each: opened, with its fd, or not, and with
+ * plans, what keeps its plan from a worker (the survey's).  Returns
  * once all have answered or were found hung; clears pending[].  A
  * child that is held is killed, not waited for: its parent reaps it
  * (the supervisor's SIGCHLD) or ignores SIGCHLD (a worker).
  */
 void
-homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
-    void *arg)
+homes_open(const struct members *t, bool *pending, bool plans,
+    home_answer_fn *fn, void *arg)
 {
 	int sv[2];
 	size_t k;
@@ -643,7 +676,7 @@ homes_open(const struct members *t, bool *pending, home_answer_fn *fn,
 		}
 		if (pid == 0) {
 			close(sv[0]);
-			opener(sv[1], t, pending);
+			opener(sv[1], t, pending, plans);
 		}
 		close(sv[1]);
 		if (!answers_read(sv[0], pid, t, pending, fn, arg)) {
@@ -760,6 +793,30 @@ closed_warn(const struct member *m, unsigned flags)
 }
 
 /*
+ * A plan no worker reads, in a home it searches: a symbolic link or not
+ * a regular file, which it never reads; one it cannot read, and what
+ * opens it, in words: its member's to do, not a command for root (a
+ * root shell's chmod would follow a symbolic link she put in its place).
+ */
+static void
+plan_warn(const struct member *m, unsigned flags)
+{
+	struct warning w;
+
+	if (flags & HOME_PLAN_DENIED) {
+		warning_out_of_reach(&w, m);
+		log_warnx("%sit cannot read the file; to serve it, its owner "
+		    "makes it readable by others (o+r)", w.text);
+		return;
+	}
+	warning_begin(&w, m, "plan", m->plan);
+	log_warnx("%s is not served: it is %s", w.text,
+	    flags & HOME_PLAN_LINK ? "a symbolic link, which fingerd never "
+	    "follows" : "not a regular file (a FIFO, a socket, a device or a "
+	    "directory: fingerd reads none)");
+}
+
+/*
  * homes_check's answers: what each home is, the fd not kept.  A home
  * this account cannot search is logged with what opens it.
  */
@@ -776,6 +833,9 @@ surveyed(void *arg, size_t i, enum home_reach reach, int fd, unsigned flags)
 	if (reach == HOME_REACHED && (flags & HOME_DIRECTORY) &&
 	    !(flags & HOME_SEARCHABLE))
 		closed_warn(m, flags);
+	else if (reach == HOME_REACHED && !m->hidden &&
+	    (flags & (HOME_PLAN_DENIED | HOME_PLAN_LINK | HOME_PLAN_NOT_FILE)))
+		plan_warn(m, flags);
 	else if (reach == HOME_DENIED)
 		denied_warn(m, flags);
 	else
@@ -819,7 +879,7 @@ homes_check(struct members *members, const struct members *before)
 		else
 			pending[i] = true;
 	}
-	homes_open(members, pending, surveyed, members);
+	homes_open(members, pending, true, surveyed, members);
 	free(pending);
 }
 
@@ -869,7 +929,7 @@ homes_probe(const struct members *t, int fd, bool with_hung)
 	    HOME_FAILED); pass++)
 		for (i = 0; i < t->count; i++) {
 			if (t->v[i].reach != pass || home_reach(t->v[i].home,
-			    &root, &home_fd, &flags) != HOME_REACHED)
+			    &root, false, &home_fd, &flags) != HOME_REACHED)
 				continue;
 			n = (uint32_t)i;
 			if (write(fd, &n, sizeof(n)) != sizeof(n))

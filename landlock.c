@@ -167,7 +167,7 @@ allow_paths(int ruleset, struct members *members)
 		fatalx(EX_OSERR, "out of memory for the homes");
 	for (i = 0; i < members->count; i++)
 		pending[i] = members->v[i].reach == HOME_REACHED;
-	homes_open(members, pending, home_answered, &a);
+	homes_open(members, pending, false, home_answered, &a);
 	free(pending);
 #if defined(__SANITIZE_ADDRESS__)
 	/* LeakSanitizer reads /proc/self/task and maps at exit. */

@@ -14,6 +14,7 @@
  * the start, nor the supervisor, nor the stop; nor does a user database
  * that hangs as the group is read again.
  */
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -176,6 +177,41 @@ Test(pressure, a_home_hung_before_the_start_holds_no_worker)
 	cr_assert_lt(took, LATENCY(2.0), "a killed worker replaced in %.2f s",
 	    took);
 	stopped_at_once();
+}
+
+/*
+ * A .plan on a file system that hangs while its home answers (a mount
+ * point: zoe's plan on slowfs, bound onto alice's): the survey asks it
+ * nothing (the kernel's cached status), so no home on alice's file
+ * system is taken for hung, at the start nor at a reading, and no
+ * child of the supervisor is held; bob is served.  Once it answers,
+ * alice is served it.
+ */
+Test(pressure, a_plan_on_a_file_system_that_hangs_holds_no_survey)
+{
+	char from[300], plan[300];
+
+	skip_under_valgrind(CHILDREN_TIMED);
+	slowfs_mount();
+	snprintf(from, sizeof(from), "%s/srv/zoe/.plan", fx.dir);
+	plan_path(&fx, "alice", plan, sizeof(plan));
+	cr_assert_eq(mount(from, plan, NULL, MS_BIND, NULL), 0, "bind %s: %s",
+	    from, strerror(errno));
+	write_text(control, "hang");
+	daemon_start(&fx, "-B", SERVER, NULL);
+	daemon_signal(&fx, SIGHUP);
+	cr_assert(log_wait(&fx, "event=reload group=finger members=5 .* "
+	    "why=sighup$", 1, WAIT_LOG_MS), "no reload");
+	EXPECT("bob\r\n", REPLY_BOB);
+	cr_assert(log_count(&fx, "did not answer") == 0 &&
+	    slowfs_held(false) == 0, "the survey waited on alice's .plan: %s",
+	    slowfs_describe());
+	write_text(control, "");
+	cr_assert(reply_becomes("alice\r\n", LOGIN_ALICE "Plan:\r\n"
+	    "Far from the others.\r\n", LATENCY(5)), "not served once it "
+	    "answers");
+	stopped_cleanly();
+	slowfs_end();
 }
 
 /*

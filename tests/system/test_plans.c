@@ -23,6 +23,32 @@
 
 #include "harness.h"
 
+/* A plan no worker reads, said at each reading of the group (surveyed). */
+#define PLAN_LINK	"is not served: it is a symbolic link, which fingerd " \
+			"never follows$"
+#define PLAN_NOT_FILE	"is not served: it is not a regular file \\(a FIFO, a " \
+			"socket, a device or a directory: fingerd reads " \
+			"none\\)$"
+/* One this account cannot read: its member's to open, not root's. */
+#define PLAN_DENIED	"is out of reach of fingerd's account: it cannot " \
+			"read the file; to serve it, its owner makes it " \
+			"readable by others \\(o\\+r\\)$"
+
+/*
+ * login's warnings, each reading's: one, matching pattern (a regular
+ * expression), after "member login: plan "<its home>/.plan" ".
+ */
+static void
+plan_warned(const char *login, const char *pattern)
+{
+	char one[1024], member[64];
+
+	snprintf(one, sizeof(one), "^fingerd: member %s: plan \"%s/home/%s/"
+	    "\\.plan\" %s", login, fx.dir, login, pattern);
+	snprintf(member, sizeof(member), "member %s: ", login);
+	log_warnings_each_reading(&fx, member, 1, one);
+}
+
 Test(daemon, plan_symlink_not_followed)
 {
 	char target[256], path[256];
@@ -33,6 +59,8 @@ Test(daemon, plan_symlink_not_followed)
 	plan_symlink(&fx, "alice", target);
 	plan_symlink(&fx, "dan", "../alice/real-plan");
 	daemon_start(&fx, "-B", LOCAL, NULL);
+	plan_warned("alice", PLAN_LINK);
+	plan_warned("dan", PLAN_LINK);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	EXPECT("dan\r\n", "Login: dan\tName: Dan Noeol\r\n" NO_PLAN);
 	EXPECT_LOG("query=\"alice\" reply=no-plan why=symlink end=ok ");
@@ -48,6 +76,7 @@ Test(daemon, plan_fifo_not_blocking)
 
 	plan_fifo(&fx, "alice");
 	daemon_start(&fx, "-B", LOCAL, "-t", "8", NULL);
+	plan_warned("alice", PLAN_NOT_FILE);
 	start = now_seconds();
 	fd = client_connect(LOCAL, fx.port);
 	cr_assert(fd >= 0, "connect: %s", strerror(errno));
@@ -74,16 +103,17 @@ skip_unless_root(void)
 
 /*
  * The daemon started, alice's plan is not served: "No Plan.", logged
- * with why.
+ * with why, and warned of at the start (plan_warned: warning).
  */
 static void
-alice_has_no_plan(const char *why)
+alice_has_no_plan(const char *why, const char *warning)
 {
 	char pattern[128];
 
 	snprintf(pattern, sizeof(pattern), "query=\"alice\" reply=no-plan "
 	    "why=%s end=ok ", why);
 	daemon_start(&fx, "-B", LOCAL, NULL);
+	plan_warned("alice", warning);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	EXPECT_LOG(pattern);
 	stopped_cleanly();
@@ -92,7 +122,7 @@ alice_has_no_plan(const char *why)
 Test(daemon, plan_directory)
 {
 	plan_directory(&fx, "alice");
-	alice_has_no_plan("not-a-file");
+	alice_has_no_plan("not-a-file", PLAN_NOT_FILE);
 }
 
 Test(daemon, plan_missing)
@@ -115,7 +145,7 @@ Test(daemon, plan_unreadable)
 	/* Root reads anything: the daemon must run as nobody for this. */
 	if (geteuid() != 0 && access(path, R_OK) == 0)
 		cr_skip_test("this user can read a file of mode 0000");
-	alice_has_no_plan("denied");
+	alice_has_no_plan("denied", PLAN_DENIED);
 }
 
 /*
@@ -129,7 +159,8 @@ Test(daemon, plan_in_a_home_nobody_may_search)
 	home_file_path(&fx, "alice", "", path, sizeof(path));
 	cr_assert(chmod(path, 0700) == 0);
 	skip_unless_root();
-	alice_has_no_plan("denied");
+	alice_has_no_plan("denied", "is out of reach of fingerd's account: "
+	    "its home is not searchable; to serve it: chmod o\\+x ");
 }
 
 /*
@@ -780,6 +811,37 @@ Test(daemon, a_home_a_member_can_redirect_is_warned_of_without_a_command)
 	    ".plan\" is out of reach of fingerd's account: its home is not "
 	    "searchable; to serve it: %s", fx.dir, command);
 	warned_exactly("alice", want, command);
+	stopped_cleanly();
+}
+
+/*
+ * A plan the daemon's account cannot read (0600, as a umask of 077
+ * makes it), alice's in her home: warned of with what opens it, in
+ * words (a root shell's chmod would follow a symbolic link she put in
+ * its place), and no command.  Once she opens it, it is served, and
+ * the next reading of the group warns of it no more.
+ */
+Test(daemon, a_plan_it_cannot_read_is_warned_of_until_it_can)
+{
+	char home[256], plan[300], want[1024];
+
+	skip_unless_root();
+	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
+	plan_path(&fx, "alice", plan, sizeof(plan));
+	cr_assert(chown(home, 1001, 1001) == 0 &&
+	    chown(plan, 1001, 1001) == 0 && chmod(plan, 0600) == 0);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(want, sizeof(want), "member alice: plan \"%s\" is out of "
+	    "reach of fingerd's account: it cannot read the file; to serve "
+	    "it, its owner makes it readable by others (o+r)", plan);
+	warned_exactly("alice", want, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	cr_assert_eq(chmod(plan, 0604), 0);
+	cr_assert(served_at("alice\r\n", REPLY_ALICE, LATENCY(3), 50) > 0,
+	    "not served once readable");
+	daemon_signal(&fx, SIGHUP);
+	EXPECT_LOG("event=reload group=finger members=5 .* why=sighup$");
+	cr_assert_eq(log_count(&fx, "member alice: "), 1, "warned again");
 	stopped_cleanly();
 }
 
