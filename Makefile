@@ -193,6 +193,7 @@ PROCESS_ENGINE_FREE = a_member_added_later_is_served_wherever_her_home_is \
 	the_group_is_followed_with_no_signal nofinger_hides_a_member \
 	a_worker_takes_no_sighup_for_a_stop a_home_at_slash_is_not_served \
 	a_supervisor_killed_leaves_no_worker stdin_closed_at_start \
+	a_home_at_slash_is_not_served_without_landlock \
 	stdout_closed_at_start stderr_closed_at_start \
 	a_reload_is_announced_once_the_old_generation_listens_no_more
 DAEMON_ENGINE_FREE = usage_error_* dual_stack_by_default \

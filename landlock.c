@@ -180,8 +180,9 @@ allow_paths(int ruleset, struct members *members)
  * Needs no_new_privs, which privileges_drop() has set.  A member whose
  * home it could not allow is marked so (member->reach): client.c serves
  * no plan there without a look.  Without Landlock nothing is confined,
- * and every home is looked at when asked for.  Returns false when a
- * home the supervisor found answering did not answer here.
+ * and every home is looked at when asked for, but one never served (at
+ * /, or not absolute: fingerd.8 says so whatever the kernel).  Returns
+ * false when a home the supervisor found answering did not answer here.
  */
 bool
 landlock_restrict(struct members *members)
@@ -195,7 +196,9 @@ landlock_restrict(struct members *members)
 		log_warnx("Landlock is not available (%s): the file system "
 		    "is not restricted", strerror(errno));
 		for (i = 0; i < members->count; i++)
-			members->v[i].reach = HOME_REACHED;
+			if (members->v[i].reach != HOME_ROOT &&
+			    members->v[i].reach != HOME_REFUSED)
+				members->v[i].reach = HOME_REACHED;
 		return true;
 	}
 	attr.handled_access_fs = handled_fs(abi);

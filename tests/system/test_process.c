@@ -435,6 +435,26 @@ Test(process, a_home_at_slash_is_not_served)
 	stopped_cleanly();
 }
 
+/*
+ * The same on a kernel without Landlock, where no worker is confined:
+ * a home at /, however spelled, is still not looked at (a worker that
+ * looked for /.plan logged why=missing, and would have served one).
+ */
+Test(process, a_home_at_slash_is_not_served_without_landlock)
+{
+	passwd_append(&fx, "dot", 1021, "/.");
+	fixture_group_rewrite(&fx, "rooted,dot");
+	fx.child_setup = child_block_landlock;
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	EXPECT_LOG("Landlock is not available");
+	EXPECT("rooted\r\n", "Login: rooted\tName: Rooted At Slash\r\n"
+	    "No Plan.\r\n");
+	EXPECT("dot\r\n", "Login: dot\tName: dot\r\nNo Plan.\r\n");
+	EXPECT_LOG("query=\"rooted\" reply=no-plan why=denied end=ok ");
+	EXPECT_LOG("query=\"dot\" reply=no-plan why=denied end=ok ");
+	stopped_cleanly();
+}
+
 /* The target of /proc/<pid>/fd/<n>, or "" when there is none. */
 static void
 fd_target(pid_t pid, int fd, char *buf, size_t size)
