@@ -211,6 +211,7 @@ DAEMON_ENGINE_FREE = usage_error_* dual_stack_by_default \
 	inetd_log_never_reaches_the_client \
 	inetd_logs_to_syslog_when_stderr_is_the_connection \
 	inetd_logs_to_another_socket inetd_falls_back_to_epoll \
+	inetd_takes_no_sigusr1 \
 	a_home_out_of_reach_is_logged_with_its_fix \
 	a_home_beneath_a_closed_directory_is_logged_with_its_fix \
 	a_home_that_leads_to_slash_is_not_served \

@@ -6,9 +6,12 @@
  * test_plans.c, with the homes.)
  */
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <netinet/in.h>
 
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -113,4 +116,49 @@ Test(daemon, inetd_falls_back_to_epoll)
 	    strstr(log.data, "io_uring") == NULL, "log: %s", log.data);
 	buffer_free(&reply);
 	buffer_free(&log);
+}
+
+/* Whether process pid blocks signal signo (/proc's SigBlk). */
+static bool
+blocks(pid_t pid, int signo)
+{
+	char path[64], line[128];
+	unsigned long long mask = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
+			break;
+	fclose(f);
+	return mask & (1ULL << (signo - 1));
+}
+
+/*
+ * SIGUSR1 (`pkill -USR1 fingerd`, for the daemon's status line, reaches
+ * every fingerd process) does nothing to -i's one process: its query,
+ * finished after it, is answered, and it exits 0.
+ */
+Test(daemon, inetd_takes_no_sigusr1)
+{
+	struct buffer reply = { 0 };
+	double until;
+	int fd, status;
+
+	fd = inetd_start(&fx, "ali", "-i", NULL);
+	until = now_seconds() + WAIT_START_MS / 1000.0;
+	while (!blocks(fx.pid, SIGUSR1) && now_seconds() < until)
+		usleep(1000);
+	cr_assert(blocks(fx.pid, SIGUSR1), "SIGUSR1 never blocked");
+	cr_assert_eq(kill(fx.pid, SIGUSR1), 0);
+	client_send(fd, "ce\r\n", 4);
+	cr_assert_eq(client_read_all(fd, &reply, WAIT_REPLY_MS), 0);
+	assert_reply(&reply, REPLY_ALICE, "-i after a SIGUSR1");
+	status = daemon_wait(&fx, WAIT_EXIT_MS);
+	cr_assert(status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0, "wait status %#x", status);
+	buffer_free(&reply);
+	close(fd);
 }
