@@ -144,6 +144,30 @@ Test(proxied, truncated_header_is_closed_without_a_reply)
 	daemon_stopped_cleanly(&fx);
 }
 
+/*
+ * A header the deadline cuts short: reset, as any connection at its
+ * deadline, and logged end=timeout with what came, not bad-proxy.
+ */
+Test(proxied, a_header_cut_by_the_deadline_is_a_timeout)
+{
+	struct buffer b = { 0 };
+	int fd;
+
+	daemon_start(&fx, "-B", LOCAL, "-p", PROXY "/32", "-t", "1", NULL);
+	fd = client_connect_from(PROXY, LOCAL, fx.port);
+	cr_assert(fd >= 0);
+	client_send(fd, "PROXY TCP4 192.0.2.7 12", 23);
+	cr_assert(client_read_all(fd, &b, WAIT_REPLY_MS) == -1 &&
+	    errno == ECONNRESET, "not reset at the deadline");
+	assert_reply(&b, "", "a header cut by the deadline");
+	close(fd);
+	buffer_free(&b);
+	EXPECT_LOG("^fingerd: client=" PROXY " query=\"PROXY TCP4 192\\.0"
+	    "\\.2\\.7 12\" reply=none end=timeout sent=0 ");
+	cr_assert_eq(log_count(&fx, "end=bad-proxy"), 0);
+	daemon_stopped_cleanly(&fx);
+}
+
 /* Hostile headers, each closed with no reply and logged bad-proxy. */
 Test(proxied, hostile_headers_get_nothing)
 {
