@@ -139,10 +139,41 @@ ring_open(struct io_uring *ring, unsigned clients)
 	ring_restrict(ring);
 }
 
-/* Why io_uring_setup failed with error, for a person to act on. */
+/* Whether this process runs under a seccomp filter (/proc/self/status). */
+static bool
+seccomp_filtered(void)
+{
+	char line[128];
+	int mode = 0;
+	FILE *f;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Seccomp: %d", &mode) == 1)
+			break;
+	fclose(f);
+	return mode == 2;
+}
+
+#define DOCKER	"a seccomp profile refuses it with EPERM, as Docker's and " \
+		"containerd's default profiles do"
+#define PODMAN	"a seccomp profile refuses it with ENOSYS, as Podman's and " \
+		"CRI-O's default profiles do"
+/* Where kernel.io_uring_disabled cannot be read: /proc/sys hidden. */
+#define UNREAD	"this process cannot read kernel.io_uring_disabled to tell " \
+		"(/proc/sys is hidden, as by ProcSubset=pid)"
+
+/*
+ * Why io_uring_setup failed with error, for a person to act on: from the
+ * sysctl kernel.io_uring_disabled (Linux 6.6; absent before), and
+ * whether a seccomp filter is on.  Where /proc/sys is hidden (the
+ * shipped unit's ProcSubset=pid) and two causes fit, both are named.
+ */
 static void
 refusal(int error, char *why, size_t size)
 {
+	bool hidden = access("/proc/sys/kernel", F_OK) != 0;
 	int disabled = -1;
 	FILE *f;
 
@@ -156,12 +187,17 @@ refusal(int error, char *why, size_t size)
 	else if (error == EPERM && disabled == 1)
 		snprintf(why, size, "the sysctl kernel.io_uring_disabled is 1 "
 		    "and this account is not in kernel.io_uring_group");
+	else if (error == EPERM && disabled < 0 && hidden)
+		snprintf(why, size, DOCKER ", or the sysctl "
+		    "kernel.io_uring_disabled does; " UNREAD);
 	else if (error == EPERM)
-		snprintf(why, size, "a seccomp profile refuses it with EPERM, "
-		    "as Docker's and containerd's default profiles do");
-	else if (error == ENOSYS && disabled >= 0)
-		snprintf(why, size, "a seccomp profile refuses it with ENOSYS, "
-		    "as Podman's and CRI-O's default profiles do");
+		snprintf(why, size, DOCKER);
+	else if (error == ENOSYS && disabled < 0 && hidden &&
+	    seccomp_filtered())
+		snprintf(why, size, PODMAN ", or the kernel has no io_uring; "
+		    UNREAD);
+	else if (error == ENOSYS && (disabled >= 0 || seccomp_filtered()))
+		snprintf(why, size, PODMAN);
 	else if (error == ENOSYS)
 		snprintf(why, size, "the kernel has no io_uring "
 		    "(CONFIG_IO_URING)");

@@ -6,9 +6,11 @@
  * ASan build's leak check at exit; a worker killed by its seccomp filter;
  * workers that sleep through the connections they cannot take.
  */
+#include <sys/mount.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,19 +50,19 @@ refusal_expected(int error)
 
 /*
  * Under -E auto, a profile that refuses io_uring: fingerd serves with
- * epoll, byte for byte, and its log says why, once, after the line that
- * says where it listens.
+ * epoll, byte for byte, and its log says why (cause, a regular
+ * expression), once, after the line that says where it listens.
  */
 static void
-falls_back(void (*profile)(void), int error)
+falls_back_saying(void (*profile)(void), const char *cause)
 {
-	char pattern[256];
+	char pattern[512];
 	struct buffer log;
 
 	fx.child_setup = profile;
 	daemon_start(&fx, "-B", LOCAL, "-E", "auto", NULL);
 	snprintf(pattern, sizeof(pattern), "^fingerd: event=engine engine=epoll "
-	    "why=\"io_uring is refused: %s\"$", refusal_expected(error));
+	    "why=\"io_uring is refused: %s\"$", cause);
 	log_read(&fx, &log);
 	cr_assert_eq(log_count(&fx, pattern), 1, "no line %s:\n%s", pattern,
 	    log.data);
@@ -72,6 +74,47 @@ falls_back(void (*profile)(void), int error)
 	EXPECT("\r\n", REPLY_LIST);
 	EXPECT("nobody\r\n", REPLY_NO_SUCH_USER);
 	stopped_cleanly();
+}
+
+static void
+falls_back(void (*profile)(void), int error)
+{
+	falls_back_saying(profile, refusal_expected(error));
+}
+
+/*
+ * /proc/sys hidden, as fingerd.service's ProcSubset=pid hides it, in a
+ * mount namespace of the test's own: kernel.io_uring_disabled cannot be
+ * read, so a refusal names both causes that fit, and says why.
+ */
+static void
+proc_sys_hidden(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: a mount namespace");
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("none", "/proc/sys", "tmpfs", MS_RDONLY, NULL), 0,
+	    "mount: %s", strerror(errno));
+}
+
+#define UNREAD	"; this process cannot read kernel\\.io_uring_disabled to " \
+		"tell \\(/proc/sys is hidden, as by ProcSubset=pid\\)"
+
+Test(daemon, engine_refused_where_proc_sys_is_hidden_names_both_causes)
+{
+	proc_sys_hidden();
+	falls_back_saying(child_block_io_uring, "a seccomp profile refuses it "
+	    "with EPERM, as Docker's and containerd's default profiles do, "
+	    "or the sysctl kernel\\.io_uring_disabled does" UNREAD);
+}
+
+Test(daemon, engine_refused_with_enosys_where_proc_sys_is_hidden)
+{
+	proc_sys_hidden();
+	falls_back_saying(child_block_io_uring_enosys, "a seccomp profile "
+	    "refuses it with ENOSYS, as Podman's and CRI-O's default profiles "
+	    "do, or the kernel has no io_uring" UNREAD);
 }
 
 Test(daemon, engine_falls_back_under_dockers_profile)
