@@ -21,8 +21,9 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/types.h>
+
+#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -350,31 +351,44 @@ path_firm(const char *home, size_t len)
 }
 
 /*
- * The .plan of a home this account searches (fd, its status home), as
- * the survey sees it: what keeps a worker from reading it (a file this
- * account cannot read, a symbolic link, not a regular file; none is not
- * a fault).  Its status is what the kernel holds (AT_STATX_DONT_SYNC: no
- * request to a file system mounted at .plan, which may hang), and one
- * on another file system is not looked into further (that is a worker's
- * to do, with a deadline): the survey waits on the homes' file systems
- * alone, so that a .plan cannot make a mount's homes look hung.
+ * The .plan of a home this account searches (fd), as the survey sees
+ * it: what keeps a worker from reading it (a file this account cannot
+ * read, a symbolic link, not a regular file; none is not a fault).  It
+ * is opened as a path only, on its home's file system (RESOLVE_NO_XDEV:
+ * one mounted at .plan is not looked into, as it may hang; that is a
+ * worker's to do, with a deadline), following no link, as a worker
+ * opens it, and looked at through that descriptor alone: a link renamed
+ * into its place meanwhile is not followed, so that no member can make
+ * the survey wait on another file system and her mount's homes look
+ * hung.  Where openat2 is refused, nothing is said.
  */
 static unsigned
-plan_look(int fd, const struct stat *home)
+plan_look(int fd)
 {
+	struct open_how how = {
+		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS,
+	};
 	struct statx stx;
+	unsigned flags = 0;
+	int plan;
 
-	if (statx(fd, ".plan", AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
-	    AT_STATX_DONT_SYNC, STATX_TYPE | STATX_MODE, &stx) != 0)
+	if ((plan = (int)syscall(SYS_openat2, fd, ".plan", &how,
+	    sizeof(how))) < 0)
 		return 0;
-	if (S_ISLNK(stx.stx_mode))
-		return HOME_PLAN_LINK;
-	if (!S_ISREG(stx.stx_mode))
-		return HOME_PLAN_NOT_FILE;
-	if (makedev(stx.stx_dev_major, stx.stx_dev_minor) != home->st_dev)
-		return 0;
-	return faccessat(fd, ".plan", R_OK, 0) != 0 && errno == EACCES ?
-	    HOME_PLAN_DENIED : 0;
+	if (statx(plan, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE |
+	    STATX_MODE, &stx) != 0)
+		flags = 0;
+	else if (S_ISLNK(stx.stx_mode))		/* the link itself */
+		flags = HOME_PLAN_LINK;
+	else if (!S_ISREG(stx.stx_mode))
+		flags = HOME_PLAN_NOT_FILE;
+	else if (faccessat(plan, "", R_OK, AT_EMPTY_PATH) != 0 &&
+	    errno == EACCES)
+		flags = HOME_PLAN_DENIED |
+		    (stx.stx_mode & S_IROTH ? HOME_PLAN_OTHERS_MAY : 0);
+	close(plan);
+	return flags;
 }
 
 /*
@@ -419,7 +433,7 @@ home_reach(const char *home, const struct stat *root, bool plans, int *fd,
 		else if (path_firm(home, strlen(home)))
 			*flags |= HOME_FIX_FIRM;
 		if (plans && (*flags & HOME_SEARCHABLE))
-			*flags |= plan_look(*fd, &st);
+			*flags |= plan_look(*fd);
 		if (fstatat(*fd, ".nofinger", &st, AT_SYMLINK_NOFOLLOW) == 0)
 			*flags |= HOME_HIDDEN;
 	}
@@ -805,8 +819,13 @@ plan_warn(const struct member *m, unsigned flags)
 
 	if (flags & HOME_PLAN_DENIED) {
 		warning_out_of_reach(&w, m);
-		log_warnx("%sit cannot read the file; to serve it, its owner "
-		    "makes it readable by others (o+r)", w.text);
+		if (flags & HOME_PLAN_OTHERS_MAY)
+			log_warnx("%sit cannot read the file, though its mode "
+			    "lets others read it (an ACL, a security module, or "
+			    "the file system's own options deny it)", w.text);
+		else
+			log_warnx("%sit cannot read the file; to serve it, its "
+			    "owner makes it readable by others (o+r)", w.text);
 		return;
 	}
 	warning_begin(&w, m, "plan", m->plan);

@@ -8,12 +8,14 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -824,6 +826,7 @@ Test(daemon, a_home_a_member_can_redirect_is_warned_of_without_a_command)
 Test(daemon, a_plan_it_cannot_read_is_warned_of_until_it_can)
 {
 	char home[256], plan[300], want[1024];
+	size_t warned;
 
 	skip_unless_root();
 	snprintf(home, sizeof(home), "%s/home/alice", fx.dir);
@@ -839,9 +842,47 @@ Test(daemon, a_plan_it_cannot_read_is_warned_of_until_it_can)
 	cr_assert_eq(chmod(plan, 0604), 0);
 	cr_assert(served_at("alice\r\n", REPLY_ALICE, LATENCY(3), 50) > 0,
 	    "not served once readable");
+	warned = log_count(&fx, "member alice: ");	/* a reading each */
 	daemon_signal(&fx, SIGHUP);
 	EXPECT_LOG("event=reload group=finger members=5 .* why=sighup$");
-	cr_assert_eq(log_count(&fx, "member alice: "), 1, "warned again");
+	cr_assert_eq(log_count(&fx, "member alice: "), warned, "warned again");
+	stopped_cleanly();
+}
+
+/*
+ * A plan whose mode lets others read it, which an ACL denies the
+ * daemon's account (user:nobody:---, written as setfacl(1) would): the
+ * warning says so, and asks for no o+r, which is there.
+ */
+Test(daemon, a_plan_an_acl_denies_is_warned_of_as_such)
+{
+	const struct {
+		uint16_t	 tag, perm;
+		uint32_t	 id;
+	} acl[] = {
+		{ 0x01, 6, UINT32_MAX }, { 0x02, 0, 65534 },	/* nobody */
+		{ 0x04, 4, UINT32_MAX }, { 0x10, 4, UINT32_MAX },
+		{ 0x20, 4, UINT32_MAX },
+	};
+	char xattr[4 + sizeof(acl)], plan[300], want[1024];
+	const uint32_t version = 2;
+
+	skip_unless_root();
+	plan_path(&fx, "alice", plan, sizeof(plan));
+	memcpy(xattr, &version, 4);
+	memcpy(xattr + 4, acl, sizeof(acl));
+	if (setxattr(plan, "system.posix_acl_access", xattr, sizeof(xattr),
+	    0) != 0)
+		cr_skip_test("no POSIX ACL here: %s", strerror(errno));
+	cr_assert_eq(mode_of(plan), 0644);
+	daemon_start(&fx, "-B", LOCAL, NULL);
+	snprintf(want, sizeof(want), "member alice: plan \"%s\" is out of "
+	    "reach of fingerd's account: it cannot read the file, though its "
+	    "mode lets others read it (an ACL, a security module, or the file "
+	    "system's own options deny it)", plan);
+	warned_exactly("alice", want, NULL);
+	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
+	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
 	stopped_cleanly();
 }
 
