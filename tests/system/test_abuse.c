@@ -478,9 +478,10 @@ Test(abuse, forty_workers_within_sixty_descriptors)
 		close(fd);
 		usleep(20 * 1000);
 	}
-	cr_assert(fd < 0 && errno == ECONNREFUSED,
-	    "new connections not refused %.1f s after SIGTERM",
-	    now_seconds() - start);
+	/* (reset: taken by a listener as it closed, of the forty) */
+	cr_assert(fd < 0 && (errno == ECONNREFUSED || errno == ECONNRESET),
+	    "new connections not refused %.1f s after SIGTERM: %s",
+	    now_seconds() - start, fd < 0 ? strerror(errno) : "connected");
 	cr_assert_lt(now_seconds() - start, LATENCY(3.0),
 	    "refused only after %.1f s", now_seconds() - start);
 	for (i = 0; i < CLIENTS; i++)
