@@ -593,8 +593,8 @@ enum home_reach {
 #define HOME_FIX_FIRM		16u
 /*
  * Its .plan, as the survey finds it (homes_check): this account cannot
- * read it (HOME_PLAN_OTHERS_MAY: though its mode lets others), or it is
- * a symbolic link, or not a regular file (no worker reads one).
+ * read it (HOME_PLAN_OTHERS_MAY: though its mode lets it), or it is a
+ * symbolic link, or not a regular file (no worker reads one).
  */
 #define HOME_PLAN_DENIED	32u
 #define HOME_PLAN_LINK		64u

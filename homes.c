@@ -21,9 +21,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
-
-#include <linux/openat2.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -351,42 +350,60 @@ path_firm(const char *home, size_t len)
 }
 
 /*
- * The .plan of a home this account searches (fd), as the survey sees
- * it: what keeps a worker from reading it (a file this account cannot
- * read, a symbolic link, not a regular file; none is not a fault).  It
- * is opened as a path only, on its home's file system (RESOLVE_NO_XDEV:
- * one mounted at .plan is not looked into, as it may hang; that is a
- * worker's to do, with a deadline), following no link, as a worker
- * opens it, and looked at through that descriptor alone: a link renamed
- * into its place meanwhile is not followed, so that no member can make
- * the survey wait on another file system and her mount's homes look
- * hung.  Where openat2 is refused, nothing is said.
+ * Whether mode lets this account read a file of uid and gid, as the
+ * kernel picks the bits: the owner's, else the group's, else others'
+ * (the -u account has no supplementary group).
+ */
+static bool
+mode_lets_read(mode_t mode, uid_t uid, gid_t gid)
+{
+	if (uid == getuid())
+		return mode & S_IRUSR;
+	return gid == getgid() ? mode & S_IRGRP : mode & S_IROTH;
+}
+
+/*
+ * The .plan of a home this account searches (fd, its status home), as
+ * the survey sees it: what keeps a worker from reading it (a file this
+ * account cannot read, a symbolic link, not a regular file; none is not
+ * a fault).  Its status is the one the kernel holds (AT_STATX_DONT_SYNC:
+ * no request to a file system mounted at .plan, which may hang), and
+ * one on another file system than its home's (a mount point) is not
+ * looked into: that is a worker's to do, within -t.  Its access is
+ * asked of the file opened as a path, following no link, and only when
+ * that is the file looked at (a link renamed into its place meanwhile
+ * is not followed): nothing a member puts there makes the survey wait
+ * where her home would not, and her mount's homes look hung.  Through
+ * /proc/self/fd, which needs no faccessat2 (valgrind 3.19 has none).
  */
 static unsigned
-plan_look(int fd)
+plan_look(int fd, const struct stat *home)
 {
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_NO_XDEV | RESOLVE_NO_SYMLINKS,
-	};
-	struct statx stx;
+	const unsigned mask = STATX_TYPE | STATX_MODE | STATX_UID |
+	    STATX_GID | STATX_INO;
+	struct statx named, opened;
 	unsigned flags = 0;
+	char path[64];
 	int plan;
 
-	if ((plan = (int)syscall(SYS_openat2, fd, ".plan", &how,
-	    sizeof(how))) < 0)
+	if (statx(fd, ".plan", AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT |
+	    AT_STATX_DONT_SYNC, mask, &named) != 0)
 		return 0;
-	if (statx(plan, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_TYPE |
-	    STATX_MODE, &stx) != 0)
-		flags = 0;
-	else if (S_ISLNK(stx.stx_mode))		/* the link itself */
-		flags = HOME_PLAN_LINK;
-	else if (!S_ISREG(stx.stx_mode))
-		flags = HOME_PLAN_NOT_FILE;
-	else if (faccessat(plan, "", R_OK, AT_EMPTY_PATH) != 0 &&
-	    errno == EACCES)
-		flags = HOME_PLAN_DENIED |
-		    (stx.stx_mode & S_IROTH ? HOME_PLAN_OTHERS_MAY : 0);
+	if (S_ISLNK(named.stx_mode))
+		return HOME_PLAN_LINK;
+	if (!S_ISREG(named.stx_mode))
+		return HOME_PLAN_NOT_FILE;
+	if (makedev(named.stx_dev_major, named.stx_dev_minor) != home->st_dev ||
+	    (plan = openat(fd, ".plan", O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan);
+	if (statx(plan, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask,
+	    &opened) == 0 && opened.stx_ino == named.stx_ino &&
+	    opened.stx_dev_major == named.stx_dev_major &&
+	    opened.stx_dev_minor == named.stx_dev_minor &&
+	    faccessat(AT_FDCWD, path, R_OK, 0) != 0 && errno == EACCES)
+		flags = HOME_PLAN_DENIED | (mode_lets_read(named.stx_mode,
+		    named.stx_uid, named.stx_gid) ? HOME_PLAN_OTHERS_MAY : 0);
 	close(plan);
 	return flags;
 }
@@ -433,7 +450,7 @@ home_reach(const char *home, const struct stat *root, bool plans, int *fd,
 		else if (path_firm(home, strlen(home)))
 			*flags |= HOME_FIX_FIRM;
 		if (plans && (*flags & HOME_SEARCHABLE))
-			*flags |= plan_look(*fd);
+			*flags |= plan_look(*fd, &st);
 		if (fstatat(*fd, ".nofinger", &st, AT_SYMLINK_NOFOLLOW) == 0)
 			*flags |= HOME_HIDDEN;
 	}
@@ -821,8 +838,8 @@ plan_warn(const struct member *m, unsigned flags)
 		warning_out_of_reach(&w, m);
 		if (flags & HOME_PLAN_OTHERS_MAY)
 			log_warnx("%sit cannot read the file, though its mode "
-			    "lets others read it (an ACL, a security module, or "
-			    "the file system's own options deny it)", w.text);
+			    "lets it (an ACL, a security module, or the file "
+			    "system's own options deny it)", w.text);
 		else
 			log_warnx("%sit cannot read the file; to serve it, its "
 			    "owner makes it readable by others (o+r)", w.text);

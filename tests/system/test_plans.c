@@ -878,8 +878,8 @@ Test(daemon, a_plan_an_acl_denies_is_warned_of_as_such)
 	daemon_start(&fx, "-B", LOCAL, NULL);
 	snprintf(want, sizeof(want), "member alice: plan \"%s\" is out of "
 	    "reach of fingerd's account: it cannot read the file, though its "
-	    "mode lets others read it (an ACL, a security module, or the file "
-	    "system's own options deny it)", plan);
+	    "mode lets it (an ACL, a security module, or the file system's own "
+	    "options deny it)", plan);
 	warned_exactly("alice", want, NULL);
 	EXPECT("alice\r\n", LOGIN_ALICE NO_PLAN);
 	EXPECT_LOG("query=\"alice\" reply=no-plan why=denied end=ok ");
