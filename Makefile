@@ -207,6 +207,7 @@ DAEMON_ENGINE_FREE = usage_error_* dual_stack_by_default \
 	engine_io_uring_demanded_under_podmans_profile \
 	engine_refused_where_proc_sys_is_hidden_names_both_causes \
 	engine_refused_with_enosys_where_proc_sys_is_hidden \
+	engine_refused_with_enosys_where_the_sysctl_is_absent \
 	engine_named_in_the_log openat2_refused_under_epoll \
 	openat2_refused_under_auto openat2_and_io_uring_refused_under_auto \
 	engine_unknown privileges_dropped unprivileged_needs_no_capset \

@@ -163,17 +163,22 @@ seccomp_filtered(void)
 /* Where kernel.io_uring_disabled cannot be read: /proc/sys hidden. */
 #define UNREAD	"this process cannot read kernel.io_uring_disabled to tell " \
 		"(/proc/sys is hidden, as by ProcSubset=pid)"
+/* Where it is not there: before Linux 6.6, or no io_uring at all. */
+#define ABSENT	"kernel.io_uring_disabled is not there to tell (Linux " \
+		"before 6.6, or one without io_uring)"
 
 /*
  * Why io_uring_setup failed with error, for a person to act on: from the
  * sysctl kernel.io_uring_disabled (Linux 6.6; absent before), and
- * whether a seccomp filter is on.  Where /proc/sys is hidden (the
- * shipped unit's ProcSubset=pid) and two causes fit, both are named.
+ * whether a seccomp filter is on.  Where two causes fit (the sysctl
+ * hidden, as by the shipped unit's ProcSubset=pid, or absent), both are
+ * named, and why it cannot tell.
  */
 static void
 refusal(int error, char *why, size_t size)
 {
 	bool hidden = access("/proc/sys/kernel", F_OK) != 0;
+	bool filtered = seccomp_filtered();
 	int disabled = -1;
 	FILE *f;
 
@@ -187,16 +192,18 @@ refusal(int error, char *why, size_t size)
 	else if (error == EPERM && disabled == 1)
 		snprintf(why, size, "the sysctl kernel.io_uring_disabled is 1 "
 		    "and this account is not in kernel.io_uring_group");
-	else if (error == EPERM && disabled < 0 && hidden)
+	else if (error == EPERM && disabled < 0 && hidden && filtered)
 		snprintf(why, size, DOCKER ", or the sysctl "
 		    "kernel.io_uring_disabled does; " UNREAD);
+	else if (error == EPERM && disabled < 0 && hidden)
+		snprintf(why, size, "the sysctl kernel.io_uring_disabled, as no "
+		    "seccomp filter is on; " UNREAD);
 	else if (error == EPERM)
 		snprintf(why, size, DOCKER);
-	else if (error == ENOSYS && disabled < 0 && hidden &&
-	    seccomp_filtered())
+	else if (error == ENOSYS && disabled < 0 && filtered)
 		snprintf(why, size, PODMAN ", or the kernel has no io_uring; "
-		    UNREAD);
-	else if (error == ENOSYS && (disabled >= 0 || seccomp_filtered()))
+		    "%s", hidden ? UNREAD : ABSENT);
+	else if (error == ENOSYS && disabled >= 0)
 		snprintf(why, size, PODMAN);
 	else if (error == ENOSYS)
 		snprintf(why, size, "the kernel has no io_uring "

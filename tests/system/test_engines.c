@@ -43,9 +43,14 @@ refusal_expected(int error)
 	if (error == EPERM)
 		return "a seccomp profile refuses it with EPERM, as Docker's "
 		    "and containerd's default profiles do";
+	/* The profile is a seccomp filter: without the sysctl, it may be
+	 * the kernel's lack of io_uring (Linux before 6.6 lacks both). */
 	return disabled == 0 ? "a seccomp profile refuses it with ENOSYS, as "
 	    "Podman's and CRI-O's default profiles do" :
-	    "the kernel has no io_uring \\(CONFIG_IO_URING\\)";
+	    "a seccomp profile refuses it with ENOSYS, as Podman's and "
+	    "CRI-O's default profiles do, or the kernel has no io_uring; "
+	    "kernel\\.io_uring_disabled is not there to tell \\(Linux before "
+	    "6\\.6, or one without io_uring\\)";
 }
 
 /*
@@ -115,6 +120,26 @@ Test(daemon, engine_refused_with_enosys_where_proc_sys_is_hidden)
 	falls_back_saying(child_block_io_uring_enosys, "a seccomp profile "
 	    "refuses it with ENOSYS, as Podman's and CRI-O's default profiles "
 	    "do, or the kernel has no io_uring" UNREAD);
+}
+
+/*
+ * kernel.io_uring_disabled not there, as before Linux 6.6 (an empty
+ * file bound over it, in the test's mount namespace): ENOSYS under a
+ * filter names both causes, and why it cannot tell.
+ */
+Test(daemon, engine_refused_with_enosys_where_the_sysctl_is_absent)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: a mount namespace");
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	cr_assert_eq(mount("/dev/null", "/proc/sys/kernel/io_uring_disabled",
+	    NULL, MS_BIND, NULL), 0, "mount: %s", strerror(errno));
+	falls_back_saying(child_block_io_uring_enosys, "a seccomp profile "
+	    "refuses it with ENOSYS, as Podman's and CRI-O's default profiles "
+	    "do, or the kernel has no io_uring; kernel\\.io_uring_disabled is "
+	    "not there to tell \\(Linux before 6\\.6, or one without "
+	    "io_uring\\)");
 }
 
 Test(daemon, engine_falls_back_under_dockers_profile)
