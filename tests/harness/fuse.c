@@ -169,6 +169,18 @@ slowfs_describe(void)
 }
 
 /*
+ * The test's own mount namespace, its mounts private: what it mounts
+ * (and the daemon it starts sees) is gone with it, and the machine's
+ * own mounts never change.
+ */
+void
+mounts_of_its_own(void)
+{
+	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
+	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+}
+
+/*
  * zoe's home directory, fx.dir/srv, becomes a slowfs mount of a backing
  * directory holding her home, in a mount namespace of this test's own
  * (the daemon, started after, is in it too).
@@ -183,8 +195,7 @@ slowfs_mount(void)
 
 	cr_assert(bin != NULL && bin[0] != '\0',
 	    "SLOWFS is not set: run the tests through make");
-	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	mounts_of_its_own();
 	snprintf(backing, sizeof(backing), "%s/srv-backing", fx.dir);
 	snprintf(home, sizeof(home), "%s/zoe", backing);
 	snprintf(plan, sizeof(plan), "%s/.plan", home);

@@ -310,6 +310,7 @@ unsigned slowfs_held(bool);
 pid_t	 slowfs_held_worker(void);
 void	 slowfs_count(unsigned *, unsigned *);
 bool	 slowfs_holds(unsigned);
+void	 mounts_of_its_own(void);
 char	*slowfs_describe(void);
 
 /* Between the harness's own files (harness.c's), not for the tests. */

@@ -10,7 +10,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +86,15 @@ falls_back(void (*profile)(void), int error)
 	falls_back_saying(profile, refusal_expected(error));
 }
 
+/* The test's own mounts (mounts_of_its_own), which need root. */
+static void
+own_mounts(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root: a mount namespace");
+	mounts_of_its_own();
+}
+
 /*
  * /proc/sys hidden, as fingerd.service's ProcSubset=pid hides it, in a
  * mount namespace of the test's own: kernel.io_uring_disabled cannot be
@@ -95,10 +103,7 @@ falls_back(void (*profile)(void), int error)
 static void
 proc_sys_hidden(void)
 {
-	if (geteuid() != 0)
-		cr_skip_test("needs root: a mount namespace");
-	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	own_mounts();
 	cr_assert_eq(mount("none", "/proc/sys", "tmpfs", MS_RDONLY, NULL), 0,
 	    "mount: %s", strerror(errno));
 }
@@ -132,10 +137,7 @@ Test(daemon, engine_refused_with_enosys_where_the_sysctl_is_absent)
 {
 	static const char sysctl[] = "/proc/sys/kernel/io_uring_disabled";
 
-	if (geteuid() != 0)
-		cr_skip_test("needs root: a mount namespace");
-	cr_assert_eq(unshare(CLONE_NEWNS), 0, "unshare: %s", strerror(errno));
-	cr_assert_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	own_mounts();
 	if (access(sysctl, F_OK) == 0)
 		cr_assert_eq(mount("/dev/null", sysctl, NULL, MS_BIND, NULL), 0,
 		    "mount: %s", strerror(errno));

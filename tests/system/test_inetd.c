@@ -11,7 +11,7 @@
 #include <netinet/in.h>
 
 #include <signal.h>
-#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -122,18 +122,11 @@ Test(daemon, inetd_falls_back_to_epoll)
 static bool
 blocks(pid_t pid, int signo)
 {
-	char path[64], line[128];
-	unsigned long long mask = 0;
-	FILE *f;
+	char value[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if ((f = fopen(path, "r")) == NULL)
-		return false;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "SigBlk: %llx", &mask) == 1)
-			break;
-	fclose(f);
-	return mask & (1ULL << (signo - 1));
+	status_field(pid, "SigBlk", value, sizeof(value));
+	return value[0] != '\0' && strtoull(value + sizeof("SigBlk:") - 1,
+	    NULL, 16) & (1ULL << (signo - 1));
 }
 
 /*
