@@ -397,7 +397,7 @@ plan_look(int fd, const struct stat *home)
 	    (plan = openat(fd, ".plan", O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", plan);
-	if (statx(plan, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, mask,
+	if (statx(plan, "", AT_EMPTY_PATH | AT_STATX_DONT_SYNC, STATX_INO,
 	    &opened) == 0 && opened.stx_ino == named.stx_ino &&
 	    opened.stx_dev_major == named.stx_dev_major &&
 	    opened.stx_dev_minor == named.stx_dev_minor &&
